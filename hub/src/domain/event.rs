@@ -1,0 +1,34 @@
+//! Events: what happened, addressed to one organisation each. They carry ids and codes, never
+//! personal data, so a stream can be handed to any integration without a legal basis of its own.
+
+use super::ids::{CaseId, ConsentId, OrgId, ReferralId};
+use super::referral::ReferralState;
+use super::time::Instant;
+use super::vocab::{DataCategory, EventKind, ReasonCode};
+
+/// An event for one audience organisation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Event {
+    /// Position in the global stream (0 until stored).
+    pub cursor: u64,
+    /// The organisation that may see it.
+    pub audience: OrgId,
+    /// Kind.
+    pub kind: EventKind,
+    /// Case.
+    pub case_id: CaseId,
+    /// Referral, if any.
+    pub referral_id: Option<ReferralId>,
+    /// Consent, if any.
+    pub consent_id: Option<ConsentId>,
+    /// Referral state after the change.
+    pub state: Option<ReferralState>,
+    /// Reason code.
+    pub reason: Option<ReasonCode>,
+    /// Actor id (organisation, `hub`).
+    pub actor: String,
+    /// When committed.
+    pub at: Instant,
+    /// Categories concerned (consent events).
+    pub categories: Vec<DataCategory>,
+}

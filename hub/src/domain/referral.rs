@@ -1,0 +1,320 @@
+//! Referrals and their lifecycle, modelled on FHIR Task: the recipient moves the work forward, the
+//! sender only cancels or reopens, and every move is kept as a handoff with its time.
+
+use serde::{Deserialize, Serialize};
+
+use super::basis::Disclosure;
+use super::ids::{Actor, CaseId, Cents, OrgId, ReferralId};
+use super::time::{Day, Instant};
+use super::vocab::{CompletionResult, DataCategory, ReasonCode, ReferralCategory, text_enum};
+
+text_enum!(
+    /// State of a referral.
+    ReferralState {
+        /// Sent.
+        Requested = "REQUESTED",
+        /// Acknowledged.
+        Received = "RECEIVED",
+        /// Accepted.
+        Accepted = "ACCEPTED",
+        /// Declined (closed).
+        Declined = "DECLINED",
+        /// In progress.
+        InProgress = "IN_PROGRESS",
+        /// On hold.
+        OnHold = "ON_HOLD",
+        /// Completed (closed).
+        Completed = "COMPLETED",
+        /// Failed (closed).
+        Failed = "FAILED",
+        /// Cancelled (closed).
+        Cancelled = "CANCELLED",
+    }
+);
+
+text_enum!(
+    /// A move on a referral.
+    Move {
+        /// REQUESTED -> RECEIVED.
+        Acknowledge = "ACKNOWLEDGE",
+        /// RECEIVED -> ACCEPTED.
+        Accept = "ACCEPT",
+        /// RECEIVED -> DECLINED.
+        Decline = "DECLINE",
+        /// ACCEPTED | ON_HOLD -> IN_PROGRESS.
+        Start = "START",
+        /// IN_PROGRESS -> ON_HOLD.
+        Hold = "HOLD",
+        /// IN_PROGRESS | ON_HOLD -> COMPLETED.
+        Complete = "COMPLETE",
+        /// IN_PROGRESS | ON_HOLD -> FAILED.
+        Fail = "FAIL",
+        /// Open -> CANCELLED (sender).
+        Cancel = "CANCEL",
+        /// Closed -> REQUESTED (sender).
+        Reopen = "REOPEN",
+    }
+);
+
+/// Which side of a referral the caller is on. Decides who may make which move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The organisation that sent the referral.
+    Sender,
+    /// The organisation it is addressed to.
+    Recipient,
+}
+
+impl ReferralState {
+    /// Open states: the referral still asks for something.
+    pub fn is_open(self) -> bool {
+        !self.is_closed()
+    }
+
+    /// Closed states.
+    pub fn is_closed(self) -> bool {
+        matches!(self, Self::Declined | Self::Completed | Self::Failed | Self::Cancelled)
+    }
+
+    /// The recipient has not decided yet; such a referral can be overdue.
+    pub fn awaits_decision(self) -> bool {
+        matches!(self, Self::Requested | Self::Received)
+    }
+
+    /// The state a move leads to from here, for the given side, or `None` if the move is illegal.
+    /// This table is the whole lifecycle.
+    pub fn after(self, mv: Move, side: Side) -> Option<ReferralState> {
+        use Move as M;
+        use ReferralState as S;
+        match (side, self, mv) {
+            (Side::Recipient, S::Requested, M::Acknowledge) => Some(S::Received),
+            (Side::Recipient, S::Received, M::Accept) => Some(S::Accepted),
+            (Side::Recipient, S::Received, M::Decline) => Some(S::Declined),
+            (Side::Recipient, S::Accepted | S::OnHold, M::Start) => Some(S::InProgress),
+            (Side::Recipient, S::InProgress, M::Hold) => Some(S::OnHold),
+            (Side::Recipient, S::InProgress | S::OnHold, M::Complete) => Some(S::Completed),
+            (Side::Recipient, S::InProgress | S::OnHold, M::Fail) => Some(S::Failed),
+            (Side::Sender, s, M::Cancel) if s.is_open() => Some(S::Cancelled),
+            (Side::Sender, s, M::Reopen) if s.is_closed() => Some(S::Requested),
+            _ => None,
+        }
+    }
+
+    /// Moves the given side may make from this state.
+    pub fn allowed_moves(self, side: Side) -> Vec<Move> {
+        Move::ALL.iter().copied().filter(|m| self.after(*m, side).is_some()).collect()
+    }
+}
+
+/// Why a move was refused: the current state and what would have been allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IllegalMove {
+    /// The move asked for.
+    pub requested: Move,
+    /// The referral's state.
+    pub current: ReferralState,
+    /// Moves the caller may make now.
+    pub allowed: Vec<Move>,
+}
+
+impl std::fmt::Display for IllegalMove {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let allowed = if self.allowed.is_empty() {
+            "none".to_owned()
+        } else {
+            self.allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+        };
+        write!(
+            f,
+            "move {} is not allowed: the referral is {}; moves allowed to you: {allowed}",
+            self.requested, self.current
+        )
+    }
+}
+
+/// Reason for a decline, failure or cancellation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Coded reason.
+    pub code: Option<ReasonCode>,
+    /// Text.
+    pub text: String,
+}
+
+/// Outcome reported on completion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Completion {
+    /// The result.
+    pub result: CompletionResult,
+    /// Amount, if any.
+    pub amount: Option<Cents>,
+    /// Payment or effective date.
+    pub effective_date: Option<Day>,
+    /// Free text for the sender.
+    pub summary: String,
+}
+
+/// One handoff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    /// State before (`None` for creation).
+    pub from: Option<ReferralState>,
+    /// State after.
+    pub to: ReferralState,
+    /// The move, `None` for creation.
+    pub mv: Option<Move>,
+    /// Who made it.
+    pub actor: Actor,
+    /// When.
+    pub at: Instant,
+    /// Reason, where one applies.
+    pub reason: Option<Reason>,
+}
+
+/// A referral with its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Referral {
+    /// Id.
+    pub id: ReferralId,
+    /// Case.
+    pub case_id: CaseId,
+    /// Sender.
+    pub sender: OrgId,
+    /// Recipient.
+    pub recipient: OrgId,
+    /// What is asked.
+    pub category: ReferralCategory,
+    /// Each disclosed category with the legal basis it was disclosed on.
+    pub disclosures: Vec<Disclosure>,
+    /// Message to the recipient.
+    pub message: String,
+    /// Reply-by day.
+    pub reply_by: Day,
+    /// Current state.
+    pub state: ReferralState,
+    /// Outcome, once completed.
+    pub completion: Option<Completion>,
+    /// Every handoff, oldest first.
+    pub history: Vec<Transition>,
+    /// Created.
+    pub created_at: Instant,
+    /// Last change.
+    pub updated_at: Instant,
+}
+
+impl Referral {
+    /// The side `org` is on, if any. The Fachstelle sending to itself is treated as sender.
+    pub fn side_of(&self, org: &OrgId) -> Option<Side> {
+        if &self.recipient == org && &self.sender != org {
+            Some(Side::Recipient)
+        } else if &self.sender == org {
+            Some(Side::Sender)
+        } else {
+            None
+        }
+    }
+
+    /// Overdue: the reply-by day has passed and the recipient has not decided.
+    pub fn is_overdue(&self, today: Day) -> bool {
+        self.state.awaits_decision() && self.reply_by < today
+    }
+
+    /// The latest reason given (decline, fail, cancel, reopen).
+    pub fn last_reason(&self) -> Option<&Reason> {
+        self.history.last().and_then(|t| t.reason.as_ref())
+    }
+
+    /// The data categories disclosed.
+    pub fn categories(&self) -> impl Iterator<Item = DataCategory> + '_ {
+        self.disclosures.iter().map(|d| d.category)
+    }
+
+    /// Applies a move, recording the handoff. Returns the refusal if the move is illegal for `side`.
+    pub fn apply(
+        &mut self,
+        mv: Move,
+        side: Side,
+        actor: Actor,
+        at: Instant,
+        reason: Option<Reason>,
+        completion: Option<Completion>,
+    ) -> Result<(), IllegalMove> {
+        let to = self.state.after(mv, side).ok_or_else(|| IllegalMove {
+            requested: mv,
+            current: self.state,
+            allowed: self.state.allowed_moves(side),
+        })?;
+        self.history.push(Transition { from: Some(self.state), to, mv: Some(mv), actor, at, reason });
+        if mv == Move::Complete {
+            self.completion = completion;
+        } else if mv == Move::Reopen {
+            self.completion = None;
+        }
+        self.state = to;
+        self.updated_at = at;
+        Ok(())
+    }
+
+    /// Cancels the referral on the hub's own authority (consent revoked or expired, case closed).
+    /// Bypasses the side rules on purpose: the hub must be able to stop a disclosure.
+    pub fn cancel_by_hub(&mut self, code: ReasonCode, text: &str, at: Instant) {
+        if self.state.is_closed() {
+            return;
+        }
+        self.history.push(Transition {
+            from: Some(self.state),
+            to: ReferralState::Cancelled,
+            mv: Some(Move::Cancel),
+            actor: Actor::Hub,
+            at,
+            reason: Some(Reason { code: Some(code), text: text.to_owned() }),
+        });
+        self.state = ReferralState::Cancelled;
+        self.updated_at = at;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ReferralState as S;
+
+    #[test]
+    fn recipient_path_to_completion() {
+        let mut s = S::Requested;
+        for mv in [Move::Acknowledge, Move::Accept, Move::Start, Move::Hold, Move::Start, Move::Complete] {
+            s = s.after(mv, Side::Recipient).unwrap_or_else(|| panic!("{mv} from {s}"));
+        }
+        assert_eq!(s, S::Completed);
+    }
+
+    #[test]
+    fn sender_only_cancels_or_reopens() {
+        for s in S::ALL {
+            let moves = s.allowed_moves(Side::Sender);
+            if s.is_open() {
+                assert_eq!(moves, vec![Move::Cancel], "{s}");
+            } else {
+                assert_eq!(moves, vec![Move::Reopen], "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn recipient_never_cancels_or_reopens_and_closed_states_are_final_for_it() {
+        for s in S::ALL {
+            let moves = s.allowed_moves(Side::Recipient);
+            assert!(!moves.contains(&Move::Cancel) && !moves.contains(&Move::Reopen));
+            if s.is_closed() {
+                assert!(moves.is_empty(), "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn illegal_move_names_state_and_allowed_moves() {
+        let e = IllegalMove { requested: Move::Accept, current: S::Requested, allowed: vec![Move::Acknowledge] };
+        let msg = e.to_string();
+        assert!(msg.contains("REQUESTED") && msg.contains("ACKNOWLEDGE") && msg.contains("ACCEPT"));
+    }
+}
