@@ -91,6 +91,8 @@ pub trait Store: Send + Sync + 'static {
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
     /// Events for `audience` after `cursor`, oldest first, at most `limit`.
     async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError>;
+    /// Reads an organisation outside a write transaction (authentication on every call).
+    async fn org_by_id(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError>;
     /// Quick liveness check for the health service.
     async fn ping(&self) -> Result<(), StoreError>;
 }

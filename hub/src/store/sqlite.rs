@@ -122,6 +122,15 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn org_by_id(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError> {
+        let row = sqlx::query("SELECT body FROM organisations WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).transpose()
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.reader).await.map_err(map_err)?;
         Ok(())

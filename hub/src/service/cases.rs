@@ -1,0 +1,245 @@
+//! Cases: opened, updated, staged and closed by the owning Fachstelle.
+
+use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
+use crate::domain::FieldError;
+use crate::domain::case::{Case, CaseDetails, Closure, StageEntry};
+use crate::domain::event::Event;
+use crate::domain::ids::{CaseId, OrgId, PersonId, ReferralId};
+use crate::domain::time::{Day, Instant};
+use crate::domain::vocab::{CaseOutcome, CaseStatus, EventKind, ReasonCode, RescueMeans, ThreatStage};
+use crate::store::Tx;
+
+/// A stage entry as the caller states it.
+#[derive(Debug, Clone)]
+pub struct NewStage {
+    /// Stage.
+    pub stage: ThreatStage,
+    /// Date reached.
+    pub date: Day,
+    /// End date.
+    pub end_date: Option<Day>,
+    /// Source.
+    pub source: String,
+}
+
+/// A case in a list.
+#[derive(Debug, Clone)]
+pub struct CaseSummary {
+    /// The case.
+    pub case: Case,
+    /// Referrals not yet closed.
+    pub open_referrals: usize,
+}
+
+impl Hub {
+    /// Loads a case the caller owns; another organisation's case reads as missing.
+    pub(super) async fn owned_case(&self, tx: &mut dyn Tx, owner: &OrgId, id: &CaseId) -> HubResult<Case> {
+        match tx.case(id).await? {
+            Some(c) if &c.owner == owner => Ok(c),
+            _ => Err(HubError::NotFound("case")),
+        }
+    }
+
+    async fn check_landlord(&self, tx: &mut dyn Tx, details: &CaseDetails) -> HubResult<()> {
+        if let Some(l) = &details.tenancy.landlord {
+            if tx.org(l).await?.is_none() {
+                return Err(FieldError::new("details.tenancy.landlord_organisation_id", "is not a registered organisation").into());
+            }
+        }
+        Ok(())
+    }
+
+    fn stage_entry(new: NewStage, by: &OrgId, today: Day) -> HubResult<StageEntry> {
+        if new.date > today {
+            return Err(FieldError::new("date", "must not be in the future").into());
+        }
+        if new.end_date.is_some_and(|e| e < new.date) {
+            return Err(FieldError::new("end_date", "must not be before the date").into());
+        }
+        Ok(StageEntry { stage: new.stage, date: new.date, end_date: new.end_date, source: new.source, recorded_by: by.clone() })
+    }
+
+    /// Opens a case. Persons get fresh ids.
+    pub async fn open_case(
+        &self,
+        caller: &Caller,
+        idem: &Idem,
+        mut details: CaseDetails,
+        initial: Option<NewStage>,
+    ) -> HubResult<Case> {
+        let org = caller.fachstelle("open cases")?;
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Case(id)) = self.replay(tx.as_mut(), caller, idem).await? {
+            return self.owned_case(tx.as_mut(), &org.id, &id).await;
+        }
+        self.check_landlord(tx.as_mut(), &details).await?;
+        for p in &mut details.persons {
+            p.id = PersonId::new();
+        }
+        let now = self.now();
+        let stages = match initial {
+            Some(s) => vec![Self::stage_entry(s, &org.id, now.day()).map_err(|e| within(e, "initial_stage"))?],
+            None => vec![],
+        };
+        let case = Case { id: CaseId::new(), owner: org.id.clone(), details, stages, closure: None, opened_at: now };
+        tx.insert_case(&case).await?;
+        let mut p = Pending::new();
+        p.events.push(case_event(&org.id, EventKind::CaseOpened, &case.id, caller, now));
+        p.audit.push(audit(&caller.actor(), now, "case.open", Some(&case.id), None, "owner".into(), "case details".into()));
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
+        Ok(case)
+    }
+
+    /// Replaces the household details. Persons keep the ids the caller sends back; the edge gives
+    /// persons sent without an id a fresh one.
+    pub async fn update_case(&self, caller: &Caller, idem: &Idem, id: &CaseId, details: CaseDetails) -> HubResult<Case> {
+        let org = caller.fachstelle("update cases")?;
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Case(id)) = self.replay(tx.as_mut(), caller, idem).await? {
+            return self.owned_case(tx.as_mut(), &org.id, &id).await;
+        }
+        let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
+        open(&case)?;
+        self.check_landlord(tx.as_mut(), &details).await?;
+        case.details = details;
+        tx.update_case(&case).await?;
+        let now = self.now();
+        let mut p = Pending::new();
+        p.audit.push(audit(&caller.actor(), now, "case.update", Some(&case.id), None, "owner".into(), "case details".into()));
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
+        Ok(case)
+    }
+
+    /// Appends a threat stage.
+    pub async fn record_stage(&self, caller: &Caller, idem: &Idem, id: &CaseId, stage: NewStage) -> HubResult<Case> {
+        let org = caller.fachstelle("record threat stages")?;
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Case(id)) = self.replay(tx.as_mut(), caller, idem).await? {
+            return self.owned_case(tx.as_mut(), &org.id, &id).await;
+        }
+        let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
+        open(&case)?;
+        let now = self.now();
+        case.stages.push(Self::stage_entry(stage, &org.id, now.day()).map_err(|e| within(e, "entry"))?);
+        tx.update_case(&case).await?;
+        let mut p = Pending::new();
+        p.events.push(case_event(&org.id, EventKind::ThreatStageRecorded, &case.id, caller, now));
+        p.audit.push(audit(&caller.actor(), now, "case.stage", Some(&case.id), None, "owner".into(), "threat stage".into()));
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
+        Ok(case)
+    }
+
+    /// Closes a case: open referrals are cancelled (CASE_CLOSED) and every partner that received a
+    /// referral of the case is told.
+    pub async fn close_case(
+        &self,
+        caller: &Caller,
+        idem: &Idem,
+        id: &CaseId,
+        outcome: CaseOutcome,
+        rescue_means: Option<RescueMeans>,
+        note: String,
+    ) -> HubResult<(Case, Vec<ReferralId>)> {
+        let org = caller.fachstelle("close cases")?;
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::CaseClosed { case, cancelled }) = self.replay(tx.as_mut(), caller, idem).await? {
+            return Ok((self.owned_case(tx.as_mut(), &org.id, &case).await?, cancelled));
+        }
+        let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
+        open(&case)?;
+        let now = self.now();
+        case.closure = Some(Closure::new(outcome, rescue_means, note, now)?);
+        tx.update_case(&case).await?;
+        let mut p = Pending::new();
+        let mut cancelled = Vec::new();
+        let mut told: Vec<OrgId> = vec![org.id.clone()];
+        for mut r in tx.referrals_of_case(&case.id).await? {
+            if r.state.is_open() {
+                r.cancel_by_hub(ReasonCode::CaseClosed, "Fall abgeschlossen", now);
+                tx.update_referral(&r).await?;
+                for aud in [&r.sender, &r.recipient] {
+                    p.events.push(Event {
+                        cursor: 0,
+                        audience: aud.clone(),
+                        kind: EventKind::ReferralStateChanged,
+                        case_id: case.id.clone(),
+                        referral_id: Some(r.id.clone()),
+                        consent_id: None,
+                        state: Some(r.state),
+                        reason: Some(ReasonCode::CaseClosed),
+                        actor: "hub".into(),
+                        at: now,
+                        categories: vec![],
+                    });
+                }
+                cancelled.push(r.id.clone());
+            }
+            if !told.contains(&r.recipient) {
+                told.push(r.recipient.clone());
+            }
+        }
+        for aud in &told {
+            p.events.push(case_event(aud, EventKind::CaseClosed, &case.id, caller, now));
+        }
+        p.audit.push(audit(&caller.actor(), now, "case.close", Some(&case.id), None, "owner".into(), outcome.to_string()));
+        let out = Outcome::CaseClosed { case: case.id.clone(), cancelled: cancelled.clone() };
+        self.finish(tx, caller, Some(idem), Some(&out), p).await?;
+        Ok((case, cancelled))
+    }
+
+    /// Reads a case. Audited.
+    pub async fn get_case(&self, caller: &Caller, id: &CaseId) -> HubResult<Case> {
+        let org = caller.fachstelle("read cases")?;
+        let mut tx = self.store.begin().await?;
+        let case = self.owned_case(tx.as_mut(), &org.id, id).await?;
+        let mut p = Pending::new();
+        p.audit.push(audit(&caller.actor(), self.now(), "case.read", Some(&case.id), None, "owner".into(), "case details".into()));
+        self.finish(tx, caller, None, None, p).await?;
+        Ok(case)
+    }
+
+    /// Lists the caller's cases, newest first (no personal data in the summary).
+    pub async fn list_cases(&self, caller: &Caller, status: Option<CaseStatus>) -> HubResult<Vec<CaseSummary>> {
+        let org = caller.fachstelle("list cases")?;
+        let mut tx = self.store.begin().await?;
+        let mut out = Vec::new();
+        for case in tx.cases().await? {
+            if case.owner != org.id || status.is_some_and(|s| s != case.status()) {
+                continue;
+            }
+            let open_referrals = tx.referrals_of_case(&case.id).await?.iter().filter(|r| r.state.is_open()).count();
+            out.push(CaseSummary { case, open_referrals });
+        }
+        Ok(out)
+    }
+}
+
+fn open(case: &Case) -> HubResult<()> {
+    if case.closure.is_some() {
+        return Err(HubError::FailedPrecondition("the case is closed".into()));
+    }
+    Ok(())
+}
+
+fn within(e: HubError, parent: &str) -> HubError {
+    match e {
+        HubError::Invalid(f) => HubError::Invalid(f.within(parent)),
+        other => other,
+    }
+}
+
+fn case_event(audience: &OrgId, kind: EventKind, case: &CaseId, caller: &Caller, at: Instant) -> Event {
+    Event {
+        cursor: 0,
+        audience: audience.clone(),
+        kind,
+        case_id: case.clone(),
+        referral_id: None,
+        consent_id: None,
+        state: None,
+        reason: None,
+        actor: caller.actor().id().to_owned(),
+        at,
+        categories: vec![],
+    }
+}

@@ -1,0 +1,219 @@
+//! Consents: recorded by the Fachstelle; revocation and expiry stop every further disclosure at
+//! once and tell every earlier recipient (Art. 7(3), Art. 19 GDPR).
+
+use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
+use crate::domain::FieldError;
+use crate::domain::consent::{Consent, check_valid_until};
+use crate::domain::event::Event;
+use crate::domain::ids::{CaseId, ConsentId, OrgId, PersonId, ReferralId};
+use crate::domain::time::{Day, Instant};
+use crate::domain::vocab::{ConsentForm, ConsentStatus, DataCategory, EventKind, ReasonCode};
+use crate::store::Tx;
+
+/// A consent as the Fachstelle records it.
+#[derive(Debug, Clone)]
+pub struct NewConsent {
+    /// Case.
+    pub case_id: CaseId,
+    /// Persons who consent.
+    pub persons: Vec<PersonId>,
+    /// Recipients.
+    pub recipients: Vec<OrgId>,
+    /// Categories.
+    pub categories: Vec<DataCategory>,
+    /// Form.
+    pub form: ConsentForm,
+    /// Evidence reference.
+    pub evidence: String,
+    /// Last valid day.
+    pub valid_until: Day,
+    /// Explicit Art. 9 consent.
+    pub art9_explicit: bool,
+    /// Secrecy release.
+    pub secrecy_release: bool,
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone)]
+pub struct Revocation {
+    /// The consent after revocation.
+    pub consent: Consent,
+    /// Referrals cancelled because they relied on it.
+    pub cancelled: Vec<ReferralId>,
+    /// Organisations told to delete what they hold.
+    pub notified: Vec<OrgId>,
+}
+
+impl Hub {
+    /// Records a consent.
+    pub async fn record_consent(&self, caller: &Caller, idem: &Idem, new: NewConsent) -> HubResult<Consent> {
+        let org = caller.fachstelle("record consent")?;
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Consent(id)) = self.replay(tx.as_mut(), caller, idem).await? {
+            return tx.consent(&id).await?.ok_or(HubError::NotFound("consent"));
+        }
+        let case = self.owned_case(tx.as_mut(), &org.id, &new.case_id).await?;
+        if case.closure.is_some() {
+            return Err(HubError::FailedPrecondition("the case is closed".into()));
+        }
+        for (i, p) in new.persons.iter().enumerate() {
+            if case.details.person(p).is_none() {
+                return Err(FieldError::new(format!("person_ids[{i}]"), "is not a person of this case").into());
+            }
+        }
+        for (i, r) in new.recipients.iter().enumerate() {
+            if tx.org(r).await?.is_none() {
+                return Err(FieldError::new(format!("recipient_organisation_ids[{i}]"), "is not a registered organisation").into());
+            }
+        }
+        if new.categories.contains(&DataCategory::Health) && !new.art9_explicit {
+            return Err(FieldError::new(
+                "art9_explicit",
+                "must be true when HEALTH is covered: health data needs a separate explicit consent (Art. 9(2)(a) GDPR)",
+            )
+            .into());
+        }
+        let now = self.now();
+        let valid_until = check_valid_until(new.valid_until, now.day())?;
+        let consent = Consent {
+            id: ConsentId::new(),
+            case_id: case.id.clone(),
+            persons: new.persons,
+            recipients: new.recipients,
+            categories: new.categories,
+            form: new.form,
+            evidence: new.evidence,
+            valid_until,
+            art9_explicit: new.art9_explicit,
+            secrecy_release: new.secrecy_release,
+            status: ConsentStatus::Active,
+            recorded_at: now,
+            ended_at: None,
+        };
+        tx.insert_consent(&consent).await?;
+        let mut p = Pending::new();
+        p.events.push(consent_event(&org.id, EventKind::ConsentRecorded, &consent, caller.actor().id(), now, vec![]));
+        p.audit.push(audit(&caller.actor(), now, "consent.record", Some(&case.id), None, "owner".into(), consent.id.to_string()));
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Consent(consent.id.clone())), p).await?;
+        Ok(consent)
+    }
+
+    /// Revokes a consent.
+    pub async fn revoke_consent(&self, caller: &Caller, idem: &Idem, id: &ConsentId, note: String) -> HubResult<Revocation> {
+        let org = caller.fachstelle("revoke consent")?;
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Revoked { consent, cancelled, notified }) = self.replay(tx.as_mut(), caller, idem).await? {
+            let consent = tx.consent(&consent).await?.ok_or(HubError::NotFound("consent"))?;
+            return Ok(Revocation { consent, cancelled, notified });
+        }
+        let mut consent = tx.consent(id).await?.ok_or(HubError::NotFound("consent"))?;
+        self.owned_case(tx.as_mut(), &org.id, &consent.case_id).await.map_err(|_| HubError::NotFound("consent"))?;
+        if consent.status != ConsentStatus::Active {
+            return Err(HubError::FailedPrecondition(format!("the consent is already {}", consent.status)));
+        }
+        let now = self.now();
+        consent.status = ConsentStatus::Revoked;
+        consent.ended_at = Some(now);
+        tx.update_consent(&consent).await?;
+        let mut p = Pending::new();
+        let (cancelled, notified) =
+            self.end_consent(tx.as_mut(), &mut p, &consent, &org.id, EventKind::ConsentRevoked, now).await?;
+        let detail = if note.is_empty() { consent.id.to_string() } else { format!("{}: {note}", consent.id) };
+        p.audit.push(audit(&caller.actor(), now, "consent.revoke", Some(&consent.case_id), None, "owner".into(), detail));
+        let out = Outcome::Revoked { consent: consent.id.clone(), cancelled: cancelled.clone(), notified: notified.clone() };
+        self.finish(tx, caller, Some(idem), Some(&out), p).await?;
+        Ok(Revocation { consent, cancelled, notified })
+    }
+
+    /// Lists the consents of a case, with expiry applied as of today.
+    pub async fn list_consents(&self, caller: &Caller, case_id: &CaseId) -> HubResult<Vec<Consent>> {
+        let org = caller.fachstelle("read consents")?;
+        let mut tx = self.store.begin().await?;
+        self.owned_case(tx.as_mut(), &org.id, case_id).await?;
+        let today = self.today();
+        Ok(tx
+            .consents_of_case(case_id)
+            .await?
+            .into_iter()
+            .map(|mut c| {
+                c.status = c.effective_status(today);
+                c
+            })
+            .collect())
+    }
+
+    /// Consequences of a consent ending (revoked or expired), inside the caller's transaction:
+    /// every recipient that received data under it is told to delete it, and open referrals left
+    /// with a disclosed category that no basis covers any more are cancelled.
+    pub(super) async fn end_consent(
+        &self,
+        tx: &mut dyn Tx,
+        p: &mut Pending,
+        consent: &Consent,
+        owner: &OrgId,
+        kind: EventKind,
+        now: Instant,
+    ) -> HubResult<(Vec<ReferralId>, Vec<OrgId>)> {
+        let reason = if kind == EventKind::ConsentExpired { ReasonCode::ConsentExpired } else { ReasonCode::ConsentRevoked };
+        let consents = tx.consents_of_case(&consent.case_id).await?;
+        let today = now.day();
+        let mut cancelled = Vec::new();
+        let mut notified: Vec<OrgId> = Vec::new();
+        for mut r in tx.referrals_of_case(&consent.case_id).await? {
+            let used: Vec<DataCategory> = r.disclosures.iter().filter(|d| d.uses(&consent.id)).map(|d| d.category).collect();
+            if used.is_empty() {
+                continue;
+            }
+            p.events.push(consent_event(&r.recipient, kind, consent, "hub", now, used.clone()));
+            if !notified.contains(&r.recipient) {
+                notified.push(r.recipient.clone());
+            }
+            let cut_off = r.disclosures.iter().any(|d| !d.readable(&consents, &r.recipient, today));
+            if r.state.is_open() && cut_off {
+                r.cancel_by_hub(reason, "Rechtsgrundlage für die Datenübermittlung entfallen", now);
+                tx.update_referral(&r).await?;
+                for aud in [&r.sender, &r.recipient] {
+                    p.events.push(Event {
+                        cursor: 0,
+                        audience: aud.clone(),
+                        kind: EventKind::ReferralStateChanged,
+                        case_id: r.case_id.clone(),
+                        referral_id: Some(r.id.clone()),
+                        consent_id: Some(consent.id.clone()),
+                        state: Some(r.state),
+                        reason: Some(reason),
+                        actor: "hub".into(),
+                        at: now,
+                        categories: vec![],
+                    });
+                }
+                cancelled.push(r.id.clone());
+            }
+        }
+        p.events.push(consent_event(owner, kind, consent, "hub", now, consent.categories.clone()));
+        Ok((cancelled, notified))
+    }
+}
+
+fn consent_event(
+    audience: &OrgId,
+    kind: EventKind,
+    consent: &Consent,
+    actor: &str,
+    at: Instant,
+    categories: Vec<DataCategory>,
+) -> Event {
+    Event {
+        cursor: 0,
+        audience: audience.clone(),
+        kind,
+        case_id: consent.case_id.clone(),
+        referral_id: None,
+        consent_id: Some(consent.id.clone()),
+        state: None,
+        reason: None,
+        actor: actor.to_owned(),
+        at,
+        categories,
+    }
+}

@@ -1,0 +1,282 @@
+//! The hub's use cases. Every operation authorises the caller, runs in one store transaction that
+//! writes the change, its events, its audit records and its idempotency record, and only then
+//! wakes the event streams.
+
+mod cases;
+mod consents;
+mod directory;
+mod referrals;
+mod scheduled;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::domain::FieldError;
+use crate::domain::event::Event;
+use crate::domain::ids::{Actor, CaseId, ConsentId, IdempotencyKey, NoteId, OrgId, ReferralId, StaffMember};
+use crate::domain::org::Organisation;
+use crate::domain::time::{Day, Instant};
+use crate::domain::vocab::OrgKind;
+use crate::store::{AuditEntry, IdempotentResponse, Store, StoreError, Tx};
+
+pub use cases::{CaseSummary, NewStage};
+pub use consents::{NewConsent, Revocation};
+pub use referrals::{ListReferrals, Mailbox, NewReferral, ReferralPage, ReferralView};
+
+/// Errors of the service layer, each mapped to one gRPC status at the edge.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// Bad input, naming the field.
+    #[error("{0}")]
+    Invalid(#[from] FieldError),
+    /// No or unknown client identity.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The object does not exist, or the caller may not know that it does.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The object exists already.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The request is valid but the state of things forbids it.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The store is busy or unreachable; retrying with the same idempotency key is safe.
+    #[error("temporarily unavailable")]
+    Unavailable,
+    /// A bug or a corrupt row; the details are logged, never sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<StoreError> for HubError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => HubError::Internal("row vanished inside a transaction".into()),
+            StoreError::Conflict(m) => HubError::Internal(format!("unexpected conflict: {m}")),
+            StoreError::Unavailable => HubError::Unavailable,
+            StoreError::Other(m) => HubError::Internal(m),
+        }
+    }
+}
+
+/// Result alias of the service layer.
+pub type HubResult<T> = Result<T, HubError>;
+
+/// The identity a client certificate proves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A partner organisation.
+    Org(OrgId),
+    /// The hub operator (directory administration).
+    Operator,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// An active organisation.
+    Org {
+        /// The organisation as registered.
+        org: Organisation,
+        /// Staff member it named.
+        staff: Option<StaffMember>,
+    },
+    /// The operator.
+    Operator {
+        /// Staff member named.
+        staff: Option<StaffMember>,
+    },
+}
+
+impl Caller {
+    /// The actor recorded for changes.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Caller::Org { org, staff } => Actor::Org { org: org.id.clone(), staff: staff.clone() },
+            Caller::Operator { staff } => Actor::Operator { staff: staff.clone() },
+        }
+    }
+
+    /// The calling organisation, or PERMISSION_DENIED for the operator.
+    pub fn org(&self) -> HubResult<&Organisation> {
+        match self {
+            Caller::Org { org, .. } => Ok(org),
+            Caller::Operator { .. } => {
+                Err(HubError::PermissionDenied("the operator identity may only administer the directory".into()))
+            }
+        }
+    }
+
+    /// The calling organisation if it is a Fachstelle.
+    pub fn fachstelle(&self, what: &str) -> HubResult<&Organisation> {
+        let org = self.org()?;
+        if org.kind == OrgKind::Fachstelle {
+            Ok(org)
+        } else {
+            Err(HubError::PermissionDenied(format!("only the Fachstelle may {what}")))
+        }
+    }
+
+    /// Scope of idempotency keys: each organisation has its own key space.
+    fn scope(&self) -> String {
+        match self {
+            Caller::Org { org, .. } => format!("org:{}", org.id),
+            Caller::Operator { .. } => "operator".to_owned(),
+        }
+    }
+}
+
+/// A mutating request's idempotency key and the fingerprint of the request it came with.
+#[derive(Debug, Clone)]
+pub struct Idem {
+    /// The key.
+    pub key: IdempotencyKey,
+    /// Hash of the request without the key.
+    pub fingerprint: String,
+}
+
+/// What an idempotent operation produced. Stored by reference, not by value, so no personal data
+/// is copied into the idempotency table; a retry returns the same object as it is now.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Outcome {
+    Org(OrgId),
+    Case(CaseId),
+    CaseClosed { case: CaseId, cancelled: Vec<ReferralId> },
+    Consent(ConsentId),
+    Revoked { consent: ConsentId, cancelled: Vec<ReferralId>, notified: Vec<OrgId> },
+    Referral(ReferralId),
+    Note { referral: ReferralId, note: NoteId },
+}
+
+/// The hub: store, clock, and the signal that wakes event streams.
+#[derive(Clone)]
+pub struct Hub {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    committed: Arc<watch::Sender<u64>>,
+}
+
+/// Work collected inside a transaction and written with it.
+struct Pending {
+    events: Vec<Event>,
+    audit: Vec<AuditEntry>,
+}
+
+impl Hub {
+    /// A hub over a store and a clock.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        let (tx, _) = watch::channel(0);
+        Self { store, clock, committed: Arc::new(tx) }
+    }
+
+    /// The store (for health checks).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    fn today(&self) -> Day {
+        self.clock.now().day()
+    }
+
+    /// Turns a certificate identity into a caller: the organisation must be registered and active.
+    pub async fn authenticate(&self, principal: Principal, staff: Option<StaffMember>) -> HubResult<Caller> {
+        match principal {
+            Principal::Operator => Ok(Caller::Operator { staff }),
+            Principal::Org(id) => match self.store.org_by_id(&id).await? {
+                None => Err(HubError::Unauthenticated(format!("organisation '{id}' is not registered"))),
+                Some(org) if !org.active => {
+                    Err(HubError::PermissionDenied(format!("organisation '{id}' is deactivated")))
+                }
+                Some(org) => Ok(Caller::Org { org, staff }),
+            },
+        }
+    }
+
+    /// A receiver that changes after every commit that wrote events.
+    pub fn commits(&self) -> watch::Receiver<u64> {
+        self.committed.subscribe()
+    }
+
+    /// Events of the caller's organisation after `cursor`.
+    pub async fn events_after(&self, caller: &Caller, cursor: u64, limit: u32) -> HubResult<Vec<Event>> {
+        let org = caller.org()?;
+        Ok(self.store.events_after(&org.id, cursor, limit).await?)
+    }
+
+    async fn replay(&self, tx: &mut dyn Tx, caller: &Caller, idem: &Idem) -> HubResult<Option<Outcome>> {
+        match tx.idempotent(&caller.scope(), idem.key.as_str()).await? {
+            None => Ok(None),
+            Some(prev) if prev.fingerprint == idem.fingerprint => serde_json::from_str(&prev.response)
+                .map(Some)
+                .map_err(|e| HubError::Internal(format!("stored idempotent response unreadable: {e}"))),
+            Some(_) => Err(FieldError::new("idempotency_key", "was already used with a different request").into()),
+        }
+    }
+
+    /// Writes the pending events and audit records and the idempotency record, then commits and
+    /// wakes the streams.
+    async fn finish(
+        &self,
+        mut tx: Box<dyn Tx>,
+        caller: &Caller,
+        idem: Option<&Idem>,
+        outcome: Option<&Outcome>,
+        pending: Pending,
+    ) -> HubResult<()> {
+        for e in &pending.events {
+            tx.append_event(e).await?;
+        }
+        for a in &pending.audit {
+            tx.append_audit(a).await?;
+        }
+        if let (Some(idem), Some(outcome)) = (idem, outcome) {
+            let response = serde_json::to_string(outcome).map_err(|e| HubError::Internal(e.to_string()))?;
+            let r = IdempotentResponse { fingerprint: idem.fingerprint.clone(), response };
+            tx.remember(&caller.scope(), idem.key.as_str(), &r, self.now()).await?;
+        }
+        tx.commit().await?;
+        if !pending.events.is_empty() {
+            self.committed.send_modify(|n| *n += 1);
+        }
+        Ok(())
+    }
+}
+
+impl Pending {
+    fn new() -> Self {
+        Self { events: Vec::new(), audit: Vec::new() }
+    }
+}
+
+/// Builds an audit entry for `actor`.
+fn audit(
+    actor: &Actor,
+    at: Instant,
+    action: &'static str,
+    case_id: Option<&CaseId>,
+    referral_id: Option<&ReferralId>,
+    legal_basis: String,
+    detail: String,
+) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: actor.id().to_owned(),
+        staff: actor.staff().map(|s| s.as_str().to_owned()),
+        action,
+        case_id: case_id.cloned(),
+        referral_id: referral_id.cloned(),
+        legal_basis,
+        detail,
+    }
+}

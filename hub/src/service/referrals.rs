@@ -1,0 +1,413 @@
+//! Referrals: created by the Fachstelle on a legal basis, moved by the recipient, read through a
+//! per-recipient view, discussed in a note thread.
+
+use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
+use crate::domain::FieldError;
+use crate::domain::basis::{Disclosure, Refusal, bases_for};
+use crate::domain::event::Event;
+use crate::domain::ids::{CaseId, NoteId, OrgId, ReferralId};
+use crate::domain::note::Note;
+use crate::domain::projection::{CaseView, view_for_recipient};
+use crate::domain::referral::{Completion, Move, Reason, Referral, ReferralState, Side, Transition};
+use crate::domain::time::{Day, Instant};
+use crate::domain::vocab::{DataCategory, EventKind, OrgKind, ReferralCategory};
+use crate::store::{ReferralQuery, Tx};
+
+/// A referral as the Fachstelle asks for it.
+#[derive(Debug, Clone)]
+pub struct NewReferral {
+    /// Case.
+    pub case_id: CaseId,
+    /// Recipient.
+    pub recipient: OrgId,
+    /// Category.
+    pub category: ReferralCategory,
+    /// Categories to disclose (non-empty, no duplicates).
+    pub data: Vec<DataCategory>,
+    /// Message.
+    pub message: String,
+    /// Reply-by day.
+    pub reply_by: Day,
+}
+
+/// A referral as one caller sees it.
+#[derive(Debug, Clone)]
+pub struct ReferralView {
+    /// The referral.
+    pub referral: Referral,
+    /// Moves the caller may make.
+    pub allowed_moves: Vec<Move>,
+    /// Case data for the recipient.
+    pub case_view: Option<CaseView>,
+    /// Overdue as of today.
+    pub overdue: bool,
+    /// Whether each disclosure's bases hold today, in the order of `referral.disclosures`.
+    pub in_force: Vec<Vec<bool>>,
+}
+
+/// Which referrals to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mailbox {
+    /// Addressed to the caller.
+    Inbox,
+    /// Sent by the caller.
+    Outbox,
+    /// All (Fachstelle).
+    All,
+}
+
+/// A listing request.
+#[derive(Debug, Clone)]
+pub struct ListReferrals {
+    /// Mailbox.
+    pub mailbox: Mailbox,
+    /// States.
+    pub states: Vec<ReferralState>,
+    /// Partner.
+    pub partner: Option<OrgId>,
+    /// Overdue only.
+    pub overdue_only: bool,
+    /// Minimum age in days.
+    pub min_age_days: u32,
+    /// Case.
+    pub case_id: Option<CaseId>,
+    /// Page size.
+    pub page_size: u32,
+    /// Start after this position.
+    pub after: i64,
+}
+
+/// One page of referrals.
+#[derive(Debug, Clone)]
+pub struct ReferralPage {
+    /// Referrals with their overdue flag.
+    pub referrals: Vec<(Referral, bool)>,
+    /// Position to continue from, if there may be more.
+    pub next: Option<i64>,
+}
+
+impl Hub {
+    /// Loads a referral the caller is party to; anything else reads as missing.
+    async fn party_referral(&self, tx: &mut dyn Tx, org: &OrgId, id: &ReferralId) -> HubResult<(Referral, Side)> {
+        let r = tx.referral(id).await?.ok_or(HubError::NotFound("referral"))?;
+        let side = r.side_of(org).ok_or(HubError::NotFound("referral"))?;
+        Ok((r, side))
+    }
+
+    /// Computes the disclosures, or the list of (recipient, category) pairs without a basis.
+    async fn disclosures(
+        &self,
+        tx: &mut dyn Tx,
+        sender: OrgKind,
+        recipient: &crate::domain::org::Organisation,
+        case_id: &CaseId,
+        data: &[DataCategory],
+        today: Day,
+    ) -> HubResult<Vec<Disclosure>> {
+        let consents = tx.consents_of_case(case_id).await?;
+        let mut out = Vec::new();
+        let mut missing = Vec::new();
+        let mut forbidden = Vec::new();
+        for &category in data {
+            match bases_for(sender, recipient, category, &consents, today) {
+                Ok(bases) => out.push(Disclosure { category, bases }),
+                Err(Refusal::Missing) => missing.push(format!("{}/{}", recipient.id, category)),
+                Err(Refusal::Forbidden) => forbidden.push(format!("{}/{}", recipient.id, category)),
+            }
+        }
+        if !forbidden.is_empty() {
+            return Err(HubError::FailedPrecondition(format!(
+                "never disclosed to a housing company: {}",
+                forbidden.join(", ")
+            )));
+        }
+        if !missing.is_empty() {
+            return Err(HubError::FailedPrecondition(format!(
+                "no legal basis (consent or statute) for: {}",
+                missing.join(", ")
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Creates a referral.
+    pub async fn create_referral(&self, caller: &Caller, idem: &Idem, new: NewReferral) -> HubResult<ReferralView> {
+        let org = caller.fachstelle("create referrals")?;
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Referral(id)) = self.replay(tx.as_mut(), caller, idem).await? {
+            return self.render(tx, caller, &id, false).await;
+        }
+        let case = self.owned_case(tx.as_mut(), &org.id, &new.case_id).await?;
+        if case.closure.is_some() {
+            return Err(HubError::FailedPrecondition("the case is closed".into()));
+        }
+        let recipient = tx
+            .org(&new.recipient)
+            .await?
+            .ok_or_else(|| FieldError::new("recipient_organisation_id", "is not a registered organisation"))?;
+        if !recipient.active {
+            return Err(HubError::FailedPrecondition(format!("recipient '{}' is deactivated", recipient.id)));
+        }
+        if recipient.id == org.id {
+            return Err(FieldError::new("recipient_organisation_id", "must not be the sender").into());
+        }
+        if !recipient.accepts(new.category) {
+            return Err(HubError::FailedPrecondition(format!(
+                "recipient '{}' does not accept referrals of category {}",
+                recipient.id, new.category
+            )));
+        }
+        let now = self.now();
+        if new.reply_by < now.day() {
+            return Err(FieldError::new("reply_by", "must not be in the past").into());
+        }
+        let disclosures = self.disclosures(tx.as_mut(), org.kind, &recipient, &case.id, &new.data, now.day()).await?;
+        let actor = caller.actor();
+        let referral = Referral {
+            id: ReferralId::new(),
+            case_id: case.id.clone(),
+            sender: org.id.clone(),
+            recipient: recipient.id.clone(),
+            category: new.category,
+            disclosures,
+            message: new.message,
+            reply_by: new.reply_by,
+            state: ReferralState::Requested,
+            completion: None,
+            history: vec![Transition { from: None, to: ReferralState::Requested, mv: None, actor: actor.clone(), at: now, reason: None }],
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_referral(&referral).await?;
+        let mut p = Pending::new();
+        push_referral_events(&mut p, &referral, EventKind::ReferralCreated, actor.id(), now);
+        p.audit.push(audit(
+            &actor,
+            now,
+            "referral.disclose",
+            Some(&case.id),
+            Some(&referral.id),
+            bases_text(&referral.disclosures),
+            format!("to {}: {}", recipient.id, categories_text(referral.categories())),
+        ));
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Referral(referral.id.clone())), p).await?;
+        tracing::info!(referral = %referral.id, recipient = %referral.recipient, category = %referral.category, "referral created");
+        let tx = self.store.begin().await?;
+        self.render(tx, caller, &referral.id, false).await
+    }
+
+    /// Reads a referral as the caller may see it. Audited when it shows case data.
+    pub async fn get_referral(&self, caller: &Caller, id: &ReferralId) -> HubResult<ReferralView> {
+        let tx = self.store.begin().await?;
+        self.render(tx, caller, id, true).await
+    }
+
+    /// Builds the caller's view inside `tx`, auditing the read of personal data when `audited`.
+    async fn render(&self, mut tx: Box<dyn Tx>, caller: &Caller, id: &ReferralId, audited: bool) -> HubResult<ReferralView> {
+        let org = caller.org()?;
+        let (referral, side) = self.party_referral(tx.as_mut(), &org.id, id).await?;
+        let now = self.now();
+        let today = now.day();
+        let consents = tx.consents_of_case(&referral.case_id).await?;
+        let in_force = referral
+            .disclosures
+            .iter()
+            .map(|d| d.bases.iter().map(|b| b.in_force(&consents, &referral.recipient, d.category, today)).collect())
+            .collect();
+        let case_view = if side == Side::Recipient {
+            let case = tx.case(&referral.case_id).await?.ok_or(HubError::NotFound("referral"))?;
+            let siblings = tx.referrals_of_case(&referral.case_id).await?;
+            Some(view_for_recipient(&case, &referral, &consents, &siblings, &org.id, today))
+        } else {
+            None
+        };
+        let mut p = Pending::new();
+        if audited {
+            let (basis, detail) = match &case_view {
+                Some(v) => {
+                    let readable: Vec<&Disclosure> =
+                        referral.disclosures.iter().filter(|d| v.readable.contains(&d.category)).collect();
+                    (bases_text(readable.iter().copied()), format!("case data: {}", categories_text(v.readable.iter().copied())))
+                }
+                None => ("sender".to_owned(), "referral without case data".to_owned()),
+            };
+            p.audit.push(audit(&caller.actor(), now, "referral.read", Some(&referral.case_id), Some(&referral.id), basis, detail));
+        }
+        self.finish(tx, caller, None, None, p).await?;
+        Ok(ReferralView {
+            allowed_moves: referral.state.allowed_moves(side),
+            overdue: referral.is_overdue(today),
+            case_view,
+            in_force,
+            referral,
+        })
+    }
+
+    /// Lists referrals.
+    pub async fn list_referrals(&self, caller: &Caller, q: ListReferrals) -> HubResult<ReferralPage> {
+        let org = caller.org()?;
+        let now = self.now();
+        let mut query = ReferralQuery {
+            states: q.states,
+            case_id: q.case_id,
+            partner: q.partner,
+            after_seq: q.after,
+            limit: q.page_size,
+            overdue_on: q.overdue_only.then(|| now.day()),
+            created_before: (q.min_age_days > 0)
+                .then(|| Instant::from_millis(now.millis() - i64::from(q.min_age_days) * 86_400_000)),
+            ..ReferralQuery::default()
+        };
+        match q.mailbox {
+            Mailbox::Inbox => query.recipient = Some(org.id.clone()),
+            Mailbox::Outbox => query.sender = Some(org.id.clone()),
+            Mailbox::All => {
+                caller.fachstelle("list all referrals")?;
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let rows = tx.referrals(&query).await?;
+        drop(tx);
+        let next = if rows.len() == q.page_size as usize { rows.last().map(|(seq, _)| *seq) } else { None };
+        let today = now.day();
+        Ok(ReferralPage {
+            referrals: rows
+                .into_iter()
+                .map(|(_, r)| {
+                    let overdue = r.is_overdue(today);
+                    (r, overdue)
+                })
+                .collect(),
+            next,
+        })
+    }
+
+    /// Makes a move.
+    pub async fn transition(
+        &self,
+        caller: &Caller,
+        idem: &Idem,
+        id: &ReferralId,
+        mv: Move,
+        reason: Option<Reason>,
+        completion: Option<Completion>,
+    ) -> HubResult<ReferralView> {
+        let org = caller.org()?.clone();
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Referral(id)) = self.replay(tx.as_mut(), caller, idem).await? {
+            return self.render(tx, caller, &id, false).await;
+        }
+        let (mut referral, side) = self.party_referral(tx.as_mut(), &org.id, id).await?;
+        let now = self.now();
+        if mv == Move::Reopen && referral.state.is_closed() && side == Side::Sender {
+            let case = tx.case(&referral.case_id).await?.ok_or(HubError::NotFound("referral"))?;
+            if case.closure.is_some() {
+                return Err(HubError::FailedPrecondition("the case is closed".into()));
+            }
+            let recipient = tx.org(&referral.recipient).await?.ok_or(HubError::NotFound("referral"))?;
+            if !recipient.active {
+                return Err(HubError::FailedPrecondition(format!("recipient '{}' is deactivated", recipient.id)));
+            }
+            let data: Vec<DataCategory> = referral.categories().collect();
+            referral.disclosures =
+                self.disclosures(tx.as_mut(), org.kind, &recipient, &referral.case_id, &data, now.day()).await?;
+            if referral.reply_by < now.day() {
+                referral.reply_by = now.day();
+            }
+        }
+        let actor = caller.actor();
+        referral
+            .apply(mv, side, actor.clone(), now, reason, completion)
+            .map_err(|e| HubError::FailedPrecondition(e.to_string()))?;
+        tx.update_referral(&referral).await?;
+        let mut p = Pending::new();
+        push_referral_events(&mut p, &referral, EventKind::ReferralStateChanged, actor.id(), now);
+        p.audit.push(audit(
+            &actor,
+            now,
+            "referral.move",
+            Some(&referral.case_id),
+            Some(&referral.id),
+            if side == Side::Sender && mv == Move::Reopen { bases_text(&referral.disclosures) } else { "party".into() },
+            format!("{mv} -> {}", referral.state),
+        ));
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Referral(referral.id.clone())), p).await?;
+        let tx = self.store.begin().await?;
+        self.render(tx, caller, &referral.id, false).await
+    }
+
+    /// Adds a note to the thread.
+    pub async fn add_note(&self, caller: &Caller, idem: &Idem, id: &ReferralId, text: String) -> HubResult<Note> {
+        let org = caller.org()?.clone();
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Note { referral, note }) = self.replay(tx.as_mut(), caller, idem).await? {
+            return tx
+                .notes(&referral)
+                .await?
+                .into_iter()
+                .find(|n| n.id == note)
+                .ok_or(HubError::NotFound("note"));
+        }
+        let (referral, _) = self.party_referral(tx.as_mut(), &org.id, id).await?;
+        let now = self.now();
+        let actor = caller.actor();
+        let note = Note { id: NoteId::new(), referral_id: referral.id.clone(), author: actor.clone(), text, created_at: now };
+        tx.insert_note(&note).await?;
+        let mut p = Pending::new();
+        push_referral_events(&mut p, &referral, EventKind::NoteAdded, actor.id(), now);
+        p.audit.push(audit(&actor, now, "note.write", Some(&referral.case_id), Some(&referral.id), "party".into(), note.id.to_string()));
+        let out = Outcome::Note { referral: referral.id.clone(), note: note.id.clone() };
+        self.finish(tx, caller, Some(idem), Some(&out), p).await?;
+        Ok(note)
+    }
+
+    /// Lists the notes of a referral. Audited.
+    pub async fn list_notes(&self, caller: &Caller, id: &ReferralId) -> HubResult<Vec<Note>> {
+        let org = caller.org()?;
+        let mut tx = self.store.begin().await?;
+        let (referral, _) = self.party_referral(tx.as_mut(), &org.id, id).await?;
+        let notes = tx.notes(&referral.id).await?;
+        let mut p = Pending::new();
+        p.audit.push(audit(
+            &caller.actor(),
+            self.now(),
+            "note.read",
+            Some(&referral.case_id),
+            Some(&referral.id),
+            "party".into(),
+            format!("{} notes", notes.len()),
+        ));
+        self.finish(tx, caller, None, None, p).await?;
+        Ok(notes)
+    }
+}
+
+fn push_referral_events(p: &mut Pending, r: &Referral, kind: EventKind, actor: &str, at: Instant) {
+    let reason = r.last_reason().and_then(|x| x.code);
+    for aud in [&r.sender, &r.recipient] {
+        p.events.push(Event {
+            cursor: 0,
+            audience: aud.clone(),
+            kind,
+            case_id: r.case_id.clone(),
+            referral_id: Some(r.id.clone()),
+            consent_id: None,
+            state: Some(r.state),
+            reason: if kind == EventKind::ReferralStateChanged { reason } else { None },
+            actor: actor.to_owned(),
+            at,
+            categories: vec![],
+        });
+    }
+}
+
+fn bases_text<'a>(ds: impl IntoIterator<Item = &'a Disclosure>) -> String {
+    ds.into_iter()
+        .map(|d| format!("{}={}", d.category, d.bases.iter().map(|b| b.describe()).collect::<Vec<_>>().join("|")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn categories_text(cs: impl Iterator<Item = DataCategory>) -> String {
+    cs.map(|c| c.as_str()).collect::<Vec<_>>().join(",")
+}
