@@ -2,7 +2,15 @@
 //! Fachstelle Wohnungserhalt and its partners. See the README for the model and the API.
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod clock;
+pub mod config;
+pub mod demo;
 pub mod domain;
+pub mod grpc;
+pub mod network;
+pub mod pki;
+pub mod server;
 pub mod service;
 pub mod store;
+pub mod testkit;

@@ -1,1 +1,183 @@
-fn main() {}
+//! `hub`: the Wohnungserhalt Hub server and its operator commands.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hub::clock::SystemClock;
+use hub::config::Config;
+use hub::pki::PkiDir;
+
+mod cli_org;
+
+/// Wohnungserhalt Hub: consent-based referrals between the Fachstelle Wohnungserhalt and its partners.
+#[derive(Parser)]
+#[command(name = "hub", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the hub (gRPC over mutual TLS).
+    Serve {
+        /// TOML configuration file (`HUB_CONFIG`); `HUB_*` variables override it.
+        #[arg(long, env = "HUB_CONFIG")]
+        config: Option<PathBuf>,
+        /// Data directory (overrides config and `HUB_DATA_DIR`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Listen address (overrides config and `HUB_LISTEN`).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Certificates: the hub's CA, server and operator certificates, partner certificates.
+    Pki {
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
+    /// Directory administration over gRPC with the operator certificate.
+    Org(cli_org::OrgArgs),
+    /// Plays the Frau K. case through a fresh in-process hub and prints every handoff.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum PkiCommand {
+    /// Creates the CA, the server certificate and the operator certificate in `<data-dir>/pki`.
+    Init {
+        /// Data directory.
+        #[arg(long, env = "HUB_DATA_DIR", default_value = "hub-data")]
+        data_dir: PathBuf,
+        /// DNS names or IP addresses of the server certificate (repeatable).
+        #[arg(long = "hostname", default_values_t = ["localhost".to_owned(), "127.0.0.1".to_owned()])]
+        hostnames: Vec<String>,
+        /// Replace an existing PKI (every issued certificate becomes invalid).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Issues a client certificate for an organisation.
+    Issue {
+        /// Organisation id (e.g. jobcenter-hannover).
+        org: String,
+        /// Data directory.
+        #[arg(long, env = "HUB_DATA_DIR", default_value = "hub-data")]
+        data_dir: PathBuf,
+        /// Output folder (default `<data-dir>/pki/clients`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("HUB_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            config,
+            data_dir,
+            listen,
+        } => {
+            init_logging();
+            serve(config, data_dir, listen).await
+        }
+        Command::Pki { command } => pki(command),
+        Command::Org(args) => cli_org::run(args).await,
+        Command::Demo => hub::demo::run().await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(
+    file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    listen: Option<std::net::SocketAddr>,
+) -> anyhow::Result<()> {
+    let mut config = Config::load(file.as_deref())?;
+    if let Some(d) = data_dir {
+        config.data_dir = d;
+    }
+    if let Some(l) = listen {
+        config.listen = l;
+    }
+    let server = hub::server::Server::build(&config, Arc::new(SystemClock)).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    eprintln!(
+        "hub: listening on {} (database {})",
+        listener.local_addr()?,
+        config.database_url()
+    );
+    server.serve(listener, shutdown_signal()).await
+}
+
+fn pki(cmd: PkiCommand) -> anyhow::Result<()> {
+    match cmd {
+        PkiCommand::Init {
+            data_dir,
+            hostnames,
+            force,
+        } => {
+            let dir = PkiDir::in_data_dir(&data_dir);
+            hub::pki::init(&dir, &hostnames, force)?;
+            println!(
+                "created CA, server and operator certificates in {}",
+                dir.path().display()
+            );
+            println!(
+                "give partners {} to verify the hub",
+                dir.ca_cert().display()
+            );
+            Ok(())
+        }
+        PkiCommand::Issue { org, data_dir, out } => {
+            let id = hub::domain::ids::OrgId::parse(&org)
+                .map_err(|e| anyhow::anyhow!("organisation id {e}"))?;
+            let dir = PkiDir::in_data_dir(&data_dir);
+            let out = out.unwrap_or_else(|| dir.clients());
+            let (cert, key) = hub::pki::issue(&dir, &id, &out)?;
+            println!(
+                "issued {} and {} for organisation '{id}'",
+                cert.display(),
+                key.display()
+            );
+            Ok(())
+        }
+    }
+}

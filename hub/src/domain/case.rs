@@ -6,7 +6,8 @@ use super::FieldError;
 use super::ids::{Cents, OrgId, PersonId};
 use super::time::{Day, Instant};
 use super::vocab::{
-    CaseOutcome, CaseStatus, Gender, HouseholdType, PersonRole, RescueMeans, RouteIn, Stadtbezirk, ThreatStage,
+    CaseOutcome, CaseStatus, Gender, HouseholdType, PersonRole, RescueMeans, RouteIn, Stadtbezirk,
+    ThreatStage,
 };
 
 /// A household member.
@@ -104,9 +105,16 @@ pub struct CaseDetails {
 impl CaseDetails {
     /// Cross-field rules, after each field parsed on its own.
     pub fn check(self) -> Result<Self, FieldError> {
-        let main = self.persons.iter().filter(|p| p.role == PersonRole::MainTenant).count();
+        let main = self
+            .persons
+            .iter()
+            .filter(|p| p.role == PersonRole::MainTenant)
+            .count();
         if main != 1 {
-            return Err(FieldError::new("persons", "exactly one person must have the role MAIN_TENANT"));
+            return Err(FieldError::new(
+                "persons",
+                "exactly one person must have the role MAIN_TENANT",
+            ));
         }
         Ok(self)
     }
@@ -147,15 +155,27 @@ pub struct Closure {
 
 impl Closure {
     /// Checks that rescue means go with WOHNUNG_ERHALTEN and only with it.
-    pub fn new(outcome: CaseOutcome, rescue_means: Option<RescueMeans>, note: String, at: Instant) -> Result<Self, FieldError> {
+    pub fn new(
+        outcome: CaseOutcome,
+        rescue_means: Option<RescueMeans>,
+        note: String,
+        at: Instant,
+    ) -> Result<Self, FieldError> {
         match (outcome, rescue_means) {
-            (CaseOutcome::WohnungErhalten, None) => {
-                Err(FieldError::new("rescue_means", "is required with outcome WOHNUNG_ERHALTEN"))
-            }
-            (o, Some(_)) if o != CaseOutcome::WohnungErhalten => {
-                Err(FieldError::new("rescue_means", "is only allowed with outcome WOHNUNG_ERHALTEN"))
-            }
-            _ => Ok(Self { outcome, rescue_means, note, at }),
+            (CaseOutcome::WohnungErhalten, None) => Err(FieldError::new(
+                "rescue_means",
+                "is required with outcome WOHNUNG_ERHALTEN",
+            )),
+            (o, Some(_)) if o != CaseOutcome::WohnungErhalten => Err(FieldError::new(
+                "rescue_means",
+                "is only allowed with outcome WOHNUNG_ERHALTEN",
+            )),
+            _ => Ok(Self {
+                outcome,
+                rescue_means,
+                note,
+                at,
+            }),
         }
     }
 }
@@ -180,7 +200,11 @@ pub struct Case {
 impl Case {
     /// Open or closed.
     pub fn status(&self) -> CaseStatus {
-        if self.closure.is_some() { CaseStatus::Closed } else { CaseStatus::Open }
+        if self.closure.is_some() {
+            CaseStatus::Closed
+        } else {
+            CaseStatus::Open
+        }
     }
 
     /// The latest stage recorded.

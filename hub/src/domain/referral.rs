@@ -73,7 +73,10 @@ impl ReferralState {
 
     /// Closed states.
     pub fn is_closed(self) -> bool {
-        matches!(self, Self::Declined | Self::Completed | Self::Failed | Self::Cancelled)
+        matches!(
+            self,
+            Self::Declined | Self::Completed | Self::Failed | Self::Cancelled
+        )
     }
 
     /// The recipient has not decided yet; such a referral can be overdue.
@@ -102,7 +105,11 @@ impl ReferralState {
 
     /// Moves the given side may make from this state.
     pub fn allowed_moves(self, side: Side) -> Vec<Move> {
-        Move::ALL.iter().copied().filter(|m| self.after(*m, side).is_some()).collect()
+        Move::ALL
+            .iter()
+            .copied()
+            .filter(|m| self.after(*m, side).is_some())
+            .collect()
     }
 }
 
@@ -122,7 +129,11 @@ impl std::fmt::Display for IllegalMove {
         let allowed = if self.allowed.is_empty() {
             "none".to_owned()
         } else {
-            self.allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
+            self.allowed
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         write!(
             f,
@@ -244,7 +255,14 @@ impl Referral {
             current: self.state,
             allowed: self.state.allowed_moves(side),
         })?;
-        self.history.push(Transition { from: Some(self.state), to, mv: Some(mv), actor, at, reason });
+        self.history.push(Transition {
+            from: Some(self.state),
+            to,
+            mv: Some(mv),
+            actor,
+            at,
+            reason,
+        });
         if mv == Move::Complete {
             self.completion = completion;
         } else if mv == Move::Reopen {
@@ -267,7 +285,10 @@ impl Referral {
             mv: Some(Move::Cancel),
             actor: Actor::Hub,
             at,
-            reason: Some(Reason { code: Some(code), text: text.to_owned() }),
+            reason: Some(Reason {
+                code: Some(code),
+                text: text.to_owned(),
+            }),
         });
         self.state = ReferralState::Cancelled;
         self.updated_at = at;
@@ -282,8 +303,17 @@ mod tests {
     #[test]
     fn recipient_path_to_completion() {
         let mut s = S::Requested;
-        for mv in [Move::Acknowledge, Move::Accept, Move::Start, Move::Hold, Move::Start, Move::Complete] {
-            s = s.after(mv, Side::Recipient).unwrap_or_else(|| panic!("{mv} from {s}"));
+        for mv in [
+            Move::Acknowledge,
+            Move::Accept,
+            Move::Start,
+            Move::Hold,
+            Move::Start,
+            Move::Complete,
+        ] {
+            s = s
+                .after(mv, Side::Recipient)
+                .unwrap_or_else(|| panic!("{mv} from {s}"));
         }
         assert_eq!(s, S::Completed);
     }
@@ -313,7 +343,11 @@ mod tests {
 
     #[test]
     fn illegal_move_names_state_and_allowed_moves() {
-        let e = IllegalMove { requested: Move::Accept, current: S::Requested, allowed: vec![Move::Acknowledge] };
+        let e = IllegalMove {
+            requested: Move::Accept,
+            current: S::Requested,
+            allowed: vec![Move::Acknowledge],
+        };
         let msg = e.to_string();
         assert!(msg.contains("REQUESTED") && msg.contains("ACKNOWLEDGE") && msg.contains("ACCEPT"));
     }

@@ -57,7 +57,10 @@ impl OrgKind {
     /// Social benefit bodies (§35 SGB I) may exchange social data under §69(1) Nr.1 SGB X for their
     /// statutory tasks. Every other kind is a private recipient and needs consent.
     pub fn is_social_benefit_body(self) -> bool {
-        matches!(self, OrgKind::Fachstelle | OrgKind::Jobcenter | OrgKind::SocialServices)
+        matches!(
+            self,
+            OrgKind::Fachstelle | OrgKind::Jobcenter | OrgKind::SocialServices
+        )
     }
 }
 
@@ -110,7 +113,9 @@ impl ReferralCategory {
     /// reveal benefit status).
     pub fn outcome_topic(self) -> &'static str {
         match self {
-            ReferralCategory::RentDebtTakeoverSgb2 | ReferralCategory::RentDebtTakeoverSgb12 => "RENT_DEBT_TAKEOVER",
+            ReferralCategory::RentDebtTakeoverSgb2 | ReferralCategory::RentDebtTakeoverSgb12 => {
+                "RENT_DEBT_TAKEOVER"
+            }
             ReferralCategory::DirectRentPayment => "DIRECT_RENT_PAYMENT",
             ReferralCategory::LandlordAgreement => "LANDLORD_AGREEMENT",
             _ => "SUPPORT",
@@ -143,7 +148,10 @@ text_enum!(
 impl DataCategory {
     /// Categories a housing company never receives, whatever the consent says (DOMAIN.md rule 4).
     pub fn forbidden_for_housing_company(self) -> bool {
-        matches!(self, DataCategory::IncomeBenefits | DataCategory::Health | DataCategory::CounsellingNotes)
+        matches!(
+            self,
+            DataCategory::IncomeBenefits | DataCategory::Health | DataCategory::CounsellingNotes
+        )
     }
 }
 
@@ -176,7 +184,10 @@ text_enum!(
 impl ReasonCode {
     /// Codes only the hub itself sets; a client may not use them.
     pub fn is_hub_only(self) -> bool {
-        matches!(self, ReasonCode::ConsentRevoked | ReasonCode::ConsentExpired | ReasonCode::CaseClosed)
+        matches!(
+            self,
+            ReasonCode::ConsentRevoked | ReasonCode::ConsentExpired | ReasonCode::CaseClosed
+        )
     }
 }
 

@@ -6,7 +6,9 @@ use crate::domain::case::{Case, CaseDetails, Closure, StageEntry};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, OrgId, PersonId, ReferralId};
 use crate::domain::time::{Day, Instant};
-use crate::domain::vocab::{CaseOutcome, CaseStatus, EventKind, ReasonCode, RescueMeans, ThreatStage};
+use crate::domain::vocab::{
+    CaseOutcome, CaseStatus, EventKind, ReasonCode, RescueMeans, ThreatStage,
+};
 use crate::store::Tx;
 
 /// A stage entry as the caller states it.
@@ -33,7 +35,12 @@ pub struct CaseSummary {
 
 impl Hub {
     /// Loads a case the caller owns; another organisation's case reads as missing.
-    pub(super) async fn owned_case(&self, tx: &mut dyn Tx, owner: &OrgId, id: &CaseId) -> HubResult<Case> {
+    pub(super) async fn owned_case(
+        &self,
+        tx: &mut dyn Tx,
+        owner: &OrgId,
+        id: &CaseId,
+    ) -> HubResult<Case> {
         match tx.case(id).await? {
             Some(c) if &c.owner == owner => Ok(c),
             _ => Err(HubError::NotFound("case")),
@@ -43,7 +50,11 @@ impl Hub {
     async fn check_landlord(&self, tx: &mut dyn Tx, details: &CaseDetails) -> HubResult<()> {
         if let Some(l) = &details.tenancy.landlord {
             if tx.org(l).await?.is_none() {
-                return Err(FieldError::new("details.tenancy.landlord_organisation_id", "is not a registered organisation").into());
+                return Err(FieldError::new(
+                    "details.tenancy.landlord_organisation_id",
+                    "is not a registered organisation",
+                )
+                .into());
             }
         }
         Ok(())
@@ -56,7 +67,13 @@ impl Hub {
         if new.end_date.is_some_and(|e| e < new.date) {
             return Err(FieldError::new("end_date", "must not be before the date").into());
         }
-        Ok(StageEntry { stage: new.stage, date: new.date, end_date: new.end_date, source: new.source, recorded_by: by.clone() })
+        Ok(StageEntry {
+            stage: new.stage,
+            date: new.date,
+            end_date: new.end_date,
+            source: new.source,
+            recorded_by: by.clone(),
+        })
     }
 
     /// Opens a case. Persons get fresh ids.
@@ -78,21 +95,57 @@ impl Hub {
         }
         let now = self.now();
         let stages = match initial {
-            Some(s) => vec![Self::stage_entry(s, &org.id, now.day()).map_err(|e| within(e, "initial_stage"))?],
+            Some(s) => vec![
+                Self::stage_entry(s, &org.id, now.day()).map_err(|e| within(e, "initial_stage"))?,
+            ],
             None => vec![],
         };
-        let case = Case { id: CaseId::new(), owner: org.id.clone(), details, stages, closure: None, opened_at: now };
+        let case = Case {
+            id: CaseId::new(),
+            owner: org.id.clone(),
+            details,
+            stages,
+            closure: None,
+            opened_at: now,
+        };
         tx.insert_case(&case).await?;
         let mut p = Pending::new();
-        p.events.push(case_event(&org.id, EventKind::CaseOpened, &case.id, caller, now));
-        p.audit.push(audit(&caller.actor(), now, "case.open", Some(&case.id), None, "owner".into(), "case details".into()));
-        self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
+        p.events.push(case_event(
+            &org.id,
+            EventKind::CaseOpened,
+            &case.id,
+            caller,
+            now,
+        ));
+        p.audit.push(audit(
+            &caller.actor(),
+            now,
+            "case.open",
+            Some(&case.id),
+            None,
+            "owner".into(),
+            "case details".into(),
+        ));
+        self.finish(
+            tx,
+            caller,
+            Some(idem),
+            Some(&Outcome::Case(case.id.clone())),
+            p,
+        )
+        .await?;
         Ok(case)
     }
 
     /// Replaces the household details. Persons keep the ids the caller sends back; the edge gives
     /// persons sent without an id a fresh one.
-    pub async fn update_case(&self, caller: &Caller, idem: &Idem, id: &CaseId, details: CaseDetails) -> HubResult<Case> {
+    pub async fn update_case(
+        &self,
+        caller: &Caller,
+        idem: &Idem,
+        id: &CaseId,
+        details: CaseDetails,
+    ) -> HubResult<Case> {
         let org = caller.fachstelle("update cases")?;
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Case(id)) = self.replay(tx.as_mut(), caller, idem).await? {
@@ -105,13 +158,34 @@ impl Hub {
         tx.update_case(&case).await?;
         let now = self.now();
         let mut p = Pending::new();
-        p.audit.push(audit(&caller.actor(), now, "case.update", Some(&case.id), None, "owner".into(), "case details".into()));
-        self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
+        p.audit.push(audit(
+            &caller.actor(),
+            now,
+            "case.update",
+            Some(&case.id),
+            None,
+            "owner".into(),
+            "case details".into(),
+        ));
+        self.finish(
+            tx,
+            caller,
+            Some(idem),
+            Some(&Outcome::Case(case.id.clone())),
+            p,
+        )
+        .await?;
         Ok(case)
     }
 
     /// Appends a threat stage.
-    pub async fn record_stage(&self, caller: &Caller, idem: &Idem, id: &CaseId, stage: NewStage) -> HubResult<Case> {
+    pub async fn record_stage(
+        &self,
+        caller: &Caller,
+        idem: &Idem,
+        id: &CaseId,
+        stage: NewStage,
+    ) -> HubResult<Case> {
         let org = caller.fachstelle("record threat stages")?;
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Case(id)) = self.replay(tx.as_mut(), caller, idem).await? {
@@ -120,12 +194,34 @@ impl Hub {
         let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
         open(&case)?;
         let now = self.now();
-        case.stages.push(Self::stage_entry(stage, &org.id, now.day()).map_err(|e| within(e, "entry"))?);
+        case.stages
+            .push(Self::stage_entry(stage, &org.id, now.day()).map_err(|e| within(e, "entry"))?);
         tx.update_case(&case).await?;
         let mut p = Pending::new();
-        p.events.push(case_event(&org.id, EventKind::ThreatStageRecorded, &case.id, caller, now));
-        p.audit.push(audit(&caller.actor(), now, "case.stage", Some(&case.id), None, "owner".into(), "threat stage".into()));
-        self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
+        p.events.push(case_event(
+            &org.id,
+            EventKind::ThreatStageRecorded,
+            &case.id,
+            caller,
+            now,
+        ));
+        p.audit.push(audit(
+            &caller.actor(),
+            now,
+            "case.stage",
+            Some(&case.id),
+            None,
+            "owner".into(),
+            "threat stage".into(),
+        ));
+        self.finish(
+            tx,
+            caller,
+            Some(idem),
+            Some(&Outcome::Case(case.id.clone())),
+            p,
+        )
+        .await?;
         Ok(case)
     }
 
@@ -142,8 +238,13 @@ impl Hub {
     ) -> HubResult<(Case, Vec<ReferralId>)> {
         let org = caller.fachstelle("close cases")?;
         let mut tx = self.store.begin().await?;
-        if let Some(Outcome::CaseClosed { case, cancelled }) = self.replay(tx.as_mut(), caller, idem).await? {
-            return Ok((self.owned_case(tx.as_mut(), &org.id, &case).await?, cancelled));
+        if let Some(Outcome::CaseClosed { case, cancelled }) =
+            self.replay(tx.as_mut(), caller, idem).await?
+        {
+            return Ok((
+                self.owned_case(tx.as_mut(), &org.id, &case).await?,
+                cancelled,
+            ));
         }
         let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
         open(&case)?;
@@ -179,10 +280,27 @@ impl Hub {
             }
         }
         for aud in &told {
-            p.events.push(case_event(aud, EventKind::CaseClosed, &case.id, caller, now));
+            p.events.push(case_event(
+                aud,
+                EventKind::CaseClosed,
+                &case.id,
+                caller,
+                now,
+            ));
         }
-        p.audit.push(audit(&caller.actor(), now, "case.close", Some(&case.id), None, "owner".into(), outcome.to_string()));
-        let out = Outcome::CaseClosed { case: case.id.clone(), cancelled: cancelled.clone() };
+        p.audit.push(audit(
+            &caller.actor(),
+            now,
+            "case.close",
+            Some(&case.id),
+            None,
+            "owner".into(),
+            outcome.to_string(),
+        ));
+        let out = Outcome::CaseClosed {
+            case: case.id.clone(),
+            cancelled: cancelled.clone(),
+        };
         self.finish(tx, caller, Some(idem), Some(&out), p).await?;
         Ok((case, cancelled))
     }
@@ -193,13 +311,25 @@ impl Hub {
         let mut tx = self.store.begin().await?;
         let case = self.owned_case(tx.as_mut(), &org.id, id).await?;
         let mut p = Pending::new();
-        p.audit.push(audit(&caller.actor(), self.now(), "case.read", Some(&case.id), None, "owner".into(), "case details".into()));
+        p.audit.push(audit(
+            &caller.actor(),
+            self.now(),
+            "case.read",
+            Some(&case.id),
+            None,
+            "owner".into(),
+            "case details".into(),
+        ));
         self.finish(tx, caller, None, None, p).await?;
         Ok(case)
     }
 
     /// Lists the caller's cases, newest first (no personal data in the summary).
-    pub async fn list_cases(&self, caller: &Caller, status: Option<CaseStatus>) -> HubResult<Vec<CaseSummary>> {
+    pub async fn list_cases(
+        &self,
+        caller: &Caller,
+        status: Option<CaseStatus>,
+    ) -> HubResult<Vec<CaseSummary>> {
         let org = caller.fachstelle("list cases")?;
         let mut tx = self.store.begin().await?;
         let mut out = Vec::new();
@@ -207,8 +337,16 @@ impl Hub {
             if case.owner != org.id || status.is_some_and(|s| s != case.status()) {
                 continue;
             }
-            let open_referrals = tx.referrals_of_case(&case.id).await?.iter().filter(|r| r.state.is_open()).count();
-            out.push(CaseSummary { case, open_referrals });
+            let open_referrals = tx
+                .referrals_of_case(&case.id)
+                .await?
+                .iter()
+                .filter(|r| r.state.is_open())
+                .count();
+            out.push(CaseSummary {
+                case,
+                open_referrals,
+            });
         }
         Ok(out)
     }
@@ -228,7 +366,13 @@ fn within(e: HubError, parent: &str) -> HubError {
     }
 }
 
-fn case_event(audience: &OrgId, kind: EventKind, case: &CaseId, caller: &Caller, at: Instant) -> Event {
+fn case_event(
+    audience: &OrgId,
+    kind: EventKind,
+    case: &CaseId,
+    caller: &Caller,
+    at: Instant,
+) -> Event {
     Event {
         cursor: 0,
         audience: audience.clone(),

@@ -16,7 +16,9 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::domain::FieldError;
 use crate::domain::event::Event;
-use crate::domain::ids::{Actor, CaseId, ConsentId, IdempotencyKey, NoteId, OrgId, ReferralId, StaffMember};
+use crate::domain::ids::{
+    Actor, CaseId, ConsentId, IdempotencyKey, NoteId, OrgId, ReferralId, StaffMember,
+};
 use crate::domain::org::Organisation;
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::OrgKind;
@@ -99,8 +101,13 @@ impl Caller {
     /// The actor recorded for changes.
     pub fn actor(&self) -> Actor {
         match self {
-            Caller::Org { org, staff } => Actor::Org { org: org.id.clone(), staff: staff.clone() },
-            Caller::Operator { staff } => Actor::Operator { staff: staff.clone() },
+            Caller::Org { org, staff } => Actor::Org {
+                org: org.id.clone(),
+                staff: staff.clone(),
+            },
+            Caller::Operator { staff } => Actor::Operator {
+                staff: staff.clone(),
+            },
         }
     }
 
@@ -108,9 +115,9 @@ impl Caller {
     pub fn org(&self) -> HubResult<&Organisation> {
         match self {
             Caller::Org { org, .. } => Ok(org),
-            Caller::Operator { .. } => {
-                Err(HubError::PermissionDenied("the operator identity may only administer the directory".into()))
-            }
+            Caller::Operator { .. } => Err(HubError::PermissionDenied(
+                "the operator identity may only administer the directory".into(),
+            )),
         }
     }
 
@@ -120,7 +127,9 @@ impl Caller {
         if org.kind == OrgKind::Fachstelle {
             Ok(org)
         } else {
-            Err(HubError::PermissionDenied(format!("only the Fachstelle may {what}")))
+            Err(HubError::PermissionDenied(format!(
+                "only the Fachstelle may {what}"
+            )))
         }
     }
 
@@ -148,11 +157,21 @@ pub struct Idem {
 enum Outcome {
     Org(OrgId),
     Case(CaseId),
-    CaseClosed { case: CaseId, cancelled: Vec<ReferralId> },
+    CaseClosed {
+        case: CaseId,
+        cancelled: Vec<ReferralId>,
+    },
     Consent(ConsentId),
-    Revoked { consent: ConsentId, cancelled: Vec<ReferralId>, notified: Vec<OrgId> },
+    Revoked {
+        consent: ConsentId,
+        cancelled: Vec<ReferralId>,
+        notified: Vec<OrgId>,
+    },
     Referral(ReferralId),
-    Note { referral: ReferralId, note: NoteId },
+    Note {
+        referral: ReferralId,
+        note: NoteId,
+    },
 }
 
 /// The hub: store, clock, and the signal that wakes event streams.
@@ -173,7 +192,11 @@ impl Hub {
     /// A hub over a store and a clock.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         let (tx, _) = watch::channel(0);
-        Self { store, clock, committed: Arc::new(tx) }
+        Self {
+            store,
+            clock,
+            committed: Arc::new(tx),
+        }
     }
 
     /// The store (for health checks).
@@ -190,14 +213,20 @@ impl Hub {
     }
 
     /// Turns a certificate identity into a caller: the organisation must be registered and active.
-    pub async fn authenticate(&self, principal: Principal, staff: Option<StaffMember>) -> HubResult<Caller> {
+    pub async fn authenticate(
+        &self,
+        principal: Principal,
+        staff: Option<StaffMember>,
+    ) -> HubResult<Caller> {
         match principal {
             Principal::Operator => Ok(Caller::Operator { staff }),
             Principal::Org(id) => match self.store.org_by_id(&id).await? {
-                None => Err(HubError::Unauthenticated(format!("organisation '{id}' is not registered"))),
-                Some(org) if !org.active => {
-                    Err(HubError::PermissionDenied(format!("organisation '{id}' is deactivated")))
-                }
+                None => Err(HubError::Unauthenticated(format!(
+                    "organisation '{id}' is not registered"
+                ))),
+                Some(org) if !org.active => Err(HubError::PermissionDenied(format!(
+                    "organisation '{id}' is deactivated"
+                ))),
                 Some(org) => Ok(Caller::Org { org, staff }),
             },
         }
@@ -209,18 +238,34 @@ impl Hub {
     }
 
     /// Events of the caller's organisation after `cursor`.
-    pub async fn events_after(&self, caller: &Caller, cursor: u64, limit: u32) -> HubResult<Vec<Event>> {
+    pub async fn events_after(
+        &self,
+        caller: &Caller,
+        cursor: u64,
+        limit: u32,
+    ) -> HubResult<Vec<Event>> {
         let org = caller.org()?;
         Ok(self.store.events_after(&org.id, cursor, limit).await?)
     }
 
-    async fn replay(&self, tx: &mut dyn Tx, caller: &Caller, idem: &Idem) -> HubResult<Option<Outcome>> {
+    async fn replay(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        idem: &Idem,
+    ) -> HubResult<Option<Outcome>> {
         match tx.idempotent(&caller.scope(), idem.key.as_str()).await? {
             None => Ok(None),
-            Some(prev) if prev.fingerprint == idem.fingerprint => serde_json::from_str(&prev.response)
-                .map(Some)
-                .map_err(|e| HubError::Internal(format!("stored idempotent response unreadable: {e}"))),
-            Some(_) => Err(FieldError::new("idempotency_key", "was already used with a different request").into()),
+            Some(prev) if prev.fingerprint == idem.fingerprint => {
+                serde_json::from_str(&prev.response).map(Some).map_err(|e| {
+                    HubError::Internal(format!("stored idempotent response unreadable: {e}"))
+                })
+            }
+            Some(_) => Err(FieldError::new(
+                "idempotency_key",
+                "was already used with a different request",
+            )
+            .into()),
         }
     }
 
@@ -241,9 +286,14 @@ impl Hub {
             tx.append_audit(a).await?;
         }
         if let (Some(idem), Some(outcome)) = (idem, outcome) {
-            let response = serde_json::to_string(outcome).map_err(|e| HubError::Internal(e.to_string()))?;
-            let r = IdempotentResponse { fingerprint: idem.fingerprint.clone(), response };
-            tx.remember(&caller.scope(), idem.key.as_str(), &r, self.now()).await?;
+            let response =
+                serde_json::to_string(outcome).map_err(|e| HubError::Internal(e.to_string()))?;
+            let r = IdempotentResponse {
+                fingerprint: idem.fingerprint.clone(),
+                response,
+            };
+            tx.remember(&caller.scope(), idem.key.as_str(), &r, self.now())
+                .await?;
         }
         tx.commit().await?;
         if !pending.events.is_empty() {
@@ -255,7 +305,10 @@ impl Hub {
 
 impl Pending {
     fn new() -> Self {
-        Self { events: Vec::new(), audit: Vec::new() }
+        Self {
+            events: Vec::new(),
+            audit: Vec::new(),
+        }
     }
 }
 
@@ -278,5 +331,12 @@ fn audit(
         referral_id: referral_id.cloned(),
         legal_basis,
         detail,
+    }
+}
+
+impl Hub {
+    /// Today by the hub's clock (for edge validation of dates).
+    pub fn clock_today(&self) -> Day {
+        self.today()
     }
 }

@@ -23,8 +23,24 @@ impl Hub {
                 Some(case) => case.owner,
                 None => continue,
             };
-            self.end_consent(tx.as_mut(), &mut p, &c, &owner, EventKind::ConsentExpired, now).await?;
-            p.audit.push(audit(&Actor::Hub, now, "consent.expire", Some(&c.case_id), None, "rule".into(), c.id.to_string()));
+            self.end_consent(
+                tx.as_mut(),
+                &mut p,
+                &c,
+                &owner,
+                EventKind::ConsentExpired,
+                now,
+            )
+            .await?;
+            p.audit.push(audit(
+                &Actor::Hub,
+                now,
+                "consent.expire",
+                Some(&c.case_id),
+                None,
+                "rule".into(),
+                c.id.to_string(),
+            ));
         }
         let n = expired.len();
         let caller = super::Caller::Operator { staff: None };

@@ -90,7 +90,12 @@ pub trait Store: Send + Sync + 'static {
     /// Starts a write transaction (serialised with other writers where the backend needs it).
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
     /// Events for `audience` after `cursor`, oldest first, at most `limit`.
-    async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError>;
+    async fn events_after(
+        &self,
+        audience: &OrgId,
+        cursor: u64,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError>;
     /// Reads an organisation outside a write transaction (authentication on every call).
     async fn org_by_id(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError>;
     /// Quick liveness check for the health service.
@@ -141,7 +146,10 @@ pub trait Tx: Send {
     async fn update_referral(&mut self, r: &Referral) -> Result<(), StoreError>;
 
     /// Notes of a referral, oldest first.
-    async fn notes(&mut self, referral: &ReferralId) -> Result<Vec<crate::domain::note::Note>, StoreError>;
+    async fn notes(
+        &mut self,
+        referral: &ReferralId,
+    ) -> Result<Vec<crate::domain::note::Note>, StoreError>;
     /// Inserts a note.
     async fn insert_note(&mut self, note: &crate::domain::note::Note) -> Result<(), StoreError>;
 
@@ -151,9 +159,19 @@ pub trait Tx: Send {
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
 
     /// The stored response for an idempotency key.
-    async fn idempotent(&mut self, scope: &str, key: &str) -> Result<Option<IdempotentResponse>, StoreError>;
+    async fn idempotent(
+        &mut self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentResponse>, StoreError>;
     /// Stores the response for an idempotency key.
-    async fn remember(&mut self, scope: &str, key: &str, r: &IdempotentResponse, at: Instant) -> Result<(), StoreError>;
+    async fn remember(
+        &mut self,
+        scope: &str,
+        key: &str,
+        r: &IdempotentResponse,
+        at: Instant,
+    ) -> Result<(), StoreError>;
 
     /// Commits.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;

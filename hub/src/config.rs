@@ -1,0 +1,104 @@
+//! Layered configuration: defaults, then an optional TOML file, then `HUB_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// Hub configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Data directory: SQLite database and PKI (`HUB_DATA_DIR`, default `./hub-data`).
+    pub data_dir: PathBuf,
+    /// Listen address (`HUB_LISTEN`, default `127.0.0.1:50051`).
+    pub listen: SocketAddr,
+    /// Database URL (`HUB_DATABASE_URL`); default `sqlite://<data_dir>/hub.db`.
+    pub database_url: Option<String>,
+    /// Largest accepted request message in bytes (`HUB_MAX_MESSAGE_BYTES`, default 4 MiB).
+    pub max_message_bytes: usize,
+    /// Seconds between runs of the scheduled work (`HUB_SCHEDULER_INTERVAL_SECS`, default 60).
+    pub scheduler_interval_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("hub-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            database_url: None,
+            max_message_bytes: 4 * 1024 * 1024,
+            scheduler_interval_secs: 60,
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut c = match file {
+            Some(f) => {
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading config file {}", f.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config file {}", f.display()))?
+            }
+            None => Config::default(),
+        };
+        c.apply_env(|k| std::env::var(k).ok())?;
+        Ok(c)
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = get("HUB_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("HUB_LISTEN") {
+            self.listen = v.parse().with_context(|| {
+                format!("HUB_LISTEN: '{v}' is not an address like 127.0.0.1:50051")
+            })?;
+        }
+        if let Some(v) = get("HUB_DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = get("HUB_MAX_MESSAGE_BYTES") {
+            self.max_message_bytes = v
+                .parse()
+                .with_context(|| format!("HUB_MAX_MESSAGE_BYTES: '{v}' is not a number"))?;
+        }
+        if let Some(v) = get("HUB_SCHEDULER_INTERVAL_SECS") {
+            self.scheduler_interval_secs = v
+                .parse()
+                .with_context(|| format!("HUB_SCHEDULER_INTERVAL_SECS: '{v}' is not a number"))?;
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hub.db").display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_values() {
+        let mut c: Config =
+            toml::from_str("listen = \"127.0.0.1:6000\"\ndata_dir = \"/tmp/x\"").unwrap();
+        c.apply_env(|k| (k == "HUB_LISTEN").then(|| "127.0.0.1:7000".to_owned()))
+            .unwrap();
+        assert_eq!(c.listen.port(), 7000);
+        assert_eq!(c.database_url(), "sqlite:///tmp/x/hub.db");
+        assert!(
+            c.apply_env(|k| (k == "HUB_LISTEN").then(|| "nope".to_owned()))
+                .is_err()
+        );
+        assert!(toml::from_str::<Config>("unknown = 1").is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! Identity from mutual TLS. An interceptor reads the client certificate's URI SAN and puts a typed
+//! [`Identity`] into the request extensions; handlers turn it into a `Caller` by checking the
+//! directory. The staff member named in metadata is carried along, never trusted.
+
+use tonic::{Request, Status};
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::FromDer;
+
+use crate::domain::ids::{OrgId, StaffMember};
+use crate::service::Principal;
+
+/// URI SAN prefix naming an organisation: `urn:wohnungserhalt:org:<org-id>`.
+pub const ORG_URI_PREFIX: &str = "urn:wohnungserhalt:org:";
+/// URI SAN of the operator certificate.
+pub const OPERATOR_URI: &str = "urn:wohnungserhalt:operator";
+/// Metadata key for the acting staff member.
+pub const STAFF_HEADER: &str = "x-staff-member";
+
+/// What the certificate and metadata say about the caller.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// From the certificate.
+    pub principal: Principal,
+    /// From `x-staff-member`.
+    pub staff: Option<StaffMember>,
+}
+
+/// Reads the principal from a DER certificate's URI SANs.
+pub fn principal_from_der(der: &[u8]) -> Result<Principal, String> {
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der)
+        .map_err(|_| "unreadable client certificate")?;
+    let san = cert
+        .subject_alternative_name()
+        .map_err(|_| "malformed subjectAltName")?
+        .ok_or("the client certificate has no subjectAltName")?;
+    for name in &san.value.general_names {
+        if let GeneralName::URI(uri) = name {
+            if *uri == OPERATOR_URI {
+                return Ok(Principal::Operator);
+            }
+            if let Some(id) = uri.strip_prefix(ORG_URI_PREFIX) {
+                return OrgId::parse(id)
+                    .map(Principal::Org)
+                    .map_err(|_| format!("invalid organisation id in certificate: '{id}'"));
+            }
+        }
+    }
+    Err(format!(
+        "the client certificate names no organisation (URI SAN {ORG_URI_PREFIX}<id>)"
+    ))
+}
+
+/// Interceptor for every hub service: no certificate, no call.
+pub fn identify(mut req: Request<()>) -> Result<Request<()>, Status> {
+    let certs = req
+        .peer_certs()
+        .ok_or_else(|| Status::unauthenticated("a client certificate is required (mutual TLS)"))?;
+    let leaf = certs
+        .first()
+        .ok_or_else(|| Status::unauthenticated("a client certificate is required (mutual TLS)"))?;
+    let principal = principal_from_der(leaf.as_ref()).map_err(Status::unauthenticated)?;
+    let staff = match req.metadata().get(STAFF_HEADER) {
+        None => None,
+        Some(v) => {
+            let s = v
+                .to_str()
+                .map_err(|_| Status::invalid_argument("x-staff-member: must be ASCII text"))?;
+            Some(StaffMember::parse(s).map_err(|e| Status::invalid_argument(e.to_string()))?)
+        }
+    };
+    req.extensions_mut().insert(Identity { principal, staff });
+    Ok(req)
+}

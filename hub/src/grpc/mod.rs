@@ -1,0 +1,6 @@
+//! The gRPC edge: services, conversions, identity and the error mapping.
+
+pub mod convert;
+pub mod identity;
+pub mod services;
+pub mod status;

@@ -1,0 +1,622 @@
+//! The gRPC services: authenticate, convert the request, call the hub, convert the answer.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use hub_proto::v1 as pb;
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use super::convert as cv;
+use super::identity::Identity;
+use crate::domain::FieldError;
+use crate::domain::ids::{CaseId, ConsentId, IdempotencyKey, ReferralId};
+use crate::domain::referral::{Move, Reason};
+use crate::service::{
+    Caller, Hub, HubError, Idem, ListReferrals, Mailbox, NewConsent, NewReferral,
+};
+
+/// Implements every hub service over one [`Hub`].
+#[derive(Clone)]
+pub struct Api {
+    hub: Hub,
+}
+
+impl Api {
+    /// Wraps a hub.
+    pub fn new(hub: Hub) -> Self {
+        Self { hub }
+    }
+
+    async fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
+        let id = req.extensions().get::<Identity>().cloned().ok_or_else(|| {
+            Status::unauthenticated("a client certificate is required (mutual TLS)")
+        })?;
+        Ok(self.hub.authenticate(id.principal, id.staff).await?)
+    }
+}
+
+/// Takes the idempotency key out of a request and fingerprints the rest, so the same key with a
+/// different request can be told apart from a retry.
+fn idem<M: Message>(
+    rpc: &str,
+    msg: &mut M,
+    key: impl FnOnce(&mut M) -> &mut String,
+) -> Result<Idem, Status> {
+    let key = IdempotencyKey::parse(&std::mem::take(key(msg)))
+        .map_err(|e| Status::from(HubError::Invalid(e)))?;
+    let mut h = Sha256::new();
+    h.update(rpc.as_bytes());
+    h.update([0]);
+    h.update(msg.encode_to_vec());
+    Ok(Idem {
+        key,
+        fingerprint: hex::encode(h.finalize()),
+    })
+}
+
+fn invalid(e: FieldError) -> Status {
+    HubError::Invalid(e).into()
+}
+
+fn case_id(s: &str, field: &str) -> Result<CaseId, Status> {
+    CaseId::parse(s).map_err(|e| invalid(e.within(field)))
+}
+
+fn referral_id(s: &str) -> Result<ReferralId, Status> {
+    ReferralId::parse(s).map_err(|e| invalid(e.within("referral_id")))
+}
+
+#[tonic::async_trait]
+impl pb::directory_service_server::DirectoryService for Api {
+    async fn register_organisation(
+        &self,
+        req: Request<pb::RegisterOrganisationRequest>,
+    ) -> Result<Response<pb::RegisterOrganisationResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("RegisterOrganisation", &mut m, |m| &mut m.idempotency_key)?;
+        let spec = cv::org_spec(m.organisation, true).map_err(invalid)?;
+        let org = self.hub.register_org(&caller, &idem, spec).await?;
+        Ok(Response::new(pb::RegisterOrganisationResponse {
+            organisation: Some(cv::org_to_pb(&org)),
+        }))
+    }
+
+    async fn update_organisation(
+        &self,
+        req: Request<pb::UpdateOrganisationRequest>,
+    ) -> Result<Response<pb::UpdateOrganisationResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("UpdateOrganisation", &mut m, |m| &mut m.idempotency_key)?;
+        let spec = cv::org_spec(m.organisation, false).map_err(invalid)?;
+        let org = self.hub.update_org(&caller, &idem, spec).await?;
+        Ok(Response::new(pb::UpdateOrganisationResponse {
+            organisation: Some(cv::org_to_pb(&org)),
+        }))
+    }
+
+    async fn deactivate_organisation(
+        &self,
+        req: Request<pb::DeactivateOrganisationRequest>,
+    ) -> Result<Response<pb::DeactivateOrganisationResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("DeactivateOrganisation", &mut m, |m| &mut m.idempotency_key)?;
+        let id = cv::org_id(&m.organisation_id, "organisation_id").map_err(invalid)?;
+        let org = self.hub.set_org_active(&caller, &idem, &id, false).await?;
+        Ok(Response::new(pb::DeactivateOrganisationResponse {
+            organisation: Some(cv::org_to_pb(&org)),
+        }))
+    }
+
+    async fn reactivate_organisation(
+        &self,
+        req: Request<pb::ReactivateOrganisationRequest>,
+    ) -> Result<Response<pb::ReactivateOrganisationResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("ReactivateOrganisation", &mut m, |m| &mut m.idempotency_key)?;
+        let id = cv::org_id(&m.organisation_id, "organisation_id").map_err(invalid)?;
+        let org = self.hub.set_org_active(&caller, &idem, &id, true).await?;
+        Ok(Response::new(pb::ReactivateOrganisationResponse {
+            organisation: Some(cv::org_to_pb(&org)),
+        }))
+    }
+
+    async fn get_organisation(
+        &self,
+        req: Request<pb::GetOrganisationRequest>,
+    ) -> Result<Response<pb::GetOrganisationResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let id = cv::org_id(&req.get_ref().organisation_id, "organisation_id").map_err(invalid)?;
+        let org = self.hub.get_org(&caller, &id).await?;
+        Ok(Response::new(pb::GetOrganisationResponse {
+            organisation: Some(cv::org_to_pb(&org)),
+        }))
+    }
+
+    async fn list_organisations(
+        &self,
+        req: Request<pb::ListOrganisationsRequest>,
+    ) -> Result<Response<pb::ListOrganisationsResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let m = req.into_inner();
+        let kind = cv::optional(m.kind, cv::org_kind, "kind").map_err(invalid)?;
+        let orgs = self
+            .hub
+            .list_orgs(&caller, kind, m.include_inactive)
+            .await?;
+        Ok(Response::new(pb::ListOrganisationsResponse {
+            organisations: orgs.iter().map(cv::org_to_pb).collect(),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::case_service_server::CaseService for Api {
+    async fn open_case(
+        &self,
+        req: Request<pb::OpenCaseRequest>,
+    ) -> Result<Response<pb::OpenCaseResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("OpenCase", &mut m, |m| &mut m.idempotency_key)?;
+        let today = self.hub.clock_today();
+        let details = cv::case_details(m.details, "details", today).map_err(invalid)?;
+        let initial = m
+            .initial_stage
+            .as_ref()
+            .map(|e| cv::new_stage(e, "initial_stage"))
+            .transpose()
+            .map_err(invalid)?;
+        let case = self.hub.open_case(&caller, &idem, details, initial).await?;
+        Ok(Response::new(pb::OpenCaseResponse {
+            case: Some(cv::case_to_pb(&case)),
+        }))
+    }
+
+    async fn update_case(
+        &self,
+        req: Request<pb::UpdateCaseRequest>,
+    ) -> Result<Response<pb::UpdateCaseResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("UpdateCase", &mut m, |m| &mut m.idempotency_key)?;
+        let id = case_id(&m.case_id, "case_id")?;
+        let details =
+            cv::case_details(m.details, "details", self.hub.clock_today()).map_err(invalid)?;
+        let case = self.hub.update_case(&caller, &idem, &id, details).await?;
+        Ok(Response::new(pb::UpdateCaseResponse {
+            case: Some(cv::case_to_pb(&case)),
+        }))
+    }
+
+    async fn record_threat_stage(
+        &self,
+        req: Request<pb::RecordThreatStageRequest>,
+    ) -> Result<Response<pb::RecordThreatStageResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("RecordThreatStage", &mut m, |m| &mut m.idempotency_key)?;
+        let id = case_id(&m.case_id, "case_id")?;
+        let entry = m
+            .entry
+            .as_ref()
+            .ok_or_else(|| invalid(FieldError::new("entry", "must be set")))?;
+        let stage = cv::new_stage(entry, "entry").map_err(invalid)?;
+        let case = self.hub.record_stage(&caller, &idem, &id, stage).await?;
+        Ok(Response::new(pb::RecordThreatStageResponse {
+            case: Some(cv::case_to_pb(&case)),
+        }))
+    }
+
+    async fn close_case(
+        &self,
+        req: Request<pb::CloseCaseRequest>,
+    ) -> Result<Response<pb::CloseCaseResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("CloseCase", &mut m, |m| &mut m.idempotency_key)?;
+        let id = case_id(&m.case_id, "case_id")?;
+        let outcome = cv::case_outcome(m.outcome, "outcome").map_err(invalid)?;
+        let means =
+            cv::optional(m.rescue_means, cv::rescue_means, "rescue_means").map_err(invalid)?;
+        let note = cv::field_text(&m.note, "note", 0, 4000).map_err(invalid)?;
+        let (case, cancelled) = self
+            .hub
+            .close_case(&caller, &idem, &id, outcome, means, note)
+            .await?;
+        Ok(Response::new(pb::CloseCaseResponse {
+            case: Some(cv::case_to_pb(&case)),
+            cancelled_referral_ids: cancelled.iter().map(ToString::to_string).collect(),
+        }))
+    }
+
+    async fn get_case(
+        &self,
+        req: Request<pb::GetCaseRequest>,
+    ) -> Result<Response<pb::GetCaseResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let id = case_id(&req.get_ref().case_id, "case_id")?;
+        let case = self.hub.get_case(&caller, &id).await?;
+        Ok(Response::new(pb::GetCaseResponse {
+            case: Some(cv::case_to_pb(&case)),
+        }))
+    }
+
+    async fn list_cases(
+        &self,
+        req: Request<pb::ListCasesRequest>,
+    ) -> Result<Response<pb::ListCasesResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let status =
+            cv::optional(req.get_ref().status, cv::case_status, "status").map_err(invalid)?;
+        let cases = self.hub.list_cases(&caller, status).await?;
+        Ok(Response::new(pb::ListCasesResponse {
+            cases: cases.iter().map(cv::case_summary_to_pb).collect(),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::consent_service_server::ConsentService for Api {
+    async fn record_consent(
+        &self,
+        req: Request<pb::RecordConsentRequest>,
+    ) -> Result<Response<pb::RecordConsentResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("RecordConsent", &mut m, |m| &mut m.idempotency_key)?;
+        let parse = || -> Result<NewConsent, FieldError> {
+            if m.person_ids.is_empty() {
+                return Err(FieldError::new(
+                    "person_ids",
+                    "must name at least one person",
+                ));
+            }
+            if m.recipient_organisation_ids.is_empty() {
+                return Err(FieldError::new(
+                    "recipient_organisation_ids",
+                    "must name at least one recipient",
+                ));
+            }
+            if m.categories.is_empty() {
+                return Err(FieldError::new(
+                    "categories",
+                    "must name at least one data category",
+                ));
+            }
+            cv::optional(
+                m.purpose,
+                |v, f| {
+                    if v == pb::ConsentPurpose::Wohnungssicherung as i32 {
+                        Ok(())
+                    } else {
+                        Err(FieldError::new(f, "unknown purpose"))
+                    }
+                },
+                "purpose",
+            )?
+            .ok_or_else(|| {
+                FieldError::new("purpose", "must be CONSENT_PURPOSE_WOHNUNGSSICHERUNG")
+            })?;
+            Ok(NewConsent {
+                case_id: CaseId::parse(&m.case_id).map_err(|e| e.within("case_id"))?,
+                persons: m
+                    .person_ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        crate::domain::ids::PersonId::parse(p)
+                            .map_err(|e| e.within(&format!("person_ids[{i}]")))
+                    })
+                    .collect::<Result<_, _>>()?,
+                recipients: m
+                    .recipient_organisation_ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| cv::org_id(r, &format!("recipient_organisation_ids[{i}]")))
+                    .collect::<Result<_, _>>()?,
+                categories: cv::enum_list(&m.categories, cv::data_category, "categories")?,
+                form: cv::consent_form(m.form, "form")?,
+                evidence: cv::field_text(&m.evidence_reference, "evidence_reference", 1, 200)?,
+                valid_until: cv::day(&m.valid_until, "valid_until")?,
+                art9_explicit: m.art9_explicit,
+                secrecy_release: m.secrecy_release,
+            })
+        };
+        let new = parse().map_err(invalid)?;
+        let consent = self.hub.record_consent(&caller, &idem, new).await?;
+        let today = self.hub.clock_today();
+        Ok(Response::new(pb::RecordConsentResponse {
+            consent: Some(cv::consent_to_pb(&consent, today)),
+        }))
+    }
+
+    async fn revoke_consent(
+        &self,
+        req: Request<pb::RevokeConsentRequest>,
+    ) -> Result<Response<pb::RevokeConsentResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("RevokeConsent", &mut m, |m| &mut m.idempotency_key)?;
+        let id = ConsentId::parse(&m.consent_id).map_err(|e| invalid(e.within("consent_id")))?;
+        let note = cv::field_text(&m.note, "note", 0, 1000).map_err(invalid)?;
+        let r = self.hub.revoke_consent(&caller, &idem, &id, note).await?;
+        let today = self.hub.clock_today();
+        Ok(Response::new(pb::RevokeConsentResponse {
+            consent: Some(cv::consent_to_pb(&r.consent, today)),
+            cancelled_referral_ids: r.cancelled.iter().map(ToString::to_string).collect(),
+            notified_organisation_ids: r.notified.iter().map(ToString::to_string).collect(),
+        }))
+    }
+
+    async fn list_consents(
+        &self,
+        req: Request<pb::ListConsentsRequest>,
+    ) -> Result<Response<pb::ListConsentsResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let id = case_id(&req.get_ref().case_id, "case_id")?;
+        let consents = self.hub.list_consents(&caller, &id).await?;
+        let today = self.hub.clock_today();
+        Ok(Response::new(pb::ListConsentsResponse {
+            consents: consents
+                .iter()
+                .map(|c| cv::consent_to_pb(c, today))
+                .collect(),
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::referral_service_server::ReferralService for Api {
+    async fn create_referral(
+        &self,
+        req: Request<pb::CreateReferralRequest>,
+    ) -> Result<Response<pb::CreateReferralResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("CreateReferral", &mut m, |m| &mut m.idempotency_key)?;
+        let parse = || -> Result<NewReferral, FieldError> {
+            if m.data_categories.is_empty() {
+                return Err(FieldError::new(
+                    "data_categories",
+                    "must name at least one data category",
+                ));
+            }
+            Ok(NewReferral {
+                case_id: CaseId::parse(&m.case_id).map_err(|e| e.within("case_id"))?,
+                recipient: cv::org_id(&m.recipient_organisation_id, "recipient_organisation_id")?,
+                category: cv::referral_category(m.category, "category")?,
+                data: cv::enum_list(&m.data_categories, cv::data_category, "data_categories")?,
+                message: cv::field_text(&m.message, "message", 0, 4000)?,
+                reply_by: cv::day(&m.reply_by, "reply_by")?,
+            })
+        };
+        let new = parse().map_err(invalid)?;
+        let view = self.hub.create_referral(&caller, &idem, new).await?;
+        Ok(Response::new(pb::CreateReferralResponse {
+            referral: Some(cv::referral_to_pb(&view)),
+        }))
+    }
+
+    async fn get_referral(
+        &self,
+        req: Request<pb::GetReferralRequest>,
+    ) -> Result<Response<pb::GetReferralResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let id = referral_id(&req.get_ref().referral_id)?;
+        let view = self.hub.get_referral(&caller, &id).await?;
+        Ok(Response::new(pb::GetReferralResponse {
+            referral: Some(cv::referral_to_pb(&view)),
+        }))
+    }
+
+    async fn list_referrals(
+        &self,
+        req: Request<pb::ListReferralsRequest>,
+    ) -> Result<Response<pb::ListReferralsResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let m = req.into_inner();
+        let parse = || -> Result<ListReferrals, FieldError> {
+            let mailbox = match pb::Mailbox::try_from(m.mailbox) {
+                Ok(pb::Mailbox::Unspecified | pb::Mailbox::Inbox) => Mailbox::Inbox,
+                Ok(pb::Mailbox::Outbox) => Mailbox::Outbox,
+                Ok(pb::Mailbox::All) => Mailbox::All,
+                Err(_) => {
+                    return Err(FieldError::new(
+                        "mailbox",
+                        "must be one of the defined values",
+                    ));
+                }
+            };
+            let page_size = match m.page_size {
+                0 => 100,
+                n @ 1..=500 => n.unsigned_abs(),
+                _ => return Err(FieldError::new("page_size", "must be between 1 and 500")),
+            };
+            let after = if m.page_token.is_empty() {
+                0
+            } else {
+                m.page_token
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        FieldError::new("page_token", "is not a token this hub issued")
+                    })?
+            };
+            Ok(ListReferrals {
+                mailbox,
+                states: cv::enum_list(&m.states, cv::state, "states")?,
+                partner: if m.partner_organisation_id.is_empty() {
+                    None
+                } else {
+                    Some(cv::org_id(
+                        &m.partner_organisation_id,
+                        "partner_organisation_id",
+                    )?)
+                },
+                overdue_only: m.overdue_only,
+                min_age_days: u32::try_from(m.min_age_days)
+                    .map_err(|_| FieldError::new("min_age_days", "must not be negative"))?,
+                case_id: if m.case_id.is_empty() {
+                    None
+                } else {
+                    Some(CaseId::parse(&m.case_id).map_err(|e| e.within("case_id"))?)
+                },
+                page_size,
+                after,
+            })
+        };
+        let q = parse().map_err(invalid)?;
+        let page = self.hub.list_referrals(&caller, q).await?;
+        Ok(Response::new(pb::ListReferralsResponse {
+            referrals: page
+                .referrals
+                .iter()
+                .map(|(r, overdue)| cv::referral_summary_to_pb(r, *overdue))
+                .collect(),
+            next_page_token: page.next.map(|n| n.to_string()).unwrap_or_default(),
+        }))
+    }
+
+    async fn transition_referral(
+        &self,
+        req: Request<pb::TransitionReferralRequest>,
+    ) -> Result<Response<pb::TransitionReferralResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("TransitionReferral", &mut m, |m| &mut m.idempotency_key)?;
+        let parse = || -> Result<(ReferralId, Move, Option<Reason>, Option<crate::domain::referral::Completion>), FieldError> {
+            let id = ReferralId::parse(&m.referral_id).map_err(|e| e.within("referral_id"))?;
+            let mv = cv::referral_move(m.r#move, "move")?;
+            let code = cv::optional(m.reason_code, cv::reason, "reason_code")?;
+            if code.is_some_and(|c| c.is_hub_only()) {
+                return Err(FieldError::new("reason_code", "is set by the hub only"));
+            }
+            let text = cv::field_text(&m.reason_text, "reason_text", 0, 2000)?;
+            let needs_code = matches!(mv, Move::Decline | Move::Fail | Move::Cancel);
+            if needs_code && code.is_none() {
+                return Err(FieldError::new("reason_code", format!("is required for {mv}")));
+            }
+            if code == Some(crate::domain::vocab::ReasonCode::Other) && text.is_empty() {
+                return Err(FieldError::new("reason_text", "is required with reason code OTHER"));
+            }
+            if mv == Move::Reopen && text.is_empty() {
+                return Err(FieldError::new("reason_text", "is required for REOPEN"));
+            }
+            let completion = cv::completion(m.outcome.clone())?;
+            if mv == Move::Complete && completion.is_none() {
+                return Err(FieldError::new("outcome", "is required for COMPLETE"));
+            }
+            if mv != Move::Complete && completion.is_some() {
+                return Err(FieldError::new("outcome", "is only allowed with COMPLETE"));
+            }
+            let reason = (code.is_some() || !text.is_empty()).then_some(Reason { code, text });
+            Ok((id, mv, reason, completion))
+        };
+        let (id, mv, reason, completion) = parse().map_err(invalid)?;
+        let view = self
+            .hub
+            .transition(&caller, &idem, &id, mv, reason, completion)
+            .await?;
+        Ok(Response::new(pb::TransitionReferralResponse {
+            referral: Some(cv::referral_to_pb(&view)),
+        }))
+    }
+
+    async fn add_note(
+        &self,
+        req: Request<pb::AddNoteRequest>,
+    ) -> Result<Response<pb::AddNoteResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("AddNote", &mut m, |m| &mut m.idempotency_key)?;
+        let id = referral_id(&m.referral_id)?;
+        let text = cv::field_text(&m.text, "text", 1, 4000).map_err(invalid)?;
+        let note = self.hub.add_note(&caller, &idem, &id, text).await?;
+        Ok(Response::new(pb::AddNoteResponse {
+            note: Some(cv::note_to_pb(&note)),
+        }))
+    }
+
+    async fn list_notes(
+        &self,
+        req: Request<pb::ListNotesRequest>,
+    ) -> Result<Response<pb::ListNotesResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let id = referral_id(&req.get_ref().referral_id)?;
+        let notes = self.hub.list_notes(&caller, &id).await?;
+        Ok(Response::new(pb::ListNotesResponse {
+            notes: notes.iter().map(cv::note_to_pb).collect(),
+        }))
+    }
+}
+
+/// Stream of events for one subscriber.
+pub type EventStream =
+    Pin<Box<dyn Stream<Item = Result<pb::SubscribeResponse, Status>> + Send + 'static>>;
+
+/// Events fetched per read; a slow subscriber never holds more than this in memory.
+const EVENT_BATCH: u32 = 256;
+
+#[tonic::async_trait]
+impl pb::event_service_server::EventService for Api {
+    type SubscribeStream = EventStream;
+
+    async fn subscribe(
+        &self,
+        req: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let caller = self.caller(&req).await?;
+        caller.org().map_err(Status::from)?;
+        let mut cursor = req.get_ref().after_cursor;
+        let hub = self.hub.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::SubscribeResponse, Status>>(64);
+        tokio::spawn(async move {
+            let mut commits = hub.commits();
+            loop {
+                // Mark the signal seen before reading, so a commit during the read wakes us again.
+                commits.borrow_and_update();
+                let batch = match hub.events_after(&caller, cursor, EVENT_BATCH).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        return;
+                    }
+                };
+                let full = batch.len() == EVENT_BATCH as usize;
+                for e in batch {
+                    cursor = e.cursor;
+                    if tx
+                        .send(Ok(pb::SubscribeResponse {
+                            event: Some(cv::event_to_pb(&e)),
+                        }))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                if full {
+                    continue;
+                }
+                tokio::select! {
+                    changed = commits.changed() => if changed.is_err() { return },
+                    () = tx.closed() => return,
+                    // Events written by another process on the same database (a later backend) are
+                    // picked up by polling as well.
+                    () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}

@@ -1,0 +1,224 @@
+//! The hub's small certificate authority. `hub pki init` creates a CA, the server certificate and
+//! the operator certificate; `hub pki issue <org>` issues a partner's client certificate whose URI
+//! SAN names the organisation. Keys are generated here and never leave the data directory except
+//! as the partner's own PEM files; nothing is checked into the repository.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+use time::{Duration, OffsetDateTime};
+
+use crate::domain::ids::OrgId;
+use crate::grpc::identity::{OPERATOR_URI, ORG_URI_PREFIX};
+
+/// Where the PKI files live inside a data directory.
+#[derive(Debug, Clone)]
+pub struct PkiDir(PathBuf);
+
+impl PkiDir {
+    /// `<data_dir>/pki`.
+    pub fn in_data_dir(data_dir: &Path) -> Self {
+        Self(data_dir.join("pki"))
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    /// CA certificate (give this to partners).
+    pub fn ca_cert(&self) -> PathBuf {
+        self.0.join("ca.pem")
+    }
+    /// CA private key.
+    pub fn ca_key(&self) -> PathBuf {
+        self.0.join("ca.key")
+    }
+    /// Server certificate.
+    pub fn server_cert(&self) -> PathBuf {
+        self.0.join("server.pem")
+    }
+    /// Server key.
+    pub fn server_key(&self) -> PathBuf {
+        self.0.join("server.key")
+    }
+    /// Operator certificate.
+    pub fn operator_cert(&self) -> PathBuf {
+        self.0.join("operator.pem")
+    }
+    /// Operator key.
+    pub fn operator_key(&self) -> PathBuf {
+        self.0.join("operator.key")
+    }
+    /// Default folder for issued client certificates.
+    pub fn clients(&self) -> PathBuf {
+        self.0.join("clients")
+    }
+}
+
+/// A certificate and its key, PEM-encoded.
+#[derive(Clone)]
+pub struct PemPair {
+    /// Certificate.
+    pub cert: String,
+    /// Private key (PKCS#8).
+    pub key: String,
+}
+
+impl std::fmt::Debug for PemPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PemPair { key: <redacted> }")
+    }
+}
+
+fn validity(params: &mut CertificateParams, days: i64) {
+    let now = OffsetDateTime::now_utc();
+    params.not_before = now - Duration::days(1);
+    params.not_after = now + Duration::days(days);
+}
+
+/// A fresh CA.
+pub fn new_ca(common_name: &str) -> anyhow::Result<PemPair> {
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "Wohnungserhalt Hub");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    validity(&mut params, 3650);
+    let key_pem = key.serialize_pem();
+    let ca = CertifiedIssuer::self_signed(params, key)?;
+    Ok(PemPair {
+        cert: ca.pem(),
+        key: key_pem,
+    })
+}
+
+fn leaf(
+    ca: &PemPair,
+    cn: &str,
+    dns: &[String],
+    uri: Option<&str>,
+    server: bool,
+    days: i64,
+) -> anyhow::Result<PemPair> {
+    let ca_key = KeyPair::from_pem(&ca.key).context("reading the CA key")?;
+    let issuer =
+        Issuer::from_ca_cert_pem(&ca.cert, ca_key).context("reading the CA certificate")?;
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(dns.to_vec())?;
+    params.distinguished_name.push(DnType::CommonName, cn);
+    if let Some(uri) = uri {
+        params.subject_alt_names.push(SanType::URI(uri.try_into()?));
+    }
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![if server {
+        ExtendedKeyUsagePurpose::ServerAuth
+    } else {
+        ExtendedKeyUsagePurpose::ClientAuth
+    }];
+    validity(&mut params, days);
+    let cert = params.signed_by(&key, &issuer)?;
+    Ok(PemPair {
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    })
+}
+
+/// A server certificate for the given DNS names / IP addresses.
+pub fn server_cert(ca: &PemPair, names: &[String]) -> anyhow::Result<PemPair> {
+    leaf(ca, "wohnungserhalt-hub", names, None, true, 825)
+}
+
+/// A client certificate for an organisation (URI SAN `urn:wohnungserhalt:org:<id>`).
+pub fn org_cert(ca: &PemPair, org: &OrgId) -> anyhow::Result<PemPair> {
+    leaf(
+        ca,
+        org.as_str(),
+        &[],
+        Some(&format!("{ORG_URI_PREFIX}{org}")),
+        false,
+        730,
+    )
+}
+
+/// The operator's client certificate.
+pub fn operator_cert(ca: &PemPair) -> anyhow::Result<PemPair> {
+    leaf(ca, "operator", &[], Some(OPERATOR_URI), false, 730)
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+fn write_pair(cert: &Path, key: &Path, pair: &PemPair) -> anyhow::Result<()> {
+    std::fs::write(cert, &pair.cert).with_context(|| format!("writing {}", cert.display()))?;
+    write_private(key, &pair.key)
+}
+
+/// Loads the CA of a data directory.
+pub fn load_ca(dir: &PkiDir) -> anyhow::Result<PemPair> {
+    let read = |p: PathBuf| {
+        std::fs::read_to_string(&p)
+            .with_context(|| format!("reading {} (run `hub pki init` first)", p.display()))
+    };
+    Ok(PemPair {
+        cert: read(dir.ca_cert())?,
+        key: read(dir.ca_key())?,
+    })
+}
+
+/// Creates CA, server and operator certificates. Refuses to overwrite an existing CA unless `force`.
+pub fn init(dir: &PkiDir, hostnames: &[String], force: bool) -> anyhow::Result<()> {
+    if dir.ca_cert().exists() && !force {
+        bail!(
+            "{} exists already; use --force to replace the whole PKI (every issued certificate becomes invalid)",
+            dir.ca_cert().display()
+        );
+    }
+    std::fs::create_dir_all(dir.clients())
+        .with_context(|| format!("creating {}", dir.clients().display()))?;
+    let ca = new_ca("Wohnungserhalt Hub CA")?;
+    write_pair(&dir.ca_cert(), &dir.ca_key(), &ca)?;
+    write_pair(
+        &dir.server_cert(),
+        &dir.server_key(),
+        &server_cert(&ca, hostnames)?,
+    )?;
+    write_pair(
+        &dir.operator_cert(),
+        &dir.operator_key(),
+        &operator_cert(&ca)?,
+    )?;
+    Ok(())
+}
+
+/// Issues an organisation's certificate into `out` as `<org>.pem` and `<org>.key`.
+pub fn issue(dir: &PkiDir, org: &OrgId, out: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let ca = load_ca(dir)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let pair = org_cert(&ca, org)?;
+    let (cert, key) = (
+        out.join(format!("{org}.pem")),
+        out.join(format!("{org}.key")),
+    );
+    write_pair(&cert, &key, &pair)?;
+    Ok((cert, key))
+}

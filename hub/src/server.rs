@@ -1,0 +1,183 @@
+//! Building and running the hub: a server built from parts, taking its listener and shutdown
+//! future from the caller, so tests bind port 0 and stop it when they are done.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hub_proto::v1 as pb;
+use tokio::net::TcpListener;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::grpc::identity::identify;
+use crate::grpc::services::Api;
+use crate::pki::PkiDir;
+use crate::service::Hub;
+use crate::store::sqlite::SqliteStore;
+
+/// A hub ready to serve.
+pub struct Server {
+    hub: Hub,
+    tls: ServerTlsConfig,
+    max_message_bytes: usize,
+    scheduler_interval: Duration,
+}
+
+/// Installs rustls' ring provider as the process default (idempotent).
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Opens the store named by the configuration.
+pub async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") {
+        if let Some(parent) = url
+            .strip_prefix("sqlite://")
+            .map(std::path::Path::new)
+            .and_then(|p| p.parent())
+        {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+        }
+        SqliteStore::open_url(&url)
+            .await
+            .map_err(|e| anyhow::anyhow!("opening {url}: {e}"))
+    } else {
+        anyhow::bail!("unsupported database URL '{url}': this build supports sqlite://PATH")
+    }
+}
+
+impl Server {
+    /// Builds a server from configuration: opens (and migrates) the store, loads the TLS material.
+    pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        install_crypto();
+        let pki = PkiDir::in_data_dir(&config.data_dir);
+        let read = |p: std::path::PathBuf| {
+            std::fs::read_to_string(&p).with_context(|| {
+                format!(
+                    "reading {} (run `hub pki init --data-dir {}` first)",
+                    p.display(),
+                    config.data_dir.display()
+                )
+            })
+        };
+        let tls = ServerTlsConfig::new()
+            .identity(Identity::from_pem(
+                read(pki.server_cert())?,
+                read(pki.server_key())?,
+            ))
+            .client_ca_root(Certificate::from_pem(read(pki.ca_cert())?))
+            // Optional at the TLS layer so a client without a certificate gets a clear
+            // UNAUTHENTICATED from the hub services instead of a bare handshake failure; health
+            // and reflection stay reachable for load balancers and grpcurl.
+            .client_auth_optional(true);
+        let store = open_store(config).await?;
+        let hub = Hub::new(Arc::new(store), clock);
+        Ok(Self {
+            hub,
+            tls,
+            max_message_bytes: config.max_message_bytes,
+            scheduler_interval: Duration::from_secs(config.scheduler_interval_secs.max(1)),
+        })
+    }
+
+    /// The hub behind the server.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let api = Api::new(self.hub.clone());
+        let max = self.max_message_bytes;
+        let (health, health_svc) = tonic_health::server::health_reporter();
+        health
+            .set_serving::<pb::directory_service_server::DirectoryServiceServer<Api>>()
+            .await;
+        health
+            .set_serving::<pb::case_service_server::CaseServiceServer<Api>>()
+            .await;
+        health
+            .set_serving::<pb::consent_service_server::ConsentServiceServer<Api>>()
+            .await;
+        health
+            .set_serving::<pb::referral_service_server::ReferralServiceServer<Api>>()
+            .await;
+        health
+            .set_serving::<pb::event_service_server::EventServiceServer<Api>>()
+            .await;
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(hub_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(hub_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+
+        let scheduler = {
+            let hub = self.hub.clone();
+            let every = self.scheduler_interval;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = hub.run_scheduled().await {
+                        tracing::warn!(error = %e, "scheduled work failed; will retry");
+                    }
+                }
+            })
+        };
+
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, "listening");
+        let result = tonic::transport::Server::builder()
+            .tls_config(self.tls)?
+            .add_service(health_svc)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(InterceptedService::new(
+                pb::directory_service_server::DirectoryServiceServer::new(api.clone())
+                    .max_decoding_message_size(max),
+                identify,
+            ))
+            .add_service(InterceptedService::new(
+                pb::case_service_server::CaseServiceServer::new(api.clone())
+                    .max_decoding_message_size(max),
+                identify,
+            ))
+            .add_service(InterceptedService::new(
+                pb::consent_service_server::ConsentServiceServer::new(api.clone())
+                    .max_decoding_message_size(max),
+                identify,
+            ))
+            .add_service(InterceptedService::new(
+                pb::referral_service_server::ReferralServiceServer::new(api.clone())
+                    .max_decoding_message_size(max),
+                identify,
+            ))
+            .add_service(InterceptedService::new(
+                pb::event_service_server::EventServiceServer::new(api)
+                    .max_decoding_message_size(max),
+                identify,
+            ))
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                shutdown,
+            )
+            .await;
+        scheduler.abort();
+        result.context("gRPC server failed")
+    }
+}

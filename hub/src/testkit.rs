@@ -1,0 +1,222 @@
+//! An in-process hub for tests and the demo: fresh data directory, fresh SQLite database, fresh
+//! PKI, served on 127.0.0.1 port 0 over real mutual TLS, with a clock the caller controls.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use hub_proto::v1 as pb;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+use crate::clock::{Clock, ManualClock};
+use crate::config::Config;
+use crate::domain::ids::OrgId;
+use crate::domain::time::{Day, Instant};
+use crate::pki::{self, PemPair, PkiDir};
+use crate::server::Server;
+use crate::service::Hub;
+
+pub use crate::network::{frau_k_details, orgs};
+
+/// 2026-01-09T09:00:00Z, the day of the Frau K. referral.
+const START_MS: i64 = 1_767_949_200_000;
+
+/// A running in-process hub.
+pub struct TestHub {
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+    ca: PemPair,
+    clock: Option<ManualClock>,
+    hub: Hub,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestHub {
+    /// Starts a hub with a manual clock at 2026-01-09 09:00 UTC and the standard network registered.
+    pub async fn start() -> anyhow::Result<Self> {
+        let clock = ManualClock::new(Instant::from_millis(START_MS));
+        let mut th = Self::start_with(Arc::new(clock.clone())).await?;
+        th.clock = Some(clock);
+        Ok(th)
+    }
+
+    /// Starts a hub with the given clock and the standard network registered.
+    pub async fn start_with(clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let pki_dir = PkiDir::in_data_dir(dir.path());
+        pki::init(
+            &pki_dir,
+            &["localhost".to_owned(), "127.0.0.1".to_owned()],
+            false,
+        )?;
+        let ca = pki::load_ca(&pki_dir)?;
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        let server = Server::build(&config, clock).await?;
+        let hub = server.hub().clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(listener, async move {
+            let _ = rx.await;
+        }));
+        let th = Self {
+            addr,
+            dir,
+            ca,
+            clock: None,
+            hub,
+            shutdown: Some(tx),
+            task: Some(task),
+        };
+        th.register_standard_network().await?;
+        Ok(th)
+    }
+
+    async fn register_standard_network(&self) -> anyhow::Result<()> {
+        let mut dir = pb::directory_service_client::DirectoryServiceClient::new(
+            self.operator_channel().await?,
+        );
+        for spec in crate::network::standard_network() {
+            dir.register_organisation(pb::RegisterOrganisationRequest {
+                idempotency_key: idem(),
+                organisation: Some(spec),
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The address served.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The data directory (contains `pki/`).
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The CA certificate.
+    pub fn ca_pem(&self) -> String {
+        self.ca.cert.clone()
+    }
+
+    /// The hub itself, for tests that look below the API.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    async fn connect(&self, identity: Option<&PemPair>) -> anyhow::Result<Channel> {
+        let url = format!("https://127.0.0.1:{}", self.addr.port());
+        crate::client::connect(
+            &url,
+            "localhost",
+            &self.ca.cert,
+            identity.map(|p| (p.cert.as_str(), p.key.as_str())),
+        )
+        .await
+    }
+
+    /// A channel authenticated as `org_id` (registered or not).
+    pub async fn channel(&self, org_id: &str) -> anyhow::Result<Channel> {
+        let pair = pki::org_cert(
+            &self.ca,
+            &OrgId::parse(org_id).map_err(|e| anyhow::anyhow!("{e}"))?,
+        )?;
+        self.connect(Some(&pair)).await
+    }
+
+    /// A channel authenticated as the operator.
+    pub async fn operator_channel(&self) -> anyhow::Result<Channel> {
+        let pair = pki::operator_cert(&self.ca)?;
+        self.connect(Some(&pair)).await
+    }
+
+    /// A TLS channel that presents no client certificate.
+    pub async fn channel_without_cert(&self) -> anyhow::Result<Channel> {
+        self.connect(None).await
+    }
+
+    /// A channel presenting a certificate for `org_id` from a foreign CA.
+    pub async fn channel_from_foreign_ca(&self, org_id: &str) -> anyhow::Result<Channel> {
+        let foreign = pki::new_ca("Foreign CA")?;
+        let pair = pki::org_cert(
+            &foreign,
+            &OrgId::parse(org_id).map_err(|e| anyhow::anyhow!("{e}"))?,
+        )?;
+        self.connect(Some(&pair)).await
+    }
+
+    fn manual(&self) -> &ManualClock {
+        self.clock
+            .as_ref()
+            .expect("TestHub::start() uses a manual clock")
+    }
+
+    /// Today by the hub's clock.
+    pub fn today(&self) -> String {
+        self.hub.clock_today().to_string()
+    }
+
+    /// Today plus `days`.
+    pub fn date_in_days(&self, days: i64) -> String {
+        self.hub.clock_today().plus_days(days).to_string()
+    }
+
+    /// Today by the hub's clock, typed.
+    pub fn today_day(&self) -> Day {
+        self.hub.clock_today()
+    }
+
+    /// Moves the manual clock forward.
+    pub fn advance_days(&self, days: i64) {
+        self.manual().advance_millis(days * 86_400_000);
+    }
+
+    /// Runs the scheduled work now.
+    pub async fn run_scheduled(&self) -> anyhow::Result<()> {
+        self.hub
+            .run_scheduled()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A request with `x-staff-member` set.
+pub fn with_staff<T>(msg: T, staff: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    if let Ok(v) = staff.parse() {
+        r.metadata_mut()
+            .insert(crate::grpc::identity::STAFF_HEADER, v);
+    }
+    r
+}
+
+/// A fresh idempotency key.
+pub fn idem() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

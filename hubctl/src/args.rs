@@ -1,0 +1,378 @@
+//! Command-line arguments.
+//!
+//! Connection options are global and each can come from the environment, so partner IT can set
+//! them once per machine and scripts only name the command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use hub_proto::v1::{
+    CompletionResult, DataCategory, OrganisationKind, ReasonCode, ReferralCategory, ReferralState,
+};
+
+use crate::{input, names};
+
+/// Client of the Wohnungserhalt Hub, for partner IT and the Fachstelle.
+///
+/// Speaks gRPC over mutual TLS with the organisation's certificate.
+#[derive(Debug, Parser)]
+#[command(name = "hubctl", version, propagate_version = true)]
+pub struct Cli {
+    /// Hub address.
+    #[arg(
+        long,
+        global = true,
+        env = "HUBCTL_HUB",
+        default_value = "https://localhost:50051",
+        value_name = "URL"
+    )]
+    pub hub: String,
+
+    /// PEM file with the hub's CA certificate.
+    #[arg(long, global = true, env = "HUBCTL_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// PEM file with the organisation's client certificate.
+    #[arg(long, global = true, env = "HUBCTL_CERT", value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// PEM file with the private key of the client certificate.
+    #[arg(long, global = true, env = "HUBCTL_KEY", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Name to check the server certificate against, if not the host of --hub.
+    #[arg(long, global = true, env = "HUBCTL_TLS_NAME", value_name = "NAME")]
+    pub tls_name: Option<String>,
+
+    /// Staff member acting, sent as `x-staff-member` (recorded by the hub, not verified).
+    #[arg(long, global = true, env = "HUBCTL_STAFF", value_name = "NAME", value_parser = input::staff_member)]
+    pub staff: Option<String>,
+
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the partner directory.
+    Orgs(OrgsArgs),
+    /// List referrals addressed to this organisation.
+    Inbox(MailboxFilter),
+    /// List referrals this organisation sent.
+    Outbox(MailboxFilter),
+    /// List referrals this organisation sent or received (with --all: every referral).
+    List(ListArgs),
+    /// Show one referral with its history, allowed moves, case data and notes.
+    Show(ReferralArg),
+    /// Acknowledge receipt (REQUESTED -> RECEIVED).
+    Ack(SimpleMove),
+    /// Accept the referral (RECEIVED -> ACCEPTED).
+    Accept(SimpleMove),
+    /// Decline the referral (RECEIVED -> DECLINED).
+    Decline(ReasonMove),
+    /// Start working on it (ACCEPTED or ON_HOLD -> IN_PROGRESS).
+    Start(SimpleMove),
+    /// Pause it (IN_PROGRESS -> ON_HOLD).
+    Hold(HoldArgs),
+    /// Complete it with an outcome (IN_PROGRESS or ON_HOLD -> COMPLETED).
+    Complete(CompleteArgs),
+    /// Report that it could not be done (IN_PROGRESS or ON_HOLD -> FAILED).
+    Fail(ReasonMove),
+    /// Withdraw it (sender; any open state -> CANCELLED).
+    Cancel(ReasonMove),
+    /// Reopen a closed referral (sender; -> REQUESTED).
+    Reopen(ReopenArgs),
+    /// Add a note to a referral's thread.
+    Note(NoteArgs),
+    /// List the notes of a referral.
+    Notes(ReferralArg),
+    /// Print this organisation's events as they happen, until Ctrl-C.
+    Watch(WatchArgs),
+    /// Refer a case to a partner (Fachstelle).
+    Refer(ReferArgs),
+}
+
+/// Options of `orgs`.
+#[derive(Debug, Args)]
+pub struct OrgsArgs {
+    /// Only organisations of this kind.
+    #[arg(long, value_name = "KIND", value_parser = names::parse::<OrganisationKind>)]
+    pub kind: Option<OrganisationKind>,
+
+    /// Include deactivated organisations.
+    #[arg(long)]
+    pub inactive: bool,
+}
+
+/// Filters shared by `inbox`, `outbox` and `list`.
+#[derive(Debug, Args)]
+pub struct MailboxFilter {
+    /// Only referrals in this state (repeatable, or comma-separated).
+    #[arg(long = "state", value_name = "STATE", value_delimiter = ',',
+          value_parser = names::parse::<ReferralState>)]
+    pub states: Vec<ReferralState>,
+
+    /// Only referrals past their reply-by date without a decision.
+    #[arg(long)]
+    pub overdue: bool,
+
+    /// Only referrals with this partner organisation.
+    #[arg(long, value_name = "ORG")]
+    pub partner: Option<String>,
+
+    /// Only referrals of this case.
+    #[arg(long = "case", value_name = "ID")]
+    pub case_id: Option<String>,
+}
+
+/// Options of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Every referral in the hub, not only this organisation's (Fachstelle only).
+    #[arg(long)]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub filter: MailboxFilter,
+}
+
+/// A referral id.
+#[derive(Debug, Args)]
+pub struct ReferralArg {
+    /// The referral.
+    #[arg(value_name = "REFERRAL_ID")]
+    pub id: String,
+}
+
+/// Options of every mutating command.
+#[derive(Debug, Args)]
+pub struct Mutation {
+    /// Idempotency key to send instead of a fresh one; reuse it to retry a request safely.
+    #[arg(long, value_name = "KEY", value_parser = input::idempotency_key)]
+    pub idempotency_key: Option<String>,
+}
+
+/// A move that takes no details.
+#[derive(Debug, Args)]
+pub struct SimpleMove {
+    /// The referral.
+    #[arg(value_name = "REFERRAL_ID")]
+    pub id: String,
+
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+/// A move that needs a reason code (decline, fail, cancel).
+#[derive(Debug, Args)]
+pub struct ReasonMove {
+    /// The referral.
+    #[arg(value_name = "REFERRAL_ID")]
+    pub id: String,
+
+    /// Reason code, e.g. not-responsible, no-capacity, other.
+    #[arg(long, value_name = "CODE", value_parser = names::parse::<ReasonCode>)]
+    pub reason: ReasonCode,
+
+    /// Explanation (required with --reason other).
+    #[arg(long, value_name = "TEXT")]
+    pub text: Option<String>,
+
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+/// Options of `hold`.
+#[derive(Debug, Args)]
+pub struct HoldArgs {
+    /// The referral.
+    #[arg(value_name = "REFERRAL_ID")]
+    pub id: String,
+
+    /// Why it is paused, e.g. what documents are missing.
+    #[arg(long, value_name = "TEXT")]
+    pub text: Option<String>,
+
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+/// Options of `complete`.
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// The referral.
+    #[arg(value_name = "REFERRAL_ID")]
+    pub id: String,
+
+    /// The result, e.g. approved-loan, approved-grant, agreement-reached, service-provided, rejected.
+    #[arg(long, value_name = "RESULT", value_parser = names::parse::<CompletionResult>)]
+    pub result: CompletionResult,
+
+    /// Amount approved or agreed, in euro: 1560,00 or 1560.00.
+    #[arg(long, value_name = "EURO", value_parser = input::amount_cents)]
+    pub amount: Option<i64>,
+
+    /// Date of payment or effect.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = input::date)]
+    pub date: Option<String>,
+
+    /// Summary for the sender.
+    #[arg(long, value_name = "TEXT")]
+    pub summary: Option<String>,
+
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+/// Options of `reopen`.
+#[derive(Debug, Args)]
+pub struct ReopenArgs {
+    /// The referral.
+    #[arg(value_name = "REFERRAL_ID")]
+    pub id: String,
+
+    /// Why it is reopened (required).
+    #[arg(long, value_name = "TEXT")]
+    pub text: String,
+
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+/// Options of `note`.
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// The referral.
+    #[arg(value_name = "REFERRAL_ID")]
+    pub id: String,
+
+    /// The note (1-4000 characters).
+    #[arg(value_name = "TEXT")]
+    pub text: String,
+
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+/// Options of `watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Start after this cursor (0: from the beginning of this organisation's events).
+    #[arg(long, value_name = "CURSOR", default_value_t = 0)]
+    pub after: u64,
+}
+
+/// Options of `refer`.
+#[derive(Debug, Args)]
+pub struct ReferArgs {
+    /// The case to refer.
+    #[arg(long = "case", value_name = "ID")]
+    pub case_id: String,
+
+    /// The recipient organisation.
+    #[arg(long, value_name = "ORG")]
+    pub to: String,
+
+    /// What is asked, e.g. rent-debt-takeover-sgb2, debt-counselling, landlord-agreement.
+    #[arg(long, value_name = "CATEGORY", value_parser = names::parse::<ReferralCategory>)]
+    pub category: ReferralCategory,
+
+    /// Data categories to disclose, comma-separated, e.g. identity,contact,tenancy,arrears.
+    #[arg(long, value_name = "CATEGORIES", required = true, value_delimiter = ',',
+          value_parser = names::parse::<DataCategory>)]
+    pub data: Vec<DataCategory>,
+
+    /// Reply-by date.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = input::date)]
+    pub reply_by: String,
+
+    /// Message to the recipient.
+    #[arg(long, value_name = "TEXT")]
+    pub message: Option<String>,
+
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_a_complete_with_german_amount() {
+        let cli = Cli::try_parse_from([
+            "hubctl",
+            "complete",
+            "r-1",
+            "--result",
+            "APPROVED_LOAN",
+            "--amount",
+            "1560,00",
+            "--date",
+            "2026-01-20",
+        ]);
+        let Ok(Cli {
+            command: Command::Complete(args),
+            ..
+        }) = cli
+        else {
+            panic!("complete must parse: {cli:?}");
+        };
+        assert_eq!(args.result, CompletionResult::ApprovedLoan);
+        assert_eq!(args.amount, Some(156_000));
+    }
+
+    #[test]
+    fn unknown_reason_is_a_usage_error() {
+        let Err(error) = Cli::try_parse_from(["hubctl", "decline", "r-1", "--reason", "meh"])
+        else {
+            panic!("an unknown reason must not parse");
+        };
+        assert_eq!(error.exit_code(), 2);
+        assert!(error.to_string().contains("not-responsible"), "{error}");
+    }
+
+    #[test]
+    fn data_categories_are_comma_separated() {
+        let cli = Cli::try_parse_from([
+            "hubctl",
+            "refer",
+            "--case",
+            "c-1",
+            "--to",
+            "jobcenter-hannover",
+            "--category",
+            "rent-debt-takeover-sgb2",
+            "--data",
+            "identity,tenancy,ARREARS",
+            "--reply-by",
+            "2026-01-16",
+        ]);
+        let Ok(Cli {
+            command: Command::Refer(args),
+            ..
+        }) = cli
+        else {
+            panic!("refer must parse: {cli:?}");
+        };
+        assert_eq!(
+            args.data,
+            [
+                DataCategory::Identity,
+                DataCategory::Tenancy,
+                DataCategory::Arrears
+            ]
+        );
+    }
+}

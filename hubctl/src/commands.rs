@@ -1,0 +1,418 @@
+//! The commands: one request (or a few) each, then output.
+
+use std::io::Write;
+
+use hub_proto::v1::directory_service_client::DirectoryServiceClient;
+use hub_proto::v1::referral_service_client::ReferralServiceClient;
+use hub_proto::v1::{
+    AddNoteRequest, CompletionOutcome, CreateReferralRequest, GetReferralRequest, ListNotesRequest,
+    ListOrganisationsRequest, ListReferralsRequest, Mailbox, OrganisationKind, ReasonCode,
+    Referral, ReferralMove, ReferralSummary, TransitionReferralRequest,
+};
+use serde_json::Value;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::args::{Cli, Command, MailboxFilter, Mutation, ReasonMove};
+use crate::connect::Hub;
+use crate::render::{self, Parties};
+use crate::{grpc_code_name, watch};
+
+/// The largest page the hub serves; lists are fetched to the end, so fewer round trips is better.
+const PAGE_SIZE: i32 = 500;
+
+/// Runs the chosen command.
+pub async fn run(cli: &Cli) -> anyhow::Result<()> {
+    if let Command::Watch(args) = &cli.command {
+        return watch::run(cli, args).await;
+    }
+    let hub = Hub::connect(cli).await?;
+    let out = Output { json: cli.json };
+    let mut referrals = ReferralServiceClient::new(hub.channel());
+
+    match &cli.command {
+        Command::Orgs(args) => {
+            let mut directory = DirectoryServiceClient::new(hub.channel());
+            let request = ListOrganisationsRequest {
+                kind: args.kind.unwrap_or(OrganisationKind::Unspecified) as i32,
+                include_inactive: args.inactive,
+            };
+            let organisations = directory
+                .list_organisations(hub.request(request))
+                .await?
+                .into_inner()
+                .organisations;
+            out.emit(
+                || render::organisations_table(&organisations),
+                || {
+                    Value::Array(
+                        organisations
+                            .iter()
+                            .map(render::organisation_json)
+                            .collect(),
+                    )
+                },
+            )
+        }
+        Command::Inbox(filter) => {
+            let list = list_referrals(&hub, &mut referrals, Mailbox::Inbox, filter).await?;
+            out.summaries(&list, Parties::From)
+        }
+        Command::Outbox(filter) => {
+            let list = list_referrals(&hub, &mut referrals, Mailbox::Outbox, filter).await?;
+            out.summaries(&list, Parties::To)
+        }
+        Command::List(args) => {
+            let list = if args.all {
+                list_referrals(&hub, &mut referrals, Mailbox::All, &args.filter).await?
+            } else {
+                // "Everything I can see": both mailboxes, merged in creation order.
+                let mut list =
+                    list_referrals(&hub, &mut referrals, Mailbox::Inbox, &args.filter).await?;
+                list.extend(
+                    list_referrals(&hub, &mut referrals, Mailbox::Outbox, &args.filter).await?,
+                );
+                list.sort_by(|a, b| {
+                    let key = |r: &ReferralSummary| {
+                        r.created_at
+                            .as_ref()
+                            .map(|at| (at.seconds, at.nanos))
+                            .unwrap_or_default()
+                    };
+                    key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
+                });
+                list.dedup_by(|a, b| a.id == b.id);
+                list
+            };
+            out.summaries(&list, Parties::Both)
+        }
+        Command::Show(args) => {
+            // Two requests, concurrently: the referral and its thread are separate RPCs.
+            let mut notes_client = referrals.clone();
+            let (referral, notes) = tokio::join!(
+                referrals.get_referral(hub.request(GetReferralRequest {
+                    referral_id: args.id.clone(),
+                })),
+                notes_client.list_notes(hub.request(ListNotesRequest {
+                    referral_id: args.id.clone(),
+                })),
+            );
+            let referral = referral?
+                .into_inner()
+                .referral
+                .ok_or_else(missing_referral)?;
+            let notes = notes?.into_inner().notes;
+            out.emit(
+                || render::referral_text(&referral, &notes),
+                || {
+                    let mut value = render::referral_json(&referral);
+                    value["notes"] = Value::Array(notes.iter().map(render::note_json).collect());
+                    value
+                },
+            )
+        }
+        Command::Ack(args) => {
+            let request = move_request(&args.id, ReferralMove::Acknowledge);
+            transition(&hub, &mut referrals, request, &args.mutation, out).await
+        }
+        Command::Accept(args) => {
+            let request = move_request(&args.id, ReferralMove::Accept);
+            transition(&hub, &mut referrals, request, &args.mutation, out).await
+        }
+        Command::Start(args) => {
+            let request = move_request(&args.id, ReferralMove::Start);
+            transition(&hub, &mut referrals, request, &args.mutation, out).await
+        }
+        Command::Hold(args) => {
+            let request = TransitionReferralRequest {
+                reason_text: args.text.clone().unwrap_or_default(),
+                ..move_request(&args.id, ReferralMove::Hold)
+            };
+            transition(&hub, &mut referrals, request, &args.mutation, out).await
+        }
+        Command::Decline(args) => {
+            reason_move(&hub, &mut referrals, args, ReferralMove::Decline, out).await
+        }
+        Command::Fail(args) => {
+            reason_move(&hub, &mut referrals, args, ReferralMove::Fail, out).await
+        }
+        Command::Cancel(args) => {
+            reason_move(&hub, &mut referrals, args, ReferralMove::Cancel, out).await
+        }
+        Command::Complete(args) => {
+            let request = TransitionReferralRequest {
+                outcome: Some(CompletionOutcome {
+                    result: args.result as i32,
+                    amount_cents: args.amount,
+                    effective_date: args.date.clone().unwrap_or_default(),
+                    summary: args.summary.clone().unwrap_or_default(),
+                }),
+                ..move_request(&args.id, ReferralMove::Complete)
+            };
+            transition(&hub, &mut referrals, request, &args.mutation, out).await
+        }
+        Command::Reopen(args) => {
+            let request = TransitionReferralRequest {
+                reason_text: args.text.clone(),
+                ..move_request(&args.id, ReferralMove::Reopen)
+            };
+            transition(&hub, &mut referrals, request, &args.mutation, out).await
+        }
+        Command::Note(args) => {
+            let key = idempotency_key(&args.mutation);
+            let request = AddNoteRequest {
+                idempotency_key: key.clone(),
+                referral_id: args.id.clone(),
+                text: args.text.clone(),
+            };
+            let response = referrals
+                .add_note(hub.request(request))
+                .await
+                .inspect_err(|status| retry_hint(status, &key))?;
+            let note = response.into_inner().note.unwrap_or_default();
+            out.emit(
+                || format!("note {} added to {}\n", note.id, note.referral_id),
+                || render::note_json(&note),
+            )
+        }
+        Command::Notes(args) => {
+            let notes = referrals
+                .list_notes(hub.request(ListNotesRequest {
+                    referral_id: args.id.clone(),
+                }))
+                .await?
+                .into_inner()
+                .notes;
+            out.emit(
+                || render::notes_text(&notes),
+                || Value::Array(notes.iter().map(render::note_json).collect()),
+            )
+        }
+        Command::Refer(args) => {
+            let key = idempotency_key(&args.mutation);
+            let request = CreateReferralRequest {
+                idempotency_key: key.clone(),
+                case_id: args.case_id.clone(),
+                recipient_organisation_id: args.to.clone(),
+                category: args.category as i32,
+                data_categories: args.data.iter().map(|category| *category as i32).collect(),
+                message: args.message.clone().unwrap_or_default(),
+                reply_by: args.reply_by.clone(),
+            };
+            let referral = referrals
+                .create_referral(hub.request(request))
+                .await
+                .inspect_err(|status| retry_hint(status, &key))?
+                .into_inner()
+                .referral
+                .ok_or_else(missing_referral)?;
+            out.emit(
+                || {
+                    format!(
+                        "created referral {} to {}: {}\n",
+                        referral.id,
+                        referral.recipient_organisation_id,
+                        render::state_and_next(&referral)
+                    )
+                },
+                || render::referral_json(&referral),
+            )
+        }
+        // Returned above, before connecting: watch manages its own (lazy) channel.
+        Command::Watch(_) => Ok(()),
+    }
+}
+
+/// Where output goes and in which form.
+#[derive(Clone, Copy)]
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    /// Prints either the text or the JSON; both are built lazily so only one is made.
+    fn emit(
+        self,
+        text: impl FnOnce() -> String,
+        value: impl FnOnce() -> Value,
+    ) -> anyhow::Result<()> {
+        let rendered = if self.json {
+            let mut json = serde_json::to_string_pretty(&value())?;
+            json.push('\n');
+            json
+        } else {
+            text()
+        };
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(rendered.as_bytes())?;
+        stdout.flush()?;
+        Ok(())
+    }
+
+    fn summaries(self, list: &[ReferralSummary], parties: Parties) -> anyhow::Result<()> {
+        self.emit(
+            || render::summaries_table(list, parties),
+            || Value::Array(list.iter().map(render::summary_json).collect()),
+        )
+    }
+}
+
+/// Lists one mailbox to the last page.
+async fn list_referrals(
+    hub: &Hub,
+    client: &mut ReferralServiceClient<Channel>,
+    mailbox: Mailbox,
+    filter: &MailboxFilter,
+) -> anyhow::Result<Vec<ReferralSummary>> {
+    let mut all = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let request = ListReferralsRequest {
+            mailbox: mailbox as i32,
+            states: filter.states.iter().map(|state| *state as i32).collect(),
+            partner_organisation_id: filter.partner.clone().unwrap_or_default(),
+            overdue_only: filter.overdue,
+            min_age_days: 0,
+            case_id: filter.case_id.clone().unwrap_or_default(),
+            page_size: PAGE_SIZE,
+            page_token: page_token.clone(),
+        };
+        let response = client
+            .list_referrals(hub.request(request))
+            .await?
+            .into_inner();
+        all.extend(response.referrals);
+        if response.next_page_token.is_empty() {
+            return Ok(all);
+        }
+        // A hub that hands back the same token would otherwise keep us here forever.
+        if response.next_page_token == page_token {
+            return Err(
+                tonic::Status::internal("the hub returned the same page token twice").into(),
+            );
+        }
+        page_token = response.next_page_token;
+    }
+}
+
+/// A transition request for a move, without the move's details or key.
+fn move_request(id: &str, r#move: ReferralMove) -> TransitionReferralRequest {
+    TransitionReferralRequest {
+        idempotency_key: String::new(),
+        referral_id: id.to_owned(),
+        r#move: r#move as i32,
+        reason_code: ReasonCode::Unspecified as i32,
+        reason_text: String::new(),
+        outcome: None,
+    }
+}
+
+/// Makes a move that needs a reason code (decline, fail, cancel).
+async fn reason_move(
+    hub: &Hub,
+    client: &mut ReferralServiceClient<Channel>,
+    args: &ReasonMove,
+    r#move: ReferralMove,
+    out: Output,
+) -> anyhow::Result<()> {
+    let text = args.text.clone().unwrap_or_default();
+    // The hub would refuse it too; saying so here names the missing option.
+    if args.reason == ReasonCode::Other && text.trim().is_empty() {
+        return Err(crate::UsageError(
+            "--reason other needs --text explaining the reason".to_owned(),
+        )
+        .into());
+    }
+    let request = TransitionReferralRequest {
+        reason_code: args.reason as i32,
+        reason_text: text,
+        ..move_request(&args.id, r#move)
+    };
+    transition(hub, client, request, &args.mutation, out).await
+}
+
+/// Makes a move and prints the referral's new state.
+async fn transition(
+    hub: &Hub,
+    client: &mut ReferralServiceClient<Channel>,
+    mut request: TransitionReferralRequest,
+    mutation: &Mutation,
+    out: Output,
+) -> anyhow::Result<()> {
+    let key = idempotency_key(mutation);
+    request.idempotency_key = key.clone();
+    let referral: Referral = client
+        .transition_referral(hub.request(request))
+        .await
+        .inspect_err(|status| retry_hint(status, &key))?
+        .into_inner()
+        .referral
+        .ok_or_else(missing_referral)?;
+    out.emit(
+        || format!("{}\n", render::moved_line(&referral)),
+        || render::referral_json(&referral),
+    )
+}
+
+/// The key from --idempotency-key, or a fresh one: a new request must never reuse a key.
+fn idempotency_key(mutation: &Mutation) -> String {
+    mutation
+        .idempotency_key
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// When a mutating call failed in a way that leaves open whether the hub applied it, say which
+/// key to retry with: the same key makes the retry safe.
+fn retry_hint(status: &tonic::Status, key: &str) {
+    if matches!(
+        status.code(),
+        Code::Unavailable | Code::DeadlineExceeded | Code::Unknown | Code::Cancelled
+    ) {
+        eprintln!(
+            "hint: after {} the hub may or may not have applied the request; \
+             retry safely with --idempotency-key {key}",
+            grpc_code_name(status.code())
+        );
+    }
+}
+
+/// A successful response without its referral breaks the contract; say so rather than panic.
+fn missing_referral() -> anyhow::Error {
+    tonic::Status::internal("the hub's response carried no referral").into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fresh_keys_differ_and_given_keys_are_kept() {
+        let fresh = Mutation {
+            idempotency_key: None,
+        };
+        assert_ne!(idempotency_key(&fresh), idempotency_key(&fresh));
+        let given = Mutation {
+            idempotency_key: Some("retry-1".to_owned()),
+        };
+        assert_eq!(idempotency_key(&given), "retry-1");
+    }
+
+    #[test]
+    fn json_for_a_moved_referral_names_states() {
+        let referral = Referral {
+            id: "r-1".to_owned(),
+            state: hub_proto::v1::ReferralState::Received as i32,
+            allowed_moves: vec![ReferralMove::Accept as i32, ReferralMove::Decline as i32],
+            ..Referral::default()
+        };
+        let value = render::referral_json(&referral);
+        assert_eq!(value["state"], json!("RECEIVED"));
+        assert_eq!(value["allowed_moves"], json!(["ACCEPT", "DECLINE"]));
+        assert_eq!(
+            render::moved_line(&referral),
+            "r-1: RECEIVED (next: accept, decline)"
+        );
+    }
+}
