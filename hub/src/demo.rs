@@ -1,6 +1,540 @@
 //! `hub demo`: the Frau K. case of DOMAIN.md played through a fresh in-process hub by real gRPC
-//! clients over mutual TLS, one per organisation, printing every handoff.
+//! clients over mutual TLS, one per organisation, with the hub's clock set to the story's dates.
+//! Every handoff is printed as it happens; any unexpected answer ends the demo with an error.
 
+use anyhow::{Context, anyhow, ensure};
+use hub_proto::v1 as pb;
+use pb::case_service_client::CaseServiceClient;
+use pb::consent_service_client::ConsentServiceClient;
+use pb::event_service_client::EventServiceClient;
+use pb::referral_service_client::ReferralServiceClient;
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+
+use crate::domain::time::{Day, Instant};
+use crate::testkit::{TestHub, frau_k_details, idem, orgs, with_staff};
+
+/// 2025-12-22T09:00:00Z: the housing company's early notice reaches the hub.
+const STORY_START_MS: i64 = 1_766_394_000_000;
+
+fn day(s: &str) -> anyhow::Result<Day> {
+    Day::parse(s).map_err(|e| anyhow!("{e}"))
+}
+
+fn euro(cents: i64) -> String {
+    format!("{},{:02} EUR", cents / 100, cents % 100)
+}
+
+fn state(v: i32) -> &'static str {
+    pb::ReferralState::try_from(v)
+        .map(|s| s.as_str_name())
+        .unwrap_or("?")
+        .trim_start_matches("REFERRAL_STATE_")
+}
+
+fn cat(v: i32) -> &'static str {
+    pb::DataCategory::try_from(v)
+        .map(|s| s.as_str_name())
+        .unwrap_or("?")
+        .trim_start_matches("DATA_CATEGORY_")
+}
+
+fn when(ts: Option<&prost_types::Timestamp>) -> String {
+    ts.map(|t| {
+        let d = Instant::from_millis(t.seconds * 1000).day();
+        format!(
+            "{d} {:02}:{:02}",
+            (t.seconds % 86_400) / 3600,
+            (t.seconds % 3600) / 60
+        )
+    })
+    .unwrap_or_default()
+}
+
+struct Org {
+    id: &'static str,
+    referrals: ReferralServiceClient<Channel>,
+}
+
+impl Org {
+    async fn new(th: &TestHub, id: &'static str) -> anyhow::Result<Self> {
+        Ok(Self {
+            id,
+            referrals: ReferralServiceClient::new(th.channel(id).await?),
+        })
+    }
+
+    async fn mv(
+        &mut self,
+        referral: &str,
+        mv: pb::ReferralMove,
+        outcome: Option<pb::CompletionOutcome>,
+    ) -> anyhow::Result<pb::Referral> {
+        let req = pb::TransitionReferralRequest {
+            idempotency_key: idem(),
+            referral_id: referral.to_owned(),
+            r#move: mv as i32,
+            reason_code: 0,
+            reason_text: String::new(),
+            outcome,
+        };
+        let r = self
+            .referrals
+            .transition_referral(with_staff(req, "Demo-Sachbearbeitung"))
+            .await
+            .map_err(|s| anyhow!("{} {:?}: {}", self.id, s.code(), s.message()))?
+            .into_inner()
+            .referral
+            .context("empty response")?;
+        let last = r.history.last().context("no history")?;
+        println!(
+            "    {}  {:<24} {:<12} -> {:<11} ({})",
+            when(last.at.as_ref()),
+            self.id,
+            pb::ReferralMove::try_from(last.r#move)
+                .map(|m| m.as_str_name())
+                .unwrap_or("?")
+                .trim_start_matches("REFERRAL_MOVE_"),
+            state(r.state),
+            r.category_name()
+        );
+        Ok(r)
+    }
+
+    async fn note(&mut self, referral: &str, text: &str) -> anyhow::Result<()> {
+        self.referrals
+            .add_note(pb::AddNoteRequest {
+                idempotency_key: idem(),
+                referral_id: referral.to_owned(),
+                text: text.to_owned(),
+            })
+            .await
+            .map_err(|s| anyhow!("{} {:?}: {}", self.id, s.code(), s.message()))?;
+        println!("    {:<16}  {:<24} note: \"{text}\"", "", self.id);
+        Ok(())
+    }
+}
+
+trait CategoryName {
+    fn category_name(&self) -> &'static str;
+}
+
+impl CategoryName for pb::Referral {
+    fn category_name(&self) -> &'static str {
+        pb::ReferralCategory::try_from(self.category)
+            .map(|c| c.as_str_name())
+            .unwrap_or("?")
+            .trim_start_matches("REFERRAL_CATEGORY_")
+    }
+}
+
+/// Runs the demo.
 pub async fn run() -> anyhow::Result<()> {
-    anyhow::bail!("demo not yet written")
+    println!(
+        "Wohnungserhalt Hub demo: the Frau K. case (synthetic data), played over mutual-TLS gRPC.\n"
+    );
+    let th = TestHub::start_at(Instant::from_millis(STORY_START_MS)).await?;
+    println!(
+        "hub started on {} with a fresh SQLite database in {}",
+        th.addr(),
+        th.data_dir().display()
+    );
+    println!(
+        "registered partner network: {}, {}, {}, {}, {}, {}, {}\n",
+        orgs::FACHSTELLE,
+        orgs::JOBCENTER,
+        orgs::SOZIALAMT,
+        orgs::SCHULDNERBERATUNG,
+        orgs::WOHNBAU,
+        orgs::TRAEGER,
+        orgs::FRAUENBERATUNG
+    );
+
+    let fs_channel = th.channel(orgs::FACHSTELLE).await?;
+    let mut cases = CaseServiceClient::new(fs_channel.clone());
+    let mut consents = ConsentServiceClient::new(fs_channel.clone());
+    let mut fs = Org::new(&th, orgs::FACHSTELLE).await?;
+    let mut jc = Org::new(&th, orgs::JOBCENTER).await?;
+    let mut wb = Org::new(&th, orgs::WOHNBAU).await?;
+    let mut sb = Org::new(&th, orgs::SCHULDNERBERATUNG).await?;
+    let mut events = EventServiceClient::new(fs_channel.clone())
+        .subscribe(pb::SubscribeRequest { after_cursor: 0 })
+        .await?
+        .into_inner();
+
+    println!(
+        "22 Dec 2025  early notice from {} (with the tenant's consent slip): the Fachstelle opens a case",
+        orgs::WOHNBAU
+    );
+    let stage = |stage: pb::ThreatStage, date: &str, source: &str| pb::ThreatStageEntry {
+        stage: stage as i32,
+        date: date.into(),
+        end_date: String::new(),
+        source: source.into(),
+        recorded_by_organisation_id: String::new(),
+    };
+    let case = cases
+        .open_case(with_staff(
+            pb::OpenCaseRequest {
+                idempotency_key: idem(),
+                details: Some(frau_k_details()),
+                initial_stage: Some(stage(
+                    pb::ThreatStage::Rueckstand,
+                    "2025-12-04",
+                    "Frühmeldung Wohnbau Nord eG",
+                )),
+            },
+            "Demo-Fachkraft",
+        ))
+        .await?
+        .into_inner()
+        .case
+        .context("no case")?;
+    cases
+        .record_threat_stage(pb::RecordThreatStageRequest {
+            idempotency_key: idem(),
+            case_id: case.id.clone(),
+            entry: Some(stage(
+                pb::ThreatStage::Mahnung,
+                "2025-12-08",
+                "Mahnschreiben mit Einwilligungsabschnitt",
+            )),
+        })
+        .await?;
+    let main_tenant = case
+        .details
+        .as_ref()
+        .and_then(|d| d.persons.first())
+        .map(|p| p.person_id.clone())
+        .context("no person")?;
+    println!(
+        "    case {}: 3 persons, arrears {}, stages RUECKSTAND (4 Dec), MAHNUNG (8 Dec)\n",
+        case.id,
+        euro(156_000)
+    );
+
+    th.advance_to(day("2025-12-23")?);
+    println!("23 Dec 2025  the Fachstelle reaches Frau K. and records her written consent");
+    let consent =
+        |recipients: &[&str], cats: &[pb::DataCategory], evidence: &str| pb::RecordConsentRequest {
+            idempotency_key: idem(),
+            case_id: case.id.clone(),
+            person_ids: vec![main_tenant.clone()],
+            recipient_organisation_ids: recipients.iter().map(|s| (*s).to_owned()).collect(),
+            categories: cats.iter().map(|c| *c as i32).collect(),
+            purpose: pb::ConsentPurpose::Wohnungssicherung as i32,
+            form: pb::ConsentForm::Written as i32,
+            evidence_reference: evidence.into(),
+            valid_until: "2026-06-30".into(),
+            art9_explicit: false,
+            secrecy_release: false,
+        };
+    use pb::DataCategory as D;
+    let c1 = consents
+        .record_consent(consent(
+            &[orgs::JOBCENTER, orgs::WOHNBAU],
+            &[D::Identity, D::Tenancy, D::Arrears, D::Outcome],
+            "EW-2025-0412",
+        ))
+        .await?
+        .into_inner()
+        .consent
+        .context("no consent")?;
+    let mut c2req = consent(
+        &[orgs::SCHULDNERBERATUNG],
+        &[
+            D::Identity,
+            D::Contact,
+            D::Arrears,
+            D::IncomeBenefits,
+            D::CounsellingNotes,
+        ],
+        "EW-2025-0413",
+    );
+    c2req.secrecy_release = true;
+    consents.record_consent(c2req).await?;
+    println!(
+        "    consent {}: {} and {} may receive IDENTITY, TENANCY, ARREARS, OUTCOME until 2026-06-30",
+        c1.id,
+        orgs::JOBCENTER,
+        orgs::WOHNBAU
+    );
+    println!(
+        "    consent 2: {} may receive IDENTITY, CONTACT, ARREARS, INCOME_BENEFITS, COUNSELLING_NOTES (with secrecy release)\n",
+        orgs::SCHULDNERBERATUNG
+    );
+
+    th.advance_to(day("2026-01-09")?);
+    println!("09 Jan 2026  Bürgergeld applied for; the Fachstelle refers");
+    let refer = |to: &str,
+                 category: pb::ReferralCategory,
+                 cats: &[pb::DataCategory],
+                 message: &str,
+                 reply_by: &str| {
+        pb::CreateReferralRequest {
+            idempotency_key: idem(),
+            case_id: case.id.clone(),
+            recipient_organisation_id: to.into(),
+            category: category as i32,
+            data_categories: cats.iter().map(|c| *c as i32).collect(),
+            message: message.into(),
+            reply_by: reply_by.into(),
+        }
+    };
+    let denied = fs
+        .referrals
+        .create_referral(refer(
+            orgs::WOHNBAU,
+            pb::ReferralCategory::LandlordAgreement,
+            &[D::Identity, D::IncomeBenefits],
+            "",
+            "2026-01-16",
+        ))
+        .await;
+    match denied {
+        Err(s) if s.code() == tonic::Code::FailedPrecondition => {
+            println!(
+                "    the hub refuses to send INCOME_BENEFITS to the housing company: {}",
+                s.message()
+            );
+        }
+        other => return Err(anyhow!("expected a refusal, got {other:?}")),
+    }
+    let to_jc = fs
+        .referrals
+        .create_referral(refer(
+            orgs::JOBCENTER,
+            pb::ReferralCategory::RentDebtTakeoverSgb2,
+            &[D::Identity, D::Tenancy, D::Arrears, D::IncomeBenefits],
+            "Bitte Übernahme der Mietschulden (1.560 EUR, Nov./Dez.) nach §22 Abs. 8 SGB II prüfen; Bürgergeld ab 01.01. beantragt.",
+            "2026-01-23",
+        ))
+        .await?
+        .into_inner()
+        .referral
+        .context("no referral")?;
+    let bases: Vec<String> = to_jc
+        .disclosures
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{}",
+                cat(d.category),
+                if d.statute.is_empty() {
+                    "consent"
+                } else {
+                    "§69 SGB X"
+                }
+            )
+        })
+        .collect();
+    println!(
+        "    {}  {:<24} CREATE       -> REQUESTED   (RENT_DEBT_TAKEOVER_SGB2 to {}; bases {})",
+        when(to_jc.created_at.as_ref()),
+        fs.id,
+        orgs::JOBCENTER,
+        bases.join(", ")
+    );
+    let to_wb = fs
+        .referrals
+        .create_referral(refer(
+            orgs::WOHNBAU,
+            pb::ReferralCategory::LandlordAgreement,
+            &[D::Identity, D::Tenancy, D::Arrears, D::Outcome],
+            "Bitte Kündigung/Klage zurückstellen; Übernahme durch das Jobcenter wird geprüft.",
+            "2026-01-16",
+        ))
+        .await?
+        .into_inner()
+        .referral
+        .context("no referral")?;
+    println!(
+        "    {}  {:<24} CREATE       -> REQUESTED   (LANDLORD_AGREEMENT to {})",
+        when(to_wb.created_at.as_ref()),
+        fs.id,
+        orgs::WOHNBAU
+    );
+    use pb::ReferralMove as M;
+    wb.mv(&to_wb.id, M::Acknowledge, None).await?;
+    wb.mv(&to_wb.id, M::Accept, None).await?;
+    wb.mv(&to_wb.id, M::Start, None).await?;
+    wb.note(&to_wb.id, "Kündigung bis 06.02.2026 zurückgestellt.")
+        .await?;
+    jc.mv(&to_jc.id, M::Acknowledge, None).await?;
+    jc.mv(&to_jc.id, M::Accept, None).await?;
+    jc.mv(&to_jc.id, M::Start, None).await?;
+    println!();
+
+    th.advance_to(day("2026-01-28")?);
+    println!("28 Jan 2026  the Jobcenter approves a loan, paid to the landlord");
+    jc.mv(
+        &to_jc.id,
+        M::Complete,
+        Some(pb::CompletionOutcome {
+            result: pb::CompletionResult::ApprovedLoan as i32,
+            amount_cents: Some(156_000),
+            effective_date: "2026-01-28".into(),
+            summary:
+                "Darlehen nach §22 Abs. 8 SGB II bewilligt; Tilgung 5 % des Regelbedarfs monatlich."
+                    .into(),
+        }),
+    )
+    .await?;
+    let seen = wb
+        .referrals
+        .get_referral(pb::GetReferralRequest {
+            referral_id: to_wb.id.clone(),
+        })
+        .await?
+        .into_inner()
+        .referral
+        .context("no referral")?;
+    let view = seen.case_view.context("the recipient sees a case view")?;
+    ensure!(
+        view.income_benefits_note.is_empty()
+            && view.counselling_note.is_empty()
+            && view.health_note.is_empty()
+    );
+    let o = view
+        .outcomes
+        .first()
+        .context("the landlord learns the takeover outcome")?;
+    println!(
+        "    what {} may read: {}; outcome: {} {} {} paid {}",
+        orgs::WOHNBAU,
+        view.readable_categories
+            .iter()
+            .map(|c| cat(*c))
+            .collect::<Vec<_>>()
+            .join(", "),
+        o.topic,
+        pb::CompletionResult::try_from(o.result)
+            .map(|r| r.as_str_name())
+            .unwrap_or("?")
+            .trim_start_matches("COMPLETION_RESULT_"),
+        euro(o.amount_cents.unwrap_or(0)),
+        o.effective_date
+    );
+    println!(
+        "    (no benefit status, no income note, no counselling note: the hub never discloses those to a landlord)\n"
+    );
+
+    th.advance_to(day("2026-02-03")?);
+    println!(
+        "03 Feb 2026  the landlord confirms the arrears are cleared; debt counselling takes over the other debts"
+    );
+    wb.mv(
+        &to_wb.id,
+        M::Complete,
+        Some(pb::CompletionOutcome {
+            result: pb::CompletionResult::AgreementReached as i32,
+            amount_cents: None,
+            effective_date: "2026-02-03".into(),
+            summary: "Rückstand ausgeglichen; Mietverhältnis wird fortgesetzt.".into(),
+        }),
+    )
+    .await?;
+    let to_sb = fs
+        .referrals
+        .create_referral(refer(
+            orgs::SCHULDNERBERATUNG,
+            pb::ReferralCategory::DebtCounselling,
+            &[
+                D::Identity,
+                D::Contact,
+                D::Arrears,
+                D::IncomeBenefits,
+                D::CounsellingNotes,
+            ],
+            "Bitte Schuldnerberatung für weitere Verbindlichkeiten (ca. 4.200 EUR).",
+            "2026-02-17",
+        ))
+        .await?
+        .into_inner()
+        .referral
+        .context("no referral")?;
+    println!(
+        "    {}  {:<24} CREATE       -> REQUESTED   (DEBT_COUNSELLING to {})",
+        when(to_sb.created_at.as_ref()),
+        fs.id,
+        orgs::SCHULDNERBERATUNG
+    );
+    sb.mv(&to_sb.id, M::Acknowledge, None).await?;
+    sb.mv(&to_sb.id, M::Accept, None).await?;
+    sb.mv(&to_sb.id, M::Start, None).await?;
+    th.advance_to(day("2026-03-20")?);
+    sb.mv(
+        &to_sb.id,
+        M::Complete,
+        Some(pb::CompletionOutcome {
+            result: pb::CompletionResult::ServiceProvided as i32,
+            amount_cents: None,
+            effective_date: "2026-03-20".into(),
+            summary: "Ratenzahlungsplan mit den Gläubigern vereinbart.".into(),
+        }),
+    )
+    .await?;
+    println!();
+
+    th.advance_to(day("2026-03-31")?);
+    println!(
+        "31 Mar 2026  the Fachstelle closes the case: WOHNUNG_ERHALTEN by SGB II loan, reached before any termination"
+    );
+    cases
+        .close_case(pb::CloseCaseRequest {
+            idempotency_key: idem(),
+            case_id: case.id.clone(),
+            outcome: pb::CaseOutcome::WohnungErhalten as i32,
+            rescue_means: pb::RescueMeans::Sgb2Loan as i32,
+            note: "Mietverhältnis gesichert.".into(),
+        })
+        .await?;
+
+    println!("\nThe Fachstelle's view of every handoff:");
+    let all = fs
+        .referrals
+        .list_referrals(pb::ListReferralsRequest {
+            mailbox: pb::Mailbox::All as i32,
+            case_id: case.id.clone(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    for s in &all.referrals {
+        let r = fs
+            .referrals
+            .get_referral(pb::GetReferralRequest {
+                referral_id: s.id.clone(),
+            })
+            .await?
+            .into_inner()
+            .referral
+            .context("no referral")?;
+        println!(
+            "  {} to {} ({}):",
+            r.category_name(),
+            r.recipient_organisation_id,
+            state(r.state)
+        );
+        for t in &r.history {
+            println!(
+                "      {}  {:<24} -> {}",
+                when(t.at.as_ref()),
+                t.actor_organisation_id,
+                state(t.to_state)
+            );
+        }
+    }
+    let mut n = 0;
+    while let Ok(Some(e)) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), events.next()).await
+    {
+        e?;
+        n += 1;
+    }
+    println!(
+        "\nThe Fachstelle's event stream delivered {n} events in commit order. Demo finished."
+    );
+    th.shutdown().await;
+    Ok(())
 }

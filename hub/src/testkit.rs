@@ -36,7 +36,12 @@ pub struct TestHub {
 impl TestHub {
     /// Starts a hub with a manual clock at 2026-01-09 09:00 UTC and the standard network registered.
     pub async fn start() -> anyhow::Result<Self> {
-        let clock = ManualClock::new(Instant::from_millis(START_MS));
+        Self::start_at(Instant::from_millis(START_MS)).await
+    }
+
+    /// Starts a hub with a manual clock at `start` and the standard network registered.
+    pub async fn start_at(start: Instant) -> anyhow::Result<Self> {
+        let clock = ManualClock::new(start);
         let mut th = Self::start_with(Arc::new(clock.clone())).await?;
         th.clock = Some(clock);
         Ok(th)
@@ -176,6 +181,15 @@ impl TestHub {
     /// Moves the manual clock forward.
     pub fn advance_days(&self, days: i64) {
         self.manual().advance_millis(days * 86_400_000);
+    }
+
+    /// Moves the manual clock forward to 09:00 UTC of `day` (never backwards).
+    pub fn advance_to(&self, day: Day) {
+        let now = self.hub.clock_now().millis();
+        let target = (day.date().midnight().assume_utc().unix_timestamp() + 9 * 3600) * 1000;
+        if target > now {
+            self.manual().advance_millis(target - now);
+        }
     }
 
     /// Runs the scheduled work now.

@@ -339,4 +339,9 @@ impl Hub {
     pub fn clock_today(&self) -> Day {
         self.today()
     }
+
+    /// Now by the hub's clock.
+    pub fn clock_now(&self) -> Instant {
+        self.now()
+    }
 }

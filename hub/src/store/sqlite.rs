@@ -351,7 +351,8 @@ impl Tx for SqliteTx {
     }
 
     async fn referrals(&mut self, q: &ReferralQuery) -> Result<Vec<(i64, Referral)>, StoreError> {
-        // Optional filters are written as `(? IS NULL OR col = ?)` so the statement stays static.
+        // Optional filters are written as `(?N IS NULL OR col = ?N)` so the statement stays static;
+        // every parameter is numbered (SQLite numbers a bare `?` after the highest seen so far).
         let states: Option<String> = if q.states.is_empty() {
             None
         } else {
@@ -364,21 +365,18 @@ impl Tx for SqliteTx {
             )
         };
         let rows = sqlx::query(
-            "SELECT seq, body FROM referrals WHERE seq > ?
-               AND (?1 IS NULL OR sender_id = ?2) AND (?3 IS NULL OR recipient_id = ?4)
-               AND (?5 IS NULL OR sender_id = ?6 OR recipient_id = ?6)
-               AND (?7 IS NULL OR instr(',' || ?7 || ',', ',' || state || ',') > 0)
-               AND (?8 IS NULL OR case_id = ?8)
-               AND (?9 IS NULL OR (state IN ('REQUESTED', 'RECEIVED') AND reply_by < ?9))
-               AND (?10 IS NULL OR created_at <= ?10)
-             ORDER BY seq LIMIT ?11",
+            "SELECT seq, body FROM referrals WHERE seq > ?1
+               AND (?2 IS NULL OR sender_id = ?2) AND (?3 IS NULL OR recipient_id = ?3)
+               AND (?4 IS NULL OR sender_id = ?4 OR recipient_id = ?4)
+               AND (?5 IS NULL OR instr(',' || ?5 || ',', ',' || state || ',') > 0)
+               AND (?6 IS NULL OR case_id = ?6)
+               AND (?7 IS NULL OR (state IN ('REQUESTED', 'RECEIVED') AND reply_by < ?7))
+               AND (?8 IS NULL OR created_at <= ?8)
+             ORDER BY seq LIMIT ?9",
         )
         .bind(q.after_seq)
         .bind(q.sender.as_ref().map(OrgId::as_str))
-        .bind(q.sender.as_ref().map(OrgId::as_str))
         .bind(q.recipient.as_ref().map(OrgId::as_str))
-        .bind(q.recipient.as_ref().map(OrgId::as_str))
-        .bind(q.partner.as_ref().map(OrgId::as_str))
         .bind(q.partner.as_ref().map(OrgId::as_str))
         .bind(states)
         .bind(q.case_id.as_ref().map(CaseId::as_str))
