@@ -36,15 +36,13 @@ pub fn install_crypto() {
 pub async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
-        if let Some(parent) = url
+        let parent = url
             .strip_prefix("sqlite://")
             .map(std::path::Path::new)
-            .and_then(|p| p.parent())
-        {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
-            }
+            .and_then(|p| p.parent());
+        if let Some(parent) = parent.filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
         SqliteStore::open_url(&url)
             .await

@@ -48,14 +48,14 @@ impl Hub {
     }
 
     async fn check_landlord(&self, tx: &mut dyn Tx, details: &CaseDetails) -> HubResult<()> {
-        if let Some(l) = &details.tenancy.landlord {
-            if tx.org(l).await?.is_none() {
-                return Err(FieldError::new(
-                    "details.tenancy.landlord_organisation_id",
-                    "is not a registered organisation",
-                )
-                .into());
-            }
+        if let Some(l) = &details.tenancy.landlord
+            && tx.org(l).await?.is_none()
+        {
+            return Err(FieldError::new(
+                "details.tenancy.landlord_organisation_id",
+                "is not a registered organisation",
+            )
+            .into());
         }
         Ok(())
     }
