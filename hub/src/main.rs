@@ -135,6 +135,17 @@ async fn serve(
     if let Some(l) = listen {
         config.listen = l;
     }
+    let pki = PkiDir::in_data_dir(&config.data_dir);
+    if !pki.ca_cert().exists() {
+        // A fresh machine starts with safe defaults: a private CA for this hub only, a server
+        // certificate for localhost, and the operator certificate to register partners with.
+        hub::pki::init(&pki, &["localhost".to_owned(), "127.0.0.1".to_owned()], false)?;
+        eprintln!(
+            "hub: created a new PKI in {} (operator certificate: {})",
+            pki.path().display(),
+            pki.operator_cert().display()
+        );
+    }
     let server = hub::server::Server::build(&config, Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -110,7 +110,7 @@ impl Hub {
         caller: &Caller,
         idem: &Idem,
         id: &OrgId,
-        action: &'static str,
+        action: &str,
         change: impl FnOnce(&mut Organisation, crate::domain::time::Instant) -> HubResult<()>,
     ) -> HubResult<Organisation> {
         let mut tx = self.store.begin().await?;

@@ -316,7 +316,7 @@ impl Pending {
 fn audit(
     actor: &Actor,
     at: Instant,
-    action: &'static str,
+    action: &str,
     case_id: Option<&CaseId>,
     referral_id: Option<&ReferralId>,
     legal_basis: String,
@@ -326,7 +326,7 @@ fn audit(
         at,
         actor: actor.id().to_owned(),
         staff: actor.staff().map(|s| s.as_str().to_owned()),
-        action,
+        action: action.to_owned(),
         case_id: case_id.cloned(),
         referral_id: referral_id.cloned(),
         legal_basis,
@@ -338,6 +338,11 @@ impl Hub {
     /// Today by the hub's clock (for edge validation of dates).
     pub fn clock_today(&self) -> Day {
         self.today()
+    }
+
+    /// The audit trail of a case (accountability, DOMAIN.md rule 10).
+    pub async fn audit_of_case(&self, case: &CaseId) -> HubResult<Vec<AuditEntry>> {
+        Ok(self.store.audit_of_case(case).await?)
     }
 
     /// Now by the hub's clock.

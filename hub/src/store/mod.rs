@@ -64,7 +64,7 @@ pub struct AuditEntry {
     /// Named staff member.
     pub staff: Option<String>,
     /// What was done, e.g. `referral.read`.
-    pub action: &'static str,
+    pub action: String,
     /// Case concerned.
     pub case_id: Option<CaseId>,
     /// Referral concerned.
@@ -98,6 +98,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Event>, StoreError>;
     /// Reads an organisation outside a write transaction (authentication on every call).
     async fn org_by_id(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError>;
+    /// The audit records of a case, oldest first (for the data protection officer and tests).
+    async fn audit_of_case(&self, case: &CaseId) -> Result<Vec<AuditEntry>, StoreError>;
     /// Quick liveness check for the health service.
     async fn ping(&self) -> Result<(), StoreError>;
 }

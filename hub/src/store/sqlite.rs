@@ -154,6 +154,35 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    async fn audit_of_case(&self, case: &CaseId) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail
+             FROM audit_log WHERE case_id = ? ORDER BY seq",
+        )
+        .bind(case.as_str())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let id = |col: &str| -> Result<Option<String>, StoreError> { r.try_get(col).map_err(map_err) };
+                Ok(AuditEntry {
+                    at: Instant::from_millis(r.try_get("occurred_at").map_err(map_err)?),
+                    actor: r.try_get("actor_id").map_err(map_err)?,
+                    staff: r.try_get("staff_member").map_err(map_err)?,
+                    action: r.try_get("action").map_err(map_err)?,
+                    case_id: id("case_id")?.map(|s| CaseId::parse(&s)).transpose().map_err(|e| StoreError::Other(e.to_string()))?,
+                    referral_id: id("referral_id")?
+                        .map(|s| ReferralId::parse(&s))
+                        .transpose()
+                        .map_err(|e| StoreError::Other(e.to_string()))?,
+                    legal_basis: r.try_get("legal_basis").map_err(map_err)?,
+                    detail: r.try_get("detail").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
             .execute(&self.reader)
@@ -474,7 +503,7 @@ impl Tx for SqliteTx {
         .bind(a.at.millis())
         .bind(&a.actor)
         .bind(a.staff.as_deref())
-        .bind(a.action)
+        .bind(&a.action)
         .bind(a.case_id.as_ref().map(CaseId::as_str))
         .bind(a.referral_id.as_ref().map(ReferralId::as_str))
         .bind(&a.legal_basis)
@@ -529,13 +558,4 @@ impl Tx for SqliteTx {
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit().await.map_err(map_err)
     }
-}
-
-/// Counts rows of the audit log (used by tests and the operator CLI).
-pub async fn audit_count(store: &SqliteStore) -> Result<i64, StoreError> {
-    let row = sqlx::query("SELECT count(*) AS n FROM audit_log")
-        .fetch_one(&store.reader)
-        .await
-        .map_err(map_err)?;
-    row.try_get("n").map_err(map_err)
 }
