@@ -139,7 +139,11 @@ async fn serve(
     if !pki.ca_cert().exists() {
         // A fresh machine starts with safe defaults: a private CA for this hub only, a server
         // certificate for localhost, and the operator certificate to register partners with.
-        hub::pki::init(&pki, &["localhost".to_owned(), "127.0.0.1".to_owned()], false)?;
+        hub::pki::init(
+            &pki,
+            &["localhost".to_owned(), "127.0.0.1".to_owned()],
+            false,
+        )?;
         eprintln!(
             "hub: created a new PKI in {} (operator certificate: {})",
             pki.path().display(),

@@ -102,8 +102,9 @@ pub fn view_for_recipient(
                     .iter()
                     .filter(|r| r.id != referral.id && r.state == ReferralState::Completed)
                     .filter_map(|r| {
+                        let topic = r.category.outcome_topic()?;
                         r.completion.as_ref().map(|c| OutcomeSummary {
-                            topic: r.category.outcome_topic(),
+                            topic,
                             result: c.result,
                             amount: c.amount,
                             effective_date: c.effective_date,

@@ -109,16 +109,18 @@ text_enum!(
 );
 
 impl ReferralCategory {
-    /// The topic a landlord may learn about a result: it hides which benefit law paid (that would
-    /// reveal benefit status).
-    pub fn outcome_topic(self) -> &'static str {
+    /// The topic under which a result of this category may be shared as OUTCOME, or `None` when
+    /// the result itself is sensitive (that someone is in debt counselling, women's counselling or
+    /// social work says more about causes than a landlord or an authority may learn). The topic
+    /// hides which benefit law paid, since that would reveal benefit status.
+    pub fn outcome_topic(self) -> Option<&'static str> {
         match self {
             ReferralCategory::RentDebtTakeoverSgb2 | ReferralCategory::RentDebtTakeoverSgb12 => {
-                "RENT_DEBT_TAKEOVER"
+                Some("RENT_DEBT_TAKEOVER")
             }
-            ReferralCategory::DirectRentPayment => "DIRECT_RENT_PAYMENT",
-            ReferralCategory::LandlordAgreement => "LANDLORD_AGREEMENT",
-            _ => "SUPPORT",
+            ReferralCategory::DirectRentPayment => Some("DIRECT_RENT_PAYMENT"),
+            ReferralCategory::LandlordAgreement => Some("LANDLORD_AGREEMENT"),
+            _ => None,
         }
     }
 }

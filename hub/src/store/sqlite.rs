@@ -165,13 +165,18 @@ impl Store for SqliteStore {
         .map_err(map_err)?;
         rows.iter()
             .map(|r| {
-                let id = |col: &str| -> Result<Option<String>, StoreError> { r.try_get(col).map_err(map_err) };
+                let id = |col: &str| -> Result<Option<String>, StoreError> {
+                    r.try_get(col).map_err(map_err)
+                };
                 Ok(AuditEntry {
                     at: Instant::from_millis(r.try_get("occurred_at").map_err(map_err)?),
                     actor: r.try_get("actor_id").map_err(map_err)?,
                     staff: r.try_get("staff_member").map_err(map_err)?,
                     action: r.try_get("action").map_err(map_err)?,
-                    case_id: id("case_id")?.map(|s| CaseId::parse(&s)).transpose().map_err(|e| StoreError::Other(e.to_string()))?,
+                    case_id: id("case_id")?
+                        .map(|s| CaseId::parse(&s))
+                        .transpose()
+                        .map_err(|e| StoreError::Other(e.to_string()))?,
                     referral_id: id("referral_id")?
                         .map(|s| ReferralId::parse(&s))
                         .transpose()
