@@ -15,12 +15,7 @@ use pb::directory_service_client::DirectoryServiceClient;
 #[derive(Args)]
 pub struct OrgArgs {
     /// Hub URL.
-    #[arg(
-        long,
-        global = true,
-        env = "HUB_URL",
-        default_value = "https://localhost:50051"
-    )]
+    #[arg(long, global = true, env = "HUB_URL", default_value = "https://localhost:50051")]
     hub: String,
     /// Data directory holding `pki/operator.pem`, `pki/operator.key` and `pki/ca.pem`.
     #[arg(long, global = true, env = "HUB_DATA_DIR", default_value = "hub-data")]
@@ -84,10 +79,7 @@ fn short<T>(
     what: &str,
 ) -> anyhow::Result<T> {
     parse(&s.trim().to_uppercase().replace('-', "_")).ok_or_else(|| {
-        let valid: Vec<String> = all
-            .iter()
-            .map(|v| name(v).to_lowercase().replace('_', "-"))
-            .collect();
+        let valid: Vec<String> = all.iter().map(|v| name(v).to_lowercase().replace('_', "-")).collect();
         anyhow!("unknown {what} '{s}'; valid: {}", valid.join(", "))
     })
 }
@@ -98,52 +90,18 @@ fn key() -> String {
 
 pub async fn run(args: OrgArgs) -> anyhow::Result<()> {
     let pki = PkiDir::in_data_dir(&args.data_dir);
-    let read = |p: PathBuf| {
-        std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
-    };
-    let (ca, cert, keyf) = (
-        read(pki.ca_cert())?,
-        read(pki.operator_cert())?,
-        read(pki.operator_key())?,
-    );
-    let host = args
-        .hub
-        .split("://")
-        .nth(1)
-        .and_then(|r| r.split([':', '/']).next())
-        .unwrap_or("localhost")
-        .to_owned();
+    let read = |p: PathBuf| std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()));
+    let (ca, cert, keyf) = (read(pki.ca_cert())?, read(pki.operator_cert())?, read(pki.operator_key())?);
+    let host = args.hub.split("://").nth(1).and_then(|r| r.split([':', '/']).next()).unwrap_or("localhost").to_owned();
     let channel = hub::client::connect(&args.hub, &host, &ca, Some((&cert, &keyf))).await?;
     let mut dir = DirectoryServiceClient::new(channel);
     match args.command {
-        OrgCommand::Register {
-            id,
-            name,
-            kind,
-            categories,
-            channel,
-            address,
-            office_hours,
-        } => {
+        OrgCommand::Register { id, name, kind, categories, channel, address, office_hours } => {
             let kind = short(&kind, OrgKind::parse, OrgKind::ALL, |k| k.as_str(), "kind")?;
-            let channel = short(
-                &channel,
-                Channel::parse,
-                Channel::ALL,
-                |k| k.as_str(),
-                "channel",
-            )?;
+            let channel = short(&channel, Channel::parse, Channel::ALL, |k| k.as_str(), "channel")?;
             let cats = categories
                 .iter()
-                .map(|c| {
-                    short(
-                        c,
-                        ReferralCategory::parse,
-                        ReferralCategory::ALL,
-                        |k| k.as_str(),
-                        "category",
-                    )
-                })
+                .map(|c| short(c, ReferralCategory::parse, ReferralCategory::ALL, |k| k.as_str(), "category"))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let spec = pb::OrganisationSpec {
                 id,
@@ -183,10 +141,7 @@ pub async fn run(args: OrgArgs) -> anyhow::Result<()> {
         }
         OrgCommand::List { all } => {
             let r = dir
-                .list_organisations(pb::ListOrganisationsRequest {
-                    kind: 0,
-                    include_inactive: all,
-                })
+                .list_organisations(pb::ListOrganisationsRequest { kind: 0, include_inactive: all })
                 .await
                 .map_err(|s| anyhow!("{:?}: {}", s.code(), s.message()))?;
             print_orgs(&r.into_inner().organisations);
@@ -216,17 +171,10 @@ pub async fn run(args: OrgArgs) -> anyhow::Result<()> {
 }
 
 fn print_orgs(orgs: &[pb::Organisation]) {
-    println!(
-        "{:<28} {:<22} {:<7} {:<7} NAME",
-        "ID", "KIND", "CHANNEL", "ACTIVE"
-    );
+    println!("{:<28} {:<22} {:<7} {:<7} NAME", "ID", "KIND", "CHANNEL", "ACTIVE");
     for o in orgs {
-        let kind = pb::OrganisationKind::try_from(o.kind)
-            .map(|k| k.as_str_name())
-            .unwrap_or("?");
-        let ch = pb::Channel::try_from(o.channel)
-            .map(|k| k.as_str_name())
-            .unwrap_or("?");
+        let kind = pb::OrganisationKind::try_from(o.kind).map(|k| k.as_str_name()).unwrap_or("?");
+        let ch = pb::Channel::try_from(o.channel).map(|k| k.as_str_name()).unwrap_or("?");
         println!(
             "{:<28} {:<22} {:<7} {:<7} {}",
             o.id,

@@ -20,6 +20,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Seconds between runs of the scheduled work (`HUB_SCHEDULER_INTERVAL_SECS`, default 60).
     pub scheduler_interval_secs: u64,
+    /// Response SLAs (table `[sla]`).
+    pub sla: crate::service::sla::Sla,
 }
 
 impl Default for Config {
@@ -30,6 +32,7 @@ impl Default for Config {
             database_url: None,
             max_message_bytes: 4 * 1024 * 1024,
             scheduler_interval_secs: 60,
+            sla: crate::service::sla::Sla::default(),
         }
     }
 }
@@ -39,14 +42,14 @@ impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let mut c = match file {
             Some(f) => {
-                let text = std::fs::read_to_string(f)
-                    .with_context(|| format!("reading config file {}", f.display()))?;
-                toml::from_str(&text)
-                    .with_context(|| format!("parsing config file {}", f.display()))?
+                let text =
+                    std::fs::read_to_string(f).with_context(|| format!("reading config file {}", f.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing config file {}", f.display()))?
             }
             None => Config::default(),
         };
         c.apply_env(|k| std::env::var(k).ok())?;
+        c.sla.validate().map_err(anyhow::Error::msg)?;
         Ok(c)
     }
 
@@ -55,31 +58,26 @@ impl Config {
             self.data_dir = PathBuf::from(v);
         }
         if let Some(v) = get("HUB_LISTEN") {
-            self.listen = v.parse().with_context(|| {
-                format!("HUB_LISTEN: '{v}' is not an address like 127.0.0.1:50051")
-            })?;
+            self.listen =
+                v.parse().with_context(|| format!("HUB_LISTEN: '{v}' is not an address like 127.0.0.1:50051"))?;
         }
         if let Some(v) = get("HUB_DATABASE_URL") {
             self.database_url = Some(v);
         }
         if let Some(v) = get("HUB_MAX_MESSAGE_BYTES") {
-            self.max_message_bytes = v
-                .parse()
-                .with_context(|| format!("HUB_MAX_MESSAGE_BYTES: '{v}' is not a number"))?;
+            self.max_message_bytes =
+                v.parse().with_context(|| format!("HUB_MAX_MESSAGE_BYTES: '{v}' is not a number"))?;
         }
         if let Some(v) = get("HUB_SCHEDULER_INTERVAL_SECS") {
-            self.scheduler_interval_secs = v
-                .parse()
-                .with_context(|| format!("HUB_SCHEDULER_INTERVAL_SECS: '{v}' is not a number"))?;
+            self.scheduler_interval_secs =
+                v.parse().with_context(|| format!("HUB_SCHEDULER_INTERVAL_SECS: '{v}' is not a number"))?;
         }
         Ok(())
     }
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hub.db").display()))
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hub.db").display()))
     }
 }
 
@@ -89,16 +87,11 @@ mod tests {
 
     #[test]
     fn env_overrides_file_values() {
-        let mut c: Config =
-            toml::from_str("listen = \"127.0.0.1:6000\"\ndata_dir = \"/tmp/x\"").unwrap();
-        c.apply_env(|k| (k == "HUB_LISTEN").then(|| "127.0.0.1:7000".to_owned()))
-            .unwrap();
+        let mut c: Config = toml::from_str("listen = \"127.0.0.1:6000\"\ndata_dir = \"/tmp/x\"").unwrap();
+        c.apply_env(|k| (k == "HUB_LISTEN").then(|| "127.0.0.1:7000".to_owned())).unwrap();
         assert_eq!(c.listen.port(), 7000);
         assert_eq!(c.database_url(), "sqlite:///tmp/x/hub.db");
-        assert!(
-            c.apply_env(|k| (k == "HUB_LISTEN").then(|| "nope".to_owned()))
-                .is_err()
-        );
+        assert!(c.apply_env(|k| (k == "HUB_LISTEN").then(|| "nope".to_owned())).is_err());
         assert!(toml::from_str::<Config>("unknown = 1").is_err());
     }
 }

@@ -7,6 +7,7 @@ use hub_proto::v1 as pb;
 use pb::case_service_client::CaseServiceClient;
 use pb::consent_service_client::ConsentServiceClient;
 use pb::event_service_client::EventServiceClient;
+use pb::notice_service_client::NoticeServiceClient;
 use pb::referral_service_client::ReferralServiceClient;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
@@ -26,27 +27,17 @@ fn euro(cents: i64) -> String {
 }
 
 fn state(v: i32) -> &'static str {
-    pb::ReferralState::try_from(v)
-        .map(|s| s.as_str_name())
-        .unwrap_or("?")
-        .trim_start_matches("REFERRAL_STATE_")
+    pb::ReferralState::try_from(v).map(|s| s.as_str_name()).unwrap_or("?").trim_start_matches("REFERRAL_STATE_")
 }
 
 fn cat(v: i32) -> &'static str {
-    pb::DataCategory::try_from(v)
-        .map(|s| s.as_str_name())
-        .unwrap_or("?")
-        .trim_start_matches("DATA_CATEGORY_")
+    pb::DataCategory::try_from(v).map(|s| s.as_str_name()).unwrap_or("?").trim_start_matches("DATA_CATEGORY_")
 }
 
 fn when(ts: Option<&prost_types::Timestamp>) -> String {
     ts.map(|t| {
         let d = Instant::from_millis(t.seconds * 1000).day();
-        format!(
-            "{d} {:02}:{:02}",
-            (t.seconds % 86_400) / 3600,
-            (t.seconds % 3600) / 60
-        )
+        format!("{d} {:02}:{:02}", (t.seconds % 86_400) / 3600, (t.seconds % 3600) / 60)
     })
     .unwrap_or_default()
 }
@@ -58,10 +49,7 @@ struct Org {
 
 impl Org {
     async fn new(th: &TestHub, id: &'static str) -> anyhow::Result<Self> {
-        Ok(Self {
-            id,
-            referrals: ReferralServiceClient::new(th.channel(id).await?),
-        })
+        Ok(Self { id, referrals: ReferralServiceClient::new(th.channel(id).await?) })
     }
 
     async fn mv(
@@ -130,15 +118,9 @@ impl CategoryName for pb::Referral {
 
 /// Runs the demo.
 pub async fn run() -> anyhow::Result<()> {
-    println!(
-        "Wohnungserhalt Hub demo: the Frau K. case (synthetic data), played over mutual-TLS gRPC.\n"
-    );
+    println!("Wohnungserhalt Hub demo: the Frau K. case (synthetic data), played over mutual-TLS gRPC.\n");
     let th = TestHub::start_at(Instant::from_millis(STORY_START_MS)).await?;
-    println!(
-        "hub started on {} with a fresh SQLite database in {}",
-        th.addr(),
-        th.data_dir().display()
-    );
+    println!("hub started on {} with a fresh SQLite database in {}", th.addr(), th.data_dir().display());
     println!(
         "registered partner network: {}, {}, {}, {}, {}, {}, {}\n",
         orgs::FACHSTELLE,
@@ -173,16 +155,65 @@ pub async fn run() -> anyhow::Result<()> {
         source: source.into(),
         recorded_by_organisation_id: String::new(),
     };
-    let case = cases
-        .open_case(with_staff(
-            pb::OpenCaseRequest {
+    let mut notices_wb = NoticeServiceClient::new(th.channel(orgs::WOHNBAU).await?);
+    let mut notices_fs = NoticeServiceClient::new(fs_channel.clone());
+    let submitted = notices_wb
+        .submit_arrears_notice(pb::SubmitArrearsNoticeRequest {
+            idempotency_key: idem(),
+            notice: Some(pb::ArrearsNotice {
+                tenancy_reference: "WN-4711-03".into(),
+                stadtbezirk: pb::Stadtbezirk::LindenLimmer as i32,
+                rent: Some(pb::RentComponents {
+                    base_rent_cents: 58_000,
+                    service_charge_advance_cents: 12_000,
+                    heating_advance_cents: 8_000,
+                }),
+                ledger: vec![
+                    pb::LedgerEntry { due_date: "2025-11-04".into(), amount_due_cents: 78_000, amount_paid_cents: 0 },
+                    pb::LedgerEntry { due_date: "2025-12-03".into(), amount_due_cents: 78_000, amount_paid_cents: 0 },
+                ],
+                stage: pb::ThreatStage::Mahnung as i32,
+                stage_date: "2025-12-08".into(),
+                tenant_consented: true,
+                consent_evidence: "Antwortabschnitt Mahnung 08.12.2025".into(),
+                tenant: Some(pb::TenantContact {
+                    family_name: "Kaiser".into(),
+                    given_name: "Katrin".into(),
+                    street: "Musterweg".into(),
+                    house_number: "7".into(),
+                    postal_code: "30449".into(),
+                    city: "Hannover".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        })
+        .await?
+        .into_inner()
+        .result
+        .context("no result")?;
+    println!(
+        "    {} submits notice {} (2 months unpaid, 1560,00 EUR, stage MAHNUNG, with consent)",
+        orgs::WOHNBAU,
+        submitted.notice_id
+    );
+    let open = notices_fs.list_open_notices(pb::ListOpenNoticesRequest { limit: 10 }).await?.into_inner().notices;
+    for n in &open {
+        let d = n.deadlines.iter().map(|d| format!("{} {}", d.kind, d.date)).collect::<Vec<_>>().join(", ");
+        println!(
+            "    triage: {} from {} ({}), deadlines: {}",
+            n.reference,
+            n.reported_by,
+            n.tenant_name,
+            if d.is_empty() { "none yet".into() } else { d }
+        );
+    }
+    let case = notices_fs
+        .take_up_notice(with_staff(
+            pb::TakeUpNoticeRequest {
                 idempotency_key: idem(),
+                notice_id: submitted.notice_id.clone(),
                 details: Some(frau_k_details()),
-                initial_stage: Some(stage(
-                    pb::ThreatStage::Rueckstand,
-                    "2025-12-04",
-                    "Frühmeldung Wohnbau Nord eG",
-                )),
             },
             "Demo-Fachkraft",
         ))
@@ -194,19 +225,11 @@ pub async fn run() -> anyhow::Result<()> {
         .record_threat_stage(pb::RecordThreatStageRequest {
             idempotency_key: idem(),
             case_id: case.id.clone(),
-            entry: Some(stage(
-                pb::ThreatStage::Mahnung,
-                "2025-12-08",
-                "Mahnschreiben mit Einwilligungsabschnitt",
-            )),
+            entry: Some(stage(pb::ThreatStage::Rueckstand, "2025-12-04", "Kontoauszug Wohnbau Nord eG")),
         })
         .await?;
-    let main_tenant = case
-        .details
-        .as_ref()
-        .and_then(|d| d.persons.first())
-        .map(|p| p.person_id.clone())
-        .context("no person")?;
+    let main_tenant =
+        case.details.as_ref().and_then(|d| d.persons.first()).map(|p| p.person_id.clone()).context("no person")?;
     println!(
         "    case {}: 3 persons, arrears {}, stages RUECKSTAND (4 Dec), MAHNUNG (8 Dec)\n",
         case.id,
@@ -215,20 +238,19 @@ pub async fn run() -> anyhow::Result<()> {
 
     th.advance_to(day("2025-12-23")?);
     println!("23 Dec 2025  the Fachstelle reaches Frau K. and records her written consent");
-    let consent =
-        |recipients: &[&str], cats: &[pb::DataCategory], evidence: &str| pb::RecordConsentRequest {
-            idempotency_key: idem(),
-            case_id: case.id.clone(),
-            person_ids: vec![main_tenant.clone()],
-            recipient_organisation_ids: recipients.iter().map(|s| (*s).to_owned()).collect(),
-            categories: cats.iter().map(|c| *c as i32).collect(),
-            purpose: pb::ConsentPurpose::Wohnungssicherung as i32,
-            form: pb::ConsentForm::Written as i32,
-            evidence_reference: evidence.into(),
-            valid_until: "2026-06-30".into(),
-            art9_explicit: false,
-            secrecy_release: false,
-        };
+    let consent = |recipients: &[&str], cats: &[pb::DataCategory], evidence: &str| pb::RecordConsentRequest {
+        idempotency_key: idem(),
+        case_id: case.id.clone(),
+        person_ids: vec![main_tenant.clone()],
+        recipient_organisation_ids: recipients.iter().map(|s| (*s).to_owned()).collect(),
+        categories: cats.iter().map(|c| *c as i32).collect(),
+        purpose: pb::ConsentPurpose::Wohnungssicherung as i32,
+        form: pb::ConsentForm::Written as i32,
+        evidence_reference: evidence.into(),
+        valid_until: "2026-06-30".into(),
+        art9_explicit: false,
+        secrecy_release: false,
+    };
     use pb::DataCategory as D;
     let c1 = consents
         .record_consent(consent(
@@ -242,13 +264,7 @@ pub async fn run() -> anyhow::Result<()> {
         .context("no consent")?;
     let mut c2req = consent(
         &[orgs::SCHULDNERBERATUNG],
-        &[
-            D::Identity,
-            D::Contact,
-            D::Arrears,
-            D::IncomeBenefits,
-            D::CounsellingNotes,
-        ],
+        &[D::Identity, D::Contact, D::Arrears, D::IncomeBenefits, D::CounsellingNotes],
         "EW-2025-0413",
     );
     c2req.secrecy_release = true;
@@ -266,11 +282,7 @@ pub async fn run() -> anyhow::Result<()> {
 
     th.advance_to(day("2026-01-09")?);
     println!("09 Jan 2026  Bürgergeld applied for; the Fachstelle refers");
-    let refer = |to: &str,
-                 category: pb::ReferralCategory,
-                 cats: &[pb::DataCategory],
-                 message: &str,
-                 reply_by: &str| {
+    let refer = |to: &str, category: pb::ReferralCategory, cats: &[pb::DataCategory], message: &str, reply_by: &str| {
         pb::CreateReferralRequest {
             idempotency_key: idem(),
             case_id: case.id.clone(),
@@ -293,10 +305,7 @@ pub async fn run() -> anyhow::Result<()> {
         .await;
     match denied {
         Err(s) if s.code() == tonic::Code::FailedPrecondition => {
-            println!(
-                "    the hub refuses to send INCOME_BENEFITS to the housing company: {}",
-                s.message()
-            );
+            println!("    the hub refuses to send INCOME_BENEFITS to the housing company: {}", s.message());
         }
         other => return Err(anyhow!("expected a refusal, got {other:?}")),
     }
@@ -316,17 +325,7 @@ pub async fn run() -> anyhow::Result<()> {
     let bases: Vec<String> = to_jc
         .disclosures
         .iter()
-        .map(|d| {
-            format!(
-                "{}:{}",
-                cat(d.category),
-                if d.statute.is_empty() {
-                    "consent"
-                } else {
-                    "§69 SGB X"
-                }
-            )
-        })
+        .map(|d| format!("{}:{}", cat(d.category), if d.statute.is_empty() { "consent" } else { "§69 SGB X" }))
         .collect();
     println!(
         "    {}  {:<24} CREATE       -> REQUESTED   (RENT_DEBT_TAKEOVER_SGB2 to {}; bases {})",
@@ -358,8 +357,7 @@ pub async fn run() -> anyhow::Result<()> {
     wb.mv(&to_wb.id, M::Acknowledge, None).await?;
     wb.mv(&to_wb.id, M::Accept, None).await?;
     wb.mv(&to_wb.id, M::Start, None).await?;
-    wb.note(&to_wb.id, "Kündigung bis 06.02.2026 zurückgestellt.")
-        .await?;
+    wb.note(&to_wb.id, "Kündigung bis 06.02.2026 zurückgestellt.").await?;
     jc.mv(&to_jc.id, M::Acknowledge, None).await?;
     jc.mv(&to_jc.id, M::Accept, None).await?;
     jc.mv(&to_jc.id, M::Start, None).await?;
@@ -374,39 +372,24 @@ pub async fn run() -> anyhow::Result<()> {
             result: pb::CompletionResult::ApprovedLoan as i32,
             amount_cents: Some(156_000),
             effective_date: "2026-01-28".into(),
-            summary:
-                "Darlehen nach §22 Abs. 8 SGB II bewilligt; Tilgung 5 % des Regelbedarfs monatlich."
-                    .into(),
+            summary: "Darlehen nach §22 Abs. 8 SGB II bewilligt; Tilgung 5 % des Regelbedarfs monatlich.".into(),
         }),
     )
     .await?;
     let seen = wb
         .referrals
-        .get_referral(pb::GetReferralRequest {
-            referral_id: to_wb.id.clone(),
-        })
+        .get_referral(pb::GetReferralRequest { referral_id: to_wb.id.clone() })
         .await?
         .into_inner()
         .referral
         .context("no referral")?;
     let view = seen.case_view.context("the recipient sees a case view")?;
-    ensure!(
-        view.income_benefits_note.is_empty()
-            && view.counselling_note.is_empty()
-            && view.health_note.is_empty()
-    );
-    let o = view
-        .outcomes
-        .first()
-        .context("the landlord learns the takeover outcome")?;
+    ensure!(view.income_benefits_note.is_empty() && view.counselling_note.is_empty() && view.health_note.is_empty());
+    let o = view.outcomes.first().context("the landlord learns the takeover outcome")?;
     println!(
         "    what {} may read: {}; outcome: {} {} {} paid {}",
         orgs::WOHNBAU,
-        view.readable_categories
-            .iter()
-            .map(|c| cat(*c))
-            .collect::<Vec<_>>()
-            .join(", "),
+        view.readable_categories.iter().map(|c| cat(*c)).collect::<Vec<_>>().join(", "),
         o.topic,
         pb::CompletionResult::try_from(o.result)
             .map(|r| r.as_str_name())
@@ -420,9 +403,7 @@ pub async fn run() -> anyhow::Result<()> {
     );
 
     th.advance_to(day("2026-02-03")?);
-    println!(
-        "03 Feb 2026  the landlord confirms the arrears are cleared; debt counselling takes over the other debts"
-    );
+    println!("03 Feb 2026  the landlord confirms the arrears are cleared; debt counselling takes over the other debts");
     wb.mv(
         &to_wb.id,
         M::Complete,
@@ -439,13 +420,7 @@ pub async fn run() -> anyhow::Result<()> {
         .create_referral(refer(
             orgs::SCHULDNERBERATUNG,
             pb::ReferralCategory::DebtCounselling,
-            &[
-                D::Identity,
-                D::Contact,
-                D::Arrears,
-                D::IncomeBenefits,
-                D::CounsellingNotes,
-            ],
+            &[D::Identity, D::Contact, D::Arrears, D::IncomeBenefits, D::CounsellingNotes],
             "Bitte Schuldnerberatung für weitere Verbindlichkeiten (ca. 4.200 EUR).",
             "2026-02-17",
         ))
@@ -503,38 +478,34 @@ pub async fn run() -> anyhow::Result<()> {
     for s in &all.referrals {
         let r = fs
             .referrals
-            .get_referral(pb::GetReferralRequest {
-                referral_id: s.id.clone(),
-            })
+            .get_referral(pb::GetReferralRequest { referral_id: s.id.clone() })
             .await?
             .into_inner()
             .referral
             .context("no referral")?;
-        println!(
-            "  {} to {} ({}):",
-            r.category_name(),
-            r.recipient_organisation_id,
-            state(r.state)
-        );
+        println!("  {} to {} ({}):", r.category_name(), r.recipient_organisation_id, state(r.state));
         for t in &r.history {
-            println!(
-                "      {}  {:<24} -> {}",
-                when(t.at.as_ref()),
-                t.actor_organisation_id,
-                state(t.to_state)
-            );
+            println!("      {}  {:<24} -> {}", when(t.at.as_ref()), t.actor_organisation_id, state(t.to_state));
         }
     }
     let mut n = 0;
-    while let Ok(Some(e)) =
-        tokio::time::timeout(std::time::Duration::from_millis(500), events.next()).await
-    {
+    while let Ok(Some(e)) = tokio::time::timeout(std::time::Duration::from_millis(500), events.next()).await {
         e?;
         n += 1;
     }
-    println!(
-        "\nThe Fachstelle's event stream delivered {n} events in commit order. Demo finished."
-    );
+    let status = notices_wb.list_notice_statuses(pb::ListNoticeStatusesRequest::default()).await?.into_inner().statuses;
+    for st in &status {
+        println!(
+            "\n{} asks about its notice {}: {}",
+            orgs::WOHNBAU,
+            st.tenancy_reference,
+            pb::NoticeProgress::try_from(st.progress)
+                .map(|p| p.as_str_name())
+                .unwrap_or("?")
+                .trim_start_matches("NOTICE_PROGRESS_")
+        );
+    }
+    println!("\nThe Fachstelle's event stream delivered {n} events in commit order. Demo finished.");
     th.shutdown().await;
     Ok(())
 }

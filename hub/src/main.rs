@@ -73,12 +73,8 @@ enum PkiCommand {
 }
 
 fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("HUB_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HUB_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
 async fn shutdown_signal() {
@@ -87,8 +83,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };
@@ -102,11 +97,7 @@ async fn shutdown_signal() {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve {
-            config,
-            data_dir,
-            listen,
-        } => {
+        Command::Serve { config, data_dir, listen } => {
             init_logging();
             serve(config, data_dir, listen).await
         }
@@ -139,11 +130,7 @@ async fn serve(
     if !pki.ca_cert().exists() {
         // A fresh machine starts with safe defaults: a private CA for this hub only, a server
         // certificate for localhost, and the operator certificate to register partners with.
-        hub::pki::init(
-            &pki,
-            &["localhost".to_owned(), "127.0.0.1".to_owned()],
-            false,
-        )?;
+        hub::pki::init(&pki, &["localhost".to_owned(), "127.0.0.1".to_owned()], false)?;
         eprintln!(
             "hub: created a new PKI in {} (operator certificate: {})",
             pki.path().display(),
@@ -151,47 +138,27 @@ async fn serve(
         );
     }
     let server = hub::server::Server::build(&config, Arc::new(SystemClock)).await?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    eprintln!(
-        "hub: listening on {} (database {})",
-        listener.local_addr()?,
-        config.database_url()
-    );
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    eprintln!("hub: listening on {} (database {})", listener.local_addr()?, config.database_url());
     server.serve(listener, shutdown_signal()).await
 }
 
 fn pki(cmd: PkiCommand) -> anyhow::Result<()> {
     match cmd {
-        PkiCommand::Init {
-            data_dir,
-            hostnames,
-            force,
-        } => {
+        PkiCommand::Init { data_dir, hostnames, force } => {
             let dir = PkiDir::in_data_dir(&data_dir);
             hub::pki::init(&dir, &hostnames, force)?;
-            println!(
-                "created CA, server and operator certificates in {}",
-                dir.path().display()
-            );
-            println!(
-                "give partners {} to verify the hub",
-                dir.ca_cert().display()
-            );
+            println!("created CA, server and operator certificates in {}", dir.path().display());
+            println!("give partners {} to verify the hub", dir.ca_cert().display());
             Ok(())
         }
         PkiCommand::Issue { org, data_dir, out } => {
-            let id = hub::domain::ids::OrgId::parse(&org)
-                .map_err(|e| anyhow::anyhow!("organisation id {e}"))?;
+            let id = hub::domain::ids::OrgId::parse(&org).map_err(|e| anyhow::anyhow!("organisation id {e}"))?;
             let dir = PkiDir::in_data_dir(&data_dir);
             let out = out.unwrap_or_else(|| dir.clients());
             let (cert, key) = hub::pki::issue(&dir, &id, &out)?;
-            println!(
-                "issued {} and {} for organisation '{id}'",
-                cert.display(),
-                key.display()
-            );
+            println!("issued {} and {} for organisation '{id}'", cert.display(), key.display());
             Ok(())
         }
     }

@@ -22,13 +22,7 @@ pub mod orgs {
     pub const FRAUENBERATUNG: &str = "frauenberatung-hannover";
 }
 
-fn spec(
-    id: &str,
-    name: &str,
-    kind: pb::OrganisationKind,
-    cats: &[C],
-    hours: &str,
-) -> pb::OrganisationSpec {
+fn spec(id: &str, name: &str, kind: pb::OrganisationKind, cats: &[C], hours: &str) -> pb::OrganisationSpec {
     pb::OrganisationSpec {
         id: id.to_owned(),
         name: name.to_owned(),
@@ -45,34 +39,19 @@ pub fn standard_network() -> Vec<pb::OrganisationSpec> {
     use pb::OrganisationKind as K;
     let all: Vec<C> = (1..=14).filter_map(|n| C::try_from(n).ok()).collect();
     vec![
-        spec(
-            orgs::FACHSTELLE,
-            "Fachstelle Wohnungserhalt (Demo)",
-            K::Fachstelle,
-            &all,
-            "Mo, Di, Do 08:30-11:00",
-        ),
+        spec(orgs::FACHSTELLE, "Fachstelle Wohnungserhalt (Demo)", K::Fachstelle, &all, "Mo, Di, Do 08:30-11:00"),
         spec(
             orgs::JOBCENTER,
             "Jobcenter (Demo)",
             K::Jobcenter,
-            &[
-                C::RentDebtTakeoverSgb2,
-                C::DirectRentPayment,
-                C::BenefitApplication,
-            ],
+            &[C::RentDebtTakeoverSgb2, C::DirectRentPayment, C::BenefitApplication],
             "Mo-Fr 08:00-12:00",
         ),
         spec(
             orgs::SOZIALAMT,
             "Fachbereich Soziales (Demo)",
             K::SocialServices,
-            &[
-                C::RentDebtTakeoverSgb12,
-                C::BenefitApplication,
-                C::Spd,
-                C::Ksd,
-            ],
+            &[C::RentDebtTakeoverSgb12, C::BenefitApplication, C::Spd, C::Ksd],
             "Mo-Fr 08:00-12:00",
         ),
         spec(
@@ -82,13 +61,7 @@ pub fn standard_network() -> Vec<pb::OrganisationSpec> {
             &[C::DebtCounselling],
             "Di, Do 09:00-15:00",
         ),
-        spec(
-            orgs::WOHNBAU,
-            "Wohnbau Nord eG (Demo)",
-            K::HousingCompany,
-            &[C::LandlordAgreement],
-            "Mo-Fr 09:00-16:00",
-        ),
+        spec(orgs::WOHNBAU, "Wohnbau Nord eG (Demo)", K::HousingCompany, &[C::LandlordAgreement], "Mo-Fr 09:00-16:00"),
         spec(
             orgs::TRAEGER,
             "Träger Wohnhilfe (Demo)",
@@ -119,12 +92,7 @@ pub fn frau_k_details() -> pb::CaseDetails {
     };
     pb::CaseDetails {
         persons: vec![
-            person(
-                pb::PersonRole::MainTenant,
-                "Katrin",
-                pb::Gender::Female,
-                1985,
-            ),
+            person(pb::PersonRole::MainTenant, "Katrin", pb::Gender::Female, 1985),
             person(pb::PersonRole::Child, "Mia", pb::Gender::Female, 2015),
             person(pb::PersonRole::Child, "Ben", pb::Gender::Male, 2018),
         ],
@@ -134,10 +102,7 @@ pub fn frau_k_details() -> pb::CaseDetails {
             postal_code: "30449".into(),
             city: "Hannover".into(),
         }),
-        contact: Some(pb::Contact {
-            phone: "0511 000000".into(),
-            email: "k.kaiser@example.org".into(),
-        }),
+        contact: Some(pb::Contact { phone: "0511 000000".into(), email: "k.kaiser@example.org".into() }),
         stadtbezirk: pb::Stadtbezirk::LindenLimmer as i32,
         tenancy: Some(pb::Tenancy {
             landlord_organisation_id: orgs::WOHNBAU.into(),
@@ -153,8 +118,7 @@ pub fn frau_k_details() -> pb::CaseDetails {
         route_in: pb::RouteIn::HousingCompanyNotice as i32,
         schutzsperre: false,
         household_type: pb::HouseholdType::SingleParent as i32,
-        income_benefits_note:
-            "Teilzeitstelle im Oktober verloren; Bürgergeld ab 1. Januar beantragt.".into(),
+        income_benefits_note: "Teilzeitstelle im Oktober verloren; Bürgergeld ab 1. Januar beantragt.".into(),
         health_note: String::new(),
         counselling_note: "Weitere Schulden ca. 4.200 EUR (Versand, Energie).".into(),
     }

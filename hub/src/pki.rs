@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -84,38 +84,19 @@ fn validity(params: &mut CertificateParams, days: i64) {
 pub fn new_ca(common_name: &str) -> anyhow::Result<PemPair> {
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(Vec::<String>::new())?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, common_name);
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, "Wohnungserhalt Hub");
+    params.distinguished_name.push(DnType::CommonName, common_name);
+    params.distinguished_name.push(DnType::OrganizationName, "Wohnungserhalt Hub");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     validity(&mut params, 3650);
     let key_pem = key.serialize_pem();
     let ca = CertifiedIssuer::self_signed(params, key)?;
-    Ok(PemPair {
-        cert: ca.pem(),
-        key: key_pem,
-    })
+    Ok(PemPair { cert: ca.pem(), key: key_pem })
 }
 
-fn leaf(
-    ca: &PemPair,
-    cn: &str,
-    dns: &[String],
-    uri: Option<&str>,
-    server: bool,
-    days: i64,
-) -> anyhow::Result<PemPair> {
+fn leaf(ca: &PemPair, cn: &str, dns: &[String], uri: Option<&str>, server: bool, days: i64) -> anyhow::Result<PemPair> {
     let ca_key = KeyPair::from_pem(&ca.key).context("reading the CA key")?;
-    let issuer =
-        Issuer::from_ca_cert_pem(&ca.cert, ca_key).context("reading the CA certificate")?;
+    let issuer = Issuer::from_ca_cert_pem(&ca.cert, ca_key).context("reading the CA certificate")?;
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(dns.to_vec())?;
     params.distinguished_name.push(DnType::CommonName, cn);
@@ -123,17 +104,11 @@ fn leaf(
         params.subject_alt_names.push(SanType::URI(uri.try_into()?));
     }
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![if server {
-        ExtendedKeyUsagePurpose::ServerAuth
-    } else {
-        ExtendedKeyUsagePurpose::ClientAuth
-    }];
+    params.extended_key_usages =
+        vec![if server { ExtendedKeyUsagePurpose::ServerAuth } else { ExtendedKeyUsagePurpose::ClientAuth }];
     validity(&mut params, days);
     let cert = params.signed_by(&key, &issuer)?;
-    Ok(PemPair {
-        cert: cert.pem(),
-        key: key.serialize_pem(),
-    })
+    Ok(PemPair { cert: cert.pem(), key: key.serialize_pem() })
 }
 
 /// A server certificate for the given DNS names / IP addresses.
@@ -143,14 +118,7 @@ pub fn server_cert(ca: &PemPair, names: &[String]) -> anyhow::Result<PemPair> {
 
 /// A client certificate for an organisation (URI SAN `urn:wohnungserhalt:org:<id>`).
 pub fn org_cert(ca: &PemPair, org: &OrgId) -> anyhow::Result<PemPair> {
-    leaf(
-        ca,
-        org.as_str(),
-        &[],
-        Some(&format!("{ORG_URI_PREFIX}{org}")),
-        false,
-        730,
-    )
+    leaf(ca, org.as_str(), &[], Some(&format!("{ORG_URI_PREFIX}{org}")), false, 730)
 }
 
 /// The operator's client certificate.
@@ -176,13 +144,9 @@ fn write_pair(cert: &Path, key: &Path, pair: &PemPair) -> anyhow::Result<()> {
 /// Loads the CA of a data directory.
 pub fn load_ca(dir: &PkiDir) -> anyhow::Result<PemPair> {
     let read = |p: PathBuf| {
-        std::fs::read_to_string(&p)
-            .with_context(|| format!("reading {} (run `hub pki init` first)", p.display()))
+        std::fs::read_to_string(&p).with_context(|| format!("reading {} (run `hub pki init` first)", p.display()))
     };
-    Ok(PemPair {
-        cert: read(dir.ca_cert())?,
-        key: read(dir.ca_key())?,
-    })
+    Ok(PemPair { cert: read(dir.ca_cert())?, key: read(dir.ca_key())? })
 }
 
 /// Creates CA, server and operator certificates. Refuses to overwrite an existing CA unless `force`.
@@ -193,20 +157,11 @@ pub fn init(dir: &PkiDir, hostnames: &[String], force: bool) -> anyhow::Result<(
             dir.ca_cert().display()
         );
     }
-    std::fs::create_dir_all(dir.clients())
-        .with_context(|| format!("creating {}", dir.clients().display()))?;
+    std::fs::create_dir_all(dir.clients()).with_context(|| format!("creating {}", dir.clients().display()))?;
     let ca = new_ca("Wohnungserhalt Hub CA")?;
     write_pair(&dir.ca_cert(), &dir.ca_key(), &ca)?;
-    write_pair(
-        &dir.server_cert(),
-        &dir.server_key(),
-        &server_cert(&ca, hostnames)?,
-    )?;
-    write_pair(
-        &dir.operator_cert(),
-        &dir.operator_key(),
-        &operator_cert(&ca)?,
-    )?;
+    write_pair(&dir.server_cert(), &dir.server_key(), &server_cert(&ca, hostnames)?)?;
+    write_pair(&dir.operator_cert(), &dir.operator_key(), &operator_cert(&ca)?)?;
     Ok(())
 }
 
@@ -215,10 +170,7 @@ pub fn issue(dir: &PkiDir, org: &OrgId, out: &Path) -> anyhow::Result<(PathBuf, 
     let ca = load_ca(dir)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let pair = org_cert(&ca, org)?;
-    let (cert, key) = (
-        out.join(format!("{org}.pem")),
-        out.join(format!("{org}.key")),
-    );
+    let (cert, key) = (out.join(format!("{org}.pem")), out.join(format!("{org}.key")));
     write_pair(&cert, &key, &pair)?;
     Ok((cert, key))
 }

@@ -36,17 +36,11 @@ pub fn install_crypto() {
 pub async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
-        let parent = url
-            .strip_prefix("sqlite://")
-            .map(std::path::Path::new)
-            .and_then(|p| p.parent());
+        let parent = url.strip_prefix("sqlite://").map(std::path::Path::new).and_then(|p| p.parent());
         if let Some(parent) = parent.filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
-        SqliteStore::open_url(&url)
-            .await
-            .map_err(|e| anyhow::anyhow!("opening {url}: {e}"))
+        SqliteStore::open_url(&url).await.map_err(|e| anyhow::anyhow!("opening {url}: {e}"))
     } else {
         anyhow::bail!("unsupported database URL '{url}': this build supports sqlite://PATH")
     }
@@ -59,25 +53,18 @@ impl Server {
         let pki = PkiDir::in_data_dir(&config.data_dir);
         let read = |p: std::path::PathBuf| {
             std::fs::read_to_string(&p).with_context(|| {
-                format!(
-                    "reading {} (run `hub pki init --data-dir {}` first)",
-                    p.display(),
-                    config.data_dir.display()
-                )
+                format!("reading {} (run `hub pki init --data-dir {}` first)", p.display(), config.data_dir.display())
             })
         };
         let tls = ServerTlsConfig::new()
-            .identity(Identity::from_pem(
-                read(pki.server_cert())?,
-                read(pki.server_key())?,
-            ))
+            .identity(Identity::from_pem(read(pki.server_cert())?, read(pki.server_key())?))
             .client_ca_root(Certificate::from_pem(read(pki.ca_cert())?))
             // Optional at the TLS layer so a client without a certificate gets a clear
             // UNAUTHENTICATED from the hub services instead of a bare handshake failure; health
             // and reflection stay reachable for load balancers and grpcurl.
             .client_auth_optional(true);
         let store = open_store(config).await?;
-        let hub = Hub::new(Arc::new(store), clock);
+        let hub = Hub::new(Arc::new(store), clock, config.sla.clone());
         Ok(Self {
             hub,
             tls,
@@ -100,21 +87,12 @@ impl Server {
         let api = Api::new(self.hub.clone());
         let max = self.max_message_bytes;
         let (health, health_svc) = tonic_health::server::health_reporter();
-        health
-            .set_serving::<pb::directory_service_server::DirectoryServiceServer<Api>>()
-            .await;
-        health
-            .set_serving::<pb::case_service_server::CaseServiceServer<Api>>()
-            .await;
-        health
-            .set_serving::<pb::consent_service_server::ConsentServiceServer<Api>>()
-            .await;
-        health
-            .set_serving::<pb::referral_service_server::ReferralServiceServer<Api>>()
-            .await;
-        health
-            .set_serving::<pb::event_service_server::EventServiceServer<Api>>()
-            .await;
+        health.set_serving::<pb::directory_service_server::DirectoryServiceServer<Api>>().await;
+        health.set_serving::<pb::case_service_server::CaseServiceServer<Api>>().await;
+        health.set_serving::<pb::consent_service_server::ConsentServiceServer<Api>>().await;
+        health.set_serving::<pb::referral_service_server::ReferralServiceServer<Api>>().await;
+        health.set_serving::<pb::event_service_server::EventServiceServer<Api>>().await;
+        health.set_serving::<pb::notice_service_server::NoticeServiceServer<Api>>().await;
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(hub_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -140,40 +118,43 @@ impl Server {
 
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "listening");
+        // Graceful shutdown waits for open calls; event streams never end by themselves, so they
+        // are closed first (clients resume from their last cursor).
+        let hub = self.hub.clone();
+        let shutdown = async move {
+            shutdown.await;
+            hub.close_streams();
+        };
         let result = tonic::transport::Server::builder()
             .tls_config(self.tls)?
             .add_service(health_svc)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(InterceptedService::new(
-                pb::directory_service_server::DirectoryServiceServer::new(api.clone())
-                    .max_decoding_message_size(max),
+                pb::directory_service_server::DirectoryServiceServer::new(api.clone()).max_decoding_message_size(max),
                 identify,
             ))
             .add_service(InterceptedService::new(
-                pb::case_service_server::CaseServiceServer::new(api.clone())
-                    .max_decoding_message_size(max),
+                pb::case_service_server::CaseServiceServer::new(api.clone()).max_decoding_message_size(max),
                 identify,
             ))
             .add_service(InterceptedService::new(
-                pb::consent_service_server::ConsentServiceServer::new(api.clone())
-                    .max_decoding_message_size(max),
+                pb::consent_service_server::ConsentServiceServer::new(api.clone()).max_decoding_message_size(max),
                 identify,
             ))
             .add_service(InterceptedService::new(
-                pb::referral_service_server::ReferralServiceServer::new(api.clone())
-                    .max_decoding_message_size(max),
+                pb::referral_service_server::ReferralServiceServer::new(api.clone()).max_decoding_message_size(max),
                 identify,
             ))
             .add_service(InterceptedService::new(
-                pb::event_service_server::EventServiceServer::new(api)
-                    .max_decoding_message_size(max),
+                pb::notice_service_server::NoticeServiceServer::new(api.clone()).max_decoding_message_size(max),
                 identify,
             ))
-            .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
-                shutdown,
-            )
+            .add_service(InterceptedService::new(
+                pb::event_service_server::EventServiceServer::new(api).max_decoding_message_size(max),
+                identify,
+            ))
+            .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
             .await;
         scheduler.abort();
         result.context("gRPC server failed")

@@ -28,6 +28,7 @@ pub struct TestHub {
     dir: tempfile::TempDir,
     ca: PemPair,
     clock: Option<ManualClock>,
+    shared_clock: Arc<dyn Clock>,
     hub: Hub,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -51,16 +52,20 @@ impl TestHub {
     pub async fn start_with(clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let pki_dir = PkiDir::in_data_dir(dir.path());
-        pki::init(
-            &pki_dir,
-            &["localhost".to_owned(), "127.0.0.1".to_owned()],
-            false,
-        )?;
+        pki::init(&pki_dir, &["localhost".to_owned(), "127.0.0.1".to_owned()], false)?;
         let ca = pki::load_ca(&pki_dir)?;
-        let config = Config {
-            data_dir: dir.path().to_owned(),
-            ..Config::default()
-        };
+        let (addr, hub, tx, task) = Self::serve(dir.path(), clock.clone()).await?;
+        let th = Self { addr, dir, ca, clock: None, shared_clock: clock, hub, shutdown: Some(tx), task: Some(task) };
+        th.register_standard_network().await?;
+        Ok(th)
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn serve(
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<(SocketAddr, Hub, oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>)> {
+        let config = Config { data_dir: dir.to_owned(), ..Config::default() };
         let server = Server::build(&config, clock).await?;
         let hub = server.hub().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -69,23 +74,28 @@ impl TestHub {
         let task = tokio::spawn(server.serve(listener, async move {
             let _ = rx.await;
         }));
-        let th = Self {
-            addr,
-            dir,
-            ca,
-            clock: None,
-            hub,
-            shutdown: Some(tx),
-            task: Some(task),
-        };
-        th.register_standard_network().await?;
-        Ok(th)
+        Ok((addr, hub, tx, task))
+    }
+
+    /// Stops the server and starts a new one on the same data directory and database (a restart):
+    /// the address changes, channels must be opened again.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        let (addr, hub, tx, task) = Self::serve(self.dir.path(), self.shared_clock.clone()).await?;
+        self.addr = addr;
+        self.hub = hub;
+        self.shutdown = Some(tx);
+        self.task = Some(task);
+        Ok(())
     }
 
     async fn register_standard_network(&self) -> anyhow::Result<()> {
-        let mut dir = pb::directory_service_client::DirectoryServiceClient::new(
-            self.operator_channel().await?,
-        );
+        let mut dir = pb::directory_service_client::DirectoryServiceClient::new(self.operator_channel().await?);
         for spec in crate::network::standard_network() {
             dir.register_organisation(pb::RegisterOrganisationRequest {
                 idempotency_key: idem(),
@@ -118,21 +128,13 @@ impl TestHub {
 
     async fn connect(&self, identity: Option<&PemPair>) -> anyhow::Result<Channel> {
         let url = format!("https://127.0.0.1:{}", self.addr.port());
-        crate::client::connect(
-            &url,
-            "localhost",
-            &self.ca.cert,
-            identity.map(|p| (p.cert.as_str(), p.key.as_str())),
-        )
-        .await
+        crate::client::connect(&url, "localhost", &self.ca.cert, identity.map(|p| (p.cert.as_str(), p.key.as_str())))
+            .await
     }
 
     /// A channel authenticated as `org_id` (registered or not).
     pub async fn channel(&self, org_id: &str) -> anyhow::Result<Channel> {
-        let pair = pki::org_cert(
-            &self.ca,
-            &OrgId::parse(org_id).map_err(|e| anyhow::anyhow!("{e}"))?,
-        )?;
+        let pair = pki::org_cert(&self.ca, &OrgId::parse(org_id).map_err(|e| anyhow::anyhow!("{e}"))?)?;
         self.connect(Some(&pair)).await
     }
 
@@ -150,17 +152,12 @@ impl TestHub {
     /// A channel presenting a certificate for `org_id` from a foreign CA.
     pub async fn channel_from_foreign_ca(&self, org_id: &str) -> anyhow::Result<Channel> {
         let foreign = pki::new_ca("Foreign CA")?;
-        let pair = pki::org_cert(
-            &foreign,
-            &OrgId::parse(org_id).map_err(|e| anyhow::anyhow!("{e}"))?,
-        )?;
+        let pair = pki::org_cert(&foreign, &OrgId::parse(org_id).map_err(|e| anyhow::anyhow!("{e}"))?)?;
         self.connect(Some(&pair)).await
     }
 
     fn manual(&self) -> &ManualClock {
-        self.clock
-            .as_ref()
-            .expect("TestHub::start() uses a manual clock")
+        self.clock.as_ref().expect("TestHub::start() uses a manual clock")
     }
 
     /// Today by the hub's clock.
@@ -194,10 +191,7 @@ impl TestHub {
 
     /// Runs the scheduled work now.
     pub async fn run_scheduled(&self) -> anyhow::Result<()> {
-        self.hub
-            .run_scheduled()
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.hub.run_scheduled().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(())
     }
 
@@ -224,8 +218,7 @@ impl Drop for TestHub {
 pub fn with_staff<T>(msg: T, staff: &str) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
     if let Ok(v) = staff.parse() {
-        r.metadata_mut()
-            .insert(crate::grpc::identity::STAFF_HEADER, v);
+        r.metadata_mut().insert(crate::grpc::identity::STAFF_HEADER, v);
     }
     r
 }

@@ -9,5 +9,4 @@ pub mod v1 {
 }
 
 /// Encoded `FileDescriptorSet` of the API, for the reflection service.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/hub_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hub_descriptor.bin"));

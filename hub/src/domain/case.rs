@@ -6,8 +6,7 @@ use super::FieldError;
 use super::ids::{Cents, OrgId, PersonId};
 use super::time::{Day, Instant};
 use super::vocab::{
-    CaseOutcome, CaseStatus, Gender, HouseholdType, PersonRole, RescueMeans, RouteIn, Stadtbezirk,
-    ThreatStage,
+    CaseOutcome, CaseStatus, Gender, HouseholdType, PersonRole, RescueMeans, RouteIn, Stadtbezirk, ThreatStage,
 };
 
 /// A household member.
@@ -23,8 +22,8 @@ pub struct Person {
     pub family_name: String,
     /// Gender.
     pub gender: Gender,
-    /// Year of birth.
-    pub birth_year: i32,
+    /// Year of birth, if known (a notice rarely says).
+    pub birth_year: Option<i32>,
 }
 
 /// Address of the flat.
@@ -105,16 +104,9 @@ pub struct CaseDetails {
 impl CaseDetails {
     /// Cross-field rules, after each field parsed on its own.
     pub fn check(self) -> Result<Self, FieldError> {
-        let main = self
-            .persons
-            .iter()
-            .filter(|p| p.role == PersonRole::MainTenant)
-            .count();
+        let main = self.persons.iter().filter(|p| p.role == PersonRole::MainTenant).count();
         if main != 1 {
-            return Err(FieldError::new(
-                "persons",
-                "exactly one person must have the role MAIN_TENANT",
-            ));
+            return Err(FieldError::new("persons", "exactly one person must have the role MAIN_TENANT"));
         }
         Ok(self)
     }
@@ -162,20 +154,13 @@ impl Closure {
         at: Instant,
     ) -> Result<Self, FieldError> {
         match (outcome, rescue_means) {
-            (CaseOutcome::WohnungErhalten, None) => Err(FieldError::new(
-                "rescue_means",
-                "is required with outcome WOHNUNG_ERHALTEN",
-            )),
-            (o, Some(_)) if o != CaseOutcome::WohnungErhalten => Err(FieldError::new(
-                "rescue_means",
-                "is only allowed with outcome WOHNUNG_ERHALTEN",
-            )),
-            _ => Ok(Self {
-                outcome,
-                rescue_means,
-                note,
-                at,
-            }),
+            (CaseOutcome::WohnungErhalten, None) => {
+                Err(FieldError::new("rescue_means", "is required with outcome WOHNUNG_ERHALTEN"))
+            }
+            (o, Some(_)) if o != CaseOutcome::WohnungErhalten => {
+                Err(FieldError::new("rescue_means", "is only allowed with outcome WOHNUNG_ERHALTEN"))
+            }
+            _ => Ok(Self { outcome, rescue_means, note, at }),
         }
     }
 }
@@ -195,16 +180,18 @@ pub struct Case {
     pub closure: Option<Closure>,
     /// Opened.
     pub opened_at: Instant,
+    /// Notices taken up into this case.
+    #[serde(default)]
+    pub notice_ids: Vec<super::ids::NoticeId>,
+    /// Deadlines already announced as approaching (`KIND:date`), so each is announced once.
+    #[serde(default)]
+    pub announced_deadlines: Vec<String>,
 }
 
 impl Case {
     /// Open or closed.
     pub fn status(&self) -> CaseStatus {
-        if self.closure.is_some() {
-            CaseStatus::Closed
-        } else {
-            CaseStatus::Open
-        }
+        if self.closure.is_some() { CaseStatus::Closed } else { CaseStatus::Open }
     }
 
     /// The latest stage recorded.

@@ -55,10 +55,7 @@ pub fn check_valid_until(valid_until: Day, today: Day) -> Result<Day, FieldError
     }
     let max = latest_valid_until(today);
     if valid_until > max {
-        return Err(FieldError::new(
-            "valid_until",
-            format!("must be at most 12 months ahead (latest {max})"),
-        ));
+        return Err(FieldError::new("valid_until", format!("must be at most 12 months ahead (latest {max})")));
     }
     Ok(valid_until)
 }

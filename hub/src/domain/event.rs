@@ -31,4 +31,10 @@ pub struct Event {
     pub at: Instant,
     /// Categories concerned (consent events).
     pub categories: Vec<DataCategory>,
+    /// The deadline concerned (DEADLINE_APPROACHING).
+    #[serde(default)]
+    pub deadline: Option<super::deadline::CaseDeadline>,
+    /// The notice concerned (NOTICE_RECEIVED).
+    #[serde(default)]
+    pub notice_id: Option<super::ids::NoticeId>,
 }

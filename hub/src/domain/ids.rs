@@ -64,6 +64,10 @@ uuid_id!(
     /// A note on a referral.
     NoteId
 );
+uuid_id!(
+    /// An arrears or court notice.
+    NoticeId
+);
 
 /// An organisation's id: 3-64 of `a-z`, `0-9`, `-`, not starting or ending with `-`.
 /// It is also the organisation part of the client certificate's URI SAN.
@@ -77,9 +81,7 @@ const RESERVED_ORG_IDS: &[&str] = &["hub", "operator", "email"];
 impl OrgId {
     /// Parses an organisation id.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        let ok_chars = s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let ok_chars = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !(3..=64).contains(&s.len()) || !ok_chars || s.starts_with('-') || s.ends_with('-') {
             return Err(FieldError::new(
                 "",
@@ -108,10 +110,7 @@ impl fmt::Display for OrgId {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Actor {
     /// A partner organisation, with the staff member it named (recorded, never trusted).
-    Org {
-        org: OrgId,
-        staff: Option<StaffMember>,
-    },
+    Org { org: OrgId, staff: Option<StaffMember> },
     /// The hub operator (directory administration).
     Operator { staff: Option<StaffMember> },
     /// The hub, acting on a rule.
@@ -148,10 +147,7 @@ impl StaffMember {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         let s = s.trim();
         if s.is_empty() || s.chars().count() > 100 || s.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                "x-staff-member",
-                "must be 1-100 printable characters",
-            ));
+            return Err(FieldError::new("x-staff-member", "must be 1-100 printable characters"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -177,10 +173,7 @@ impl Cents {
             return Err(FieldError::new("", "must not be negative"));
         }
         if v > Self::MAX {
-            return Err(FieldError::new(
-                "",
-                "is implausibly large (the unit is euro cents)",
-            ));
+            return Err(FieldError::new("", "is implausibly large (the unit is euro cents)"));
         }
         Ok(Self(v))
     }
@@ -205,10 +198,7 @@ impl IdempotencyKey {
     /// Parses a key.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         if s.is_empty() || s.len() > 128 || !s.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(FieldError::new(
-                "idempotency_key",
-                "must be 1-128 printable ASCII characters",
-            ));
+            return Err(FieldError::new("idempotency_key", "must be 1-128 printable ASCII characters"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -227,14 +217,9 @@ pub fn text(s: &str, min: usize, max: usize) -> Result<String, FieldError> {
         return Err(FieldError::new("", "must not be empty"));
     }
     if n > max {
-        return Err(FieldError::new(
-            "",
-            format!("must be at most {max} characters"),
-        ));
+        return Err(FieldError::new("", format!("must be at most {max} characters")));
     }
-    if t.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
         return Err(FieldError::new("", "must not contain control characters"));
     }
     Ok(t.to_owned())
@@ -247,16 +232,7 @@ mod tests {
     #[test]
     fn org_ids() {
         assert!(OrgId::parse("jobcenter-hannover").is_ok());
-        for bad in [
-            "",
-            "ab",
-            "Jobcenter",
-            "-x-y",
-            "x-y-",
-            "a b c",
-            "hub",
-            &"x".repeat(65),
-        ] {
+        for bad in ["", "ab", "Jobcenter", "-x-y", "x-y-", "a b c", "hub", &"x".repeat(65)] {
             assert!(OrgId::parse(bad).is_err(), "{bad}");
         }
     }

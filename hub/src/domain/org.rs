@@ -25,11 +25,7 @@ impl EmailAddress {
             && !domain.contains('@')
             && s.len() <= 254
             && s.chars().all(|c| c.is_ascii_graphic());
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(bad())
-        }
+        if ok { Ok(Self(s.to_owned())) } else { Err(bad()) }
     }
 
     /// The address.

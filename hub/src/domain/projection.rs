@@ -64,10 +64,7 @@ pub fn view_for_recipient(
     recipient: &OrgId,
     today: Day,
 ) -> CaseView {
-    let mut v = CaseView {
-        address_withheld: case.details.schutzsperre,
-        ..CaseView::default()
-    };
+    let mut v = CaseView { address_withheld: case.details.schutzsperre, ..CaseView::default() };
     for d in &referral.disclosures {
         if v.readable.contains(&d.category) || v.withheld.contains(&d.category) {
             continue;
@@ -92,9 +89,7 @@ pub fn view_for_recipient(
                 v.stages.clone_from(&case.stages);
             }
             DataCategory::Arrears => v.arrears = Some(det.arrears),
-            DataCategory::IncomeBenefits => {
-                v.income_benefits_note.clone_from(&det.income_benefits_note)
-            }
+            DataCategory::IncomeBenefits => v.income_benefits_note.clone_from(&det.income_benefits_note),
             DataCategory::Health => v.health_note.clone_from(&det.health_note),
             DataCategory::CounsellingNotes => v.counselling_note.clone_from(&det.counselling_note),
             DataCategory::Outcome => {

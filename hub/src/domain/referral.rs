@@ -73,10 +73,7 @@ impl ReferralState {
 
     /// Closed states.
     pub fn is_closed(self) -> bool {
-        matches!(
-            self,
-            Self::Declined | Self::Completed | Self::Failed | Self::Cancelled
-        )
+        matches!(self, Self::Declined | Self::Completed | Self::Failed | Self::Cancelled)
     }
 
     /// The recipient has not decided yet; such a referral can be overdue.
@@ -105,11 +102,7 @@ impl ReferralState {
 
     /// Moves the given side may make from this state.
     pub fn allowed_moves(self, side: Side) -> Vec<Move> {
-        Move::ALL
-            .iter()
-            .copied()
-            .filter(|m| self.after(*m, side).is_some())
-            .collect()
+        Move::ALL.iter().copied().filter(|m| self.after(*m, side).is_some()).collect()
     }
 }
 
@@ -129,11 +122,7 @@ impl std::fmt::Display for IllegalMove {
         let allowed = if self.allowed.is_empty() {
             "none".to_owned()
         } else {
-            self.allowed
-                .iter()
-                .map(|m| m.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            self.allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
         };
         write!(
             f,
@@ -211,6 +200,12 @@ pub struct Referral {
     pub created_at: Instant,
     /// Last change.
     pub updated_at: Instant,
+    /// Reply-by date passed and the sender was told (set once, so a restart never repeats it).
+    #[serde(default)]
+    pub overdue_announced: bool,
+    /// Escalated at the second threshold (set once).
+    #[serde(default)]
+    pub escalation_announced: bool,
 }
 
 impl Referral {
@@ -255,14 +250,7 @@ impl Referral {
             current: self.state,
             allowed: self.state.allowed_moves(side),
         })?;
-        self.history.push(Transition {
-            from: Some(self.state),
-            to,
-            mv: Some(mv),
-            actor,
-            at,
-            reason,
-        });
+        self.history.push(Transition { from: Some(self.state), to, mv: Some(mv), actor, at, reason });
         if mv == Move::Complete {
             self.completion = completion;
         } else if mv == Move::Reopen {
@@ -285,10 +273,7 @@ impl Referral {
             mv: Some(Move::Cancel),
             actor: Actor::Hub,
             at,
-            reason: Some(Reason {
-                code: Some(code),
-                text: text.to_owned(),
-            }),
+            reason: Some(Reason { code: Some(code), text: text.to_owned() }),
         });
         self.state = ReferralState::Cancelled;
         self.updated_at = at;
@@ -303,17 +288,8 @@ mod tests {
     #[test]
     fn recipient_path_to_completion() {
         let mut s = S::Requested;
-        for mv in [
-            Move::Acknowledge,
-            Move::Accept,
-            Move::Start,
-            Move::Hold,
-            Move::Start,
-            Move::Complete,
-        ] {
-            s = s
-                .after(mv, Side::Recipient)
-                .unwrap_or_else(|| panic!("{mv} from {s}"));
+        for mv in [Move::Acknowledge, Move::Accept, Move::Start, Move::Hold, Move::Start, Move::Complete] {
+            s = s.after(mv, Side::Recipient).unwrap_or_else(|| panic!("{mv} from {s}"));
         }
         assert_eq!(s, S::Completed);
     }
@@ -343,11 +319,7 @@ mod tests {
 
     #[test]
     fn illegal_move_names_state_and_allowed_moves() {
-        let e = IllegalMove {
-            requested: Move::Accept,
-            current: S::Requested,
-            allowed: vec![Move::Acknowledge],
-        };
+        let e = IllegalMove { requested: Move::Accept, current: S::Requested, allowed: vec![Move::Acknowledge] };
         let msg = e.to_string();
         assert!(msg.contains("REQUESTED") && msg.contains("ACKNOWLEDGE") && msg.contains("ACCEPT"));
     }

@@ -17,31 +17,20 @@ const ISO_DAY: &[::time::format_description::FormatItem<'static>] =
 impl Day {
     /// Parses `YYYY-MM-DD`.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        ::time::Date::parse(s, ISO_DAY).map(Self).map_err(|_| {
-            FieldError::new(
-                "",
-                format!("'{}' is not a date of the form YYYY-MM-DD", truncate(s)),
-            )
-        })
+        ::time::Date::parse(s, ISO_DAY)
+            .map(Self)
+            .map_err(|_| FieldError::new("", format!("'{}' is not a date of the form YYYY-MM-DD", truncate(s))))
     }
 
     /// Parses an optional day: the empty string is `None`.
     pub fn parse_opt(s: &str) -> Result<Option<Self>, FieldError> {
-        if s.is_empty() {
-            Ok(None)
-        } else {
-            Self::parse(s).map(Some)
-        }
+        if s.is_empty() { Ok(None) } else { Self::parse(s).map(Some) }
     }
 
     /// The day `days` days later (earlier for negative values), saturating at the calendar's ends.
     #[must_use]
     pub fn plus_days(self, days: i64) -> Self {
-        Self(
-            self.0
-                .checked_add(::time::Duration::days(days))
-                .unwrap_or(self.0),
-        )
+        Self(self.0.checked_add(::time::Duration::days(days)).unwrap_or(self.0))
     }
 
     /// Whole days from `self` to `other` (positive when `other` is later).

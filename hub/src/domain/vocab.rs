@@ -57,10 +57,7 @@ impl OrgKind {
     /// Social benefit bodies (§35 SGB I) may exchange social data under §69(1) Nr.1 SGB X for their
     /// statutory tasks. Every other kind is a private recipient and needs consent.
     pub fn is_social_benefit_body(self) -> bool {
-        matches!(
-            self,
-            OrgKind::Fachstelle | OrgKind::Jobcenter | OrgKind::SocialServices
-        )
+        matches!(self, OrgKind::Fachstelle | OrgKind::Jobcenter | OrgKind::SocialServices)
     }
 }
 
@@ -150,10 +147,7 @@ text_enum!(
 impl DataCategory {
     /// Categories a housing company never receives, whatever the consent says (DOMAIN.md rule 4).
     pub fn forbidden_for_housing_company(self) -> bool {
-        matches!(
-            self,
-            DataCategory::IncomeBenefits | DataCategory::Health | DataCategory::CounsellingNotes
-        )
+        matches!(self, DataCategory::IncomeBenefits | DataCategory::Health | DataCategory::CounsellingNotes)
     }
 }
 
@@ -186,10 +180,7 @@ text_enum!(
 impl ReasonCode {
     /// Codes only the hub itself sets; a client may not use them.
     pub fn is_hub_only(self) -> bool {
-        matches!(
-            self,
-            ReasonCode::ConsentRevoked | ReasonCode::ConsentExpired | ReasonCode::CaseClosed
-        )
+        matches!(self, ReasonCode::ConsentRevoked | ReasonCode::ConsentExpired | ReasonCode::CaseClosed)
     }
 }
 
@@ -428,6 +419,14 @@ text_enum!(
         ConsentRecorded = "CONSENT_RECORDED",
         /// Threat stage recorded.
         ThreatStageRecorded = "THREAT_STAGE_RECORDED",
+        /// Referral overdue.
+        ReferralOverdue = "REFERRAL_OVERDUE",
+        /// Referral escalated.
+        ReferralEscalated = "REFERRAL_ESCALATED",
+        /// Deadline approaching.
+        DeadlineApproaching = "DEADLINE_APPROACHING",
+        /// Notice received.
+        NoticeReceived = "NOTICE_RECEIVED",
     }
 );
 

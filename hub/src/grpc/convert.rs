@@ -14,9 +14,8 @@ use crate::domain::projection::CaseView;
 use crate::domain::referral::{Completion, Move, Referral, ReferralState, Transition};
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::{
-    CaseOutcome, CaseStatus, Channel, CompletionResult, ConsentForm, ConsentStatus, DataCategory,
-    EventKind, Gender, HouseholdType, OrgKind, PersonRole, ReasonCode, ReferralCategory,
-    RescueMeans, RouteIn, Stadtbezirk, ThreatStage,
+    CaseOutcome, CaseStatus, Channel, CompletionResult, ConsentForm, ConsentStatus, DataCategory, EventKind, Gender,
+    HouseholdType, OrgKind, PersonRole, ReasonCode, ReferralCategory, RescueMeans, RouteIn, Stadtbezirk, ThreatStage,
 };
 use crate::service::{CaseSummary, NewStage, ReferralView};
 
@@ -41,15 +40,7 @@ enum_map!(
     org_kind,
     OrgKind,
     pb::OrganisationKind,
-    [
-        Fachstelle,
-        Jobcenter,
-        SocialServices,
-        DebtCounselling,
-        HousingCompany,
-        SocialWorkProvider,
-        WomensCounselling
-    ]
+    [Fachstelle, Jobcenter, SocialServices, DebtCounselling, HousingCompany, SocialWorkProvider, WomensCounselling]
 );
 enum_map!(channel_pb, channel, Channel, pb::Channel, [Grpc, Email]);
 enum_map!(
@@ -79,42 +70,21 @@ enum_map!(
     data_category,
     DataCategory,
     pb::DataCategory,
-    [
-        Identity,
-        Contact,
-        Tenancy,
-        Arrears,
-        IncomeBenefits,
-        Health,
-        CounsellingNotes,
-        Outcome
-    ]
+    [Identity, Contact, Tenancy, Arrears, IncomeBenefits, Health, CounsellingNotes, Outcome]
 );
 enum_map!(
     state_pb,
     state,
     ReferralState,
     pb::ReferralState,
-    [
-        Requested, Received, Accepted, Declined, InProgress, OnHold, Completed, Failed, Cancelled
-    ]
+    [Requested, Received, Accepted, Declined, InProgress, OnHold, Completed, Failed, Cancelled]
 );
 enum_map!(
     move_pb,
     referral_move,
     Move,
     pb::ReferralMove,
-    [
-        Acknowledge,
-        Accept,
-        Decline,
-        Start,
-        Hold,
-        Complete,
-        Fail,
-        Cancel,
-        Reopen
-    ]
+    [Acknowledge, Accept, Decline, Start, Hold, Complete, Fail, Cancel, Reopen]
 );
 enum_map!(
     reason_pb,
@@ -139,13 +109,7 @@ enum_map!(
     completion_result,
     CompletionResult,
     pb::CompletionResult,
-    [
-        ApprovedLoan,
-        ApprovedGrant,
-        AgreementReached,
-        ServiceProvided,
-        Rejected
-    ]
+    [ApprovedLoan, ApprovedGrant, AgreementReached, ServiceProvided, Rejected]
 );
 enum_map!(
     stage_pb,
@@ -168,20 +132,8 @@ enum_map!(
         Geraeumt
     ]
 );
-enum_map!(
-    role_pb,
-    role,
-    PersonRole,
-    pb::PersonRole,
-    [MainTenant, CoTenant, Partner, Child, Other]
-);
-enum_map!(
-    gender_pb,
-    gender,
-    Gender,
-    pb::Gender,
-    [Female, Male, Diverse, Undisclosed]
-);
+enum_map!(role_pb, role, PersonRole, pb::PersonRole, [MainTenant, CoTenant, Partner, Child, Other]);
+enum_map!(gender_pb, gender, Gender, pb::Gender, [Female, Male, Diverse, Undisclosed]);
 enum_map!(
     route_pb,
     route_in,
@@ -249,29 +201,10 @@ enum_map!(
     rescue_means,
     RescueMeans,
     pb::RescueMeans,
-    [
-        Sgb2Loan,
-        Sgb12Loan,
-        Sgb12Grant,
-        InstalmentPlan,
-        OwnMeans,
-        Settlement
-    ]
+    [Sgb2Loan, Sgb12Loan, Sgb12Grant, InstalmentPlan, OwnMeans, Settlement]
 );
-enum_map!(
-    form_pb,
-    consent_form,
-    ConsentForm,
-    pb::ConsentForm,
-    [Written, Electronic]
-);
-enum_map!(
-    consent_status_pb,
-    consent_status,
-    ConsentStatus,
-    pb::ConsentStatus,
-    [Active, Revoked, Expired]
-);
+enum_map!(form_pb, consent_form, ConsentForm, pb::ConsentForm, [Written, Electronic]);
+enum_map!(consent_status_pb, consent_status, ConsentStatus, pb::ConsentStatus, [Active, Revoked, Expired]);
 enum_map!(
     event_kind_pb,
     event_kind,
@@ -286,16 +219,14 @@ enum_map!(
         CaseClosed,
         CaseOpened,
         ConsentRecorded,
-        ThreatStageRecorded
+        ThreatStageRecorded,
+        ReferralOverdue,
+        ReferralEscalated,
+        DeadlineApproaching,
+        NoticeReceived
     ]
 );
-enum_map!(
-    case_status_pb,
-    case_status,
-    CaseStatus,
-    pb::CaseStatus,
-    [Open, Closed]
-);
+enum_map!(case_status_pb, case_status, CaseStatus, pb::CaseStatus, [Open, Closed]);
 
 /// An optional enum: 0 (UNSPECIFIED) is `None`.
 pub fn optional<T>(
@@ -303,11 +234,7 @@ pub fn optional<T>(
     parse: impl Fn(i32, &str) -> Result<T, FieldError>,
     field: &str,
 ) -> Result<Option<T>, FieldError> {
-    if v == 0 {
-        Ok(None)
-    } else {
-        parse(v, field).map(Some)
-    }
+    if v == 0 { Ok(None) } else { parse(v, field).map(Some) }
 }
 
 /// A list of enum values: each set, no duplicates.
@@ -372,11 +299,7 @@ pub fn org_to_pb(o: &Organisation) -> pb::Organisation {
         id: o.id.to_string(),
         name: o.name.clone(),
         kind: org_kind_pb(o.kind),
-        accepted_categories: o
-            .accepted
-            .iter()
-            .map(|c| referral_category_pb(*c))
-            .collect(),
+        accepted_categories: o.accepted.iter().map(|c| referral_category_pb(*c)).collect(),
         channel: channel_pb(o.delivery.channel()),
         channel_address: o.delivery.address().to_owned(),
         office_hours: o.office_hours.clone(),
@@ -387,10 +310,7 @@ pub fn org_to_pb(o: &Organisation) -> pb::Organisation {
 }
 
 /// Organisation spec from proto. `kind_required` is false on update (the kind is fixed).
-pub fn org_spec(
-    s: Option<pb::OrganisationSpec>,
-    kind_required: bool,
-) -> Result<OrgSpec, FieldError> {
+pub fn org_spec(s: Option<pb::OrganisationSpec>, kind_required: bool) -> Result<OrgSpec, FieldError> {
     let s = s.ok_or_else(|| FieldError::new("organisation", "must be set"))?;
     let kind = if kind_required {
         org_kind(s.kind, "organisation.kind")?
@@ -400,25 +320,17 @@ pub fn org_spec(
     let delivery = match channel(s.channel, "organisation.channel")? {
         Channel::Grpc if s.channel_address.is_empty() => Delivery::Grpc,
         Channel::Grpc => {
-            return Err(FieldError::new(
-                "organisation.channel_address",
-                "must be empty for CHANNEL_GRPC",
-            ));
+            return Err(FieldError::new("organisation.channel_address", "must be empty for CHANNEL_GRPC"));
         }
         Channel::Email => Delivery::Email(
-            EmailAddress::parse(&s.channel_address)
-                .map_err(|e| e.within("organisation.channel_address"))?,
+            EmailAddress::parse(&s.channel_address).map_err(|e| e.within("organisation.channel_address"))?,
         ),
     };
     Ok(OrgSpec {
         id: org_id(&s.id, "organisation.id")?,
         name: field_text(&s.name, "organisation.name", 1, 200)?,
         kind,
-        accepted: enum_list(
-            &s.accepted_categories,
-            referral_category,
-            "organisation.accepted_categories",
-        )?,
+        accepted: enum_list(&s.accepted_categories, referral_category, "organisation.accepted_categories")?,
         delivery,
         office_hours: field_text(&s.office_hours, "organisation.office_hours", 0, 200)?,
     })
@@ -433,7 +345,7 @@ fn person_to_pb(p: &Person) -> pb::Person {
         given_name: p.given_name.clone(),
         family_name: p.family_name.clone(),
         gender: gender_pb(p.gender),
-        birth_year: p.birth_year,
+        birth_year: p.birth_year.unwrap_or(0),
     }
 }
 
@@ -447,19 +359,12 @@ fn address_to_pb(a: &Address) -> pb::Address {
 }
 
 fn contact_to_pb(c: &Contact) -> pb::Contact {
-    pb::Contact {
-        phone: c.phone.clone(),
-        email: c.email.clone(),
-    }
+    pb::Contact { phone: c.phone.clone(), email: c.email.clone() }
 }
 
 fn tenancy_to_pb(t: &Tenancy) -> pb::Tenancy {
     pb::Tenancy {
-        landlord_organisation_id: t
-            .landlord
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
+        landlord_organisation_id: t.landlord.as_ref().map(ToString::to_string).unwrap_or_default(),
         tenancy_reference: t.reference.clone(),
         start_date: t.start.map(|d| d.to_string()).unwrap_or_default(),
         rent: Some(pb::RentComponents {
@@ -492,11 +397,8 @@ pub fn new_stage(e: &pb::ThreatStageEntry, path: &str) -> Result<NewStage, Field
 }
 
 fn person(p: &pb::Person, path: &str, this_year: i32) -> Result<Person, FieldError> {
-    if !(1900..=this_year).contains(&p.birth_year) {
-        return Err(FieldError::new(
-            format!("{path}.birth_year"),
-            format!("must be between 1900 and {this_year}"),
-        ));
+    if p.birth_year != 0 && !(1900..=this_year).contains(&p.birth_year) {
+        return Err(FieldError::new(format!("{path}.birth_year"), format!("must be between 1900 and {this_year}")));
     }
     Ok(Person {
         id: if p.person_id.is_empty() {
@@ -508,16 +410,12 @@ fn person(p: &pb::Person, path: &str, this_year: i32) -> Result<Person, FieldErr
         given_name: field_text(&p.given_name, &format!("{path}.given_name"), 1, 100)?,
         family_name: field_text(&p.family_name, &format!("{path}.family_name"), 1, 100)?,
         gender: gender(p.gender, &format!("{path}.gender"))?,
-        birth_year: p.birth_year,
+        birth_year: (p.birth_year != 0).then_some(p.birth_year),
     })
 }
 
 /// Case details from proto, under the field path `path`.
-pub fn case_details(
-    d: Option<pb::CaseDetails>,
-    path: &str,
-    today: Day,
-) -> Result<CaseDetails, FieldError> {
+pub fn case_details(d: Option<pb::CaseDetails>, path: &str, today: Day) -> Result<CaseDetails, FieldError> {
     let d = d.ok_or_else(|| FieldError::new(path, "must be set"))?;
     let f = |name: &str| format!("{path}.{name}");
     if d.persons.is_empty() || d.persons.len() > 20 {
@@ -529,14 +427,9 @@ pub fn case_details(
         .enumerate()
         .map(|(i, p)| person(p, &format!("{path}.persons[{i}]"), today.year()))
         .collect::<Result<Vec<_>, _>>()?;
-    let a = d
-        .address
-        .ok_or_else(|| FieldError::new(f("address"), "must be set"))?;
+    let a = d.address.ok_or_else(|| FieldError::new(f("address"), "must be set"))?;
     if a.postal_code.len() != 5 || !a.postal_code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(FieldError::new(
-            f("address.postal_code"),
-            "must be five digits",
-        ));
+        return Err(FieldError::new(f("address.postal_code"), "must be five digits"));
     }
     let address = Address {
         street: field_text(&a.street, &f("address.street"), 1, 200)?,
@@ -550,33 +443,18 @@ pub fn case_details(
         email: if c.email.is_empty() {
             String::new()
         } else {
-            EmailAddress::parse(&c.email)
-                .map_err(|e| e.within(&f("contact.email")))?
-                .as_str()
-                .to_owned()
+            EmailAddress::parse(&c.email).map_err(|e| e.within(&f("contact.email")))?.as_str().to_owned()
         },
     };
-    let t = d
-        .tenancy
-        .ok_or_else(|| FieldError::new(f("tenancy"), "must be set"))?;
-    let rent = t
-        .rent
-        .ok_or_else(|| FieldError::new(f("tenancy.rent"), "must be set"))?;
+    let t = d.tenancy.ok_or_else(|| FieldError::new(f("tenancy"), "must be set"))?;
+    let rent = t.rent.ok_or_else(|| FieldError::new(f("tenancy.rent"), "must be set"))?;
     let tenancy = Tenancy {
         landlord: if t.landlord_organisation_id.is_empty() {
             None
         } else {
-            Some(org_id(
-                &t.landlord_organisation_id,
-                &f("tenancy.landlord_organisation_id"),
-            )?)
+            Some(org_id(&t.landlord_organisation_id, &f("tenancy.landlord_organisation_id"))?)
         },
-        reference: field_text(
-            &t.tenancy_reference,
-            &f("tenancy.tenancy_reference"),
-            0,
-            100,
-        )?,
+        reference: field_text(&t.tenancy_reference, &f("tenancy.tenancy_reference"), 0, 100)?,
         start: day_opt(&t.start_date, &f("tenancy.start_date"))?,
         rent: Rent {
             base: cents(rent.base_rent_cents, &f("tenancy.rent.base_rent_cents"))?,
@@ -584,10 +462,7 @@ pub fn case_details(
                 rent.service_charge_advance_cents,
                 &f("tenancy.rent.service_charge_advance_cents"),
             )?,
-            heating_advance: cents(
-                rent.heating_advance_cents,
-                &f("tenancy.rent.heating_advance_cents"),
-            )?,
+            heating_advance: cents(rent.heating_advance_cents, &f("tenancy.rent.heating_advance_cents"))?,
         },
     };
     CaseDetails {
@@ -600,12 +475,7 @@ pub fn case_details(
         route_in: route_in(d.route_in, &f("route_in"))?,
         schutzsperre: d.schutzsperre,
         household_type: household_type(d.household_type, &f("household_type"))?,
-        income_benefits_note: field_text(
-            &d.income_benefits_note,
-            &f("income_benefits_note"),
-            0,
-            4000,
-        )?,
+        income_benefits_note: field_text(&d.income_benefits_note, &f("income_benefits_note"), 0, 4000)?,
         health_note: field_text(&d.health_note, &f("health_note"), 0, 4000)?,
         counselling_note: field_text(&d.counselling_note, &f("counselling_note"), 0, 4000)?,
     }
@@ -638,19 +508,13 @@ pub fn case_to_pb(c: &Case) -> pb::Case {
         status: case_status_pb(c.status()),
         stages: c.stages.iter().map(stage_to_pb).collect(),
         outcome: c.closure.as_ref().map_or(0, |x| outcome_pb(x.outcome)),
-        rescue_means: c
-            .closure
-            .as_ref()
-            .and_then(|x| x.rescue_means)
-            .map_or(0, means_pb),
-        closure_note: c
-            .closure
-            .as_ref()
-            .map(|x| x.note.clone())
-            .unwrap_or_default(),
+        rescue_means: c.closure.as_ref().and_then(|x| x.rescue_means).map_or(0, means_pb),
+        closure_note: c.closure.as_ref().map(|x| x.note.clone()).unwrap_or_default(),
         opened_at: ts(c.opened_at),
         closed_at: c.closure.as_ref().and_then(|x| ts(x.at)),
         owner_organisation_id: c.owner.to_string(),
+        deadlines: crate::domain::deadline::for_case(c).iter().map(deadline_to_pb).collect(),
+        notice_ids: c.notice_ids.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -696,18 +560,10 @@ fn transition_to_pb(t: &Transition) -> pb::Transition {
         to_state: state_pb(t.to),
         r#move: t.mv.map_or(0, move_pb),
         actor_organisation_id: t.actor.id().to_owned(),
-        staff_member: t
-            .actor
-            .staff()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
+        staff_member: t.actor.staff().map(|s| s.as_str().to_owned()).unwrap_or_default(),
         at: ts(t.at),
         reason_code: t.reason.as_ref().and_then(|r| r.code).map_or(0, reason_pb),
-        reason_text: t
-            .reason
-            .as_ref()
-            .map(|r| r.text.clone())
-            .unwrap_or_default(),
+        reason_text: t.reason.as_ref().map(|r| r.text.clone()).unwrap_or_default(),
     }
 }
 
@@ -726,10 +582,7 @@ pub fn completion(c: Option<pb::CompletionOutcome>) -> Result<Option<Completion>
     let Some(c) = c else { return Ok(None) };
     Ok(Some(Completion {
         result: completion_result(c.result, "outcome.result")?,
-        amount: c
-            .amount_cents
-            .map(|a| cents(a, "outcome.amount_cents"))
-            .transpose()?,
+        amount: c.amount_cents.map(|a| cents(a, "outcome.amount_cents")).transpose()?,
         effective_date: day_opt(&c.effective_date, "outcome.effective_date")?,
         summary: field_text(&c.summary, "outcome.summary", 0, 4000)?,
     }))
@@ -773,11 +626,9 @@ pub fn referral_to_pb(v: &ReferralView) -> pb::Referral {
                 crate::domain::basis::LegalBasis::Consent(id) => {
                     (pb::LegalBasisKind::Consent, id.to_string(), String::new())
                 }
-                crate::domain::basis::LegalBasis::Statute(s) => (
-                    pb::LegalBasisKind::Statute,
-                    String::new(),
-                    s.citation().to_owned(),
-                ),
+                crate::domain::basis::LegalBasis::Statute(s) => {
+                    (pb::LegalBasisKind::Statute, String::new(), s.citation().to_owned())
+                }
             };
             disclosures.push(pb::Disclosure {
                 category: data_category_pb(d.category),
@@ -827,11 +678,7 @@ pub fn referral_summary_to_pb(r: &Referral, overdue: bool) -> pb::ReferralSummar
 /// Note to proto.
 pub fn note_to_pb(n: &Note) -> pb::Note {
     let author = n.author.id().to_owned();
-    let staff = n
-        .author
-        .staff()
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_default();
+    let staff = n.author.staff().map(|s| s.as_str().to_owned()).unwrap_or_default();
     pb::Note {
         id: n.id.to_string(),
         referral_id: n.referral_id.to_string(),
@@ -848,20 +695,25 @@ pub fn event_to_pb(e: &Event) -> pb::Event {
         cursor: e.cursor,
         kind: event_kind_pb(e.kind),
         case_id: e.case_id.to_string(),
-        referral_id: e
-            .referral_id
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
-        consent_id: e
-            .consent_id
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
+        referral_id: e.referral_id.as_ref().map(ToString::to_string).unwrap_or_default(),
+        consent_id: e.consent_id.as_ref().map(ToString::to_string).unwrap_or_default(),
         state: e.state.map_or(0, state_pb),
         reason_code: e.reason.map_or(0, reason_pb),
         actor_organisation_id: e.actor.clone(),
         occurred_at: ts(e.at),
         categories: e.categories.iter().map(|c| data_category_pb(*c)).collect(),
+        deadline: e.deadline.as_ref().map(deadline_to_pb),
+        notice_id: e.notice_id.as_ref().map(ToString::to_string).unwrap_or_default(),
+    }
+}
+
+/// Deadline to proto.
+pub fn deadline_to_pb(d: &crate::domain::deadline::CaseDeadline) -> pb::Deadline {
+    pb::Deadline {
+        kind: d.kind.clone(),
+        date: d.date.to_string(),
+        source: d.source.clone(),
+        provisional: d.provisional,
+        warnings: d.warnings.clone(),
     }
 }

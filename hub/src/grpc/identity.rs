@@ -27,8 +27,8 @@ pub struct Identity {
 
 /// Reads the principal from a DER certificate's URI SANs.
 pub fn principal_from_der(der: &[u8]) -> Result<Principal, String> {
-    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der)
-        .map_err(|_| "unreadable client certificate")?;
+    let (_, cert) =
+        x509_parser::certificate::X509Certificate::from_der(der).map_err(|_| "unreadable client certificate")?;
     let san = cert
         .subject_alternative_name()
         .map_err(|_| "malformed subjectAltName")?
@@ -45,26 +45,19 @@ pub fn principal_from_der(der: &[u8]) -> Result<Principal, String> {
             }
         }
     }
-    Err(format!(
-        "the client certificate names no organisation (URI SAN {ORG_URI_PREFIX}<id>)"
-    ))
+    Err(format!("the client certificate names no organisation (URI SAN {ORG_URI_PREFIX}<id>)"))
 }
 
 /// Interceptor for every hub service: no certificate, no call.
 pub fn identify(mut req: Request<()>) -> Result<Request<()>, Status> {
-    let certs = req
-        .peer_certs()
-        .ok_or_else(|| Status::unauthenticated("a client certificate is required (mutual TLS)"))?;
-    let leaf = certs
-        .first()
-        .ok_or_else(|| Status::unauthenticated("a client certificate is required (mutual TLS)"))?;
+    let certs =
+        req.peer_certs().ok_or_else(|| Status::unauthenticated("a client certificate is required (mutual TLS)"))?;
+    let leaf = certs.first().ok_or_else(|| Status::unauthenticated("a client certificate is required (mutual TLS)"))?;
     let principal = principal_from_der(leaf.as_ref()).map_err(Status::unauthenticated)?;
     let staff = match req.metadata().get(STAFF_HEADER) {
         None => None,
         Some(v) => {
-            let s = v
-                .to_str()
-                .map_err(|_| Status::invalid_argument("x-staff-member: must be ASCII text"))?;
+            let s = v.to_str().map_err(|_| Status::invalid_argument("x-staff-member: must be ASCII text"))?;
             Some(StaffMember::parse(s).map_err(|e| Status::invalid_argument(e.to_string()))?)
         }
     };

@@ -2,5 +2,6 @@
 
 pub mod convert;
 pub mod identity;
+pub mod notices;
 pub mod services;
 pub mod status;

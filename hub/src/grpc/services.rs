@@ -14,9 +14,7 @@ use super::identity::Identity;
 use crate::domain::FieldError;
 use crate::domain::ids::{CaseId, ConsentId, IdempotencyKey, ReferralId};
 use crate::domain::referral::{Move, Reason};
-use crate::service::{
-    Caller, Hub, HubError, Idem, ListReferrals, Mailbox, NewConsent, NewReferral,
-};
+use crate::service::{Caller, Hub, HubError, Idem, ListReferrals, Mailbox, NewConsent, NewReferral};
 
 /// Implements every hub service over one [`Hub`].
 #[derive(Clone)]
@@ -30,34 +28,37 @@ impl Api {
         Self { hub }
     }
 
-    async fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
-        let id = req.extensions().get::<Identity>().cloned().ok_or_else(|| {
-            Status::unauthenticated("a client certificate is required (mutual TLS)")
-        })?;
+    /// The hub.
+    pub(super) fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    pub(super) async fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
+        let id = req
+            .extensions()
+            .get::<Identity>()
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated("a client certificate is required (mutual TLS)"))?;
         Ok(self.hub.authenticate(id.principal, id.staff).await?)
     }
 }
 
 /// Takes the idempotency key out of a request and fingerprints the rest, so the same key with a
 /// different request can be told apart from a retry.
-fn idem<M: Message>(
+pub(super) fn idem<M: Message>(
     rpc: &str,
     msg: &mut M,
     key: impl FnOnce(&mut M) -> &mut String,
 ) -> Result<Idem, Status> {
-    let key = IdempotencyKey::parse(&std::mem::take(key(msg)))
-        .map_err(|e| Status::from(HubError::Invalid(e)))?;
+    let key = IdempotencyKey::parse(&std::mem::take(key(msg))).map_err(|e| Status::from(HubError::Invalid(e)))?;
     let mut h = Sha256::new();
     h.update(rpc.as_bytes());
     h.update([0]);
     h.update(msg.encode_to_vec());
-    Ok(Idem {
-        key,
-        fingerprint: hex::encode(h.finalize()),
-    })
+    Ok(Idem { key, fingerprint: hex::encode(h.finalize()) })
 }
 
-fn invalid(e: FieldError) -> Status {
+pub(super) fn invalid(e: FieldError) -> Status {
     HubError::Invalid(e).into()
 }
 
@@ -80,9 +81,7 @@ impl pb::directory_service_server::DirectoryService for Api {
         let idem = idem("RegisterOrganisation", &mut m, |m| &mut m.idempotency_key)?;
         let spec = cv::org_spec(m.organisation, true).map_err(invalid)?;
         let org = self.hub.register_org(&caller, &idem, spec).await?;
-        Ok(Response::new(pb::RegisterOrganisationResponse {
-            organisation: Some(cv::org_to_pb(&org)),
-        }))
+        Ok(Response::new(pb::RegisterOrganisationResponse { organisation: Some(cv::org_to_pb(&org)) }))
     }
 
     async fn update_organisation(
@@ -94,9 +93,7 @@ impl pb::directory_service_server::DirectoryService for Api {
         let idem = idem("UpdateOrganisation", &mut m, |m| &mut m.idempotency_key)?;
         let spec = cv::org_spec(m.organisation, false).map_err(invalid)?;
         let org = self.hub.update_org(&caller, &idem, spec).await?;
-        Ok(Response::new(pb::UpdateOrganisationResponse {
-            organisation: Some(cv::org_to_pb(&org)),
-        }))
+        Ok(Response::new(pb::UpdateOrganisationResponse { organisation: Some(cv::org_to_pb(&org)) }))
     }
 
     async fn deactivate_organisation(
@@ -108,9 +105,7 @@ impl pb::directory_service_server::DirectoryService for Api {
         let idem = idem("DeactivateOrganisation", &mut m, |m| &mut m.idempotency_key)?;
         let id = cv::org_id(&m.organisation_id, "organisation_id").map_err(invalid)?;
         let org = self.hub.set_org_active(&caller, &idem, &id, false).await?;
-        Ok(Response::new(pb::DeactivateOrganisationResponse {
-            organisation: Some(cv::org_to_pb(&org)),
-        }))
+        Ok(Response::new(pb::DeactivateOrganisationResponse { organisation: Some(cv::org_to_pb(&org)) }))
     }
 
     async fn reactivate_organisation(
@@ -122,9 +117,7 @@ impl pb::directory_service_server::DirectoryService for Api {
         let idem = idem("ReactivateOrganisation", &mut m, |m| &mut m.idempotency_key)?;
         let id = cv::org_id(&m.organisation_id, "organisation_id").map_err(invalid)?;
         let org = self.hub.set_org_active(&caller, &idem, &id, true).await?;
-        Ok(Response::new(pb::ReactivateOrganisationResponse {
-            organisation: Some(cv::org_to_pb(&org)),
-        }))
+        Ok(Response::new(pb::ReactivateOrganisationResponse { organisation: Some(cv::org_to_pb(&org)) }))
     }
 
     async fn get_organisation(
@@ -134,9 +127,7 @@ impl pb::directory_service_server::DirectoryService for Api {
         let caller = self.caller(&req).await?;
         let id = cv::org_id(&req.get_ref().organisation_id, "organisation_id").map_err(invalid)?;
         let org = self.hub.get_org(&caller, &id).await?;
-        Ok(Response::new(pb::GetOrganisationResponse {
-            organisation: Some(cv::org_to_pb(&org)),
-        }))
+        Ok(Response::new(pb::GetOrganisationResponse { organisation: Some(cv::org_to_pb(&org)) }))
     }
 
     async fn list_organisations(
@@ -146,37 +137,23 @@ impl pb::directory_service_server::DirectoryService for Api {
         let caller = self.caller(&req).await?;
         let m = req.into_inner();
         let kind = cv::optional(m.kind, cv::org_kind, "kind").map_err(invalid)?;
-        let orgs = self
-            .hub
-            .list_orgs(&caller, kind, m.include_inactive)
-            .await?;
-        Ok(Response::new(pb::ListOrganisationsResponse {
-            organisations: orgs.iter().map(cv::org_to_pb).collect(),
-        }))
+        let orgs = self.hub.list_orgs(&caller, kind, m.include_inactive).await?;
+        Ok(Response::new(pb::ListOrganisationsResponse { organisations: orgs.iter().map(cv::org_to_pb).collect() }))
     }
 }
 
 #[tonic::async_trait]
 impl pb::case_service_server::CaseService for Api {
-    async fn open_case(
-        &self,
-        req: Request<pb::OpenCaseRequest>,
-    ) -> Result<Response<pb::OpenCaseResponse>, Status> {
+    async fn open_case(&self, req: Request<pb::OpenCaseRequest>) -> Result<Response<pb::OpenCaseResponse>, Status> {
         let caller = self.caller(&req).await?;
         let mut m = req.into_inner();
         let idem = idem("OpenCase", &mut m, |m| &mut m.idempotency_key)?;
         let today = self.hub.clock_today();
         let details = cv::case_details(m.details, "details", today).map_err(invalid)?;
-        let initial = m
-            .initial_stage
-            .as_ref()
-            .map(|e| cv::new_stage(e, "initial_stage"))
-            .transpose()
-            .map_err(invalid)?;
+        let initial =
+            m.initial_stage.as_ref().map(|e| cv::new_stage(e, "initial_stage")).transpose().map_err(invalid)?;
         let case = self.hub.open_case(&caller, &idem, details, initial).await?;
-        Ok(Response::new(pb::OpenCaseResponse {
-            case: Some(cv::case_to_pb(&case)),
-        }))
+        Ok(Response::new(pb::OpenCaseResponse { case: Some(cv::case_to_pb(&case)) }))
     }
 
     async fn update_case(
@@ -187,12 +164,9 @@ impl pb::case_service_server::CaseService for Api {
         let mut m = req.into_inner();
         let idem = idem("UpdateCase", &mut m, |m| &mut m.idempotency_key)?;
         let id = case_id(&m.case_id, "case_id")?;
-        let details =
-            cv::case_details(m.details, "details", self.hub.clock_today()).map_err(invalid)?;
+        let details = cv::case_details(m.details, "details", self.hub.clock_today()).map_err(invalid)?;
         let case = self.hub.update_case(&caller, &idem, &id, details).await?;
-        Ok(Response::new(pb::UpdateCaseResponse {
-            case: Some(cv::case_to_pb(&case)),
-        }))
+        Ok(Response::new(pb::UpdateCaseResponse { case: Some(cv::case_to_pb(&case)) }))
     }
 
     async fn record_threat_stage(
@@ -203,62 +177,39 @@ impl pb::case_service_server::CaseService for Api {
         let mut m = req.into_inner();
         let idem = idem("RecordThreatStage", &mut m, |m| &mut m.idempotency_key)?;
         let id = case_id(&m.case_id, "case_id")?;
-        let entry = m
-            .entry
-            .as_ref()
-            .ok_or_else(|| invalid(FieldError::new("entry", "must be set")))?;
+        let entry = m.entry.as_ref().ok_or_else(|| invalid(FieldError::new("entry", "must be set")))?;
         let stage = cv::new_stage(entry, "entry").map_err(invalid)?;
         let case = self.hub.record_stage(&caller, &idem, &id, stage).await?;
-        Ok(Response::new(pb::RecordThreatStageResponse {
-            case: Some(cv::case_to_pb(&case)),
-        }))
+        Ok(Response::new(pb::RecordThreatStageResponse { case: Some(cv::case_to_pb(&case)) }))
     }
 
-    async fn close_case(
-        &self,
-        req: Request<pb::CloseCaseRequest>,
-    ) -> Result<Response<pb::CloseCaseResponse>, Status> {
+    async fn close_case(&self, req: Request<pb::CloseCaseRequest>) -> Result<Response<pb::CloseCaseResponse>, Status> {
         let caller = self.caller(&req).await?;
         let mut m = req.into_inner();
         let idem = idem("CloseCase", &mut m, |m| &mut m.idempotency_key)?;
         let id = case_id(&m.case_id, "case_id")?;
         let outcome = cv::case_outcome(m.outcome, "outcome").map_err(invalid)?;
-        let means =
-            cv::optional(m.rescue_means, cv::rescue_means, "rescue_means").map_err(invalid)?;
+        let means = cv::optional(m.rescue_means, cv::rescue_means, "rescue_means").map_err(invalid)?;
         let note = cv::field_text(&m.note, "note", 0, 4000).map_err(invalid)?;
-        let (case, cancelled) = self
-            .hub
-            .close_case(&caller, &idem, &id, outcome, means, note)
-            .await?;
+        let (case, cancelled) = self.hub.close_case(&caller, &idem, &id, outcome, means, note).await?;
         Ok(Response::new(pb::CloseCaseResponse {
             case: Some(cv::case_to_pb(&case)),
             cancelled_referral_ids: cancelled.iter().map(ToString::to_string).collect(),
         }))
     }
 
-    async fn get_case(
-        &self,
-        req: Request<pb::GetCaseRequest>,
-    ) -> Result<Response<pb::GetCaseResponse>, Status> {
+    async fn get_case(&self, req: Request<pb::GetCaseRequest>) -> Result<Response<pb::GetCaseResponse>, Status> {
         let caller = self.caller(&req).await?;
         let id = case_id(&req.get_ref().case_id, "case_id")?;
         let case = self.hub.get_case(&caller, &id).await?;
-        Ok(Response::new(pb::GetCaseResponse {
-            case: Some(cv::case_to_pb(&case)),
-        }))
+        Ok(Response::new(pb::GetCaseResponse { case: Some(cv::case_to_pb(&case)) }))
     }
 
-    async fn list_cases(
-        &self,
-        req: Request<pb::ListCasesRequest>,
-    ) -> Result<Response<pb::ListCasesResponse>, Status> {
+    async fn list_cases(&self, req: Request<pb::ListCasesRequest>) -> Result<Response<pb::ListCasesResponse>, Status> {
         let caller = self.caller(&req).await?;
-        let status =
-            cv::optional(req.get_ref().status, cv::case_status, "status").map_err(invalid)?;
+        let status = cv::optional(req.get_ref().status, cv::case_status, "status").map_err(invalid)?;
         let cases = self.hub.list_cases(&caller, status).await?;
-        Ok(Response::new(pb::ListCasesResponse {
-            cases: cases.iter().map(cv::case_summary_to_pb).collect(),
-        }))
+        Ok(Response::new(pb::ListCasesResponse { cases: cases.iter().map(cv::case_summary_to_pb).collect() }))
     }
 }
 
@@ -273,22 +224,13 @@ impl pb::consent_service_server::ConsentService for Api {
         let idem = idem("RecordConsent", &mut m, |m| &mut m.idempotency_key)?;
         let parse = || -> Result<NewConsent, FieldError> {
             if m.person_ids.is_empty() {
-                return Err(FieldError::new(
-                    "person_ids",
-                    "must name at least one person",
-                ));
+                return Err(FieldError::new("person_ids", "must name at least one person"));
             }
             if m.recipient_organisation_ids.is_empty() {
-                return Err(FieldError::new(
-                    "recipient_organisation_ids",
-                    "must name at least one recipient",
-                ));
+                return Err(FieldError::new("recipient_organisation_ids", "must name at least one recipient"));
             }
             if m.categories.is_empty() {
-                return Err(FieldError::new(
-                    "categories",
-                    "must name at least one data category",
-                ));
+                return Err(FieldError::new("categories", "must name at least one data category"));
             }
             cv::optional(
                 m.purpose,
@@ -301,9 +243,7 @@ impl pb::consent_service_server::ConsentService for Api {
                 },
                 "purpose",
             )?
-            .ok_or_else(|| {
-                FieldError::new("purpose", "must be CONSENT_PURPOSE_WOHNUNGSSICHERUNG")
-            })?;
+            .ok_or_else(|| FieldError::new("purpose", "must be CONSENT_PURPOSE_WOHNUNGSSICHERUNG"))?;
             Ok(NewConsent {
                 case_id: CaseId::parse(&m.case_id).map_err(|e| e.within("case_id"))?,
                 persons: m
@@ -311,8 +251,7 @@ impl pb::consent_service_server::ConsentService for Api {
                     .iter()
                     .enumerate()
                     .map(|(i, p)| {
-                        crate::domain::ids::PersonId::parse(p)
-                            .map_err(|e| e.within(&format!("person_ids[{i}]")))
+                        crate::domain::ids::PersonId::parse(p).map_err(|e| e.within(&format!("person_ids[{i}]")))
                     })
                     .collect::<Result<_, _>>()?,
                 recipients: m
@@ -332,9 +271,7 @@ impl pb::consent_service_server::ConsentService for Api {
         let new = parse().map_err(invalid)?;
         let consent = self.hub.record_consent(&caller, &idem, new).await?;
         let today = self.hub.clock_today();
-        Ok(Response::new(pb::RecordConsentResponse {
-            consent: Some(cv::consent_to_pb(&consent, today)),
-        }))
+        Ok(Response::new(pb::RecordConsentResponse { consent: Some(cv::consent_to_pb(&consent, today)) }))
     }
 
     async fn revoke_consent(
@@ -364,10 +301,7 @@ impl pb::consent_service_server::ConsentService for Api {
         let consents = self.hub.list_consents(&caller, &id).await?;
         let today = self.hub.clock_today();
         Ok(Response::new(pb::ListConsentsResponse {
-            consents: consents
-                .iter()
-                .map(|c| cv::consent_to_pb(c, today))
-                .collect(),
+            consents: consents.iter().map(|c| cv::consent_to_pb(c, today)).collect(),
         }))
     }
 }
@@ -383,10 +317,7 @@ impl pb::referral_service_server::ReferralService for Api {
         let idem = idem("CreateReferral", &mut m, |m| &mut m.idempotency_key)?;
         let parse = || -> Result<NewReferral, FieldError> {
             if m.data_categories.is_empty() {
-                return Err(FieldError::new(
-                    "data_categories",
-                    "must name at least one data category",
-                ));
+                return Err(FieldError::new("data_categories", "must name at least one data category"));
             }
             Ok(NewReferral {
                 case_id: CaseId::parse(&m.case_id).map_err(|e| e.within("case_id"))?,
@@ -394,14 +325,12 @@ impl pb::referral_service_server::ReferralService for Api {
                 category: cv::referral_category(m.category, "category")?,
                 data: cv::enum_list(&m.data_categories, cv::data_category, "data_categories")?,
                 message: cv::field_text(&m.message, "message", 0, 4000)?,
-                reply_by: cv::day(&m.reply_by, "reply_by")?,
+                reply_by: cv::day_opt(&m.reply_by, "reply_by")?,
             })
         };
         let new = parse().map_err(invalid)?;
         let view = self.hub.create_referral(&caller, &idem, new).await?;
-        Ok(Response::new(pb::CreateReferralResponse {
-            referral: Some(cv::referral_to_pb(&view)),
-        }))
+        Ok(Response::new(pb::CreateReferralResponse { referral: Some(cv::referral_to_pb(&view)) }))
     }
 
     async fn get_referral(
@@ -411,9 +340,7 @@ impl pb::referral_service_server::ReferralService for Api {
         let caller = self.caller(&req).await?;
         let id = referral_id(&req.get_ref().referral_id)?;
         let view = self.hub.get_referral(&caller, &id).await?;
-        Ok(Response::new(pb::GetReferralResponse {
-            referral: Some(cv::referral_to_pb(&view)),
-        }))
+        Ok(Response::new(pb::GetReferralResponse { referral: Some(cv::referral_to_pb(&view)) }))
     }
 
     async fn list_referrals(
@@ -428,10 +355,7 @@ impl pb::referral_service_server::ReferralService for Api {
                 Ok(pb::Mailbox::Outbox) => Mailbox::Outbox,
                 Ok(pb::Mailbox::All) => Mailbox::All,
                 Err(_) => {
-                    return Err(FieldError::new(
-                        "mailbox",
-                        "must be one of the defined values",
-                    ));
+                    return Err(FieldError::new("mailbox", "must be one of the defined values"));
                 }
             };
             let page_size = match m.page_size {
@@ -446,9 +370,7 @@ impl pb::referral_service_server::ReferralService for Api {
                     .parse::<i64>()
                     .ok()
                     .filter(|n| *n > 0)
-                    .ok_or_else(|| {
-                        FieldError::new("page_token", "is not a token this hub issued")
-                    })?
+                    .ok_or_else(|| FieldError::new("page_token", "is not a token this hub issued"))?
             };
             Ok(ListReferrals {
                 mailbox,
@@ -456,10 +378,7 @@ impl pb::referral_service_server::ReferralService for Api {
                 partner: if m.partner_organisation_id.is_empty() {
                     None
                 } else {
-                    Some(cv::org_id(
-                        &m.partner_organisation_id,
-                        "partner_organisation_id",
-                    )?)
+                    Some(cv::org_id(&m.partner_organisation_id, "partner_organisation_id")?)
                 },
                 overdue_only: m.overdue_only,
                 min_age_days: u32::try_from(m.min_age_days)
@@ -476,11 +395,7 @@ impl pb::referral_service_server::ReferralService for Api {
         let q = parse().map_err(invalid)?;
         let page = self.hub.list_referrals(&caller, q).await?;
         Ok(Response::new(pb::ListReferralsResponse {
-            referrals: page
-                .referrals
-                .iter()
-                .map(|(r, overdue)| cv::referral_summary_to_pb(r, *overdue))
-                .collect(),
+            referrals: page.referrals.iter().map(|(r, overdue)| cv::referral_summary_to_pb(r, *overdue)).collect(),
             next_page_token: page.next.map(|n| n.to_string()).unwrap_or_default(),
         }))
     }
@@ -521,46 +436,30 @@ impl pb::referral_service_server::ReferralService for Api {
             Ok((id, mv, reason, completion))
         };
         let (id, mv, reason, completion) = parse().map_err(invalid)?;
-        let view = self
-            .hub
-            .transition(&caller, &idem, &id, mv, reason, completion)
-            .await?;
-        Ok(Response::new(pb::TransitionReferralResponse {
-            referral: Some(cv::referral_to_pb(&view)),
-        }))
+        let view = self.hub.transition(&caller, &idem, &id, mv, reason, completion).await?;
+        Ok(Response::new(pb::TransitionReferralResponse { referral: Some(cv::referral_to_pb(&view)) }))
     }
 
-    async fn add_note(
-        &self,
-        req: Request<pb::AddNoteRequest>,
-    ) -> Result<Response<pb::AddNoteResponse>, Status> {
+    async fn add_note(&self, req: Request<pb::AddNoteRequest>) -> Result<Response<pb::AddNoteResponse>, Status> {
         let caller = self.caller(&req).await?;
         let mut m = req.into_inner();
         let idem = idem("AddNote", &mut m, |m| &mut m.idempotency_key)?;
         let id = referral_id(&m.referral_id)?;
         let text = cv::field_text(&m.text, "text", 1, 4000).map_err(invalid)?;
         let note = self.hub.add_note(&caller, &idem, &id, text).await?;
-        Ok(Response::new(pb::AddNoteResponse {
-            note: Some(cv::note_to_pb(&note)),
-        }))
+        Ok(Response::new(pb::AddNoteResponse { note: Some(cv::note_to_pb(&note)) }))
     }
 
-    async fn list_notes(
-        &self,
-        req: Request<pb::ListNotesRequest>,
-    ) -> Result<Response<pb::ListNotesResponse>, Status> {
+    async fn list_notes(&self, req: Request<pb::ListNotesRequest>) -> Result<Response<pb::ListNotesResponse>, Status> {
         let caller = self.caller(&req).await?;
         let id = referral_id(&req.get_ref().referral_id)?;
         let notes = self.hub.list_notes(&caller, &id).await?;
-        Ok(Response::new(pb::ListNotesResponse {
-            notes: notes.iter().map(cv::note_to_pb).collect(),
-        }))
+        Ok(Response::new(pb::ListNotesResponse { notes: notes.iter().map(cv::note_to_pb).collect() }))
     }
 }
 
 /// Stream of events for one subscriber.
-pub type EventStream =
-    Pin<Box<dyn Stream<Item = Result<pb::SubscribeResponse, Status>> + Send + 'static>>;
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::SubscribeResponse, Status>> + Send + 'static>>;
 
 /// Events fetched per read; a slow subscriber never holds more than this in memory.
 const EVENT_BATCH: u32 = 256;
@@ -569,10 +468,7 @@ const EVENT_BATCH: u32 = 256;
 impl pb::event_service_server::EventService for Api {
     type SubscribeStream = EventStream;
 
-    async fn subscribe(
-        &self,
-        req: Request<pb::SubscribeRequest>,
-    ) -> Result<Response<Self::SubscribeStream>, Status> {
+    async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
         let caller = self.caller(&req).await?;
         caller.org().map_err(Status::from)?;
         let mut cursor = req.get_ref().after_cursor;
@@ -580,7 +476,11 @@ impl pb::event_service_server::EventService for Api {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::SubscribeResponse, Status>>(64);
         tokio::spawn(async move {
             let mut commits = hub.commits();
+            let mut closing = hub.closing();
             loop {
+                if *closing.borrow_and_update() {
+                    return;
+                }
                 // Mark the signal seen before reading, so a commit during the read wakes us again.
                 commits.borrow_and_update();
                 let batch = match hub.events_after(&caller, cursor, EVENT_BATCH).await {
@@ -593,13 +493,7 @@ impl pb::event_service_server::EventService for Api {
                 let full = batch.len() == EVENT_BATCH as usize;
                 for e in batch {
                     cursor = e.cursor;
-                    if tx
-                        .send(Ok(pb::SubscribeResponse {
-                            event: Some(cv::event_to_pb(&e)),
-                        }))
-                        .await
-                        .is_err()
-                    {
+                    if tx.send(Ok(pb::SubscribeResponse { event: Some(cv::event_to_pb(&e)) })).await.is_err() {
                         return;
                     }
                 }
@@ -608,6 +502,7 @@ impl pb::event_service_server::EventService for Api {
                 }
                 tokio::select! {
                     changed = commits.changed() => if changed.is_err() { return },
+                    _ = closing.changed() => return,
                     () = tx.closed() => return,
                     // Events written by another process on the same database (a later backend) are
                     // picked up by polling as well.
@@ -615,8 +510,6 @@ impl pb::event_service_server::EventService for Api {
                 }
             }
         });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
     }
 }

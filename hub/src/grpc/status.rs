@@ -15,10 +15,9 @@ impl From<HubError> for Status {
             e @ HubError::NotFound(_) => Status::not_found(e.to_string()),
             HubError::AlreadyExists(m) => Status::already_exists(m),
             HubError::FailedPrecondition(m) => Status::failed_precondition(m),
-            HubError::Unavailable => Status::new(
-                Code::Unavailable,
-                "the hub is busy; retry with the same idempotency key",
-            ),
+            HubError::Unavailable => {
+                Status::new(Code::Unavailable, "the hub is busy; retry with the same idempotency key")
+            }
             HubError::Internal(detail) => {
                 let id = uuid::Uuid::new_v4();
                 tracing::error!(correlation_id = %id, %detail, "internal error");

@@ -6,9 +6,7 @@ use crate::domain::case::{Case, CaseDetails, Closure, StageEntry};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, OrgId, PersonId, ReferralId};
 use crate::domain::time::{Day, Instant};
-use crate::domain::vocab::{
-    CaseOutcome, CaseStatus, EventKind, ReasonCode, RescueMeans, ThreatStage,
-};
+use crate::domain::vocab::{CaseOutcome, CaseStatus, EventKind, ReasonCode, RescueMeans, ThreatStage};
 use crate::store::Tx;
 
 /// A stage entry as the caller states it.
@@ -35,12 +33,7 @@ pub struct CaseSummary {
 
 impl Hub {
     /// Loads a case the caller owns; another organisation's case reads as missing.
-    pub(super) async fn owned_case(
-        &self,
-        tx: &mut dyn Tx,
-        owner: &OrgId,
-        id: &CaseId,
-    ) -> HubResult<Case> {
+    pub(super) async fn owned_case(&self, tx: &mut dyn Tx, owner: &OrgId, id: &CaseId) -> HubResult<Case> {
         match tx.case(id).await? {
             Some(c) if &c.owner == owner => Ok(c),
             _ => Err(HubError::NotFound("case")),
@@ -95,9 +88,7 @@ impl Hub {
         }
         let now = self.now();
         let stages = match initial {
-            Some(s) => vec![
-                Self::stage_entry(s, &org.id, now.day()).map_err(|e| within(e, "initial_stage"))?,
-            ],
+            Some(s) => vec![Self::stage_entry(s, &org.id, now.day()).map_err(|e| within(e, "initial_stage"))?],
             None => vec![],
         };
         let case = Case {
@@ -107,16 +98,12 @@ impl Hub {
             stages,
             closure: None,
             opened_at: now,
+            notice_ids: vec![],
+            announced_deadlines: vec![],
         };
         tx.insert_case(&case).await?;
         let mut p = Pending::new();
-        p.events.push(case_event(
-            &org.id,
-            EventKind::CaseOpened,
-            &case.id,
-            caller,
-            now,
-        ));
+        p.events.push(case_event(&org.id, EventKind::CaseOpened, &case.id, caller, now));
         p.audit.push(audit(
             &caller.actor(),
             now,
@@ -126,14 +113,7 @@ impl Hub {
             "owner".into(),
             "case details".into(),
         ));
-        self.finish(
-            tx,
-            caller,
-            Some(idem),
-            Some(&Outcome::Case(case.id.clone())),
-            p,
-        )
-        .await?;
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
         Ok(case)
     }
 
@@ -167,25 +147,12 @@ impl Hub {
             "owner".into(),
             "case details".into(),
         ));
-        self.finish(
-            tx,
-            caller,
-            Some(idem),
-            Some(&Outcome::Case(case.id.clone())),
-            p,
-        )
-        .await?;
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
         Ok(case)
     }
 
     /// Appends a threat stage.
-    pub async fn record_stage(
-        &self,
-        caller: &Caller,
-        idem: &Idem,
-        id: &CaseId,
-        stage: NewStage,
-    ) -> HubResult<Case> {
+    pub async fn record_stage(&self, caller: &Caller, idem: &Idem, id: &CaseId, stage: NewStage) -> HubResult<Case> {
         let org = caller.fachstelle("record threat stages")?;
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Case(id)) = self.replay(tx.as_mut(), caller, idem).await? {
@@ -194,17 +161,10 @@ impl Hub {
         let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
         open(&case)?;
         let now = self.now();
-        case.stages
-            .push(Self::stage_entry(stage, &org.id, now.day()).map_err(|e| within(e, "entry"))?);
+        case.stages.push(Self::stage_entry(stage, &org.id, now.day()).map_err(|e| within(e, "entry"))?);
         tx.update_case(&case).await?;
         let mut p = Pending::new();
-        p.events.push(case_event(
-            &org.id,
-            EventKind::ThreatStageRecorded,
-            &case.id,
-            caller,
-            now,
-        ));
+        p.events.push(case_event(&org.id, EventKind::ThreatStageRecorded, &case.id, caller, now));
         p.audit.push(audit(
             &caller.actor(),
             now,
@@ -214,14 +174,7 @@ impl Hub {
             "owner".into(),
             "threat stage".into(),
         ));
-        self.finish(
-            tx,
-            caller,
-            Some(idem),
-            Some(&Outcome::Case(case.id.clone())),
-            p,
-        )
-        .await?;
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
         Ok(case)
     }
 
@@ -238,13 +191,8 @@ impl Hub {
     ) -> HubResult<(Case, Vec<ReferralId>)> {
         let org = caller.fachstelle("close cases")?;
         let mut tx = self.store.begin().await?;
-        if let Some(Outcome::CaseClosed { case, cancelled }) =
-            self.replay(tx.as_mut(), caller, idem).await?
-        {
-            return Ok((
-                self.owned_case(tx.as_mut(), &org.id, &case).await?,
-                cancelled,
-            ));
+        if let Some(Outcome::CaseClosed { case, cancelled }) = self.replay(tx.as_mut(), caller, idem).await? {
+            return Ok((self.owned_case(tx.as_mut(), &org.id, &case).await?, cancelled));
         }
         let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
         open(&case)?;
@@ -271,6 +219,8 @@ impl Hub {
                         actor: "hub".into(),
                         at: now,
                         categories: vec![],
+                        deadline: None,
+                        notice_id: None,
                     });
                 }
                 cancelled.push(r.id.clone());
@@ -280,13 +230,7 @@ impl Hub {
             }
         }
         for aud in &told {
-            p.events.push(case_event(
-                aud,
-                EventKind::CaseClosed,
-                &case.id,
-                caller,
-                now,
-            ));
+            p.events.push(case_event(aud, EventKind::CaseClosed, &case.id, caller, now));
         }
         p.audit.push(audit(
             &caller.actor(),
@@ -297,10 +241,7 @@ impl Hub {
             "owner".into(),
             outcome.to_string(),
         ));
-        let out = Outcome::CaseClosed {
-            case: case.id.clone(),
-            cancelled: cancelled.clone(),
-        };
+        let out = Outcome::CaseClosed { case: case.id.clone(), cancelled: cancelled.clone() };
         self.finish(tx, caller, Some(idem), Some(&out), p).await?;
         Ok((case, cancelled))
     }
@@ -325,11 +266,7 @@ impl Hub {
     }
 
     /// Lists the caller's cases, newest first (no personal data in the summary).
-    pub async fn list_cases(
-        &self,
-        caller: &Caller,
-        status: Option<CaseStatus>,
-    ) -> HubResult<Vec<CaseSummary>> {
+    pub async fn list_cases(&self, caller: &Caller, status: Option<CaseStatus>) -> HubResult<Vec<CaseSummary>> {
         let org = caller.fachstelle("list cases")?;
         let mut tx = self.store.begin().await?;
         let mut out = Vec::new();
@@ -337,16 +274,8 @@ impl Hub {
             if case.owner != org.id || status.is_some_and(|s| s != case.status()) {
                 continue;
             }
-            let open_referrals = tx
-                .referrals_of_case(&case.id)
-                .await?
-                .iter()
-                .filter(|r| r.state.is_open())
-                .count();
-            out.push(CaseSummary {
-                case,
-                open_referrals,
-            });
+            let open_referrals = tx.referrals_of_case(&case.id).await?.iter().filter(|r| r.state.is_open()).count();
+            out.push(CaseSummary { case, open_referrals });
         }
         Ok(out)
     }
@@ -366,13 +295,7 @@ fn within(e: HubError, parent: &str) -> HubError {
     }
 }
 
-fn case_event(
-    audience: &OrgId,
-    kind: EventKind,
-    case: &CaseId,
-    caller: &Caller,
-    at: Instant,
-) -> Event {
+fn case_event(audience: &OrgId, kind: EventKind, case: &CaseId, caller: &Caller, at: Instant) -> Event {
     Event {
         cursor: 0,
         audience: audience.clone(),
@@ -385,5 +308,7 @@ fn case_event(
         actor: caller.actor().id().to_owned(),
         at,
         categories: vec![],
+        deadline: None,
+        notice_id: None,
     }
 }

@@ -46,12 +46,7 @@ pub struct Revocation {
 
 impl Hub {
     /// Records a consent.
-    pub async fn record_consent(
-        &self,
-        caller: &Caller,
-        idem: &Idem,
-        new: NewConsent,
-    ) -> HubResult<Consent> {
+    pub async fn record_consent(&self, caller: &Caller, idem: &Idem, new: NewConsent) -> HubResult<Consent> {
         let org = caller.fachstelle("record consent")?;
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Consent(id)) = self.replay(tx.as_mut(), caller, idem).await? {
@@ -63,11 +58,7 @@ impl Hub {
         }
         for (i, p) in new.persons.iter().enumerate() {
             if case.details.person(p).is_none() {
-                return Err(FieldError::new(
-                    format!("person_ids[{i}]"),
-                    "is not a person of this case",
-                )
-                .into());
+                return Err(FieldError::new(format!("person_ids[{i}]"), "is not a person of this case").into());
             }
         }
         for (i, r) in new.recipients.iter().enumerate() {
@@ -105,14 +96,7 @@ impl Hub {
         };
         tx.insert_consent(&consent).await?;
         let mut p = Pending::new();
-        p.events.push(consent_event(
-            &org.id,
-            EventKind::ConsentRecorded,
-            &consent,
-            caller.actor().id(),
-            now,
-            vec![],
-        ));
+        p.events.push(consent_event(&org.id, EventKind::ConsentRecorded, &consent, caller.actor().id(), now, vec![]));
         p.audit.push(audit(
             &caller.actor(),
             now,
@@ -122,14 +106,7 @@ impl Hub {
             "owner".into(),
             consent.id.to_string(),
         ));
-        self.finish(
-            tx,
-            caller,
-            Some(idem),
-            Some(&Outcome::Consent(consent.id.clone())),
-            p,
-        )
-        .await?;
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Consent(consent.id.clone())), p).await?;
         Ok(consent)
     }
 
@@ -143,52 +120,23 @@ impl Hub {
     ) -> HubResult<Revocation> {
         let org = caller.fachstelle("revoke consent")?;
         let mut tx = self.store.begin().await?;
-        if let Some(Outcome::Revoked {
-            consent,
-            cancelled,
-            notified,
-        }) = self.replay(tx.as_mut(), caller, idem).await?
-        {
-            let consent = tx
-                .consent(&consent)
-                .await?
-                .ok_or(HubError::NotFound("consent"))?;
-            return Ok(Revocation {
-                consent,
-                cancelled,
-                notified,
-            });
+        if let Some(Outcome::Revoked { consent, cancelled, notified }) = self.replay(tx.as_mut(), caller, idem).await? {
+            let consent = tx.consent(&consent).await?.ok_or(HubError::NotFound("consent"))?;
+            return Ok(Revocation { consent, cancelled, notified });
         }
         let mut consent = tx.consent(id).await?.ok_or(HubError::NotFound("consent"))?;
-        self.owned_case(tx.as_mut(), &org.id, &consent.case_id)
-            .await
-            .map_err(|_| HubError::NotFound("consent"))?;
+        self.owned_case(tx.as_mut(), &org.id, &consent.case_id).await.map_err(|_| HubError::NotFound("consent"))?;
         if consent.status != ConsentStatus::Active {
-            return Err(HubError::FailedPrecondition(format!(
-                "the consent is already {}",
-                consent.status
-            )));
+            return Err(HubError::FailedPrecondition(format!("the consent is already {}", consent.status)));
         }
         let now = self.now();
         consent.status = ConsentStatus::Revoked;
         consent.ended_at = Some(now);
         tx.update_consent(&consent).await?;
         let mut p = Pending::new();
-        let (cancelled, notified) = self
-            .end_consent(
-                tx.as_mut(),
-                &mut p,
-                &consent,
-                &org.id,
-                EventKind::ConsentRevoked,
-                now,
-            )
-            .await?;
-        let detail = if note.is_empty() {
-            consent.id.to_string()
-        } else {
-            format!("{}: {note}", consent.id)
-        };
+        let (cancelled, notified) =
+            self.end_consent(tx.as_mut(), &mut p, &consent, &org.id, EventKind::ConsentRevoked, now).await?;
+        let detail = if note.is_empty() { consent.id.to_string() } else { format!("{}: {note}", consent.id) };
         p.audit.push(audit(
             &caller.actor(),
             now,
@@ -198,25 +146,14 @@ impl Hub {
             "owner".into(),
             detail,
         ));
-        let out = Outcome::Revoked {
-            consent: consent.id.clone(),
-            cancelled: cancelled.clone(),
-            notified: notified.clone(),
-        };
+        let out =
+            Outcome::Revoked { consent: consent.id.clone(), cancelled: cancelled.clone(), notified: notified.clone() };
         self.finish(tx, caller, Some(idem), Some(&out), p).await?;
-        Ok(Revocation {
-            consent,
-            cancelled,
-            notified,
-        })
+        Ok(Revocation { consent, cancelled, notified })
     }
 
     /// Lists the consents of a case, with expiry applied as of today.
-    pub async fn list_consents(
-        &self,
-        caller: &Caller,
-        case_id: &CaseId,
-    ) -> HubResult<Vec<Consent>> {
+    pub async fn list_consents(&self, caller: &Caller, case_id: &CaseId) -> HubResult<Vec<Consent>> {
         let org = caller.fachstelle("read consents")?;
         let mut tx = self.store.begin().await?;
         self.owned_case(tx.as_mut(), &org.id, case_id).await?;
@@ -244,46 +181,25 @@ impl Hub {
         kind: EventKind,
         now: Instant,
     ) -> HubResult<(Vec<ReferralId>, Vec<OrgId>)> {
-        let reason = if kind == EventKind::ConsentExpired {
-            ReasonCode::ConsentExpired
-        } else {
-            ReasonCode::ConsentRevoked
-        };
+        let reason =
+            if kind == EventKind::ConsentExpired { ReasonCode::ConsentExpired } else { ReasonCode::ConsentRevoked };
         let consents = tx.consents_of_case(&consent.case_id).await?;
         let today = now.day();
         let mut cancelled = Vec::new();
         let mut notified: Vec<OrgId> = Vec::new();
         for mut r in tx.referrals_of_case(&consent.case_id).await? {
-            let used: Vec<DataCategory> = r
-                .disclosures
-                .iter()
-                .filter(|d| d.uses(&consent.id))
-                .map(|d| d.category)
-                .collect();
+            let used: Vec<DataCategory> =
+                r.disclosures.iter().filter(|d| d.uses(&consent.id)).map(|d| d.category).collect();
             if used.is_empty() {
                 continue;
             }
-            p.events.push(consent_event(
-                &r.recipient,
-                kind,
-                consent,
-                "hub",
-                now,
-                used.clone(),
-            ));
+            p.events.push(consent_event(&r.recipient, kind, consent, "hub", now, used.clone()));
             if !notified.contains(&r.recipient) {
                 notified.push(r.recipient.clone());
             }
-            let cut_off = r
-                .disclosures
-                .iter()
-                .any(|d| !d.readable(&consents, &r.recipient, today));
+            let cut_off = r.disclosures.iter().any(|d| !d.readable(&consents, &r.recipient, today));
             if r.state.is_open() && cut_off {
-                r.cancel_by_hub(
-                    reason,
-                    "Rechtsgrundlage für die Datenübermittlung entfallen",
-                    now,
-                );
+                r.cancel_by_hub(reason, "Rechtsgrundlage für die Datenübermittlung entfallen", now);
                 tx.update_referral(&r).await?;
                 for aud in [&r.sender, &r.recipient] {
                     p.events.push(Event {
@@ -298,19 +214,14 @@ impl Hub {
                         actor: "hub".into(),
                         at: now,
                         categories: vec![],
+                        deadline: None,
+                        notice_id: None,
                     });
                 }
                 cancelled.push(r.id.clone());
             }
         }
-        p.events.push(consent_event(
-            owner,
-            kind,
-            consent,
-            "hub",
-            now,
-            consent.categories.clone(),
-        ));
+        p.events.push(consent_event(owner, kind, consent, "hub", now, consent.categories.clone()));
         Ok((cancelled, notified))
     }
 }
@@ -335,5 +246,7 @@ fn consent_event(
         actor: actor.to_owned(),
         at,
         categories,
+        deadline: None,
+        notice_id: None,
     }
 }

@@ -5,8 +5,10 @@
 mod cases;
 mod consents;
 mod directory;
+mod notices;
 mod referrals;
 mod scheduled;
+pub mod sla;
 
 use std::sync::Arc;
 
@@ -16,9 +18,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::domain::FieldError;
 use crate::domain::event::Event;
-use crate::domain::ids::{
-    Actor, CaseId, ConsentId, IdempotencyKey, NoteId, OrgId, ReferralId, StaffMember,
-};
+use crate::domain::ids::{Actor, CaseId, ConsentId, IdempotencyKey, NoteId, OrgId, ReferralId, StaffMember};
 use crate::domain::org::Organisation;
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::OrgKind;
@@ -26,6 +26,7 @@ use crate::store::{AuditEntry, IdempotentResponse, Store, StoreError, Tx};
 
 pub use cases::{CaseSummary, NewStage};
 pub use consents::{NewConsent, Revocation};
+pub use notices::{BulkRecord, BulkResult, NoticeStatus, Progress, Submitted, TriageItem};
 pub use referrals::{ListReferrals, Mailbox, NewReferral, ReferralPage, ReferralView};
 
 /// Errors of the service layer, each mapped to one gRPC status at the edge.
@@ -101,13 +102,8 @@ impl Caller {
     /// The actor recorded for changes.
     pub fn actor(&self) -> Actor {
         match self {
-            Caller::Org { org, staff } => Actor::Org {
-                org: org.id.clone(),
-                staff: staff.clone(),
-            },
-            Caller::Operator { staff } => Actor::Operator {
-                staff: staff.clone(),
-            },
+            Caller::Org { org, staff } => Actor::Org { org: org.id.clone(), staff: staff.clone() },
+            Caller::Operator { staff } => Actor::Operator { staff: staff.clone() },
         }
     }
 
@@ -115,9 +111,9 @@ impl Caller {
     pub fn org(&self) -> HubResult<&Organisation> {
         match self {
             Caller::Org { org, .. } => Ok(org),
-            Caller::Operator { .. } => Err(HubError::PermissionDenied(
-                "the operator identity may only administer the directory".into(),
-            )),
+            Caller::Operator { .. } => {
+                Err(HubError::PermissionDenied("the operator identity may only administer the directory".into()))
+            }
         }
     }
 
@@ -127,9 +123,7 @@ impl Caller {
         if org.kind == OrgKind::Fachstelle {
             Ok(org)
         } else {
-            Err(HubError::PermissionDenied(format!(
-                "only the Fachstelle may {what}"
-            )))
+            Err(HubError::PermissionDenied(format!("only the Fachstelle may {what}")))
         }
     }
 
@@ -157,21 +151,14 @@ pub struct Idem {
 enum Outcome {
     Org(OrgId),
     Case(CaseId),
-    CaseClosed {
-        case: CaseId,
-        cancelled: Vec<ReferralId>,
-    },
+    CaseClosed { case: CaseId, cancelled: Vec<ReferralId> },
     Consent(ConsentId),
-    Revoked {
-        consent: ConsentId,
-        cancelled: Vec<ReferralId>,
-        notified: Vec<OrgId>,
-    },
+    Revoked { consent: ConsentId, cancelled: Vec<ReferralId>, notified: Vec<OrgId> },
     Referral(ReferralId),
-    Note {
-        referral: ReferralId,
-        note: NoteId,
-    },
+    Note { referral: ReferralId, note: NoteId },
+    Notice { notice: crate::domain::ids::NoticeId, submitted: notices::Submitted },
+    Court { notice: crate::domain::ids::NoticeId, submitted: notices::Submitted, case: Option<CaseId> },
+    TakenUp { case: CaseId, linked: bool },
 }
 
 /// The hub: store, clock, and the signal that wakes event streams.
@@ -179,7 +166,9 @@ enum Outcome {
 pub struct Hub {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    sla: Arc<sla::Sla>,
     committed: Arc<watch::Sender<u64>>,
+    closing: Arc<watch::Sender<bool>>,
 }
 
 /// Work collected inside a transaction and written with it.
@@ -190,13 +179,10 @@ struct Pending {
 
 impl Hub {
     /// A hub over a store and a clock.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, sla: sla::Sla) -> Self {
         let (tx, _) = watch::channel(0);
-        Self {
-            store,
-            clock,
-            committed: Arc::new(tx),
-        }
+        let (closing, _) = watch::channel(false);
+        Self { store, clock, sla: Arc::new(sla), committed: Arc::new(tx), closing: Arc::new(closing) }
     }
 
     /// The store (for health checks).
@@ -213,23 +199,27 @@ impl Hub {
     }
 
     /// Turns a certificate identity into a caller: the organisation must be registered and active.
-    pub async fn authenticate(
-        &self,
-        principal: Principal,
-        staff: Option<StaffMember>,
-    ) -> HubResult<Caller> {
+    pub async fn authenticate(&self, principal: Principal, staff: Option<StaffMember>) -> HubResult<Caller> {
         match principal {
             Principal::Operator => Ok(Caller::Operator { staff }),
             Principal::Org(id) => match self.store.org_by_id(&id).await? {
-                None => Err(HubError::Unauthenticated(format!(
-                    "organisation '{id}' is not registered"
-                ))),
-                Some(org) if !org.active => Err(HubError::PermissionDenied(format!(
-                    "organisation '{id}' is deactivated"
-                ))),
+                None => Err(HubError::Unauthenticated(format!("organisation '{id}' is not registered"))),
+                Some(org) if !org.active => {
+                    Err(HubError::PermissionDenied(format!("organisation '{id}' is deactivated")))
+                }
                 Some(org) => Ok(Caller::Org { org, staff }),
             },
         }
+    }
+
+    /// Ends every event stream (the server is shutting down; clients resume from their cursor).
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// A receiver that turns true when the streams must end.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// A receiver that changes after every commit that wrote events.
@@ -238,34 +228,18 @@ impl Hub {
     }
 
     /// Events of the caller's organisation after `cursor`.
-    pub async fn events_after(
-        &self,
-        caller: &Caller,
-        cursor: u64,
-        limit: u32,
-    ) -> HubResult<Vec<Event>> {
+    pub async fn events_after(&self, caller: &Caller, cursor: u64, limit: u32) -> HubResult<Vec<Event>> {
         let org = caller.org()?;
         Ok(self.store.events_after(&org.id, cursor, limit).await?)
     }
 
-    async fn replay(
-        &self,
-        tx: &mut dyn Tx,
-        caller: &Caller,
-        idem: &Idem,
-    ) -> HubResult<Option<Outcome>> {
+    async fn replay(&self, tx: &mut dyn Tx, caller: &Caller, idem: &Idem) -> HubResult<Option<Outcome>> {
         match tx.idempotent(&caller.scope(), idem.key.as_str()).await? {
             None => Ok(None),
-            Some(prev) if prev.fingerprint == idem.fingerprint => {
-                serde_json::from_str(&prev.response).map(Some).map_err(|e| {
-                    HubError::Internal(format!("stored idempotent response unreadable: {e}"))
-                })
-            }
-            Some(_) => Err(FieldError::new(
-                "idempotency_key",
-                "was already used with a different request",
-            )
-            .into()),
+            Some(prev) if prev.fingerprint == idem.fingerprint => serde_json::from_str(&prev.response)
+                .map(Some)
+                .map_err(|e| HubError::Internal(format!("stored idempotent response unreadable: {e}"))),
+            Some(_) => Err(FieldError::new("idempotency_key", "was already used with a different request").into()),
         }
     }
 
@@ -286,14 +260,9 @@ impl Hub {
             tx.append_audit(a).await?;
         }
         if let (Some(idem), Some(outcome)) = (idem, outcome) {
-            let response =
-                serde_json::to_string(outcome).map_err(|e| HubError::Internal(e.to_string()))?;
-            let r = IdempotentResponse {
-                fingerprint: idem.fingerprint.clone(),
-                response,
-            };
-            tx.remember(&caller.scope(), idem.key.as_str(), &r, self.now())
-                .await?;
+            let response = serde_json::to_string(outcome).map_err(|e| HubError::Internal(e.to_string()))?;
+            let r = IdempotentResponse { fingerprint: idem.fingerprint.clone(), response };
+            tx.remember(&caller.scope(), idem.key.as_str(), &r, self.now()).await?;
         }
         tx.commit().await?;
         if !pending.events.is_empty() {
@@ -305,10 +274,7 @@ impl Hub {
 
 impl Pending {
     fn new() -> Self {
-        Self {
-            events: Vec::new(),
-            audit: Vec::new(),
-        }
+        Self { events: Vec::new(), audit: Vec::new() }
     }
 }
 

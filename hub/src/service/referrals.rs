@@ -8,9 +8,7 @@ use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, NoteId, OrgId, ReferralId};
 use crate::domain::note::Note;
 use crate::domain::projection::{CaseView, view_for_recipient};
-use crate::domain::referral::{
-    Completion, Move, Reason, Referral, ReferralState, Side, Transition,
-};
+use crate::domain::referral::{Completion, Move, Reason, Referral, ReferralState, Side, Transition};
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::{DataCategory, EventKind, OrgKind, ReferralCategory};
 use crate::store::{ReferralQuery, Tx};
@@ -28,8 +26,8 @@ pub struct NewReferral {
     pub data: Vec<DataCategory>,
     /// Message.
     pub message: String,
-    /// Reply-by day.
-    pub reply_by: Day,
+    /// Reply-by day; `None` for the SLA default.
+    pub reply_by: Option<Day>,
 }
 
 /// A referral as one caller sees it.
@@ -90,16 +88,8 @@ pub struct ReferralPage {
 
 impl Hub {
     /// Loads a referral the caller is party to; anything else reads as missing.
-    async fn party_referral(
-        &self,
-        tx: &mut dyn Tx,
-        org: &OrgId,
-        id: &ReferralId,
-    ) -> HubResult<(Referral, Side)> {
-        let r = tx
-            .referral(id)
-            .await?
-            .ok_or(HubError::NotFound("referral"))?;
+    async fn party_referral(&self, tx: &mut dyn Tx, org: &OrgId, id: &ReferralId) -> HubResult<(Referral, Side)> {
+        let r = tx.referral(id).await?.ok_or(HubError::NotFound("referral"))?;
         let side = r.side_of(org).ok_or(HubError::NotFound("referral"))?;
         Ok((r, side))
     }
@@ -141,12 +131,7 @@ impl Hub {
     }
 
     /// Creates a referral.
-    pub async fn create_referral(
-        &self,
-        caller: &Caller,
-        idem: &Idem,
-        new: NewReferral,
-    ) -> HubResult<ReferralView> {
+    pub async fn create_referral(&self, caller: &Caller, idem: &Idem, new: NewReferral) -> HubResult<ReferralView> {
         let org = caller.fachstelle("create referrals")?;
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Referral(id)) = self.replay(tx.as_mut(), caller, idem).await? {
@@ -156,22 +141,15 @@ impl Hub {
         if case.closure.is_some() {
             return Err(HubError::FailedPrecondition("the case is closed".into()));
         }
-        let recipient = tx.org(&new.recipient).await?.ok_or_else(|| {
-            FieldError::new(
-                "recipient_organisation_id",
-                "is not a registered organisation",
-            )
-        })?;
+        let recipient = tx
+            .org(&new.recipient)
+            .await?
+            .ok_or_else(|| FieldError::new("recipient_organisation_id", "is not a registered organisation"))?;
         if !recipient.active {
-            return Err(HubError::FailedPrecondition(format!(
-                "recipient '{}' is deactivated",
-                recipient.id
-            )));
+            return Err(HubError::FailedPrecondition(format!("recipient '{}' is deactivated", recipient.id)));
         }
         if recipient.id == org.id {
-            return Err(
-                FieldError::new("recipient_organisation_id", "must not be the sender").into(),
-            );
+            return Err(FieldError::new("recipient_organisation_id", "must not be the sender").into());
         }
         if !recipient.accepts(new.category) {
             return Err(HubError::FailedPrecondition(format!(
@@ -180,19 +158,12 @@ impl Hub {
             )));
         }
         let now = self.now();
-        if new.reply_by < now.day() {
-            return Err(FieldError::new("reply_by", "must not be in the past").into());
-        }
-        let disclosures = self
-            .disclosures(
-                tx.as_mut(),
-                org.kind,
-                &recipient,
-                &case.id,
-                &new.data,
-                now.day(),
-            )
-            .await?;
+        let reply_by = match new.reply_by {
+            Some(d) if d < now.day() => return Err(FieldError::new("reply_by", "must not be in the past").into()),
+            Some(d) => d,
+            None => self.sla.reply_by(new.category, now.day(), &crate::domain::deadline::for_case(&case)),
+        };
+        let disclosures = self.disclosures(tx.as_mut(), org.kind, &recipient, &case.id, &new.data, now.day()).await?;
         let actor = caller.actor();
         let referral = Referral {
             id: ReferralId::new(),
@@ -202,7 +173,7 @@ impl Hub {
             category: new.category,
             disclosures,
             message: new.message,
-            reply_by: new.reply_by,
+            reply_by,
             state: ReferralState::Requested,
             completion: None,
             history: vec![Transition {
@@ -215,16 +186,12 @@ impl Hub {
             }],
             created_at: now,
             updated_at: now,
+            overdue_announced: false,
+            escalation_announced: false,
         };
         tx.insert_referral(&referral).await?;
         let mut p = Pending::new();
-        push_referral_events(
-            &mut p,
-            &referral,
-            EventKind::ReferralCreated,
-            actor.id(),
-            now,
-        );
+        push_referral_events(&mut p, &referral, EventKind::ReferralCreated, actor.id(), now);
         p.audit.push(audit(
             &actor,
             now,
@@ -232,20 +199,9 @@ impl Hub {
             Some(&case.id),
             Some(&referral.id),
             bases_text(&referral.disclosures),
-            format!(
-                "to {}: {}",
-                recipient.id,
-                categories_text(referral.categories())
-            ),
+            format!("to {}: {}", recipient.id, categories_text(referral.categories())),
         ));
-        self.finish(
-            tx,
-            caller,
-            Some(idem),
-            Some(&Outcome::Referral(referral.id.clone())),
-            p,
-        )
-        .await?;
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Referral(referral.id.clone())), p).await?;
         tracing::info!(referral = %referral.id, recipient = %referral.recipient, category = %referral.category, "referral created");
         let tx = self.store.begin().await?;
         self.render(tx, caller, &referral.id, false).await
@@ -273,22 +229,12 @@ impl Hub {
         let in_force = referral
             .disclosures
             .iter()
-            .map(|d| {
-                d.bases
-                    .iter()
-                    .map(|b| b.in_force(&consents, &referral.recipient, d.category, today))
-                    .collect()
-            })
+            .map(|d| d.bases.iter().map(|b| b.in_force(&consents, &referral.recipient, d.category, today)).collect())
             .collect();
         let case_view = if side == Side::Recipient {
-            let case = tx
-                .case(&referral.case_id)
-                .await?
-                .ok_or(HubError::NotFound("referral"))?;
+            let case = tx.case(&referral.case_id).await?.ok_or(HubError::NotFound("referral"))?;
             let siblings = tx.referrals_of_case(&referral.case_id).await?;
-            Some(view_for_recipient(
-                &case, &referral, &consents, &siblings, &org.id, today,
-            ))
+            Some(view_for_recipient(&case, &referral, &consents, &siblings, &org.id, today))
         } else {
             None
         };
@@ -296,11 +242,8 @@ impl Hub {
         if audited {
             let (basis, detail) = match &case_view {
                 Some(v) => {
-                    let readable: Vec<&Disclosure> = referral
-                        .disclosures
-                        .iter()
-                        .filter(|d| v.readable.contains(&d.category))
-                        .collect();
+                    let readable: Vec<&Disclosure> =
+                        referral.disclosures.iter().filter(|d| v.readable.contains(&d.category)).collect();
                     (
                         bases_text(readable.iter().copied()),
                         format!("case data: {}", categories_text(v.readable.iter().copied())),
@@ -329,11 +272,7 @@ impl Hub {
     }
 
     /// Lists referrals.
-    pub async fn list_referrals(
-        &self,
-        caller: &Caller,
-        q: ListReferrals,
-    ) -> HubResult<ReferralPage> {
+    pub async fn list_referrals(&self, caller: &Caller, q: ListReferrals) -> HubResult<ReferralPage> {
         let org = caller.org()?;
         let now = self.now();
         let mut query = ReferralQuery {
@@ -343,9 +282,8 @@ impl Hub {
             after_seq: q.after,
             limit: q.page_size,
             overdue_on: q.overdue_only.then(|| now.day()),
-            created_before: (q.min_age_days > 0).then(|| {
-                Instant::from_millis(now.millis() - i64::from(q.min_age_days) * 86_400_000)
-            }),
+            created_before: (q.min_age_days > 0)
+                .then(|| Instant::from_millis(now.millis() - i64::from(q.min_age_days) * 86_400_000)),
             ..ReferralQuery::default()
         };
         match q.mailbox {
@@ -358,11 +296,7 @@ impl Hub {
         let mut tx = self.store.begin().await?;
         let rows = tx.referrals(&query).await?;
         drop(tx);
-        let next = if rows.len() == q.page_size as usize {
-            rows.last().map(|(seq, _)| *seq)
-        } else {
-            None
-        };
+        let next = if rows.len() == q.page_size as usize { rows.last().map(|(seq, _)| *seq) } else { None };
         let today = now.day();
         Ok(ReferralPage {
             referrals: rows
@@ -394,34 +328,17 @@ impl Hub {
         let (mut referral, side) = self.party_referral(tx.as_mut(), &org.id, id).await?;
         let now = self.now();
         if mv == Move::Reopen && referral.state.is_closed() && side == Side::Sender {
-            let case = tx
-                .case(&referral.case_id)
-                .await?
-                .ok_or(HubError::NotFound("referral"))?;
+            let case = tx.case(&referral.case_id).await?.ok_or(HubError::NotFound("referral"))?;
             if case.closure.is_some() {
                 return Err(HubError::FailedPrecondition("the case is closed".into()));
             }
-            let recipient = tx
-                .org(&referral.recipient)
-                .await?
-                .ok_or(HubError::NotFound("referral"))?;
+            let recipient = tx.org(&referral.recipient).await?.ok_or(HubError::NotFound("referral"))?;
             if !recipient.active {
-                return Err(HubError::FailedPrecondition(format!(
-                    "recipient '{}' is deactivated",
-                    recipient.id
-                )));
+                return Err(HubError::FailedPrecondition(format!("recipient '{}' is deactivated", recipient.id)));
             }
             let data: Vec<DataCategory> = referral.categories().collect();
-            referral.disclosures = self
-                .disclosures(
-                    tx.as_mut(),
-                    org.kind,
-                    &recipient,
-                    &referral.case_id,
-                    &data,
-                    now.day(),
-                )
-                .await?;
+            referral.disclosures =
+                self.disclosures(tx.as_mut(), org.kind, &recipient, &referral.case_id, &data, now.day()).await?;
             if referral.reply_by < now.day() {
                 referral.reply_by = now.day();
             }
@@ -432,68 +349,33 @@ impl Hub {
             .map_err(|e| HubError::FailedPrecondition(e.to_string()))?;
         tx.update_referral(&referral).await?;
         let mut p = Pending::new();
-        push_referral_events(
-            &mut p,
-            &referral,
-            EventKind::ReferralStateChanged,
-            actor.id(),
-            now,
-        );
+        push_referral_events(&mut p, &referral, EventKind::ReferralStateChanged, actor.id(), now);
         p.audit.push(audit(
             &actor,
             now,
             "referral.move",
             Some(&referral.case_id),
             Some(&referral.id),
-            if side == Side::Sender && mv == Move::Reopen {
-                bases_text(&referral.disclosures)
-            } else {
-                "party".into()
-            },
+            if side == Side::Sender && mv == Move::Reopen { bases_text(&referral.disclosures) } else { "party".into() },
             format!("{mv} -> {}", referral.state),
         ));
-        self.finish(
-            tx,
-            caller,
-            Some(idem),
-            Some(&Outcome::Referral(referral.id.clone())),
-            p,
-        )
-        .await?;
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Referral(referral.id.clone())), p).await?;
         let tx = self.store.begin().await?;
         self.render(tx, caller, &referral.id, false).await
     }
 
     /// Adds a note to the thread.
-    pub async fn add_note(
-        &self,
-        caller: &Caller,
-        idem: &Idem,
-        id: &ReferralId,
-        text: String,
-    ) -> HubResult<Note> {
+    pub async fn add_note(&self, caller: &Caller, idem: &Idem, id: &ReferralId, text: String) -> HubResult<Note> {
         let org = caller.org()?.clone();
         let mut tx = self.store.begin().await?;
-        if let Some(Outcome::Note { referral, note }) =
-            self.replay(tx.as_mut(), caller, idem).await?
-        {
-            return tx
-                .notes(&referral)
-                .await?
-                .into_iter()
-                .find(|n| n.id == note)
-                .ok_or(HubError::NotFound("note"));
+        if let Some(Outcome::Note { referral, note }) = self.replay(tx.as_mut(), caller, idem).await? {
+            return tx.notes(&referral).await?.into_iter().find(|n| n.id == note).ok_or(HubError::NotFound("note"));
         }
         let (referral, _) = self.party_referral(tx.as_mut(), &org.id, id).await?;
         let now = self.now();
         let actor = caller.actor();
-        let note = Note {
-            id: NoteId::new(),
-            referral_id: referral.id.clone(),
-            author: actor.clone(),
-            text,
-            created_at: now,
-        };
+        let note =
+            Note { id: NoteId::new(), referral_id: referral.id.clone(), author: actor.clone(), text, created_at: now };
         tx.insert_note(&note).await?;
         let mut p = Pending::new();
         push_referral_events(&mut p, &referral, EventKind::NoteAdded, actor.id(), now);
@@ -506,10 +388,7 @@ impl Hub {
             "party".into(),
             note.id.to_string(),
         ));
-        let out = Outcome::Note {
-            referral: referral.id.clone(),
-            note: note.id.clone(),
-        };
+        let out = Outcome::Note { referral: referral.id.clone(), note: note.id.clone() };
         self.finish(tx, caller, Some(idem), Some(&out), p).await?;
         Ok(note)
     }
@@ -546,31 +425,19 @@ fn push_referral_events(p: &mut Pending, r: &Referral, kind: EventKind, actor: &
             referral_id: Some(r.id.clone()),
             consent_id: None,
             state: Some(r.state),
-            reason: if kind == EventKind::ReferralStateChanged {
-                reason
-            } else {
-                None
-            },
+            reason: if kind == EventKind::ReferralStateChanged { reason } else { None },
             actor: actor.to_owned(),
             at,
             categories: vec![],
+            deadline: None,
+            notice_id: None,
         });
     }
 }
 
 fn bases_text<'a>(ds: impl IntoIterator<Item = &'a Disclosure>) -> String {
     ds.into_iter()
-        .map(|d| {
-            format!(
-                "{}={}",
-                d.category,
-                d.bases
-                    .iter()
-                    .map(|b| b.describe())
-                    .collect::<Vec<_>>()
-                    .join("|")
-            )
-        })
+        .map(|d| format!("{}={}", d.category, d.bases.iter().map(|b| b.describe()).collect::<Vec<_>>().join("|")))
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -1,13 +1,27 @@
-//! Work the hub does on its own schedule: consent expiry. Each run is one transaction, so a crash
-//! mid-run repeats nothing and loses nothing; the next run picks up what is left.
+//! Work the hub does on its own schedule: consent expiry, overdue and escalated referrals, and
+//! approaching deadlines. Each step is one transaction that marks what it announced (consent
+//! status, flags on the referral, announced keys on the case) together with the events, so a crash
+//! or restart neither loses nor repeats an announcement.
 
-use super::{Hub, HubResult, Pending, audit};
+use super::{Caller, Hub, HubResult, Pending, audit};
+use crate::domain::deadline::for_case;
+use crate::domain::event::Event;
 use crate::domain::ids::Actor;
 use crate::domain::vocab::{ConsentStatus, EventKind};
+use crate::domain::workdays::{add_working_days, working_days_between};
+use crate::store::ReferralQuery;
+
+/// Referrals examined per page while looking for overdue ones.
+const PAGE: u32 = 500;
 
 impl Hub {
-    /// Expires every active consent whose last valid day has passed; returns how many.
+    /// Runs every scheduled job once; returns how many announcements or expiries it made.
     pub async fn run_scheduled(&self) -> HubResult<usize> {
+        Ok(self.expire_consents().await? + self.announce_overdue().await? + self.announce_deadlines().await?)
+    }
+
+    /// Expires every active consent whose last valid day has passed.
+    async fn expire_consents(&self) -> HubResult<usize> {
         let mut tx = self.store.begin().await?;
         let now = self.now();
         let expired = tx.consents_expired_before(now.day()).await?;
@@ -23,15 +37,7 @@ impl Hub {
                 Some(case) => case.owner,
                 None => continue,
             };
-            self.end_consent(
-                tx.as_mut(),
-                &mut p,
-                &c,
-                &owner,
-                EventKind::ConsentExpired,
-                now,
-            )
-            .await?;
+            self.end_consent(tx.as_mut(), &mut p, &c, &owner, EventKind::ConsentExpired, now).await?;
             p.audit.push(audit(
                 &Actor::Hub,
                 now,
@@ -43,9 +49,122 @@ impl Hub {
             ));
         }
         let n = expired.len();
-        let caller = super::Caller::Operator { staff: None };
-        self.finish(tx, &caller, None, None, p).await?;
+        self.finish(tx, &Caller::Operator { staff: None }, None, None, p).await?;
         tracing::info!(expired = n, "consents expired");
+        Ok(n)
+    }
+
+    /// Tells the sender when a referral's reply-by date has passed without a decision, and again
+    /// when it is still undecided `escalate_after_days` working days later.
+    async fn announce_overdue(&self) -> HubResult<usize> {
+        let mut tx = self.store.begin().await?;
+        let now = self.now();
+        let today = now.day();
+        let mut p = Pending::new();
+        let mut n = 0;
+        let mut after = 0;
+        loop {
+            let q =
+                ReferralQuery { overdue_on: Some(today), after_seq: after, limit: PAGE, ..ReferralQuery::default() };
+            let page = tx.referrals(&q).await?;
+            let full = page.len() == PAGE as usize;
+            for (seq, mut r) in page {
+                after = seq;
+                let escalate = add_working_days(r.reply_by, self.sla.escalate_after_days) < today;
+                let mut kinds = Vec::new();
+                if !r.overdue_announced {
+                    r.overdue_announced = true;
+                    kinds.push(EventKind::ReferralOverdue);
+                }
+                if escalate && !r.escalation_announced {
+                    r.escalation_announced = true;
+                    kinds.push(EventKind::ReferralEscalated);
+                }
+                if kinds.is_empty() {
+                    continue;
+                }
+                tx.update_referral(&r).await?;
+                for kind in kinds {
+                    n += 1;
+                    p.events.push(Event {
+                        cursor: 0,
+                        audience: r.sender.clone(),
+                        kind,
+                        case_id: r.case_id.clone(),
+                        referral_id: Some(r.id.clone()),
+                        consent_id: None,
+                        state: Some(r.state),
+                        reason: None,
+                        actor: "hub".into(),
+                        at: now,
+                        categories: vec![],
+                        deadline: None,
+                        notice_id: None,
+                    });
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        if n > 0 {
+            self.finish(tx, &Caller::Operator { staff: None }, None, None, p).await?;
+        }
+        Ok(n)
+    }
+
+    /// Tells the owning Fachstelle, once per deadline, when a Schonfrist ends within
+    /// `schonfrist_warning_days` working days or an eviction date is within `eviction_warning_days`.
+    async fn announce_deadlines(&self) -> HubResult<usize> {
+        let mut tx = self.store.begin().await?;
+        let now = self.now();
+        let today = now.day();
+        let mut p = Pending::new();
+        let mut n = 0;
+        for mut case in tx.cases().await? {
+            if case.closure.is_some() {
+                continue;
+            }
+            let mut changed = false;
+            for d in for_case(&case) {
+                let window = match d.kind.as_str() {
+                    "SCHONFRIST" => self.sla.schonfrist_warning_days,
+                    "EVICTION_DATE" => self.sla.eviction_warning_days,
+                    _ => continue,
+                };
+                let key = d.announcement_key();
+                if d.date < today
+                    || working_days_between(today, d.date) > window
+                    || case.announced_deadlines.contains(&key)
+                {
+                    continue;
+                }
+                case.announced_deadlines.push(key);
+                changed = true;
+                n += 1;
+                p.events.push(Event {
+                    cursor: 0,
+                    audience: case.owner.clone(),
+                    kind: EventKind::DeadlineApproaching,
+                    case_id: case.id.clone(),
+                    referral_id: None,
+                    consent_id: None,
+                    state: None,
+                    reason: None,
+                    actor: "hub".into(),
+                    at: now,
+                    categories: vec![],
+                    deadline: Some(d),
+                    notice_id: None,
+                });
+            }
+            if changed {
+                tx.update_case(&case).await?;
+            }
+        }
+        if n > 0 {
+            self.finish(tx, &Caller::Operator { staff: None }, None, None, p).await?;
+        }
         Ok(n)
     }
 }

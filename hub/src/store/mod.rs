@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
 use crate::domain::event::Event;
-use crate::domain::ids::{CaseId, ConsentId, OrgId, ReferralId};
+use crate::domain::ids::{CaseId, ConsentId, NoticeId, OrgId, ReferralId};
+use crate::domain::notice::Notice;
 use crate::domain::org::Organisation;
 use crate::domain::referral::{Referral, ReferralState};
 use crate::domain::time::{Day, Instant};
@@ -90,12 +91,7 @@ pub trait Store: Send + Sync + 'static {
     /// Starts a write transaction (serialised with other writers where the backend needs it).
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
     /// Events for `audience` after `cursor`, oldest first, at most `limit`.
-    async fn events_after(
-        &self,
-        audience: &OrgId,
-        cursor: u64,
-        limit: u32,
-    ) -> Result<Vec<Event>, StoreError>;
+    async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError>;
     /// Reads an organisation outside a write transaction (authentication on every call).
     async fn org_by_id(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError>;
     /// The audit records of a case, oldest first (for the data protection officer and tests).
@@ -147,11 +143,21 @@ pub trait Tx: Send {
     /// Replaces a referral.
     async fn update_referral(&mut self, r: &Referral) -> Result<(), StoreError>;
 
+    /// Reads a notice.
+    async fn notice(&mut self, id: &NoticeId) -> Result<Option<Notice>, StoreError>;
+    /// Reads a notice by its key (see [`Notice::key`]).
+    async fn notice_by_key(&mut self, key: &str) -> Result<Option<Notice>, StoreError>;
+    /// Notices not yet taken up, oldest first.
+    async fn open_notices(&mut self) -> Result<Vec<Notice>, StoreError>;
+    /// Notices reported by an organisation, by key.
+    async fn notices_of_reporter(&mut self, org: &OrgId) -> Result<Vec<Notice>, StoreError>;
+    /// Inserts a notice; `Conflict` if its key exists.
+    async fn insert_notice(&mut self, notice: &Notice) -> Result<(), StoreError>;
+    /// Replaces a notice.
+    async fn update_notice(&mut self, notice: &Notice) -> Result<(), StoreError>;
+
     /// Notes of a referral, oldest first.
-    async fn notes(
-        &mut self,
-        referral: &ReferralId,
-    ) -> Result<Vec<crate::domain::note::Note>, StoreError>;
+    async fn notes(&mut self, referral: &ReferralId) -> Result<Vec<crate::domain::note::Note>, StoreError>;
     /// Inserts a note.
     async fn insert_note(&mut self, note: &crate::domain::note::Note) -> Result<(), StoreError>;
 
@@ -161,19 +167,10 @@ pub trait Tx: Send {
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
 
     /// The stored response for an idempotency key.
-    async fn idempotent(
-        &mut self,
-        scope: &str,
-        key: &str,
-    ) -> Result<Option<IdempotentResponse>, StoreError>;
+    async fn idempotent(&mut self, scope: &str, key: &str) -> Result<Option<IdempotentResponse>, StoreError>;
     /// Stores the response for an idempotency key.
-    async fn remember(
-        &mut self,
-        scope: &str,
-        key: &str,
-        r: &IdempotentResponse,
-        at: Instant,
-    ) -> Result<(), StoreError>;
+    async fn remember(&mut self, scope: &str, key: &str, r: &IdempotentResponse, at: Instant)
+    -> Result<(), StoreError>;
 
     /// Commits.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;

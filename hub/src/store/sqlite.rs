@@ -9,17 +9,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{AuditEntry, IdempotentResponse, ReferralQuery, Store, StoreError, Tx};
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
 use crate::domain::event::Event;
-use crate::domain::ids::{CaseId, ConsentId, OrgId, ReferralId};
+use crate::domain::ids::{CaseId, ConsentId, NoticeId, OrgId, ReferralId};
 use crate::domain::note::Note;
+use crate::domain::notice::Notice;
 use crate::domain::org::Organisation;
 use crate::domain::referral::Referral;
 use crate::domain::time::{Day, Instant};
@@ -35,15 +34,9 @@ pub struct SqliteStore {
 fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
-        }
-        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5" | "6")) => {
-            StoreError::Unavailable
-        }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5" | "6")) => StoreError::Unavailable,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable,
         _ => {
             tracing::error!(error = %e, "sqlite error");
             StoreError::Other(e.to_string())
@@ -71,8 +64,8 @@ impl SqliteStore {
 
     /// Opens a `sqlite://...` URL.
     pub async fn open_url(url: &str) -> Result<Self, StoreError> {
-        let opts = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Other(format!("bad database url: {e}")))?;
+        let opts =
+            SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Other(format!("bad database url: {e}")))?;
         Self::open_with(opts).await
     }
 
@@ -89,13 +82,10 @@ impl SqliteStore {
             .connect_with(opts.clone())
             .await
             .map_err(map_err)?;
-        sqlx::migrate!("../migrations/sqlite")
-            .run(&writer)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "migration failed");
-                StoreError::Other(format!("migration failed: {e}"))
-            })?;
+        sqlx::migrate!("../migrations/sqlite").run(&writer).await.map_err(|e| {
+            tracing::error!(error = %e, "migration failed");
+            StoreError::Other(format!("migration failed: {e}"))
+        })?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
@@ -110,35 +100,24 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
         // IMMEDIATE takes the write lock up front, so a read-then-write never fails half-way.
-        let tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         Ok(Box::new(SqliteTx { tx }))
     }
 
-    async fn events_after(
-        &self,
-        audience: &OrgId,
-        cursor: u64,
-        limit: u32,
-    ) -> Result<Vec<Event>, StoreError> {
+    async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
         let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
-        let rows = sqlx::query(
-            "SELECT cursor, body FROM events WHERE audience_id = ? AND cursor > ? ORDER BY cursor LIMIT ?",
-        )
-        .bind(audience.as_str())
-        .bind(cursor)
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(map_err)?;
+        let rows =
+            sqlx::query("SELECT cursor, body FROM events WHERE audience_id = ? AND cursor > ? ORDER BY cursor LIMIT ?")
+                .bind(audience.as_str())
+                .bind(cursor)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await
+                .map_err(map_err)?;
         rows.iter()
             .map(|r| {
                 let mut e: Event = from_json(r.try_get::<&str, _>("body").map_err(map_err)?)?;
-                e.cursor =
-                    u64::try_from(r.try_get::<i64, _>("cursor").map_err(map_err)?).unwrap_or(0);
+                e.cursor = u64::try_from(r.try_get::<i64, _>("cursor").map_err(map_err)?).unwrap_or(0);
                 Ok(e)
             })
             .collect()
@@ -150,8 +129,7 @@ impl Store for SqliteStore {
             .fetch_optional(&self.reader)
             .await
             .map_err(map_err)?;
-        row.map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?))
-            .transpose()
+        row.map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).transpose()
     }
 
     async fn audit_of_case(&self, case: &CaseId) -> Result<Vec<AuditEntry>, StoreError> {
@@ -165,9 +143,7 @@ impl Store for SqliteStore {
         .map_err(map_err)?;
         rows.iter()
             .map(|r| {
-                let id = |col: &str| -> Result<Option<String>, StoreError> {
-                    r.try_get(col).map_err(map_err)
-                };
+                let id = |col: &str| -> Result<Option<String>, StoreError> { r.try_get(col).map_err(map_err) };
                 Ok(AuditEntry {
                     at: Instant::from_millis(r.try_get("occurred_at").map_err(map_err)?),
                     actor: r.try_get("actor_id").map_err(map_err)?,
@@ -189,10 +165,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.reader)
-            .await
-            .map_err(map_err)?;
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(map_err)?;
         Ok(())
     }
 }
@@ -202,57 +175,33 @@ struct SqliteTx {
 }
 
 impl SqliteTx {
-    async fn one<T: DeserializeOwned>(
-        &mut self,
-        sql: &'static str,
-        id: &str,
-    ) -> Result<Option<T>, StoreError> {
-        let row = sqlx::query(sql)
-            .bind(id)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        row.map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?))
-            .transpose()
+    async fn one<T: DeserializeOwned>(&mut self, sql: &'static str, id: &str) -> Result<Option<T>, StoreError> {
+        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        row.map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).transpose()
     }
 
-    async fn many<T: DeserializeOwned>(
-        &mut self,
-        sql: &'static str,
-        arg: Option<&str>,
-    ) -> Result<Vec<T>, StoreError> {
+    async fn many<T: DeserializeOwned>(&mut self, sql: &'static str, arg: Option<&str>) -> Result<Vec<T>, StoreError> {
         let mut q = sqlx::query(sql);
         if let Some(a) = arg {
             q = q.bind(a);
         }
         let rows = q.fetch_all(&mut *self.tx).await.map_err(map_err)?;
-        rows.iter()
-            .map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?))
-            .collect()
+        rows.iter().map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).collect()
     }
 
-    async fn expect_one_row(
-        &mut self,
-        result: sqlx::sqlite::SqliteQueryResult,
-    ) -> Result<(), StoreError> {
-        if result.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound)
-        }
+    async fn expect_one_row(&mut self, result: sqlx::sqlite::SqliteQueryResult) -> Result<(), StoreError> {
+        if result.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
     }
 }
 
 #[async_trait]
 impl Tx for SqliteTx {
     async fn org(&mut self, id: &OrgId) -> Result<Option<Organisation>, StoreError> {
-        self.one("SELECT body FROM organisations WHERE id = ?", id.as_str())
-            .await
+        self.one("SELECT body FROM organisations WHERE id = ?", id.as_str()).await
     }
 
     async fn orgs(&mut self) -> Result<Vec<Organisation>, StoreError> {
-        self.many("SELECT body FROM organisations ORDER BY id", None)
-            .await
+        self.many("SELECT body FROM organisations ORDER BY id", None).await
     }
 
     async fn insert_org(&mut self, org: &Organisation) -> Result<(), StoreError> {
@@ -280,27 +229,23 @@ impl Tx for SqliteTx {
     }
 
     async fn case(&mut self, id: &CaseId) -> Result<Option<Case>, StoreError> {
-        self.one("SELECT body FROM cases WHERE id = ?", id.as_str())
-            .await
+        self.one("SELECT body FROM cases WHERE id = ?", id.as_str()).await
     }
 
     async fn cases(&mut self) -> Result<Vec<Case>, StoreError> {
-        self.many("SELECT body FROM cases ORDER BY opened_at DESC, id", None)
-            .await
+        self.many("SELECT body FROM cases ORDER BY opened_at DESC, id", None).await
     }
 
     async fn insert_case(&mut self, case: &Case) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO cases (id, owner_id, status, opened_at, body) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(case.id.as_str())
-        .bind(case.owner.as_str())
-        .bind(case.status().as_str())
-        .bind(case.opened_at.millis())
-        .bind(to_json(case)?)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+        sqlx::query("INSERT INTO cases (id, owner_id, status, opened_at, body) VALUES (?, ?, ?, ?, ?)")
+            .bind(case.id.as_str())
+            .bind(case.owner.as_str())
+            .bind(case.status().as_str())
+            .bind(case.opened_at.millis())
+            .bind(to_json(case)?)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
@@ -316,72 +261,55 @@ impl Tx for SqliteTx {
     }
 
     async fn consent(&mut self, id: &ConsentId) -> Result<Option<Consent>, StoreError> {
-        self.one("SELECT body FROM consents WHERE id = ?", id.as_str())
-            .await
+        self.one("SELECT body FROM consents WHERE id = ?", id.as_str()).await
     }
 
     async fn consents_of_case(&mut self, case: &CaseId) -> Result<Vec<Consent>, StoreError> {
-        self.many(
-            "SELECT body FROM consents WHERE case_id = ? ORDER BY rowid",
-            Some(case.as_str()),
-        )
-        .await
+        self.many("SELECT body FROM consents WHERE case_id = ? ORDER BY rowid", Some(case.as_str())).await
     }
 
     async fn consents_expired_before(&mut self, today: Day) -> Result<Vec<Consent>, StoreError> {
         let day = today.to_string();
-        let rows = sqlx::query(
-            "SELECT body FROM consents WHERE status = ? AND valid_until < ? ORDER BY rowid",
-        )
-        .bind(ConsentStatus::Active.as_str())
-        .bind(day)
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        rows.iter()
-            .map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?))
-            .collect()
+        let rows = sqlx::query("SELECT body FROM consents WHERE status = ? AND valid_until < ? ORDER BY rowid")
+            .bind(ConsentStatus::Active.as_str())
+            .bind(day)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).collect()
     }
 
     async fn insert_consent(&mut self, c: &Consent) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO consents (id, case_id, status, valid_until, body) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(c.id.as_str())
-        .bind(c.case_id.as_str())
-        .bind(c.status.as_str())
-        .bind(c.valid_until.to_string())
-        .bind(to_json(c)?)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+        sqlx::query("INSERT INTO consents (id, case_id, status, valid_until, body) VALUES (?, ?, ?, ?, ?)")
+            .bind(c.id.as_str())
+            .bind(c.case_id.as_str())
+            .bind(c.status.as_str())
+            .bind(c.valid_until.to_string())
+            .bind(to_json(c)?)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
     async fn update_consent(&mut self, c: &Consent) -> Result<(), StoreError> {
-        let r =
-            sqlx::query("UPDATE consents SET status = ?, valid_until = ?, body = ? WHERE id = ?")
-                .bind(c.status.as_str())
-                .bind(c.valid_until.to_string())
-                .bind(to_json(c)?)
-                .bind(c.id.as_str())
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
+        let r = sqlx::query("UPDATE consents SET status = ?, valid_until = ?, body = ? WHERE id = ?")
+            .bind(c.status.as_str())
+            .bind(c.valid_until.to_string())
+            .bind(to_json(c)?)
+            .bind(c.id.as_str())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         self.expect_one_row(r).await
     }
 
     async fn referral(&mut self, id: &ReferralId) -> Result<Option<Referral>, StoreError> {
-        self.one("SELECT body FROM referrals WHERE id = ?", id.as_str())
-            .await
+        self.one("SELECT body FROM referrals WHERE id = ?", id.as_str()).await
     }
 
     async fn referrals_of_case(&mut self, case: &CaseId) -> Result<Vec<Referral>, StoreError> {
-        self.many(
-            "SELECT body FROM referrals WHERE case_id = ? ORDER BY seq",
-            Some(case.as_str()),
-        )
-        .await
+        self.many("SELECT body FROM referrals WHERE case_id = ? ORDER BY seq", Some(case.as_str())).await
     }
 
     async fn referrals(&mut self, q: &ReferralQuery) -> Result<Vec<(i64, Referral)>, StoreError> {
@@ -390,13 +318,7 @@ impl Tx for SqliteTx {
         let states: Option<String> = if q.states.is_empty() {
             None
         } else {
-            Some(
-                q.states
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            )
+            Some(q.states.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))
         };
         let rows = sqlx::query(
             "SELECT seq, body FROM referrals WHERE seq > ?1
@@ -423,10 +345,7 @@ impl Tx for SqliteTx {
         rows.iter()
             .map(|r| {
                 let seq: i64 = r.try_get("seq").map_err(map_err)?;
-                Ok((
-                    seq,
-                    from_json(r.try_get::<&str, _>("body").map_err(map_err)?)?,
-                ))
+                Ok((seq, from_json(r.try_get::<&str, _>("body").map_err(map_err)?)?))
             })
             .collect()
     }
@@ -452,26 +371,66 @@ impl Tx for SqliteTx {
     }
 
     async fn update_referral(&mut self, r: &Referral) -> Result<(), StoreError> {
-        let res = sqlx::query(
-            "UPDATE referrals SET state = ?, reply_by = ?, updated_at = ?, body = ? WHERE id = ?",
-        )
-        .bind(r.state.as_str())
-        .bind(r.reply_by.to_string())
-        .bind(r.updated_at.millis())
-        .bind(to_json(r)?)
-        .bind(r.id.as_str())
-        .execute(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+        let res = sqlx::query("UPDATE referrals SET state = ?, reply_by = ?, updated_at = ?, body = ? WHERE id = ?")
+            .bind(r.state.as_str())
+            .bind(r.reply_by.to_string())
+            .bind(r.updated_at.millis())
+            .bind(to_json(r)?)
+            .bind(r.id.as_str())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         self.expect_one_row(res).await
     }
 
-    async fn notes(&mut self, referral: &ReferralId) -> Result<Vec<Note>, StoreError> {
-        self.many(
-            "SELECT body FROM notes WHERE referral_id = ? ORDER BY seq",
-            Some(referral.as_str()),
+    async fn notice(&mut self, id: &NoticeId) -> Result<Option<Notice>, StoreError> {
+        self.one("SELECT body FROM notices WHERE id = ?", id.as_str()).await
+    }
+
+    async fn notice_by_key(&mut self, key: &str) -> Result<Option<Notice>, StoreError> {
+        self.one("SELECT body FROM notices WHERE notice_key = ?", key).await
+    }
+
+    async fn open_notices(&mut self) -> Result<Vec<Notice>, StoreError> {
+        self.many("SELECT body FROM notices WHERE case_id IS NULL ORDER BY received_at, seq", None).await
+    }
+
+    async fn notices_of_reporter(&mut self, org: &OrgId) -> Result<Vec<Notice>, StoreError> {
+        self.many("SELECT body FROM notices WHERE reporter_id = ? ORDER BY notice_key", Some(org.as_str())).await
+    }
+
+    async fn insert_notice(&mut self, n: &Notice) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO notices (id, notice_key, reporter_id, case_id, received_at, updated_at, body)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
+        .bind(n.id.as_str())
+        .bind(n.key())
+        .bind(n.reporter.as_ref().map(OrgId::as_str))
+        .bind(n.case_id.as_ref().map(CaseId::as_str))
+        .bind(n.received_at.millis())
+        .bind(n.updated_at.millis())
+        .bind(to_json(n)?)
+        .execute(&mut *self.tx)
         .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn update_notice(&mut self, n: &Notice) -> Result<(), StoreError> {
+        let r = sqlx::query("UPDATE notices SET case_id = ?, updated_at = ?, body = ? WHERE id = ?")
+            .bind(n.case_id.as_ref().map(CaseId::as_str))
+            .bind(n.updated_at.millis())
+            .bind(to_json(n)?)
+            .bind(n.id.as_str())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        self.expect_one_row(r).await
+    }
+
+    async fn notes(&mut self, referral: &ReferralId) -> Result<Vec<Note>, StoreError> {
+        self.many("SELECT body FROM notes WHERE referral_id = ? ORDER BY seq", Some(referral.as_str())).await
     }
 
     async fn insert_note(&mut self, n: &Note) -> Result<(), StoreError> {
@@ -487,15 +446,13 @@ impl Tx for SqliteTx {
     }
 
     async fn append_event(&mut self, e: &Event) -> Result<u64, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO events (audience_id, occurred_at, body) VALUES (?, ?, ?) RETURNING cursor",
-        )
-        .bind(e.audience.as_str())
-        .bind(e.at.millis())
-        .bind(to_json(e)?)
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+        let row = sqlx::query("INSERT INTO events (audience_id, occurred_at, body) VALUES (?, ?, ?) RETURNING cursor")
+            .bind(e.audience.as_str())
+            .bind(e.at.millis())
+            .bind(to_json(e)?)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         let c: i64 = row.try_get("cursor").map_err(map_err)?;
         Ok(u64::try_from(c).unwrap_or(0))
     }
@@ -519,19 +476,13 @@ impl Tx for SqliteTx {
         Ok(())
     }
 
-    async fn idempotent(
-        &mut self,
-        scope: &str,
-        key: &str,
-    ) -> Result<Option<IdempotentResponse>, StoreError> {
-        let row = sqlx::query(
-            "SELECT fingerprint, response FROM idempotency WHERE scope = ? AND key = ?",
-        )
-        .bind(scope)
-        .bind(key)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+    async fn idempotent(&mut self, scope: &str, key: &str) -> Result<Option<IdempotentResponse>, StoreError> {
+        let row = sqlx::query("SELECT fingerprint, response FROM idempotency WHERE scope = ? AND key = ?")
+            .bind(scope)
+            .bind(key)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         row.map(|r| {
             Ok(IdempotentResponse {
                 fingerprint: r.try_get("fingerprint").map_err(map_err)?,

@@ -1,0 +1,284 @@
+//! Notices: early arrears notices from housing companies and court notices (MiZi). A notice reaches
+//! the Fachstelle before any case exists; triage by urgency turns it into a case.
+//!
+//! Without the tenant's consent an early notice has no clear statutory basis (LDI NRW 2025), so it
+//! is kept pseudonymous: tenancy reference, district, amounts, stage and dates, nothing that names
+//! the tenant. A court notice is received under §22 Abs. 9 SGB II / §36 Abs. 2 SGB XII.
+
+use serde::{Deserialize, Serialize};
+
+use super::FieldError;
+use super::case::Rent;
+use super::ids::{CaseId, Cents, OrgId};
+use super::time::{Day, Instant};
+use super::vocab::{Stadtbezirk, ThreatStage};
+
+/// Id of a notice.
+pub use super::ids::NoticeId;
+
+/// Name and contact of a tenant as a notice carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TenantContact {
+    /// Family name.
+    pub family_name: String,
+    /// Given name.
+    pub given_name: String,
+    /// Street.
+    pub street: String,
+    /// House number.
+    pub house_number: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// City.
+    pub city: String,
+    /// Phone.
+    pub phone: String,
+    /// Email.
+    pub email: String,
+}
+
+impl TenantContact {
+    /// Whether anything at all is filled in.
+    pub fn is_empty(&self) -> bool {
+        *self == TenantContact::default()
+    }
+
+    /// "Given Family", for lists.
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.given_name, self.family_name).trim().to_owned()
+    }
+}
+
+/// One ledger line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerLine {
+    /// Due date.
+    pub due: Day,
+    /// Amount due.
+    pub due_amount: Cents,
+    /// Amount paid.
+    pub paid: Cents,
+}
+
+/// Stages an early notice may report.
+pub const REPORTABLE_STAGES: &[ThreatStage] = &[
+    ThreatStage::Rueckstand,
+    ThreatStage::Mahnung,
+    ThreatStage::KuendigungAngedroht,
+    ThreatStage::KuendigungFristlos,
+    ThreatStage::KuendigungOrdentlich,
+    ThreatStage::KlageEingereicht,
+    ThreatStage::Rechtshaengig,
+    ThreatStage::Raeumungstermin,
+];
+
+/// An early arrears notice, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArrearsData {
+    /// The company's tenancy reference.
+    pub tenancy_reference: String,
+    /// District.
+    pub stadtbezirk: Stadtbezirk,
+    /// Rent.
+    pub rent: Rent,
+    /// Ledger.
+    pub ledger: Vec<LedgerLine>,
+    /// Total arrears.
+    pub arrears_total: Cents,
+    /// Oldest unpaid month, `YYYY-MM`.
+    pub oldest_unpaid_month: Option<String>,
+    /// Stage reached.
+    pub stage: ThreatStage,
+    /// Date the stage was reached.
+    pub stage_date: Option<Day>,
+    /// Termination served on.
+    pub termination_date: Option<Day>,
+    /// Claim served on.
+    pub claim_served: Option<Day>,
+    /// Eviction date.
+    pub eviction_date: Option<Day>,
+    /// Consent evidence, when the tenant consented.
+    pub consent_evidence: Option<String>,
+    /// Tenant's name and contact (only with consent).
+    pub tenant: Option<TenantContact>,
+    /// Remark (only with consent).
+    pub remark: String,
+}
+
+impl ArrearsData {
+    /// Cross-field rules: identifying data needs consent; totals follow from the ledger.
+    pub fn check(mut self) -> Result<Self, FieldError> {
+        if self.consent_evidence.is_none() {
+            if self.tenant.as_ref().is_some_and(|t| !t.is_empty()) {
+                return Err(FieldError::new(
+                    "tenant",
+                    "names or contact data are only allowed with the tenant's consent (tenant_consented and consent_evidence)",
+                ));
+            }
+            if !self.remark.is_empty() {
+                return Err(FieldError::new(
+                    "remark",
+                    "is only allowed with the tenant's consent (free text may identify the tenant)",
+                ));
+            }
+        }
+        if !REPORTABLE_STAGES.contains(&self.stage) {
+            return Err(FieldError::new("stage", "is not a stage a housing company reports"));
+        }
+        let owed: i64 = self.ledger.iter().map(|l| (l.due_amount.get() - l.paid.get()).max(0)).sum();
+        if self.arrears_total.get() == 0 {
+            if owed == 0 {
+                return Err(FieldError::new(
+                    "arrears_total_cents",
+                    "must be positive, or a ledger with unpaid rent given",
+                ));
+            }
+            self.arrears_total = Cents::parse(owed).map_err(|e| e.within("arrears_total_cents"))?;
+        }
+        if self.oldest_unpaid_month.is_none() {
+            self.oldest_unpaid_month = self
+                .ledger
+                .iter()
+                .filter(|l| l.paid < l.due_amount)
+                .map(|l| l.due)
+                .min()
+                .map(|d| d.to_string()[..7].to_owned());
+        }
+        Ok(self)
+    }
+
+    /// The date the reported stage was reached: given, or the date that defines it.
+    pub fn effective_stage_date(&self, received: Day) -> Day {
+        self.stage_date
+            .or(match self.stage {
+                ThreatStage::KuendigungFristlos | ThreatStage::KuendigungOrdentlich => self.termination_date,
+                ThreatStage::Rechtshaengig => self.claim_served,
+                _ => None,
+            })
+            .unwrap_or(received)
+    }
+}
+
+/// A court notice, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourtData {
+    /// Aktenzeichen.
+    pub court_file_number: String,
+    /// Claim received by the court.
+    pub claim_received: Day,
+    /// Claim served on the tenant; `None` makes the dependent deadlines provisional.
+    pub claim_served: Option<Day>,
+    /// Defendants.
+    pub tenants: Vec<TenantContact>,
+    /// Landlord as named.
+    pub landlord_name: String,
+    /// Landlord organisation.
+    pub landlord_org: Option<OrgId>,
+    /// Monthly rent.
+    pub monthly_rent: Cents,
+    /// Arrears claimed.
+    pub arrears_claimed: Cents,
+    /// Use compensation claimed.
+    pub use_compensation: Cents,
+    /// Hearing date.
+    pub hearing: Option<Day>,
+    /// District.
+    pub stadtbezirk: Option<Stadtbezirk>,
+    /// Tenancy reference.
+    pub tenancy_reference: String,
+}
+
+/// What a notice reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NoticeData {
+    /// From a housing company.
+    Arrears(ArrearsData),
+    /// From a court.
+    Court(CourtData),
+}
+
+/// A stored notice with its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Id.
+    pub id: NoticeId,
+    /// Reporting housing company; `None` for a court notice (recorded by the Fachstelle).
+    pub reporter: Option<OrgId>,
+    /// The Fachstelle that recorded a court notice.
+    pub recorded_by: Option<OrgId>,
+    /// Current content.
+    pub data: NoticeData,
+    /// Earlier versions, oldest first, with the time each was replaced.
+    pub history: Vec<(Instant, NoticeData)>,
+    /// The case it was taken up into.
+    pub case_id: Option<CaseId>,
+    /// First received.
+    pub received_at: Instant,
+    /// Last changed.
+    pub updated_at: Instant,
+}
+
+impl Notice {
+    /// The unique key: one notice per tenancy and reporter, one per court file.
+    pub fn key(&self) -> String {
+        key_of(self.reporter.as_ref(), &self.data)
+    }
+
+    /// Whether it carries names lawfully (consent, or a court notice under statute).
+    pub fn identifies_tenant(&self) -> bool {
+        match &self.data {
+            NoticeData::Arrears(a) => a.consent_evidence.is_some() && a.tenant.is_some(),
+            NoticeData::Court(_) => true,
+        }
+    }
+
+    /// Current stage.
+    pub fn stage(&self) -> ThreatStage {
+        match &self.data {
+            NoticeData::Arrears(a) => a.stage,
+            NoticeData::Court(c) => {
+                if c.claim_served.is_some() {
+                    ThreatStage::Rechtshaengig
+                } else {
+                    ThreatStage::KlageEingereicht
+                }
+            }
+        }
+    }
+
+    /// Arrears reported.
+    pub fn arrears(&self) -> Cents {
+        match &self.data {
+            NoticeData::Arrears(a) => a.arrears_total,
+            NoticeData::Court(c) => c.arrears_claimed,
+        }
+    }
+
+    /// Replaces the content, keeping the old one in the history. Without consent in the new
+    /// version, identifying data is also removed from the history.
+    pub fn replace(&mut self, data: NoticeData, at: Instant) {
+        let old = std::mem::replace(&mut self.data, data);
+        self.history.push((self.updated_at, old));
+        if let NoticeData::Arrears(a) = &self.data
+            && a.consent_evidence.is_none()
+        {
+            for (_, h) in &mut self.history {
+                if let NoticeData::Arrears(old) = h {
+                    old.tenant = None;
+                    old.remark.clear();
+                    old.consent_evidence = None;
+                }
+            }
+        }
+        self.updated_at = at;
+    }
+}
+
+/// The unique key of a notice's content from a reporter.
+pub fn key_of(reporter: Option<&OrgId>, data: &NoticeData) -> String {
+    match (reporter, data) {
+        (Some(org), NoticeData::Arrears(a)) => format!("arrears:{org}:{}", a.tenancy_reference),
+        (_, NoticeData::Arrears(a)) => format!("arrears::{}", a.tenancy_reference),
+        (_, NoticeData::Court(c)) => format!("court:{}", c.court_file_number),
+    }
+}

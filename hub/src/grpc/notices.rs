@@ -1,0 +1,349 @@
+//! `NoticeService`: conversions of notices at the edge and the service implementation.
+
+use hub_proto::v1 as pb;
+use tokio_stream::StreamExt;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::convert as cv;
+use super::services::{Api, idem, invalid};
+use crate::domain::FieldError;
+use crate::domain::case::Rent;
+use crate::domain::ids::Cents;
+use crate::domain::notice::{ArrearsData, CourtData, LedgerLine, NoticeId, TenantContact};
+use crate::domain::time::Day;
+use crate::service::{BulkResult, Progress, Submitted, TriageItem};
+
+/// Most records one bulk stream may carry: a nationwide day is about 550,000; more is a client bug.
+const MAX_BULK_RECORDS: usize = 1_000_000;
+
+fn tenant(t: &pb::TenantContact, path: &str) -> Result<TenantContact, FieldError> {
+    let f = |n: &str| format!("{path}.{n}");
+    if !t.postal_code.is_empty() && (t.postal_code.len() != 5 || !t.postal_code.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(FieldError::new(f("postal_code"), "must be five digits"));
+    }
+    if !t.email.is_empty() {
+        crate::domain::org::EmailAddress::parse(&t.email).map_err(|e| e.within(&f("email")))?;
+    }
+    Ok(TenantContact {
+        family_name: cv::field_text(&t.family_name, &f("family_name"), 0, 100)?,
+        given_name: cv::field_text(&t.given_name, &f("given_name"), 0, 100)?,
+        street: cv::field_text(&t.street, &f("street"), 0, 200)?,
+        house_number: cv::field_text(&t.house_number, &f("house_number"), 0, 20)?,
+        postal_code: t.postal_code.clone(),
+        city: cv::field_text(&t.city, &f("city"), 0, 100)?,
+        phone: cv::field_text(&t.phone, &f("phone"), 0, 50)?,
+        email: t.email.trim().to_owned(),
+    })
+}
+
+fn not_future(d: Option<Day>, field: &str, today: Day) -> Result<Option<Day>, FieldError> {
+    match d {
+        Some(x) if x > today => Err(FieldError::new(field, "must not be in the future")),
+        other => Ok(other),
+    }
+}
+
+fn month(s: &str) -> Result<Option<String>, FieldError> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    Day::parse(&format!("{s}-01"))
+        .map(|_| Some(s.to_owned()))
+        .map_err(|_| FieldError::new("oldest_unpaid_month", "must be of the form YYYY-MM"))
+}
+
+/// An arrears notice from proto, with every rule of [`ArrearsData::check`].
+pub fn arrears(n: Option<pb::ArrearsNotice>, today: Day) -> Result<ArrearsData, FieldError> {
+    let n = n.ok_or_else(|| FieldError::new("notice", "must be set"))?;
+    let reference = cv::field_text(&n.tenancy_reference, "tenancy_reference", 1, 64)?;
+    let rent = n.rent.unwrap_or_default();
+    let ledger = n
+        .ledger
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let p = format!("ledger[{i}]");
+            Ok(LedgerLine {
+                due: cv::day(&l.due_date, &format!("{p}.due_date"))?,
+                due_amount: cv::cents(l.amount_due_cents, &format!("{p}.amount_due_cents"))?,
+                paid: cv::cents(l.amount_paid_cents, &format!("{p}.amount_paid_cents"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, FieldError>>()?;
+    let consent_evidence = match (n.tenant_consented, n.consent_evidence.trim()) {
+        (true, "") => return Err(FieldError::new("consent_evidence", "is required when tenant_consented is true")),
+        (true, e) => Some(cv::field_text(e, "consent_evidence", 1, 200)?),
+        (false, "") => None,
+        (false, _) => return Err(FieldError::new("consent_evidence", "is only allowed when tenant_consented is true")),
+    };
+    let tenant = n.tenant.as_ref().map(|t| tenant(t, "tenant")).transpose()?.filter(|t| !t.is_empty());
+    ArrearsData {
+        tenancy_reference: reference,
+        stadtbezirk: cv::stadtbezirk(n.stadtbezirk, "stadtbezirk")?,
+        rent: Rent {
+            base: cv::cents(rent.base_rent_cents, "rent.base_rent_cents")?,
+            service_charge_advance: cv::cents(rent.service_charge_advance_cents, "rent.service_charge_advance_cents")?,
+            heating_advance: cv::cents(rent.heating_advance_cents, "rent.heating_advance_cents")?,
+        },
+        ledger,
+        arrears_total: cv::cents(n.arrears_total_cents, "arrears_total_cents")?,
+        oldest_unpaid_month: month(&n.oldest_unpaid_month)?,
+        stage: cv::threat_stage(n.stage, "stage")?,
+        stage_date: not_future(cv::day_opt(&n.stage_date, "stage_date")?, "stage_date", today)?,
+        termination_date: not_future(cv::day_opt(&n.termination_date, "termination_date")?, "termination_date", today)?,
+        claim_served: not_future(cv::day_opt(&n.claim_served_date, "claim_served_date")?, "claim_served_date", today)?,
+        eviction_date: cv::day_opt(&n.eviction_date, "eviction_date")?,
+        consent_evidence,
+        tenant,
+        remark: cv::field_text(&n.remark, "remark", 0, 2000)?,
+    }
+    .check()
+}
+
+fn court(n: Option<pb::CourtNotice>, today: Day) -> Result<CourtData, FieldError> {
+    let n = n.ok_or_else(|| FieldError::new("notice", "must be set"))?;
+    if n.tenants.is_empty() {
+        return Err(FieldError::new("notice.tenants", "must name at least one tenant"));
+    }
+    let tenants = n
+        .tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let t = tenant(t, &format!("notice.tenants[{i}]"))?;
+            if t.family_name.is_empty() {
+                return Err(FieldError::new(format!("notice.tenants[{i}].family_name"), "must not be empty"));
+            }
+            Ok(t)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CourtData {
+        court_file_number: cv::field_text(&n.court_file_number, "notice.court_file_number", 1, 64)?,
+        claim_received: not_future(
+            Some(cv::day(&n.claim_received_date, "notice.claim_received_date")?),
+            "notice.claim_received_date",
+            today,
+        )?
+        .unwrap_or(today),
+        claim_served: not_future(
+            cv::day_opt(&n.claim_served_date, "notice.claim_served_date")?,
+            "notice.claim_served_date",
+            today,
+        )?,
+        tenants,
+        landlord_name: cv::field_text(&n.landlord_name, "notice.landlord_name", 0, 200)?,
+        landlord_org: if n.landlord_organisation_id.is_empty() {
+            None
+        } else {
+            Some(cv::org_id(&n.landlord_organisation_id, "notice.landlord_organisation_id")?)
+        },
+        monthly_rent: cv::cents(n.monthly_rent_cents, "notice.monthly_rent_cents")?,
+        arrears_claimed: cv::cents(n.arrears_claimed_cents, "notice.arrears_claimed_cents")?,
+        use_compensation: cv::cents(n.use_compensation_cents, "notice.use_compensation_cents")?,
+        hearing: cv::day_opt(&n.hearing_date, "notice.hearing_date")?,
+        stadtbezirk: cv::optional(n.stadtbezirk, cv::stadtbezirk, "notice.stadtbezirk")?,
+        tenancy_reference: cv::field_text(&n.tenancy_reference, "notice.tenancy_reference", 0, 64)?,
+    })
+}
+
+fn outcome_pb(s: Submitted) -> i32 {
+    match s {
+        Submitted::Accepted => pb::NoticeOutcome::Accepted as i32,
+        Submitted::Updated => pb::NoticeOutcome::Updated as i32,
+        Submitted::Unchanged => pb::NoticeOutcome::Unchanged as i32,
+    }
+}
+
+fn result_pb(record_ref: String, r: &Result<(Submitted, NoticeId), FieldError>) -> pb::NoticeResult {
+    match r {
+        Ok((s, id)) => {
+            pb::NoticeResult { record_ref, outcome: outcome_pb(*s), notice_id: id.to_string(), violations: vec![] }
+        }
+        Err(e) => pb::NoticeResult {
+            record_ref,
+            outcome: pb::NoticeOutcome::Rejected as i32,
+            notice_id: String::new(),
+            violations: vec![pb::FieldViolation { field: e.field.clone(), reason: e.reason.clone() }],
+        },
+    }
+}
+
+fn progress_pb(p: Progress) -> i32 {
+    match p {
+        Progress::Received => pb::NoticeProgress::Received as i32,
+        Progress::ContactEstablished => pb::NoticeProgress::ContactEstablished as i32,
+        Progress::SupportInProgress => pb::NoticeProgress::SupportInProgress as i32,
+        Progress::TakeoverApproved => pb::NoticeProgress::TakeoverApproved as i32,
+        Progress::Closed => pb::NoticeProgress::Closed as i32,
+    }
+}
+
+fn open_notice_pb(i: &TriageItem) -> pb::OpenNotice {
+    use crate::domain::notice::NoticeData;
+    let n = &i.notice;
+    let (source, reported_by, reference, bezirk, name) = match &n.data {
+        NoticeData::Arrears(a) => (
+            pb::NoticeSource::HousingCompany,
+            n.reporter.as_ref().map(ToString::to_string).unwrap_or_default(),
+            a.tenancy_reference.clone(),
+            Some(a.stadtbezirk),
+            a.tenant
+                .as_ref()
+                .filter(|_| a.consent_evidence.is_some())
+                .map(TenantContact::display_name)
+                .unwrap_or_default(),
+        ),
+        NoticeData::Court(c) => (
+            pb::NoticeSource::Court,
+            "court".to_owned(),
+            c.court_file_number.clone(),
+            c.stadtbezirk,
+            c.tenants.first().map(TenantContact::display_name).unwrap_or_default(),
+        ),
+    };
+    pb::OpenNotice {
+        notice_id: n.id.to_string(),
+        source: source as i32,
+        reported_by,
+        reference,
+        stadtbezirk: bezirk.map_or(0, cv::bezirk_pb),
+        stage: cv::stage_pb(n.stage()),
+        arrears_cents: n.arrears().get(),
+        consented: n.identifies_tenant(),
+        nearest_deadline: i.nearest.as_ref().map(cv::deadline_to_pb),
+        deadlines: i.deadlines.iter().map(cv::deadline_to_pb).collect(),
+        received_at: cv::ts(n.received_at),
+        tenant_name: name,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::notice_service_server::NoticeService for Api {
+    async fn submit_arrears_notice(
+        &self,
+        req: Request<pb::SubmitArrearsNoticeRequest>,
+    ) -> Result<Response<pb::SubmitArrearsNoticeResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("SubmitArrearsNotice", &mut m, |m| &mut m.idempotency_key)?;
+        let today = self.hub().clock_today();
+        let data = arrears(m.notice, today).map_err(|e| invalid(e.within_notice()))?;
+        let (what, id) = self.hub().submit_arrears(&caller, &idem, data).await?;
+        Ok(Response::new(pb::SubmitArrearsNoticeResponse { result: Some(result_pb(String::new(), &Ok((what, id)))) }))
+    }
+
+    async fn stream_arrears_notices(
+        &self,
+        req: Request<Streaming<pb::StreamArrearsNoticesRequest>>,
+    ) -> Result<Response<pb::StreamArrearsNoticesResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let today = self.hub().clock_today();
+        let mut stream = req.into_inner();
+        let mut records = Vec::new();
+        while let Some(msg) = stream.next().await {
+            let msg = msg?;
+            if records.len() >= MAX_BULK_RECORDS {
+                return Err(Status::resource_exhausted(format!("at most {MAX_BULK_RECORDS} records per stream")));
+            }
+            let record_ref = if msg.record_ref.is_empty() { (records.len() + 1).to_string() } else { msg.record_ref };
+            records.push((record_ref, arrears(msg.notice, today)));
+        }
+        let results: Vec<BulkResult> = self.hub().submit_arrears_bulk(&caller, records).await?;
+        let mut summary =
+            pb::NoticeSummary { received: i32::try_from(results.len()).unwrap_or(i32::MAX), ..Default::default() };
+        for r in &results {
+            match &r.outcome {
+                Ok((Submitted::Accepted, _)) => summary.accepted += 1,
+                Ok((Submitted::Updated, _)) => summary.updated += 1,
+                Ok((Submitted::Unchanged, _)) => summary.unchanged += 1,
+                Err(_) => summary.rejected += 1,
+            }
+        }
+        Ok(Response::new(pb::StreamArrearsNoticesResponse {
+            results: results.iter().map(|r| result_pb(r.record_ref.clone(), &r.outcome)).collect(),
+            summary: Some(summary),
+        }))
+    }
+
+    async fn list_notice_statuses(
+        &self,
+        req: Request<pb::ListNoticeStatusesRequest>,
+    ) -> Result<Response<pb::ListNoticeStatusesResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let statuses = self.hub().notice_statuses(&caller, &req.get_ref().tenancy_references).await?;
+        Ok(Response::new(pb::ListNoticeStatusesResponse {
+            statuses: statuses
+                .iter()
+                .map(|s| pb::NoticeStatus {
+                    notice_id: s.notice.id.to_string(),
+                    tenancy_reference: match &s.notice.data {
+                        crate::domain::notice::NoticeData::Arrears(a) => a.tenancy_reference.clone(),
+                        crate::domain::notice::NoticeData::Court(c) => c.tenancy_reference.clone(),
+                    },
+                    progress: progress_pb(s.progress),
+                    approved_amount_cents: s.amount.map(Cents::get),
+                    expected_payment_date: s.payment_date.map(|d| d.to_string()).unwrap_or_default(),
+                    updated_at: cv::ts(s.notice.updated_at),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn record_court_notice(
+        &self,
+        req: Request<pb::RecordCourtNoticeRequest>,
+    ) -> Result<Response<pb::RecordCourtNoticeResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("RecordCourtNotice", &mut m, |m| &mut m.idempotency_key)?;
+        let data = court(m.notice, self.hub().clock_today()).map_err(invalid)?;
+        let (what, id, case) = self.hub().record_court_notice(&caller, &idem, data).await?;
+        Ok(Response::new(pb::RecordCourtNoticeResponse {
+            result: Some(result_pb(String::new(), &Ok((what, id)))),
+            case_id: case.map(|c| c.to_string()).unwrap_or_default(),
+        }))
+    }
+
+    async fn list_open_notices(
+        &self,
+        req: Request<pb::ListOpenNoticesRequest>,
+    ) -> Result<Response<pb::ListOpenNoticesResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let limit = match req.get_ref().limit {
+            0 => 200,
+            n @ 1..=1000 => n.unsigned_abs() as usize,
+            _ => return Err(invalid(FieldError::new("limit", "must be between 1 and 1000"))),
+        };
+        let items = self.hub().open_notices(&caller, limit).await?;
+        Ok(Response::new(pb::ListOpenNoticesResponse { notices: items.iter().map(open_notice_pb).collect() }))
+    }
+
+    async fn take_up_notice(
+        &self,
+        req: Request<pb::TakeUpNoticeRequest>,
+    ) -> Result<Response<pb::TakeUpNoticeResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("TakeUpNotice", &mut m, |m| &mut m.idempotency_key)?;
+        let id = NoticeId::parse(&m.notice_id).map_err(|e| invalid(e.within("notice_id")))?;
+        let details = match m.details {
+            Some(d) if d != pb::CaseDetails::default() => {
+                Some(cv::case_details(Some(d), "details", self.hub().clock_today()).map_err(invalid)?)
+            }
+            _ => None,
+        };
+        let (case, linked) = self.hub().take_up_notice(&caller, &idem, &id, details).await?;
+        Ok(Response::new(pb::TakeUpNoticeResponse { case: Some(cv::case_to_pb(&case)), linked_existing: linked }))
+    }
+}
+
+trait WithinNotice {
+    fn within_notice(self) -> Self;
+}
+
+impl WithinNotice for FieldError {
+    /// Single submissions name fields under `notice.`, as the request nests them.
+    fn within_notice(self) -> Self {
+        self.within("notice")
+    }
+}

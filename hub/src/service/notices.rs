@@ -1,0 +1,603 @@
+//! Notices: early arrears notices from housing companies (with or without the tenant's consent),
+//! court notices recorded by the Fachstelle, the housing company's status view, and triage.
+
+use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
+use crate::domain::FieldError;
+use crate::domain::case::{Address, Case, CaseDetails, Contact, Person, Rent, StageEntry, Tenancy};
+use crate::domain::deadline::{CaseDeadline, for_notice};
+use crate::domain::event::Event;
+use crate::domain::ids::{CaseId, Cents, OrgId, PersonId};
+use crate::domain::notice::{ArrearsData, Notice, NoticeData, NoticeId, TenantContact, key_of};
+use crate::domain::referral::ReferralState;
+use crate::domain::time::{Day, Instant};
+use crate::domain::vocab::{
+    CompletionResult, DataCategory, EventKind, Gender, HouseholdType, OrgKind, PersonRole, ReferralCategory, RouteIn,
+    ThreatStage,
+};
+use crate::store::Tx;
+
+/// What happened to one submitted notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Submitted {
+    /// New notice.
+    Accepted,
+    /// Existing notice updated (history kept).
+    Updated,
+    /// Identical to the stored one.
+    Unchanged,
+}
+
+/// One record of a bulk submission: parsed, or rejected at the edge.
+pub type BulkRecord = (String, Result<ArrearsData, FieldError>);
+
+/// Result of one bulk record.
+#[derive(Debug, Clone)]
+pub struct BulkResult {
+    /// The client's reference.
+    pub record_ref: String,
+    /// What happened, or why it was rejected.
+    pub outcome: Result<(Submitted, NoticeId), FieldError>,
+}
+
+/// Progress as a reporting housing company may learn it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Received.
+    Received,
+    /// Case opened.
+    ContactEstablished,
+    /// A partner works on it.
+    SupportInProgress,
+    /// Takeover approved (with OUTCOME consent for the company).
+    TakeoverApproved,
+    /// Case closed.
+    Closed,
+}
+
+/// A notice's status for its reporter.
+#[derive(Debug, Clone)]
+pub struct NoticeStatus {
+    /// Notice.
+    pub notice: Notice,
+    /// Progress.
+    pub progress: Progress,
+    /// Approved amount (with TakeoverApproved).
+    pub amount: Option<Cents>,
+    /// Expected payment date (with TakeoverApproved).
+    pub payment_date: Option<Day>,
+}
+
+/// A notice in triage with its deadlines.
+#[derive(Debug, Clone)]
+pub struct TriageItem {
+    /// The notice.
+    pub notice: Notice,
+    /// Deadlines computable from it.
+    pub deadlines: Vec<CaseDeadline>,
+    /// The nearest hard deadline still ahead.
+    pub nearest: Option<CaseDeadline>,
+}
+
+/// Deadlines that decide whether a tenancy can still be saved.
+const HARD_KINDS: &[&str] =
+    &["SCHONFRIST", "HARDSHIP_APPLICATION", "DEFENCE_NOTICE", "RAEUMUNGSFRIST_EXTENSION_REQUEST", "EVICTION_DATE"];
+
+/// Records per transaction in a bulk submission: large enough to amortise the commit (fsync),
+/// small enough to keep the write lock short.
+const BULK_BATCH: usize = 500;
+
+impl Hub {
+    fn housing_company<'a>(&self, caller: &'a Caller) -> HubResult<&'a crate::domain::org::Organisation> {
+        let org = caller.org()?;
+        if org.kind == OrgKind::HousingCompany {
+            Ok(org)
+        } else {
+            Err(HubError::PermissionDenied("only housing companies submit arrears notices".into()))
+        }
+    }
+
+    async fn fachstellen(&self, tx: &mut dyn Tx) -> HubResult<Vec<OrgId>> {
+        Ok(tx.orgs().await?.into_iter().filter(|o| o.kind == OrgKind::Fachstelle && o.active).map(|o| o.id).collect())
+    }
+
+    /// Stores one notice inside `tx`; returns what happened.
+    async fn put_notice(
+        &self,
+        tx: &mut dyn Tx,
+        p: &mut Pending,
+        reporter: Option<&OrgId>,
+        recorded_by: Option<&OrgId>,
+        data: NoticeData,
+        fachstellen: &[OrgId],
+        now: Instant,
+    ) -> HubResult<(Submitted, Notice)> {
+        let key = key_of(reporter, &data);
+        let (what, notice) = match tx.notice_by_key(&key).await? {
+            Some(existing) if existing.data == data => return Ok((Submitted::Unchanged, existing)),
+            Some(mut existing) => {
+                let old_stage = existing.stage();
+                existing.replace(data, now);
+                tx.update_notice(&existing).await?;
+                if let Some(case_id) = existing.case_id.clone()
+                    && existing.stage() != old_stage
+                    && let Some(mut case) = tx.case(&case_id).await?
+                    && case.closure.is_none()
+                {
+                    let by = reporter.or(recorded_by).cloned().unwrap_or_else(|| case.owner.clone());
+                    case.stages.push(stage_of(&existing, by, now.day()));
+                    tx.update_case(&case).await?;
+                }
+                (Submitted::Updated, existing)
+            }
+            None => {
+                let notice = Notice {
+                    id: NoticeId::new(),
+                    reporter: reporter.cloned(),
+                    recorded_by: recorded_by.cloned(),
+                    data,
+                    history: vec![],
+                    case_id: None,
+                    received_at: now,
+                    updated_at: now,
+                };
+                tx.insert_notice(&notice).await?;
+                (Submitted::Accepted, notice)
+            }
+        };
+        for f in fachstellen {
+            p.events.push(Event {
+                cursor: 0,
+                audience: f.clone(),
+                kind: EventKind::NoticeReceived,
+                case_id: notice.case_id.clone().unwrap_or_else(nil_case),
+                referral_id: None,
+                consent_id: None,
+                state: None,
+                reason: None,
+                actor: reporter.or(recorded_by).map(ToString::to_string).unwrap_or_else(|| "court".into()),
+                at: now,
+                categories: vec![],
+                deadline: None,
+                notice_id: Some(notice.id.clone()),
+            });
+        }
+        let basis = if notice.identifies_tenant() {
+            match &notice.data {
+                NoticeData::Arrears(a) => format!("consent:{}", a.consent_evidence.clone().unwrap_or_default()),
+                NoticeData::Court(_) => "statute:§22 Abs. 9 SGB II".into(),
+            }
+        } else {
+            "pseudonymous".into()
+        };
+        let actor = match reporter.or(recorded_by) {
+            Some(o) => crate::domain::ids::Actor::Org { org: o.clone(), staff: None },
+            None => crate::domain::ids::Actor::Hub,
+        };
+        p.audit.push(audit(&actor, now, "notice.write", notice.case_id.as_ref(), None, basis, notice.id.to_string()));
+        Ok((what, notice))
+    }
+
+    /// Submits one arrears notice.
+    pub async fn submit_arrears(
+        &self,
+        caller: &Caller,
+        idem: &Idem,
+        data: ArrearsData,
+    ) -> HubResult<(Submitted, NoticeId)> {
+        let org = self.housing_company(caller)?.id.clone();
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Notice { notice, submitted }) = self.replay(tx.as_mut(), caller, idem).await? {
+            return Ok((submitted, notice));
+        }
+        let fachstellen = self.fachstellen(tx.as_mut()).await?;
+        let mut p = Pending::new();
+        let now = self.now();
+        let (what, notice) = self
+            .put_notice(tx.as_mut(), &mut p, Some(&org), None, NoticeData::Arrears(data), &fachstellen, now)
+            .await?;
+        let out = Outcome::Notice { notice: notice.id.clone(), submitted: what };
+        self.finish(tx, caller, Some(idem), Some(&out), p).await?;
+        Ok((what, notice.id))
+    }
+
+    /// Submits many notices. Records rejected at the edge are reported as such; every valid record
+    /// is stored, in transactions of [`BULK_BATCH`] records.
+    pub async fn submit_arrears_bulk(&self, caller: &Caller, records: Vec<BulkRecord>) -> HubResult<Vec<BulkResult>> {
+        let org = self.housing_company(caller)?.id.clone();
+        let mut results = Vec::with_capacity(records.len());
+        for chunk in records.chunks(BULK_BATCH) {
+            let mut tx = self.store.begin().await?;
+            let fachstellen = self.fachstellen(tx.as_mut()).await?;
+            let mut p = Pending::new();
+            let now = self.now();
+            for (record_ref, parsed) in chunk {
+                let outcome = match parsed {
+                    Err(e) => Err(e.clone()),
+                    Ok(data) => {
+                        let (what, notice) = self
+                            .put_notice(
+                                tx.as_mut(),
+                                &mut p,
+                                Some(&org),
+                                None,
+                                NoticeData::Arrears(data.clone()),
+                                &fachstellen,
+                                now,
+                            )
+                            .await?;
+                        Ok((what, notice.id))
+                    }
+                };
+                results.push(BulkResult { record_ref: record_ref.clone(), outcome });
+            }
+            self.finish(tx, caller, None, None, p).await?;
+        }
+        Ok(results)
+    }
+
+    /// The caller's notices with what it may learn about them.
+    pub async fn notice_statuses(&self, caller: &Caller, refs: &[String]) -> HubResult<Vec<NoticeStatus>> {
+        let org = self.housing_company(caller)?.id.clone();
+        let mut tx = self.store.begin().await?;
+        let today = self.today();
+        let mut out = Vec::new();
+        for notice in tx.notices_of_reporter(&org).await? {
+            let NoticeData::Arrears(a) = &notice.data else { continue };
+            if !refs.is_empty() && !refs.contains(&a.tenancy_reference) {
+                continue;
+            }
+            let mut status =
+                NoticeStatus { notice: notice.clone(), progress: Progress::Received, amount: None, payment_date: None };
+            if let Some(case_id) = &notice.case_id
+                && let Some(case) = tx.case(case_id).await?
+            {
+                status.progress = Progress::ContactEstablished;
+                let referrals = tx.referrals_of_case(case_id).await?;
+                let working = referrals.iter().any(|r| {
+                    matches!(
+                        r.state,
+                        ReferralState::Accepted
+                            | ReferralState::InProgress
+                            | ReferralState::OnHold
+                            | ReferralState::Completed
+                    )
+                });
+                if working {
+                    status.progress = Progress::SupportInProgress;
+                }
+                let consents = tx.consents_of_case(case_id).await?;
+                let may_learn = consents.iter().any(|c| c.covers(&org, DataCategory::Outcome, today));
+                let approved = referrals.iter().find_map(|r| {
+                    let takeover = matches!(
+                        r.category,
+                        ReferralCategory::RentDebtTakeoverSgb2 | ReferralCategory::RentDebtTakeoverSgb12
+                    );
+                    let c = r.completion.as_ref()?;
+                    let ok = matches!(c.result, CompletionResult::ApprovedLoan | CompletionResult::ApprovedGrant);
+                    (takeover && ok && r.state == ReferralState::Completed).then_some(c.clone())
+                });
+                if let (true, Some(c)) = (may_learn, approved) {
+                    status.progress = Progress::TakeoverApproved;
+                    status.amount = c.amount;
+                    status.payment_date = c.effective_date;
+                }
+                if case.closure.is_some() {
+                    status.progress = Progress::Closed;
+                }
+            }
+            out.push(status);
+        }
+        Ok(out)
+    }
+
+    /// Records a court notice. An open case of the same tenancy is updated at once.
+    pub async fn record_court_notice(
+        &self,
+        caller: &Caller,
+        idem: &Idem,
+        data: crate::domain::notice::CourtData,
+    ) -> HubResult<(Submitted, NoticeId, Option<CaseId>)> {
+        let org = caller.fachstelle("record court notices")?.id.clone();
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Court { notice, submitted, case }) = self.replay(tx.as_mut(), caller, idem).await? {
+            return Ok((submitted, notice, case));
+        }
+        let now = self.now();
+        let mut p = Pending::new();
+        let (what, mut notice) = self
+            .put_notice(tx.as_mut(), &mut p, None, Some(&org), NoticeData::Court(data.clone()), &[org.clone()], now)
+            .await?;
+        let mut linked = notice.case_id.clone();
+        if linked.is_none() && !data.tenancy_reference.is_empty() {
+            let same = tx.cases().await?.into_iter().find(|c| {
+                c.owner == org
+                    && c.closure.is_none()
+                    && c.details.tenancy.reference == data.tenancy_reference
+                    && (data.landlord_org.is_none() || c.details.tenancy.landlord == data.landlord_org)
+            });
+            if let Some(mut case) = same {
+                for s in court_stages(&notice, &org) {
+                    case.stages.push(s);
+                }
+                case.notice_ids.push(notice.id.clone());
+                tx.update_case(&case).await?;
+                notice.case_id = Some(case.id.clone());
+                tx.update_notice(&notice).await?;
+                linked = Some(case.id.clone());
+            }
+        }
+        let out = Outcome::Court { notice: notice.id.clone(), submitted: what, case: linked.clone() };
+        self.finish(tx, caller, Some(idem), Some(&out), p).await?;
+        Ok((what, notice.id, linked))
+    }
+
+    /// Open notices, most urgent first. Audited: the list shows names where the notice carries them.
+    pub async fn open_notices(&self, caller: &Caller, limit: usize) -> HubResult<Vec<TriageItem>> {
+        caller.fachstelle("triage notices")?;
+        let mut tx = self.store.begin().await?;
+        let today = self.today();
+        let mut items: Vec<TriageItem> = tx
+            .open_notices()
+            .await?
+            .into_iter()
+            .map(|notice| {
+                let deadlines = for_notice(&notice, notice.received_at.day());
+                let nearest = deadlines
+                    .iter()
+                    .filter(|d| HARD_KINDS.contains(&d.kind.as_str()) && d.date >= today)
+                    .min_by_key(|d| d.date)
+                    .cloned();
+                TriageItem { notice, deadlines, nearest }
+            })
+            .collect();
+        items.sort_by(|a, b| {
+            let key = |i: &TriageItem| {
+                (
+                    i.nearest.as_ref().map_or(Day::parse("9999-12-31").ok(), |d| Some(d.date)),
+                    std::cmp::Reverse(i.notice.stage()),
+                )
+            };
+            key(a).cmp(&key(b)).then(a.notice.received_at.cmp(&b.notice.received_at))
+        });
+        items.truncate(limit);
+        let mut p = Pending::new();
+        let named = items.iter().filter(|i| i.notice.identifies_tenant()).count();
+        if named > 0 {
+            p.audit.push(audit(
+                &caller.actor(),
+                self.now(),
+                "notice.list",
+                None,
+                None,
+                "consent or statute per notice".into(),
+                format!("{named} notices with names"),
+            ));
+        }
+        self.finish(tx, caller, None, None, p).await?;
+        Ok(items)
+    }
+
+    /// Takes a notice up into a case: links it to the open case of the same tenancy, or opens one
+    /// (from `details`, or built from the notice).
+    pub async fn take_up_notice(
+        &self,
+        caller: &Caller,
+        idem: &Idem,
+        id: &NoticeId,
+        details: Option<CaseDetails>,
+    ) -> HubResult<(Case, bool)> {
+        let org = caller.fachstelle("take up notices")?.clone();
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::TakenUp { case, linked }) = self.replay(tx.as_mut(), caller, idem).await? {
+            return Ok((self.owned_case(tx.as_mut(), &org.id, &case).await?, linked));
+        }
+        let mut notice = tx.notice(id).await?.ok_or(HubError::NotFound("notice"))?;
+        if notice.case_id.is_some() {
+            return Err(HubError::FailedPrecondition("the notice was already taken up".into()));
+        }
+        let now = self.now();
+        let (reference, landlord) = match &notice.data {
+            NoticeData::Arrears(a) => (a.tenancy_reference.clone(), notice.reporter.clone()),
+            NoticeData::Court(c) => (c.tenancy_reference.clone(), c.landlord_org.clone()),
+        };
+        let existing = if reference.is_empty() {
+            None
+        } else {
+            tx.cases().await?.into_iter().find(|c| {
+                c.owner == org.id
+                    && c.closure.is_none()
+                    && c.details.tenancy.reference == reference
+                    && c.details.tenancy.landlord == landlord
+            })
+        };
+        let stages = match &notice.data {
+            NoticeData::Arrears(_) => {
+                vec![stage_of(&notice, notice.reporter.clone().unwrap_or(org.id.clone()), now.day())]
+            }
+            NoticeData::Court(_) => court_stages(&notice, &org.id),
+        };
+        let mut p = Pending::new();
+        let (case, linked) = match existing {
+            Some(mut case) => {
+                case.stages.extend(stages);
+                case.notice_ids.push(notice.id.clone());
+                tx.update_case(&case).await?;
+                (case, true)
+            }
+            None => {
+                let details = match details {
+                    Some(d) => d,
+                    None => details_from_notice(&notice)?,
+                };
+                if let Some(l) = &details.tenancy.landlord
+                    && tx.org(l).await?.is_none()
+                {
+                    return Err(FieldError::new(
+                        "details.tenancy.landlord_organisation_id",
+                        "is not a registered organisation",
+                    )
+                    .into());
+                }
+                let case = Case {
+                    id: CaseId::new(),
+                    owner: org.id.clone(),
+                    details,
+                    stages,
+                    closure: None,
+                    opened_at: now,
+                    notice_ids: vec![notice.id.clone()],
+                    announced_deadlines: vec![],
+                };
+                tx.insert_case(&case).await?;
+                p.events.push(Event {
+                    cursor: 0,
+                    audience: org.id.clone(),
+                    kind: EventKind::CaseOpened,
+                    case_id: case.id.clone(),
+                    referral_id: None,
+                    consent_id: None,
+                    state: None,
+                    reason: None,
+                    actor: org.id.to_string(),
+                    at: now,
+                    categories: vec![],
+                    deadline: None,
+                    notice_id: Some(notice.id.clone()),
+                });
+                (case, false)
+            }
+        };
+        notice.case_id = Some(case.id.clone());
+        notice.updated_at = now;
+        tx.update_notice(&notice).await?;
+        p.audit.push(audit(
+            &caller.actor(),
+            now,
+            "notice.take_up",
+            Some(&case.id),
+            None,
+            "owner".into(),
+            notice.id.to_string(),
+        ));
+        let out = Outcome::TakenUp { case: case.id.clone(), linked };
+        self.finish(tx, caller, Some(idem), Some(&out), p).await?;
+        Ok((case, linked))
+    }
+}
+
+/// Placeholder case id for events about notices not yet in a case (the nil UUID).
+fn nil_case() -> CaseId {
+    CaseId::parse("00000000-0000-0000-0000-000000000000").unwrap_or_else(|_| CaseId::new())
+}
+
+fn stage_of(notice: &Notice, by: OrgId, today: Day) -> StageEntry {
+    let (stage, date, end, source) = match &notice.data {
+        NoticeData::Arrears(a) => {
+            let end = match a.stage {
+                ThreatStage::Raeumungstermin => a.eviction_date,
+                _ => None,
+            };
+            (a.stage, a.effective_stage_date(notice.received_at.day()), end, format!("Frühmeldung {by}"))
+        }
+        NoticeData::Court(c) => (
+            notice.stage(),
+            c.claim_served.unwrap_or(c.claim_received),
+            None,
+            format!("Mitteilung des Gerichts {}", c.court_file_number),
+        ),
+    };
+    StageEntry { stage, date: date.min(today), end_date: end, source, recorded_by: by }
+}
+
+fn court_stages(notice: &Notice, by: &OrgId) -> Vec<StageEntry> {
+    let NoticeData::Court(c) = &notice.data else { return vec![] };
+    let mut out = vec![StageEntry {
+        stage: ThreatStage::KlageEingereicht,
+        date: c.claim_received,
+        end_date: None,
+        source: format!("Mitteilung des Gerichts {}", c.court_file_number),
+        recorded_by: by.clone(),
+    }];
+    if let Some(served) = c.claim_served {
+        out.push(StageEntry {
+            stage: ThreatStage::Rechtshaengig,
+            date: served,
+            end_date: None,
+            source: format!("Zustellung laut Gericht {}", c.court_file_number),
+            recorded_by: by.clone(),
+        });
+    }
+    out
+}
+
+fn person_from(t: &TenantContact, role: PersonRole) -> Option<Person> {
+    (!t.family_name.is_empty()).then(|| Person {
+        id: PersonId::new(),
+        role,
+        given_name: if t.given_name.is_empty() { "-".into() } else { t.given_name.clone() },
+        family_name: t.family_name.clone(),
+        gender: Gender::Undisclosed,
+        birth_year: None,
+    })
+}
+
+fn details_from_notice(notice: &Notice) -> HubResult<CaseDetails> {
+    let need = |what: &str| {
+        HubError::FailedPrecondition(format!("the notice has no {what}; send the household details with the request"))
+    };
+    let (tenants, stadtbezirk, rent, arrears, reference, landlord, route) = match &notice.data {
+        NoticeData::Arrears(a) => {
+            let t = a
+                .tenant
+                .clone()
+                .filter(|_| a.consent_evidence.is_some())
+                .ok_or_else(|| need("tenant name (it came without consent)"))?;
+            (
+                vec![t],
+                Some(a.stadtbezirk),
+                a.rent,
+                a.arrears_total,
+                a.tenancy_reference.clone(),
+                notice.reporter.clone(),
+                RouteIn::HousingCompanyNotice,
+            )
+        }
+        NoticeData::Court(c) => (
+            c.tenants.clone(),
+            c.stadtbezirk,
+            Rent { base: c.monthly_rent, ..Rent::default() },
+            c.arrears_claimed,
+            c.tenancy_reference.clone(),
+            c.landlord_org.clone(),
+            RouteIn::CourtNotice,
+        ),
+    };
+    let first = tenants.first().ok_or_else(|| need("tenant"))?;
+    let mut persons: Vec<Person> = Vec::new();
+    for (i, t) in tenants.iter().enumerate() {
+        let role = if i == 0 { PersonRole::MainTenant } else { PersonRole::CoTenant };
+        persons.push(person_from(t, role).ok_or_else(|| need("tenant name"))?);
+    }
+    if first.street.is_empty() || first.postal_code.len() != 5 || first.city.is_empty() {
+        return Err(need("complete address"));
+    }
+    Ok(CaseDetails {
+        persons,
+        address: Address {
+            street: first.street.clone(),
+            house_number: if first.house_number.is_empty() { "-".into() } else { first.house_number.clone() },
+            postal_code: first.postal_code.clone(),
+            city: first.city.clone(),
+        },
+        contact: Contact { phone: first.phone.clone(), email: first.email.clone() },
+        stadtbezirk: stadtbezirk.ok_or_else(|| need("Stadtbezirk"))?,
+        tenancy: Tenancy { landlord, reference, start: None, rent },
+        arrears,
+        route_in: route,
+        schutzsperre: false,
+        household_type: HouseholdType::Other,
+        income_benefits_note: String::new(),
+        health_note: String::new(),
+        counselling_note: String::new(),
+    })
+}

@@ -1,0 +1,77 @@
+//! Response SLAs: default reply-by dates per referral category, shortened when a hard deadline of
+//! the case is near, and the thresholds for overdue and escalation events.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::domain::deadline::CaseDeadline;
+use crate::domain::time::Day;
+use crate::domain::vocab::ReferralCategory;
+use crate::domain::workdays::{add_working_days, sub_working_days};
+
+/// SLA settings (config table `[sla]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sla {
+    /// Working days to reply when the category has no entry of its own.
+    pub default_reply_days: u32,
+    /// Working days to reply per category (e.g. `LANDLORD_AGREEMENT = 5`).
+    pub reply_days: HashMap<String, u32>,
+    /// Working days after the reply-by date until an undecided referral is escalated.
+    pub escalate_after_days: u32,
+    /// Working days a reply must leave before a hard deadline of the case (Schonfrist, eviction).
+    pub deadline_margin_days: u32,
+    /// Announce a Schonfrist this many working days ahead.
+    pub schonfrist_warning_days: u32,
+    /// Announce an eviction date this many working days ahead.
+    pub eviction_warning_days: u32,
+}
+
+impl Default for Sla {
+    fn default() -> Self {
+        let reply_days = [("LANDLORD_AGREEMENT", 5), ("DIRECT_RENT_PAYMENT", 5), ("EMERGENCY_ACCOMMODATION", 2)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        Self {
+            default_reply_days: 10,
+            reply_days,
+            escalate_after_days: 5,
+            deadline_margin_days: 3,
+            schonfrist_warning_days: 10,
+            eviction_warning_days: 15,
+        }
+    }
+}
+
+/// Deadline kinds that shorten reply-by dates.
+const PRESSING: &[&str] = &["SCHONFRIST", "HARDSHIP_APPLICATION", "EVICTION_DATE", "DEFENCE_NOTICE"];
+
+impl Sla {
+    /// Checks the configured category names.
+    pub fn validate(&self) -> Result<(), String> {
+        for k in self.reply_days.keys() {
+            if ReferralCategory::parse(k).is_none() {
+                return Err(format!("sla.reply_days: unknown referral category '{k}'"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The default reply-by date of a new referral.
+    pub fn reply_by(&self, category: ReferralCategory, today: Day, deadlines: &[CaseDeadline]) -> Day {
+        let days = self.reply_days.get(category.as_str()).copied().unwrap_or(self.default_reply_days);
+        let normal = add_working_days(today, days);
+        let earliest = add_working_days(today, 1);
+        let pressing = deadlines
+            .iter()
+            .filter(|d| PRESSING.contains(&d.kind.as_str()) && d.date > today)
+            .map(|d| sub_working_days(d.date, self.deadline_margin_days))
+            .min();
+        match pressing {
+            Some(p) if p < normal => p.max(earliest),
+            _ => normal,
+        }
+    }
+}
