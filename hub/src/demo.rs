@@ -231,7 +231,7 @@ pub async fn run() -> anyhow::Result<()> {
     let main_tenant =
         case.details.as_ref().and_then(|d| d.persons.first()).map(|p| p.person_id.clone()).context("no person")?;
     println!(
-        "    case {}: 3 persons, arrears {}, stages RUECKSTAND (4 Dec), MAHNUNG (8 Dec)\n",
+        "    the Fachstelle takes the notice up: case {} (3 persons, arrears {}; stages MAHNUNG from the notice, RUECKSTAND since 4 Dec)\n",
         case.id,
         euro(156_000)
     );

@@ -188,7 +188,9 @@ pub struct CourtData {
     pub tenancy_reference: String,
 }
 
-/// What a notice reports.
+/// What a notice reports. Not boxed: notices are handled one at a time, so the size difference
+/// between the variants costs nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NoticeData {
     /// From a housing company.

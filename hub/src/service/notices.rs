@@ -82,6 +82,12 @@ pub struct TriageItem {
 const HARD_KINDS: &[&str] =
     &["SCHONFRIST", "HARDSHIP_APPLICATION", "DEFENCE_NOTICE", "RAEUMUNGSFRIST_EXTENSION_REQUEST", "EVICTION_DATE"];
 
+/// Who a notice comes from: a reporting housing company, or the Fachstelle recording a court notice.
+struct Origin<'a> {
+    reporter: Option<&'a OrgId>,
+    recorded_by: Option<&'a OrgId>,
+}
+
 /// Records per transaction in a bulk submission: large enough to amortise the commit (fsync),
 /// small enough to keep the write lock short.
 const BULK_BATCH: usize = 500;
@@ -105,12 +111,12 @@ impl Hub {
         &self,
         tx: &mut dyn Tx,
         p: &mut Pending,
-        reporter: Option<&OrgId>,
-        recorded_by: Option<&OrgId>,
+        origin: Origin<'_>,
         data: NoticeData,
         fachstellen: &[OrgId],
         now: Instant,
     ) -> HubResult<(Submitted, Notice)> {
+        let Origin { reporter, recorded_by } = origin;
         let key = key_of(reporter, &data);
         let (what, notice) = match tx.notice_by_key(&key).await? {
             Some(existing) if existing.data == data => return Ok((Submitted::Unchanged, existing)),
@@ -193,7 +199,14 @@ impl Hub {
         let mut p = Pending::new();
         let now = self.now();
         let (what, notice) = self
-            .put_notice(tx.as_mut(), &mut p, Some(&org), None, NoticeData::Arrears(data), &fachstellen, now)
+            .put_notice(
+                tx.as_mut(),
+                &mut p,
+                Origin { reporter: Some(&org), recorded_by: None },
+                NoticeData::Arrears(data),
+                &fachstellen,
+                now,
+            )
             .await?;
         let out = Outcome::Notice { notice: notice.id.clone(), submitted: what };
         self.finish(tx, caller, Some(idem), Some(&out), p).await?;
@@ -218,8 +231,7 @@ impl Hub {
                             .put_notice(
                                 tx.as_mut(),
                                 &mut p,
-                                Some(&org),
-                                None,
+                                Origin { reporter: Some(&org), recorded_by: None },
                                 NoticeData::Arrears(data.clone()),
                                 &fachstellen,
                                 now,
@@ -305,7 +317,14 @@ impl Hub {
         let now = self.now();
         let mut p = Pending::new();
         let (what, mut notice) = self
-            .put_notice(tx.as_mut(), &mut p, None, Some(&org), NoticeData::Court(data.clone()), &[org.clone()], now)
+            .put_notice(
+                tx.as_mut(),
+                &mut p,
+                Origin { reporter: None, recorded_by: Some(&org) },
+                NoticeData::Court(data.clone()),
+                std::slice::from_ref(&org),
+                now,
+            )
             .await?;
         let mut linked = notice.case_id.clone();
         if linked.is_none() && !data.tenancy_reference.is_empty() {
