@@ -38,3 +38,46 @@ pub struct Event {
     #[serde(default)]
     pub notice_id: Option<super::ids::NoticeId>,
 }
+
+impl Event {
+    /// An event about a case for one audience; everything else empty.
+    pub fn new(audience: &OrgId, kind: EventKind, case_id: &CaseId, actor: &str, at: Instant) -> Self {
+        Self {
+            cursor: 0,
+            audience: audience.clone(),
+            kind,
+            case_id: case_id.clone(),
+            referral_id: None,
+            consent_id: None,
+            state: None,
+            reason: None,
+            actor: actor.to_owned(),
+            at,
+            categories: vec![],
+            deadline: None,
+            notice_id: None,
+        }
+    }
+
+    /// An event about a referral (its id and state after the change) for one audience.
+    pub fn about_referral(
+        audience: &OrgId,
+        kind: EventKind,
+        r: &super::referral::Referral,
+        actor: &str,
+        at: Instant,
+    ) -> Self {
+        Self {
+            referral_id: Some(r.id.clone()),
+            state: Some(r.state),
+            ..Self::new(audience, kind, &r.case_id, actor, at)
+        }
+    }
+
+    /// Sets the reason code.
+    #[must_use]
+    pub fn with_reason(mut self, reason: Option<ReasonCode>) -> Self {
+        self.reason = reason;
+        self
+    }
+}

@@ -207,21 +207,10 @@ impl Hub {
                 r.cancel_by_hub(ReasonCode::CaseClosed, "Fall abgeschlossen", now);
                 tx.update_referral(&r).await?;
                 for aud in [&r.sender, &r.recipient] {
-                    p.events.push(Event {
-                        cursor: 0,
-                        audience: aud.clone(),
-                        kind: EventKind::ReferralStateChanged,
-                        case_id: case.id.clone(),
-                        referral_id: Some(r.id.clone()),
-                        consent_id: None,
-                        state: Some(r.state),
-                        reason: Some(ReasonCode::CaseClosed),
-                        actor: "hub".into(),
-                        at: now,
-                        categories: vec![],
-                        deadline: None,
-                        notice_id: None,
-                    });
+                    p.events.push(
+                        Event::about_referral(aud, EventKind::ReferralStateChanged, &r, "hub", now)
+                            .with_reason(Some(ReasonCode::CaseClosed)),
+                    );
                 }
                 cancelled.push(r.id.clone());
             }
@@ -296,19 +285,5 @@ fn within(e: HubError, parent: &str) -> HubError {
 }
 
 fn case_event(audience: &OrgId, kind: EventKind, case: &CaseId, caller: &Caller, at: Instant) -> Event {
-    Event {
-        cursor: 0,
-        audience: audience.clone(),
-        kind,
-        case_id: case.clone(),
-        referral_id: None,
-        consent_id: None,
-        state: None,
-        reason: None,
-        actor: caller.actor().id().to_owned(),
-        at,
-        categories: vec![],
-        deadline: None,
-        notice_id: None,
-    }
+    Event::new(audience, kind, case, caller.actor().id(), at)
 }

@@ -203,19 +203,9 @@ impl Hub {
                 tx.update_referral(&r).await?;
                 for aud in [&r.sender, &r.recipient] {
                     p.events.push(Event {
-                        cursor: 0,
-                        audience: aud.clone(),
-                        kind: EventKind::ReferralStateChanged,
-                        case_id: r.case_id.clone(),
-                        referral_id: Some(r.id.clone()),
                         consent_id: Some(consent.id.clone()),
-                        state: Some(r.state),
-                        reason: Some(reason),
-                        actor: "hub".into(),
-                        at: now,
-                        categories: vec![],
-                        deadline: None,
-                        notice_id: None,
+                        ..Event::about_referral(aud, EventKind::ReferralStateChanged, &r, "hub", now)
+                            .with_reason(Some(reason))
                     });
                 }
                 cancelled.push(r.id.clone());
@@ -235,18 +225,8 @@ fn consent_event(
     categories: Vec<DataCategory>,
 ) -> Event {
     Event {
-        cursor: 0,
-        audience: audience.clone(),
-        kind,
-        case_id: consent.case_id.clone(),
-        referral_id: None,
         consent_id: Some(consent.id.clone()),
-        state: None,
-        reason: None,
-        actor: actor.to_owned(),
-        at,
         categories,
-        deadline: None,
-        notice_id: None,
+        ..Event::new(audience, kind, &consent.case_id, actor, at)
     }
 }

@@ -151,20 +151,11 @@ impl Hub {
             }
         };
         for f in fachstellen {
+            let actor: String = reporter.or(recorded_by).map(ToString::to_string).unwrap_or_else(|| "court".into());
+            let case_id = notice.case_id.clone().unwrap_or_else(nil_case);
             p.events.push(Event {
-                cursor: 0,
-                audience: f.clone(),
-                kind: EventKind::NoticeReceived,
-                case_id: notice.case_id.clone().unwrap_or_else(nil_case),
-                referral_id: None,
-                consent_id: None,
-                state: None,
-                reason: None,
-                actor: reporter.or(recorded_by).map(ToString::to_string).unwrap_or_else(|| "court".into()),
-                at: now,
-                categories: vec![],
-                deadline: None,
                 notice_id: Some(notice.id.clone()),
+                ..Event::new(f, EventKind::NoticeReceived, &case_id, &actor, now)
             });
         }
         let basis = if notice.identifies_tenant() {
@@ -469,19 +460,8 @@ impl Hub {
                 };
                 tx.insert_case(&case).await?;
                 p.events.push(Event {
-                    cursor: 0,
-                    audience: org.id.clone(),
-                    kind: EventKind::CaseOpened,
-                    case_id: case.id.clone(),
-                    referral_id: None,
-                    consent_id: None,
-                    state: None,
-                    reason: None,
-                    actor: org.id.to_string(),
-                    at: now,
-                    categories: vec![],
-                    deadline: None,
                     notice_id: Some(notice.id.clone()),
+                    ..Event::new(&org.id, EventKind::CaseOpened, &case.id, org.id.as_str(), now)
                 });
                 (case, false)
             }

@@ -415,23 +415,9 @@ impl Hub {
 }
 
 fn push_referral_events(p: &mut Pending, r: &Referral, kind: EventKind, actor: &str, at: Instant) {
-    let reason = r.last_reason().and_then(|x| x.code);
+    let reason = r.last_reason().and_then(|x| x.code).filter(|_| kind == EventKind::ReferralStateChanged);
     for aud in [&r.sender, &r.recipient] {
-        p.events.push(Event {
-            cursor: 0,
-            audience: aud.clone(),
-            kind,
-            case_id: r.case_id.clone(),
-            referral_id: Some(r.id.clone()),
-            consent_id: None,
-            state: Some(r.state),
-            reason: if kind == EventKind::ReferralStateChanged { reason } else { None },
-            actor: actor.to_owned(),
-            at,
-            categories: vec![],
-            deadline: None,
-            notice_id: None,
-        });
+        p.events.push(Event::about_referral(aud, kind, r, actor, at).with_reason(reason));
     }
 }
 

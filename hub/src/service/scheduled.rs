@@ -86,21 +86,7 @@ impl Hub {
                 tx.update_referral(&r).await?;
                 for kind in kinds {
                     n += 1;
-                    p.events.push(Event {
-                        cursor: 0,
-                        audience: r.sender.clone(),
-                        kind,
-                        case_id: r.case_id.clone(),
-                        referral_id: Some(r.id.clone()),
-                        consent_id: None,
-                        state: Some(r.state),
-                        reason: None,
-                        actor: "hub".into(),
-                        at: now,
-                        categories: vec![],
-                        deadline: None,
-                        notice_id: None,
-                    });
+                    p.events.push(Event::about_referral(&r.sender, kind, &r, "hub", now));
                 }
             }
             if !full {
@@ -143,19 +129,8 @@ impl Hub {
                 changed = true;
                 n += 1;
                 p.events.push(Event {
-                    cursor: 0,
-                    audience: case.owner.clone(),
-                    kind: EventKind::DeadlineApproaching,
-                    case_id: case.id.clone(),
-                    referral_id: None,
-                    consent_id: None,
-                    state: None,
-                    reason: None,
-                    actor: "hub".into(),
-                    at: now,
-                    categories: vec![],
                     deadline: Some(d),
-                    notice_id: None,
+                    ..Event::new(&case.owner, EventKind::DeadlineApproaching, &case.id, "hub", now)
                 });
             }
             if changed {
