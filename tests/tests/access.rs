@@ -9,13 +9,7 @@ use common::*;
 /// A referral from the Fachstelle to the debt counselling service, which the Jobcenter must not see.
 async fn someone_elses_referral(hub: &TestHub) -> (Case, Referral) {
     let case = open_case(hub).await;
-    record_consent(
-        hub,
-        &case,
-        &[orgs::SCHULDNERBERATUNG],
-        &[D::Identity, D::Arrears],
-    )
-    .await;
+    record_consent(hub, &case, &[orgs::SCHULDNERBERATUNG], &[D::Identity, D::Arrears]).await;
     let r = create_referral(
         hub,
         &case.id,
@@ -35,14 +29,7 @@ async fn a_referral_of_others_is_indistinguishable_from_a_missing_one() {
     let hub = start().await;
     let (case, r) = someone_elses_referral(&hub).await;
     // The Jobcenter even has its own referral in the same case.
-    create_referral(
-        &hub,
-        &case.id,
-        orgs::JOBCENTER,
-        ReferralCategory::RentDebtTakeoverSgb2,
-        &[D::Identity],
-    )
-    .await;
+    create_referral(&hub, &case.id, orgs::JOBCENTER, ReferralCategory::RentDebtTakeoverSgb2, &[D::Identity]).await;
     let missing = random_id();
 
     for outsider in [orgs::JOBCENTER, orgs::WOHNBAU, orgs::SOZIALAMT] {
@@ -50,39 +37,19 @@ async fn a_referral_of_others_is_indistinguishable_from_a_missing_one() {
         let pairs: Vec<(&str, Answer, Answer)> = vec![
             (
                 "GetReferral",
-                c.get_referral(GetReferralRequest {
-                    referral_id: r.id.clone(),
-                })
-                .await
-                .map(|_| ()),
-                c.get_referral(GetReferralRequest {
-                    referral_id: missing.clone(),
-                })
-                .await
-                .map(|_| ()),
+                c.get_referral(GetReferralRequest { referral_id: r.id.clone() }).await.map(|_| ()),
+                c.get_referral(GetReferralRequest { referral_id: missing.clone() }).await.map(|_| ()),
             ),
             (
                 "ListNotes",
-                c.list_notes(ListNotesRequest {
-                    referral_id: r.id.clone(),
-                })
-                .await
-                .map(|_| ()),
-                c.list_notes(ListNotesRequest {
-                    referral_id: missing.clone(),
-                })
-                .await
-                .map(|_| ()),
+                c.list_notes(ListNotesRequest { referral_id: r.id.clone() }).await.map(|_| ()),
+                c.list_notes(ListNotesRequest { referral_id: missing.clone() }).await.map(|_| ()),
             ),
             (
                 "AddNote",
-                c.add_note(AddNoteRequest {
-                    idempotency_key: idem(),
-                    referral_id: r.id.clone(),
-                    text: "Hallo".into(),
-                })
-                .await
-                .map(|_| ()),
+                c.add_note(AddNoteRequest { idempotency_key: idem(), referral_id: r.id.clone(), text: "Hallo".into() })
+                    .await
+                    .map(|_| ()),
                 c.add_note(AddNoteRequest {
                     idempotency_key: idem(),
                     referral_id: missing.clone(),
@@ -93,47 +60,29 @@ async fn a_referral_of_others_is_indistinguishable_from_a_missing_one() {
             ),
             (
                 "TransitionReferral",
-                c.transition_referral(move_request(&r.id, ReferralMove::Acknowledge))
-                    .await
-                    .map(|_| ()),
-                c.transition_referral(move_request(&missing, ReferralMove::Acknowledge))
-                    .await
-                    .map(|_| ()),
+                c.transition_referral(move_request(&r.id, ReferralMove::Acknowledge)).await.map(|_| ()),
+                c.transition_referral(move_request(&missing, ReferralMove::Acknowledge)).await.map(|_| ()),
             ),
             (
                 "TransitionReferral(CANCEL)",
-                c.transition_referral(move_request(&r.id, ReferralMove::Cancel))
-                    .await
-                    .map(|_| ()),
-                c.transition_referral(move_request(&missing, ReferralMove::Cancel))
-                    .await
-                    .map(|_| ()),
+                c.transition_referral(move_request(&r.id, ReferralMove::Cancel)).await.map(|_| ()),
+                c.transition_referral(move_request(&missing, ReferralMove::Cancel)).await.map(|_| ()),
             ),
         ];
         for (rpc, theirs, random) in pairs {
             let theirs = assert_status(theirs, Code::NotFound, &["referral not found"]);
             let random = assert_status(random, Code::NotFound, &["referral not found"]);
-            assert_eq!(
-                theirs.message(),
-                random.message(),
-                "{outsider} {rpc}: same message as for a random id"
-            );
+            assert_eq!(theirs.message(), random.message(), "{outsider} {rpc}: same message as for a random id");
         }
         // Nor does it show up in the outsider's mailboxes.
         for mailbox in [Mailbox::Inbox, Mailbox::Outbox] {
             let listed = c
-                .list_referrals(ListReferralsRequest {
-                    mailbox: mailbox as i32,
-                    ..Default::default()
-                })
+                .list_referrals(ListReferralsRequest { mailbox: mailbox as i32, ..Default::default() })
                 .await
                 .expect("ListReferrals")
                 .into_inner()
                 .referrals;
-            assert!(
-                listed.iter().all(|s| s.id != r.id),
-                "{outsider} {mailbox:?} lists it"
-            );
+            assert!(listed.iter().all(|s| s.id != r.id), "{outsider} {mailbox:?} lists it");
         }
     }
 
@@ -142,9 +91,7 @@ async fn a_referral_of_others_is_indistinguishable_from_a_missing_one() {
     assert_eq!(state_of(&still), ReferralState::Requested);
     let notes = referrals(&hub, orgs::FACHSTELLE)
         .await
-        .list_notes(ListNotesRequest {
-            referral_id: r.id.clone(),
-        })
+        .list_notes(ListNotesRequest { referral_id: r.id.clone() })
         .await
         .expect("ListNotes by the sender")
         .into_inner()
@@ -158,9 +105,7 @@ async fn only_the_fachstelle_uses_cases_consents_create_referral_and_mailbox_all
     let (case, _) = someone_elses_referral(&hub).await;
     let consent_id = consents(&hub, orgs::FACHSTELLE)
         .await
-        .list_consents(ListConsentsRequest {
-            case_id: case.id.clone(),
-        })
+        .list_consents(ListConsentsRequest { case_id: case.id.clone() })
         .await
         .expect("ListConsents")
         .into_inner()
@@ -168,46 +113,22 @@ async fn only_the_fachstelle_uses_cases_consents_create_referral_and_mailbox_all
         .id
         .clone();
 
-    for org in [
-        orgs::JOBCENTER,
-        orgs::SOZIALAMT,
-        orgs::SCHULDNERBERATUNG,
-        orgs::WOHNBAU,
-        orgs::TRAEGER,
-        orgs::FRAUENBERATUNG,
-    ] {
+    for org in
+        [orgs::JOBCENTER, orgs::SOZIALAMT, orgs::SCHULDNERBERATUNG, orgs::WOHNBAU, orgs::TRAEGER, orgs::FRAUENBERATUNG]
+    {
         let denied = |what: &str, res: Result<(), Status>| {
             let s = res.expect_err(&format!("{org} {what} must be refused"));
-            assert_eq!(
-                s.code(),
-                Code::PermissionDenied,
-                "{org} {what}: {:?}",
-                s.message()
-            );
+            assert_eq!(s.code(), Code::PermissionDenied, "{org} {what}: {:?}", s.message());
         };
         let mut cs = cases(&hub, org).await;
         denied(
             "OpenCase",
-            cs.open_case(OpenCaseRequest {
-                idempotency_key: idem(),
-                details: Some(details()),
-                initial_stage: None,
-            })
-            .await
-            .map(|_| ()),
+            cs.open_case(OpenCaseRequest { idempotency_key: idem(), details: Some(details()), initial_stage: None })
+                .await
+                .map(|_| ()),
         );
-        denied(
-            "GetCase",
-            cs.get_case(GetCaseRequest {
-                case_id: case.id.clone(),
-            })
-            .await
-            .map(|_| ()),
-        );
-        denied(
-            "ListCases",
-            cs.list_cases(ListCasesRequest::default()).await.map(|_| ()),
-        );
+        denied("GetCase", cs.get_case(GetCaseRequest { case_id: case.id.clone() }).await.map(|_| ()));
+        denied("ListCases", cs.list_cases(ListCasesRequest::default()).await.map(|_| ()));
         denied(
             "UpdateCase",
             cs.update_case(UpdateCaseRequest {
@@ -248,23 +169,11 @@ async fn only_the_fachstelle_uses_cases_consents_create_referral_and_mailbox_all
         let mut co = consents(&hub, org).await;
         denied(
             "RecordConsent",
-            co.record_consent(consent_request(
-                &case,
-                &[orgs::JOBCENTER],
-                &[D::Identity],
-                &hub.date_in_days(30),
-            ))
-            .await
-            .map(|_| ()),
+            co.record_consent(consent_request(&case, &[orgs::JOBCENTER], &[D::Identity], &hub.date_in_days(30)))
+                .await
+                .map(|_| ()),
         );
-        denied(
-            "ListConsents",
-            co.list_consents(ListConsentsRequest {
-                case_id: case.id.clone(),
-            })
-            .await
-            .map(|_| ()),
-        );
+        denied("ListConsents", co.list_consents(ListConsentsRequest { case_id: case.id.clone() }).await.map(|_| ()));
         denied(
             "RevokeConsent",
             co.revoke_consent(RevokeConsentRequest {
@@ -290,20 +199,14 @@ async fn only_the_fachstelle_uses_cases_consents_create_referral_and_mailbox_all
         );
         denied(
             "ListReferrals(ALL)",
-            rs.list_referrals(ListReferralsRequest {
-                mailbox: Mailbox::All as i32,
-                ..Default::default()
-            })
-            .await
-            .map(|_| ()),
+            rs.list_referrals(ListReferralsRequest { mailbox: Mailbox::All as i32, ..Default::default() })
+                .await
+                .map(|_| ()),
         );
         // Their own mailboxes are fine.
-        rs.list_referrals(ListReferralsRequest {
-            mailbox: Mailbox::Inbox as i32,
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_else(|s| panic!("{org} reads its inbox: {s:?}"));
+        rs.list_referrals(ListReferralsRequest { mailbox: Mailbox::Inbox as i32, ..Default::default() })
+            .await
+            .unwrap_or_else(|s| panic!("{org} reads its inbox: {s:?}"));
     }
 
     // Nothing changed: one open case, still one active consent.
@@ -337,12 +240,7 @@ async fn only_the_operator_writes_the_directory_and_everyone_reads_it() {
         let mut d = directory(&hub, org).await;
         let denied = |what: &str, res: Result<(), Status>| {
             let s = res.expect_err(&format!("{org} {what} must be refused"));
-            assert_eq!(
-                s.code(),
-                Code::PermissionDenied,
-                "{org} {what}: {:?}",
-                s.message()
-            );
+            assert_eq!(s.code(), Code::PermissionDenied, "{org} {what}: {:?}", s.message());
         };
         denied(
             "RegisterOrganisation",
@@ -357,12 +255,9 @@ async fn only_the_operator_writes_the_directory_and_everyone_reads_it() {
         update.name = "Umbenannt".to_owned();
         denied(
             "UpdateOrganisation",
-            d.update_organisation(UpdateOrganisationRequest {
-                idempotency_key: idem(),
-                organisation: Some(update),
-            })
-            .await
-            .map(|_| ()),
+            d.update_organisation(UpdateOrganisationRequest { idempotency_key: idem(), organisation: Some(update) })
+                .await
+                .map(|_| ()),
         );
         denied(
             "DeactivateOrganisation",
@@ -403,9 +298,7 @@ async fn only_the_operator_writes_the_directory_and_everyone_reads_it() {
             "{org} reads the standard network, ordered by id, unchanged"
         );
         let traeger = d
-            .get_organisation(GetOrganisationRequest {
-                organisation_id: orgs::TRAEGER.into(),
-            })
+            .get_organisation(GetOrganisationRequest { organisation_id: orgs::TRAEGER.into() })
             .await
             .expect("GetOrganisation")
             .into_inner()
@@ -433,43 +326,27 @@ async fn only_the_operator_writes_the_directory_and_everyone_reads_it() {
 #[tokio::test]
 async fn a_client_without_certificate_is_unauthenticated_on_every_hub_service() {
     let hub = start().await;
-    let ch = hub
-        .channel_without_cert()
-        .await
-        .expect("TLS without a client certificate connects");
+    let ch = hub.channel_without_cert().await.expect("TLS without a client certificate connects");
     let unauth = |what: &str, res: Result<(), Status>| {
         let s = res.expect_err(&format!("{what} without a certificate must be refused"));
         assert_eq!(s.code(), Code::Unauthenticated, "{what}: {:?}", s.message());
     };
-    unauth(
-        "ListCases",
-        CaseServiceClient::new(ch.clone())
-            .list_cases(ListCasesRequest::default())
-            .await
-            .map(|_| ()),
-    );
+    unauth("ListCases", CaseServiceClient::new(ch.clone()).list_cases(ListCasesRequest::default()).await.map(|_| ()));
     unauth(
         "ListConsents",
         ConsentServiceClient::new(ch.clone())
-            .list_consents(ListConsentsRequest {
-                case_id: random_id(),
-            })
+            .list_consents(ListConsentsRequest { case_id: random_id() })
             .await
             .map(|_| ()),
     );
     unauth(
         "ListReferrals",
-        ReferralServiceClient::new(ch.clone())
-            .list_referrals(ListReferralsRequest::default())
-            .await
-            .map(|_| ()),
+        ReferralServiceClient::new(ch.clone()).list_referrals(ListReferralsRequest::default()).await.map(|_| ()),
     );
     unauth(
         "GetReferral",
         ReferralServiceClient::new(ch.clone())
-            .get_referral(GetReferralRequest {
-                referral_id: random_id(),
-            })
+            .get_referral(GetReferralRequest { referral_id: random_id() })
             .await
             .map(|_| ()),
     );
@@ -481,16 +358,12 @@ async fn a_client_without_certificate_is_unauthenticated_on_every_hub_service() 
             .map(|_| ()),
     );
     // A stream may fail on the call or on its first message.
-    let sub = EventServiceClient::new(ch.clone())
-        .subscribe(SubscribeRequest { after_cursor: 0 })
-        .await;
+    let sub = EventServiceClient::new(ch.clone()).subscribe(SubscribeRequest { after_cursor: 0 }).await;
     match sub {
         Err(s) => assert_eq!(s.code(), Code::Unauthenticated, "{:?}", s.message()),
         Ok(resp) => {
             let mut stream = resp.into_inner();
-            let first = tokio::time::timeout(EVENT_TIMEOUT, stream.message())
-                .await
-                .expect("answer within the timeout");
+            let first = tokio::time::timeout(EVENT_TIMEOUT, stream.message()).await.expect("answer within the timeout");
             let s = first.expect_err("Subscribe without a certificate must be refused");
             assert_eq!(s.code(), Code::Unauthenticated, "{:?}", s.message());
         }
@@ -507,30 +380,14 @@ async fn a_certificate_from_another_ca_is_refused() {
             Err(_) => continue,
             Ok(ch) => ch,
         };
-        let res = ReferralServiceClient::new(ch.clone())
-            .list_referrals(ListReferralsRequest::default())
-            .await;
+        let res = ReferralServiceClient::new(ch.clone()).list_referrals(ListReferralsRequest::default()).await;
         let s = res.expect_err("a foreign CA's certificate must not get an answer");
-        assert!(
-            matches!(s.code(), Code::Unavailable | Code::Unknown),
-            "{org}: {:?} {:?}",
-            s.code(),
-            s.message()
-        );
-        let res = CaseServiceClient::new(ch)
-            .list_cases(ListCasesRequest::default())
-            .await;
-        assert!(
-            res.is_err(),
-            "{org}: CaseService answered a foreign certificate"
-        );
+        assert!(matches!(s.code(), Code::Unavailable | Code::Unknown), "{org}: {:?} {:?}", s.code(), s.message());
+        let res = CaseServiceClient::new(ch).list_cases(ListCasesRequest::default()).await;
+        assert!(res.is_err(), "{org}: CaseService answered a foreign certificate");
     }
     // The real certificate of the same organisation works.
-    cases(&hub, orgs::FACHSTELLE)
-        .await
-        .list_cases(ListCasesRequest::default())
-        .await
-        .expect("own CA works");
+    cases(&hub, orgs::FACHSTELLE).await.list_cases(ListCasesRequest::default()).await.expect("own CA works");
 }
 
 #[tokio::test]
@@ -554,14 +411,8 @@ async fn a_deactivated_organisation_is_permission_denied_until_reactivated() {
     let hub = start().await;
     let case = open_case(&hub).await;
     record_consent(&hub, &case, &[orgs::TRAEGER], &[D::Identity]).await;
-    let r = create_referral(
-        &hub,
-        &case.id,
-        orgs::TRAEGER,
-        ReferralCategory::SocialPedagogicalSupport,
-        &[D::Identity],
-    )
-    .await;
+    let r = create_referral(&hub, &case.id, orgs::TRAEGER, ReferralCategory::SocialPedagogicalSupport, &[D::Identity])
+        .await;
     // Works while active.
     referral(&hub, orgs::TRAEGER, &r.id).await;
 
@@ -578,13 +429,9 @@ async fn a_deactivated_organisation_is_permission_denied_until_reactivated() {
         .expect("organisation");
     assert!(!off.active);
 
-    let s = get_referral(&hub, orgs::TRAEGER, &r.id)
-        .await
-        .expect_err("deactivated");
+    let s = get_referral(&hub, orgs::TRAEGER, &r.id).await.expect_err("deactivated");
     assert_eq!(s.code(), Code::PermissionDenied, "{:?}", s.message());
-    let s = try_move(&hub, orgs::TRAEGER, &r.id, ReferralMove::Acknowledge)
-        .await
-        .expect_err("deactivated");
+    let s = try_move(&hub, orgs::TRAEGER, &r.id, ReferralMove::Acknowledge).await.expect_err("deactivated");
     assert_eq!(s.code(), Code::PermissionDenied, "{:?}", s.message());
     let s = directory(&hub, orgs::TRAEGER)
         .await
@@ -592,32 +439,19 @@ async fn a_deactivated_organisation_is_permission_denied_until_reactivated() {
         .await
         .expect_err("deactivated");
     assert_eq!(s.code(), Code::PermissionDenied, "{:?}", s.message());
-    let events = events(&hub, orgs::TRAEGER)
-        .await
-        .subscribe(SubscribeRequest { after_cursor: 0 })
-        .await;
+    let events = events(&hub, orgs::TRAEGER).await.subscribe(SubscribeRequest { after_cursor: 0 }).await;
     match events {
         Err(s) => assert_eq!(s.code(), Code::PermissionDenied, "{:?}", s.message()),
         Ok(resp) => {
             let mut stream = resp.into_inner();
-            let first = tokio::time::timeout(EVENT_TIMEOUT, stream.message())
-                .await
-                .expect("answer within the timeout");
+            let first = tokio::time::timeout(EVENT_TIMEOUT, stream.message()).await.expect("answer within the timeout");
             assert_eq!(first.expect_err("refused").code(), Code::PermissionDenied);
         }
     }
     // It no longer takes referrals either.
-    let req = referral_request(
-        &hub,
-        &case.id,
-        orgs::TRAEGER,
-        ReferralCategory::SocialPedagogicalSupport,
-        &[D::Identity],
-    );
-    assert!(
-        try_create_referral(&hub, req).await.is_err(),
-        "no referral to a deactivated organisation"
-    );
+    let req =
+        referral_request(&hub, &case.id, orgs::TRAEGER, ReferralCategory::SocialPedagogicalSupport, &[D::Identity]);
+    assert!(try_create_referral(&hub, req).await.is_err(), "no referral to a deactivated organisation");
 
     op.reactivate_organisation(ReactivateOrganisationRequest {
         idempotency_key: idem(),

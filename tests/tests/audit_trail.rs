@@ -15,11 +15,7 @@ async fn reads_and_writes_of_personal_data_are_audited_with_their_basis() {
     let mut cases = CaseServiceClient::new(fs.clone());
     let case = cases
         .open_case(with_staff(
-            pb::OpenCaseRequest {
-                idempotency_key: idem(),
-                details: Some(frau_k_details()),
-                initial_stage: None,
-            },
+            pb::OpenCaseRequest { idempotency_key: idem(), details: Some(frau_k_details()), initial_stage: None },
             "Fachkraft A",
         ))
         .await
@@ -34,10 +30,7 @@ async fn reads_and_writes_of_personal_data_are_audited_with_their_basis() {
             case_id: case.id.clone(),
             person_ids: vec![person],
             recipient_organisation_ids: vec![orgs::SCHULDNERBERATUNG.into()],
-            categories: vec![
-                pb::DataCategory::Identity as i32,
-                pb::DataCategory::Arrears as i32,
-            ],
+            categories: vec![pb::DataCategory::Identity as i32, pb::DataCategory::Arrears as i32],
             purpose: pb::ConsentPurpose::Wohnungssicherung as i32,
             form: pb::ConsentForm::Written as i32,
             evidence_reference: "EW-1".into(),
@@ -56,10 +49,7 @@ async fn reads_and_writes_of_personal_data_are_audited_with_their_basis() {
             case_id: case.id.clone(),
             recipient_organisation_id: orgs::SCHULDNERBERATUNG.into(),
             category: pb::ReferralCategory::DebtCounselling as i32,
-            data_categories: vec![
-                pb::DataCategory::Identity as i32,
-                pb::DataCategory::Arrears as i32,
-            ],
+            data_categories: vec![pb::DataCategory::Identity as i32, pb::DataCategory::Arrears as i32],
             message: String::new(),
             reply_by: th.date_in_days(14),
         })
@@ -69,62 +59,25 @@ async fn reads_and_writes_of_personal_data_are_audited_with_their_basis() {
         .referral
         .unwrap();
     let mut sb = ReferralServiceClient::new(th.channel(orgs::SCHULDNERBERATUNG).await.unwrap());
-    sb.get_referral(with_staff(
-        pb::GetReferralRequest {
-            referral_id: referral.id.clone(),
-        },
-        "Beraterin B",
-    ))
-    .await
-    .unwrap();
-
-    let trail = th
-        .hub()
-        .audit_of_case(&CaseId::parse(&case.id).unwrap())
+    sb.get_referral(with_staff(pb::GetReferralRequest { referral_id: referral.id.clone() }, "Beraterin B"))
         .await
         .unwrap();
+
+    let trail = th.hub().audit_of_case(&CaseId::parse(&case.id).unwrap()).await.unwrap();
     let actions: Vec<&str> = trail.iter().map(|a| a.action.as_str()).collect();
-    assert_eq!(
-        actions,
-        [
-            "case.open",
-            "consent.record",
-            "referral.disclose",
-            "referral.read"
-        ],
-        "{trail:?}"
-    );
+    assert_eq!(actions, ["case.open", "consent.record", "referral.disclose", "referral.read"], "{trail:?}");
     assert_eq!(trail[0].staff.as_deref(), Some("Fachkraft A"));
     let disclose = &trail[2];
     assert_eq!(disclose.actor, orgs::FACHSTELLE);
-    assert!(
-        disclose
-            .legal_basis
-            .contains(&format!("consent:{}", consent.id)),
-        "{}",
-        disclose.legal_basis
-    );
+    assert!(disclose.legal_basis.contains(&format!("consent:{}", consent.id)), "{}", disclose.legal_basis);
     assert!(disclose.detail.contains("IDENTITY") && disclose.detail.contains("ARREARS"));
     let read = &trail[3];
-    assert_eq!(
-        (read.actor.as_str(), read.staff.as_deref()),
-        (orgs::SCHULDNERBERATUNG, Some("Beraterin B"))
-    );
-    assert_eq!(
-        read.referral_id.as_ref().map(|r| r.to_string()),
-        Some(referral.id.clone())
-    );
-    assert!(
-        read.legal_basis.contains("consent:"),
-        "{}",
-        read.legal_basis
-    );
+    assert_eq!((read.actor.as_str(), read.staff.as_deref()), (orgs::SCHULDNERBERATUNG, Some("Beraterin B")));
+    assert_eq!(read.referral_id.as_ref().map(|r| r.to_string()), Some(referral.id.clone()));
+    assert!(read.legal_basis.contains("consent:"), "{}", read.legal_basis);
     // The audit trail names categories, never the data itself.
     for a in &trail {
-        assert!(
-            !a.detail.contains("Kaiser") && !a.legal_basis.contains("Kaiser"),
-            "{a:?}"
-        );
+        assert!(!a.detail.contains("Kaiser") && !a.legal_basis.contains("Kaiser"), "{a:?}");
     }
     th.shutdown().await;
 }

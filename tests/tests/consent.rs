@@ -23,9 +23,7 @@ async fn case_referrals(hub: &TestHub, case_id: &str) -> Vec<ReferralSummary> {
 async fn list_consents(hub: &TestHub, case_id: &str) -> Vec<Consent> {
     consents(hub, orgs::FACHSTELLE)
         .await
-        .list_consents(ListConsentsRequest {
-            case_id: case_id.to_owned(),
-        })
+        .list_consents(ListConsentsRequest { case_id: case_id.to_owned() })
         .await
         .expect("ListConsents")
         .into_inner()
@@ -47,16 +45,12 @@ async fn without_consent_a_private_recipient_gets_nothing_and_every_missing_pair
         (orgs::FRAUENBERATUNG, ReferralCategory::WomensCounselling),
     ] {
         let data = [D::Identity, D::Contact, D::Arrears];
-        let res =
-            try_create_referral(&hub, referral_request(&hub, &case.id, org, category, &data)).await;
+        let res = try_create_referral(&hub, referral_request(&hub, &case.id, org, category, &data)).await;
         let needles: Vec<String> = data.iter().map(|c| pair(org, *c)).collect();
         let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
         assert_status(res, Code::FailedPrecondition, &needles);
     }
-    assert!(
-        case_referrals(&hub, &case.id).await.is_empty(),
-        "no referral was created"
-    );
+    assert!(case_referrals(&hub, &case.id).await.is_empty(), "no referral was created");
 }
 
 #[tokio::test]
@@ -65,13 +59,7 @@ async fn partial_consent_lists_only_the_uncovered_categories() {
     let case = open_case(&hub).await;
     record_consent(&hub, &case, &[orgs::SCHULDNERBERATUNG], &[D::Identity]).await;
     // A consent for someone else covers nothing for the debt counselling service.
-    record_consent(
-        &hub,
-        &case,
-        &[orgs::JOBCENTER],
-        &[D::Contact, D::Arrears, D::CounsellingNotes],
-    )
-    .await;
+    record_consent(&hub, &case, &[orgs::JOBCENTER], &[D::Contact, D::Arrears, D::CounsellingNotes]).await;
 
     let org = orgs::SCHULDNERBERATUNG;
     let req = referral_request(
@@ -86,21 +74,10 @@ async fn partial_consent_lists_only_the_uncovered_categories() {
         Code::FailedPrecondition,
         &[&pair(org, D::Contact), &pair(org, D::Arrears)],
     );
-    assert!(
-        !s.message().contains(&pair(org, D::Identity)),
-        "IDENTITY is covered: {:?}",
-        s.message()
-    );
+    assert!(!s.message().contains(&pair(org, D::Identity)), "IDENTITY is covered: {:?}", s.message());
 
     // What the consent covers can be disclosed.
-    let r = create_referral(
-        &hub,
-        &case.id,
-        org,
-        ReferralCategory::DebtCounselling,
-        &[D::Identity],
-    )
-    .await;
+    let r = create_referral(&hub, &case.id, org, ReferralCategory::DebtCounselling, &[D::Identity]).await;
     assert_eq!(state_of(&r), ReferralState::Requested);
     assert_eq!(case_referrals(&hub, &case.id).await.len(), 1);
 }
@@ -112,25 +89,10 @@ async fn full_consent_discloses_each_category_on_that_consent() {
     let data = [D::Identity, D::Contact, D::Arrears, D::CounsellingNotes];
     let consent = record_consent(&hub, &case, &[orgs::SCHULDNERBERATUNG], &data).await;
     assert_eq!(consent.status, ConsentStatus::Active as i32);
-    let r = create_referral(
-        &hub,
-        &case.id,
-        orgs::SCHULDNERBERATUNG,
-        ReferralCategory::DebtCounselling,
-        &data,
-    )
-    .await;
+    let r = create_referral(&hub, &case.id, orgs::SCHULDNERBERATUNG, ReferralCategory::DebtCounselling, &data).await;
     for c in data {
-        let d = r
-            .disclosures
-            .iter()
-            .find(|d| d.category == c as i32)
-            .unwrap_or_else(|| panic!("{c:?} disclosed"));
-        assert_eq!(
-            d.basis_kind,
-            LegalBasisKind::Consent as i32,
-            "{c:?} rests on the consent"
-        );
+        let d = r.disclosures.iter().find(|d| d.category == c as i32).unwrap_or_else(|| panic!("{c:?} disclosed"));
+        assert_eq!(d.basis_kind, LegalBasisKind::Consent as i32, "{c:?} rests on the consent");
         assert_eq!(d.consent_id, consent.id);
         assert!(d.in_force);
     }
@@ -143,54 +105,28 @@ async fn full_consent_discloses_each_category_on_that_consent() {
 }
 
 #[tokio::test]
-async fn statute_covers_jobcenter_and_sozialamt_without_consent_but_never_health_or_counselling_notes()
- {
+async fn statute_covers_jobcenter_and_sozialamt_without_consent_but_never_health_or_counselling_notes() {
     let hub = start().await;
     let case = open_case(&hub).await;
-    let statutory = [
-        D::Identity,
-        D::Contact,
-        D::Tenancy,
-        D::Arrears,
-        D::IncomeBenefits,
-        D::Outcome,
-    ];
+    let statutory = [D::Identity, D::Contact, D::Tenancy, D::Arrears, D::IncomeBenefits, D::Outcome];
     for (org, category) in [
         (orgs::JOBCENTER, ReferralCategory::RentDebtTakeoverSgb2),
         (orgs::SOZIALAMT, ReferralCategory::RentDebtTakeoverSgb12),
     ] {
         let r = create_referral(&hub, &case.id, org, category, &statutory).await;
         for c in statutory {
-            let d = r
-                .disclosures
-                .iter()
-                .find(|d| d.category == c as i32)
-                .unwrap_or_else(|| panic!("{c:?} to {org}"));
-            assert_eq!(
-                d.basis_kind,
-                LegalBasisKind::Statute as i32,
-                "{c:?} to {org} rests on a statute"
-            );
-            assert!(
-                d.statute.contains("SGB X"),
-                "statute cited: {:?}",
-                d.statute
-            );
+            let d = r.disclosures.iter().find(|d| d.category == c as i32).unwrap_or_else(|| panic!("{c:?} to {org}"));
+            assert_eq!(d.basis_kind, LegalBasisKind::Statute as i32, "{c:?} to {org} rests on a statute");
+            assert!(d.statute.contains("SGB X"), "statute cited: {:?}", d.statute);
             assert!(d.in_force);
         }
         let v = view(&referral(&hub, org, &r.id).await);
-        assert_eq!(
-            v.income_benefits_note, INCOME_NOTE,
-            "{org} reads INCOME_BENEFITS by statute"
-        );
+        assert_eq!(v.income_benefits_note, INCOME_NOTE, "{org} reads INCOME_BENEFITS by statute");
 
         for sensitive in [D::Health, D::CounsellingNotes] {
             let req = referral_request(&hub, &case.id, org, category, &[D::Identity, sensitive]);
-            let s = assert_status(
-                try_create_referral(&hub, req).await,
-                Code::FailedPrecondition,
-                &[&pair(org, sensitive)],
-            );
+            let s =
+                assert_status(try_create_referral(&hub, req).await, Code::FailedPrecondition, &[&pair(org, sensitive)]);
             assert!(
                 !s.message().contains(&pair(org, D::Identity)),
                 "IDENTITY is covered by statute: {:?}",
@@ -205,43 +141,21 @@ async fn statute_covers_jobcenter_and_sozialamt_without_consent_but_never_health
 async fn health_needs_a_separate_explicit_art9_consent() {
     let hub = start().await;
     let case = open_case(&hub).await;
-    let mut req = consent_request(
-        &case,
-        &[orgs::SCHULDNERBERATUNG],
-        &[D::Identity, D::Health],
-        &hub.date_in_days(90),
-    );
+    let mut req = consent_request(&case, &[orgs::SCHULDNERBERATUNG], &[D::Identity, D::Health], &hub.date_in_days(90));
     req.art9_explicit = false;
-    let res = consents(&hub, orgs::FACHSTELLE)
-        .await
-        .record_consent(req)
-        .await;
+    let res = consents(&hub, orgs::FACHSTELLE).await.record_consent(req).await;
     assert_status(res, Code::InvalidArgument, &["art9_explicit"]);
-    assert!(
-        list_consents(&hub, &case.id).await.is_empty(),
-        "nothing recorded"
-    );
+    assert!(list_consents(&hub, &case.id).await.is_empty(), "nothing recorded");
 
-    let req = referral_request(
-        &hub,
-        &case.id,
-        orgs::SCHULDNERBERATUNG,
-        ReferralCategory::DebtCounselling,
-        &[D::Health],
-    );
+    let req =
+        referral_request(&hub, &case.id, orgs::SCHULDNERBERATUNG, ReferralCategory::DebtCounselling, &[D::Health]);
     assert_status(
         try_create_referral(&hub, req).await,
         Code::FailedPrecondition,
         &[&pair(orgs::SCHULDNERBERATUNG, D::Health)],
     );
 
-    let consent = record_consent(
-        &hub,
-        &case,
-        &[orgs::SCHULDNERBERATUNG],
-        &[D::Identity, D::Health],
-    )
-    .await;
+    let consent = record_consent(&hub, &case, &[orgs::SCHULDNERBERATUNG], &[D::Identity, D::Health]).await;
     assert!(consent.art9_explicit);
     let r = create_referral(
         &hub,
@@ -251,37 +165,15 @@ async fn health_needs_a_separate_explicit_art9_consent() {
         &[D::Identity, D::Health],
     )
     .await;
-    assert_eq!(
-        view(&referral(&hub, orgs::SCHULDNERBERATUNG, &r.id).await).health_note,
-        HEALTH_NOTE
-    );
+    assert_eq!(view(&referral(&hub, orgs::SCHULDNERBERATUNG, &r.id).await).health_note, HEALTH_NOTE);
 
     // Even the Jobcenter needs that consent for HEALTH; with it, HEALTH may go there too.
-    let req = referral_request(
-        &hub,
-        &case.id,
-        orgs::JOBCENTER,
-        ReferralCategory::RentDebtTakeoverSgb2,
-        &[D::Health],
-    );
-    assert_status(
-        try_create_referral(&hub, req).await,
-        Code::FailedPrecondition,
-        &[&pair(orgs::JOBCENTER, D::Health)],
-    );
+    let req = referral_request(&hub, &case.id, orgs::JOBCENTER, ReferralCategory::RentDebtTakeoverSgb2, &[D::Health]);
+    assert_status(try_create_referral(&hub, req).await, Code::FailedPrecondition, &[&pair(orgs::JOBCENTER, D::Health)]);
     record_consent(&hub, &case, &[orgs::JOBCENTER], &[D::Health]).await;
-    let r = create_referral(
-        &hub,
-        &case.id,
-        orgs::JOBCENTER,
-        ReferralCategory::RentDebtTakeoverSgb2,
-        &[D::Health],
-    )
-    .await;
-    assert_eq!(
-        view(&referral(&hub, orgs::JOBCENTER, &r.id).await).health_note,
-        HEALTH_NOTE
-    );
+    let r =
+        create_referral(&hub, &case.id, orgs::JOBCENTER, ReferralCategory::RentDebtTakeoverSgb2, &[D::Health]).await;
+    assert_eq!(view(&referral(&hub, orgs::JOBCENTER, &r.id).await).health_note, HEALTH_NOTE);
 }
 
 #[tokio::test]
@@ -308,32 +200,14 @@ async fn housing_company_never_gets_income_health_or_counselling_notes_even_with
             ReferralCategory::LandlordAgreement,
             &[D::Identity, forbidden],
         );
-        assert_status(
-            try_create_referral(&hub, req).await,
-            Code::FailedPrecondition,
-            &[category_name(forbidden)],
-        );
+        assert_status(try_create_referral(&hub, req).await, Code::FailedPrecondition, &[category_name(forbidden)]);
     }
     assert!(case_referrals(&hub, &case.id).await.is_empty());
     // The rest of the consent works.
     let allowed = [D::Identity, D::Contact, D::Tenancy, D::Arrears, D::Outcome];
-    let r = create_referral(
-        &hub,
-        &case.id,
-        orgs::WOHNBAU,
-        ReferralCategory::LandlordAgreement,
-        &allowed,
-    )
-    .await;
+    let r = create_referral(&hub, &case.id, orgs::WOHNBAU, ReferralCategory::LandlordAgreement, &allowed).await;
     let v = view(&referral(&hub, orgs::WOHNBAU, &r.id).await);
-    assert_eq!(
-        (
-            v.income_benefits_note.as_str(),
-            v.health_note.as_str(),
-            v.counselling_note.as_str()
-        ),
-        ("", "", "")
-    );
+    assert_eq!((v.income_benefits_note.as_str(), v.health_note.as_str(), v.counselling_note.as_str()), ("", "", ""));
 }
 
 #[tokio::test]
@@ -341,12 +215,7 @@ async fn expired_consent_cancels_the_referral_withholds_data_and_tells_the_recip
     let hub = start().await;
     let case = open_case(&hub).await;
     let org = orgs::SCHULDNERBERATUNG;
-    let mut req = consent_request(
-        &case,
-        &[org],
-        &[D::Identity, D::Arrears],
-        &hub.date_in_days(10),
-    );
+    let mut req = consent_request(&case, &[org], &[D::Identity, D::Arrears], &hub.date_in_days(10));
     req.idempotency_key = idem();
     let consent = consents(&hub, orgs::FACHSTELLE)
         .await
@@ -356,31 +225,17 @@ async fn expired_consent_cancels_the_referral_withholds_data_and_tells_the_recip
         .into_inner()
         .consent
         .expect("consent");
-    let r = create_referral(
-        &hub,
-        &case.id,
-        org,
-        ReferralCategory::DebtCounselling,
-        &[D::Identity, D::Arrears],
-    )
-    .await;
+    let r = create_referral(&hub, &case.id, org, ReferralCategory::DebtCounselling, &[D::Identity, D::Arrears]).await;
     do_move(&hub, org, &r.id, ReferralMove::Acknowledge).await;
     let mut stream = subscribe(&hub, org, 0).await;
-    events_until(&mut stream, |e| {
-        is_event(e, EventKind::ReferralStateChanged, &r.id)
-    })
-    .await;
+    events_until(&mut stream, |e| is_event(e, EventKind::ReferralStateChanged, &r.id)).await;
 
     // On its last valid day the consent still holds.
     hub.advance_days(10);
     assert_eq!(hub.today(), consent.valid_until);
     hub.run_scheduled().await.expect("sweep");
     let still = referral(&hub, org, &r.id).await;
-    assert_eq!(
-        state_of(&still),
-        ReferralState::Received,
-        "valid through valid_until"
-    );
+    assert_eq!(state_of(&still), ReferralState::Received, "valid through valid_until");
     assert_eq!(view(&still).arrears_cents, Some(156_000));
 
     // The day after, the sweep expires it.
@@ -392,21 +247,13 @@ async fn expired_consent_cancels_the_referral_withholds_data_and_tells_the_recip
     assert_eq!(last.reason_code, ReasonCode::ConsentExpired as i32);
     assert_eq!(last.actor_organisation_id, "hub");
     let v = view(&gone);
-    assert!(
-        v.readable_categories.is_empty(),
-        "nothing readable: {:?}",
-        v.readable_categories
-    );
+    assert!(v.readable_categories.is_empty(), "nothing readable: {:?}", v.readable_categories);
     let mut withheld = categories(&v.withheld_categories);
     withheld.sort_by_key(|c| *c as i32);
     assert_eq!(withheld, vec![D::Identity, D::Arrears]);
     assert!(v.persons.is_empty());
     assert_eq!(v.arrears_cents, None);
-    assert!(
-        gone.disclosures.iter().all(|d| !d.in_force),
-        "{:?}",
-        gone.disclosures
-    );
+    assert!(gone.disclosures.iter().all(|d| !d.in_force), "{:?}", gone.disclosures);
 
     let seen = events_until(&mut stream, |e| kind_of(e) == EventKind::ConsentExpired).await;
     let expired = seen.last().expect("event");
@@ -414,91 +261,33 @@ async fn expired_consent_cancels_the_referral_withholds_data_and_tells_the_recip
     assert_eq!(expired.case_id, case.id);
     let mut cats = categories(&expired.categories);
     cats.sort_by_key(|c| *c as i32);
-    assert_eq!(
-        cats,
-        vec![D::Identity, D::Arrears],
-        "the recipient learns what to stop using"
-    );
+    assert_eq!(cats, vec![D::Identity, D::Arrears], "the recipient learns what to stop using");
     // The cancellation reaches the recipient too (before or after the consent event).
-    let cancelled = |e: &Event| {
-        is_event(e, EventKind::ReferralStateChanged, &r.id)
-            && e.state == ReferralState::Cancelled as i32
-    };
+    let cancelled =
+        |e: &Event| is_event(e, EventKind::ReferralStateChanged, &r.id) && e.state == ReferralState::Cancelled as i32;
     if !seen.iter().any(cancelled) {
         events_until(&mut stream, cancelled).await;
     }
 
     let listed = list_consents(&hub, &case.id).await;
     assert_eq!(listed[0].status, ConsentStatus::Expired as i32);
-    let req = referral_request(
-        &hub,
-        &case.id,
-        org,
-        ReferralCategory::DebtCounselling,
-        &[D::Identity],
-    );
-    assert_status(
-        try_create_referral(&hub, req).await,
-        Code::FailedPrecondition,
-        &[&pair(org, D::Identity)],
-    );
+    let req = referral_request(&hub, &case.id, org, ReferralCategory::DebtCounselling, &[D::Identity]);
+    assert_status(try_create_referral(&hub, req).await, Code::FailedPrecondition, &[&pair(org, D::Identity)]);
 }
 
 #[tokio::test]
-async fn revoked_consent_cuts_off_at_once_cancels_what_relied_on_it_and_spares_statutory_referrals()
-{
+async fn revoked_consent_cuts_off_at_once_cancels_what_relied_on_it_and_spares_statutory_referrals() {
     let hub = start().await;
     let case = open_case(&hub).await;
     let data = [D::Identity, D::Arrears];
-    let consent = record_consent(
-        &hub,
-        &case,
-        &[orgs::SCHULDNERBERATUNG, orgs::JOBCENTER],
-        &data,
-    )
-    .await;
-    let open = create_referral(
-        &hub,
-        &case.id,
-        orgs::SCHULDNERBERATUNG,
-        ReferralCategory::DebtCounselling,
-        &data,
-    )
-    .await;
-    do_move(
-        &hub,
-        orgs::SCHULDNERBERATUNG,
-        &open.id,
-        ReferralMove::Acknowledge,
-    )
-    .await;
-    let done = create_referral(
-        &hub,
-        &case.id,
-        orgs::SCHULDNERBERATUNG,
-        ReferralCategory::DebtCounselling,
-        &data,
-    )
-    .await;
-    drive_to(
-        &hub,
-        &done.id,
-        orgs::SCHULDNERBERATUNG,
-        ReferralState::Completed,
-    )
-    .await;
-    let statutory = create_referral(
-        &hub,
-        &case.id,
-        orgs::JOBCENTER,
-        ReferralCategory::RentDebtTakeoverSgb2,
-        &data,
-    )
-    .await;
-    assert_eq!(
-        view(&referral(&hub, orgs::SCHULDNERBERATUNG, &open.id).await).arrears_cents,
-        Some(156_000)
-    );
+    let consent = record_consent(&hub, &case, &[orgs::SCHULDNERBERATUNG, orgs::JOBCENTER], &data).await;
+    let open = create_referral(&hub, &case.id, orgs::SCHULDNERBERATUNG, ReferralCategory::DebtCounselling, &data).await;
+    do_move(&hub, orgs::SCHULDNERBERATUNG, &open.id, ReferralMove::Acknowledge).await;
+    let done = create_referral(&hub, &case.id, orgs::SCHULDNERBERATUNG, ReferralCategory::DebtCounselling, &data).await;
+    drive_to(&hub, &done.id, orgs::SCHULDNERBERATUNG, ReferralState::Completed).await;
+    let statutory =
+        create_referral(&hub, &case.id, orgs::JOBCENTER, ReferralCategory::RentDebtTakeoverSgb2, &data).await;
+    assert_eq!(view(&referral(&hub, orgs::SCHULDNERBERATUNG, &open.id).await).arrears_cents, Some(156_000));
 
     let mut stream = subscribe(&hub, orgs::SCHULDNERBERATUNG, 0).await;
     let revoked = consents(&hub, orgs::FACHSTELLE)
@@ -511,21 +300,13 @@ async fn revoked_consent_cuts_off_at_once_cancels_what_relied_on_it_and_spares_s
         .await
         .expect("RevokeConsent")
         .into_inner();
-    assert_eq!(
-        revoked.consent.as_ref().map(|c| c.status),
-        Some(ConsentStatus::Revoked as i32)
-    );
+    assert_eq!(revoked.consent.as_ref().map(|c| c.status), Some(ConsentStatus::Revoked as i32));
     assert_eq!(
         revoked.cancelled_referral_ids,
         vec![open.id.clone()],
         "only the open referral resting on the consent alone"
     );
-    assert!(
-        revoked
-            .notified_organisation_ids
-            .iter()
-            .any(|o| o == orgs::SCHULDNERBERATUNG)
-    );
+    assert!(revoked.notified_organisation_ids.iter().any(|o| o == orgs::SCHULDNERBERATUNG));
 
     // Withheld at once, without waiting for any sweep.
     let cut = referral(&hub, orgs::SCHULDNERBERATUNG, &open.id).await;
@@ -533,16 +314,9 @@ async fn revoked_consent_cuts_off_at_once_cancels_what_relied_on_it_and_spares_s
     let last = cut.history.last().expect("history");
     assert_eq!(last.reason_code, ReasonCode::ConsentRevoked as i32);
     assert_eq!(last.actor_organisation_id, "hub");
-    for r in [
-        &cut,
-        &referral(&hub, orgs::SCHULDNERBERATUNG, &done.id).await,
-    ] {
+    for r in [&cut, &referral(&hub, orgs::SCHULDNERBERATUNG, &done.id).await] {
         let v = view(r);
-        assert!(
-            v.readable_categories.is_empty(),
-            "{:?}",
-            v.readable_categories
-        );
+        assert!(v.readable_categories.is_empty(), "{:?}", v.readable_categories);
         let mut withheld = categories(&v.withheld_categories);
         withheld.sort_by_key(|c| *c as i32);
         assert_eq!(withheld, data.to_vec());
@@ -550,11 +324,7 @@ async fn revoked_consent_cuts_off_at_once_cancels_what_relied_on_it_and_spares_s
         assert_eq!(v.arrears_cents, None);
     }
     let done_now = referral(&hub, orgs::FACHSTELLE, &done.id).await;
-    assert_eq!(
-        state_of(&done_now),
-        ReferralState::Completed,
-        "a closed referral stays closed"
-    );
+    assert_eq!(state_of(&done_now), ReferralState::Completed, "a closed referral stays closed");
 
     // The statute still covers the Jobcenter: not cancelled, still readable.
     let jc = referral(&hub, orgs::JOBCENTER, &statutory.id).await;
@@ -565,9 +335,9 @@ async fn revoked_consent_cuts_off_at_once_cancels_what_relied_on_it_and_spares_s
     assert!(!v.persons.is_empty());
     for c in data {
         assert!(
-            jc.disclosures.iter().any(|d| d.category == c as i32
-                && d.in_force
-                && d.basis_kind == LegalBasisKind::Statute as i32),
+            jc.disclosures
+                .iter()
+                .any(|d| d.category == c as i32 && d.in_force && d.basis_kind == LegalBasisKind::Statute as i32),
             "{c:?} still rests on the statute: {:?}",
             jc.disclosures
         );
@@ -590,20 +360,11 @@ async fn revoked_consent_cuts_off_at_once_cancels_what_relied_on_it_and_spares_s
     }
 
     // No new disclosure on the revoked consent.
-    let req = referral_request(
-        &hub,
-        &case.id,
-        orgs::SCHULDNERBERATUNG,
-        ReferralCategory::DebtCounselling,
-        &data,
-    );
+    let req = referral_request(&hub, &case.id, orgs::SCHULDNERBERATUNG, ReferralCategory::DebtCounselling, &data);
     assert_status(
         try_create_referral(&hub, req).await,
         Code::FailedPrecondition,
         &[&pair(orgs::SCHULDNERBERATUNG, D::Identity)],
     );
-    assert_eq!(
-        list_consents(&hub, &case.id).await[0].status,
-        ConsentStatus::Revoked as i32
-    );
+    assert_eq!(list_consents(&hub, &case.id).await[0].status, ConsentStatus::Revoked as i32);
 }

@@ -23,39 +23,22 @@ struct FrauK {
 impl FrauK {
     async fn mv(&mut self, org: &'static str, referral_id: &str, mv: ReferralMove) -> Referral {
         let r = do_move(&self.hub, org, referral_id, mv).await;
-        self.log
-            .push((referral_id.to_owned(), mv, org, self.hub.today()));
+        self.log.push((referral_id.to_owned(), mv, org, self.hub.today()));
         r
     }
 
-    async fn complete(
-        &mut self,
-        org: &'static str,
-        referral_id: &str,
-        outcome: CompletionOutcome,
-    ) -> Referral {
+    async fn complete(&mut self, org: &'static str, referral_id: &str, outcome: CompletionOutcome) -> Referral {
         let mut req = move_request(referral_id, ReferralMove::Complete);
         req.outcome = Some(outcome);
-        let r = send_move(&self.hub, org, req)
-            .await
-            .unwrap_or_else(|s| panic!("complete by {org}: {s:?}"));
-        self.log.push((
-            referral_id.to_owned(),
-            ReferralMove::Complete,
-            org,
-            self.hub.today(),
-        ));
+        let r = send_move(&self.hub, org, req).await.unwrap_or_else(|s| panic!("complete by {org}: {s:?}"));
+        self.log.push((referral_id.to_owned(), ReferralMove::Complete, org, self.hub.today()));
         r
     }
 }
 
 /// 9 Jan: the Fachstelle opens the case, records the three consents and sends the three referrals.
 async fn opening(hub: TestHub) -> FrauK {
-    assert_eq!(
-        hub.today(),
-        "2026-01-09",
-        "the test clock starts on 9 Jan 2026"
-    );
+    assert_eq!(hub.today(), "2026-01-09", "the test clock starts on 9 Jan 2026");
     let case = cases(&hub, orgs::FACHSTELLE)
         .await
         .open_case(with_staff(
@@ -78,96 +61,42 @@ async fn opening(hub: TestHub) -> FrauK {
         .case
         .expect("case");
     assert_eq!(case.status, CaseStatus::Open as i32);
-    assert_eq!(
-        case.details.as_ref().map(|d| d.arrears_cents),
-        Some(156_000),
-        "arrears 1,560 EUR"
-    );
+    assert_eq!(case.details.as_ref().map(|d| d.arrears_cents), Some(156_000), "arrears 1,560 EUR");
 
     use DataCategory as D;
-    let jc_data = [
-        D::Identity,
-        D::Contact,
-        D::Tenancy,
-        D::Arrears,
-        D::IncomeBenefits,
-    ];
+    let jc_data = [D::Identity, D::Contact, D::Tenancy, D::Arrears, D::IncomeBenefits];
     let wb_data = [D::Identity, D::Tenancy, D::Arrears, D::Outcome];
-    let sb_data = [
-        D::Identity,
-        D::Contact,
-        D::Arrears,
-        D::IncomeBenefits,
-        D::CounsellingNotes,
-    ];
+    let sb_data = [D::Identity, D::Contact, D::Arrears, D::IncomeBenefits, D::CounsellingNotes];
     record_consent(&hub, &case, &[orgs::JOBCENTER], &jc_data).await;
     record_consent(&hub, &case, &[orgs::WOHNBAU], &wb_data).await;
     record_consent(&hub, &case, &[orgs::SCHULDNERBERATUNG], &sb_data).await;
     let listed = consents(&hub, orgs::FACHSTELLE)
         .await
-        .list_consents(ListConsentsRequest {
-            case_id: case.id.clone(),
-        })
+        .list_consents(ListConsentsRequest { case_id: case.id.clone() })
         .await
         .expect("ListConsents")
         .into_inner()
         .consents;
     assert_eq!(listed.len(), 3);
-    assert!(
-        listed
-            .iter()
-            .all(|c| c.status == ConsentStatus::Active as i32)
-    );
+    assert!(listed.iter().all(|c| c.status == ConsentStatus::Active as i32));
 
-    let mut jc_req = referral_request(
-        &hub,
-        &case.id,
-        orgs::JOBCENTER,
-        ReferralCategory::RentDebtTakeoverSgb2,
-        &jc_data,
-    );
+    let mut jc_req =
+        referral_request(&hub, &case.id, orgs::JOBCENTER, ReferralCategory::RentDebtTakeoverSgb2, &jc_data);
     jc_req.message = "Mietschuldenuebernahme §22 Abs. 8 SGB II, 1.560 EUR (Nov/Dez)".to_owned();
     jc_req.reply_by = "2026-01-23".to_owned();
-    let jc = try_create_referral(&hub, jc_req)
-        .await
-        .expect("referral to the Jobcenter");
-    let wb = create_referral(
-        &hub,
-        &case.id,
-        orgs::WOHNBAU,
-        ReferralCategory::LandlordAgreement,
-        &wb_data,
-    )
-    .await;
-    let mut sb_req = referral_request(
-        &hub,
-        &case.id,
-        orgs::SCHULDNERBERATUNG,
-        ReferralCategory::DebtCounselling,
-        &sb_data,
-    );
+    let jc = try_create_referral(&hub, jc_req).await.expect("referral to the Jobcenter");
+    let wb = create_referral(&hub, &case.id, orgs::WOHNBAU, ReferralCategory::LandlordAgreement, &wb_data).await;
+    let mut sb_req =
+        referral_request(&hub, &case.id, orgs::SCHULDNERBERATUNG, ReferralCategory::DebtCounselling, &sb_data);
     sb_req.message = SB_MESSAGE.to_owned();
-    let sb = try_create_referral(&hub, sb_req)
-        .await
-        .expect("referral to debt counselling");
+    let sb = try_create_referral(&hub, sb_req).await.expect("referral to debt counselling");
     for r in [&jc, &wb, &sb] {
         assert_eq!(state_of(r), ReferralState::Requested);
         assert_eq!(r.sender_organisation_id, orgs::FACHSTELLE);
         assert_eq!(r.case_id, case.id);
-        assert!(
-            r.disclosures.iter().all(|d| d.in_force),
-            "every disclosure is in force: {:?}",
-            r.disclosures
-        );
+        assert!(r.disclosures.iter().all(|d| d.in_force), "every disclosure is in force: {:?}", r.disclosures);
     }
-    FrauK {
-        hub,
-        case,
-        jc: jc.id,
-        wb: wb.id,
-        sb: sb.id,
-        log: Vec::new(),
-    }
+    FrauK { hub, case, jc: jc.id, wb: wb.id, sb: sb.id, log: Vec::new() }
 }
 
 #[tokio::test]
@@ -178,27 +107,11 @@ async fn frau_k_from_notice_to_wohnung_erhalten() {
     let (jc, wb, sb) = (k.jc.clone(), k.wb.clone(), k.sb.clone());
 
     // 9 Jan: the partners pick the referrals up; the housing company holds the termination.
-    let staffed = with_staff(
-        move_request(&jc, ReferralMove::Acknowledge),
-        "sb-jobcenter-12",
-    );
-    let acked = referrals(&k.hub, orgs::JOBCENTER)
-        .await
-        .transition_referral(staffed)
-        .await
-        .expect("ack")
-        .into_inner();
-    k.log.push((
-        jc.clone(),
-        ReferralMove::Acknowledge,
-        orgs::JOBCENTER,
-        k.hub.today(),
-    ));
+    let staffed = with_staff(move_request(&jc, ReferralMove::Acknowledge), "sb-jobcenter-12");
+    let acked = referrals(&k.hub, orgs::JOBCENTER).await.transition_referral(staffed).await.expect("ack").into_inner();
+    k.log.push((jc.clone(), ReferralMove::Acknowledge, orgs::JOBCENTER, k.hub.today()));
     let acked = acked.referral.expect("referral");
-    assert_eq!(
-        acked.history.last().map(|t| t.staff_member.as_str()),
-        Some("sb-jobcenter-12")
-    );
+    assert_eq!(acked.history.last().map(|t| t.staff_member.as_str()), Some("sb-jobcenter-12"));
     k.mv(orgs::WOHNBAU, &wb, ReferralMove::Acknowledge).await;
     k.mv(orgs::WOHNBAU, &wb, ReferralMove::Accept).await;
     k.mv(orgs::WOHNBAU, &wb, ReferralMove::Start).await;
@@ -211,8 +124,7 @@ async fn frau_k_from_notice_to_wohnung_erhalten() {
         })
         .await
         .expect("note by the housing company");
-    k.mv(orgs::SCHULDNERBERATUNG, &sb, ReferralMove::Acknowledge)
-        .await;
+    k.mv(orgs::SCHULDNERBERATUNG, &sb, ReferralMove::Acknowledge).await;
 
     // The Jobcenter reads what it needs for §22(8): tenancy, arrears, income; no counselling notes.
     let jc_view = view(&referral(&k.hub, orgs::JOBCENTER, &jc).await);
@@ -274,10 +186,8 @@ async fn frau_k_from_notice_to_wohnung_erhalten() {
         },
     )
     .await;
-    k.mv(orgs::SCHULDNERBERATUNG, &sb, ReferralMove::Accept)
-        .await;
-    k.mv(orgs::SCHULDNERBERATUNG, &sb, ReferralMove::Start)
-        .await;
+    k.mv(orgs::SCHULDNERBERATUNG, &sb, ReferralMove::Accept).await;
+    k.mv(orgs::SCHULDNERBERATUNG, &sb, ReferralMove::Start).await;
     let sb_view = view(&referral(&k.hub, orgs::SCHULDNERBERATUNG, &sb).await);
     assert_eq!(sb_view.counselling_note, COUNSELLING_NOTE);
     assert_eq!(sb_view.health_note, "", "HEALTH was never disclosed");
@@ -310,18 +220,12 @@ async fn frau_k_from_notice_to_wohnung_erhalten() {
         .await
         .expect("CloseCase")
         .into_inner();
-    assert!(
-        closed.cancelled_referral_ids.is_empty(),
-        "nothing was left open: {:?}",
-        closed.cancelled_referral_ids
-    );
+    assert!(closed.cancelled_referral_ids.is_empty(), "nothing was left open: {:?}", closed.cancelled_referral_ids);
 
     // The Fachstelle's GetCase shows the closed case with its history.
     let case = cases(&k.hub, orgs::FACHSTELLE)
         .await
-        .get_case(GetCaseRequest {
-            case_id: k.case.id.clone(),
-        })
+        .get_case(GetCaseRequest { case_id: k.case.id.clone() })
         .await
         .expect("GetCase")
         .into_inner()
@@ -351,20 +255,9 @@ async fn frau_k_from_notice_to_wohnung_erhalten() {
         .referrals;
     let ids: Vec<&str> = listed.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, vec![jc.as_str(), wb.as_str(), sb.as_str()]);
-    assert!(
-        listed
-            .iter()
-            .all(|r| r.state == ReferralState::Completed as i32),
-        "{listed:?}"
-    );
-    let recipients: Vec<&str> = listed
-        .iter()
-        .map(|r| r.recipient_organisation_id.as_str())
-        .collect();
-    assert_eq!(
-        recipients,
-        vec![orgs::JOBCENTER, orgs::WOHNBAU, orgs::SCHULDNERBERATUNG]
-    );
+    assert!(listed.iter().all(|r| r.state == ReferralState::Completed as i32), "{listed:?}");
+    let recipients: Vec<&str> = listed.iter().map(|r| r.recipient_organisation_id.as_str()).collect();
+    assert_eq!(recipients, vec![orgs::JOBCENTER, orgs::WOHNBAU, orgs::SCHULDNERBERATUNG]);
 
     // Every handoff, with the right actor, on the right day, timestamps in the order made.
     let mut handoffs = Vec::new();
@@ -378,85 +271,49 @@ async fn frau_k_from_notice_to_wohnung_erhalten() {
             assert_eq!(first.actor_organisation_id, orgs::FACHSTELLE);
             assert_eq!(day_of(&first.at), "2026-01-09");
         }
-        for t in history
-            .iter()
-            .filter(|t| t.r#move != ReferralMove::Unspecified as i32)
-        {
+        for t in history.iter().filter(|t| t.r#move != ReferralMove::Unspecified as i32) {
             handoffs.push((id.clone(), t.clone()));
         }
         for w in history.windows(2) {
-            assert!(
-                ts(&w[0].at) <= ts(&w[1].at),
-                "history of {id} is oldest first"
-            );
-            assert_eq!(
-                w[0].to_state, w[1].from_state,
-                "each handoff starts where the previous ended"
-            );
+            assert!(ts(&w[0].at) <= ts(&w[1].at), "history of {id} is oldest first");
+            assert_eq!(w[0].to_state, w[1].from_state, "each handoff starts where the previous ended");
         }
     }
-    assert_eq!(
-        handoffs.len(),
-        k.log.len(),
-        "every move is a recorded handoff"
-    );
+    assert_eq!(handoffs.len(), k.log.len(), "every move is a recorded handoff");
     let mut made = Vec::new();
     for (rid, mv, actor, day) in &k.log {
-        let matching: Vec<&Transition> = handoffs
-            .iter()
-            .filter(|(id, t)| id == rid && t.r#move == *mv as i32)
-            .map(|(_, t)| t)
-            .collect();
+        let matching: Vec<&Transition> =
+            handoffs.iter().filter(|(id, t)| id == rid && t.r#move == *mv as i32).map(|(_, t)| t).collect();
         assert_eq!(matching.len(), 1, "exactly one handoff {mv:?} on {rid}");
         let t = matching[0];
         assert_eq!(t.actor_organisation_id, *actor, "{mv:?} by {actor}");
         assert_eq!(&day_of(&t.at), day, "{mv:?} by {actor} happened on {day}");
         made.push(ts(&t.at));
     }
-    assert!(
-        made.windows(2).all(|w| w[0] <= w[1]),
-        "handoff timestamps follow the order the moves were made: {made:?}"
-    );
+    assert!(made.windows(2).all(|w| w[0] <= w[1]), "handoff timestamps follow the order the moves were made: {made:?}");
 
     // The Fachstelle sees the outcome it asked for, with the Jobcenter's summary.
     let jc_final = referral(&k.hub, orgs::FACHSTELLE, &jc).await;
     let o = jc_final.outcome.expect("outcome");
     assert_eq!(
         (o.result, o.amount_cents, o.effective_date.as_str()),
-        (
-            CompletionResult::ApprovedLoan as i32,
-            Some(156_000),
-            "2026-01-28"
-        )
+        (CompletionResult::ApprovedLoan as i32, Some(156_000), "2026-01-28")
     );
     assert_eq!(o.summary, JC_SUMMARY);
 
     // The Fachstelle's event stream reported every handoff of every referral, then the closure.
-    let seen = events_until(&mut fachstelle_events, |e| {
-        kind_of(e) == EventKind::CaseClosed
-    })
-    .await;
+    let seen = events_until(&mut fachstelle_events, |e| kind_of(e) == EventKind::CaseClosed).await;
     assert_increasing(&seen);
     for id in [&jc, &wb, &sb] {
-        let created = seen
-            .iter()
-            .filter(|e| is_event(e, EventKind::ReferralCreated, id))
-            .count();
+        let created = seen.iter().filter(|e| is_event(e, EventKind::ReferralCreated, id)).count();
         assert_eq!(created, 1, "one REFERRAL_CREATED for {id}");
-        let states: Vec<i32> = seen
-            .iter()
-            .filter(|e| is_event(e, EventKind::ReferralStateChanged, id))
-            .map(|e| e.state)
-            .collect();
-        let want: Vec<i32> = [
-            ReferralState::Received,
-            ReferralState::Accepted,
-            ReferralState::InProgress,
-            ReferralState::Completed,
-        ]
-        .iter()
-        .map(|s| *s as i32)
-        .collect();
+        let states: Vec<i32> =
+            seen.iter().filter(|e| is_event(e, EventKind::ReferralStateChanged, id)).map(|e| e.state).collect();
+        let want: Vec<i32> =
+            [ReferralState::Received, ReferralState::Accepted, ReferralState::InProgress, ReferralState::Completed]
+                .iter()
+                .map(|s| *s as i32)
+                .collect();
         assert_eq!(states, want, "state events of {id}");
     }
 }
@@ -466,38 +323,18 @@ async fn frau_k_from_notice_to_wohnung_erhalten() {
 fn assert_landlord_sees_no_sensitive_data(r: &Referral) {
     let v = view(r);
     let readable = categories(&v.readable_categories);
-    for forbidden in [
-        DataCategory::IncomeBenefits,
-        DataCategory::Health,
-        DataCategory::CounsellingNotes,
-    ] {
-        assert!(
-            !readable.contains(&forbidden),
-            "landlord can read {forbidden:?}"
-        );
+    for forbidden in [DataCategory::IncomeBenefits, DataCategory::Health, DataCategory::CounsellingNotes] {
+        assert!(!readable.contains(&forbidden), "landlord can read {forbidden:?}");
     }
     assert_eq!(v.income_benefits_note, "");
     assert_eq!(v.health_note, "");
     assert_eq!(v.counselling_note, "");
     let everything = format!("{r:?}");
-    for secret in [
-        INCOME_NOTE,
-        HEALTH_NOTE,
-        COUNSELLING_NOTE,
-        JC_SUMMARY,
-        SB_SUMMARY,
-        SB_MESSAGE,
-        "§22",
-    ] {
-        assert!(
-            !everything.contains(secret),
-            "landlord's referral reveals {secret:?}"
-        );
+    for secret in [INCOME_NOTE, HEALTH_NOTE, COUNSELLING_NOTE, JC_SUMMARY, SB_SUMMARY, SB_MESSAGE, "§22"] {
+        assert!(!everything.contains(secret), "landlord's referral reveals {secret:?}");
     }
     assert!(
-        v.outcomes
-            .iter()
-            .any(|o| o.topic == "RENT_DEBT_TAKEOVER" && o.amount_cents == Some(156_000)),
+        v.outcomes.iter().any(|o| o.topic == "RENT_DEBT_TAKEOVER" && o.amount_cents == Some(156_000)),
         "the takeover result stays visible to the landlord: {:?}",
         v.outcomes
     );
@@ -509,11 +346,7 @@ async fn frau_k_landlord_learns_no_result_of_debt_counselling() {
     // household's other debts; its result (here with the amount of those debts) is not the landlord's.
     let mut k = opening(start().await).await;
     let (jc, sb) = (k.jc.clone(), k.sb.clone());
-    for mv in [
-        ReferralMove::Acknowledge,
-        ReferralMove::Accept,
-        ReferralMove::Start,
-    ] {
+    for mv in [ReferralMove::Acknowledge, ReferralMove::Accept, ReferralMove::Start] {
         k.mv(orgs::JOBCENTER, &jc, mv).await;
         k.mv(orgs::SCHULDNERBERATUNG, &sb, mv).await;
     }
@@ -546,10 +379,5 @@ async fn frau_k_landlord_learns_no_result_of_debt_counselling() {
         v.outcomes
     );
     let topics: Vec<&str> = v.outcomes.iter().map(|o| o.topic.as_str()).collect();
-    assert_eq!(
-        topics,
-        vec!["RENT_DEBT_TAKEOVER"],
-        "landlord outcomes: {:?}",
-        v.outcomes
-    );
+    assert_eq!(topics, vec!["RENT_DEBT_TAKEOVER"], "landlord outcomes: {:?}", v.outcomes);
 }

@@ -21,8 +21,7 @@ pub use tonic::{Code, Status, Streaming};
 pub const EVENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Synthetic income note (category INCOME_BENEFITS); never shown to a housing company.
-pub const INCOME_NOTE: &str =
-    "SYNTH-INCOME: Buergergeld beantragt, Teilzeitstelle im Oktober verloren";
+pub const INCOME_NOTE: &str = "SYNTH-INCOME: Buergergeld beantragt, Teilzeitstelle im Oktober verloren";
 /// Synthetic health note (category HEALTH, Art. 9 GDPR).
 pub const HEALTH_NOTE: &str = "SYNTH-HEALTH: Erschoepfungszustand nach Arbeitsplatzverlust";
 /// Synthetic counselling note (category COUNSELLING_NOTES).
@@ -47,10 +46,7 @@ pub async fn chan(hub: &TestHub, org: &str) -> Channel {
     if let Some(ch) = cache.lock().expect("channel cache").get(&key) {
         return ch.clone();
     }
-    let ch = hub
-        .channel(org)
-        .await
-        .unwrap_or_else(|e| panic!("mTLS channel as {org}: {e:#}"));
+    let ch = hub.channel(org).await.unwrap_or_else(|e| panic!("mTLS channel as {org}: {e:#}"));
     cache.lock().expect("channel cache").insert(key, ch.clone());
     ch
 }
@@ -100,11 +96,7 @@ pub fn details() -> CaseDetails {
 pub async fn open_case_with(hub: &TestHub, details: CaseDetails) -> Case {
     cases(hub, orgs::FACHSTELLE)
         .await
-        .open_case(OpenCaseRequest {
-            idempotency_key: idem(),
-            details: Some(details),
-            initial_stage: None,
-        })
+        .open_case(OpenCaseRequest { idempotency_key: idem(), details: Some(details), initial_stage: None })
         .await
         .expect("OpenCase")
         .into_inner()
@@ -119,18 +111,9 @@ pub async fn open_case(hub: &TestHub) -> Case {
 
 /// Ids of the persons of a case, as assigned by the hub.
 pub fn person_ids(case: &Case) -> Vec<String> {
-    let ids: Vec<String> = case
-        .details
-        .as_ref()
-        .expect("case details")
-        .persons
-        .iter()
-        .map(|p| p.person_id.clone())
-        .collect();
-    assert!(
-        !ids.is_empty() && ids.iter().all(|i| !i.is_empty()),
-        "the hub assigns person ids: {ids:?}"
-    );
+    let ids: Vec<String> =
+        case.details.as_ref().expect("case details").persons.iter().map(|p| p.person_id.clone()).collect();
+    assert!(!ids.is_empty() && ids.iter().all(|i| !i.is_empty()), "the hub assigns person ids: {ids:?}");
     ids
 }
 
@@ -158,12 +141,7 @@ pub fn consent_request(
 }
 
 /// Records a consent valid for 170 days and returns it.
-pub async fn record_consent(
-    hub: &TestHub,
-    case: &Case,
-    recipients: &[&str],
-    categories: &[DataCategory],
-) -> Consent {
+pub async fn record_consent(hub: &TestHub, case: &Case, recipients: &[&str], categories: &[DataCategory]) -> Consent {
     let req = consent_request(case, recipients, categories, &hub.date_in_days(170));
     consents(hub, orgs::FACHSTELLE)
         .await
@@ -195,19 +173,12 @@ pub fn referral_request(
 }
 
 /// CreateReferral as the Fachstelle, returning the status on failure.
-pub async fn try_create_referral(
-    hub: &TestHub,
-    req: CreateReferralRequest,
-) -> Result<Referral, Status> {
+pub async fn try_create_referral(hub: &TestHub, req: CreateReferralRequest) -> Result<Referral, Status> {
     referrals(hub, orgs::FACHSTELLE)
         .await
         .create_referral(req)
         .await
-        .map(|r| {
-            r.into_inner()
-                .referral
-                .expect("CreateReferralResponse.referral")
-        })
+        .map(|r| r.into_inner().referral.expect("CreateReferralResponse.referral"))
 }
 
 /// CreateReferral as the Fachstelle; panics on failure.
@@ -218,12 +189,9 @@ pub async fn create_referral(
     category: ReferralCategory,
     data: &[DataCategory],
 ) -> Referral {
-    try_create_referral(
-        hub,
-        referral_request(hub, case_id, recipient, category, data),
-    )
-    .await
-    .unwrap_or_else(|s| panic!("CreateReferral to {recipient}: {s:?}"))
+    try_create_referral(hub, referral_request(hub, case_id, recipient, category, data))
+        .await
+        .unwrap_or_else(|s| panic!("CreateReferral to {recipient}: {s:?}"))
 }
 
 /// A move request carrying exactly what the move requires (reason code for decline, fail and
@@ -265,29 +233,16 @@ pub fn move_request(referral_id: &str, mv: ReferralMove) -> TransitionReferralRe
 }
 
 /// Sends a move request as `org`.
-pub async fn send_move(
-    hub: &TestHub,
-    org: &str,
-    req: TransitionReferralRequest,
-) -> Result<Referral, Status> {
+pub async fn send_move(hub: &TestHub, org: &str, req: TransitionReferralRequest) -> Result<Referral, Status> {
     referrals(hub, org)
         .await
         .transition_referral(req)
         .await
-        .map(|r| {
-            r.into_inner()
-                .referral
-                .expect("TransitionReferralResponse.referral")
-        })
+        .map(|r| r.into_inner().referral.expect("TransitionReferralResponse.referral"))
 }
 
 /// Makes `mv` as `org` with the fields it requires.
-pub async fn try_move(
-    hub: &TestHub,
-    org: &str,
-    referral_id: &str,
-    mv: ReferralMove,
-) -> Result<Referral, Status> {
+pub async fn try_move(hub: &TestHub, org: &str, referral_id: &str, mv: ReferralMove) -> Result<Referral, Status> {
     send_move(hub, org, move_request(referral_id, mv)).await
 }
 
@@ -302,22 +257,14 @@ pub async fn do_move(hub: &TestHub, org: &str, referral_id: &str, mv: ReferralMo
 pub async fn get_referral(hub: &TestHub, org: &str, referral_id: &str) -> Result<Referral, Status> {
     referrals(hub, org)
         .await
-        .get_referral(GetReferralRequest {
-            referral_id: referral_id.to_owned(),
-        })
+        .get_referral(GetReferralRequest { referral_id: referral_id.to_owned() })
         .await
-        .map(|r| {
-            r.into_inner()
-                .referral
-                .expect("GetReferralResponse.referral")
-        })
+        .map(|r| r.into_inner().referral.expect("GetReferralResponse.referral"))
 }
 
 /// GetReferral as `org`; panics on failure.
 pub async fn referral(hub: &TestHub, org: &str, referral_id: &str) -> Referral {
-    get_referral(hub, org, referral_id)
-        .await
-        .unwrap_or_else(|s| panic!("GetReferral as {org}: {s:?}"))
+    get_referral(hub, org, referral_id).await.unwrap_or_else(|s| panic!("GetReferral as {org}: {s:?}"))
 }
 
 /// The recipient's case view of a referral (an absent view reads as empty).
@@ -333,11 +280,7 @@ pub fn assert_status<T: Debug>(res: Result<T, Status>, code: Code, needles: &[&s
         Err(s) => {
             assert_eq!(s.code(), code, "status code (message: {:?})", s.message());
             for n in needles {
-                assert!(
-                    s.message().contains(n),
-                    "message {:?} should contain {n:?}",
-                    s.message()
-                );
+                assert!(s.message().contains(n), "message {:?} should contain {n:?}", s.message());
             }
             s
         }
@@ -366,16 +309,12 @@ pub fn category_name(c: DataCategory) -> &'static str {
 
 /// Data categories of a repeated enum field.
 pub fn categories(raw: &[i32]) -> Vec<DataCategory> {
-    raw.iter()
-        .map(|c| DataCategory::try_from(*c).unwrap_or(DataCategory::Unspecified))
-        .collect()
+    raw.iter().map(|c| DataCategory::try_from(*c).unwrap_or(DataCategory::Unspecified)).collect()
 }
 
 /// Moves of a repeated enum field.
 pub fn moves(raw: &[i32]) -> Vec<ReferralMove> {
-    raw.iter()
-        .map(|m| ReferralMove::try_from(*m).unwrap_or(ReferralMove::Unspecified))
-        .collect()
+    raw.iter().map(|m| ReferralMove::try_from(*m).unwrap_or(ReferralMove::Unspecified)).collect()
 }
 
 /// The moves that lead from REQUESTED into `state`, with the side that makes each.
@@ -388,24 +327,9 @@ pub fn path_to(state: ReferralState) -> Vec<(Side, ReferralMove)> {
         ReferralState::Accepted => vec![(R, M::Acknowledge), (R, M::Accept)],
         ReferralState::Declined => vec![(R, M::Acknowledge), (R, M::Decline)],
         ReferralState::InProgress => vec![(R, M::Acknowledge), (R, M::Accept), (R, M::Start)],
-        ReferralState::OnHold => vec![
-            (R, M::Acknowledge),
-            (R, M::Accept),
-            (R, M::Start),
-            (R, M::Hold),
-        ],
-        ReferralState::Completed => vec![
-            (R, M::Acknowledge),
-            (R, M::Accept),
-            (R, M::Start),
-            (R, M::Complete),
-        ],
-        ReferralState::Failed => vec![
-            (R, M::Acknowledge),
-            (R, M::Accept),
-            (R, M::Start),
-            (R, M::Fail),
-        ],
+        ReferralState::OnHold => vec![(R, M::Acknowledge), (R, M::Accept), (R, M::Start), (R, M::Hold)],
+        ReferralState::Completed => vec![(R, M::Acknowledge), (R, M::Accept), (R, M::Start), (R, M::Complete)],
+        ReferralState::Failed => vec![(R, M::Acknowledge), (R, M::Accept), (R, M::Start), (R, M::Fail)],
         ReferralState::Cancelled => vec![(S, M::Cancel)],
         ReferralState::Unspecified => panic!("no path to UNSPECIFIED"),
     }
@@ -421,27 +345,13 @@ pub enum Side {
 }
 
 /// Drives `referral_id` (sent by the Fachstelle to `recipient`) from REQUESTED into `state`.
-pub async fn drive_to(
-    hub: &TestHub,
-    referral_id: &str,
-    recipient: &str,
-    state: ReferralState,
-) -> Referral {
+pub async fn drive_to(hub: &TestHub, referral_id: &str, recipient: &str, state: ReferralState) -> Referral {
     let mut last = referral(hub, orgs::FACHSTELLE, referral_id).await;
     for (side, mv) in path_to(state) {
-        let org = if side == Side::Sender {
-            orgs::FACHSTELLE
-        } else {
-            recipient
-        };
+        let org = if side == Side::Sender { orgs::FACHSTELLE } else { recipient };
         last = do_move(hub, org, referral_id, mv).await;
     }
-    assert_eq!(
-        state_of(&last),
-        state,
-        "driving {referral_id} into {}",
-        state_name(state)
-    );
+    assert_eq!(state_of(&last), state, "driving {referral_id} into {}", state_name(state));
     last
 }
 
@@ -449,9 +359,7 @@ pub async fn drive_to(
 pub async fn subscribe(hub: &TestHub, org: &str, after: u64) -> Streaming<SubscribeResponse> {
     events(hub, org)
         .await
-        .subscribe(SubscribeRequest {
-            after_cursor: after,
-        })
+        .subscribe(SubscribeRequest { after_cursor: after })
         .await
         .unwrap_or_else(|s| panic!("Subscribe as {org}: {s:?}"))
         .into_inner()
@@ -468,10 +376,7 @@ pub async fn next_event(stream: &mut Streaming<SubscribeResponse>) -> Event {
 }
 
 /// Reads events until one matches `stop` (included); fails on timeout.
-pub async fn events_until(
-    stream: &mut Streaming<SubscribeResponse>,
-    stop: impl Fn(&Event) -> bool,
-) -> Vec<Event> {
+pub async fn events_until(stream: &mut Streaming<SubscribeResponse>, stop: impl Fn(&Event) -> bool) -> Vec<Event> {
     let mut out = Vec::new();
     loop {
         let e = next_event(stream).await;
@@ -497,12 +402,7 @@ pub fn is_event(e: &Event, kind: EventKind, referral_id: &str) -> bool {
 #[track_caller]
 pub fn assert_increasing(events: &[Event]) {
     for w in events.windows(2) {
-        assert!(
-            w[0].cursor < w[1].cursor,
-            "cursors must strictly increase: {} then {}",
-            w[0].cursor,
-            w[1].cursor
-        );
+        assert!(w[0].cursor < w[1].cursor, "cursors must strictly increase: {} then {}", w[0].cursor, w[1].cursor);
     }
 }
 
