@@ -6,12 +6,17 @@
 # Steps (each one check, pass or fail; a failed step does not stop the later ones):
 #   1. cargo fmt --all --check
 #   2. cargo clippy --workspace --all-targets --locked -- -D warnings
-#   3. cargo test --workspace --locked                  (SQLite; output passed through unchanged)
-#   -  [reserved] PostgreSQL step, see the marked place below
-#   4. buf lint (proto/, STANDARD rules; buf 1.75.0 from PyPI into .venv)
-#   5. Python gRPC client test (tests/python/run.sh: real hub, mTLS, Frau K. case from Python, grpcurl reflection)
+#   3. cargo test --workspace --locked                  (SQLite; output passed through unchanged; the PostgreSQL-only
+#      tests schema_drift and replicas skip themselves here: HUB_TEST_POSTGRES_SKIP=1, step 4 runs them)
+#   4. cargo test on PostgreSQL: the end-to-end suite (hub-tests) again, every test hub on a fresh database on
+#      127.0.0.1:5432 (HUB_TEST_POSTGRES_URL), then the hub_test_* databases are dropped. If PostgreSQL is not
+#      reachable (after trying to start the local cluster), this step FAILS under CI (CI set) and is SKIPPED
+#      otherwise (listed as SKIP, neither passed nor failed, exit code unaffected).
+#   5. buf lint (proto/, STANDARD rules; buf 1.75.0 from PyPI into .venv)
+#   6. Python gRPC client test (tests/python/run.sh: real hub, mTLS, Frau K. case from Python, grpcurl reflection)
 #
-# Ends with the line "N passed, M failed" (N, M = steps) and exits 1 if any step failed.
+# Ends with the line "N passed, M failed" (N, M = steps; ", K skipped" appended when a step was skipped) and exits 1
+# if any step failed.
 # Needs: Rust toolchain (cargo, rustfmt, clippy), Python 3 with venv, and registry access on the first run only
 # (PyPI, crates.io); later runs work offline. Debug builds only.
 set -u
@@ -24,6 +29,7 @@ BUF_VERSION="1.75.0"
 
 PASSED=0
 FAILED=0
+SKIPPED=0
 RESULTS=()
 
 # step NAME CMD...: runs CMD with its output unchanged and records the result.
@@ -32,7 +38,7 @@ step() {
     shift
     local t0 rc
     t0=$(date +%s)
-    printf '\n==> [%d] %s\n' "$((PASSED + FAILED + 1))" "$name"
+    printf '\n==> [%d] %s\n' "$((PASSED + FAILED + SKIPPED + 1))" "$name"
     "$@"
     rc=$?
     local secs=$(($(date +%s) - t0))
@@ -58,13 +64,69 @@ buf_lint() {
 step "cargo fmt --all --check" cargo fmt --all --check
 step "cargo clippy --workspace --all-targets --locked -- -D warnings" \
     cargo clippy --workspace --all-targets --locked -- -D warnings
-step "cargo test --workspace --locked" cargo test --workspace --locked
+# HUB_TEST_POSTGRES_SKIP=1: the PostgreSQL-only tests skip here even under CI; step 4 runs them (or fails under CI).
+step "cargo test --workspace --locked" env HUB_TEST_POSTGRES_SKIP=1 cargo test --workspace --locked
 
-# ---------------------------------------------------------------------------------------------------------------
-# [PLACEHOLDER: PostgreSQL step] -- to be added later (not yet written).
-# It goes here, as one more `step "..." some_function`, e.g. the hub's tests against a fresh PostgreSQL database
-# on 127.0.0.1:5432 (see shared/STACK.md). Keep it a single step so the summary counts stay meaningful.
-# ---------------------------------------------------------------------------------------------------------------
+# PostgreSQL: the local server with trust auth (see shared/STACK.md). Each test hub creates its own database
+# hub_test_<uuid> on it; they are all dropped after the run.
+PG_HOST="127.0.0.1"
+PG_PORT="5432"
+PG_URL="postgres://postgres@$PG_HOST:$PG_PORT/postgres"
+
+pg_reachable() {
+    command -v pg_isready >/dev/null 2>&1 && pg_isready -h "$PG_HOST" -p "$PG_PORT" -q
+}
+
+# Returns 0 once PostgreSQL answers, starting the local cluster(s) if it does not.
+ensure_postgres() {
+    pg_reachable && return 0
+    echo "PostgreSQL does not answer on $PG_HOST:$PG_PORT; trying to start the local cluster"
+    local v
+    for v in $(ls /etc/postgresql 2>/dev/null); do
+        pg_ctlcluster --skip-systemctl-redirect "$v" main start
+    done
+    for _ in $(seq 1 20); do
+        pg_reachable && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+drop_test_databases() {
+    local names name rc=0
+    names=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -XAtc \
+        "SELECT datname FROM pg_database WHERE datname LIKE 'hub\_test\_%'") || return 1
+    for name in $names; do
+        psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -Xqc "DROP DATABASE \"$name\" WITH (FORCE)" || rc=1
+    done
+    echo "dropped $(wc -w <<<"$names") test database(s)"
+    return $rc
+}
+
+postgres_tests() {
+    local rc=0
+    HUB_TEST_POSTGRES_URL="$PG_URL" cargo test -p hub-tests --locked || rc=$?
+    drop_test_databases || { [[ $rc -ne 0 ]] || rc=1; }
+    return $rc
+}
+
+postgres_unreachable() {
+    echo "PostgreSQL not reachable on $PG_HOST:$PG_PORT and CI is set: the PostgreSQL backend was NOT tested" >&2
+    return 1
+}
+
+PG_STEP="cargo test on PostgreSQL"
+if ensure_postgres; then
+    step "$PG_STEP" postgres_tests
+elif [[ -n "${CI:-}" ]]; then
+    step "$PG_STEP" postgres_unreachable
+else
+    printf '\n==> [%d] %s\n' "$((PASSED + FAILED + SKIPPED + 1))" "$PG_STEP"
+    echo "PostgreSQL not reachable: ran SQLite only"
+    SKIPPED=$((SKIPPED + 1))
+    RESULTS+=("SKIP  $PG_STEP (PostgreSQL not reachable: ran SQLite only)")
+    printf '==> SKIP %s\n' "$PG_STEP"
+fi
 
 step "buf lint (proto/, buf $BUF_VERSION)" buf_lint
 step "Python gRPC client test (tests/python/run.sh)" bash "$ROOT/tests/python/run.sh"
@@ -73,5 +135,9 @@ printf '\n==> Summary\n'
 for r in "${RESULTS[@]}"; do
     printf '    %s\n' "$r"
 done
-echo "$PASSED passed, $FAILED failed"
+if [[ $SKIPPED -gt 0 ]]; then
+    echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+else
+    echo "$PASSED passed, $FAILED failed"
+fi
 [[ $FAILED -eq 0 ]]

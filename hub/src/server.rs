@@ -17,7 +17,7 @@ use crate::grpc::identity::identify;
 use crate::grpc::services::Api;
 use crate::pki::PkiDir;
 use crate::service::Hub;
-use crate::store::sqlite::SqliteStore;
+use crate::store::Store;
 
 /// A hub ready to serve.
 pub struct Server {
@@ -32,18 +32,25 @@ pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Opens the store named by the configuration.
-pub async fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+/// Opens the store named by the configuration (`sqlite://PATH`, creating the parent directory, or
+/// `postgres://...`).
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
         let parent = url.strip_prefix("sqlite://").map(std::path::Path::new).and_then(|p| p.parent());
         if let Some(parent) = parent.filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
-        SqliteStore::open_url(&url).await.map_err(|e| anyhow::anyhow!("opening {url}: {e}"))
-    } else {
-        anyhow::bail!("unsupported database URL '{url}': this build supports sqlite://PATH")
     }
+    // A URL may carry a password: never put it into a message.
+    let shown = match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s && url[s + 3..at].contains(':') => {
+            let user = url[s + 3..at].split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
+        }
+        _ => url.clone(),
+    };
+    crate::store::open(&url).await.map_err(|e| anyhow::anyhow!("opening {shown}: {e}"))
 }
 
 impl Server {
@@ -64,7 +71,7 @@ impl Server {
             // and reflection stay reachable for load balancers and grpcurl.
             .client_auth_optional(true);
         let store = open_store(config).await?;
-        let hub = Hub::new(Arc::new(store), clock, config.sla.clone());
+        let hub = Hub::new(store, clock, config.sla.clone());
         Ok(Self {
             hub,
             tls,

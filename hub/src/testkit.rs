@@ -1,5 +1,9 @@
-//! An in-process hub for tests and the demo: fresh data directory, fresh SQLite database, fresh
-//! PKI, served on 127.0.0.1 port 0 over real mutual TLS, with a clock the caller controls.
+//! An in-process hub for tests and the demo: fresh data directory, fresh database, fresh PKI, served
+//! on 127.0.0.1 port 0 over real mutual TLS, with a clock the caller controls.
+//!
+//! The database is SQLite in the data directory, or, when the environment variable
+//! `HUB_TEST_POSTGRES_URL` names a PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432/postgres`),
+//! a fresh database `hub_test_<uuid>` created there for each hub (dropped by `scripts/test-all.sh`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -26,6 +30,8 @@ const START_MS: i64 = 1_767_949_200_000;
 pub struct TestHub {
     addr: SocketAddr,
     dir: tempfile::TempDir,
+    /// `None`: SQLite in the data directory.
+    database_url: Option<String>,
     ca: PemPair,
     clock: Option<ManualClock>,
     shared_clock: Arc<dyn Clock>,
@@ -54,18 +60,87 @@ impl TestHub {
         let pki_dir = PkiDir::in_data_dir(dir.path());
         pki::init(&pki_dir, &["localhost".to_owned(), "127.0.0.1".to_owned()], false)?;
         let ca = pki::load_ca(&pki_dir)?;
-        let (addr, hub, tx, task) = Self::serve(dir.path(), clock.clone()).await?;
-        let th = Self { addr, dir, ca, clock: None, shared_clock: clock, hub, shutdown: Some(tx), task: Some(task) };
+        let database_url = match std::env::var("HUB_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty()) {
+            Some(server) => {
+                let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
+                Some(
+                    crate::store::postgres::create_database(server.trim(), &name)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("creating test database {name} (HUB_TEST_POSTGRES_URL): {e}"))?,
+                )
+            }
+            None => None,
+        };
+        let (addr, hub, tx, task) = Self::serve(dir.path(), database_url.as_deref(), clock.clone()).await?;
+        let th = Self {
+            addr,
+            dir,
+            database_url,
+            ca,
+            clock: None,
+            shared_clock: clock,
+            hub,
+            shutdown: Some(tx),
+            task: Some(task),
+        };
         th.register_standard_network().await?;
         Ok(th)
+    }
+
+    /// Starts a second server (a replica) on the same database and PKI as `other`, with the same
+    /// clock: its own data directory holding a copy of `other`'s `pki/`, its own address. On SQLite
+    /// both open the same database file.
+    pub async fn start_replica_of(other: &TestHub) -> anyhow::Result<Self> {
+        fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+            std::fs::create_dir_all(to)?;
+            for entry in std::fs::read_dir(from)? {
+                let entry = entry?;
+                let target = to.join(entry.file_name());
+                if entry.file_type()?.is_dir() {
+                    copy_dir(&entry.path(), &target)?;
+                } else {
+                    std::fs::copy(entry.path(), target)?;
+                }
+            }
+            Ok(())
+        }
+        let dir = tempfile::tempdir()?;
+        copy_dir(&other.dir.path().join("pki"), &dir.path().join("pki"))?;
+        let database_url =
+            Some(other.database_url.clone().unwrap_or_else(|| {
+                Config { data_dir: other.dir.path().to_owned(), ..Config::default() }.database_url()
+            }));
+        let (addr, hub, tx, task) =
+            Self::serve(dir.path(), database_url.as_deref(), other.shared_clock.clone()).await?;
+        Ok(Self {
+            addr,
+            dir,
+            database_url,
+            ca: other.ca.clone(),
+            clock: other.clock.clone(),
+            shared_clock: other.shared_clock.clone(),
+            hub,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The backend in use: `"postgres"` or `"sqlite"`.
+    pub fn backend(&self) -> &'static str {
+        match &self.database_url {
+            Some(u) if u.starts_with("postgres") => "postgres",
+            _ => "sqlite",
+        }
     }
 
     #[allow(clippy::type_complexity)]
     async fn serve(
         dir: &Path,
+        database_url: Option<&str>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<(SocketAddr, Hub, oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>)> {
-        let config = Config { data_dir: dir.to_owned(), ..Config::default() };
+        let config =
+            Config { data_dir: dir.to_owned(), database_url: database_url.map(str::to_owned), ..Config::default() };
         let server = Server::build(&config, clock).await?;
         let hub = server.hub().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -86,7 +161,8 @@ impl TestHub {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        let (addr, hub, tx, task) = Self::serve(self.dir.path(), self.shared_clock.clone()).await?;
+        let (addr, hub, tx, task) =
+            Self::serve(self.dir.path(), self.database_url.as_deref(), self.shared_clock.clone()).await?;
         self.addr = addr;
         self.hub = hub;
         self.shutdown = Some(tx);

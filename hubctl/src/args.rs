@@ -7,10 +7,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use hub_proto::v1::{
-    CompletionResult, DataCategory, OrganisationKind, ReasonCode, ReferralCategory, ReferralState,
+    CompletionResult, DataCategory, OrganisationKind, ReasonCode, ReferralCategory, ReferralState, Stadtbezirk,
 };
+use time::Date;
 
-use crate::{input, names};
+use crate::{german, input, names};
 
 /// Client of the Wohnungserhalt Hub, for partner IT and the Fachstelle.
 ///
@@ -19,13 +20,7 @@ use crate::{input, names};
 #[command(name = "hubctl", version, propagate_version = true)]
 pub struct Cli {
     /// Hub address.
-    #[arg(
-        long,
-        global = true,
-        env = "HUBCTL_HUB",
-        default_value = "https://localhost:50051",
-        value_name = "URL"
-    )]
+    #[arg(long, global = true, env = "HUBCTL_HUB", default_value = "https://localhost:50051", value_name = "URL")]
     pub hub: String,
 
     /// PEM file with the hub's CA certificate.
@@ -95,6 +90,211 @@ pub enum Command {
     Watch(WatchArgs),
     /// Refer a case to a partner (Fachstelle).
     Refer(ReferArgs),
+    /// Early arrears notices (housing companies).
+    #[command(subcommand)]
+    Arrears(ArrearsCommand),
+    /// This housing company's notices.
+    #[command(subcommand)]
+    Notices(NoticesCommand),
+    /// List notices not yet taken up, most urgent first (Fachstelle).
+    Triage(TriageArgs),
+    /// Take a notice up: open a case, or link it to the open case of the same tenancy (Fachstelle).
+    TakeUp(TakeUpArgs),
+    /// Court notices of eviction lawsuits, MiZi (Fachstelle).
+    #[command(subcommand)]
+    Court(CourtCommand),
+    /// Compute a tenancy's legal deadlines locally (no hub, no certificates needed).
+    Deadlines(DeadlinesArgs),
+}
+
+/// `arrears` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ArrearsCommand {
+    /// Import an ERP export (`;`-separated CSV, German headers) as early arrears notices.
+    Import(ImportArgs),
+}
+
+/// `notices` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NoticesCommand {
+    /// Show the progress of this organisation's notices.
+    Status(NoticeStatusArgs),
+}
+
+/// `court` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CourtCommand {
+    /// Record one court notice.
+    Record(Box<CourtRecordArgs>),
+    /// Import court notices from a `;`-separated CSV file, one notice per row.
+    Import(ImportArgs),
+}
+
+/// Options of the CSV imports.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file.
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+
+    /// Only read and check the file; send nothing (no connection, no certificates needed).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Options of `notices status`.
+#[derive(Debug, Args)]
+pub struct NoticeStatusArgs {
+    /// Only these tenancy references (default: all of this organisation's notices).
+    #[arg(value_name = "REF")]
+    pub references: Vec<String>,
+}
+
+/// Options of `triage`.
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    /// At most this many notices (1-1000; the hub's default is 200).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=1000))]
+    pub limit: Option<i32>,
+}
+
+/// Options of `take-up`.
+#[derive(Debug, Args)]
+pub struct TakeUpArgs {
+    /// The notice.
+    #[arg(value_name = "NOTICE_ID")]
+    pub id: String,
+
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+/// Options of `court record`. Dates are TT.MM.JJJJ or YYYY-MM-DD, amounts German (1.560,00).
+#[derive(Debug, Args)]
+pub struct CourtRecordArgs {
+    /// Court file number.
+    #[arg(long, value_name = "AZ")]
+    pub aktenzeichen: String,
+
+    /// Date the claim reached the court.
+    #[arg(long, value_name = "DATE", value_parser = german::date_option)]
+    pub eingang: Date,
+
+    /// Date the claim was served on the tenant, if the notice says.
+    #[arg(long, value_name = "DATE", value_parser = german::date_option)]
+    pub zustellung: Option<Date>,
+
+    /// Tenant's family name.
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+
+    /// Tenant's given name.
+    #[arg(long, value_name = "NAME")]
+    pub vorname: String,
+
+    /// Street.
+    #[arg(long, value_name = "TEXT")]
+    pub strasse: Option<String>,
+
+    /// House number.
+    #[arg(long, value_name = "TEXT")]
+    pub hausnummer: Option<String>,
+
+    /// Postal code.
+    #[arg(long, value_name = "PLZ")]
+    pub plz: Option<String>,
+
+    /// City.
+    #[arg(long, value_name = "TEXT")]
+    pub ort: Option<String>,
+
+    /// Monthly rent in euro, e.g. 780,00.
+    #[arg(long, value_name = "EURO", value_parser = german::amount_cents)]
+    pub monatsmiete: i64,
+
+    /// Arrears claimed in euro, e.g. 1.560,00.
+    #[arg(long, value_name = "EURO", value_parser = german::amount_cents)]
+    pub rueckstand: i64,
+
+    /// Use compensation claimed (Nutzungsentschädigung) in euro.
+    #[arg(long, value_name = "EURO", value_parser = german::amount_cents)]
+    pub nutzungsentschaedigung: Option<i64>,
+
+    /// Hearing date, if set.
+    #[arg(long, value_name = "DATE", value_parser = german::date_option)]
+    pub termin: Option<Date>,
+
+    /// Stadtbezirk, e.g. Linden-Limmer.
+    #[arg(long, value_name = "NAME", value_parser = german::stadtbezirk)]
+    pub stadtbezirk: Option<Stadtbezirk>,
+
+    /// Landlord (claimant) as named in the notice.
+    #[arg(long, value_name = "NAME")]
+    pub vermieter: Option<String>,
+
+    /// The landlord's organisation id, if it takes part in the hub.
+    #[arg(long, value_name = "ORG")]
+    pub vermieter_org: Option<String>,
+
+    /// The landlord's tenancy reference, if known.
+    #[arg(long, value_name = "REF")]
+    pub mietverhaeltnis_ref: Option<String>,
+
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+/// Options of `deadlines`. Dates are TT.MM.JJJJ or YYYY-MM-DD, amounts German (780,00).
+#[derive(Debug, Args)]
+pub struct DeadlinesArgs {
+    /// Monthly rent (base rent plus service-charge and heating advances) in euro.
+    #[arg(long, value_name = "EURO", value_parser = german::amount_cents)]
+    pub rent: Option<i64>,
+
+    /// A rent account line, repeatable: DUE=AMOUNT_DUE/PAID, e.g. 04.11.2025=780,00/0
+    /// (`/PAID` may be left out when nothing was paid).
+    #[arg(long, value_name = "DUE=AMOUNT/PAID", value_parser = crate::deadlines_cmd::ledger_entry)]
+    pub ledger: Vec<deadlines::LedgerEntry>,
+
+    /// Day the flat was handed over.
+    #[arg(long, value_name = "DATE", value_parser = german::date_option)]
+    pub tenancy_start: Option<Date>,
+
+    /// Day the landlord's ordinary notice was received.
+    #[arg(long, value_name = "DATE", value_parser = german::date_option)]
+    pub notice_received: Option<Date>,
+
+    /// Day the termination without notice was received.
+    #[arg(long, value_name = "DATE", value_parser = german::date_option)]
+    pub termination: Option<Date>,
+
+    /// Day the eviction claim was served (Rechtshängigkeit).
+    #[arg(long, value_name = "DATE", value_parser = german::date_option)]
+    pub claim_served: Option<Date>,
+
+    /// The service date is an estimate, not confirmed by the court (deadlines become provisional).
+    #[arg(long, requires = "claim_served")]
+    pub claim_served_unconfirmed: bool,
+
+    /// Day the eviction claim reached the court (used when the service date is unknown).
+    #[arg(long, value_name = "DATE", value_parser = german::date_option)]
+    pub claim_filed: Option<Date>,
+
+    /// Day an earlier termination was voided by a cure (Schonfrist used before).
+    #[arg(long, value_name = "DATE", value_parser = german::date_option)]
+    pub earlier_cure: Option<Date>,
+
+    /// Last day of the Räumungsfrist granted by the court.
+    #[arg(long, value_name = "DATE", value_parser = german::date_option)]
+    pub raeumungsfrist_end: Option<Date>,
+
+    /// Eviction day set by the bailiff.
+    #[arg(long, value_name = "DATE", value_parser = german::date_option)]
+    pub eviction_date: Option<Date>,
+
+    /// Day the eviction date was served on the tenant.
+    #[arg(long, value_name = "DATE", value_parser = german::date_option)]
+    pub eviction_announced: Option<Date>,
 }
 
 /// Options of `orgs`.
@@ -322,11 +522,7 @@ mod tests {
             "--date",
             "2026-01-20",
         ]);
-        let Ok(Cli {
-            command: Command::Complete(args),
-            ..
-        }) = cli
-        else {
+        let Ok(Cli { command: Command::Complete(args), .. }) = cli else {
             panic!("complete must parse: {cli:?}");
         };
         assert_eq!(args.result, CompletionResult::ApprovedLoan);
@@ -335,8 +531,7 @@ mod tests {
 
     #[test]
     fn unknown_reason_is_a_usage_error() {
-        let Err(error) = Cli::try_parse_from(["hubctl", "decline", "r-1", "--reason", "meh"])
-        else {
+        let Err(error) = Cli::try_parse_from(["hubctl", "decline", "r-1", "--reason", "meh"]) else {
             panic!("an unknown reason must not parse");
         };
         assert_eq!(error.exit_code(), 2);
@@ -359,20 +554,9 @@ mod tests {
             "--reply-by",
             "2026-01-16",
         ]);
-        let Ok(Cli {
-            command: Command::Refer(args),
-            ..
-        }) = cli
-        else {
+        let Ok(Cli { command: Command::Refer(args), .. }) = cli else {
             panic!("refer must parse: {cli:?}");
         };
-        assert_eq!(
-            args.data,
-            [
-                DataCategory::Identity,
-                DataCategory::Tenancy,
-                DataCategory::Arrears
-            ]
-        );
+        assert_eq!(args.data, [DataCategory::Identity, DataCategory::Tenancy, DataCategory::Arrears]);
     }
 }

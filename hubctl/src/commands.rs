@@ -2,32 +2,47 @@
 
 use std::io::Write;
 
+use std::path::Path;
+
 use hub_proto::v1::directory_service_client::DirectoryServiceClient;
+use hub_proto::v1::notice_service_client::NoticeServiceClient;
 use hub_proto::v1::referral_service_client::ReferralServiceClient;
 use hub_proto::v1::{
     AddNoteRequest, CompletionOutcome, CreateReferralRequest, GetReferralRequest, ListNotesRequest,
-    ListOrganisationsRequest, ListReferralsRequest, Mailbox, OrganisationKind, ReasonCode,
-    Referral, ReferralMove, ReferralSummary, TransitionReferralRequest,
+    ListNoticeStatusesRequest, ListOpenNoticesRequest, ListOrganisationsRequest, ListReferralsRequest, Mailbox,
+    OrganisationKind, ReasonCode, Referral, ReferralMove, ReferralSummary, TakeUpNoticeRequest,
+    TransitionReferralRequest,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::args::{Cli, Command, MailboxFilter, Mutation, ReasonMove};
+use crate::args::{
+    ArrearsCommand, Cli, Command, CourtCommand, ImportArgs, MailboxFilter, Mutation, NoticesCommand, ReasonMove,
+};
 use crate::connect::Hub;
+use crate::import::{Outcome, Report, RowResult};
 use crate::render::{self, Parties};
-use crate::{grpc_code_name, watch};
+use crate::{UsageError, arrears, court, deadlines_cmd, grpc_code_name, notices, watch};
 
 /// The largest page the hub serves; lists are fetched to the end, so fewer round trips is better.
 const PAGE_SIZE: i32 = 500;
 
 /// Runs the chosen command.
 pub async fn run(cli: &Cli) -> anyhow::Result<()> {
-    if let Command::Watch(args) = &cli.command {
-        return watch::run(cli, args).await;
+    let out = Output { json: cli.json };
+    // Commands that manage their own connection or need none.
+    match &cli.command {
+        Command::Watch(args) => return watch::run(cli, args).await,
+        Command::Deadlines(args) => {
+            let list = deadlines::compute(&deadlines_cmd::facts(args));
+            return out.emit(|| deadlines_cmd::table(&list), || deadlines_cmd::json(&list));
+        }
+        Command::Arrears(ArrearsCommand::Import(args)) => return arrears_import(cli, args, out).await,
+        Command::Court(CourtCommand::Import(args)) => return court_import(cli, args, out).await,
+        _ => {}
     }
     let hub = Hub::connect(cli).await?;
-    let out = Output { json: cli.json };
     let mut referrals = ReferralServiceClient::new(hub.channel());
 
     match &cli.command {
@@ -37,21 +52,10 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
                 kind: args.kind.unwrap_or(OrganisationKind::Unspecified) as i32,
                 include_inactive: args.inactive,
             };
-            let organisations = directory
-                .list_organisations(hub.request(request))
-                .await?
-                .into_inner()
-                .organisations;
+            let organisations = directory.list_organisations(hub.request(request)).await?.into_inner().organisations;
             out.emit(
                 || render::organisations_table(&organisations),
-                || {
-                    Value::Array(
-                        organisations
-                            .iter()
-                            .map(render::organisation_json)
-                            .collect(),
-                    )
-                },
+                || Value::Array(organisations.iter().map(render::organisation_json).collect()),
             )
         }
         Command::Inbox(filter) => {
@@ -67,17 +71,11 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
                 list_referrals(&hub, &mut referrals, Mailbox::All, &args.filter).await?
             } else {
                 // "Everything I can see": both mailboxes, merged in creation order.
-                let mut list =
-                    list_referrals(&hub, &mut referrals, Mailbox::Inbox, &args.filter).await?;
-                list.extend(
-                    list_referrals(&hub, &mut referrals, Mailbox::Outbox, &args.filter).await?,
-                );
+                let mut list = list_referrals(&hub, &mut referrals, Mailbox::Inbox, &args.filter).await?;
+                list.extend(list_referrals(&hub, &mut referrals, Mailbox::Outbox, &args.filter).await?);
                 list.sort_by(|a, b| {
                     let key = |r: &ReferralSummary| {
-                        r.created_at
-                            .as_ref()
-                            .map(|at| (at.seconds, at.nanos))
-                            .unwrap_or_default()
+                        r.created_at.as_ref().map(|at| (at.seconds, at.nanos)).unwrap_or_default()
                     };
                     key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
                 });
@@ -90,17 +88,10 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
             // Two requests, concurrently: the referral and its thread are separate RPCs.
             let mut notes_client = referrals.clone();
             let (referral, notes) = tokio::join!(
-                referrals.get_referral(hub.request(GetReferralRequest {
-                    referral_id: args.id.clone(),
-                })),
-                notes_client.list_notes(hub.request(ListNotesRequest {
-                    referral_id: args.id.clone(),
-                })),
+                referrals.get_referral(hub.request(GetReferralRequest { referral_id: args.id.clone() })),
+                notes_client.list_notes(hub.request(ListNotesRequest { referral_id: args.id.clone() })),
             );
-            let referral = referral?
-                .into_inner()
-                .referral
-                .ok_or_else(missing_referral)?;
+            let referral = referral?.into_inner().referral.ok_or_else(missing_referral)?;
             let notes = notes?.into_inner().notes;
             out.emit(
                 || render::referral_text(&referral, &notes),
@@ -130,15 +121,9 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
             };
             transition(&hub, &mut referrals, request, &args.mutation, out).await
         }
-        Command::Decline(args) => {
-            reason_move(&hub, &mut referrals, args, ReferralMove::Decline, out).await
-        }
-        Command::Fail(args) => {
-            reason_move(&hub, &mut referrals, args, ReferralMove::Fail, out).await
-        }
-        Command::Cancel(args) => {
-            reason_move(&hub, &mut referrals, args, ReferralMove::Cancel, out).await
-        }
+        Command::Decline(args) => reason_move(&hub, &mut referrals, args, ReferralMove::Decline, out).await,
+        Command::Fail(args) => reason_move(&hub, &mut referrals, args, ReferralMove::Fail, out).await,
+        Command::Cancel(args) => reason_move(&hub, &mut referrals, args, ReferralMove::Cancel, out).await,
         Command::Complete(args) => {
             let request = TransitionReferralRequest {
                 outcome: Some(CompletionOutcome {
@@ -160,33 +145,20 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Note(args) => {
             let key = idempotency_key(&args.mutation);
-            let request = AddNoteRequest {
-                idempotency_key: key.clone(),
-                referral_id: args.id.clone(),
-                text: args.text.clone(),
-            };
-            let response = referrals
-                .add_note(hub.request(request))
-                .await
-                .inspect_err(|status| retry_hint(status, &key))?;
+            let request =
+                AddNoteRequest { idempotency_key: key.clone(), referral_id: args.id.clone(), text: args.text.clone() };
+            let response =
+                referrals.add_note(hub.request(request)).await.inspect_err(|status| retry_hint(status, &key))?;
             let note = response.into_inner().note.unwrap_or_default();
-            out.emit(
-                || format!("note {} added to {}\n", note.id, note.referral_id),
-                || render::note_json(&note),
-            )
+            out.emit(|| format!("note {} added to {}\n", note.id, note.referral_id), || render::note_json(&note))
         }
         Command::Notes(args) => {
             let notes = referrals
-                .list_notes(hub.request(ListNotesRequest {
-                    referral_id: args.id.clone(),
-                }))
+                .list_notes(hub.request(ListNotesRequest { referral_id: args.id.clone() }))
                 .await?
                 .into_inner()
                 .notes;
-            out.emit(
-                || render::notes_text(&notes),
-                || Value::Array(notes.iter().map(render::note_json).collect()),
-            )
+            out.emit(|| render::notes_text(&notes), || Value::Array(notes.iter().map(render::note_json).collect()))
         }
         Command::Refer(args) => {
             let key = idempotency_key(&args.mutation);
@@ -218,9 +190,129 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
                 || render::referral_json(&referral),
             )
         }
-        // Returned above, before connecting: watch manages its own (lazy) channel.
-        Command::Watch(_) => Ok(()),
+        Command::Notices(NoticesCommand::Status(args)) => {
+            let request = ListNoticeStatusesRequest { tenancy_references: args.references.clone() };
+            let statuses = NoticeServiceClient::new(hub.channel())
+                .list_notice_statuses(hub.request(request))
+                .await?
+                .into_inner()
+                .statuses;
+            out.emit(
+                || notices::statuses_table(&statuses),
+                || Value::Array(statuses.iter().map(notices::status_json).collect()),
+            )
+        }
+        Command::Triage(args) => {
+            let request = ListOpenNoticesRequest { limit: args.limit.unwrap_or(0) };
+            let open = NoticeServiceClient::new(hub.channel())
+                .list_open_notices(hub.request(request))
+                .await?
+                .into_inner()
+                .notices;
+            out.emit(
+                || notices::triage_table(&open),
+                || Value::Array(open.iter().map(notices::open_notice_json).collect()),
+            )
+        }
+        Command::TakeUp(args) => {
+            let key = idempotency_key(&args.mutation);
+            let request =
+                TakeUpNoticeRequest { idempotency_key: key.clone(), notice_id: args.id.clone(), details: None };
+            let response = NoticeServiceClient::new(hub.channel())
+                .take_up_notice(hub.request(request))
+                .await
+                .inspect_err(|status| retry_hint(status, &key))?
+                .into_inner();
+            let case_id = response.case.map(|case| case.id).unwrap_or_default();
+            out.emit(
+                || {
+                    if response.linked_existing {
+                        format!("notice {} linked to the open case {case_id}\n", args.id)
+                    } else {
+                        format!("case {case_id} opened from notice {}\n", args.id)
+                    }
+                },
+                || json!({"notice_id": args.id, "case_id": case_id, "linked_existing": response.linked_existing}),
+            )
+        }
+        Command::Court(CourtCommand::Record(args)) => {
+            let key = idempotency_key(&args.mutation);
+            let notice = court::notice_from_args(args);
+            let (result, case_id) = court::record(&hub, &mut court::client(&hub), key.clone(), notice)
+                .await
+                .inspect_err(|status| retry_hint(status, &key))?;
+            out.emit(
+                || court::result_line(&result, &case_id),
+                || {
+                    json!({
+                        "notice_id": result.notice_id,
+                        "outcome": crate::names::name_of::<hub_proto::v1::NoticeOutcome>(result.outcome),
+                        "case_id": if case_id.is_empty() { Value::Null } else { json!(case_id) },
+                    })
+                },
+            )
+        }
+        // Returned above, before connecting.
+        Command::Watch(_)
+        | Command::Deadlines(_)
+        | Command::Arrears(ArrearsCommand::Import(_))
+        | Command::Court(CourtCommand::Import(_)) => Ok(()),
     }
+}
+
+/// Reads a CSV file named on the command line; an unreadable file is a usage error.
+fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|error| UsageError(format!("cannot read {}: {error}", path.display())).into())
+}
+
+/// Parses a CSV file with `parse`; a problem with the file as a whole (encoding, header) names it.
+fn parse_csv<T>(path: &Path, parse: impl FnOnce(&str) -> Result<T, String>) -> anyhow::Result<T> {
+    let bytes = read_file(path)?;
+    let text = crate::csv::decode(&bytes).map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))?;
+    parse(text).map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))
+}
+
+/// `arrears import`: parse, then (unless --dry-run) stream the valid rows; report; exit 1 on any rejection.
+async fn arrears_import(cli: &Cli, args: &ImportArgs, out: Output) -> anyhow::Result<()> {
+    let (valid, rejected) = parse_csv(&args.file, arrears::parse_file)?;
+    let report = if args.dry_run {
+        dry_run_report(valid.iter().map(|row| row.row), rejected)
+    } else if valid.is_empty() {
+        // Nothing to send: no connection, so a file of only bad rows is reported without certificates.
+        Report::new(rejected)
+    } else {
+        let hub = Hub::connect(cli).await?;
+        arrears::send(&hub, valid, rejected).await?
+    };
+    out.emit(|| report.text(args.dry_run), || report.json(args.dry_run))?;
+    report.verdict()
+}
+
+/// `court import`: like `arrears import`, one RecordCourtNotice per row.
+async fn court_import(cli: &Cli, args: &ImportArgs, out: Output) -> anyhow::Result<()> {
+    let (valid, rejected) = parse_csv(&args.file, court::parse_file)?;
+    let report = if args.dry_run {
+        dry_run_report(valid.iter().map(|(row, _)| *row), rejected)
+    } else if valid.is_empty() {
+        Report::new(rejected)
+    } else {
+        let hub = Hub::connect(cli).await?;
+        court::send(&hub, valid, rejected).await?
+    };
+    out.emit(|| report.text(args.dry_run), || report.json(args.dry_run))?;
+    report.verdict()
+}
+
+/// The report of a dry run: valid rows as `valid`, the rest as rejected locally.
+fn dry_run_report(valid: impl Iterator<Item = usize>, mut results: Vec<RowResult>) -> Report {
+    results.extend(valid.map(|row| RowResult {
+        row,
+        outcome: Outcome::Valid,
+        notice_id: String::new(),
+        case_id: String::new(),
+        problems: Vec::new(),
+    }));
+    Report::new(results)
 }
 
 /// Where output goes and in which form.
@@ -231,11 +323,7 @@ struct Output {
 
 impl Output {
     /// Prints either the text or the JSON; both are built lazily so only one is made.
-    fn emit(
-        self,
-        text: impl FnOnce() -> String,
-        value: impl FnOnce() -> Value,
-    ) -> anyhow::Result<()> {
+    fn emit(self, text: impl FnOnce() -> String, value: impl FnOnce() -> Value) -> anyhow::Result<()> {
         let rendered = if self.json {
             let mut json = serde_json::to_string_pretty(&value())?;
             json.push('\n');
@@ -277,19 +365,14 @@ async fn list_referrals(
             page_size: PAGE_SIZE,
             page_token: page_token.clone(),
         };
-        let response = client
-            .list_referrals(hub.request(request))
-            .await?
-            .into_inner();
+        let response = client.list_referrals(hub.request(request)).await?.into_inner();
         all.extend(response.referrals);
         if response.next_page_token.is_empty() {
             return Ok(all);
         }
         // A hub that hands back the same token would otherwise keep us here forever.
         if response.next_page_token == page_token {
-            return Err(
-                tonic::Status::internal("the hub returned the same page token twice").into(),
-            );
+            return Err(tonic::Status::internal("the hub returned the same page token twice").into());
         }
         page_token = response.next_page_token;
     }
@@ -318,10 +401,7 @@ async fn reason_move(
     let text = args.text.clone().unwrap_or_default();
     // The hub would refuse it too; saying so here names the missing option.
     if args.reason == ReasonCode::Other && text.trim().is_empty() {
-        return Err(crate::UsageError(
-            "--reason other needs --text explaining the reason".to_owned(),
-        )
-        .into());
+        return Err(crate::UsageError("--reason other needs --text explaining the reason".to_owned()).into());
     }
     let request = TransitionReferralRequest {
         reason_code: args.reason as i32,
@@ -348,27 +428,18 @@ async fn transition(
         .into_inner()
         .referral
         .ok_or_else(missing_referral)?;
-    out.emit(
-        || format!("{}\n", render::moved_line(&referral)),
-        || render::referral_json(&referral),
-    )
+    out.emit(|| format!("{}\n", render::moved_line(&referral)), || render::referral_json(&referral))
 }
 
 /// The key from --idempotency-key, or a fresh one: a new request must never reuse a key.
 fn idempotency_key(mutation: &Mutation) -> String {
-    mutation
-        .idempotency_key
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    mutation.idempotency_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
 /// When a mutating call failed in a way that leaves open whether the hub applied it, say which
 /// key to retry with: the same key makes the retry safe.
 fn retry_hint(status: &tonic::Status, key: &str) {
-    if matches!(
-        status.code(),
-        Code::Unavailable | Code::DeadlineExceeded | Code::Unknown | Code::Cancelled
-    ) {
+    if matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded | Code::Unknown | Code::Cancelled) {
         eprintln!(
             "hint: after {} the hub may or may not have applied the request; \
              retry safely with --idempotency-key {key}",
@@ -389,13 +460,9 @@ mod tests {
 
     #[test]
     fn fresh_keys_differ_and_given_keys_are_kept() {
-        let fresh = Mutation {
-            idempotency_key: None,
-        };
+        let fresh = Mutation { idempotency_key: None };
         assert_ne!(idempotency_key(&fresh), idempotency_key(&fresh));
-        let given = Mutation {
-            idempotency_key: Some("retry-1".to_owned()),
-        };
+        let given = Mutation { idempotency_key: Some("retry-1".to_owned()) };
         assert_eq!(idempotency_key(&given), "retry-1");
     }
 
@@ -410,9 +477,6 @@ mod tests {
         let value = render::referral_json(&referral);
         assert_eq!(value["state"], json!("RECEIVED"));
         assert_eq!(value["allowed_moves"], json!(["ACCEPT", "DECLINE"]));
-        assert_eq!(
-            render::moved_line(&referral),
-            "r-1: RECEIVED (next: accept, decline)"
-        );
+        assert_eq!(render::moved_line(&referral), "r-1: RECEIVED (next: accept, decline)");
     }
 }

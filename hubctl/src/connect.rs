@@ -34,10 +34,7 @@ impl Hub {
     pub async fn connect(cli: &Cli) -> anyhow::Result<Self> {
         let (endpoint, address) = endpoint(cli)?;
         let channel = endpoint.connect().await.map_err(|error| {
-            anyhow!(tonic::Status::unavailable(format!(
-                "cannot connect to {address}: {}",
-                crate::error_chain(&error)
-            )))
+            anyhow!(tonic::Status::unavailable(format!("cannot connect to {address}: {}", crate::error_chain(&error))))
         })?;
         Self::with_channel(cli, channel, address)
     }
@@ -53,17 +50,11 @@ impl Hub {
     fn with_channel(cli: &Cli, channel: Channel, address: String) -> anyhow::Result<Self> {
         let staff = match &cli.staff {
             Some(name) => Some(MetadataValue::try_from(name.as_str()).map_err(|_| {
-                UsageError(format!(
-                    "--staff '{name}' cannot be sent as gRPC metadata (printable ASCII only)"
-                ))
+                UsageError(format!("--staff '{name}' cannot be sent as gRPC metadata (printable ASCII only)"))
             })?),
             None => None,
         };
-        Ok(Self {
-            channel,
-            staff,
-            address,
-        })
+        Ok(Self { channel, staff, address })
     }
 
     /// The channel, for building service clients.
@@ -80,9 +71,7 @@ impl Hub {
     pub fn request<T>(&self, message: T) -> Request<T> {
         let mut request = Request::new(message);
         if let Some(staff) = &self.staff {
-            request
-                .metadata_mut()
-                .insert("x-staff-member", staff.clone());
+            request.metadata_mut().insert("x-staff-member", staff.clone());
         }
         request
     }
@@ -96,35 +85,13 @@ fn endpoint(cli: &Cli) -> anyhow::Result<(Endpoint, String)> {
     let uri = hub_uri(&cli.hub)?;
     let host = uri
         .host()
-        .map(|host| {
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned()
-        })
+        .map(|host| host.trim_start_matches('[').trim_end_matches(']').to_owned())
         .ok_or_else(|| UsageError(format!("--hub '{}' has no host", cli.hub)))?;
     let domain = cli.tls_name.clone().unwrap_or(host);
 
-    let ca = read_pem(
-        cli.ca.as_deref(),
-        "--ca",
-        "HUBCTL_CA",
-        "CA certificate",
-        "CERTIFICATE",
-    )?;
-    let cert = read_pem(
-        cli.cert.as_deref(),
-        "--cert",
-        "HUBCTL_CERT",
-        "client certificate",
-        "CERTIFICATE",
-    )?;
-    let key = read_pem(
-        cli.key.as_deref(),
-        "--key",
-        "HUBCTL_KEY",
-        "private key",
-        "PRIVATE KEY",
-    )?;
+    let ca = read_pem(cli.ca.as_deref(), "--ca", "HUBCTL_CA", "CA certificate", "CERTIFICATE")?;
+    let cert = read_pem(cli.cert.as_deref(), "--cert", "HUBCTL_CERT", "client certificate", "CERTIFICATE")?;
+    let key = read_pem(cli.key.as_deref(), "--key", "HUBCTL_KEY", "private key", "PRIVATE KEY")?;
 
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(ca))
@@ -140,58 +107,30 @@ fn endpoint(cli: &Cli) -> anyhow::Result<(Endpoint, String)> {
         .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
         .keep_alive_while_idle(true)
         .tls_config(tls)
-        .map_err(|error| {
-            UsageError(format!(
-                "invalid TLS configuration: {}",
-                crate::error_chain(&error)
-            ))
-        })?;
+        .map_err(|error| UsageError(format!("invalid TLS configuration: {}", crate::error_chain(&error))))?;
     Ok((endpoint, address))
 }
 
 /// Parses --hub; `localhost:50051` is taken as `https://localhost:50051`, and plain `http` is
 /// refused because the hub only speaks mutual TLS.
 fn hub_uri(raw: &str) -> Result<Uri, UsageError> {
-    let with_scheme = if raw.contains("://") {
-        raw.to_owned()
-    } else {
-        format!("https://{raw}")
-    };
-    let uri: Uri = with_scheme
-        .parse()
-        .map_err(|error| UsageError(format!("invalid --hub URL '{raw}': {error}")))?;
+    let with_scheme = if raw.contains("://") { raw.to_owned() } else { format!("https://{raw}") };
+    let uri: Uri = with_scheme.parse().map_err(|error| UsageError(format!("invalid --hub URL '{raw}': {error}")))?;
     match uri.scheme_str() {
         Some("https") => Ok(uri),
-        _ => Err(UsageError(format!(
-            "invalid --hub URL '{raw}': the hub speaks mutual TLS only, use https://"
-        ))),
+        _ => Err(UsageError(format!("invalid --hub URL '{raw}': the hub speaks mutual TLS only, use https://"))),
     }
 }
 
 /// Reads a PEM file named by an option, checking it holds the expected block.
-fn read_pem(
-    path: Option<&Path>,
-    option: &str,
-    env: &str,
-    what: &str,
-    block: &str,
-) -> anyhow::Result<Vec<u8>> {
-    let path: PathBuf = path
-        .ok_or_else(|| UsageError(format!("no {what} given: pass {option} FILE or set {env}")))?
-        .to_owned();
-    let pem = std::fs::read(&path).map_err(|error| {
-        UsageError(format!(
-            "cannot read {what} {} ({option}): {error}",
-            path.display()
-        ))
-    })?;
+fn read_pem(path: Option<&Path>, option: &str, env: &str, what: &str, block: &str) -> anyhow::Result<Vec<u8>> {
+    let path: PathBuf =
+        path.ok_or_else(|| UsageError(format!("no {what} given: pass {option} FILE or set {env}")))?.to_owned();
+    let pem = std::fs::read(&path)
+        .map_err(|error| UsageError(format!("cannot read {what} {} ({option}): {error}", path.display())))?;
     let text = String::from_utf8_lossy(&pem);
     if !text.contains("-----BEGIN") || !text.contains(block) {
-        return Err(UsageError(format!(
-            "{} ({option}) is not a PEM file with a {block} block",
-            path.display()
-        ))
-        .into());
+        return Err(UsageError(format!("{} ({option}) is not a PEM file with a {block} block", path.display())).into());
     }
     Ok(pem)
 }

@@ -9,11 +9,8 @@
 /// thousands separators are refused, since `1.560` could mean either 1560 € or 1.56 €.
 pub fn amount_cents(input: &str) -> Result<i64, String> {
     let trimmed = input.trim().trim_end_matches('€').trim();
-    let malformed = || {
-        format!(
-            "invalid amount '{input}'; expected euro like 1560,00 or 1560.00 (no thousands separators)"
-        )
-    };
+    let malformed =
+        || format!("invalid amount '{input}'; expected euro like 1560,00 or 1560.00 (no thousands separators)");
     let (euros, cents) = match trimmed.split_once([',', '.']) {
         Some((euros, cents)) => (euros, cents),
         None => (trimmed, ""),
@@ -51,15 +48,11 @@ pub fn date(input: &str) -> Result<String, String> {
     let shape_ok = bytes.len() == 10
         && bytes[4] == b'-'
         && bytes[7] == b'-'
-        && bytes
-            .iter()
-            .enumerate()
-            .all(|(index, byte)| index == 4 || index == 7 || byte.is_ascii_digit());
+        && bytes.iter().enumerate().all(|(index, byte)| index == 4 || index == 7 || byte.is_ascii_digit());
     if !shape_ok {
         return Err(malformed());
     }
-    let number =
-        |range: std::ops::Range<usize>| input[range].parse::<u32>().map_err(|_| malformed());
+    let number = |range: std::ops::Range<usize>| input[range].parse::<u32>().map_err(|_| malformed());
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     let days_in_month = match month {
@@ -78,13 +71,9 @@ pub fn date(input: &str) -> Result<String, String> {
 /// Checks an idempotency key the way the hub does (1-128 printable ASCII characters), so a
 /// script learns about a bad key before it thinks a request was sent.
 pub fn idempotency_key(input: &str) -> Result<String, String> {
-    let printable = input
-        .bytes()
-        .all(|byte| byte.is_ascii_graphic() || byte == b' ');
+    let printable = input.bytes().all(|byte| byte.is_ascii_graphic() || byte == b' ');
     if input.is_empty() || input.len() > 128 || !printable {
-        return Err(format!(
-            "invalid idempotency key '{input}'; expected 1-128 printable ASCII characters"
-        ));
+        return Err(format!("invalid idempotency key '{input}'; expected 1-128 printable ASCII characters"));
     }
     Ok(input.to_owned())
 }
@@ -92,9 +81,7 @@ pub fn idempotency_key(input: &str) -> Result<String, String> {
 /// Checks a staff member name for the `x-staff-member` header, which carries ASCII only.
 pub fn staff_member(input: &str) -> Result<String, String> {
     let trimmed = input.trim();
-    let printable = trimmed
-        .bytes()
-        .all(|byte| byte.is_ascii_graphic() || byte == b' ');
+    let printable = trimmed.bytes().all(|byte| byte.is_ascii_graphic() || byte == b' ');
     if trimmed.is_empty() || !printable {
         return Err(format!(
             "invalid staff member '{input}'; gRPC metadata carries printable ASCII only \
@@ -120,16 +107,7 @@ mod tests {
 
     #[test]
     fn malformed_amounts_are_refused() {
-        for input in [
-            "",
-            "1.560,00",
-            "-5",
-            "12,345",
-            "abc",
-            ",50",
-            "1e3",
-            "99999999999999999999",
-        ] {
+        for input in ["", "1.560,00", "-5", "12,345", "abc", ",50", "1e3", "99999999999999999999"] {
             assert!(amount_cents(input).is_err(), "{input}");
         }
     }
@@ -145,14 +123,7 @@ mod tests {
     fn dates() {
         assert!(date("2026-01-16").is_ok());
         assert!(date("2024-02-29").is_ok());
-        for input in [
-            "2025-02-29",
-            "2026-13-01",
-            "2026-1-16",
-            "16.01.2026",
-            "2026-01-00",
-            "2026-04-31",
-        ] {
+        for input in ["2025-02-29", "2026-13-01", "2026-1-16", "16.01.2026", "2026-01-00", "2026-04-31"] {
             assert!(date(input).is_err(), "{input}");
         }
     }

@@ -8,10 +8,17 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod arrears;
 mod commands;
 mod connect;
+mod court;
+mod csv;
+mod deadlines_cmd;
+mod german;
+mod import;
 mod input;
 mod names;
+mod notices;
 mod render;
 mod watch;
 
@@ -34,10 +41,7 @@ impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -53,11 +57,7 @@ fn main() -> ExitCode {
 /// Prints an error the way the command-line contract says and picks the exit code.
 fn report(error: &anyhow::Error) -> ExitCode {
     if let Some(status) = error.downcast_ref::<tonic::Status>() {
-        eprintln!(
-            "error: {}: {}",
-            grpc_code_name(status.code()),
-            status_message(status)
-        );
+        eprintln!("error: {}: {}", grpc_code_name(status.code()), status_message(status));
         return ExitCode::from(1);
     }
     if let Some(usage) = error.downcast_ref::<UsageError>() {
@@ -102,11 +102,7 @@ pub fn grpc_code_name(code: tonic::Code) -> &'static str {
 /// The status message, completed with its cause when tonic made the status from a transport
 /// error ("transport error" alone does not say that the certificate was refused).
 pub fn status_message(status: &tonic::Status) -> String {
-    let message = if status.message().is_empty() {
-        status.code().description()
-    } else {
-        status.message()
-    };
+    let message = if status.message().is_empty() { status.code().description() } else { status.message() };
     join_causes(message.to_owned(), std::error::Error::source(status))
 }
 

@@ -6,8 +6,8 @@
 //! values a user may type, so hub-only values (e.g. `CONSENT_REVOKED`) are not offered as input.
 
 use hub_proto::v1::{
-    Channel, CompletionResult, DataCategory, EventKind, Gender, LegalBasisKind, OrganisationKind,
-    PersonRole, ReasonCode, ReferralCategory, ReferralMove, ReferralState, Stadtbezirk,
+    Channel, CompletionResult, DataCategory, EventKind, Gender, LegalBasisKind, NoticeOutcome, NoticeProgress,
+    NoticeSource, OrganisationKind, PersonRole, ReasonCode, ReferralCategory, ReferralMove, ReferralState, Stadtbezirk,
     ThreatStage,
 };
 
@@ -33,23 +33,12 @@ pub fn parse<T: Named>(input: &str) -> Result<T, String> {
         .iter()
         .copied()
         .find(|choice| choice.short() == bare)
-        .ok_or_else(|| {
-            format!(
-                "unknown {} '{}'; valid values: {}",
-                T::WHAT,
-                input,
-                choices::<T>()
-            )
-        })
+        .ok_or_else(|| format!("unknown {} '{}'; valid values: {}", T::WHAT, input, choices::<T>()))
 }
 
 /// The values a user may type, as `a, b, c` in the kebab-case form shown in help texts.
 pub fn choices<T: Named>() -> String {
-    T::CHOICES
-        .iter()
-        .map(|choice| kebab(choice.short()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    T::CHOICES.iter().map(|choice| kebab(choice.short())).collect::<Vec<_>>().join(", ")
 }
 
 /// `NOT_RESPONSIBLE` -> `not-responsible`, the form the CLI prefers on input.
@@ -134,13 +123,8 @@ impl Named for ReasonCode {
 impl Named for CompletionResult {
     const WHAT: &'static str = "completion result";
     const PREFIX: &'static str = "COMPLETION_RESULT_";
-    const CHOICES: &'static [Self] = &[
-        Self::ApprovedLoan,
-        Self::ApprovedGrant,
-        Self::AgreementReached,
-        Self::ServiceProvided,
-        Self::Rejected,
-    ];
+    const CHOICES: &'static [Self] =
+        &[Self::ApprovedLoan, Self::ApprovedGrant, Self::AgreementReached, Self::ServiceProvided, Self::Rejected];
     fn short(self) -> &'static str {
         match self {
             Self::Unspecified => "UNSPECIFIED",
@@ -313,6 +297,10 @@ impl Named for EventKind {
             Self::CaseOpened => "CASE_OPENED",
             Self::ConsentRecorded => "CONSENT_RECORDED",
             Self::ThreatStageRecorded => "THREAT_STAGE_RECORDED",
+            Self::ReferralOverdue => "REFERRAL_OVERDUE",
+            Self::ReferralEscalated => "REFERRAL_ESCALATED",
+            Self::DeadlineApproaching => "DEADLINE_APPROACHING",
+            Self::NoticeReceived => "NOTICE_RECEIVED",
         }
     }
 }
@@ -409,36 +397,62 @@ impl Named for ThreatStage {
     }
 }
 
+impl Named for NoticeOutcome {
+    const WHAT: &'static str = "notice outcome";
+    const PREFIX: &'static str = "NOTICE_OUTCOME_";
+    const CHOICES: &'static [Self] = &[];
+    fn short(self) -> &'static str {
+        match self {
+            Self::Unspecified => "UNSPECIFIED",
+            Self::Accepted => "ACCEPTED",
+            Self::Updated => "UPDATED",
+            Self::Unchanged => "UNCHANGED",
+            Self::Rejected => "REJECTED",
+        }
+    }
+}
+
+impl Named for NoticeProgress {
+    const WHAT: &'static str = "notice progress";
+    const PREFIX: &'static str = "NOTICE_PROGRESS_";
+    const CHOICES: &'static [Self] = &[];
+    fn short(self) -> &'static str {
+        match self {
+            Self::Unspecified => "UNSPECIFIED",
+            Self::Received => "RECEIVED",
+            Self::ContactEstablished => "CONTACT_ESTABLISHED",
+            Self::SupportInProgress => "SUPPORT_IN_PROGRESS",
+            Self::TakeoverApproved => "TAKEOVER_APPROVED",
+            Self::Closed => "CLOSED",
+        }
+    }
+}
+
+impl Named for NoticeSource {
+    const WHAT: &'static str = "notice source";
+    const PREFIX: &'static str = "NOTICE_SOURCE_";
+    const CHOICES: &'static [Self] = &[];
+    fn short(self) -> &'static str {
+        match self {
+            Self::Unspecified => "UNSPECIFIED",
+            Self::HousingCompany => "HOUSING_COMPANY",
+            Self::Court => "COURT",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn parses_kebab_upper_and_prefixed_forms() {
-        for input in [
-            "not-responsible",
-            "NOT_RESPONSIBLE",
-            "Not-Responsible",
-            "reason-code-not-responsible",
-        ] {
-            assert_eq!(
-                parse::<ReasonCode>(input),
-                Ok(ReasonCode::NotResponsible),
-                "{input}"
-            );
+        for input in ["not-responsible", "NOT_RESPONSIBLE", "Not-Responsible", "reason-code-not-responsible"] {
+            assert_eq!(parse::<ReasonCode>(input), Ok(ReasonCode::NotResponsible), "{input}");
         }
-        assert_eq!(
-            parse::<ReferralCategory>("rent-debt-takeover-sgb2"),
-            Ok(ReferralCategory::RentDebtTakeoverSgb2)
-        );
-        assert_eq!(
-            parse::<CompletionResult>("approved-loan"),
-            Ok(CompletionResult::ApprovedLoan)
-        );
-        assert_eq!(
-            parse::<ReferralState>("in-progress"),
-            Ok(ReferralState::InProgress)
-        );
+        assert_eq!(parse::<ReferralCategory>("rent-debt-takeover-sgb2"), Ok(ReferralCategory::RentDebtTakeoverSgb2));
+        assert_eq!(parse::<CompletionResult>("approved-loan"), Ok(CompletionResult::ApprovedLoan));
+        assert_eq!(parse::<ReferralState>("in-progress"), Ok(ReferralState::InProgress));
     }
 
     #[test]

@@ -5,10 +5,9 @@
 //! UTC strings, so scripts never need the proto numbering.
 
 use hub_proto::v1::{
-    CaseView, Channel, CompletionOutcome, CompletionResult, DataCategory, Disclosure, Event,
-    EventKind, Gender, LegalBasisKind, Note, Organisation, OrganisationKind, OutcomeSummary,
-    PersonRole, ReasonCode, Referral, ReferralCategory, ReferralMove, ReferralState,
-    ReferralSummary, Stadtbezirk, ThreatStage, Transition,
+    CaseView, Channel, CompletionOutcome, CompletionResult, DataCategory, Disclosure, Event, EventKind, Gender,
+    LegalBasisKind, Note, Organisation, OrganisationKind, OutcomeSummary, PersonRole, ReasonCode, Referral,
+    ReferralCategory, ReferralMove, ReferralState, ReferralSummary, Stadtbezirk, ThreatStage, Transition,
 };
 use prost_types::Timestamp;
 use serde_json::{Value, json};
@@ -25,20 +24,12 @@ pub struct Table {
 impl Table {
     /// A table with these column headings.
     pub fn new(header: &[&'static str]) -> Self {
-        Self {
-            header: header.to_vec(),
-            rows: Vec::new(),
-        }
+        Self { header: header.to_vec(), rows: Vec::new() }
     }
 
     /// Adds a row; line breaks are flattened so one record stays on one line.
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(
-            cells
-                .into_iter()
-                .map(|cell| cell.replace(['\r', '\n'], " "))
-                .collect(),
-        );
+        self.rows.push(cells.into_iter().map(|cell| cell.replace(['\r', '\n'], " ")).collect());
     }
 
     /// The table as text, or `empty` when there are no rows (a bare header helps nobody).
@@ -46,11 +37,7 @@ impl Table {
         if self.rows.is_empty() {
             return format!("{empty}\n");
         }
-        let mut widths: Vec<usize> = self
-            .header
-            .iter()
-            .map(|cell| cell.chars().count())
-            .collect();
+        let mut widths: Vec<usize> = self.header.iter().map(|cell| cell.chars().count()).collect();
         for row in &self.rows {
             for (index, cell) in row.iter().enumerate() {
                 if let Some(width) = widths.get_mut(index) {
@@ -81,11 +68,7 @@ impl Table {
 /// A timestamp for people: RFC 3339 UTC to the second, `-` when absent.
 pub fn when(timestamp: Option<&Timestamp>) -> String {
     match timestamp {
-        Some(timestamp) => Timestamp {
-            seconds: timestamp.seconds,
-            nanos: 0,
-        }
-        .to_string(),
+        Some(timestamp) => Timestamp { seconds: timestamp.seconds, nanos: 0 }.to_string(),
         None => "-".to_owned(),
     }
 }
@@ -100,38 +83,22 @@ pub fn when_json(timestamp: Option<&Timestamp>) -> Value {
 
 /// `-` for an empty string, so columns never collapse.
 fn or_dash(text: &str) -> String {
-    if text.is_empty() {
-        "-".to_owned()
-    } else {
-        text.to_owned()
-    }
+    if text.is_empty() { "-".to_owned() } else { text.to_owned() }
 }
 
 /// The short name, or `-` for the UNSPECIFIED (zero) value.
 fn unset_as_dash<T: Named>(raw: i32) -> String {
-    if raw == 0 {
-        "-".to_owned()
-    } else {
-        name_of::<T>(raw)
-    }
+    if raw == 0 { "-".to_owned() } else { name_of::<T>(raw) }
 }
 
 /// Empty strings become null in JSON, so scripts can test for presence.
 fn opt_str(text: &str) -> Value {
-    if text.is_empty() {
-        Value::Null
-    } else {
-        Value::String(text.to_owned())
-    }
+    if text.is_empty() { Value::Null } else { Value::String(text.to_owned()) }
 }
 
 /// A reason code is only meaningful when set.
 fn reason_json(raw: i32) -> Value {
-    if raw == ReasonCode::Unspecified as i32 {
-        Value::Null
-    } else {
-        Value::String(name_of::<ReasonCode>(raw))
-    }
+    if raw == ReasonCode::Unspecified as i32 { Value::Null } else { Value::String(name_of::<ReasonCode>(raw)) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,11 +111,7 @@ pub fn organisations_table(organisations: &[Organisation]) -> String {
         let channel = if organisation.channel_address.is_empty() {
             name_of::<Channel>(organisation.channel)
         } else {
-            format!(
-                "{} {}",
-                name_of::<Channel>(organisation.channel),
-                organisation.channel_address
-            )
+            format!("{} {}", name_of::<Channel>(organisation.channel), organisation.channel_address)
         };
         table.row(vec![
             organisation.id.clone(),
@@ -377,10 +340,7 @@ impl Fields {
         for (key, value) in &self.0 {
             // Continuation lines of multi-line values line up under the first.
             let continuation = format!("\n{indent}{:width$}  ", "");
-            out.push_str(&format!(
-                "{indent}{key:width$}  {}\n",
-                value.replace('\n', &continuation)
-            ));
+            out.push_str(&format!("{indent}{key:width$}  {}\n", value.replace('\n', &continuation)));
         }
         out
     }
@@ -410,14 +370,7 @@ pub fn referral_text(referral: &Referral, notes: &[Note]) -> String {
         .iter()
         .map(|raw| format!("{} ({})", name_of::<ReferralMove>(*raw), move_command(*raw)))
         .collect();
-    head.add(
-        "Your moves",
-        if moves.is_empty() {
-            "none".to_owned()
-        } else {
-            moves.join(", ")
-        },
-    );
+    head.add("Your moves", if moves.is_empty() { "none".to_owned() } else { moves.join(", ") });
     if !referral.message.is_empty() {
         head.add("Message", referral.message.clone());
     }
@@ -443,11 +396,8 @@ pub fn referral_text(referral: &Referral, notes: &[Note]) -> String {
         out.push_str("\nDisclosures\n");
         let mut table = Table::new(&["CATEGORY", "BASIS", "REFERENCE", "IN FORCE"]);
         for disclosure in &referral.disclosures {
-            let reference = if disclosure.statute.is_empty() {
-                disclosure.consent_id.clone()
-            } else {
-                disclosure.statute.clone()
-            };
+            let reference =
+                if disclosure.statute.is_empty() { disclosure.consent_id.clone() } else { disclosure.statute.clone() };
             table.row(vec![
                 name_of::<DataCategory>(disclosure.category),
                 name_of::<LegalBasisKind>(disclosure.basis_kind),
@@ -461,18 +411,12 @@ pub fn referral_text(referral: &Referral, notes: &[Note]) -> String {
     out.push_str("\nHistory\n");
     let mut table = Table::new(&["AT", "MOVE", "FROM", "TO", "BY", "STAFF", "REASON"]);
     for transition in &referral.history {
-        let reason = match (
-            transition.reason_code == ReasonCode::Unspecified as i32,
-            transition.reason_text.is_empty(),
-        ) {
+        let reason = match (transition.reason_code == ReasonCode::Unspecified as i32, transition.reason_text.is_empty())
+        {
             (true, true) => String::new(),
             (true, false) => transition.reason_text.clone(),
             (false, true) => name_of::<ReasonCode>(transition.reason_code),
-            (false, false) => format!(
-                "{}: {}",
-                name_of::<ReasonCode>(transition.reason_code),
-                transition.reason_text
-            ),
+            (false, false) => format!("{}: {}", name_of::<ReasonCode>(transition.reason_code), transition.reason_text),
         };
         table.row(vec![
             when(transition.at.as_ref()),
@@ -501,10 +445,7 @@ pub fn referral_text(referral: &Referral, notes: &[Note]) -> String {
 fn case_view_text(view: &CaseView) -> String {
     let mut out = String::from("\nCase data\n");
     let mut fields = Fields::new();
-    fields.add(
-        "Readable",
-        or_dash(&names_of::<DataCategory>(&view.readable_categories).join(", ")),
-    );
+    fields.add("Readable", or_dash(&names_of::<DataCategory>(&view.readable_categories).join(", ")));
     if !view.withheld_categories.is_empty() {
         fields.add(
             "Withheld",
@@ -517,10 +458,7 @@ fn case_view_text(view: &CaseView) -> String {
     if let Some(address) = &view.address {
         fields.add(
             "Address",
-            format!(
-                "{} {}, {} {}",
-                address.street, address.house_number, address.postal_code, address.city
-            ),
+            format!("{} {}, {} {}", address.street, address.house_number, address.postal_code, address.city),
         );
     }
     if view.address_withheld {
@@ -587,11 +525,7 @@ fn case_view_text(view: &CaseView) -> String {
                 person.given_name.clone(),
                 person.family_name.clone(),
                 name_of::<Gender>(person.gender),
-                if person.birth_year == 0 {
-                    "-".to_owned()
-                } else {
-                    person.birth_year.to_string()
-                },
+                if person.birth_year == 0 { "-".to_owned() } else { person.birth_year.to_string() },
             ]);
         }
         out.push_str(&indent(&indent(&table.render(""))));
@@ -617,9 +551,7 @@ fn case_view_text(view: &CaseView) -> String {
             table.row(vec![
                 outcome.topic.clone(),
                 name_of::<CompletionResult>(outcome.result),
-                outcome
-                    .amount_cents
-                    .map_or_else(|| "-".to_owned(), format_cents),
+                outcome.amount_cents.map_or_else(|| "-".to_owned(), format_cents),
                 or_dash(&outcome.effective_date),
             ]);
         }
@@ -643,11 +575,7 @@ pub fn notes_text(notes: &[Note]) -> String {
     }
     let mut out = String::new();
     for note in notes {
-        let staff = if note.staff_member.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", note.staff_member)
-        };
+        let staff = if note.staff_member.is_empty() { String::new() } else { format!(" ({})", note.staff_member) };
         out.push_str(&format!(
             "{}  {}{}  [{}]\n",
             when(note.created_at.as_ref()),
@@ -679,12 +607,8 @@ pub fn note_json(note: &Note) -> Value {
 
 /// One event as a line: cursor, time, kind, then only the fields that are set.
 pub fn event_line(event: &Event) -> String {
-    let mut line = format!(
-        "{}  {}  {}",
-        event.cursor,
-        when(event.occurred_at.as_ref()),
-        name_of::<EventKind>(event.kind)
-    );
+    let mut line =
+        format!("{}  {}  {}", event.cursor, when(event.occurred_at.as_ref()), name_of::<EventKind>(event.kind));
     let mut field = |key: &str, value: String| {
         if !value.is_empty() {
             line.push_str(&format!("  {key}={value}"));
@@ -700,10 +624,7 @@ pub fn event_line(event: &Event) -> String {
         field("reason", name_of::<ReasonCode>(event.reason_code));
     }
     field("actor", event.actor_organisation_id.clone());
-    field(
-        "categories",
-        names_of::<DataCategory>(&event.categories).join(","),
-    );
+    field("categories", names_of::<DataCategory>(&event.categories).join(","));
     line
 }
 
@@ -734,19 +655,11 @@ pub fn moved_line(referral: &Referral) -> String {
 
 /// `REQUESTED (next: cancel)`: the state and the subcommands the caller may run now.
 pub fn state_and_next(referral: &Referral) -> String {
-    let next: Vec<String> = referral
-        .allowed_moves
-        .iter()
-        .map(|raw| move_command(*raw))
-        .collect();
+    let next: Vec<String> = referral.allowed_moves.iter().map(|raw| move_command(*raw)).collect();
     format!(
         "{} (next: {})",
         name_of::<ReferralState>(referral.state),
-        if next.is_empty() {
-            "none".to_owned()
-        } else {
-            next.join(", ")
-        }
+        if next.is_empty() { "none".to_owned() } else { next.join(", ") }
     )
 }
 
@@ -759,19 +672,13 @@ mod tests {
         let mut table = Table::new(&["ID", "STATE"]);
         table.row(vec!["r-1".into(), "REQUESTED".into()]);
         table.row(vec!["r-10000".into(), "ON_HOLD".into()]);
-        assert_eq!(
-            table.render("empty"),
-            "ID       STATE\nr-1      REQUESTED\nr-10000  ON_HOLD\n"
-        );
+        assert_eq!(table.render("empty"), "ID       STATE\nr-1      REQUESTED\nr-10000  ON_HOLD\n");
         assert_eq!(Table::new(&["ID"]).render("empty"), "empty\n");
     }
 
     #[test]
     fn timestamps_are_rfc3339_utc() {
-        let at = Timestamp {
-            seconds: 1_767_949_200,
-            nanos: 500,
-        };
+        let at = Timestamp { seconds: 1_767_949_200, nanos: 500 };
         assert_eq!(when(Some(&at)), "2026-01-09T09:00:00Z");
         assert_eq!(when(None), "-");
     }

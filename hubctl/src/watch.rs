@@ -28,11 +28,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
         backoff: FIRST_BACKOFF,
         json: cli.json,
     };
-    eprintln!(
-        "watching events at {} after cursor {} (Ctrl-C to stop)",
-        hub.address(),
-        follower.cursor
-    );
+    eprintln!("watching events at {} after cursor {} (Ctrl-C to stop)", hub.address(), follower.cursor);
 
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -46,18 +42,12 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
             Err(Failure::Status(status)) if !retryable(status.code()) => {
                 return Err(status.into());
             }
-            Err(Failure::Status(status)) => eprintln!(
-                "watch: {}: {}",
-                grpc_code_name(status.code()),
-                crate::status_message(&status)
-            ),
+            Err(Failure::Status(status)) => {
+                eprintln!("watch: {}: {}", grpc_code_name(status.code()), crate::status_message(&status))
+            }
             Err(Failure::Output(error)) => return Err(error.into()),
         }
-        eprintln!(
-            "watch: reconnecting after cursor {} in {}s",
-            follower.cursor,
-            follower.backoff.as_secs()
-        );
+        eprintln!("watch: reconnecting after cursor {} in {}s", follower.cursor, follower.backoff.as_secs());
         tokio::select! {
             _ = &mut ctrl_c => return Ok(()),
             () = tokio::time::sleep(follower.backoff) => {}
@@ -86,30 +76,17 @@ struct Follower {
 impl Follower {
     /// One subscription, from the current cursor to the end of the stream.
     async fn follow(&mut self, hub: &Hub) -> Result<(), Failure> {
-        let request = hub.request(SubscribeRequest {
-            after_cursor: self.cursor,
-        });
-        let mut stream = self
-            .client
-            .subscribe(request)
-            .await
-            .map_err(Failure::Status)?
-            .into_inner();
+        let request = hub.request(SubscribeRequest { after_cursor: self.cursor });
+        let mut stream = self.client.subscribe(request).await.map_err(Failure::Status)?.into_inner();
         while let Some(message) = stream.message().await.map_err(Failure::Status)? {
             let Some(event) = message.event else { continue };
             // Delivery is at least once: an event at or before the cursor was already printed.
             if event.cursor <= self.cursor {
                 continue;
             }
-            let line = if self.json {
-                render::event_json(&event).to_string()
-            } else {
-                render::event_line(&event)
-            };
+            let line = if self.json { render::event_json(&event).to_string() } else { render::event_line(&event) };
             let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{line}")
-                .and_then(|()| stdout.flush())
-                .map_err(Failure::Output)?;
+            writeln!(stdout, "{line}").and_then(|()| stdout.flush()).map_err(Failure::Output)?;
             self.cursor = event.cursor;
             // Events flow again: the next failure starts with a short wait.
             self.backoff = FIRST_BACKOFF;

@@ -2,6 +2,7 @@
 //! sqlx types never leave the backend modules. A write runs in one [`Tx`]: the change, its events,
 //! its audit records and its idempotency record commit together or not at all.
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -174,4 +175,18 @@ pub trait Tx: Send {
 
     /// Commits.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// Opens (and migrates) the store named by `url`: `sqlite:...` or `postgres:`/`postgresql:...`.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::open_url(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(std::sync::Arc::new(postgres::PgStore::open(url).await?))
+    } else {
+        Err(StoreError::Other(format!(
+            "unsupported database URL scheme (expected sqlite:, postgres: or postgresql:): '{}'",
+            url.split(':').next().unwrap_or_default()
+        )))
+    }
 }

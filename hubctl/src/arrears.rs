@@ -1,0 +1,515 @@
+//! `arrears import`: a housing company's ERP export of tenancies in arrears, one early notice per
+//! row, sent in one client stream.
+//!
+//! Rows that do not parse, or that would disclose a tenant without consent, are refused here and
+//! never leave the machine; the hub checks the rest again and its verdicts are mapped back to the
+//! CSV columns, so the report always speaks the file's language.
+
+use std::collections::HashMap;
+
+use hub_proto::v1::notice_service_client::NoticeServiceClient;
+use hub_proto::v1::{ArrearsNotice, NoticeOutcome, RentComponents, StreamArrearsNoticesRequest, TenantContact};
+
+use crate::connect::Hub;
+use crate::csv::{Column, Row, Sheet};
+use crate::german;
+use crate::import::{Outcome, Problem, Progress, Report, RowResult};
+
+/// The columns of the file; the order does not matter.
+pub const COLUMNS: &[Column] = &[
+    req("mietverhaeltnis_ref"),
+    req("stadtbezirk"),
+    req("einwilligung"),
+    opt("einwilligung_nachweis"),
+    opt("name"),
+    opt("vorname"),
+    opt("strasse"),
+    opt("hausnummer"),
+    opt("plz"),
+    opt("ort"),
+    opt("telefon"),
+    opt("email"),
+    req("grundmiete"),
+    opt("nebenkosten_vz"),
+    opt("heizkosten_vz"),
+    opt("rueckstand_gesamt"),
+    opt("aeltester_offener_monat"),
+    req("stufe"),
+    opt("kuendigung_datum"),
+    opt("klage_zugestellt_am"),
+    opt("raeumungstermin"),
+    opt("bemerkung"),
+];
+
+const fn req(name: &'static str) -> Column {
+    Column { name, required: true }
+}
+
+const fn opt(name: &'static str) -> Column {
+    Column { name, required: false }
+}
+
+/// The tenant columns, in the order they are reported, with their proto field.
+const TENANT_COLUMNS: [(&str, &str); 8] = [
+    ("name", "family_name"),
+    ("vorname", "given_name"),
+    ("strasse", "street"),
+    ("hausnummer", "house_number"),
+    ("plz", "postal_code"),
+    ("ort", "city"),
+    ("telefon", "phone"),
+    ("email", "email"),
+];
+
+/// The hub's field paths of an `ArrearsNotice` and the CSV column each comes from.
+const FIELD_COLUMNS: [(&str, &str); 15] = [
+    ("tenancy_reference", "mietverhaeltnis_ref"),
+    ("stadtbezirk", "stadtbezirk"),
+    ("tenant_consented", "einwilligung"),
+    ("consent_evidence", "einwilligung_nachweis"),
+    ("rent.base_rent_cents", "grundmiete"),
+    ("rent.service_charge_advance_cents", "nebenkosten_vz"),
+    ("rent.heating_advance_cents", "heizkosten_vz"),
+    ("arrears_total_cents", "rueckstand_gesamt"),
+    ("oldest_unpaid_month", "aeltester_offener_monat"),
+    ("stage", "stufe"),
+    ("stage_date", "stufe"),
+    ("termination_date", "kuendigung_datum"),
+    ("claim_served_date", "klage_zugestellt_am"),
+    ("eviction_date", "raeumungstermin"),
+    ("remark", "bemerkung"),
+];
+
+/// A row ready to send.
+#[derive(Debug, Clone)]
+pub struct Valid {
+    /// Row number.
+    pub row: usize,
+    /// The notice.
+    pub notice: ArrearsNotice,
+}
+
+/// Reads the file: the valid rows and the rejected ones. A header problem is an error.
+pub fn parse_file(text: &str) -> Result<(Vec<Valid>, Vec<RowResult>), String> {
+    let sheet = Sheet::parse(text, COLUMNS)?;
+    let mut valid = Vec::with_capacity(sheet.len());
+    let mut rejected = Vec::new();
+    let mut first_row_of: HashMap<String, usize> = HashMap::new();
+    for row in sheet.rows() {
+        let row = match row {
+            Ok(row) => row,
+            Err((number, reason)) => {
+                rejected.push(RowResult::rejected(number, vec![Problem::new("-", reason)]));
+                continue;
+            }
+        };
+        match parse_row(&row) {
+            Ok(notice) => {
+                // One row per tenancy: a second row would overwrite the first, and a re-import
+                // would flip between them.
+                match first_row_of.get(&notice.tenancy_reference) {
+                    Some(first) => rejected.push(RowResult::rejected(
+                        row.row,
+                        vec![Problem::new("mietverhaeltnis_ref", format!("the same reference is in row {first}"))],
+                    )),
+                    None => {
+                        first_row_of.insert(notice.tenancy_reference.clone(), row.row);
+                        valid.push(Valid { row: row.row, notice });
+                    }
+                }
+            }
+            Err(problems) => rejected.push(RowResult::rejected(row.row, problems)),
+        }
+    }
+    Ok((valid, rejected))
+}
+
+/// One row as a notice, or every problem found in it.
+pub fn parse_row(row: &Row<'_>) -> Result<ArrearsNotice, Vec<Problem>> {
+    let mut cells = Cells::new(row);
+    let reference = cells.required("mietverhaeltnis_ref", |text| {
+        if text.chars().count() > 64 {
+            Err("is longer than 64 characters".to_owned())
+        } else if text.chars().any(char::is_control) {
+            Err("contains control characters".to_owned())
+        } else {
+            Ok(text.to_owned())
+        }
+    });
+    let stadtbezirk = cells.required("stadtbezirk", german::stadtbezirk);
+    let consented = cells.optional("einwilligung", german::yes_no).map(Option::unwrap_or_default);
+    let evidence = row.get("einwilligung_nachweis").unwrap_or_default().to_owned();
+    let base_rent = cells.required("grundmiete", german::amount_cents);
+    let service_charge = cells.optional("nebenkosten_vz", german::amount_cents);
+    let heating = cells.optional("heizkosten_vz", german::amount_cents);
+    let arrears = cells.optional("rueckstand_gesamt", german::amount_cents);
+    let oldest = cells.optional("aeltester_offener_monat", german::month);
+    let stage = cells.required("stufe", german::reportable_stage);
+    let termination = cells.optional("kuendigung_datum", german::date);
+    let claim_served = cells.optional("klage_zugestellt_am", german::date);
+    let eviction = cells.optional("raeumungstermin", german::date);
+    let remark = row.get("bemerkung").unwrap_or_default().to_owned();
+    if let Some(postal_code) = row.get("plz")
+        && (postal_code.len() != 5 || !postal_code.bytes().all(|byte| byte.is_ascii_digit()))
+    {
+        cells.problems.push(Problem::new("plz", format!("'{postal_code}' is not a postal code (five digits)")));
+    }
+    let tenant_cell = |column: &str| row.get(column).unwrap_or_default().to_owned();
+    let first_tenant_column = TENANT_COLUMNS.iter().map(|(column, _)| *column).find(|column| row.get(column).is_some());
+
+    // Consent rules: checked here so that identifying data without consent never leaves the machine.
+    if let Some(consented) = consented {
+        if consented && evidence.is_empty() {
+            cells.problems.push(Problem::new(
+                "einwilligung_nachweis",
+                "is required with einwilligung (e.g. the date of the signed reply slip)",
+            ));
+        }
+        if !consented {
+            if !evidence.is_empty() {
+                cells.problems.push(Problem::new("einwilligung_nachweis", "is only allowed with einwilligung ja"));
+            }
+            if let Some(column) = first_tenant_column {
+                cells.problems.push(Problem::new(
+                    column,
+                    "names and contact data are only allowed with the tenant's consent (einwilligung ja)",
+                ));
+            }
+            if !remark.is_empty() {
+                cells.problems.push(Problem::new(
+                    "bemerkung",
+                    "is only allowed with the tenant's consent (free text may identify the tenant)",
+                ));
+            }
+        }
+    }
+
+    let (
+        Some(reference),
+        Some(stadtbezirk),
+        Some(consented),
+        Some(base_rent),
+        Some(service_charge),
+        Some(heating),
+        Some(arrears),
+        Some(oldest),
+        Some(stage),
+        Some(termination),
+        Some(claim_served),
+        Some(eviction),
+    ) = (
+        reference,
+        stadtbezirk,
+        consented,
+        base_rent,
+        service_charge,
+        heating,
+        arrears,
+        oldest,
+        stage,
+        termination,
+        claim_served,
+        eviction,
+    )
+    else {
+        return Err(cells.problems);
+    };
+    if !cells.problems.is_empty() {
+        return Err(cells.problems);
+    }
+    let tenant = first_tenant_column.map(|_| TenantContact {
+        family_name: tenant_cell("name"),
+        given_name: tenant_cell("vorname"),
+        street: tenant_cell("strasse"),
+        house_number: tenant_cell("hausnummer"),
+        postal_code: tenant_cell("plz"),
+        city: tenant_cell("ort"),
+        phone: tenant_cell("telefon"),
+        email: tenant_cell("email"),
+    });
+    Ok(ArrearsNotice {
+        tenancy_reference: reference,
+        stadtbezirk: stadtbezirk as i32,
+        rent: Some(RentComponents {
+            base_rent_cents: base_rent,
+            service_charge_advance_cents: service_charge.unwrap_or_default(),
+            heating_advance_cents: heating.unwrap_or_default(),
+        }),
+        ledger: Vec::new(),
+        arrears_total_cents: arrears.unwrap_or_default(),
+        oldest_unpaid_month: oldest.unwrap_or_default(),
+        stage: stage as i32,
+        stage_date: String::new(),
+        termination_date: termination.map(german::iso).unwrap_or_default(),
+        claim_served_date: claim_served.map(german::iso).unwrap_or_default(),
+        eviction_date: eviction.map(german::iso).unwrap_or_default(),
+        tenant_consented: consented,
+        consent_evidence: evidence,
+        tenant,
+        remark,
+    })
+}
+
+/// Parses cells and collects their problems.
+pub struct Cells<'r, 'a> {
+    row: &'r Row<'a>,
+    /// Problems found so far.
+    pub problems: Vec<Problem>,
+}
+
+impl<'r, 'a> Cells<'r, 'a> {
+    /// Cells of a row.
+    pub fn new(row: &'r Row<'a>) -> Self {
+        Self { row, problems: Vec::new() }
+    }
+
+    /// A cell that must be filled: `None` when empty or invalid (the problem is recorded).
+    pub fn required<T>(&mut self, column: &'static str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+        match self.row.get(column) {
+            None => {
+                self.problems.push(Problem::new(column, "is required"));
+                None
+            }
+            Some(text) => self.parse(column, text, parse),
+        }
+    }
+
+    /// A cell that may be empty: `Some(None)` when empty, `None` when invalid.
+    pub fn optional<T>(
+        &mut self,
+        column: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match self.row.get(column) {
+            None => Some(None),
+            Some(text) => self.parse(column, text, parse).map(Some),
+        }
+    }
+
+    fn parse<T>(
+        &mut self,
+        column: &'static str,
+        text: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match parse(text) {
+            Ok(value) => Some(value),
+            Err(reason) => {
+                self.problems.push(Problem::new(column, reason));
+                None
+            }
+        }
+    }
+}
+
+/// The CSV column of a field path from the hub (`tenant.family_name` -> `name`); a path this
+/// file has no column for is returned as it is. `tenant` alone (identifying data without consent)
+/// names the row's first filled tenant column.
+pub fn column_of(field: &str, notice: Option<&ArrearsNotice>) -> String {
+    let field = field.strip_prefix("notice.").unwrap_or(field);
+    if let Some(tenant_field) = field.strip_prefix("tenant.")
+        && let Some((column, _)) = TENANT_COLUMNS.iter().find(|(_, proto)| *proto == tenant_field)
+    {
+        return (*column).to_owned();
+    }
+    if field == "tenant" {
+        let filled = notice.and_then(|notice| notice.tenant.as_ref()).and_then(|tenant| {
+            let values = [
+                &tenant.family_name,
+                &tenant.given_name,
+                &tenant.street,
+                &tenant.house_number,
+                &tenant.postal_code,
+                &tenant.city,
+                &tenant.phone,
+                &tenant.email,
+            ];
+            TENANT_COLUMNS.iter().zip(values).find(|(_, value)| !value.is_empty()).map(|((column, _), _)| *column)
+        });
+        return filled.unwrap_or("name").to_owned();
+    }
+    FIELD_COLUMNS
+        .iter()
+        .find(|(path, _)| *path == field)
+        .map(|(_, column)| (*column).to_owned())
+        .unwrap_or_else(|| field.to_owned())
+}
+
+/// Sends the valid rows in one stream and merges the hub's results with the local rejections.
+pub async fn send(hub: &Hub, valid: Vec<Valid>, mut results: Vec<RowResult>) -> anyhow::Result<Report> {
+    let mut client = NoticeServiceClient::new(hub.channel()).max_decoding_message_size(MAX_RESPONSE_BYTES);
+    let mut progress = Progress::new(valid.len());
+    let mut sent: HashMap<usize, ArrearsNotice> = HashMap::with_capacity(valid.len());
+    let messages: Vec<StreamArrearsNoticesRequest> = valid
+        .into_iter()
+        .map(|Valid { row, notice }| {
+            let message = StreamArrearsNoticesRequest { record_ref: row.to_string(), notice: Some(notice.clone()) };
+            sent.insert(row, notice);
+            message
+        })
+        .collect();
+    let stream = tokio_stream::iter(messages.into_iter().inspect(move |_| progress.tick()));
+    let response = client.stream_arrears_notices(hub.request(stream)).await?.into_inner();
+
+    for result in response.results {
+        let Ok(row) = result.record_ref.parse::<usize>() else {
+            eprintln!("warning: the hub returned a result for unknown record '{}'", result.record_ref);
+            continue;
+        };
+        let Some(notice) = sent.remove(&row) else {
+            eprintln!("warning: the hub returned a second result for row {row}");
+            continue;
+        };
+        let outcome = match NoticeOutcome::try_from(result.outcome) {
+            Ok(NoticeOutcome::Accepted) => Outcome::Accepted,
+            Ok(NoticeOutcome::Updated) => Outcome::Updated,
+            Ok(NoticeOutcome::Unchanged) => Outcome::Unchanged,
+            Ok(NoticeOutcome::Rejected | NoticeOutcome::Unspecified) | Err(_) => Outcome::Rejected,
+        };
+        let mut problems: Vec<Problem> = result
+            .violations
+            .iter()
+            .map(|violation| Problem::new(column_of(&violation.field, Some(&notice)), violation.reason.clone()))
+            .collect();
+        if outcome == Outcome::Rejected && problems.is_empty() {
+            problems.push(Problem::new("-", "rejected by the hub without a reason"));
+        }
+        results.push(RowResult { row, outcome, notice_id: result.notice_id, case_id: String::new(), problems });
+    }
+    // A result per record is the contract; a row the hub did not answer for must not look stored.
+    for row in sent.into_keys() {
+        results.push(RowResult::rejected(row, vec![Problem::new("-", "the hub returned no result for this row")]));
+    }
+    Ok(Report::new(results))
+}
+
+/// The answer to a stream lists every record; 550,000 results take about 40 MB.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hub_proto::v1::{Stadtbezirk, ThreatStage};
+
+    const HEADER: &str = "mietverhaeltnis_ref;stadtbezirk;einwilligung;einwilligung_nachweis;name;vorname;strasse;\
+                          hausnummer;plz;ort;telefon;email;grundmiete;nebenkosten_vz;heizkosten_vz;rueckstand_gesamt;\
+                          aeltester_offener_monat;stufe;kuendigung_datum;klage_zugestellt_am;raeumungstermin;bemerkung";
+
+    fn file(rows: &[&str]) -> String {
+        let mut text = format!("\u{FEFF}{HEADER}\r\n");
+        for row in rows {
+            text.push_str(row);
+            text.push_str("\r\n");
+        }
+        text
+    }
+
+    #[test]
+    fn a_full_row_maps_to_the_notice() {
+        let text = file(&["WN-1;Südstadt-Bult;ja;Antwortabschnitt 08.12.2025;K.;Anna;Testweg;3a;30159;Hannover;;;\
+             600,00;120;60,5;1.560,00;11.2025;Kündigung fristlos;15.12.2025;;;\"Ruf an; bitte\""]);
+        let (valid, rejected) = parse_file(&text).expect("header");
+        assert!(rejected.is_empty(), "{rejected:?}");
+        let Valid { row, notice } = &valid[0];
+        assert_eq!(*row, 2);
+        assert_eq!(notice.tenancy_reference, "WN-1");
+        assert_eq!(notice.stadtbezirk, Stadtbezirk::SuedstadtBult as i32);
+        assert_eq!(
+            notice.rent,
+            Some(RentComponents {
+                base_rent_cents: 60_000,
+                service_charge_advance_cents: 12_000,
+                heating_advance_cents: 6_050
+            })
+        );
+        assert_eq!(notice.arrears_total_cents, 156_000);
+        assert_eq!(notice.oldest_unpaid_month, "2025-11");
+        assert_eq!(notice.stage, ThreatStage::KuendigungFristlos as i32);
+        assert_eq!(notice.termination_date, "2025-12-15");
+        assert!(notice.tenant_consented);
+        let tenant = notice.tenant.as_ref().expect("tenant");
+        assert_eq!((tenant.family_name.as_str(), tenant.house_number.as_str()), ("K.", "3a"));
+        assert_eq!(notice.remark, "Ruf an; bitte");
+    }
+
+    #[test]
+    fn a_pseudonymous_row_has_no_tenant() {
+        let text = file(&["WN-2;nord;nein;;;;;;;;;;500;;;1.000;;Mahnung;;;;"]);
+        let (valid, rejected) = parse_file(&text).expect("header");
+        assert!(rejected.is_empty(), "{rejected:?}");
+        assert_eq!(valid[0].notice.tenant, None);
+        assert!(!valid[0].notice.tenant_consented);
+    }
+
+    #[test]
+    fn identifying_data_without_consent_names_the_column() {
+        let text = file(&["WN-3;Mitte;nein;;Muster;;;;;;;;500;;;1.000;;Mahnung;;;;"]);
+        let (valid, rejected) = parse_file(&text).expect("header");
+        assert!(valid.is_empty());
+        assert_eq!(rejected[0].row, 2);
+        assert_eq!(rejected[0].problems[0].column, "name");
+        let text = file(&["WN-4;Mitte;;;;;;;;;;a@b.de;500;;;1.000;;Mahnung;;;;"]);
+        let (_, rejected) = parse_file(&text).expect("header");
+        assert_eq!(rejected[0].problems[0].column, "email");
+    }
+
+    #[test]
+    fn every_bad_cell_of_a_row_is_reported() {
+        let text = file(&["WN-5;Langenhagen;ja;;;;;;3015;;;;12,345;-5;;;13.2025;Urteil;31.02.2026;;;"]);
+        let (_, rejected) = parse_file(&text).expect("header");
+        let columns: Vec<&str> = rejected[0].problems.iter().map(|problem| problem.column.as_str()).collect();
+        assert_eq!(
+            columns,
+            [
+                "stadtbezirk",
+                "grundmiete",
+                "nebenkosten_vz",
+                "aeltester_offener_monat",
+                "stufe",
+                "kuendigung_datum",
+                "plz",
+                "einwilligung_nachweis"
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_reference_and_duplicates() {
+        let text = file(&[
+            ";Mitte;nein;;;;;;;;;;500;;;1.000;;Mahnung;;;;",
+            "WN-6;Mitte;nein;;;;;;;;;;500;;;1.000;;Mahnung;;;;",
+            "WN-6;Mitte;nein;;;;;;;;;;500;;;1.000;;Mahnung;;;;",
+        ]);
+        let (valid, mut rejected) = parse_file(&text).expect("header");
+        rejected.sort_by_key(|result| result.row);
+        assert_eq!(valid.len(), 1);
+        assert_eq!((rejected[0].row, rejected[0].problems[0].column.as_str()), (2, "mietverhaeltnis_ref"));
+        assert_eq!(rejected[1].row, 4);
+        assert!(rejected[1].problems[0].reason.contains("row 3"));
+    }
+
+    #[test]
+    fn header_problems_reject_the_file() {
+        let error = parse_file("mietverhaeltnis_ref;stadtbezirk;einwilligung;grundmiete;stufe;farbe\n")
+            .expect_err("unknown column");
+        assert!(error.contains("'farbe'") && error.contains("aeltester_offener_monat"), "{error}");
+        let error = parse_file("mietverhaeltnis_ref;stadtbezirk;einwilligung;grundmiete\n").expect_err("no stufe");
+        assert!(error.contains("stufe"), "{error}");
+    }
+
+    #[test]
+    fn hub_fields_map_back_to_columns() {
+        assert_eq!(column_of("tenant.family_name", None), "name");
+        assert_eq!(column_of("rent.base_rent_cents", None), "grundmiete");
+        assert_eq!(column_of("tenancy_reference", None), "mietverhaeltnis_ref");
+        assert_eq!(column_of("notice.claim_served_date", None), "klage_zugestellt_am");
+        assert_eq!(column_of("tenant.email", None), "email");
+        assert_eq!(column_of("ledger[0].due_date", None), "ledger[0].due_date");
+        let notice = ArrearsNotice {
+            tenant: Some(TenantContact { phone: "0511".into(), ..Default::default() }),
+            ..Default::default()
+        };
+        assert_eq!(column_of("tenant", Some(&notice)), "telefon");
+        assert_eq!(column_of("tenant", None), "name");
+    }
+}

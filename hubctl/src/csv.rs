@@ -1,0 +1,310 @@
+//! A reader for `;`-separated files as German housing ERPs and spreadsheet programs export them.
+//!
+//! The dialect: UTF-8 with or without a byte order mark; records end with CRLF, LF or a lone CR;
+//! fields are separated by `;`; a field may be quoted with `"` and then contain `;`, line breaks
+//! and `""` for a quote. Cells are trimmed of surrounding white space and an empty cell means
+//! "not given". The first record is the header; headers are matched case-insensitively.
+//!
+//! Rows are numbered as a spreadsheet program numbers them: the header is row 1, the first data
+//! row is row 2, a quoted cell with line breaks stays within its row, and empty lines are skipped
+//! but keep their number. So the row in a report is the row the user sees when opening the file.
+
+use std::collections::HashMap;
+
+/// One record of the file: its row number and its fields, unquoted but not yet trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// 1-based record number (the header is 1).
+    pub row: usize,
+    /// The fields.
+    pub fields: Vec<String>,
+}
+
+/// A syntax error that makes the rest of the file unreadable (an unterminated quote).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// Row where the broken record starts.
+    pub row: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "row {}: {}", self.row, self.reason)
+    }
+}
+
+/// Decodes file bytes as UTF-8, dropping a byte order mark; says where it is not UTF-8, since
+/// older ERPs export Windows-1252 by default.
+pub fn decode(bytes: &[u8]) -> Result<&str, String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|error| {
+        let offset = error.valid_up_to();
+        let line = bytes[..offset].iter().filter(|byte| **byte == b'\n').count() + 1;
+        format!(
+            "the file is not UTF-8 (line {line}, byte {offset}); export it as \"CSV UTF-8\" \
+             (Windows-1252/ANSI is not accepted)"
+        )
+    })
+}
+
+/// Splits the text into records. Empty lines are left out (their numbers are skipped).
+pub fn records(text: &str) -> Result<Vec<Record>, SyntaxError> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    let mut row = 0;
+    while chars.peek().is_some() {
+        row += 1;
+        let mut fields = Vec::new();
+        let mut field = String::new();
+        let mut quoted_field = false;
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if field.trim().is_empty() && !quoted_field => {
+                    // A quoted field: everything up to the closing quote, `""` is a quote.
+                    field.clear();
+                    quoted_field = true;
+                    loop {
+                        match chars.next() {
+                            None => {
+                                return Err(SyntaxError {
+                                    row,
+                                    reason: "a quoted field is not closed (missing '\"')".to_owned(),
+                                });
+                            }
+                            Some('"') if chars.peek() == Some(&'"') => {
+                                chars.next();
+                                field.push('"');
+                            }
+                            Some('"') => break,
+                            Some('\r') => {
+                                if chars.peek() == Some(&'\n') {
+                                    chars.next();
+                                }
+                                field.push('\n');
+                            }
+                            Some('\n') => field.push('\n'),
+                            Some(other) => field.push(other),
+                        }
+                    }
+                    // Only white space may follow the closing quote.
+                    while let Some(&next) = chars.peek() {
+                        if next == ';' || next == '\n' || next == '\r' {
+                            break;
+                        }
+                        chars.next();
+                        if !next.is_whitespace() {
+                            return Err(SyntaxError {
+                                row,
+                                reason: format!(
+                                    "text after the closing quote of field {} (quote a '\"' inside a \
+                                     quoted field as '\"\"')",
+                                    fields.len() + 1
+                                ),
+                            });
+                        }
+                    }
+                }
+                ';' => {
+                    fields.push(std::mem::take(&mut field));
+                    quoted_field = false;
+                }
+                '\r' => {
+                    if chars.peek() == Some(&'\n') {
+                        chars.next();
+                    }
+                    break;
+                }
+                '\n' => break,
+                other => field.push(other),
+            }
+        }
+        let blank = fields.is_empty() && !quoted_field && field.trim().is_empty();
+        fields.push(field);
+        if !blank {
+            out.push(Record { row, fields });
+        }
+    }
+    Ok(out)
+}
+
+/// A column a file may have.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Header name, lower case.
+    pub name: &'static str,
+    /// Whether the column must be present (and every row must fill it).
+    pub required: bool,
+}
+
+/// The header of a file, checked against the columns allowed.
+#[derive(Debug)]
+pub struct Header {
+    index: HashMap<&'static str, usize>,
+    width: usize,
+}
+
+/// A data row with access to its cells by column name.
+pub struct Row<'a> {
+    /// 1-based row number (the header is 1).
+    pub row: usize,
+    header: &'a Header,
+    fields: &'a [String],
+}
+
+impl Row<'_> {
+    /// The trimmed cell, or `None` when the column is absent or the cell empty.
+    pub fn get(&self, column: &str) -> Option<&str> {
+        let index = *self.header.index.get(column)?;
+        let cell = self.fields.get(index)?.trim();
+        (!cell.is_empty()).then_some(cell)
+    }
+}
+
+/// A file read and its header checked: the header and the data records.
+#[derive(Debug)]
+pub struct Sheet {
+    header: Header,
+    records: Vec<Record>,
+}
+
+impl Sheet {
+    /// Reads the text and checks the header: every column must be known, required ones present,
+    /// none twice. A header problem rejects the whole file, so it is an error here.
+    pub fn parse(text: &str, columns: &[Column]) -> Result<Self, String> {
+        let mut records = records(text).map_err(|error| error.to_string())?;
+        if records.is_empty() {
+            return Err("the file is empty; expected a header line".to_owned());
+        }
+        let header_record = records.remove(0);
+        let valid = || columns.iter().map(|column| column.name).collect::<Vec<_>>().join(";");
+        let mut index = HashMap::new();
+        let mut unknown = Vec::new();
+        for (position, raw) in header_record.fields.iter().enumerate() {
+            let name = raw.trim().to_lowercase();
+            match columns.iter().find(|column| column.name == name) {
+                Some(column) => {
+                    if index.insert(column.name, position).is_some() {
+                        return Err(format!("column '{}' appears twice in the header", column.name));
+                    }
+                }
+                None => unknown.push(format!("'{}'", raw.trim())),
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(format!("unknown column(s) {} in the header; valid columns: {}", unknown.join(", "), valid()));
+        }
+        let missing: Vec<&str> = columns
+            .iter()
+            .filter(|column| column.required && !index.contains_key(column.name))
+            .map(|c| c.name)
+            .collect();
+        if !missing.is_empty() {
+            let required: Vec<&str> = columns.iter().filter(|column| column.required).map(|c| c.name).collect();
+            return Err(format!(
+                "missing required column(s) {} in the header; required: {}; valid columns: {}",
+                missing.join(", "),
+                required.join(";"),
+                valid()
+            ));
+        }
+        Ok(Self { header: Header { index, width: header_record.fields.len() }, records })
+    }
+
+    /// The data rows; a row with a different number of fields than the header is an error
+    /// for that row only (the reason is returned in place of the row).
+    pub fn rows(&self) -> impl Iterator<Item = Result<Row<'_>, (usize, String)>> {
+        self.records.iter().map(|record| {
+            if record.fields.len() == self.header.width {
+                Ok(Row { row: record.row, header: &self.header, fields: &record.fields })
+            } else {
+                Err((record.row, format!("has {} fields, the header has {}", record.fields.len(), self.header.width)))
+            }
+        })
+    }
+
+    /// How many data rows the file has (empty lines not counted).
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(text: &str) -> Vec<Vec<String>> {
+        records(text).expect("parses").into_iter().map(|record| record.fields).collect()
+    }
+
+    #[test]
+    fn bom_crlf_and_lf() {
+        assert_eq!(fields("\u{FEFF}a;b\r\n1;2\r\n"), [["a", "b"], ["1", "2"]]);
+        assert_eq!(fields("a;b\n1;2"), [["a", "b"], ["1", "2"]]);
+        assert_eq!(fields("a;b\r1;2\r"), [["a", "b"], ["1", "2"]]);
+        assert_eq!(decode(b"\xEF\xBB\xBFa;b\n").expect("utf-8"), "a;b\n");
+    }
+
+    #[test]
+    fn quoted_fields_keep_separators_quotes_and_line_breaks() {
+        assert_eq!(fields("\"a;b\";\"say \"\"hi\"\"\";c\n"), [["a;b", "say \"hi\"", "c"]]);
+        assert_eq!(fields("\"line 1\r\nline 2\";x\n"), [["line 1\nline 2", "x"]]);
+        assert_eq!(fields("\"\";x"), [["", "x"]]);
+        assert_eq!(fields(" \"a\" ;b"), [["a", "b"]]);
+    }
+
+    #[test]
+    fn empty_fields_and_trailing_separator() {
+        assert_eq!(fields("a;;c;\n"), [["a", "", "c", ""]]);
+    }
+
+    #[test]
+    fn rows_are_numbered_like_the_file() {
+        let records = records("h\n\n1\n\"x\ny\"\n2\n").expect("parses");
+        let rows: Vec<usize> = records.iter().map(|record| record.row).collect();
+        assert_eq!(rows, [1, 3, 4, 5]);
+    }
+
+    #[test]
+    fn broken_quotes_are_errors() {
+        assert_eq!(records("a\n\"open;x\n").map_err(|error| error.row), Err(2));
+        assert!(records("\"a\"b;c").is_err());
+    }
+
+    #[test]
+    fn not_utf8_names_the_line() {
+        let error = decode(b"a;b\nM\xfcller;1\n").expect_err("latin-1");
+        assert!(error.contains("line 2"), "{error}");
+    }
+
+    const COLUMNS: &[Column] = &[Column { name: "ref", required: true }, Column { name: "note", required: false }];
+
+    #[test]
+    fn header_in_any_order_and_case() {
+        let sheet = Sheet::parse("Note;REF\nhello; r-1 \n", COLUMNS).expect("parses");
+        let row = sheet.rows().next().expect("row").expect("width");
+        assert_eq!((row.row, row.get("ref"), row.get("note")), (2, Some("r-1"), Some("hello")));
+    }
+
+    #[test]
+    fn header_errors_list_the_valid_columns() {
+        let unknown = Sheet::parse("ref;colour\n", COLUMNS).expect_err("unknown column");
+        assert!(unknown.contains("'colour'") && unknown.contains("valid columns: ref;note"), "{unknown}");
+        let missing = Sheet::parse("note\n", COLUMNS).expect_err("missing column");
+        assert!(missing.contains("missing required column(s) ref"), "{missing}");
+        assert!(Sheet::parse("ref;REF\n", COLUMNS).is_err());
+        assert!(Sheet::parse("", COLUMNS).is_err());
+    }
+
+    #[test]
+    fn short_rows_are_row_errors() {
+        let sheet = Sheet::parse("ref;note\nr-1\n", COLUMNS).expect("parses");
+        let Some(Err((row, reason))) = sheet.rows().next() else {
+            panic!("a short row must be an error");
+        };
+        assert_eq!(row, 2);
+        assert!(reason.contains("1 fields"), "{reason}");
+    }
+}

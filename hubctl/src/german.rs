@@ -1,0 +1,327 @@
+//! German notations in files and options: amounts with a decimal comma, dates `TT.MM.JJJJ`,
+//! Hannover's Stadtbezirke and threat stages by their German names.
+//!
+//! Each parser returns the reason as text, so the import report can say what is wrong with a cell.
+
+use hub_proto::v1::{Stadtbezirk, ThreatStage};
+use time::{Date, Month, Weekday};
+
+use crate::names::Named;
+
+/// Parses a euro amount in German notation into cents: `1.234,56`, `780`, `780,5` (= 780,50),
+/// `0,07`; a trailing `€` or `EUR` is allowed. Thousands dots must group three digits, at most
+/// two decimals, no sign: `-5`, `12,345` and `1234.56` are refused.
+pub fn amount_cents(input: &str) -> Result<i64, String> {
+    let mut text = input.trim();
+    for suffix in ["€", "EUR", "Eur", "eur"] {
+        text = text.strip_suffix(suffix).unwrap_or(text).trim_end();
+    }
+    let malformed = || format!("'{input}' is not an amount; expected euro like 1.234,56 or 780 or 780,5");
+    if text.starts_with('-') {
+        return Err(format!("'{input}' is negative; amounts must be 0 or more"));
+    }
+    let (whole, decimals) = match text.split_once(',') {
+        Some((whole, decimals)) => (whole, Some(decimals)),
+        None => (text, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+    let decimals = match decimals {
+        None => "",
+        Some(decimals) if !digits(decimals) => return Err(malformed()),
+        Some(decimals) if decimals.len() > 2 => {
+            return Err(format!("'{input}' has more than two decimal places"));
+        }
+        Some(decimals) => decimals,
+    };
+    let mut groups = whole.split('.');
+    let first = groups.next().unwrap_or_default();
+    let rest: Vec<&str> = groups.collect();
+    let grouped = rest.is_empty() || (first.len() <= 3 && rest.iter().all(|group| group.len() == 3));
+    if !digits(first) || !rest.iter().all(|group| digits(group)) {
+        return Err(malformed());
+    }
+    if !grouped {
+        return Err(format!(
+            "'{input}' is not an amount; the decimal separator is a comma and '.' groups thousands \
+             (1.234,56)"
+        ));
+    }
+    let whole: String = std::iter::once(first).chain(rest).collect();
+    let euros: i64 = whole.parse().map_err(|_| format!("'{input}' is too large"))?;
+    let cents: i64 = match decimals.len() {
+        0 => 0,
+        1 => decimals.parse::<i64>().map_err(|_| malformed())? * 10,
+        _ => decimals.parse().map_err(|_| malformed())?,
+    };
+    euros.checked_mul(100).and_then(|value| value.checked_add(cents)).ok_or_else(|| format!("'{input}' is too large"))
+}
+
+/// Parses a German date `TT.MM.JJJJ` (one-digit day and month allowed) and checks it exists.
+pub fn date(input: &str) -> Result<Date, String> {
+    let text = input.trim();
+    let malformed = || format!("'{input}' is not a date; expected TT.MM.JJJJ, e.g. 09.01.2026");
+    let parts: Vec<&str> = text.split('.').collect();
+    let [day, month, year] = parts.as_slice() else {
+        return Err(malformed());
+    };
+    calendar_date(year, month, day).ok_or_else(malformed)?.map_err(|()| format!("'{input}' does not exist"))
+}
+
+/// A date option: German `TT.MM.JJJJ` or ISO `JJJJ-MM-TT`.
+pub fn date_option(input: &str) -> Result<Date, String> {
+    let text = input.trim();
+    if let Some((year, rest)) = text.split_once('-') {
+        let malformed = || format!("'{input}' is not a date; expected TT.MM.JJJJ or YYYY-MM-DD");
+        let (month, day) = rest.split_once('-').ok_or_else(malformed)?;
+        if month.len() != 2 || day.len() != 2 {
+            return Err(malformed());
+        }
+        return calendar_date(year, month, day)
+            .ok_or_else(malformed)?
+            .map_err(|()| format!("'{input}' does not exist"));
+    }
+    date(text)
+}
+
+/// `None` when the parts are not digits of the right length; `Some(Err)` when they are but the
+/// day does not exist (31.02.).
+fn calendar_date(year: &str, month: &str, day: &str) -> Option<Result<Date, ()>> {
+    let digits = |part: &str, lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&part.len()) && part.bytes().all(|byte| byte.is_ascii_digit())
+    };
+    if !digits(day, 1..=2) || !digits(month, 1..=2) || !digits(year, 4..=4) {
+        return None;
+    }
+    let (year, month, day): (i32, u8, u8) = (year.parse().ok()?, month.parse().ok()?, day.parse().ok()?);
+    let Ok(month) = Month::try_from(month) else {
+        return Some(Err(()));
+    };
+    Some(Date::from_calendar_date(year, month, day).map_err(|_| ()))
+}
+
+/// A month `MM.JJJJ` (or a date `TT.MM.JJJJ`, of which the month counts) as `YYYY-MM`.
+pub fn month(input: &str) -> Result<String, String> {
+    let text = input.trim();
+    let parts: Vec<&str> = text.split('.').collect();
+    let date = match parts.as_slice() {
+        [month, year] => calendar_date(year, month, "1"),
+        [day, month, year] => calendar_date(year, month, day),
+        _ => None,
+    };
+    match date {
+        Some(Ok(date)) => Ok(iso_month(date)),
+        Some(Err(())) => Err(format!("'{input}' does not exist")),
+        None => Err(format!("'{input}' is not a month; expected MM.JJJJ (or TT.MM.JJJJ), e.g. 11.2025")),
+    }
+}
+
+/// `YYYY-MM-DD`.
+pub fn iso(date: Date) -> String {
+    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+}
+
+fn iso_month(date: Date) -> String {
+    format!("{:04}-{:02}", date.year(), u8::from(date.month()))
+}
+
+/// German two-letter weekday: Mo, Di, Mi, Do, Fr, Sa, So.
+pub fn weekday(date: Date) -> &'static str {
+    match date.weekday() {
+        Weekday::Monday => "Mo",
+        Weekday::Tuesday => "Di",
+        Weekday::Wednesday => "Mi",
+        Weekday::Thursday => "Do",
+        Weekday::Friday => "Fr",
+        Weekday::Saturday => "Sa",
+        Weekday::Sunday => "So",
+    }
+}
+
+/// Consent cell: `ja`, `j`, `1`, `x` are yes; `nein`, `n`, `0` and an empty cell are no.
+pub fn yes_no(input: &str) -> Result<bool, String> {
+    match input.trim().to_lowercase().as_str() {
+        "ja" | "j" | "1" | "x" => Ok(true),
+        "nein" | "n" | "0" | "" => Ok(false),
+        _ => Err(format!("'{input}' is not yes or no; expected ja/nein, j/n, 1/0, x or empty")),
+    }
+}
+
+/// Hannover's 13 Stadtbezirke with their official names.
+const STADTBEZIRKE: [(Stadtbezirk, &str); 13] = [
+    (Stadtbezirk::Mitte, "Mitte"),
+    (Stadtbezirk::VahrenwaldList, "Vahrenwald-List"),
+    (Stadtbezirk::BothfeldVahrenheide, "Bothfeld-Vahrenheide"),
+    (Stadtbezirk::BuchholzKleefeld, "Buchholz-Kleefeld"),
+    (Stadtbezirk::MisburgAnderten, "Misburg-Anderten"),
+    (Stadtbezirk::KirchrodeBemerodeWuelferode, "Kirchrode-Bemerode-Wülferode"),
+    (Stadtbezirk::SuedstadtBult, "Südstadt-Bult"),
+    (Stadtbezirk::DoehrenWuelfel, "Döhren-Wülfel"),
+    (Stadtbezirk::Ricklingen, "Ricklingen"),
+    (Stadtbezirk::LindenLimmer, "Linden-Limmer"),
+    (Stadtbezirk::AhlemBadenstedtDavenstedt, "Ahlem-Badenstedt-Davenstedt"),
+    (Stadtbezirk::HerrenhausenStoecken, "Herrenhausen-Stöcken"),
+    (Stadtbezirk::Nord, "Nord"),
+];
+
+/// A Stadtbezirk by its name ("Südstadt-Bult", "suedstadt bult", "SUEDSTADT_BULT").
+pub fn stadtbezirk(input: &str) -> Result<Stadtbezirk, String> {
+    let folded = fold(input);
+    let bare = folded.strip_prefix("stadtbezirk").unwrap_or(&folded);
+    STADTBEZIRKE.iter().find(|(value, _)| fold(value.short()) == bare).map(|(value, _)| *value).ok_or_else(|| {
+        let names: Vec<&str> = STADTBEZIRKE.iter().map(|(_, name)| *name).collect();
+        format!("unknown Stadtbezirk '{input}'; valid: {}", names.join(", "))
+    })
+}
+
+/// The stages a housing company reports, with their German names.
+const REPORTABLE_STAGES: [(ThreatStage, &str); 8] = [
+    (ThreatStage::Rueckstand, "Rückstand"),
+    (ThreatStage::Mahnung, "Mahnung"),
+    (ThreatStage::KuendigungAngedroht, "Kündigung angedroht"),
+    (ThreatStage::KuendigungFristlos, "Kündigung fristlos"),
+    (ThreatStage::KuendigungOrdentlich, "Kündigung ordentlich"),
+    (ThreatStage::KlageEingereicht, "Klage eingereicht"),
+    (ThreatStage::Rechtshaengig, "rechtshängig"),
+    (ThreatStage::Raeumungstermin, "Räumungstermin"),
+];
+
+/// A stage an early notice may report, by its German or enum name ("Kündigung fristlos",
+/// "kuendigung-fristlos", "KUENDIGUNG_FRISTLOS").
+pub fn reportable_stage(input: &str) -> Result<ThreatStage, String> {
+    let folded = fold(input);
+    let bare = folded.strip_prefix("threatstage").unwrap_or(&folded);
+    REPORTABLE_STAGES.iter().find(|(value, _)| fold(value.short()) == bare).map(|(value, _)| *value).ok_or_else(|| {
+        let names: Vec<&str> = REPORTABLE_STAGES.iter().map(|(_, name)| *name).collect();
+        format!("unknown stage '{input}'; valid: {}", names.join(", "))
+    })
+}
+
+/// Lower case, umlauts and ß spelled out, without spaces, hyphens and underscores: the form in
+/// which names are compared.
+fn fold(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for c in input.trim().chars().flat_map(char::to_lowercase) {
+        match c {
+            'ä' => out.push_str("ae"),
+            'ö' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
+            '-' | '_' => {}
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn amounts() {
+        assert_eq!(amount_cents("1.234,56"), Ok(123_456));
+        assert_eq!(amount_cents("780"), Ok(78_000));
+        assert_eq!(amount_cents("780,5"), Ok(78_050));
+        assert_eq!(amount_cents("780,00"), Ok(78_000));
+        assert_eq!(amount_cents("0,07"), Ok(7));
+        assert_eq!(amount_cents("1.560,00 €"), Ok(156_000));
+        assert_eq!(amount_cents("1.234.567"), Ok(123_456_700));
+        assert_eq!(amount_cents(" 12 "), Ok(1_200));
+    }
+
+    #[test]
+    fn malformed_amounts() {
+        for input in ["", "-5", "12,345", "1234.56", "12.50", "1.23,4", "1.2345", ",50", "780,", "abc", "1e3", "+5"] {
+            assert!(amount_cents(input).is_err(), "{input}");
+        }
+        assert!(amount_cents("-5").unwrap_err().contains("negative"));
+        assert!(amount_cents("12,345").unwrap_err().contains("two decimal"));
+        assert!(amount_cents("99999999999999999999").unwrap_err().contains("too large"));
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(date("09.01.2026"), Ok(date!(2026 - 01 - 09)));
+        assert_eq!(date("9.1.2026"), Ok(date!(2026 - 01 - 09)));
+        assert_eq!(date("29.02.2024"), Ok(date!(2024 - 02 - 29)));
+        for input in ["31.02.2026", "29.02.2025", "00.01.2026", "01.13.2026", "01.01.26", "2026-01-09", "1.1", ""] {
+            assert!(date(input).is_err(), "{input}");
+        }
+        assert!(date("31.02.2026").unwrap_err().contains("does not exist"));
+        assert_eq!(date_option("2026-01-09"), Ok(date!(2026 - 01 - 09)));
+        assert_eq!(date_option("09.01.2026"), Ok(date!(2026 - 01 - 09)));
+        assert!(date_option("2026-02-30").is_err());
+        assert!(date_option("2026-1-9").is_err());
+        assert_eq!(iso(date!(2026 - 01 - 09)), "2026-01-09");
+    }
+
+    #[test]
+    fn months() {
+        assert_eq!(month("11.2025"), Ok("2025-11".to_owned()));
+        assert_eq!(month("3.2025"), Ok("2025-03".to_owned()));
+        assert_eq!(month("04.11.2025"), Ok("2025-11".to_owned()));
+        for input in ["13.2025", "2025-11", "11/2025", "31.11.2025", "11.25"] {
+            assert!(month(input).is_err(), "{input}");
+        }
+    }
+
+    #[test]
+    fn weekdays() {
+        assert_eq!(weekday(date!(2026 - 01 - 09)), "Fr");
+        assert_eq!(weekday(date!(2026 - 01 - 11)), "So");
+    }
+
+    #[test]
+    fn consent_cells() {
+        for yes in ["ja", "JA", "j", "1", "x", "X"] {
+            assert_eq!(yes_no(yes), Ok(true), "{yes}");
+        }
+        for no in ["nein", "N", "0", "", "  "] {
+            assert_eq!(yes_no(no), Ok(false), "{no}");
+        }
+        assert!(yes_no("vielleicht").is_err());
+    }
+
+    #[test]
+    fn districts_with_umlauts_or_ascii() {
+        for input in [
+            "Südstadt-Bult",
+            "suedstadt-bult",
+            "SÜDSTADT BULT",
+            "SUEDSTADT_BULT",
+            "Stadtbezirk_Suedstadt_Bult",
+            "SüdstadtBult",
+        ] {
+            assert_eq!(stadtbezirk(input), Ok(Stadtbezirk::SuedstadtBult), "{input}");
+        }
+        assert_eq!(stadtbezirk("Linden-Limmer"), Ok(Stadtbezirk::LindenLimmer));
+        assert_eq!(stadtbezirk("Kirchrode-Bemerode-Wülferode"), Ok(Stadtbezirk::KirchrodeBemerodeWuelferode));
+        assert_eq!(stadtbezirk("Herrenhausen-Stoecken"), Ok(Stadtbezirk::HerrenhausenStoecken));
+        assert_eq!(stadtbezirk("Döhren-Wülfel"), Ok(Stadtbezirk::DoehrenWuelfel));
+        assert_eq!(stadtbezirk("nord"), Ok(Stadtbezirk::Nord));
+        for (value, name) in STADTBEZIRKE {
+            assert_eq!(stadtbezirk(name), Ok(value), "{name}");
+            assert_eq!(stadtbezirk(value.short()), Ok(value), "{name}");
+        }
+        let error = stadtbezirk("Langenhagen").unwrap_err();
+        assert!(error.contains("Linden-Limmer"), "{error}");
+        assert!(stadtbezirk("unspecified").is_err());
+    }
+
+    #[test]
+    fn stages_in_german_or_enum_names() {
+        assert_eq!(reportable_stage("Rückstand"), Ok(ThreatStage::Rueckstand));
+        assert_eq!(reportable_stage("Rueckstand"), Ok(ThreatStage::Rueckstand));
+        assert_eq!(reportable_stage("Kündigung angedroht"), Ok(ThreatStage::KuendigungAngedroht));
+        assert_eq!(reportable_stage("kuendigung-fristlos"), Ok(ThreatStage::KuendigungFristlos));
+        assert_eq!(reportable_stage("KUENDIGUNG_ORDENTLICH"), Ok(ThreatStage::KuendigungOrdentlich));
+        assert_eq!(reportable_stage("Klage eingereicht"), Ok(ThreatStage::KlageEingereicht));
+        assert_eq!(reportable_stage("rechtshängig"), Ok(ThreatStage::Rechtshaengig));
+        assert_eq!(reportable_stage("Räumungstermin"), Ok(ThreatStage::Raeumungstermin));
+        assert_eq!(reportable_stage("THREAT_STAGE_MAHNUNG"), Ok(ThreatStage::Mahnung));
+        assert!(reportable_stage("Urteil").is_err());
+        assert!(reportable_stage("geräumt").is_err());
+    }
+}

@@ -1,0 +1,335 @@
+//! `hubctl arrears import` end to end: the built binary against a real in-process hub over mutual
+//! TLS, with a 10,000-row ERP export of which about 2 % is broken in the ways real exports are.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use hub::domain::ids::OrgId;
+use hub::pki::{self, PkiDir};
+use hub::testkit::{TestHub, orgs};
+use hub_proto::v1::notice_service_client::NoticeServiceClient;
+use hub_proto::v1::{ListNoticeStatusesRequest, NoticeStatus};
+
+/// Builds hubctl once per test binary and returns its path. Cargo gives `CARGO_BIN_EXE_*` only to
+/// the package that owns the binary, so the workspace's target directory is used instead.
+fn hubctl() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "hubctl"])
+            .current_dir(&root)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building hubctl failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        target.join("debug").join(format!("hubctl{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// The hub plus the files hubctl needs to reach it as wohnbau-nord.
+struct Setup {
+    hub: TestHub,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn start() -> Self {
+        let hub = TestHub::start().await.expect("the test hub starts");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca = pki::load_ca(&PkiDir::in_data_dir(hub.data_dir())).expect("CA");
+        let pair = pki::org_cert(&ca, &OrgId::parse(orgs::WOHNBAU).expect("org id")).expect("org certificate");
+        std::fs::write(dir.path().join("ca.pem"), hub.ca_pem()).expect("write CA");
+        std::fs::write(dir.path().join("wohnbau.pem"), pair.cert).expect("write cert");
+        std::fs::write(dir.path().join("wohnbau.key"), pair.key).expect("write key");
+        Self { hub, dir }
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write CSV");
+        path
+    }
+
+    /// Runs hubctl as wohnbau-nord (off the async runtime: it blocks until hubctl exits).
+    async fn hubctl(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(hubctl());
+        let file = |name: &str| self.dir.path().join(name);
+        command
+            .arg("--hub")
+            .arg(format!("https://127.0.0.1:{}", self.hub.addr().port()))
+            .args(["--tls-name", "localhost", "--ca"])
+            .arg(file("ca.pem"))
+            .arg("--cert")
+            .arg(file("wohnbau.pem"))
+            .arg("--key")
+            .arg(file("wohnbau.key"))
+            .args(args)
+            .env_remove("HUBCTL_HUB")
+            .env_remove("HUBCTL_CA")
+            .env_remove("HUBCTL_CERT")
+            .env_remove("HUBCTL_KEY")
+            .env_remove("HUBCTL_TLS_NAME");
+        tokio::task::spawn_blocking(move || command.output().expect("hubctl runs")).await.expect("join")
+    }
+
+    async fn statuses(&self) -> Vec<NoticeStatus> {
+        let channel = self.hub.channel(orgs::WOHNBAU).await.expect("channel");
+        NoticeServiceClient::new(channel)
+            .list_notice_statuses(ListNoticeStatusesRequest::default())
+            .await
+            .expect("ListNoticeStatuses")
+            .into_inner()
+            .statuses
+    }
+}
+
+/// The columns, deliberately not in the documented order (headers may come in any order).
+const HEADER: [&str; 22] = [
+    "stufe",
+    "mietverhaeltnis_ref",
+    "einwilligung",
+    "einwilligung_nachweis",
+    "stadtbezirk",
+    "name",
+    "vorname",
+    "strasse",
+    "hausnummer",
+    "plz",
+    "ort",
+    "telefon",
+    "email",
+    "grundmiete",
+    "nebenkosten_vz",
+    "heizkosten_vz",
+    "rueckstand_gesamt",
+    "aeltester_offener_monat",
+    "kuendigung_datum",
+    "klage_zugestellt_am",
+    "raeumungstermin",
+    "bemerkung",
+];
+
+const DISTRICTS: [&str; 13] = [
+    "Mitte",
+    "Vahrenwald-List",
+    "bothfeld-vahrenheide",
+    "Buchholz Kleefeld",
+    "MISBURG_ANDERTEN",
+    "Kirchrode-Bemerode-Wuelferode",
+    "Südstadt-Bult",
+    "Döhren-Wülfel",
+    "Ricklingen",
+    "Linden-Limmer",
+    "Ahlem-Badenstedt-Davenstedt",
+    "Herrenhausen-Stöcken",
+    "Nord",
+];
+
+const STAGES: [&str; 8] = [
+    "Rückstand",
+    "Mahnung",
+    "Kündigung angedroht",
+    "KUENDIGUNG_FRISTLOS",
+    "kuendigung-ordentlich",
+    "Klage eingereicht",
+    "rechtshängig",
+    "Räumungstermin",
+];
+
+/// The ways a row is broken, and the column the report must name. The first five are caught by
+/// hubctl, the last two only by the hub (their field paths must come back as columns).
+const BAD_KINDS: [(&str, &str); 7] = [
+    ("identifying data without consent", "name"),
+    ("bad decimal", "grundmiete"),
+    ("bad date", "kuendigung_datum"),
+    ("unknown district", "stadtbezirk"),
+    ("missing reference", "mietverhaeltnis_ref"),
+    ("invalid email (hub)", "email"),
+    ("claim served in the future (hub)", "klage_zugestellt_am"),
+];
+
+/// One good row: every variety a real export has (consent or not, umlauts or not, thousands dots).
+fn good_row(i: usize) -> BTreeMap<&'static str, String> {
+    let mut row = BTreeMap::new();
+    row.insert("mietverhaeltnis_ref", format!("WN-{i:05}"));
+    row.insert("stadtbezirk", DISTRICTS[i % DISTRICTS.len()].to_owned());
+    row.insert("stufe", STAGES[i % STAGES.len()].to_owned());
+    row.insert("grundmiete", ["1.234,56", "780", "780,5", "512,00"][i % 4].to_owned());
+    row.insert("nebenkosten_vz", if i.is_multiple_of(5) { String::new() } else { "120,00".to_owned() });
+    row.insert("heizkosten_vz", "60".to_owned());
+    row.insert("rueckstand_gesamt", ["1.560,00", "780", "2.340,5"][i % 3].to_owned());
+    row.insert(
+        "aeltester_offener_monat",
+        if i.is_multiple_of(2) { "11.2025".to_owned() } else { "04.11.2025".to_owned() },
+    );
+    if i % 8 == 3 {
+        row.insert("kuendigung_datum", "15.12.2025".to_owned());
+    }
+    if i % 8 == 6 {
+        row.insert("klage_zugestellt_am", "02.01.2026".to_owned());
+    }
+    if i.is_multiple_of(3) {
+        row.insert("einwilligung", ["ja", "J", "x", "1"][i % 4].to_owned());
+        row.insert("einwilligung_nachweis", format!("Antwortabschnitt {i} vom 08.12.2025"));
+        row.insert("name", "Beispiel".to_owned());
+        row.insert("vorname", "Berta".to_owned());
+        row.insert("strasse", "Testallee".to_owned());
+        row.insert("hausnummer", format!("{}", i % 90 + 1));
+        row.insert("plz", "30159".to_owned());
+        row.insert("ort", "Hannover".to_owned());
+        row.insert("email", format!("mieter{i}@example.org"));
+        row.insert("bemerkung", "Bitte anrufen; \"dringend\"\nzweite Zeile".to_owned());
+    } else {
+        row.insert("einwilligung", ["nein", "", "0", "N"][i % 4].to_owned());
+    }
+    row
+}
+
+/// A bad row of the given kind.
+fn bad_row(i: usize, kind: usize) -> BTreeMap<&'static str, String> {
+    let mut row = good_row(i);
+    match kind {
+        0 => {
+            for column in
+                ["einwilligung_nachweis", "vorname", "strasse", "hausnummer", "plz", "ort", "email", "bemerkung"]
+            {
+                row.remove(column);
+            }
+            row.insert("einwilligung", "nein".to_owned());
+            row.insert("name", "Muster".to_owned());
+        }
+        1 => {
+            row.insert("grundmiete", "12,345".to_owned());
+        }
+        2 => {
+            row.insert("kuendigung_datum", "31.02.2025".to_owned());
+        }
+        3 => {
+            row.insert("stadtbezirk", "Langenhagen".to_owned());
+        }
+        4 => {
+            row.insert("mietverhaeltnis_ref", String::new());
+        }
+        5 => {
+            row.insert("einwilligung", "ja".to_owned());
+            row.insert("einwilligung_nachweis", "Antwortabschnitt".to_owned());
+            row.insert("name", "Beispiel".to_owned());
+            row.insert("email", "keine-adresse".to_owned());
+        }
+        _ => {
+            row.insert("klage_zugestellt_am", "01.06.2026".to_owned());
+        }
+    }
+    row
+}
+
+/// A cell as an ERP writes it: quoted when it holds `;`, `"` or a line break.
+fn cell(text: &str) -> String {
+    if text.contains([';', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
+}
+
+/// Writes the export (BOM, CRLF) and returns the good references and the bad rows with the
+/// column each must be reported under.
+fn export(rows: usize) -> (String, BTreeSet<String>, BTreeMap<usize, &'static str>) {
+    let mut text = format!("\u{FEFF}{}\r\n", HEADER.join(";"));
+    let mut good = BTreeSet::new();
+    let mut bad = BTreeMap::new();
+    for i in 0..rows {
+        let row_number = i + 2;
+        let row = if i % 50 == 7 {
+            let kind = (i / 50) % BAD_KINDS.len();
+            bad.insert(row_number, BAD_KINDS[kind].1);
+            bad_row(i, kind)
+        } else {
+            let row = good_row(i);
+            good.insert(row["mietverhaeltnis_ref"].clone());
+            row
+        };
+        let cells: Vec<String> = HEADER.iter().map(|column| cell(row.get(column).map_or("", String::as_str))).collect();
+        text.push_str(&cells.join(";"));
+        text.push_str("\r\n");
+    }
+    (text, good, bad)
+}
+
+/// The (row, column) pairs of the text report's problem table.
+fn reported(stdout: &str) -> BTreeSet<(usize, String)> {
+    stdout
+        .lines()
+        .filter(|line| !line.contains(" rows: "))
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let row = words.next()?.parse().ok()?;
+            Some((row, words.next()?.to_owned()))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_thousand_rows_with_bad_ones_reported_by_column_and_reimport_changes_nothing() {
+    let setup = Setup::start().await;
+    let (text, good, bad) = export(10_000);
+    assert_eq!(good.len() + bad.len(), 10_000);
+    assert!((150..=250).contains(&bad.len()), "about 2 % bad rows, got {}", bad.len());
+    let file = setup.write("export.csv", &text);
+    let file = file.to_str().expect("UTF-8 path");
+
+    let first = setup.hubctl(&["arrears", "import", file]).await;
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let problems = reported(&stdout);
+    for (row, column) in &bad {
+        assert!(
+            problems.contains(&(*row, (*column).to_owned())),
+            "row {row} must be reported under {column}:\n{stdout}"
+        );
+    }
+    let rows_reported: BTreeSet<usize> = problems.iter().map(|(row, _)| *row).collect();
+    assert_eq!(rows_reported, bad.keys().copied().collect(), "only the bad rows are reported");
+    let summary = format!("10000 rows: {} accepted, 0 updated, 0 unchanged, {} rejected", good.len(), bad.len());
+    assert!(stdout.contains(&summary), "{summary}\n{stdout}");
+    assert!(stderr.contains(&format!("{} of 10000 rows rejected", bad.len())), "{stderr}");
+    assert!(!stderr.contains('\r'), "no progress bar when stderr is not a terminal");
+
+    let stored: BTreeSet<String> = setup.statuses().await.into_iter().map(|status| status.tenancy_reference).collect();
+    assert_eq!(stored, good, "exactly the good rows are stored");
+
+    // The same file again: every good row unchanged, the bad ones rejected again.
+    let second = setup.hubctl(&["--json", "arrears", "import", file]).await;
+    assert_eq!(second.status.code(), Some(1), "{}", String::from_utf8_lossy(&second.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&second.stdout).expect("JSON report");
+    assert_eq!(report["summary"]["unchanged"], good.len());
+    assert_eq!(report["summary"]["accepted"], 0);
+    assert_eq!(report["summary"]["updated"], 0);
+    assert_eq!(report["summary"]["rejected"], bad.len());
+    for result in report["results"].as_array().expect("results") {
+        let row = usize::try_from(result["row"].as_u64().expect("row")).expect("row");
+        let expected = if bad.contains_key(&row) { "rejected" } else { "unchanged" };
+        assert_eq!(result["outcome"], expected, "row {row}: {result}");
+    }
+    assert_eq!(setup.statuses().await.len(), good.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identifying_row_without_consent_is_rejected_under_name_and_never_stored() {
+    let setup = Setup::start().await;
+    let text = "mietverhaeltnis_ref;stadtbezirk;einwilligung;name;grundmiete;rueckstand_gesamt;stufe\n\
+                WN-OK;Linden-Limmer;nein;;780,00;1.560,00;Mahnung\n\
+                WN-NAMED;Linden-Limmer;nein;Muster;780,00;1.560,00;Mahnung\n";
+    let file = setup.write("small.csv", text);
+
+    let output = setup.hubctl(&["arrears", "import", file.to_str().expect("UTF-8 path")]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let problems = reported(&stdout);
+    assert_eq!(problems, BTreeSet::from([(3, "name".to_owned())]), "{stdout}");
+    assert!(stdout.contains("consent"), "{stdout}");
+    assert!(stdout.contains("2 rows: 1 accepted, 0 updated, 0 unchanged, 1 rejected"), "{stdout}");
+
+    let stored: Vec<String> = setup.statuses().await.into_iter().map(|status| status.tenancy_reference).collect();
+    assert_eq!(stored, ["WN-OK"]);
+}
