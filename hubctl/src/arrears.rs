@@ -32,7 +32,7 @@ pub const COLUMNS: &[Column] = &[
     req("grundmiete"),
     opt("nebenkosten_vz"),
     opt("heizkosten_vz"),
-    opt("rueckstand_gesamt"),
+    req("rueckstand_gesamt"),
     opt("aeltester_offener_monat"),
     req("stufe"),
     opt("kuendigung_datum"),
@@ -142,7 +142,7 @@ pub fn parse_row(row: &Row<'_>) -> Result<ArrearsNotice, Vec<Problem>> {
     let base_rent = cells.required("grundmiete", german::amount_cents);
     let service_charge = cells.optional("nebenkosten_vz", german::amount_cents);
     let heating = cells.optional("heizkosten_vz", german::amount_cents);
-    let arrears = cells.optional("rueckstand_gesamt", german::amount_cents);
+    let arrears = cells.required("rueckstand_gesamt", german::amount_cents);
     let oldest = cells.optional("aeltester_offener_monat", german::month);
     let stage = cells.required("stufe", german::reportable_stage);
     let termination = cells.optional("kuendigung_datum", german::date);
@@ -236,7 +236,7 @@ pub fn parse_row(row: &Row<'_>) -> Result<ArrearsNotice, Vec<Problem>> {
             heating_advance_cents: heating.unwrap_or_default(),
         }),
         ledger: Vec::new(),
-        arrears_total_cents: arrears.unwrap_or_default(),
+        arrears_total_cents: arrears,
         oldest_unpaid_month: oldest.unwrap_or_default(),
         stage: stage as i32,
         stage_date: String::new(),
@@ -464,6 +464,7 @@ mod tests {
                 "stadtbezirk",
                 "grundmiete",
                 "nebenkosten_vz",
+                "rueckstand_gesamt",
                 "aeltester_offener_monat",
                 "stufe",
                 "kuendigung_datum",

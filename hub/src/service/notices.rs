@@ -305,6 +305,11 @@ impl Hub {
         if let Some(Outcome::Court { notice, submitted, case }) = self.replay(tx.as_mut(), caller, idem).await? {
             return Ok((submitted, notice, case));
         }
+        if let Some(l) = &data.landlord_org
+            && tx.org(l).await?.is_none()
+        {
+            return Err(FieldError::new("notice.landlord_organisation_id", "is not a registered organisation").into());
+        }
         let now = self.now();
         let mut p = Pending::new();
         let (what, mut notice) = self
