@@ -16,6 +16,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Database URL (`HUB_DATABASE_URL`); default `sqlite://<data_dir>/hub.db`.
     pub database_url: Option<String>,
+    /// Whether `hub serve` applies pending migrations on start (`HUB_AUTO_MIGRATE`, default true).
+    /// When false it applies none and refuses to start while any are pending: run `hub migrate`
+    /// first, then roll out the replicas.
+    pub auto_migrate: bool,
     /// Largest accepted request message in bytes (`HUB_MAX_MESSAGE_BYTES`, default 4 MiB).
     pub max_message_bytes: usize,
     /// Seconds between runs of the scheduled work (`HUB_SCHEDULER_INTERVAL_SECS`, default 60).
@@ -30,6 +34,7 @@ impl Default for Config {
             data_dir: PathBuf::from("hub-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             database_url: None,
+            auto_migrate: true,
             max_message_bytes: 4 * 1024 * 1024,
             scheduler_interval_secs: 60,
             sla: crate::service::sla::Sla::default(),
@@ -64,6 +69,13 @@ impl Config {
         if let Some(v) = get("HUB_DATABASE_URL") {
             self.database_url = Some(v);
         }
+        if let Some(v) = get("HUB_AUTO_MIGRATE") {
+            self.auto_migrate = match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                _ => anyhow::bail!("HUB_AUTO_MIGRATE: '{v}' is not a boolean (true or false)"),
+            };
+        }
         if let Some(v) = get("HUB_MAX_MESSAGE_BYTES") {
             self.max_message_bytes =
                 v.parse().with_context(|| format!("HUB_MAX_MESSAGE_BYTES: '{v}' is not a number"))?;
@@ -93,5 +105,17 @@ mod tests {
         assert_eq!(c.database_url(), "sqlite:///tmp/x/hub.db");
         assert!(c.apply_env(|k| (k == "HUB_LISTEN").then(|| "nope".to_owned())).is_err());
         assert!(toml::from_str::<Config>("unknown = 1").is_err());
+    }
+
+    #[test]
+    fn auto_migrate_defaults_on_and_is_set_by_file_or_env() {
+        assert!(Config::default().auto_migrate);
+        let mut c: Config = toml::from_str("auto_migrate = false").unwrap();
+        assert!(!c.auto_migrate);
+        c.apply_env(|k| (k == "HUB_AUTO_MIGRATE").then(|| "true".to_owned())).unwrap();
+        assert!(c.auto_migrate);
+        c.apply_env(|k| (k == "HUB_AUTO_MIGRATE").then(|| "0".to_owned())).unwrap();
+        assert!(!c.auto_migrate);
+        assert!(c.apply_env(|k| (k == "HUB_AUTO_MIGRATE").then(|| "maybe".to_owned())).is_err());
     }
 }

@@ -34,6 +34,18 @@ enum Command {
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Applies pending database migrations and prints which (for roll-outs with `auto_migrate = false`).
+    Migrate {
+        /// TOML configuration file (`HUB_CONFIG`); `HUB_*` variables override it.
+        #[arg(long, env = "HUB_CONFIG")]
+        config: Option<PathBuf>,
+        /// Data directory (overrides config and `HUB_DATA_DIR`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Database URL (overrides config and `HUB_DATABASE_URL`).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Certificates: the hub's CA, server and operator certificates, partner certificates.
     Pki {
         #[command(subcommand)]
@@ -101,6 +113,10 @@ async fn main() -> std::process::ExitCode {
             init_logging();
             serve(config, data_dir, listen).await
         }
+        Command::Migrate { config, data_dir, database_url } => {
+            init_logging();
+            migrate(config, data_dir, database_url).await
+        }
         Command::Pki { command } => pki(command),
         Command::Org(args) => cli_org::run(args).await,
         Command::Demo => hub::demo::run().await,
@@ -142,6 +158,24 @@ async fn serve(
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     eprintln!("hub: listening on {} (database {})", listener.local_addr()?, config.database_url());
     server.serve(listener, shutdown_signal()).await
+}
+
+async fn migrate(file: Option<PathBuf>, data_dir: Option<PathBuf>, database_url: Option<String>) -> anyhow::Result<()> {
+    let mut config = Config::load(file.as_deref())?;
+    if let Some(d) = data_dir {
+        config.data_dir = d;
+    }
+    if let Some(u) = database_url {
+        config.database_url = Some(u);
+    }
+    let applied = hub::server::migrate_store(&config).await?;
+    if applied.is_empty() {
+        println!("up to date");
+    }
+    for m in &applied {
+        println!("applied {m}");
+    }
+    Ok(())
 }
 
 fn pki(cmd: PkiCommand) -> anyhow::Result<()> {

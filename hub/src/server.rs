@@ -17,7 +17,7 @@ use crate::grpc::identity::identify;
 use crate::grpc::services::Api;
 use crate::pki::PkiDir;
 use crate::service::Hub;
-use crate::store::Store;
+use crate::store::{MigrationMode, Store};
 
 /// A hub ready to serve.
 pub struct Server {
@@ -33,8 +33,24 @@ pub fn install_crypto() {
 }
 
 /// Opens the store named by the configuration (`sqlite://PATH`, creating the parent directory, or
-/// `postgres://...`).
+/// `postgres://...`). With `auto_migrate` (the default) it applies pending migrations; without, it
+/// applies none and fails, naming them, if any are pending.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let (url, shown) = prepare_database_url(config)?;
+    let mode = if config.auto_migrate { MigrationMode::Apply } else { MigrationMode::RequireCurrent };
+    crate::store::open_with(&url, mode).await.map_err(|e| anyhow::anyhow!("opening {shown}: {e}"))
+}
+
+/// Applies the pending migrations of the configured database (`hub migrate`) and returns what it
+/// applied, oldest first (empty: up to date).
+pub async fn migrate_store(config: &Config) -> anyhow::Result<Vec<String>> {
+    let (url, shown) = prepare_database_url(config)?;
+    crate::store::migrate(&url).await.map_err(|e| anyhow::anyhow!("migrating {shown}: {e}"))
+}
+
+/// The database URL in effect, with the parent directory of a SQLite file created, and the URL as it
+/// may be shown (a password masked).
+fn prepare_database_url(config: &Config) -> anyhow::Result<(String, String)> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
         let parent = url.strip_prefix("sqlite://").map(std::path::Path::new).and_then(|p| p.parent());
@@ -50,7 +66,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         }
         _ => url.clone(),
     };
-    crate::store::open(&url).await.map_err(|e| anyhow::anyhow!("opening {shown}: {e}"))
+    Ok((url, shown))
 }
 
 impl Server {

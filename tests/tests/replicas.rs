@@ -192,3 +192,30 @@ async fn one_idempotency_key_sent_to_both_replicas_at_once_creates_one_referral(
     let stored: BTreeSet<String> = stored.iter().map(|r| r.id.to_string()).collect();
     assert_eq!(stored, ids, "exactly one stored referral per idempotency key");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn scheduled_announcements_fire_once_when_both_replicas_run_the_scheduler() {
+    let Some((a, b)) = replicas().await else { return };
+    let case = open_case(&a).await;
+    let mut req =
+        referral_request(&a, &case.id, orgs::JOBCENTER, ReferralCategory::RentDebtTakeoverSgb2, &[D::Arrears]);
+    req.reply_by = a.date_in_days(1);
+    let r = try_create_referral(&a, req).await.expect("CreateReferral on A");
+    // Both replicas share the manual clock: move past the reply-by date and the escalation threshold.
+    a.advance_days(14);
+    let (ra, rb) = tokio::join!(a.run_scheduled(), b.run_scheduled());
+    ra.expect("scheduler on A");
+    rb.expect("scheduler on B");
+    let (ra, rb) = tokio::join!(a.run_scheduled(), b.run_scheduled());
+    ra.expect("scheduler on A again");
+    rb.expect("scheduler on B again");
+    let events = reread(&b, orgs::FACHSTELLE).await;
+    let count = |k: hub::domain::vocab::EventKind| {
+        events
+            .iter()
+            .filter(|e| e.kind == k && e.referral_id.as_ref().map(ToString::to_string) == Some(r.id.clone()))
+            .count()
+    };
+    assert_eq!(count(hub::domain::vocab::EventKind::ReferralOverdue), 1, "overdue announced once across replicas");
+    assert_eq!(count(hub::domain::vocab::EventKind::ReferralEscalated), 1, "escalated once across replicas");
+}

@@ -177,16 +177,162 @@ pub trait Tx: Send {
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
+/// What opening a store does about migrations the database has not applied yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MigrationMode {
+    /// Apply them (the default; replicas starting at once are safe, see the backends).
+    #[default]
+    Apply,
+    /// Apply nothing and refuse to open, naming them (for controlled roll-outs: `hub migrate` first).
+    /// Checks only: on an empty database it creates no tables.
+    RequireCurrent,
+}
+
 /// Opens (and migrates) the store named by `url`: `sqlite:...` or `postgres:`/`postgresql:...`.
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    open_with(url, MigrationMode::Apply).await
+}
+
+/// Opens the store named by `url`, handling pending migrations as `mode` says. With
+/// [`MigrationMode::RequireCurrent`] a database with pending migrations is an error naming them.
+/// Either way a migration that was applied with a different checksum (the file changed since), one
+/// this hub does not know (a newer hub migrated the database) or a half-applied one is an error.
+pub async fn open_with(url: &str, mode: MigrationMode) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    match backend(url)? {
+        Backend::Sqlite => Ok(std::sync::Arc::new(sqlite::SqliteStore::open_url_with(url, mode).await?)),
+        Backend::Postgres => Ok(std::sync::Arc::new(postgres::PgStore::open_with(url, mode).await?)),
+    }
+}
+
+/// Applies the pending migrations of the database named by `url` and returns what it applied, as
+/// `"<version> <description>"` (e.g. `"0002 notices"`), oldest first; empty when it was up to date.
+pub async fn migrate(url: &str) -> Result<Vec<String>, StoreError> {
+    match backend(url)? {
+        Backend::Sqlite => sqlite::migrate(url).await,
+        Backend::Postgres => postgres::migrate(url).await,
+    }
+}
+
+/// The migrations the database named by `url` has not applied yet, as [`migrate`] names them. Checks
+/// only (creates nothing in PostgreSQL; a missing SQLite file is created empty).
+pub async fn pending_migrations(url: &str) -> Result<Vec<String>, StoreError> {
+    match backend(url)? {
+        Backend::Sqlite => sqlite::pending_migrations(url).await,
+        Backend::Postgres => postgres::pending_migrations(url).await,
+    }
+}
+
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn backend(url: &str) -> Result<Backend, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(sqlite::SqliteStore::open_url(url).await?))
+        Ok(Backend::Sqlite)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(std::sync::Arc::new(postgres::PgStore::open(url).await?))
+        Ok(Backend::Postgres)
     } else {
         Err(StoreError::Other(format!(
             "unsupported database URL scheme (expected sqlite:, postgres: or postgresql:): '{}'",
             url.split(':').next().unwrap_or_default()
         )))
+    }
+}
+
+/// Migration bookkeeping shared by both backends, over sqlx's `Migrate` trait (sqlx stays inside the
+/// store layer). The same steps as sqlx's `Migrator::run`, but the caller learns what was pending and
+/// what was applied, and a check never creates the bookkeeping table.
+mod migration {
+    use std::collections::HashMap;
+
+    use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};
+
+    use super::StoreError;
+
+    /// How a migration is named to people: `0002 notices` (file `0002_notices.sql`).
+    pub(super) fn name(m: &Migration) -> String {
+        format!("{:04} {}", m.version, m.description)
+    }
+
+    fn failed(e: MigrateError) -> StoreError {
+        tracing::error!(error = %e, "migration failed");
+        StoreError::Other(format!("migration failed: {e}"))
+    }
+
+    /// The migrations of `migrator` the database has not applied, oldest first. `table_exists` says
+    /// whether the bookkeeping table exists (without it nothing was applied, and nothing is created).
+    pub(super) async fn pending<'m, C: Migrate>(
+        migrator: &'m Migrator,
+        conn: &mut C,
+        table_exists: bool,
+    ) -> Result<Vec<&'m Migration>, StoreError> {
+        let ups = migrator.iter().filter(|m| !m.migration_type.is_down_migration());
+        if !table_exists {
+            return Ok(ups.collect());
+        }
+        let table = migrator.table_name.as_ref();
+        if let Some(v) = conn.dirty_version(table).await.map_err(failed)? {
+            return Err(StoreError::Other(format!(
+                "migration {v:04} is only partially applied; repair the database and its row in {table}"
+            )));
+        }
+        let applied: HashMap<i64, Vec<u8>> = conn
+            .list_applied_migrations(table)
+            .await
+            .map_err(failed)?
+            .into_iter()
+            .map(|a| (a.version, a.checksum.into_owned()))
+            .collect();
+        let mut unknown: Vec<i64> = applied.keys().copied().filter(|v| !migrator.version_exists(*v)).collect();
+        unknown.sort_unstable();
+        if let Some(v) = unknown.first() {
+            return Err(StoreError::Other(format!(
+                "the database has migration {v:04} applied, which this hub does not know (was it migrated by a newer \
+                 hub version?)"
+            )));
+        }
+        let mut out = Vec::new();
+        for m in ups {
+            match applied.get(&m.version) {
+                Some(sum) if sum.as_slice() != m.checksum.as_ref() => {
+                    return Err(StoreError::Other(format!(
+                        "migration {} was applied with a different checksum: its file changed after it was applied",
+                        name(m)
+                    )));
+                }
+                Some(_) => {}
+                None => out.push(m),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The error of opening a store in `RequireCurrent` mode with `pending` migrations.
+    pub(super) fn refuse(pending: &[&Migration]) -> StoreError {
+        let names: Vec<String> = pending.iter().map(|m| name(m)).collect();
+        StoreError::Other(format!(
+            "the database has {} pending migration(s): {}; auto_migrate is off, so run `hub migrate` first",
+            names.len(),
+            names.join(", ")
+        ))
+    }
+
+    /// Applies the pending migrations of `migrator` under the backend's migration lock (an advisory
+    /// lock in PostgreSQL; SQLite's writer lock serialises anyway) and names what it applied. On error
+    /// the caller must drop the connection, since the lock may still be held by it.
+    pub(super) async fn apply<C: Migrate>(migrator: &Migrator, conn: &mut C) -> Result<Vec<String>, StoreError> {
+        let table = migrator.table_name.as_ref();
+        conn.lock().await.map_err(failed)?;
+        conn.ensure_migrations_table(table).await.map_err(failed)?;
+        let pending = pending(migrator, conn, true).await?;
+        let mut applied = Vec::new();
+        for m in pending {
+            conn.apply(table, m).await.map_err(failed)?;
+            tracing::info!(migration = %name(m), "migration applied");
+            applied.push(name(m));
+        }
+        conn.unlock().await.map_err(failed)?;
+        Ok(applied)
     }
 }

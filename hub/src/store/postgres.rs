@@ -44,11 +44,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Connection, Postgres, Row, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use super::{AuditEntry, IdempotentResponse, ReferralQuery, Store, StoreError, Tx};
+use super::{AuditEntry, IdempotentResponse, MigrationMode, ReferralQuery, Store, StoreError, Tx};
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
 use crate::domain::event::Event;
@@ -131,20 +131,78 @@ fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
     Ok(PgConnectOptions::from_str(url).map_err(bad_url)?.options([("lock_timeout", "30s")]))
 }
 
+/// The PostgreSQL migrations (`migrations/postgres`), built into the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+async fn migrations_table_exists(conn: &mut PgConnection) -> Result<bool, StoreError> {
+    // Resolved through the search path, as sqlx resolves the unqualified table name.
+    sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
+        .bind(MIGRATOR.table_name.as_ref())
+        .fetch_one(conn)
+        .await
+        .map_err(map_err)
+}
+
+/// Applies the pending migrations on a connection of its own, closed afterwards: the migration lock
+/// is a session-level advisory lock, and a connection that failed while holding it must not go back
+/// into a pool. Replicas migrating at the same moment wait for each other; the second finds nothing
+/// to do.
+async fn apply_migrations(options: &PgConnectOptions) -> Result<Vec<String>, StoreError> {
+    let mut conn = PgConnection::connect_with(options).await.map_err(map_err)?;
+    let applied = super::migration::apply(&MIGRATOR, &mut conn).await;
+    let _ = conn.close().await;
+    applied
+}
+
+/// Applies the pending migrations of the database at `url`; see [`super::migrate`].
+pub(super) async fn migrate(url: &str) -> Result<Vec<String>, StoreError> {
+    apply_migrations(&connect_options(url)?).await
+}
+
+/// The pending migrations of the database at `url`; see [`super::pending_migrations`]. Creates nothing.
+pub(super) async fn pending_migrations(url: &str) -> Result<Vec<String>, StoreError> {
+    let mut conn = PgConnection::connect_with(&connect_options(url)?).await.map_err(map_err)?;
+    let pending = check_current(&mut conn).await;
+    let _ = conn.close().await;
+    Ok(pending?.into_iter().map(super::migration::name).collect())
+}
+
+async fn check_current(conn: &mut PgConnection) -> Result<Vec<&'static sqlx::migrate::Migration>, StoreError> {
+    let exists = migrations_table_exists(conn).await?;
+    super::migration::pending(&MIGRATOR, conn, exists).await
+}
+
 impl PgStore {
     /// Connects to a `postgres://` (or `postgresql://`) URL and applies pending migrations. Replicas
     /// may start at the same moment: the migrator takes its own advisory lock.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, MigrationMode::Apply).await
+    }
+
+    /// Connects to a `postgres://` (or `postgresql://`) URL, handling pending migrations as `mode`
+    /// says (see [`super::open_with`]). `RequireCurrent` only reads the bookkeeping table.
+    pub async fn open_with(url: &str, mode: MigrationMode) -> Result<Self, StoreError> {
+        let options = connect_options(url)?;
+        match mode {
+            MigrationMode::Apply => {
+                apply_migrations(&options).await?;
+            }
+            MigrationMode::RequireCurrent => {
+                let mut conn = PgConnection::connect_with(&options).await.map_err(map_err)?;
+                let pending = check_current(&mut conn).await;
+                let _ = conn.close().await;
+                let pending = pending?;
+                if !pending.is_empty() {
+                    return Err(super::migration::refuse(&pending));
+                }
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(WAIT)
-            .connect_with(connect_options(url)?)
+            .connect_with(options)
             .await
             .map_err(map_err)?;
-        sqlx::migrate!("../migrations/postgres").run(&pool).await.map_err(|e| {
-            tracing::error!(error = %e, "migration failed");
-            StoreError::Other(format!("migration failed: {e}"))
-        })?;
         Ok(Self { pool, write_gate: Arc::new(Mutex::new(())) })
     }
 }

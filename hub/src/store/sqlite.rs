@@ -9,10 +9,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection, Row, Sqlite, Transaction};
 
-use super::{AuditEntry, IdempotentResponse, ReferralQuery, Store, StoreError, Tx};
+use super::{AuditEntry, IdempotentResponse, MigrationMode, ReferralQuery, Store, StoreError, Tx};
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
 use crate::domain::event::Event;
@@ -55,37 +57,87 @@ fn from_json<T: DeserializeOwned>(s: &str) -> Result<T, StoreError> {
     })
 }
 
+/// The SQLite migrations (`migrations/sqlite`), built into the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// Connection options every connection uses: WAL, `synchronous=FULL`, foreign keys, a busy timeout.
+fn base_options(opts: SqliteConnectOptions) -> SqliteConnectOptions {
+    opts.create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+}
+
+fn url_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    let opts = SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Other(format!("bad database url: {e}")))?;
+    Ok(base_options(opts))
+}
+
+async fn migrations_table_exists(conn: &mut SqliteConnection) -> Result<bool, StoreError> {
+    sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)")
+        .bind(MIGRATOR.table_name.as_ref())
+        .fetch_one(conn)
+        .await
+        .map_err(map_err)
+}
+
+/// Applies the pending migrations of the database at `url`; see [`super::migrate`].
+pub(super) async fn migrate(url: &str) -> Result<Vec<String>, StoreError> {
+    let mut conn = SqliteConnection::connect_with(&url_options(url)?).await.map_err(map_err)?;
+    let applied = super::migration::apply(&MIGRATOR, &mut conn).await;
+    let _ = conn.close().await;
+    applied
+}
+
+/// The pending migrations of the database at `url`; see [`super::pending_migrations`].
+pub(super) async fn pending_migrations(url: &str) -> Result<Vec<String>, StoreError> {
+    let mut conn = SqliteConnection::connect_with(&url_options(url)?).await.map_err(map_err)?;
+    let exists = migrations_table_exists(&mut conn).await?;
+    let pending = super::migration::pending(&MIGRATOR, &mut conn, exists).await;
+    let _ = conn.close().await;
+    Ok(pending?.into_iter().map(super::migration::name).collect())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let opts = SqliteConnectOptions::new().filename(path);
-        Self::open_with(opts).await
+        Self::connect(base_options(SqliteConnectOptions::new().filename(path)), MigrationMode::Apply).await
     }
 
-    /// Opens a `sqlite://...` URL.
+    /// Opens a `sqlite://...` URL and applies pending migrations.
     pub async fn open_url(url: &str) -> Result<Self, StoreError> {
-        let opts =
-            SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Other(format!("bad database url: {e}")))?;
-        Self::open_with(opts).await
+        Self::open_url_with(url, MigrationMode::Apply).await
     }
 
-    async fn open_with(opts: SqliteConnectOptions) -> Result<Self, StoreError> {
-        let opts = opts
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+    /// Opens a `sqlite://...` URL (creating the file if needed), handling pending migrations as
+    /// `mode` says (see [`super::open_with`]).
+    pub async fn open_url_with(url: &str, mode: MigrationMode) -> Result<Self, StoreError> {
+        Self::connect(url_options(url)?, mode).await
+    }
+
+    async fn connect(opts: SqliteConnectOptions, mode: MigrationMode) -> Result<Self, StoreError> {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts.clone())
             .await
             .map_err(map_err)?;
-        sqlx::migrate!("../migrations/sqlite").run(&writer).await.map_err(|e| {
-            tracing::error!(error = %e, "migration failed");
-            StoreError::Other(format!("migration failed: {e}"))
-        })?;
+        {
+            let mut conn = writer.acquire().await.map_err(map_err)?;
+            match mode {
+                MigrationMode::Apply => {
+                    super::migration::apply(&MIGRATOR, &mut *conn).await?;
+                }
+                MigrationMode::RequireCurrent => {
+                    let exists = migrations_table_exists(&mut conn).await?;
+                    let pending = super::migration::pending(&MIGRATOR, &mut *conn, exists).await?;
+                    if !pending.is_empty() {
+                        return Err(super::migration::refuse(&pending));
+                    }
+                }
+            }
+        }
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
