@@ -257,7 +257,7 @@ impl Hub {
     /// Lists the caller's cases, newest first (no personal data in the summary).
     pub async fn list_cases(&self, caller: &Caller, status: Option<CaseStatus>) -> HubResult<Vec<CaseSummary>> {
         let org = caller.fachstelle("list cases")?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let mut out = Vec::new();
         for case in tx.cases().await? {
             if case.owner != org.id || status.is_some_and(|s| s != case.status()) {

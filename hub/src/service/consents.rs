@@ -155,7 +155,7 @@ impl Hub {
     /// Lists the consents of a case, with expiry applied as of today.
     pub async fn list_consents(&self, caller: &Caller, case_id: &CaseId) -> HubResult<Vec<Consent>> {
         let org = caller.fachstelle("read consents")?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         self.owned_case(tx.as_mut(), &org.id, case_id).await?;
         let today = self.today();
         Ok(tx

@@ -105,7 +105,7 @@ impl Hub {
         kind: Option<OrgKind>,
         include_inactive: bool,
     ) -> HubResult<Vec<Organisation>> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let orgs = tx.orgs().await?;
         drop(tx);
         Ok(orgs.into_iter().filter(|o| kind.is_none_or(|k| o.kind == k) && (include_inactive || o.active)).collect())

@@ -241,7 +241,7 @@ impl Hub {
     /// The caller's notices with what it may learn about them.
     pub async fn notice_statuses(&self, caller: &Caller, refs: &[String]) -> HubResult<Vec<NoticeStatus>> {
         let org = self.housing_company(caller)?.id.clone();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let today = self.today();
         let mut out = Vec::new();
         for notice in tx.notices_of_reporter(&org).await? {

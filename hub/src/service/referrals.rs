@@ -293,7 +293,7 @@ impl Hub {
                 caller.fachstelle("list all referrals")?;
             }
         }
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_read().await?;
         let rows = tx.referrals(&query).await?;
         drop(tx);
         let next = if rows.len() == q.page_size as usize { rows.last().map(|(seq, _)| *seq) } else { None };

@@ -91,6 +91,9 @@ pub struct IdempotentResponse {
 pub trait Store: Send + Sync + 'static {
     /// Starts a write transaction (serialised with other writers where the backend needs it).
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
+    /// Starts a read-only transaction on a consistent snapshot. It takes no write lock, so reads never
+    /// queue behind writers (on PostgreSQL: behind writers of every replica); writes through it fail.
+    async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError>;
     /// Events for `audience` after `cursor`, oldest first, at most `limit`.
     async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError>;
     /// Reads an organisation outside a write transaction (authentication on every call).

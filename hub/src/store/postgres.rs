@@ -248,7 +248,13 @@ impl Store for PgStore {
             .map_err(|_| StoreError::Unavailable)?;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await.map_err(map_err)?;
-        Ok(Box::new(PgTx { tx, _gate: gate }))
+        Ok(Box::new(PgTx { tx, _gate: Some(gate) }))
+    }
+
+    async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
+        // No gate and no advisory lock: a read-only snapshot never waits for writers.
+        let tx = self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(map_err)?;
+        Ok(Box::new(PgTx { tx, _gate: None }))
     }
 
     async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
@@ -323,7 +329,8 @@ impl Store for PgStore {
 /// releases the lock.
 struct PgTx {
     tx: Transaction<'static, Postgres>,
-    _gate: OwnedMutexGuard<()>,
+    /// Held by write transactions only (the per-replica writer queue).
+    _gate: Option<OwnedMutexGuard<()>>,
 }
 
 impl PgTx {

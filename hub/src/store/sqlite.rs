@@ -156,6 +156,12 @@ impl Store for SqliteStore {
         Ok(Box::new(SqliteTx { tx }))
     }
 
+    async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
+        // A deferred transaction on a read-only connection: a WAL snapshot, no write lock.
+        let tx = self.reader.begin().await.map_err(map_err)?;
+        Ok(Box::new(SqliteTx { tx }))
+    }
+
     async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
         let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
         let rows =
