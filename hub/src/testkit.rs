@@ -91,19 +91,6 @@ impl TestHub {
     /// clock: its own data directory holding a copy of `other`'s `pki/`, its own address. On SQLite
     /// both open the same database file.
     pub async fn start_replica_of(other: &TestHub) -> anyhow::Result<Self> {
-        fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-            std::fs::create_dir_all(to)?;
-            for entry in std::fs::read_dir(from)? {
-                let entry = entry?;
-                let target = to.join(entry.file_name());
-                if entry.file_type()?.is_dir() {
-                    copy_dir(&entry.path(), &target)?;
-                } else {
-                    std::fs::copy(entry.path(), target)?;
-                }
-            }
-            Ok(())
-        }
         let dir = tempfile::tempdir()?;
         copy_dir(&other.dir.path().join("pki"), &dir.path().join("pki"))?;
         let database_url =
@@ -302,4 +289,19 @@ pub fn with_staff<T>(msg: T, staff: &str) -> tonic::Request<T> {
 /// A fresh idempotency key.
 pub fn idem() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// Copies a folder recursively (a replica's copy of the PKI).
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }

@@ -8,10 +8,13 @@
 //! Needs PostgreSQL (`HUB_TEST_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:5432/postgres`): without
 //! it the test fails under CI (`CI` set) and is skipped with a message otherwise (see `pg_server`).
 
+mod process;
+
+use process::{hub_binary, hub_command};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -58,47 +61,6 @@ fn pg_server() -> Option<String> {
     }
 }
 
-/// Builds the `hub` binary (`cargo build -p hub`) and returns its path.
-fn hub_binary() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut build = Command::new(cargo);
-    build.args(["build", "-p", "hub"]).current_dir(&workspace);
-    // Cargo sets these for the test process; build scripts (ring's) watch some of them, so passing
-    // them on would make every build rebuild ring and this crate's own next build rebuild it back.
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        let per_crate = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_CFG_"];
-        if per_crate.iter().any(|p| k.starts_with(p))
-            || matches!(
-                k.as_str(),
-                "OUT_DIR" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR" | "CARGO_RUSTC_CURRENT_DIR"
-            )
-        {
-            build.env_remove(k);
-        }
-    }
-    let status = build.status().expect("running cargo build -p hub");
-    assert!(status.success(), "cargo build -p hub failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), PathBuf::from);
-    let bin = target.join("debug").join(if cfg!(windows) { "hub.exe" } else { "hub" });
-    assert!(bin.exists(), "{} missing after the build", bin.display());
-    bin
-}
-
-/// `hub ARGS` with a clean `HUB_*` environment (nothing of the caller's configuration leaks in).
-fn hub_command(bin: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(bin);
-    cmd.args(args);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("HUB_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("HUB_LOG", "warn");
-    cmd
-}
-
 /// Runs `hub ARGS` to completion and returns its stdout; panics with its stderr on failure.
 fn run_hub(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let mut cmd = hub_command(bin, args);
@@ -106,20 +68,6 @@ fn run_hub(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("running hub {args:?}: {e}"));
     assert!(out.status.success(), "hub {args:?}: {}; stderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
 }
 
 /// A running `hub serve` process; killed (SIGKILL) and reaped on drop, also when the test panics.
@@ -255,7 +203,7 @@ async fn two_hub_processes_share_one_database_and_survive_kill_9_of_one() {
     let root = tempfile::tempdir().expect("temp dir");
     let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
     run_hub(&bin, &["pki", "init", "--data-dir", dir_a.to_str().expect("UTF-8 temp path")], &[]);
-    copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
+    hub::testkit::copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
     let migrated =
         run_hub(&bin, &["migrate", "--data-dir", dir_a.to_str().expect("UTF-8"), "--database-url", &database_url], &[]);
     assert!(migrated.contains("applied 0001 core"), "hub migrate applied the schema: {migrated}");

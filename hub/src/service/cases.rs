@@ -40,7 +40,7 @@ impl Hub {
         }
     }
 
-    async fn check_landlord(&self, tx: &mut dyn Tx, details: &CaseDetails) -> HubResult<()> {
+    pub(super) async fn check_landlord(&self, tx: &mut dyn Tx, details: &CaseDetails) -> HubResult<()> {
         if let Some(l) = &details.tenancy.landlord
             && tx.org(l).await?.is_none()
         {

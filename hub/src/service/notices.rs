@@ -444,15 +444,7 @@ impl Hub {
                     Some(d) => d,
                     None => details_from_notice(&notice)?,
                 };
-                if let Some(l) = &details.tenancy.landlord
-                    && tx.org(l).await?.is_none()
-                {
-                    return Err(FieldError::new(
-                        "details.tenancy.landlord_organisation_id",
-                        "is not a registered organisation",
-                    )
-                    .into());
-                }
+                self.check_landlord(tx.as_mut(), &details).await?;
                 let case = Case {
                     id: CaseId::new(),
                     owner: org.id.clone(),
