@@ -305,3 +305,27 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// The PostgreSQL server a PostgreSQL-only test runs against (`HUB_TEST_POSTGRES_URL`), or `None`
+/// to skip it. Without the URL the test is skipped with a message, except under CI (`CI` set),
+/// where it fails, so it never passes silently there. `HUB_TEST_POSTGRES_SKIP=1` skips even under
+/// CI: `scripts/test-all.sh` sets it for its SQLite step because its PostgreSQL step runs these tests.
+pub fn postgres_for_test(what: &str) -> Option<String> {
+    let skip = std::env::var("HUB_TEST_POSTGRES_SKIP").is_ok_and(|v| v == "1");
+    match std::env::var("HUB_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty()) {
+        Some(url) => Some(url.trim().to_owned()),
+        None if skip => {
+            println!("skipped: {what} needs PostgreSQL (HUB_TEST_POSTGRES_SKIP=1; the PostgreSQL step runs it)");
+            None
+        }
+        None if std::env::var_os("CI").is_some() => {
+            panic!("HUB_TEST_POSTGRES_URL is not set, and CI is: {what} must run on PostgreSQL under CI")
+        }
+        None => {
+            println!(
+                "skipped: {what} needs PostgreSQL; set HUB_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+            );
+            None
+        }
+    }
+}

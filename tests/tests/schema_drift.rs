@@ -23,28 +23,8 @@ const REQUIRED_UNIQUE: &[(&str, &[&str])] = &[
 type Columns = BTreeMap<String, BTreeSet<String>>;
 type UniqueKeys = BTreeSet<(String, Vec<String>)>;
 
-/// The PostgreSQL server to test against, or `None` (skip). Without `HUB_TEST_POSTGRES_URL` the test is
-/// skipped with a message, except under CI (`CI` set), where it fails, so it never passes silently there;
-/// `HUB_TEST_POSTGRES_SKIP=1` skips it even under CI (`scripts/test-all.sh` sets it for its SQLite step
-/// because its PostgreSQL step runs these tests).
 fn pg_server() -> Option<String> {
-    let skip = std::env::var("HUB_TEST_POSTGRES_SKIP").is_ok_and(|v| v == "1");
-    match std::env::var("HUB_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty()) {
-        Some(url) => Some(url.trim().to_owned()),
-        None if skip => {
-            println!("skipped: needs PostgreSQL (HUB_TEST_POSTGRES_SKIP=1; the PostgreSQL step runs it)");
-            None
-        }
-        None if std::env::var_os("CI").is_some() => {
-            panic!(
-                "HUB_TEST_POSTGRES_URL is not set, and CI is: the schema drift check must run on PostgreSQL under CI"
-            )
-        }
-        None => {
-            println!("skipped: set HUB_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)");
-            None
-        }
-    }
+    hub::testkit::postgres_for_test("the schema drift test")
 }
 
 async fn sqlite_schema() -> (Columns, UniqueKeys) {

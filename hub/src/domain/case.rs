@@ -189,6 +189,26 @@ pub struct Case {
 }
 
 impl Case {
+    /// A new open case owned by `owner`.
+    pub fn open(
+        owner: OrgId,
+        details: CaseDetails,
+        stages: Vec<StageEntry>,
+        notice_ids: Vec<super::ids::NoticeId>,
+        at: Instant,
+    ) -> Self {
+        Self {
+            id: super::ids::CaseId::new(),
+            owner,
+            details,
+            stages,
+            closure: None,
+            opened_at: at,
+            notice_ids,
+            announced_deadlines: vec![],
+        }
+    }
+
     /// Open or closed.
     pub fn status(&self) -> CaseStatus {
         if self.closure.is_some() { CaseStatus::Closed } else { CaseStatus::Open }

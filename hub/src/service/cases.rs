@@ -91,16 +91,7 @@ impl Hub {
             Some(s) => vec![Self::stage_entry(s, &org.id, now.day()).map_err(|e| within(e, "initial_stage"))?],
             None => vec![],
         };
-        let case = Case {
-            id: CaseId::new(),
-            owner: org.id.clone(),
-            details,
-            stages,
-            closure: None,
-            opened_at: now,
-            notice_ids: vec![],
-            announced_deadlines: vec![],
-        };
+        let case = Case::open(org.id.clone(), details, stages, vec![], now);
         tx.insert_case(&case).await?;
         let mut p = Pending::new();
         p.events.push(case_event(&org.id, EventKind::CaseOpened, &case.id, caller, now));

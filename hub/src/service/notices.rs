@@ -445,16 +445,7 @@ impl Hub {
                     None => details_from_notice(&notice)?,
                 };
                 self.check_landlord(tx.as_mut(), &details).await?;
-                let case = Case {
-                    id: CaseId::new(),
-                    owner: org.id.clone(),
-                    details,
-                    stages,
-                    closure: None,
-                    opened_at: now,
-                    notice_ids: vec![notice.id.clone()],
-                    announced_deadlines: vec![],
-                };
+                let case = Case::open(org.id.clone(), details, stages, vec![notice.id.clone()], now);
                 tx.insert_case(&case).await?;
                 p.events.push(Event {
                     notice_id: Some(notice.id.clone()),
