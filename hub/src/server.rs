@@ -116,6 +116,7 @@ impl Server {
         health.set_serving::<pb::referral_service_server::ReferralServiceServer<Api>>().await;
         health.set_serving::<pb::event_service_server::EventServiceServer<Api>>().await;
         health.set_serving::<pb::notice_service_server::NoticeServiceServer<Api>>().await;
+        health.set_serving::<pb::delivery_service_server::DeliveryServiceServer<Api>>().await;
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(hub_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -171,6 +172,10 @@ impl Server {
             ))
             .add_service(InterceptedService::new(
                 pb::notice_service_server::NoticeServiceServer::new(api.clone()).max_decoding_message_size(max),
+                identify,
+            ))
+            .add_service(InterceptedService::new(
+                pb::delivery_service_server::DeliveryServiceServer::new(api.clone()).max_decoding_message_size(max),
                 identify,
             ))
             .add_service(InterceptedService::new(

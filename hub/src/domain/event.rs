@@ -37,6 +37,9 @@ pub struct Event {
     /// The notice concerned (NOTICE_RECEIVED).
     #[serde(default)]
     pub notice_id: Option<super::ids::NoticeId>,
+    /// The mail job concerned (DELIVERY_FAILED).
+    #[serde(default)]
+    pub delivery_id: Option<String>,
 }
 
 impl Event {
@@ -56,6 +59,7 @@ impl Event {
             categories: vec![],
             deadline: None,
             notice_id: None,
+            delivery_id: None,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod consent;
 pub mod deadline;
 pub mod event;
 pub mod ids;
+pub mod mail;
 pub mod note;
 pub mod notice;
 pub mod org;

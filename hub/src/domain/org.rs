@@ -99,6 +99,10 @@ pub struct Organisation {
     pub created_at: Instant,
     /// Last changed.
     pub updated_at: Instant,
+    /// Email links issued before this instant are refused (set when the address changes, so links
+    /// that went to a wrong address stop working).
+    #[serde(default)]
+    pub links_valid_from: Option<Instant>,
 }
 
 impl Organisation {
@@ -114,11 +118,16 @@ impl Organisation {
             active: true,
             created_at: now,
             updated_at: now,
+            links_valid_from: None,
         }
     }
 
-    /// Applies an update; the kind stays what it was registered as (it decides legal bases).
+    /// Applies an update; the kind stays what it was registered as (it decides legal bases). A
+    /// changed delivery address revokes the links sent so far.
     pub fn update(&mut self, spec: OrgSpec, now: Instant) {
+        if spec.delivery != self.delivery {
+            self.links_valid_from = Some(now);
+        }
         self.name = spec.name;
         self.accepted = spec.accepted;
         self.delivery = spec.delivery;

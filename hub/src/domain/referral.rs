@@ -206,6 +206,9 @@ pub struct Referral {
     /// Escalated at the second threshold (set once).
     #[serde(default)]
     pub escalation_announced: bool,
+    /// An email recipient was reminded before the reply-by date (set once).
+    #[serde(default)]
+    pub reminded: bool,
 }
 
 impl Referral {

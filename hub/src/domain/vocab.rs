@@ -427,6 +427,8 @@ text_enum!(
         DeadlineApproaching = "DEADLINE_APPROACHING",
         /// Notice received.
         NoticeReceived = "NOTICE_RECEIVED",
+        /// A mail to an email partner could not be delivered (Fachstelle).
+        DeliveryFailed = "DELIVERY_FAILED",
     }
 );
 

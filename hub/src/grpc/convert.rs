@@ -8,6 +8,7 @@ use crate::domain::case::{Address, Case, CaseDetails, Contact, Person, Rent, Sta
 use crate::domain::consent::Consent;
 use crate::domain::event::Event;
 use crate::domain::ids::{Cents, OrgId, PersonId, text};
+use crate::domain::mail::{JobStatus, MailJob, MailKind};
 use crate::domain::note::Note;
 use crate::domain::org::{Delivery, EmailAddress, OrgSpec, Organisation};
 use crate::domain::projection::CaseView;
@@ -223,9 +224,18 @@ enum_map!(
         ReferralOverdue,
         ReferralEscalated,
         DeadlineApproaching,
-        NoticeReceived
+        NoticeReceived,
+        DeliveryFailed
     ]
 );
+enum_map!(
+    mail_kind_pb,
+    mail_kind,
+    MailKind,
+    pb::MailKind,
+    [NewReferral, StateChanged, NoteAdded, Reminder, Overdue, ConsentEnded, CaseClosed, ActionConfirmed]
+);
+enum_map!(delivery_status_pb, delivery_status, JobStatus, pb::DeliveryStatus, [Pending, Sent, Dead]);
 enum_map!(case_status_pb, case_status, CaseStatus, pb::CaseStatus, [Open, Closed]);
 
 /// An optional enum: 0 (UNSPECIFIED) is `None`.
@@ -704,6 +714,7 @@ pub fn event_to_pb(e: &Event) -> pb::Event {
         categories: e.categories.iter().map(|c| data_category_pb(*c)).collect(),
         deadline: e.deadline.as_ref().map(deadline_to_pb),
         notice_id: e.notice_id.as_ref().map(ToString::to_string).unwrap_or_default(),
+        delivery_id: e.delivery_id.clone().unwrap_or_default(),
     }
 }
 
@@ -715,5 +726,22 @@ pub fn deadline_to_pb(d: &crate::domain::deadline::CaseDeadline) -> pb::Deadline
         source: d.source.clone(),
         provisional: d.provisional,
         warnings: d.warnings.clone(),
+    }
+}
+
+/// A mail job as a delivery.
+pub fn delivery_to_pb(j: &MailJob) -> pb::Delivery {
+    pb::Delivery {
+        id: j.id.clone(),
+        organisation_id: j.org.to_string(),
+        kind: mail_kind_pb(j.kind),
+        case_id: j.case_id.to_string(),
+        referral_id: j.referral_id.as_ref().map(ToString::to_string).unwrap_or_default(),
+        status: delivery_status_pb(j.status),
+        attempts: j.attempts,
+        next_attempt_at: if j.status == JobStatus::Pending { ts(j.next_attempt_at) } else { None },
+        last_error: j.last_error.clone().unwrap_or_default(),
+        created_at: ts(j.created_at),
+        sent_at: j.sent_at.and_then(ts),
     }
 }

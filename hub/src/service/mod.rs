@@ -6,6 +6,7 @@ mod cases;
 mod consents;
 mod directory;
 mod notices;
+mod outbox;
 mod referrals;
 mod scheduled;
 pub mod sla;
@@ -27,7 +28,8 @@ use crate::store::{AuditEntry, IdempotentResponse, Store, StoreError, Tx};
 pub use cases::{CaseSummary, NewStage};
 pub use consents::{NewConsent, Revocation};
 pub use notices::{BulkRecord, BulkResult, NoticeStatus, Progress, Submitted, TriageItem};
-pub use referrals::{ListReferrals, Mailbox, NewReferral, ReferralPage, ReferralView};
+pub use outbox::{DeliveryResult, ListDeliveries, MailFacts};
+pub use referrals::{LinkAct, ListReferrals, Mailbox, NewReferral, ReferralPage, ReferralView};
 
 /// Errors of the service layer, each mapped to one gRPC status at the edge.
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +161,8 @@ enum Outcome {
     Notice { notice: crate::domain::ids::NoticeId, submitted: notices::Submitted },
     Court { notice: crate::domain::ids::NoticeId, submitted: notices::Submitted, case: Option<CaseId> },
     TakenUp { case: CaseId, linked: bool },
+    Requeued(String),
+    ViaLink(crate::domain::mail::LinkReceipt),
 }
 
 /// The hub: store, clock, and the signal that wakes event streams.
@@ -175,6 +179,8 @@ pub struct Hub {
 struct Pending {
     events: Vec<Event>,
     audit: Vec<AuditEntry>,
+    /// Mail jobs besides those derived from `events` (reminders, confirmations).
+    mails: Vec<crate::domain::mail::MailJob>,
 }
 
 impl Hub {
@@ -243,8 +249,8 @@ impl Hub {
         }
     }
 
-    /// Writes the pending events and audit records and the idempotency record, then commits and
-    /// wakes the streams.
+    /// Writes the pending events, their mail jobs (the outbox), the audit records and the
+    /// idempotency record, then commits and wakes the streams and the mail dispatcher.
     async fn finish(
         &self,
         mut tx: Box<dyn Tx>,
@@ -256,6 +262,7 @@ impl Hub {
         for e in &pending.events {
             tx.append_event(e).await?;
         }
+        let mails = self.enqueue_mails(tx.as_mut(), &pending).await?;
         for a in &pending.audit {
             tx.append_audit(a).await?;
         }
@@ -265,7 +272,7 @@ impl Hub {
             tx.remember(&caller.scope(), idem.key.as_str(), &r, self.now()).await?;
         }
         tx.commit().await?;
-        if !pending.events.is_empty() {
+        if !pending.events.is_empty() || mails > 0 {
             self.committed.send_modify(|n| *n += 1);
         }
         Ok(())
@@ -274,7 +281,7 @@ impl Hub {
 
 impl Pending {
     fn new() -> Self {
-        Self { events: Vec::new(), audit: Vec::new() }
+        Self { events: Vec::new(), audit: Vec::new(), mails: Vec::new() }
     }
 }
 

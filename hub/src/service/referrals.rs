@@ -6,12 +6,32 @@ use crate::domain::FieldError;
 use crate::domain::basis::{Disclosure, Refusal, bases_for};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, NoteId, OrgId, ReferralId};
+use crate::domain::mail::{LinkReceipt, MailJob, MailKind};
 use crate::domain::note::Note;
 use crate::domain::projection::{CaseView, view_for_recipient};
 use crate::domain::referral::{Completion, Move, Reason, Referral, ReferralState, Side, Transition};
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::{DataCategory, EventKind, OrgKind, ReferralCategory};
 use crate::store::{ReferralQuery, Tx};
+
+/// What an email partner does through a link.
+#[derive(Debug, Clone)]
+pub enum LinkAct {
+    /// A move, with its reason or outcome where the move needs one.
+    Move {
+        /// The move.
+        mv: Move,
+        /// Reason (decline, fail).
+        reason: Option<Reason>,
+        /// Outcome (complete).
+        completion: Option<Completion>,
+    },
+    /// A note.
+    Note {
+        /// The text.
+        text: String,
+    },
+}
 
 /// A referral as the Fachstelle asks for it.
 #[derive(Debug, Clone)]
@@ -188,6 +208,7 @@ impl Hub {
             updated_at: now,
             overdue_announced: false,
             escalation_announced: false,
+            reminded: false,
         };
         tx.insert_referral(&referral).await?;
         let mut p = Pending::new();
@@ -320,12 +341,31 @@ impl Hub {
         reason: Option<Reason>,
         completion: Option<Completion>,
     ) -> HubResult<ReferralView> {
-        let org = caller.org()?.clone();
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Referral(id)) = self.replay(tx.as_mut(), caller, idem).await? {
             return self.render(tx, caller, &id, false).await;
         }
-        let (mut referral, side) = self.party_referral(tx.as_mut(), &org.id, id).await?;
+        let mut p = Pending::new();
+        let referral = self.apply_move(tx.as_mut(), caller, id, mv, reason, completion, &mut p).await?;
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Referral(referral.id.clone())), p).await?;
+        let tx = self.store.begin().await?;
+        self.render(tx, caller, &referral.id, false).await
+    }
+
+    /// Applies a move inside `tx`, collecting its events and audit record in `p`.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_move(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        id: &ReferralId,
+        mv: Move,
+        reason: Option<Reason>,
+        completion: Option<Completion>,
+        p: &mut Pending,
+    ) -> HubResult<Referral> {
+        let org = caller.org()?;
+        let (mut referral, side) = self.party_referral(tx, &org.id, id).await?;
         let now = self.now();
         if mv == Move::Reopen && referral.state.is_closed() && side == Side::Sender {
             let case = tx.case(&referral.case_id).await?.ok_or(HubError::NotFound("referral"))?;
@@ -338,7 +378,7 @@ impl Hub {
             }
             let data: Vec<DataCategory> = referral.categories().collect();
             referral.disclosures =
-                self.disclosures(tx.as_mut(), org.kind, &recipient, &referral.case_id, &data, now.day()).await?;
+                self.disclosures(tx, org.kind, &recipient, &referral.case_id, &data, now.day()).await?;
             if referral.reply_by < now.day() {
                 referral.reply_by = now.day();
             }
@@ -348,8 +388,7 @@ impl Hub {
             .apply(mv, side, actor.clone(), now, reason, completion)
             .map_err(|e| HubError::FailedPrecondition(e.to_string()))?;
         tx.update_referral(&referral).await?;
-        let mut p = Pending::new();
-        push_referral_events(&mut p, &referral, EventKind::ReferralStateChanged, actor.id(), now);
+        push_referral_events(p, &referral, EventKind::ReferralStateChanged, actor.id(), now);
         p.audit.push(audit(
             &actor,
             now,
@@ -359,26 +398,39 @@ impl Hub {
             if side == Side::Sender && mv == Move::Reopen { bases_text(&referral.disclosures) } else { "party".into() },
             format!("{mv} -> {}", referral.state),
         ));
-        self.finish(tx, caller, Some(idem), Some(&Outcome::Referral(referral.id.clone())), p).await?;
-        let tx = self.store.begin().await?;
-        self.render(tx, caller, &referral.id, false).await
+        Ok(referral)
     }
 
     /// Adds a note to the thread.
     pub async fn add_note(&self, caller: &Caller, idem: &Idem, id: &ReferralId, text: String) -> HubResult<Note> {
-        let org = caller.org()?.clone();
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Note { referral, note }) = self.replay(tx.as_mut(), caller, idem).await? {
             return tx.notes(&referral).await?.into_iter().find(|n| n.id == note).ok_or(HubError::NotFound("note"));
         }
-        let (referral, _) = self.party_referral(tx.as_mut(), &org.id, id).await?;
+        let mut p = Pending::new();
+        let (referral, note) = self.write_note(tx.as_mut(), caller, id, text, &mut p).await?;
+        let out = Outcome::Note { referral: referral.id.clone(), note: note.id.clone() };
+        self.finish(tx, caller, Some(idem), Some(&out), p).await?;
+        Ok(note)
+    }
+
+    /// Writes a note inside `tx`, collecting its events and audit record in `p`.
+    async fn write_note(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        id: &ReferralId,
+        text: String,
+        p: &mut Pending,
+    ) -> HubResult<(Referral, Note)> {
+        let org = caller.org()?;
+        let (referral, _) = self.party_referral(tx, &org.id, id).await?;
         let now = self.now();
         let actor = caller.actor();
         let note =
             Note { id: NoteId::new(), referral_id: referral.id.clone(), author: actor.clone(), text, created_at: now };
         tx.insert_note(&note).await?;
-        let mut p = Pending::new();
-        push_referral_events(&mut p, &referral, EventKind::NoteAdded, actor.id(), now);
+        push_referral_events(p, &referral, EventKind::NoteAdded, actor.id(), now);
         p.audit.push(audit(
             &actor,
             now,
@@ -388,9 +440,52 @@ impl Hub {
             "party".into(),
             note.id.to_string(),
         ));
-        let out = Outcome::Note { referral: referral.id.clone(), note: note.id.clone() };
-        self.finish(tx, caller, Some(idem), Some(&out), p).await?;
-        Ok(note)
+        Ok((referral, note))
+    }
+
+    /// An action taken through an email link: a move or a note, recorded exactly like the gRPC
+    /// call (same events, same audit), plus a confirmation mail with a receipt, in one
+    /// transaction. The idempotency key comes from the link's action token, so a second submission
+    /// of the same form returns the first receipt with `true` and changes nothing.
+    pub async fn act_via_link(
+        &self,
+        caller: &Caller,
+        idem: &Idem,
+        id: &ReferralId,
+        act: LinkAct,
+    ) -> HubResult<(LinkReceipt, bool)> {
+        let org = caller.org()?.clone();
+        let mut tx = self.store.begin().await?;
+        match self.replay(tx.as_mut(), caller, idem).await? {
+            Some(Outcome::ViaLink(receipt)) => return Ok((receipt, true)),
+            Some(_) => {
+                return Err(FieldError::new("idempotency_key", "was already used with a different request").into());
+            }
+            None => {}
+        }
+        let mut p = Pending::new();
+        let (referral, action) = match act {
+            LinkAct::Move { mv, reason, completion } => {
+                (self.apply_move(tx.as_mut(), caller, id, mv, reason, completion, &mut p).await?, mv.as_str())
+            }
+            LinkAct::Note { text } => (self.write_note(tx.as_mut(), caller, id, text, &mut p).await?.0, "NOTE"),
+        };
+        let now = self.now();
+        let receipt = LinkReceipt {
+            id: uuid::Uuid::new_v4().to_string(),
+            referral: referral.id.clone(),
+            org: org.id.clone(),
+            action: action.to_owned(),
+            state: referral.state,
+            at: now,
+        };
+        p.mails.push(MailJob {
+            receipt: Some(receipt.clone()),
+            ..MailJob::about_referral(&org.id, MailKind::ActionConfirmed, &referral, now)
+        });
+        self.finish(tx, caller, Some(idem), Some(&Outcome::ViaLink(receipt.clone())), p).await?;
+        tracing::info!(referral = %referral.id, org = %org.id, action, "action taken through an email link");
+        Ok((receipt, false))
     }
 
     /// Lists the notes of a referral. Audited.

@@ -7,9 +7,13 @@ use super::{Caller, Hub, HubResult, Pending, audit};
 use crate::domain::deadline::for_case;
 use crate::domain::event::Event;
 use crate::domain::ids::Actor;
+use crate::domain::ids::OrgId;
+use crate::domain::mail::{MailJob, MailKind};
+use crate::domain::org::Delivery;
+use crate::domain::referral::ReferralState;
 use crate::domain::vocab::{ConsentStatus, EventKind};
 use crate::domain::workdays::{add_working_days, working_days_between};
-use crate::store::ReferralQuery;
+use crate::store::{ReferralQuery, Tx};
 
 /// Referrals examined per page while looking for overdue ones.
 const PAGE: u32 = 500;
@@ -17,7 +21,10 @@ const PAGE: u32 = 500;
 impl Hub {
     /// Runs every scheduled job once; returns how many announcements or expiries it made.
     pub async fn run_scheduled(&self) -> HubResult<usize> {
-        Ok(self.expire_consents().await? + self.announce_overdue().await? + self.announce_deadlines().await?)
+        Ok(self.expire_consents().await?
+            + self.announce_overdue().await?
+            + self.announce_deadlines().await?
+            + self.remind_email_partners().await?)
     }
 
     /// Expires every active consent whose last valid day has passed.
@@ -84,6 +91,9 @@ impl Hub {
                     continue;
                 }
                 tx.update_referral(&r).await?;
+                if kinds.contains(&EventKind::ReferralOverdue) && is_email(tx.as_mut(), &r.recipient).await? {
+                    p.mails.push(MailJob::about_referral(&r.recipient, MailKind::Overdue, &r, now));
+                }
                 for kind in kinds {
                     n += 1;
                     p.events.push(Event::about_referral(&r.sender, kind, &r, "hub", now));
@@ -142,4 +152,64 @@ impl Hub {
         }
         Ok(n)
     }
+}
+
+impl Hub {
+    /// Reminds email partners of referrals they have not decided on, once, `remind_days_before`
+    /// working days before the reply-by date (gRPC partners see their inbox; a mail is easier to miss).
+    async fn remind_email_partners(&self) -> HubResult<usize> {
+        let mut tx = self.store.begin().await?;
+        let now = self.now();
+        let today = now.day();
+        let mut p = Pending::new();
+        let mut email: std::collections::HashMap<OrgId, bool> = std::collections::HashMap::new();
+        let mut after = 0;
+        loop {
+            let q = ReferralQuery {
+                states: vec![ReferralState::Requested, ReferralState::Received],
+                after_seq: after,
+                limit: PAGE,
+                ..ReferralQuery::default()
+            };
+            let page = tx.referrals(&q).await?;
+            let full = page.len() == PAGE as usize;
+            for (seq, mut r) in page {
+                after = seq;
+                if r.reminded
+                    || r.reply_by < today
+                    || working_days_between(today, r.reply_by) > self.sla.remind_days_before
+                {
+                    continue;
+                }
+                let to_email = match email.get(&r.recipient) {
+                    Some(v) => *v,
+                    None => {
+                        let v = is_email(tx.as_mut(), &r.recipient).await?;
+                        email.insert(r.recipient.clone(), v);
+                        v
+                    }
+                };
+                if !to_email {
+                    continue;
+                }
+                r.reminded = true;
+                tx.update_referral(&r).await?;
+                p.mails.push(MailJob::about_referral(&r.recipient, MailKind::Reminder, &r, now));
+            }
+            if !full {
+                break;
+            }
+        }
+        let n = p.mails.len();
+        if n > 0 {
+            self.finish(tx, &Caller::Operator { staff: None }, None, None, p).await?;
+            tracing::info!(reminders = n, "email partners reminded");
+        }
+        Ok(n)
+    }
+}
+
+/// Whether the organisation is reached by email.
+async fn is_email(tx: &mut dyn Tx, org: &OrgId) -> HubResult<bool> {
+    Ok(tx.org(org).await?.is_some_and(|o| matches!(o.delivery, Delivery::Email(_))))
 }

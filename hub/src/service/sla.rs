@@ -26,6 +26,8 @@ pub struct Sla {
     pub schonfrist_warning_days: u32,
     /// Announce an eviction date this many working days ahead.
     pub eviction_warning_days: u32,
+    /// Remind an email partner of an unanswered referral this many working days before its reply-by date.
+    pub remind_days_before: u32,
 }
 
 impl Default for Sla {
@@ -41,6 +43,7 @@ impl Default for Sla {
             deadline_margin_days: 3,
             schonfrist_warning_days: 10,
             eviction_warning_days: 15,
+            remind_days_before: 2,
         }
     }
 }

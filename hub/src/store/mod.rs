@@ -11,6 +11,7 @@ use crate::domain::case::Case;
 use crate::domain::consent::Consent;
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, ConsentId, NoticeId, OrgId, ReferralId};
+use crate::domain::mail::{JobStatus, MailJob};
 use crate::domain::notice::Notice;
 use crate::domain::org::Organisation;
 use crate::domain::referral::{Referral, ReferralState};
@@ -53,6 +54,19 @@ pub struct ReferralQuery {
     /// Start after this position (page token).
     pub after_seq: i64,
     /// Page size.
+    pub limit: u32,
+}
+
+/// Filter of a mail job listing.
+#[derive(Debug, Clone, Default)]
+pub struct MailQuery {
+    /// Only jobs to this organisation.
+    pub org: Option<OrgId>,
+    /// Only jobs in this state.
+    pub status: Option<JobStatus>,
+    /// Only jobs about this referral.
+    pub referral: Option<ReferralId>,
+    /// At most this many, newest first.
     pub limit: u32,
 }
 
@@ -102,6 +116,16 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_of_case(&self, case: &CaseId) -> Result<Vec<AuditEntry>, StoreError>;
     /// Quick liveness check for the health service.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Claims up to `limit` pending mail jobs due at `now` whose lease is free or ran out, for
+    /// `owner` until `lease_until`, oldest first. Claims of concurrent dispatchers (other replicas)
+    /// never overlap; a crashed dispatcher's claims become free again when their lease runs out.
+    async fn claim_mails(
+        &self,
+        owner: &str,
+        now: Instant,
+        lease_until: Instant,
+        limit: u32,
+    ) -> Result<Vec<MailJob>, StoreError>;
 }
 
 /// Operations inside one transaction. Dropping a `Tx` without `commit` rolls it back.
@@ -169,6 +193,15 @@ pub trait Tx: Send {
     async fn append_event(&mut self, event: &Event) -> Result<u64, StoreError>;
     /// Appends an audit record.
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// Inserts a mail job (the outbox: in the transaction of the change it announces).
+    async fn insert_mail(&mut self, job: &MailJob) -> Result<(), StoreError>;
+    /// Reads a mail job.
+    async fn mail(&mut self, id: &str) -> Result<Option<MailJob>, StoreError>;
+    /// Replaces a mail job and releases its lease.
+    async fn update_mail(&mut self, job: &MailJob) -> Result<(), StoreError>;
+    /// Mail jobs matching `q`, newest first.
+    async fn mails(&mut self, q: &MailQuery) -> Result<Vec<MailJob>, StoreError>;
 
     /// The stored response for an idempotency key.
     async fn idempotent(&mut self, scope: &str, key: &str) -> Result<Option<IdempotentResponse>, StoreError>;

@@ -48,11 +48,12 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQu
 use sqlx::{Connection, Postgres, Row, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use super::{AuditEntry, IdempotentResponse, MigrationMode, ReferralQuery, Store, StoreError, Tx};
+use super::{AuditEntry, IdempotentResponse, MailQuery, MigrationMode, ReferralQuery, Store, StoreError, Tx};
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, ConsentId, NoticeId, OrgId, ReferralId};
+use crate::domain::mail::{JobStatus, MailJob};
 use crate::domain::note::Note;
 use crate::domain::notice::Notice;
 use crate::domain::org::Organisation;
@@ -321,6 +322,40 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
         Ok(())
+    }
+
+    async fn claim_mails(
+        &self,
+        owner: &str,
+        now: Instant,
+        lease_until: Instant,
+        limit: u32,
+    ) -> Result<Vec<MailJob>, StoreError> {
+        // Without the global write lock: SKIP LOCKED lets the dispatchers of several replicas claim
+        // disjoint rows at once, and a row claimed here is invisible to their concurrent claims.
+        let rows = sqlx::query(
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2
+             WHERE seq IN (SELECT seq FROM outbox WHERE status = $3 AND next_attempt_at <= $4
+                           AND (lease_until IS NULL OR lease_until < $4)
+                           ORDER BY seq LIMIT $5 FOR UPDATE SKIP LOCKED)
+             RETURNING seq, body",
+        )
+        .bind(owner)
+        .bind(lease_until.millis())
+        .bind(JobStatus::Pending.as_str())
+        .bind(now.millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let mut jobs: Vec<(i64, MailJob)> = rows
+            .iter()
+            .map(|r| {
+                Ok((r.try_get("seq").map_err(map_err)?, from_json(r.try_get::<&str, _>("body").map_err(map_err)?)?))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        jobs.sort_by_key(|(seq, _)| *seq);
+        Ok(jobs.into_iter().map(|(_, j)| j).collect())
     }
 }
 
@@ -639,6 +674,64 @@ impl Tx for PgTx {
         .await
         .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn insert_mail(&mut self, job: &MailJob) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO outbox (id, org_id, case_id, referral_id, status, next_attempt_at, created_at, updated_at, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&job.id)
+        .bind(job.org.as_str())
+        .bind(job.case_id.as_str())
+        .bind(job.referral_id.as_ref().map(|r| r.as_str().to_owned()))
+        .bind(job.status.as_str())
+        .bind(job.next_attempt_at.millis())
+        .bind(job.created_at.millis())
+        .bind(job.updated_at.millis())
+        .bind(to_json(job)?)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn mail(&mut self, id: &str) -> Result<Option<MailJob>, StoreError> {
+        self.one("SELECT body FROM outbox WHERE id = $1", id).await
+    }
+
+    async fn update_mail(&mut self, job: &MailJob) -> Result<(), StoreError> {
+        let r = sqlx::query(
+            "UPDATE outbox SET status = $1, next_attempt_at = $2, updated_at = $3, body = $4,
+                               lease_owner = NULL, lease_until = NULL
+             WHERE id = $5",
+        )
+        .bind(job.status.as_str())
+        .bind(job.next_attempt_at.millis())
+        .bind(job.updated_at.millis())
+        .bind(to_json(job)?)
+        .bind(&job.id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Self::expect_one_row(r)
+    }
+
+    async fn mails(&mut self, q: &MailQuery) -> Result<Vec<MailJob>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT body FROM outbox
+             WHERE ($1::TEXT IS NULL OR org_id = $1) AND ($2::TEXT IS NULL OR status = $2)
+               AND ($3::TEXT IS NULL OR referral_id = $3)
+             ORDER BY seq DESC LIMIT $4",
+        )
+        .bind(q.org.as_ref().map(|o| o.as_str().to_owned()))
+        .bind(q.status.map(|s| s.as_str()))
+        .bind(q.referral.as_ref().map(|r| r.as_str().to_owned()))
+        .bind(i64::from(q.limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).collect()
     }
 
     async fn idempotent(&mut self, scope: &str, key: &str) -> Result<Option<IdempotentResponse>, StoreError> {

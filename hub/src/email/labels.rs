@@ -1,0 +1,192 @@
+//! German display labels of the domain vocabularies, for the notice mails and the partner web page.
+//! They address caseworkers, so they use the terms of their trade (`Mietschuldenübernahme`, `KSD`),
+//! not the stored names.
+//!
+//! Every function is an exhaustive `match` without a wildcard: a new variant does not compile until
+//! it has its label here.
+
+use crate::domain::referral::{Move, ReferralState};
+use crate::domain::time::{Day, Instant};
+use crate::domain::vocab::{CompletionResult, DataCategory, ReasonCode, ReferralCategory};
+
+/// What a referral asks for, e.g. "Mietschuldenübernahme (SGB II)".
+pub fn category(c: ReferralCategory) -> &'static str {
+    match c {
+        ReferralCategory::RentDebtTakeoverSgb2 => "Mietschuldenübernahme (SGB II)",
+        ReferralCategory::RentDebtTakeoverSgb12 => "Mietschuldenübernahme (SGB XII)",
+        ReferralCategory::DirectRentPayment => "Direktzahlung der Miete an den Vermieter (SGB II)",
+        ReferralCategory::BenefitApplication => "Leistungsantrag",
+        ReferralCategory::DebtCounselling => "Schuldnerberatung",
+        ReferralCategory::SocialPedagogicalSupport => "Sozialpädagogische Unterstützung",
+        ReferralCategory::Spd => "Sozialpädagogischer Dienst (SpD)",
+        ReferralCategory::Ksd => "Kommunaler Sozialdienst (KSD)",
+        ReferralCategory::FlatClearing => "Entrümpelung und Grundreinigung",
+        ReferralCategory::WomensCounselling => "Frauenberatung / Gewaltschutz",
+        ReferralCategory::LegalAdvice => "Rechtsberatung",
+        ReferralCategory::ReplacementHousing => "Ersatzwohnraum",
+        ReferralCategory::EmergencyAccommodation => "Notunterbringung",
+        ReferralCategory::LandlordAgreement => "Vereinbarung mit dem Vermieter",
+    }
+}
+
+/// The state of a referral in lower case, to follow "Status:" or stand in a sentence, e.g.
+/// "angenommen".
+pub fn state(s: ReferralState) -> &'static str {
+    match s {
+        ReferralState::Requested => "angefragt",
+        ReferralState::Received => "eingegangen",
+        ReferralState::Accepted => "angenommen",
+        ReferralState::Declined => "abgelehnt",
+        ReferralState::InProgress => "in Bearbeitung",
+        ReferralState::OnHold => "pausiert",
+        ReferralState::Completed => "abgeschlossen",
+        ReferralState::Failed => "gescheitert",
+        ReferralState::Cancelled => "zurückgezogen",
+    }
+}
+
+/// Button text of a move, in the imperative, e.g. "Annehmen".
+pub fn move_label(m: Move) -> &'static str {
+    match m {
+        Move::Acknowledge => "Eingang bestätigen",
+        Move::Accept => "Annehmen",
+        Move::Decline => "Ablehnen",
+        Move::Start => "Beginnen",
+        Move::Hold => "Pausieren",
+        Move::Complete => "Abschließen",
+        Move::Fail => "Als gescheitert melden",
+        Move::Cancel => "Zurückziehen",
+        Move::Reopen => "Wieder öffnen",
+    }
+}
+
+/// Confirmation after a move was made, e.g. "Vermittlung angenommen".
+pub fn move_done(m: Move) -> &'static str {
+    match m {
+        Move::Acknowledge => "Eingang bestätigt",
+        Move::Accept => "Vermittlung angenommen",
+        Move::Decline => "Vermittlung abgelehnt",
+        Move::Start => "Bearbeitung begonnen",
+        Move::Hold => "Vermittlung pausiert",
+        Move::Complete => "Vermittlung abgeschlossen",
+        Move::Fail => "Als gescheitert gemeldet",
+        Move::Cancel => "Vermittlung zurückgezogen",
+        Move::Reopen => "Vermittlung wieder geöffnet",
+    }
+}
+
+/// Why a referral was declined, failed or cancelled, e.g. "Nicht zuständig".
+pub fn reason(r: ReasonCode) -> &'static str {
+    match r {
+        ReasonCode::NotResponsible => "Nicht zuständig",
+        ReasonCode::NoCapacity => "Keine Kapazität",
+        ReasonCode::NoEntitlement => "Kein Anspruch",
+        ReasonCode::HouseholdUnreachable => "Haushalt nicht erreichbar",
+        ReasonCode::HelpRefused => "Hilfe abgelehnt",
+        ReasonCode::Duplicate => "Doppelte Vermittlung",
+        ReasonCode::ConsentRevoked => "Einwilligung widerrufen",
+        ReasonCode::ConsentExpired => "Einwilligung abgelaufen",
+        ReasonCode::CaseClosed => "Fall abgeschlossen",
+        ReasonCode::Other => "Sonstiger Grund",
+    }
+}
+
+/// The result of a completed referral, e.g. "Bewilligt als Darlehen".
+pub fn result(r: CompletionResult) -> &'static str {
+    match r {
+        CompletionResult::ApprovedLoan => "Bewilligt als Darlehen",
+        CompletionResult::ApprovedGrant => "Bewilligt als Zuschuss",
+        CompletionResult::AgreementReached => "Vereinbarung erzielt",
+        CompletionResult::ServiceProvided => "Leistung erbracht",
+        CompletionResult::Rejected => "Nach Prüfung abgelehnt",
+    }
+}
+
+/// A category of personal data, e.g. "Mietrückstände".
+pub fn data_category(d: DataCategory) -> &'static str {
+    match d {
+        DataCategory::Identity => "Personalien",
+        DataCategory::Contact => "Kontaktdaten",
+        DataCategory::Tenancy => "Mietverhältnis",
+        DataCategory::Arrears => "Mietrückstände",
+        DataCategory::IncomeBenefits => "Einkommen und Sozialleistungen",
+        DataCategory::Health => "Gesundheitsdaten",
+        DataCategory::CounsellingNotes => "Beratungsnotizen",
+        DataCategory::Outcome => "Ergebnisse von Vermittlungen",
+    }
+}
+
+/// A calendar day as `dd.mm.yyyy`, e.g. "09.01.2026".
+pub fn day(d: Day) -> String {
+    let d = d.date();
+    format!("{:02}.{:02}.{:04}", d.day(), u8::from(d.month()), d.year())
+}
+
+/// An instant as `dd.mm.yyyy HH:MM` in **UTC** (not local Hannover time, which is one or two hours
+/// later; the code base has no time-zone rules yet), seconds cut off, e.g. "09.01.2026 09:05". An
+/// instant beyond the calendar's range (year ±9999) shows as the Unix epoch, as in [`Instant::day`].
+pub fn instant(i: Instant) -> String {
+    let dt = ::time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(i.millis()) * 1_000_000)
+        .unwrap_or(::time::OffsetDateTime::UNIX_EPOCH);
+    format!("{} {:02}:{:02}", day(Day::from_date(dt.date())), dt.hour(), dt.minute())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// Every value has a non-empty label and no two values of one enum share a label.
+    fn check<T: Copy + std::fmt::Debug>(all: &[T], label: fn(T) -> &'static str) {
+        let mut seen = HashSet::new();
+        for v in all {
+            let l = label(*v);
+            assert!(!l.trim().is_empty(), "{v:?} has an empty label");
+            assert_eq!(l, l.trim(), "{v:?}: label has surrounding white space");
+            assert!(seen.insert(l), "{v:?}: label '{l}' is used twice");
+        }
+        assert_eq!(seen.len(), all.len());
+    }
+
+    #[test]
+    fn every_value_has_its_own_label() {
+        check(ReferralCategory::ALL, category);
+        check(ReferralState::ALL, state);
+        check(Move::ALL, move_label);
+        check(Move::ALL, move_done);
+        check(ReasonCode::ALL, reason);
+        check(CompletionResult::ALL, result);
+        check(DataCategory::ALL, data_category);
+    }
+
+    #[test]
+    fn examples() {
+        assert_eq!(category(ReferralCategory::RentDebtTakeoverSgb2), "Mietschuldenübernahme (SGB II)");
+        assert_eq!(category(ReferralCategory::Ksd), "Kommunaler Sozialdienst (KSD)");
+        assert_eq!(state(ReferralState::InProgress), "in Bearbeitung");
+        assert_eq!(move_label(Move::Fail), "Als gescheitert melden");
+        assert_eq!(move_done(Move::Accept), "Vermittlung angenommen");
+    }
+
+    #[test]
+    fn day_is_dd_mm_yyyy() {
+        let d = |s: &str| day(Day::parse(s).expect("test day"));
+        assert_eq!(d("2026-01-09"), "09.01.2026");
+        assert_eq!(d("2026-12-31"), "31.12.2026");
+        assert_eq!(d("0999-03-01"), "01.03.0999");
+    }
+
+    #[test]
+    fn instant_is_dd_mm_yyyy_hh_mm_utc() {
+        let at = |dt: ::time::OffsetDateTime| {
+            instant(Instant::from_millis(i64::try_from(dt.unix_timestamp_nanos() / 1_000_000).expect("in range")))
+        };
+        assert_eq!(at(::time::macros::datetime!(2026-01-09 09:05 UTC)), "09.01.2026 09:05");
+        // Seconds are cut off, never rounded up into the next minute or day.
+        assert_eq!(at(::time::macros::datetime!(2026-02-28 23:59:59.999 UTC)), "28.02.2026 23:59");
+        assert_eq!(at(::time::macros::datetime!(2026-07-01 00:00 UTC)), "01.07.2026 00:00");
+        assert_eq!(instant(Instant::from_millis(0)), "01.01.1970 00:00");
+        assert_eq!(instant(Instant::from_millis(-60_000)), "31.12.1969 23:59");
+    }
+}

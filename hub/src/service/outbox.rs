@@ -1,0 +1,250 @@
+//! The email outbox as a use case: which changes become mails (written in the transaction of the
+//! change, see [`Hub::finish`]), claiming due mails for a dispatcher, recording what sending did,
+//! and the Fachstelle's view of deliveries with re-queueing of dead letters.
+
+use std::collections::HashMap;
+
+use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
+use crate::domain::event::Event;
+use crate::domain::ids::{OrgId, ReferralId};
+use crate::domain::mail::{JobStatus, MailJob, MailKind};
+use crate::domain::org::{Delivery, EmailAddress};
+use crate::domain::time::Instant;
+use crate::domain::vocab::{EventKind, OrgKind, ReferralCategory};
+use crate::store::{MailQuery, Tx};
+
+/// Most deliveries one listing returns.
+const MAX_PAGE: u32 = 1000;
+
+/// What sending a claimed mail did.
+#[derive(Debug, Clone)]
+pub enum DeliveryResult {
+    /// The SMTP server accepted it.
+    Sent,
+    /// It failed; retry at the given instant, or give up (dead letter) when `None`.
+    Failed {
+        /// Why, in words safe to store and show.
+        error: String,
+        /// When to try again.
+        retry_at: Option<Instant>,
+    },
+}
+
+/// What the dispatcher needs to address and render a mail. No personal data: names of
+/// organisations, the category and codes only.
+#[derive(Debug, Clone)]
+pub struct MailFacts {
+    /// Where to send it (the organisation's current address).
+    pub to: EmailAddress,
+    /// The recipient organisation's display name.
+    pub recipient_name: String,
+    /// The referral's category, if the mail is about a referral.
+    pub category: Option<ReferralCategory>,
+    /// Display name of the organisation that sent the referral (or owns the case).
+    pub sender_name: String,
+}
+
+/// Filter of a delivery listing.
+#[derive(Debug, Clone, Default)]
+pub struct ListDeliveries {
+    /// Only this state.
+    pub status: Option<JobStatus>,
+    /// Only to this organisation.
+    pub org: Option<OrgId>,
+    /// Only about this referral.
+    pub referral: Option<ReferralId>,
+    /// Page size (0: 100).
+    pub page_size: u32,
+}
+
+/// The mail an event becomes for an email partner, if any. The partner's own actions (through a
+/// link) are confirmed by an ACTION_CONFIRMED mail instead, and events only the Fachstelle
+/// receives (which must use gRPC) have none.
+fn mail_for_event(e: &Event) -> Option<MailJob> {
+    if e.actor == e.audience.as_str() {
+        return None;
+    }
+    let kind = match e.kind {
+        EventKind::ReferralCreated => MailKind::NewReferral,
+        EventKind::ReferralStateChanged => MailKind::StateChanged,
+        EventKind::NoteAdded => MailKind::NoteAdded,
+        EventKind::ConsentRevoked | EventKind::ConsentExpired => MailKind::ConsentEnded,
+        EventKind::CaseClosed => MailKind::CaseClosed,
+        EventKind::ReferralOverdue | EventKind::ReferralEscalated => MailKind::Overdue,
+        EventKind::CaseOpened
+        | EventKind::ConsentRecorded
+        | EventKind::ThreatStageRecorded
+        | EventKind::DeadlineApproaching
+        | EventKind::NoticeReceived
+        | EventKind::DeliveryFailed => return None,
+    };
+    let mut job = MailJob::new(&e.audience, kind, &e.case_id, e.at);
+    job.referral_id = e.referral_id.clone();
+    job.state = e.state;
+    Some(job)
+}
+
+impl Hub {
+    /// Turns the pending events addressed to email partners into mail jobs and writes every mail
+    /// job of `p`, inside the change's transaction.
+    pub(super) async fn enqueue_mails(&self, tx: &mut dyn Tx, p: &Pending) -> HubResult<usize> {
+        let mut is_email: HashMap<OrgId, bool> = HashMap::new();
+        let mut jobs: Vec<MailJob> = Vec::new();
+        for e in &p.events {
+            let Some(mut job) = mail_for_event(e) else { continue };
+            let email = match is_email.get(&e.audience) {
+                Some(v) => *v,
+                None => {
+                    let v = tx.org(&e.audience).await?.is_some_and(|o| matches!(o.delivery, Delivery::Email(_)));
+                    is_email.insert(e.audience.clone(), v);
+                    v
+                }
+            };
+            if !email {
+                continue;
+            }
+            if let Some(id) = &job.referral_id {
+                job.reply_by = tx.referral(id).await?.map(|r| r.reply_by);
+            }
+            jobs.push(job);
+        }
+        for job in jobs.iter().chain(&p.mails) {
+            tx.insert_mail(job).await?;
+        }
+        Ok(jobs.len() + p.mails.len())
+    }
+
+    /// Claims up to `limit` due mails for the dispatcher `owner`, leased for `lease_secs`.
+    pub async fn claim_mails(&self, owner: &str, lease_secs: u64, limit: u32) -> HubResult<Vec<MailJob>> {
+        let now = self.now();
+        let until = Instant::from_millis(now.millis() + i64::try_from(lease_secs.saturating_mul(1000)).unwrap_or(0));
+        Ok(self.store.claim_mails(owner, now, until, limit).await?)
+    }
+
+    /// Where and what to send for `job`; `Err(reason)` inside when it cannot be sent at all (the
+    /// organisation is no longer an email partner or is deactivated), which dead-letters it.
+    pub async fn mail_facts(&self, job: &MailJob) -> HubResult<Result<MailFacts, String>> {
+        let mut tx = self.store.begin_read().await?;
+        let Some(org) = tx.org(&job.org).await? else {
+            return Ok(Err("the organisation is not registered".into()));
+        };
+        let to = match (&org.delivery, org.active) {
+            (_, false) => return Ok(Err("the organisation is deactivated".into())),
+            (Delivery::Grpc, _) => return Ok(Err("the organisation is no longer an email partner".into())),
+            (Delivery::Email(a), true) => a.clone(),
+        };
+        let (category, sender) = match &job.referral_id {
+            Some(id) => match tx.referral(id).await? {
+                Some(r) => (Some(r.category), r.sender),
+                None => return Ok(Err("the referral does not exist".into())),
+            },
+            None => match tx.case(&job.case_id).await? {
+                Some(c) => (None, c.owner),
+                None => return Ok(Err("the case does not exist".into())),
+            },
+        };
+        let sender_name = tx.org(&sender).await?.map(|o| o.name).unwrap_or_else(|| sender.to_string());
+        Ok(Ok(MailFacts { to, recipient_name: org.name, category, sender_name }))
+    }
+
+    /// Records what sending `job_id` did. A dead letter raises DELIVERY_FAILED to the case's owner
+    /// in the same transaction. A job another dispatcher finished meanwhile (its lease ran out and
+    /// it was claimed again) is left as that dispatcher recorded it.
+    pub async fn record_delivery(&self, job_id: &str, result: DeliveryResult) -> HubResult<MailJob> {
+        let mut tx = self.store.begin().await?;
+        let mut job = tx.mail(job_id).await?.ok_or(HubError::NotFound("delivery"))?;
+        if job.status != JobStatus::Pending {
+            return Ok(job);
+        }
+        let now = self.now();
+        let mut p = Pending::new();
+        match result {
+            DeliveryResult::Sent => job.sent(now),
+            DeliveryResult::Failed { error, retry_at } => {
+                job.failed(error, retry_at, now);
+                if job.status == JobStatus::Dead {
+                    let owner = match tx.case(&job.case_id).await? {
+                        Some(c) => c.owner,
+                        None => return Err(HubError::Internal(format!("mail job {} without case", job.id))),
+                    };
+                    p.events.push(Event {
+                        referral_id: job.referral_id.clone(),
+                        delivery_id: Some(job.id.clone()),
+                        ..Event::new(&owner, EventKind::DeliveryFailed, &job.case_id, "hub", now)
+                    });
+                    tracing::warn!(delivery = %job.id, org = %job.org, attempts = job.attempts, "mail dead-lettered");
+                }
+            }
+        }
+        tx.update_mail(&job).await?;
+        self.finish(tx, &Caller::Operator { staff: None }, None, None, p).await?;
+        Ok(job)
+    }
+
+    /// Lists deliveries: the operator sees all, a Fachstelle those of its cases.
+    pub async fn list_deliveries(&self, caller: &Caller, q: ListDeliveries) -> HubResult<Vec<MailJob>> {
+        let owner = self.delivery_viewer(caller)?;
+        let limit = match q.page_size {
+            0 => 100,
+            n => n.min(MAX_PAGE),
+        };
+        let mut tx = self.store.begin_read().await?;
+        let query = MailQuery { org: q.org, status: q.status, referral: q.referral, limit };
+        let jobs = tx.mails(&query).await?;
+        let Some(owner) = owner else { return Ok(jobs) };
+        let mut out = Vec::new();
+        for j in jobs {
+            if tx.case(&j.case_id).await?.is_some_and(|c| c.owner == owner) {
+                out.push(j);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Puts a dead delivery back in the queue (after its address was fixed). Fachstelle of the
+    /// case or operator.
+    pub async fn requeue_delivery(&self, caller: &Caller, idem: &Idem, id: &str) -> HubResult<MailJob> {
+        let owner = self.delivery_viewer(caller)?;
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Requeued(id)) = self.replay(tx.as_mut(), caller, idem).await? {
+            return tx.mail(&id).await?.ok_or(HubError::NotFound("delivery"));
+        }
+        let mut job = tx.mail(id).await?.ok_or(HubError::NotFound("delivery"))?;
+        if let Some(owner) = &owner {
+            if !tx.case(&job.case_id).await?.is_some_and(|c| &c.owner == owner) {
+                return Err(HubError::NotFound("delivery"));
+            }
+        }
+        if job.status != JobStatus::Dead {
+            return Err(HubError::FailedPrecondition(format!(
+                "only a failed (DEAD) delivery can be re-queued; this one is {}",
+                job.status
+            )));
+        }
+        let now = self.now();
+        job.requeue(now);
+        tx.update_mail(&job).await?;
+        let mut p = Pending::new();
+        p.audit.push(audit(
+            &caller.actor(),
+            now,
+            "delivery.requeue",
+            Some(&job.case_id),
+            job.referral_id.as_ref(),
+            "owner".into(),
+            format!("delivery {} to {}", job.id, job.org),
+        ));
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Requeued(job.id.clone())), p).await?;
+        tracing::info!(delivery = %job.id, org = %job.org, "delivery re-queued");
+        Ok(job)
+    }
+
+    /// `None` for the operator (sees every delivery), the Fachstelle's id for a Fachstelle.
+    fn delivery_viewer(&self, caller: &Caller) -> HubResult<Option<OrgId>> {
+        match caller {
+            Caller::Operator { .. } => Ok(None),
+            Caller::Org { org, .. } if org.kind == OrgKind::Fachstelle => Ok(Some(org.id.clone())),
+            Caller::Org { .. } => Err(HubError::PermissionDenied("only the Fachstelle may see mail deliveries".into())),
+        }
+    }
+}
