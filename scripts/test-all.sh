@@ -3,6 +3,7 @@
 #
 #   scripts/test-all.sh
 #
+# First, not a step: scripts/ensure-venv.sh sets up .venv (the cargo tests' SMTP sink needs aiosmtpd from it).
 # Steps (each one check, pass or fail; a failed step does not stop the later ones):
 #   1. cargo fmt --all --check
 #   2. cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -60,6 +61,12 @@ buf_lint() {
     "$ROOT/.venv/bin/buf" --version || return 1
     (cd "$ROOT/proto" && "$ROOT/.venv/bin/buf" lint)
 }
+
+# The cargo tests need .venv too: the mail tests run a real SMTP server (tests/smtp/mailsink.py, aiosmtpd) with
+# .venv/bin/python. Set up once here, before any cargo step; a failure shows up as a failing mail test, which
+# names scripts/ensure-venv.sh. (buf_lint and tests/python/run.sh call it again; that is a no-op by then.)
+echo "==> setting up .venv (scripts/ensure-venv.sh) for the cargo tests"
+"$ROOT/scripts/ensure-venv.sh" || echo "scripts/ensure-venv.sh failed: tests that need .venv will fail" >&2
 
 step "cargo fmt --all --check" cargo fmt --all --check
 step "cargo clippy --workspace --all-targets --locked -- -D warnings" \

@@ -26,6 +26,8 @@ pub struct Config {
     pub scheduler_interval_secs: u64,
     /// Response SLAs (table `[sla]`).
     pub sla: crate::service::sla::Sla,
+    /// The email channel: SMTP, the partner page, links (table `[email]`).
+    pub email: crate::email::EmailConfig,
 }
 
 impl Default for Config {
@@ -38,6 +40,7 @@ impl Default for Config {
             max_message_bytes: 4 * 1024 * 1024,
             scheduler_interval_secs: 60,
             sla: crate::service::sla::Sla::default(),
+            email: crate::email::EmailConfig::default(),
         }
     }
 }
@@ -55,6 +58,7 @@ impl Config {
         };
         c.apply_env(|k| std::env::var(k).ok())?;
         c.sla.validate().map_err(anyhow::Error::msg)?;
+        c.email.validate().map_err(anyhow::Error::msg)?;
         Ok(c)
     }
 
@@ -70,11 +74,7 @@ impl Config {
             self.database_url = Some(v);
         }
         if let Some(v) = get("HUB_AUTO_MIGRATE") {
-            self.auto_migrate = match v.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => true,
-                "false" | "0" | "no" | "off" => false,
-                _ => anyhow::bail!("HUB_AUTO_MIGRATE: '{v}' is not a boolean (true or false)"),
-            };
+            self.auto_migrate = parse_bool("HUB_AUTO_MIGRATE", &v).map_err(anyhow::Error::msg)?;
         }
         if let Some(v) = get("HUB_MAX_MESSAGE_BYTES") {
             self.max_message_bytes =
@@ -84,12 +84,22 @@ impl Config {
             self.scheduler_interval_secs =
                 v.parse().with_context(|| format!("HUB_SCHEDULER_INTERVAL_SECS: '{v}' is not a number"))?;
         }
+        self.email.apply_env(&get).map_err(anyhow::Error::msg)?;
         Ok(())
     }
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hub.db").display()))
+    }
+}
+
+/// Parses a boolean setting (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`).
+pub fn parse_bool(name: &str, v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("{name}: '{v}' is not a boolean (true or false)")),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod email;
 pub mod grpc;
 pub mod network;
 pub mod pki;

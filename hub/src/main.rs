@@ -55,6 +55,27 @@ enum Command {
     Org(cli_org::OrgArgs),
     /// Plays the Frau K. case through a fresh in-process hub and prints every handoff.
     Demo,
+    /// Receipts of actions taken through email links.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReceiptCommand {
+    /// Checks a receipt's signature with the hub's link key and prints what it confirms; exits
+    /// non-zero for a forged or altered receipt.
+    Verify {
+        /// The receipt text as shown on the page or in the confirmation mail (`Q1.…`).
+        receipt: String,
+        /// TOML configuration file (`HUB_CONFIG`); `HUB_*` variables override it.
+        #[arg(long, env = "HUB_CONFIG")]
+        config: Option<PathBuf>,
+        /// Data directory (overrides config and `HUB_DATA_DIR`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,6 +141,9 @@ async fn main() -> std::process::ExitCode {
         Command::Pki { command } => pki(command),
         Command::Org(args) => cli_org::run(args).await,
         Command::Demo => hub::demo::run().await,
+        Command::Receipt { command: ReceiptCommand::Verify { receipt, config, data_dir } } => {
+            verify_receipt(&receipt, config, data_dir)
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -158,6 +182,31 @@ async fn serve(
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     eprintln!("hub: listening on {} (database {})", listener.local_addr()?, config.database_url());
     server.serve(listener, shutdown_signal()).await
+}
+
+fn verify_receipt(receipt: &str, file: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut config = Config::load(file.as_deref())?;
+    if let Some(d) = data_dir {
+        config.data_dir = d;
+    }
+    let key_file = config.email.key_file(&config.data_dir);
+    if !key_file.exists() {
+        anyhow::bail!("no link key at {} (is this the hub's data directory?)", key_file.display());
+    }
+    let key = email_adapter::token::LinkKey::load_or_create(&key_file)
+        .with_context(|| format!("reading the link key {}", key_file.display()))?;
+    let r = key
+        .verify_receipt(receipt.trim())
+        .map_err(|e| anyhow::anyhow!("receipt NOT valid: {e:?} (forged, altered or signed by another hub)"))?;
+    let at = hub::domain::time::Instant::from_millis(r.at_ms);
+    println!("receipt valid");
+    println!("  id:           {}", r.id);
+    println!("  referral:     {}", r.referral);
+    println!("  organisation: {}", r.org);
+    println!("  action:       {}", r.action);
+    println!("  state after:  {}", r.state);
+    println!("  recorded at:  {}", hub::email::labels::instant(at));
+    Ok(())
 }
 
 async fn migrate(file: Option<PathBuf>, data_dir: Option<PathBuf>, database_url: Option<String>) -> anyhow::Result<()> {

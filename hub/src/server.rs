@@ -11,8 +11,13 @@ use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
+use email_adapter::sink::SmtpSink;
+use email_adapter::token::LinkKey;
+
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::email::desk::HubDesk;
+use crate::email::dispatch::Dispatcher;
 use crate::grpc::identity::identify;
 use crate::grpc::services::Api;
 use crate::pki::PkiDir;
@@ -25,6 +30,18 @@ pub struct Server {
     tls: ServerTlsConfig,
     max_message_bytes: usize,
     scheduler_interval: Duration,
+    email: Option<EmailParts>,
+}
+
+/// The email channel of a server: the dispatcher and the partner page, ready to run.
+struct EmailParts {
+    dispatcher: Dispatcher,
+    sink: Arc<SmtpSink>,
+    background: bool,
+    web: TcpListener,
+    web_addr: std::net::SocketAddr,
+    web_tls: Arc<rustls::ServerConfig>,
+    router: axum::Router,
 }
 
 /// Installs rustls' ring provider as the process default (idempotent).
@@ -87,13 +104,72 @@ impl Server {
             // and reflection stay reachable for load balancers and grpcurl.
             .client_auth_optional(true);
         let store = open_store(config).await?;
-        let hub = Hub::new(store, clock, config.sla.clone());
+        let hub = Hub::new(store, clock.clone(), config.sla.clone());
+        let email = if config.email.enabled {
+            let cert = read(config.email.web.tls_cert.clone().unwrap_or_else(|| pki.server_cert()))?;
+            let key = read(config.email.web.tls_key.clone().unwrap_or_else(|| pki.server_key()))?;
+            Some(Self::email_parts(config, &hub, clock, &cert, &key).await?)
+        } else {
+            tracing::info!("email channel disabled ([email] enabled = false): mails wait in the outbox");
+            None
+        };
         Ok(Self {
             hub,
             tls,
             max_message_bytes: config.max_message_bytes,
             scheduler_interval: Duration::from_secs(config.scheduler_interval_secs.max(1)),
+            email,
         })
+    }
+
+    /// Builds the dispatcher and the partner page: loads (or creates) the link key, builds the
+    /// SMTP sink, binds the page's listener (so its port is known before serving).
+    async fn email_parts(
+        config: &Config,
+        hub: &Hub,
+        clock: Arc<dyn Clock>,
+        cert_pem: &str,
+        key_pem: &str,
+    ) -> anyhow::Result<EmailParts> {
+        let mut email = config.email.clone();
+        let key_file = email.key_file(&config.data_dir);
+        if let Some(dir) = key_file.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let key = Arc::new(
+            LinkKey::load_or_create(&key_file)
+                .with_context(|| format!("loading the link key {}", key_file.display()))?,
+        );
+        let sink = Arc::new(SmtpSink::new(&email.smtp).map_err(|e| anyhow::anyhow!("email.smtp: {e}"))?);
+        let web = TcpListener::bind(email.web.listen)
+            .await
+            .with_context(|| format!("binding the partner page to {}", email.web.listen))?;
+        let web_addr = web.local_addr()?;
+        if email.web.public_url.is_none() {
+            email.web.public_url = Some(format!("https://localhost:{}", web_addr.port()));
+        }
+        let web_tls = email_adapter::web::tls_config(cert_pem, key_pem)
+            .map_err(|e| anyhow::anyhow!("partner page certificate: {e}"))?;
+        let desk = Arc::new(HubDesk::new(hub.clone(), key.clone()));
+        let now_ms: Arc<dyn Fn() -> i64 + Send + Sync> = Arc::new(move || clock.now().millis());
+        let page = email_adapter::web::PageConfig {
+            public_url: email.public_url(),
+            link_ttl_ms: i64::from(email.link_ttl_days) * 86_400_000,
+        };
+        let router = email_adapter::web::router(desk, key.clone(), now_ms, page);
+        let background = email.dispatch_in_background;
+        let dispatcher = Dispatcher::new(hub.clone(), sink.clone(), key, email);
+        Ok(EmailParts { dispatcher, sink, background, web, web_addr, web_tls, router })
+    }
+
+    /// The mail dispatcher, when the email channel is enabled (tests drive it step by step).
+    pub fn dispatcher(&self) -> Option<Dispatcher> {
+        self.email.as_ref().map(|e| e.dispatcher.clone())
+    }
+
+    /// The partner page's address, when the email channel is enabled.
+    pub fn web_addr(&self) -> Option<std::net::SocketAddr> {
+        self.email.as_ref().map(|e| e.web_addr)
     }
 
     /// The hub behind the server.
@@ -140,6 +216,36 @@ impl Server {
             })
         };
 
+        let mut email_tasks = Vec::new();
+        if let Some(email) = self.email {
+            let closing = self.hub.closing();
+            let mut until = closing.clone();
+            let page = email_adapter::web::serve_tls(email.web, email.web_tls, email.router, async move {
+                let _ = until.wait_for(|c| *c).await;
+            });
+            tracing::info!(addr = %email.web_addr, "partner page listening");
+            email_tasks.push(tokio::spawn(async move {
+                if let Err(e) = page.await {
+                    tracing::error!(error = %e, "partner page failed");
+                }
+            }));
+            match email.sink.check().await {
+                Ok(()) => {
+                    health.set_service_status("wohnungserhalt.hub.v1.Email", tonic_health::ServingStatus::Serving).await
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e.message, "SMTP server not reachable at start; mails wait in the outbox and are retried");
+                    health
+                        .set_service_status("wohnungserhalt.hub.v1.Email", tonic_health::ServingStatus::NotServing)
+                        .await;
+                }
+            }
+            if email.background {
+                let commits = self.hub.commits();
+                email_tasks.push(tokio::spawn(email.dispatcher.run(commits, closing)));
+            }
+        }
+
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "listening");
         // Graceful shutdown waits for open calls; event streams never end by themselves, so they
@@ -185,6 +291,10 @@ impl Server {
             .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
             .await;
         scheduler.abort();
+        self.hub.close_streams();
+        for t in email_tasks {
+            let _ = t.await;
+        }
         result.context("gRPC server failed")
     }
 }

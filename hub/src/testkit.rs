@@ -36,8 +36,22 @@ pub struct TestHub {
     clock: Option<ManualClock>,
     shared_clock: Arc<dyn Clock>,
     hub: Hub,
+    /// The email channel's settings, when enabled (kept for restarts and replicas).
+    email: Option<crate::email::EmailConfig>,
+    dispatcher: Option<crate::email::dispatch::Dispatcher>,
+    web_addr: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// What [`TestHub::serve`] returns: the running server's parts.
+struct Served {
+    addr: SocketAddr,
+    hub: Hub,
+    dispatcher: Option<crate::email::dispatch::Dispatcher>,
+    web_addr: Option<SocketAddr>,
+    shutdown: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl TestHub {
@@ -54,8 +68,21 @@ impl TestHub {
         Ok(th)
     }
 
+    /// Starts a hub with the email channel enabled as `email` says (the page on a free port), a
+    /// manual clock at 2026-01-09 09:00 UTC and the standard network registered.
+    pub async fn start_with_email(email: crate::email::EmailConfig) -> anyhow::Result<Self> {
+        let clock = ManualClock::new(Instant::from_millis(START_MS));
+        let mut th = Self::start_inner(Arc::new(clock.clone()), Some(email)).await?;
+        th.clock = Some(clock);
+        Ok(th)
+    }
+
     /// Starts a hub with the given clock and the standard network registered.
     pub async fn start_with(clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        Self::start_inner(clock, None).await
+    }
+
+    async fn start_inner(clock: Arc<dyn Clock>, email: Option<crate::email::EmailConfig>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let pki_dir = PkiDir::in_data_dir(dir.path());
         pki::init(&pki_dir, &["localhost".to_owned(), "127.0.0.1".to_owned()], false)?;
@@ -71,17 +98,20 @@ impl TestHub {
             }
             None => None,
         };
-        let (addr, hub, tx, task) = Self::serve(dir.path(), database_url.as_deref(), clock.clone()).await?;
+        let served = Self::serve(dir.path(), database_url.as_deref(), clock.clone(), email.as_ref()).await?;
         let th = Self {
-            addr,
+            addr: served.addr,
             dir,
             database_url,
             ca,
             clock: None,
             shared_clock: clock,
-            hub,
-            shutdown: Some(tx),
-            task: Some(task),
+            hub: served.hub,
+            email,
+            dispatcher: served.dispatcher,
+            web_addr: served.web_addr,
+            shutdown: Some(served.shutdown),
+            task: Some(served.task),
         };
         th.register_standard_network().await?;
         Ok(th)
@@ -97,18 +127,28 @@ impl TestHub {
             Some(other.database_url.clone().unwrap_or_else(|| {
                 Config { data_dir: other.dir.path().to_owned(), ..Config::default() }.database_url()
             }));
-        let (addr, hub, tx, task) =
-            Self::serve(dir.path(), database_url.as_deref(), other.shared_clock.clone()).await?;
+        if let (Some(email), Some(from)) = (&other.email, &other.email_key_file()) {
+            let to = email.key_file(dir.path());
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::copy(from, to)?;
+        }
+        let served =
+            Self::serve(dir.path(), database_url.as_deref(), other.shared_clock.clone(), other.email.as_ref()).await?;
         Ok(Self {
-            addr,
+            addr: served.addr,
             dir,
             database_url,
             ca: other.ca.clone(),
             clock: other.clock.clone(),
             shared_clock: other.shared_clock.clone(),
-            hub,
-            shutdown: Some(tx),
-            task: Some(task),
+            hub: served.hub,
+            email: other.email.clone(),
+            dispatcher: served.dispatcher,
+            web_addr: served.web_addr,
+            shutdown: Some(served.shutdown),
+            task: Some(served.task),
         })
     }
 
@@ -120,23 +160,46 @@ impl TestHub {
         }
     }
 
-    #[allow(clippy::type_complexity)]
     async fn serve(
         dir: &Path,
         database_url: Option<&str>,
         clock: Arc<dyn Clock>,
-    ) -> anyhow::Result<(SocketAddr, Hub, oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>)> {
-        let config =
+        email: Option<&crate::email::EmailConfig>,
+    ) -> anyhow::Result<Served> {
+        let mut config =
             Config { data_dir: dir.to_owned(), database_url: database_url.map(str::to_owned), ..Config::default() };
+        if let Some(email) = email {
+            config.email = email.clone();
+            config.email.enabled = true;
+            config.email.web.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+            config.email.web.public_url = None;
+        }
         let server = Server::build(&config, clock).await?;
         let hub = server.hub().clone();
+        let dispatcher = server.dispatcher();
+        let web_addr = server.web_addr();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(server.serve(listener, async move {
             let _ = rx.await;
         }));
-        Ok((addr, hub, tx, task))
+        Ok(Served { addr, hub, dispatcher, web_addr, shutdown: tx, task })
+    }
+
+    fn email_key_file(&self) -> Option<std::path::PathBuf> {
+        self.email.as_ref().map(|e| e.key_file(self.dir.path()))
+    }
+
+    /// Drives the mail dispatcher until nothing is due (the email channel must be enabled).
+    pub async fn deliver_mail(&self) -> anyhow::Result<crate::email::dispatch::Round> {
+        let d = self.dispatcher.as_ref().ok_or_else(|| anyhow::anyhow!("the email channel is not enabled"))?;
+        d.run_until_idle().await.map_err(|e| anyhow::anyhow!("dispatching mail: {e}"))
+    }
+
+    /// The partner page's address (the email channel must be enabled).
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web_addr
     }
 
     /// Stops the server and starts a new one on the same data directory and database (a restart):
@@ -148,12 +211,15 @@ impl TestHub {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        let (addr, hub, tx, task) =
-            Self::serve(self.dir.path(), self.database_url.as_deref(), self.shared_clock.clone()).await?;
-        self.addr = addr;
-        self.hub = hub;
-        self.shutdown = Some(tx);
-        self.task = Some(task);
+        let served =
+            Self::serve(self.dir.path(), self.database_url.as_deref(), self.shared_clock.clone(), self.email.as_ref())
+                .await?;
+        self.addr = served.addr;
+        self.hub = served.hub;
+        self.dispatcher = served.dispatcher;
+        self.web_addr = served.web_addr;
+        self.shutdown = Some(served.shutdown);
+        self.task = Some(served.task);
         Ok(())
     }
 

@@ -105,6 +105,38 @@ pub enum Command {
     Court(CourtCommand),
     /// Compute a tenancy's legal deadlines locally (no hub, no certificates needed).
     Deadlines(DeadlinesArgs),
+    /// List mails to email partners, newest first (Fachstelle: its cases; operator: all).
+    Deliveries(DeliveriesArgs),
+    /// Re-queue a failed (DEAD) mail after fixing the partner's address (Fachstelle, operator).
+    Requeue(RequeueArgs),
+}
+
+/// Options of `deliveries`.
+#[derive(Debug, Args)]
+pub struct DeliveriesArgs {
+    /// Only this state: pending, sent or dead.
+    #[arg(long, value_name = "STATUS", value_parser = crate::names::parse::<hub_proto::v1::DeliveryStatus>)]
+    pub status: Option<hub_proto::v1::DeliveryStatus>,
+    /// Only mails to this organisation.
+    #[arg(long, value_name = "ORG_ID")]
+    pub org: Option<String>,
+    /// Only mails about this referral.
+    #[arg(long, value_name = "REFERRAL_ID")]
+    pub referral: Option<String>,
+    /// At most this many (1-1000, default 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: Option<u32>,
+}
+
+/// Options of `requeue`.
+#[derive(Debug, Args)]
+pub struct RequeueArgs {
+    /// The delivery (see `deliveries --status dead`).
+    #[arg(value_name = "DELIVERY_ID")]
+    pub id: String,
+
+    #[command(flatten)]
+    pub mutation: Mutation,
 }
 
 /// `arrears` subcommands.

@@ -4,14 +4,15 @@ use std::io::Write;
 
 use std::path::Path;
 
+use hub_proto::v1::delivery_service_client::DeliveryServiceClient;
 use hub_proto::v1::directory_service_client::DirectoryServiceClient;
 use hub_proto::v1::notice_service_client::NoticeServiceClient;
 use hub_proto::v1::referral_service_client::ReferralServiceClient;
 use hub_proto::v1::{
-    AddNoteRequest, CompletionOutcome, CreateReferralRequest, GetReferralRequest, ListNotesRequest,
-    ListNoticeStatusesRequest, ListOpenNoticesRequest, ListOrganisationsRequest, ListReferralsRequest, Mailbox,
-    OrganisationKind, ReasonCode, Referral, ReferralMove, ReferralSummary, TakeUpNoticeRequest,
-    TransitionReferralRequest,
+    AddNoteRequest, CompletionOutcome, CreateReferralRequest, GetReferralRequest, ListDeliveriesRequest,
+    ListNotesRequest, ListNoticeStatusesRequest, ListOpenNoticesRequest, ListOrganisationsRequest,
+    ListReferralsRequest, Mailbox, OrganisationKind, ReasonCode, Referral, ReferralMove, ReferralSummary,
+    RequeueDeliveryRequest, TakeUpNoticeRequest, TransitionReferralRequest,
 };
 use serde_json::{Value, json};
 use tonic::Code;
@@ -200,6 +201,38 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
             out.emit(
                 || notices::statuses_table(&statuses),
                 || Value::Array(statuses.iter().map(notices::status_json).collect()),
+            )
+        }
+        Command::Deliveries(args) => {
+            let request = ListDeliveriesRequest {
+                status: args.status.map_or(0, |s| s as i32),
+                organisation_id: args.org.clone().unwrap_or_default(),
+                referral_id: args.referral.clone().unwrap_or_default(),
+                page_size: args.limit.unwrap_or(0),
+            };
+            let deliveries = DeliveryServiceClient::new(hub.channel())
+                .list_deliveries(hub.request(request))
+                .await?
+                .into_inner()
+                .deliveries;
+            out.emit(
+                || render::deliveries_table(&deliveries),
+                || Value::Array(deliveries.iter().map(render::delivery_json).collect()),
+            )
+        }
+        Command::Requeue(args) => {
+            let key = idempotency_key(&args.mutation);
+            let request = RequeueDeliveryRequest { idempotency_key: key.clone(), delivery_id: args.id.clone() };
+            let delivery = DeliveryServiceClient::new(hub.channel())
+                .requeue_delivery(hub.request(request))
+                .await
+                .inspect_err(|status| retry_hint(status, &key))?
+                .into_inner()
+                .delivery
+                .unwrap_or_default();
+            out.emit(
+                || format!("delivery {} to {} re-queued\n", delivery.id, delivery.organisation_id),
+                || render::delivery_json(&delivery),
             )
         }
         Command::Triage(args) => {

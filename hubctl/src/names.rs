@@ -6,9 +6,9 @@
 //! values a user may type, so hub-only values (e.g. `CONSENT_REVOKED`) are not offered as input.
 
 use hub_proto::v1::{
-    Channel, CompletionResult, DataCategory, EventKind, Gender, LegalBasisKind, NoticeOutcome, NoticeProgress,
-    NoticeSource, OrganisationKind, PersonRole, ReasonCode, ReferralCategory, ReferralMove, ReferralState, Stadtbezirk,
-    ThreatStage,
+    Channel, CompletionResult, DataCategory, DeliveryStatus, EventKind, Gender, LegalBasisKind, MailKind,
+    NoticeOutcome, NoticeProgress, NoticeSource, OrganisationKind, PersonRole, ReasonCode, ReferralCategory,
+    ReferralMove, ReferralState, Stadtbezirk, ThreatStage,
 };
 
 /// An API enum with short names.
@@ -301,6 +301,40 @@ impl Named for EventKind {
             Self::ReferralEscalated => "REFERRAL_ESCALATED",
             Self::DeadlineApproaching => "DEADLINE_APPROACHING",
             Self::NoticeReceived => "NOTICE_RECEIVED",
+            Self::DeliveryFailed => "DELIVERY_FAILED",
+        }
+    }
+}
+
+impl Named for DeliveryStatus {
+    const WHAT: &'static str = "delivery status";
+    const PREFIX: &'static str = "DELIVERY_STATUS_";
+    const CHOICES: &'static [Self] = &[Self::Pending, Self::Sent, Self::Dead];
+    fn short(self) -> &'static str {
+        match self {
+            Self::Unspecified => "UNSPECIFIED",
+            Self::Pending => "PENDING",
+            Self::Sent => "SENT",
+            Self::Dead => "DEAD",
+        }
+    }
+}
+
+impl Named for MailKind {
+    const WHAT: &'static str = "mail kind";
+    const PREFIX: &'static str = "MAIL_KIND_";
+    const CHOICES: &'static [Self] = &[];
+    fn short(self) -> &'static str {
+        match self {
+            Self::Unspecified => "UNSPECIFIED",
+            Self::NewReferral => "NEW_REFERRAL",
+            Self::StateChanged => "STATE_CHANGED",
+            Self::NoteAdded => "NOTE_ADDED",
+            Self::Reminder => "REMINDER",
+            Self::Overdue => "OVERDUE",
+            Self::ConsentEnded => "CONSENT_ENDED",
+            Self::CaseClosed => "CASE_CLOSED",
+            Self::ActionConfirmed => "ACTION_CONFIRMED",
         }
     }
 }

@@ -663,6 +663,44 @@ pub fn state_and_next(referral: &Referral) -> String {
     )
 }
 
+/// Mail deliveries as a table.
+pub fn deliveries_table(deliveries: &[hub_proto::v1::Delivery]) -> String {
+    use crate::names::name_of;
+    use hub_proto::v1::{DeliveryStatus, MailKind};
+    let mut table = Table::new(&["DELIVERY", "TO", "KIND", "STATUS", "ATTEMPTS", "CREATED", "LAST ERROR"]);
+    for d in deliveries {
+        table.row(vec![
+            d.id.clone(),
+            d.organisation_id.clone(),
+            name_of::<MailKind>(d.kind),
+            name_of::<DeliveryStatus>(d.status),
+            d.attempts.to_string(),
+            when(d.created_at.as_ref()),
+            or_dash(&d.last_error),
+        ]);
+    }
+    table.render("no deliveries")
+}
+
+/// One delivery as JSON.
+pub fn delivery_json(d: &hub_proto::v1::Delivery) -> Value {
+    use crate::names::name_of;
+    use hub_proto::v1::{DeliveryStatus, MailKind};
+    serde_json::json!({
+        "id": d.id,
+        "organisation_id": d.organisation_id,
+        "kind": name_of::<MailKind>(d.kind),
+        "case_id": d.case_id,
+        "referral_id": if d.referral_id.is_empty() { Value::Null } else { Value::String(d.referral_id.clone()) },
+        "status": name_of::<DeliveryStatus>(d.status),
+        "attempts": d.attempts,
+        "next_attempt_at": when_json(d.next_attempt_at.as_ref()),
+        "last_error": if d.last_error.is_empty() { Value::Null } else { Value::String(d.last_error.clone()) },
+        "created_at": when_json(d.created_at.as_ref()),
+        "sent_at": when_json(d.sent_at.as_ref()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -142,6 +142,7 @@ mod tests {
             active: true,
             created_at: Instant::from_millis(0),
             updated_at: Instant::from_millis(0),
+            links_valid_from: None,
         }
     }
 

@@ -210,10 +210,10 @@ impl Hub {
             return tx.mail(&id).await?.ok_or(HubError::NotFound("delivery"));
         }
         let mut job = tx.mail(id).await?.ok_or(HubError::NotFound("delivery"))?;
-        if let Some(owner) = &owner {
-            if !tx.case(&job.case_id).await?.is_some_and(|c| &c.owner == owner) {
-                return Err(HubError::NotFound("delivery"));
-            }
+        if let Some(owner) = &owner
+            && tx.case(&job.case_id).await?.is_none_or(|c| &c.owner != owner)
+        {
+            return Err(HubError::NotFound("delivery"));
         }
         if job.status != JobStatus::Dead {
             return Err(HubError::FailedPrecondition(format!(

@@ -1,0 +1,398 @@
+//! The partner page's backend: what an email partner sees and does through a signed link, served
+//! by the same use cases as gRPC. A link acts as its organisation (recorded with the staff marker
+//! "via E-Mail-Link"), so the view shows exactly what the recipient's legal basis allows, every
+//! view and action is audited, and actions emit the same events as gRPC calls.
+
+use std::sync::Arc;
+
+use email_adapter::token::{LinkClaims, LinkKey, Purpose};
+use email_adapter::web::{
+    ActionDone, ActionInput, DeskError, HistoryLine, MoveInput, MoveOption, NoteLine, PageView, PartnerDesk, Section,
+};
+use sha2::{Digest, Sha256};
+
+use super::dispatch::{action_label, receipt_claims};
+use super::{labels, reference};
+use crate::domain::FieldError;
+use crate::domain::ids::{Actor, Cents, IdempotencyKey, OrgId, ReferralId, StaffMember};
+use crate::domain::org::{Delivery, Organisation};
+use crate::domain::projection::CaseView;
+use crate::domain::referral::{Completion, Move, Reason};
+use crate::domain::time::Day;
+use crate::domain::vocab::{CompletionResult, ReasonCode};
+use crate::service::{Caller, Hub, HubError, Idem, LinkAct};
+
+/// The hub behind the partner page.
+pub struct HubDesk {
+    hub: Hub,
+    key: Arc<LinkKey>,
+}
+
+impl HubDesk {
+    /// A desk over `hub`, signing receipts with `key`.
+    pub fn new(hub: Hub, key: Arc<LinkKey>) -> Self {
+        Self { hub, key }
+    }
+
+    /// The caller a link stands for, or why the link no longer works: the organisation must still
+    /// be an active email partner, and the link must not predate a change of its address.
+    async fn caller(&self, link: &LinkClaims) -> Result<(Caller, ReferralId), DeskError> {
+        let org_id = OrgId::parse(&link.org).map_err(|_| DeskError::NotFound)?;
+        let id = ReferralId::parse(&link.referral).map_err(|_| DeskError::NotFound)?;
+        let org = self.hub.store().org_by_id(&org_id).await.map_err(|_| DeskError::Unavailable)?;
+        let Some(org) = org else { return Err(DeskError::Revoked) };
+        let revoked = !org.active
+            || !matches!(org.delivery, Delivery::Email(_))
+            || org.links_valid_from.is_some_and(|from| link.issued_at_ms < from.millis());
+        if revoked {
+            return Err(DeskError::Revoked);
+        }
+        Ok((Caller::Org { org, staff: StaffMember::parse("via E-Mail-Link").ok() }, id))
+    }
+
+    async fn org_name(&self, id: &OrgId) -> String {
+        match self.hub.store().org_by_id(id).await {
+            Ok(Some(Organisation { name, .. })) => name,
+            _ => id.to_string(),
+        }
+    }
+
+    async fn actor_name(&self, a: &Actor) -> String {
+        match a {
+            Actor::Org { org, staff } => {
+                let name = self.org_name(org).await;
+                match staff {
+                    Some(s) => format!("{name} ({})", s.as_str()),
+                    None => name,
+                }
+            }
+            Actor::Operator { .. } => "Betrieb des Hubs".to_owned(),
+            Actor::Hub => "Hub (automatisch)".to_owned(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl PartnerDesk for HubDesk {
+    async fn view(&self, link: &LinkClaims) -> Result<PageView, DeskError> {
+        let (caller, id) = self.caller(link).await?;
+        let v = self.hub.get_referral(&caller, &id).await.map_err(desk_error)?;
+        let notes = self.hub.list_notes(&caller, &id).await.map_err(desk_error)?;
+        let r = &v.referral;
+        let mut history = Vec::new();
+        for t in &r.history {
+            let who = self.actor_name(&t.actor).await;
+            let mut text = format!("{}: {}", labels::state(t.to), who);
+            if let Some(reason) = &t.reason {
+                if let Some(code) = reason.code {
+                    text.push_str(&format!(" – {}", labels::reason(code)));
+                }
+                if !reason.text.is_empty() {
+                    text.push_str(&format!(" – „{}“", reason.text));
+                }
+            }
+            history.push(HistoryLine { at: labels::instant(t.at), text });
+        }
+        let mut note_lines = Vec::new();
+        for n in &notes {
+            note_lines.push(NoteLine {
+                author: self.actor_name(&n.author).await,
+                at: labels::instant(n.created_at),
+                text: n.text.clone(),
+            });
+        }
+        let (sections, withheld) = match &v.case_view {
+            Some(cv) => (sections(cv), cv.withheld.iter().map(|c| labels::data_category(*c).to_owned()).collect()),
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(PageView {
+            reference: format!("{} ({})", reference(r.id.as_str()), r.id),
+            category: labels::category(r.category).to_owned(),
+            sender_org: self.org_name(&r.sender).await,
+            recipient_org: self.org_name(&r.recipient).await,
+            state: labels::state(r.state).to_owned(),
+            reply_by: labels::day(r.reply_by),
+            overdue: v.overdue,
+            message: r.message.clone(),
+            sections,
+            withheld,
+            notes: note_lines,
+            history,
+            moves: v.allowed_moves.iter().map(|m| move_option(*m)).collect(),
+            can_note: true,
+        })
+    }
+
+    async fn act(&self, link: &LinkClaims, input: ActionInput) -> Result<ActionDone, DeskError> {
+        let Purpose::Act { action, nonce } = &link.purpose else { return Err(DeskError::NotFound) };
+        let (caller, id) = self.caller(link).await?;
+        let act = link_act(action, &input)?;
+        let key = IdempotencyKey::parse(&format!("link-{nonce}")).map_err(|_| DeskError::NotFound)?;
+        let mut h = Sha256::new();
+        h.update(action.as_bytes());
+        h.update([0]);
+        h.update(format!("{input:?}").as_bytes());
+        let idem = Idem { key, fingerprint: hex::encode(h.finalize()) };
+        let (receipt, replayed) = self.hub.act_via_link(&caller, &idem, &id, act).await.map_err(desk_error)?;
+        Ok(ActionDone {
+            receipt: self.key.sign_receipt(&receipt_claims(&receipt)),
+            done: format!("{} – Stand jetzt: {}", action_label(&receipt), labels::state(receipt.state)),
+            replayed,
+        })
+    }
+}
+
+/// The form of a move: decline and fail ask for a reason, complete for the outcome.
+fn move_option(m: Move) -> MoveOption {
+    let input = match m {
+        Move::Decline | Move::Fail | Move::Cancel => MoveInput::Reason {
+            codes: ReasonCode::ALL
+                .iter()
+                .filter(|c| !c.is_hub_only())
+                .map(|c| (c.as_str().to_owned(), labels::reason(*c).to_owned()))
+                .collect(),
+        },
+        Move::Complete => MoveInput::Outcome {
+            results: CompletionResult::ALL
+                .iter()
+                .map(|r| (r.as_str().to_owned(), labels::result(*r).to_owned()))
+                .collect(),
+        },
+        _ => MoveInput::Plain,
+    };
+    MoveOption { code: m.as_str().to_owned(), label: labels::move_label(m).to_owned(), input }
+}
+
+/// Parses the form of an action with the same rules as the gRPC edge.
+fn link_act(action: &str, input: &ActionInput) -> Result<LinkAct, DeskError> {
+    let text = |v: &Option<String>| v.as_deref().unwrap_or("").trim().to_owned();
+    let invalid =
+        |field: &str, message: &str| DeskError::Invalid { field: field.to_owned(), message: message.to_owned() };
+    if action == "NOTE" {
+        let t = text(&input.text);
+        if t.is_empty() || t.chars().count() > 4000 {
+            return Err(invalid("text", "Bitte geben Sie eine Notiz mit 1 bis 4000 Zeichen ein."));
+        }
+        return Ok(LinkAct::Note { text: t });
+    }
+    let mv = Move::parse(action).ok_or_else(|| invalid("action", "Diese Aktion gibt es nicht."))?;
+    let reason_text = text(&input.reason_text);
+    if reason_text.chars().count() > 2000 {
+        return Err(invalid("reason_text", "Die Begründung darf höchstens 2000 Zeichen haben."));
+    }
+    let code = match text(&input.reason_code).as_str() {
+        "" => None,
+        c => match ReasonCode::parse(c) {
+            Some(code) if !code.is_hub_only() => Some(code),
+            _ => return Err(invalid("reason_code", "Bitte wählen Sie einen Grund aus der Liste.")),
+        },
+    };
+    if matches!(mv, Move::Decline | Move::Fail | Move::Cancel) && code.is_none() {
+        return Err(invalid("reason_code", "Bitte wählen Sie einen Grund."));
+    }
+    if code == Some(ReasonCode::Other) && reason_text.is_empty() {
+        return Err(invalid("reason_text", "Bitte beschreiben Sie den Grund „Sonstiges“ kurz."));
+    }
+    if mv == Move::Reopen && reason_text.is_empty() {
+        return Err(invalid("reason_text", "Bitte begründen Sie das Wiederöffnen."));
+    }
+    let completion = if mv == Move::Complete {
+        let result = CompletionResult::parse(&text(&input.result))
+            .ok_or_else(|| invalid("result", "Bitte wählen Sie ein Ergebnis."))?;
+        let amount = match text(&input.amount).as_str() {
+            "" => None,
+            a => Some(
+                euro_cents(a)
+                    .and_then(|c| Cents::parse(c).ok())
+                    .ok_or_else(|| invalid("amount", "Bitte geben Sie einen Betrag wie 1.560,00 an."))?,
+            ),
+        };
+        let effective_date = match text(&input.effective_date).as_str() {
+            "" => None,
+            d => Some(
+                parse_day(d)
+                    .ok_or_else(|| invalid("effective_date", "Bitte geben Sie ein Datum wie 28.01.2026 an."))?,
+            ),
+        };
+        let summary = text(&input.summary);
+        if summary.chars().count() > 4000 {
+            return Err(invalid("summary", "Die Zusammenfassung darf höchstens 4000 Zeichen haben."));
+        }
+        Some(Completion { result, amount, effective_date, summary })
+    } else {
+        None
+    };
+    let reason = (code.is_some() || !reason_text.is_empty()).then_some(Reason { code, text: reason_text });
+    Ok(LinkAct::Move { mv, reason, completion })
+}
+
+/// A euro amount as people write it (`1560`, `1560,00`, `1.560,00`, `1560.00`) in cents.
+fn euro_cents(s: &str) -> Option<i64> {
+    let s = s.trim().trim_end_matches('€').trim();
+    let (whole, frac) = match s.rfind([',', '.']) {
+        Some(i) if s.len() - i - 1 <= 2 && s[i + 1..].bytes().all(|b| b.is_ascii_digit()) => (&s[..i], &s[i + 1..]),
+        _ => (s, ""),
+    };
+    let whole: String = whole.chars().filter(|c| *c != '.' && *c != ' ').collect();
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 10 {
+        return None;
+    }
+    let cents = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i64>().ok()? * 10,
+        _ => frac.parse::<i64>().ok()?,
+    };
+    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
+}
+
+/// A date as `2026-01-28` (HTML date input) or `28.01.2026`.
+fn parse_day(s: &str) -> Option<Day> {
+    if let Ok(d) = Day::parse(s) {
+        return Some(d);
+    }
+    let mut parts = s.split('.');
+    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    Day::parse(&format!("{y:0>4}-{m:0>2}-{d:0>2}")).ok()
+}
+
+/// The case data of a view as table sections, one per kind of data.
+fn sections(v: &CaseView) -> Vec<Section> {
+    let mut out = Vec::new();
+    if !v.persons.is_empty() {
+        let rows = v
+            .persons
+            .iter()
+            .map(|p| {
+                let year = p.birth_year.map(|y| format!(", geb. {y}")).unwrap_or_default();
+                (p.role.as_str().to_owned(), format!("{} {}{year}", p.given_name, p.family_name))
+            })
+            .collect();
+        out.push(Section { heading: "Personen".into(), rows });
+    }
+    let mut contact = Vec::new();
+    if let Some(a) = &v.address {
+        contact
+            .push(("Anschrift".to_owned(), format!("{} {}, {} {}", a.street, a.house_number, a.postal_code, a.city)));
+    }
+    if v.address_withheld {
+        contact.push(("Anschrift".to_owned(), "gesperrt (Auskunftssperre)".to_owned()));
+    }
+    if let Some(c) = &v.contact {
+        if !c.phone.is_empty() {
+            contact.push(("Telefon".to_owned(), c.phone.clone()));
+        }
+        if !c.email.is_empty() {
+            contact.push(("E-Mail".to_owned(), c.email.clone()));
+        }
+    }
+    if !contact.is_empty() {
+        out.push(Section { heading: "Kontakt".into(), rows: contact });
+    }
+    let mut tenancy = Vec::new();
+    if let Some(t) = &v.tenancy {
+        if !t.reference.is_empty() {
+            tenancy.push(("Mietvertrag".to_owned(), t.reference.clone()));
+        }
+        let rent = Cents::parse(t.rent.base.get() + t.rent.service_charge_advance.get() + t.rent.heating_advance.get())
+            .map(|c| c.to_string())
+            .unwrap_or_default();
+        tenancy.push(("Miete gesamt".to_owned(), rent));
+    }
+    if let Some(b) = v.stadtbezirk {
+        tenancy.push(("Stadtbezirk".to_owned(), b.as_str().to_owned()));
+    }
+    for s in &v.stages {
+        tenancy.push(("Stufe".to_owned(), format!("{} seit {}", s.stage.as_str(), labels::day(s.date))));
+    }
+    if !tenancy.is_empty() {
+        out.push(Section { heading: "Mietverhältnis".into(), rows: tenancy });
+    }
+    if let Some(a) = v.arrears {
+        out.push(Section { heading: "Mietrückstand".into(), rows: vec![("Betrag".to_owned(), a.to_string())] });
+    }
+    for (heading, note) in [
+        ("Einkommen und Leistungen", &v.income_benefits_note),
+        ("Gesundheit", &v.health_note),
+        ("Beratungsnotizen", &v.counselling_note),
+    ] {
+        if !note.is_empty() {
+            out.push(Section { heading: heading.into(), rows: vec![("Notiz".to_owned(), note.clone())] });
+        }
+    }
+    if !v.outcomes.is_empty() {
+        let rows = v
+            .outcomes
+            .iter()
+            .map(|o| {
+                let amount = o.amount.map(|a| format!(", {a}")).unwrap_or_default();
+                let date = o.effective_date.map(|d| format!(", {}", labels::day(d))).unwrap_or_default();
+                (o.topic.to_owned(), format!("{}{amount}{date}", labels::result(o.result)))
+            })
+            .collect();
+        out.push(Section { heading: "Ergebnisse anderer Stellen".into(), rows });
+    }
+    out
+}
+
+/// The page's error for a hub error; no internal detail reaches the page.
+fn desk_error(e: HubError) -> DeskError {
+    match e {
+        HubError::Invalid(FieldError { field, .. }) if field == "idempotency_key" => DeskError::Refused(
+            "Dieses Formular wurde bereits mit anderen Angaben abgeschickt. Bitte öffnen Sie den Link aus der E-Mail neu."
+                .into(),
+        ),
+        HubError::Invalid(FieldError { field, .. }) => {
+            DeskError::Invalid { field, message: "Diese Angabe ist nicht gültig.".into() }
+        }
+        HubError::FailedPrecondition(_) => DeskError::Refused(
+            "Diese Aktion ist beim jetzigen Stand der Vermittlung nicht möglich. Bitte laden Sie die Seite neu.".into(),
+        ),
+        HubError::NotFound(_) | HubError::AlreadyExists(_) => DeskError::NotFound,
+        HubError::Unauthenticated(_) | HubError::PermissionDenied(_) => DeskError::Revoked,
+        HubError::Unavailable => DeskError::Unavailable,
+        HubError::Internal(m) => {
+            tracing::error!(error = %m, "partner page action failed");
+            DeskError::Internal
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn euro_amounts_as_people_write_them() {
+        assert_eq!(euro_cents("1560"), Some(156_000));
+        assert_eq!(euro_cents("1560,00"), Some(156_000));
+        assert_eq!(euro_cents("1.560,50"), Some(156_050));
+        assert_eq!(euro_cents("1560.5"), Some(156_050));
+        assert_eq!(euro_cents("1.560 €"), Some(156_000));
+        for bad in ["", "abc", "-5", "1,2,3", "12345678901"] {
+            assert_eq!(euro_cents(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_in_both_forms() {
+        assert_eq!(parse_day("2026-01-28").map(|d| d.to_string()), Some("2026-01-28".into()));
+        assert_eq!(parse_day("28.01.2026").map(|d| d.to_string()), Some("2026-01-28".into()));
+        assert_eq!(parse_day("31.02.2026"), None);
+        assert_eq!(parse_day("28.01"), None);
+    }
+
+    #[test]
+    fn forms_need_what_the_move_needs() {
+        let none = ActionInput::default();
+        assert!(matches!(link_act("DECLINE", &none), Err(DeskError::Invalid { field, .. }) if field == "reason_code"));
+        assert!(matches!(link_act("COMPLETE", &none), Err(DeskError::Invalid { field, .. }) if field == "result"));
+        assert!(matches!(link_act("NOTE", &none), Err(DeskError::Invalid { field, .. }) if field == "text"));
+        assert!(matches!(link_act("ACCEPT", &none), Ok(LinkAct::Move { mv: Move::Accept, .. })));
+        let hub_only = ActionInput { reason_code: Some("CASE_CLOSED".into()), ..ActionInput::default() };
+        assert!(matches!(link_act("DECLINE", &hub_only), Err(DeskError::Invalid { .. })));
+        assert!(matches!(link_act("EXPLODE", &none), Err(DeskError::Invalid { .. })));
+    }
+}
