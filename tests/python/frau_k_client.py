@@ -33,6 +33,8 @@ from wohnungserhalt.hub.v1 import (
     common_pb2,
     consent_pb2,
     consent_pb2_grpc,
+    deliveries_pb2,
+    deliveries_pb2_grpc,
     directory_pb2,
     directory_pb2_grpc,
     events_pb2,
@@ -182,6 +184,9 @@ class Hub:
 
     def events(self, who: str):
         return events_pb2_grpc.EventServiceStub(self.channel(who))
+
+    def deliveries(self, who: str):
+        return deliveries_pb2_grpc.DeliveryServiceStub(self.channel(who))
 
     def health(self, who: str):
         return health_pb2_grpc.HealthStub(self.channel(who))
@@ -613,6 +618,21 @@ def scenario(hub: Hub, checks: Checks, server_pid: int | None) -> None:
                          grpc.StatusCode.PERMISSION_DENIED)
 
     checks.run("CaseService (GetCase, ListCases) as the Jobcenter is PERMISSION_DENIED", jobcenter_case_denied)
+
+    def deliveries_fachstelle_only():
+        # Every partner here is a gRPC partner, so the outbox holds no mail for this case.
+        resp = hub.deliveries(FACHSTELLE).ListDeliveries(deliveries_pb2.ListDeliveriesRequest(), timeout=RPC_TIMEOUT)
+        assert list(resp.deliveries) == [], resp
+        expect_rpc_error(lambda: hub.deliveries(JOBCENTER).ListDeliveries(deliveries_pb2.ListDeliveriesRequest(),
+                                                                           timeout=RPC_TIMEOUT),
+                         grpc.StatusCode.PERMISSION_DENIED)
+        e = expect_rpc_error(lambda: hub.deliveries(FACHSTELLE).RequeueDelivery(
+            deliveries_pb2.RequeueDeliveryRequest(idempotency_key=str(uuid.uuid4()), delivery_id="kein-uuid"),
+            timeout=RPC_TIMEOUT), grpc.StatusCode.INVALID_ARGUMENT)
+        assert "delivery_id" in e.details(), e.details()
+
+    checks.run("DeliveryService: the Fachstelle lists deliveries (none for gRPC partners), the Jobcenter may not, "
+               "a malformed id is INVALID_ARGUMENT", deliveries_fachstelle_only)
 
     def jobcenter_inbox():
         resp = hub.referrals(JOBCENTER).ListReferrals(R.ListReferralsRequest(mailbox=R.MAILBOX_INBOX),

@@ -95,6 +95,7 @@ LISTED="$("$VENV/bin/grpcurl" -cacert "$DATA/pki/ca.pem" -cert "$DATA/pki/operat
     "localhost:$PORT" list)"
 for svc in wohnungserhalt.hub.v1.DirectoryService wohnungserhalt.hub.v1.CaseService \
     wohnungserhalt.hub.v1.ConsentService wohnungserhalt.hub.v1.ReferralService wohnungserhalt.hub.v1.EventService \
+    wohnungserhalt.hub.v1.NoticeService wohnungserhalt.hub.v1.DeliveryService \
     grpc.health.v1.Health; do
     grep -qx "$svc" <<<"$LISTED" || { log "grpcurl list is missing $svc:"; echo "$LISTED"; exit 1; }
 done

@@ -5,9 +5,13 @@
 //! The database is migrated first with `hub migrate`, and both replicas run with
 //! `HUB_AUTO_MIGRATE=false`, as the deployment guide describes.
 //!
+//! A second test runs both replicas with the email channel on: mail jobs committed through A and B
+//! are split between the two dispatchers and each reaches the SMTP server exactly once.
+//!
 //! Needs PostgreSQL (`HUB_TEST_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:5432/postgres`): without
 //! it the test fails under CI (`CI` set) and is skipped with a message otherwise (see `pg_server`).
 
+mod mailsink;
 mod process;
 
 use process::{hub_binary, hub_command};
@@ -64,10 +68,16 @@ struct Replica {
 impl Replica {
     /// Starts `hub serve` on a free loopback port and waits until it listens.
     fn start(name: &'static str, bin: &Path, data_dir: &Path, database_url: &str) -> Self {
+        Self::start_with(name, bin, data_dir, database_url, &[])
+    }
+
+    /// Starts `hub serve` with extra environment variables.
+    fn start_with(name: &'static str, bin: &Path, data_dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Self {
         let data = data_dir.to_str().expect("UTF-8 temp path");
         let child = hub_command(bin, &["serve", "--data-dir", data, "--listen", "127.0.0.1:0"])
             .env("HUB_DATABASE_URL", database_url)
             .env("HUB_AUTO_MIGRATE", "false")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -360,4 +370,148 @@ async fn two_hub_processes_share_one_database_and_survive_kill_9_of_one() {
     assert_ne!(second.id, referral.id);
     await_event(&mut on_b, EventKind::ReferralCreated, &second.id).await;
     drop(b);
+}
+
+/// Polls `f` until it returns `Some`, at most `CALL_TIMEOUT`.
+async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, mut f: impl FnMut() -> F) -> T {
+    let deadline = tokio::time::Instant::now() + CALL_TIMEOUT * 2;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: not within {:?}", CALL_TIMEOUT * 2);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hub_processes_split_the_outbox_and_send_every_mail_exactly_once() {
+    const MAILS: usize = 24;
+    let Some(server) = pg_server() else { return };
+    let sink = mailsink::MailSink::start(mailsink::SinkOptions::default()).await.expect("SMTP sink");
+    let bin = hub_binary();
+    let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
+    let database_url = hub::store::postgres::create_database(&server, &name).await.expect("create the test database");
+    let root = tempfile::tempdir().expect("temp dir");
+    let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
+    run_hub(&bin, &["pki", "init", "--data-dir", dir_a.to_str().expect("UTF-8 temp path")], &[]);
+    hub::testkit::copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
+    run_hub(&bin, &["migrate", "--data-dir", dir_a.to_str().expect("UTF-8"), "--database-url", &database_url], &[]);
+
+    // Both replicas send through the same SMTP server and sign links with one shared key.
+    let port = sink.port().to_string();
+    let key = root.path().join("email.key");
+    let env = [
+        ("HUB_EMAIL_ENABLED", "true"),
+        ("HUB_SMTP_HOST", "127.0.0.1"),
+        ("HUB_SMTP_PORT", port.as_str()),
+        ("HUB_SMTP_SECURITY", "plain"),
+        ("HUB_SMTP_FROM", "Wohnungserhalt Hub <hub@hub.example>"),
+        ("HUB_WEB_LISTEN", "127.0.0.1:0"),
+        ("HUB_EMAIL_KEY_FILE", key.to_str().expect("UTF-8")),
+    ];
+    let a = Replica::start_with("A", &bin, &dir_a, &database_url, &env);
+    let b = Replica::start_with("B", &bin, &dir_b, &database_url, &env);
+
+    let ca = hub::pki::load_ca(&PkiDir::in_data_dir(&dir_a)).expect("load the CA");
+    let operator = hub::pki::operator_cert(&ca).expect("operator certificate");
+    let fachstelle = org_cert(&ca, orgs::FACHSTELLE);
+    let mut directory = DirectoryServiceClient::new(a.channel(&ca, &operator).await);
+    for mut spec in hub::network::standard_network() {
+        if spec.id == orgs::SCHULDNERBERATUNG {
+            spec.channel = hub_proto::v1::Channel::Email as i32;
+            spec.channel_address = "postfach@schuldnerberatung.example".to_owned();
+        }
+        bounded(
+            "RegisterOrganisation",
+            directory.register_organisation(RegisterOrganisationRequest {
+                idempotency_key: idem(),
+                organisation: Some(spec),
+            }),
+        )
+        .await
+        .expect("RegisterOrganisation through A");
+    }
+    let (on_a, on_b) = (a.channel(&ca, &fachstelle).await, b.channel(&ca, &fachstelle).await);
+    let case = bounded(
+        "OpenCase",
+        CaseServiceClient::new(on_a.clone()).open_case(OpenCaseRequest {
+            idempotency_key: idem(),
+            details: Some(frau_k_details()),
+            initial_stage: None,
+        }),
+    )
+    .await
+    .expect("OpenCase")
+    .into_inner()
+    .case
+    .expect("case");
+    let person = case.details.as_ref().and_then(|d| d.persons.first()).expect("a person").person_id.clone();
+    bounded(
+        "RecordConsent",
+        ConsentServiceClient::new(on_a.clone()).record_consent(RecordConsentRequest {
+            idempotency_key: idem(),
+            case_id: case.id.clone(),
+            person_ids: vec![person],
+            recipient_organisation_ids: vec![orgs::SCHULDNERBERATUNG.to_owned()],
+            categories: vec![DataCategory::Identity as i32],
+            purpose: ConsentPurpose::Wohnungssicherung as i32,
+            form: ConsentForm::Written as i32,
+            evidence_reference: "EW-2026-0002 (synthetisch)".to_owned(),
+            valid_until: date_in_days(170),
+            art9_explicit: false,
+            secrecy_release: true,
+        }),
+    )
+    .await
+    .expect("RecordConsent");
+
+    // Referrals to the email partner through both replicas, concurrently.
+    let mut writers = tokio::task::JoinSet::new();
+    for i in 0..MAILS {
+        let mut client = ReferralServiceClient::new(if i % 2 == 0 { on_a.clone() } else { on_b.clone() });
+        let case_id = case.id.clone();
+        writers.spawn(async move {
+            let req = CreateReferralRequest {
+                idempotency_key: idem(),
+                case_id,
+                recipient_organisation_id: orgs::SCHULDNERBERATUNG.to_owned(),
+                category: ReferralCategory::DebtCounselling as i32,
+                data_categories: vec![DataCategory::Identity as i32],
+                message: format!("Vermittlung {i} (synthetisch)"),
+                reply_by: date_in_days(14),
+            };
+            bounded("CreateReferral", client.create_referral(req)).await.expect("CreateReferral")
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.expect("writer task");
+    }
+
+    // Every job ends SENT; then the sink holds exactly one message per job.
+    let pool = sqlx::PgPool::connect(&database_url).await.expect("connect to the test database");
+    let jobs: Vec<serde_json::Value> = eventually("all mail jobs sent", || {
+        let pool = pool.clone();
+        async move {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as("SELECT status, body FROM outbox").fetch_all(&pool).await.ok()?;
+            let sent = rows.iter().filter(|(status, _)| status == "SENT").count();
+            let jobs: Vec<serde_json::Value> = rows.iter().filter_map(|(_, b)| serde_json::from_str(b).ok()).collect();
+            (rows.len() == MAILS && sent == MAILS).then_some(jobs)
+        }
+    })
+    .await;
+    let mails = sink.wait_for(MAILS, CALL_TIMEOUT).await.expect("the mails arrive");
+    let ids: BTreeSet<&str> = mails.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(mails.len(), MAILS, "no mail twice: {} messages, {} distinct", mails.len(), ids.len());
+    assert_eq!(ids.len(), MAILS);
+    for j in &jobs {
+        let id = j["id"].as_str().expect("job id");
+        assert!(ids.contains(format!("<{id}@hub.example>").as_str()), "job {id} was sent");
+    }
+    let senders: BTreeSet<&str> = jobs.iter().filter_map(|j| j["sent_by"].as_str()).collect();
+    println!("{MAILS} mails sent by {} dispatchers: {senders:?}", senders.len());
+    assert_eq!(senders.len(), 2, "both replicas' dispatchers sent mail: {senders:?}");
+    pool.close().await;
+    drop((a, b));
 }

@@ -70,20 +70,28 @@ impl SendError {
         } else {
             "SMTP connection error".to_owned()
         };
-        // lettre's source chain holds the server's reply text or the io/TLS error.
+        // lettre's source chain holds the server's reply text or the io/TLS error; nested
+        // lettre errors are skipped (their Display would repeat "Connection error").
         let mut detail = String::new();
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {
-            let text = s.to_string();
-            if !text.is_empty() && !detail.contains(&text) {
-                if !detail.is_empty() {
-                    detail.push_str(": ");
+            if s.downcast_ref::<smtp::Error>().is_none() {
+                let text = s.to_string();
+                if !text.is_empty() && !detail.contains(&text) {
+                    if !detail.is_empty() {
+                        detail.push_str(": ");
+                    }
+                    detail.push_str(&text);
                 }
-                detail.push_str(&text);
             }
             source = s.source();
         }
-        let message = if detail.is_empty() { what } else { format!("{what} {}", detail.trim()) };
+        let detail = detail.trim();
+        let message = match (detail.is_empty(), e.status().is_some()) {
+            (true, _) => what,
+            (false, true) => format!("{what} {detail}"),
+            (false, false) => format!("{what}: {detail}"),
+        };
         Self { retry, message: clip(&redact(&message, secrets)) }
     }
 }

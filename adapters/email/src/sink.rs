@@ -51,7 +51,7 @@ pub struct OutgoingMail {
 /// be shared (e.g. in an `Arc`) by all workers of a process.
 pub struct SmtpSink {
     /// Current transport; replaced after a timeout (see the module docs).
-    pub(crate) transport: RwLock<AsyncSmtpTransport<Tokio1Executor>>,
+    transport: RwLock<AsyncSmtpTransport<Tokio1Executor>>,
     /// Builds a fresh transport with the same settings.
     builder: AsyncSmtpTransportBuilder,
     /// `pool_size` permits: one per connection in use.

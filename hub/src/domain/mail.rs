@@ -96,6 +96,9 @@ pub struct MailJob {
     pub updated_at: Instant,
     /// Accepted by the SMTP server.
     pub sent_at: Option<Instant>,
+    /// The dispatcher that sent it (replica and process), for operations.
+    #[serde(default)]
+    pub sent_by: Option<String>,
 }
 
 impl MailJob {
@@ -117,6 +120,7 @@ impl MailJob {
             created_at: now,
             updated_at: now,
             sent_at: None,
+            sent_by: None,
         }
     }
 
@@ -141,9 +145,10 @@ impl MailJob {
         }
     }
 
-    /// Records delivery.
-    pub fn sent(&mut self, now: Instant) {
+    /// Records delivery by dispatcher `by`.
+    pub fn sent(&mut self, by: &str, now: Instant) {
         self.attempts += 1;
+        self.sent_by = Some(by.to_owned());
         self.status = JobStatus::Sent;
         self.sent_at = Some(now);
         self.last_error = None;

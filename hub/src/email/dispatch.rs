@@ -46,7 +46,8 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// A dispatcher for `hub` sending through `sink`.
     pub fn new(hub: Hub, sink: Arc<SmtpSink>, key: Arc<LinkKey>, config: EmailConfig) -> Self {
-        let owner = format!("dispatcher-{}", uuid::Uuid::new_v4());
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let owner = format!("dispatcher-{}-{}", std::process::id(), &id[..8]);
         Self { hub, sink, key, config: Arc::new(config), owner }
     }
 
@@ -118,7 +119,7 @@ impl Dispatcher {
         let result = match self.hub.mail_facts(&job).await? {
             Err(reason) => DeliveryResult::Failed { error: reason, retry_at: None },
             Ok(facts) => match self.sink.send(&self.compose(&job, &facts)).await {
-                Ok(()) => DeliveryResult::Sent,
+                Ok(()) => DeliveryResult::Sent { by: self.owner.clone() },
                 Err(e) => {
                     let attempt = job.attempts + 1;
                     let retry_at =
@@ -133,7 +134,7 @@ impl Dispatcher {
             },
         };
         let outcome = match &result {
-            DeliveryResult::Sent => Outcome::Sent,
+            DeliveryResult::Sent { .. } => Outcome::Sent,
             DeliveryResult::Failed { retry_at: Some(_), .. } => Outcome::Retrying,
             DeliveryResult::Failed { retry_at: None, .. } => Outcome::Dead,
         };

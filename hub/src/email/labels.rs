@@ -122,13 +122,29 @@ pub fn day(d: Day) -> String {
     format!("{:02}.{:02}.{:04}", d.day(), u8::from(d.month()), d.year())
 }
 
-/// An instant as `dd.mm.yyyy HH:MM` in **UTC** (not local Hannover time, which is one or two hours
-/// later; the code base has no time-zone rules yet), seconds cut off, e.g. "09.01.2026 09:05". An
-/// instant beyond the calendar's range (year ±9999) shows as the Unix epoch, as in [`Instant::day`].
+/// An instant as `dd.mm.yyyy HH:MM` in Hannover's local time (CET, or CEST in summer), the time
+/// caseworkers read on their own clocks; seconds cut off, e.g. "09.01.2026 10:05". An instant beyond
+/// the calendar's range (year ±9999) shows as the Unix epoch, as in [`Instant::day`].
 pub fn instant(i: Instant) -> String {
-    let dt = ::time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(i.millis()) * 1_000_000)
+    let utc = ::time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(i.millis()) * 1_000_000)
         .unwrap_or(::time::OffsetDateTime::UNIX_EPOCH);
-    format!("{} {:02}:{:02}", day(Day::from_date(dt.date())), dt.hour(), dt.minute())
+    let local = utc.saturating_add(::time::Duration::hours(berlin_offset_hours(utc)));
+    format!("{} {:02}:{:02}", day(Day::from_date(local.date())), local.hour(), local.minute())
+}
+
+/// Germany's offset from UTC at `utc`: +2 during EU summer time (from the last Sunday of March,
+/// 01:00 UTC, to the last Sunday of October, 01:00 UTC), +1 otherwise. The EU rule is applied to
+/// every year; the hub never shows instants from before it took effect (1996).
+fn berlin_offset_hours(utc: ::time::OffsetDateTime) -> i64 {
+    let last_sunday = |month: ::time::Month| {
+        let mut d = ::time::Date::from_calendar_date(utc.year(), month, 31).unwrap_or(utc.date());
+        while d.weekday() != ::time::Weekday::Sunday {
+            d = d.previous_day().unwrap_or(d);
+        }
+        d.with_hms(1, 0, 0).map(|t| t.assume_utc()).unwrap_or(utc)
+    };
+    let (start, end) = (last_sunday(::time::Month::March), last_sunday(::time::Month::October));
+    if utc >= start && utc < end { 2 } else { 1 }
 }
 
 #[cfg(test)]
@@ -178,15 +194,19 @@ mod tests {
     }
 
     #[test]
-    fn instant_is_dd_mm_yyyy_hh_mm_utc() {
+    fn instant_is_dd_mm_yyyy_hh_mm_in_hannover_time() {
         let at = |dt: ::time::OffsetDateTime| {
             instant(Instant::from_millis(i64::try_from(dt.unix_timestamp_nanos() / 1_000_000).expect("in range")))
         };
-        assert_eq!(at(::time::macros::datetime!(2026-01-09 09:05 UTC)), "09.01.2026 09:05");
-        // Seconds are cut off, never rounded up into the next minute or day.
-        assert_eq!(at(::time::macros::datetime!(2026-02-28 23:59:59.999 UTC)), "28.02.2026 23:59");
-        assert_eq!(at(::time::macros::datetime!(2026-07-01 00:00 UTC)), "01.07.2026 00:00");
-        assert_eq!(instant(Instant::from_millis(0)), "01.01.1970 00:00");
-        assert_eq!(instant(Instant::from_millis(-60_000)), "31.12.1969 23:59");
+        assert_eq!(at(::time::macros::datetime!(2026-01-09 09:05 UTC)), "09.01.2026 10:05");
+        // Seconds are cut off, never rounded up; the local day may be the next one.
+        assert_eq!(at(::time::macros::datetime!(2026-02-28 23:59:59.999 UTC)), "01.03.2026 00:59");
+        assert_eq!(at(::time::macros::datetime!(2026-07-01 00:00 UTC)), "01.07.2026 02:00");
+        // Summer time starts 2026-03-29 01:00 UTC and ends 2026-10-25 01:00 UTC.
+        assert_eq!(at(::time::macros::datetime!(2026-03-29 00:59 UTC)), "29.03.2026 01:59");
+        assert_eq!(at(::time::macros::datetime!(2026-03-29 01:00 UTC)), "29.03.2026 03:00");
+        assert_eq!(at(::time::macros::datetime!(2026-10-25 00:59 UTC)), "25.10.2026 02:59");
+        assert_eq!(at(::time::macros::datetime!(2026-10-25 01:00 UTC)), "25.10.2026 02:00");
+        assert_eq!(instant(Instant::from_millis(0)), "01.01.1970 01:00");
     }
 }

@@ -149,6 +149,9 @@ impl EmailConfig {
         if let Some(v) = get("HUB_SMTP_CA_FILE") {
             self.smtp.ca_file = Some(PathBuf::from(v));
         }
+        if let Some(v) = get("HUB_EMAIL_KEY_FILE") {
+            self.key_file = Some(PathBuf::from(v));
+        }
         if let Some(v) = get("HUB_WEB_LISTEN") {
             self.web.listen = v.parse().map_err(|_| format!("HUB_WEB_LISTEN: '{v}' is not an address"))?;
         }

@@ -19,8 +19,11 @@ const MAX_PAGE: u32 = 1000;
 /// What sending a claimed mail did.
 #[derive(Debug, Clone)]
 pub enum DeliveryResult {
-    /// The SMTP server accepted it.
-    Sent,
+    /// The SMTP server accepted it; sent by this dispatcher.
+    Sent {
+        /// The dispatcher's name.
+        by: String,
+    },
     /// It failed; retry at the given instant, or give up (dead letter) when `None`.
     Failed {
         /// Why, in words safe to store and show.
@@ -159,7 +162,7 @@ impl Hub {
         let now = self.now();
         let mut p = Pending::new();
         match result {
-            DeliveryResult::Sent => job.sent(now),
+            DeliveryResult::Sent { by } => job.sent(&by, now),
             DeliveryResult::Failed { error, retry_at } => {
                 job.failed(error, retry_at, now);
                 if job.status == JobStatus::Dead {
