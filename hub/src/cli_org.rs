@@ -59,6 +59,18 @@ enum OrgCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Sets how the hub reaches an organisation: `--email ADDRESS` makes it an email partner (or
+    /// fixes its address; links already sent stop working), `--grpc` makes it call the hub itself.
+    SetChannel {
+        /// Organisation id.
+        id: String,
+        /// The new email address.
+        #[arg(long, conflicts_with = "grpc", required_unless_present = "grpc")]
+        email: Option<String>,
+        /// Switch to gRPC.
+        #[arg(long)]
+        grpc: bool,
+    },
     /// Deactivates an organisation (its certificate is refused from then on).
     Deactivate {
         /// Organisation id.
@@ -145,6 +157,33 @@ pub async fn run(args: OrgArgs) -> anyhow::Result<()> {
                 .await
                 .map_err(|s| anyhow!("{:?}: {}", s.code(), s.message()))?;
             print_orgs(&r.into_inner().organisations);
+        }
+        OrgCommand::SetChannel { id, email, grpc: _ } => {
+            let org = dir
+                .get_organisation(pb::GetOrganisationRequest { organisation_id: id.clone() })
+                .await
+                .map_err(|s| anyhow!("{:?}: {}", s.code(), s.message()))?
+                .into_inner()
+                .organisation
+                .ok_or_else(|| anyhow!("organisation {id}: no answer"))?;
+            let (channel, address) = match email {
+                Some(a) => (pb::Channel::Email, a),
+                None => (pb::Channel::Grpc, String::new()),
+            };
+            let spec = pb::OrganisationSpec {
+                id: org.id,
+                name: org.name,
+                kind: org.kind,
+                accepted_categories: org.accepted_categories,
+                channel: channel as i32,
+                channel_address: address,
+                office_hours: org.office_hours,
+            };
+            let r = dir
+                .update_organisation(pb::UpdateOrganisationRequest { idempotency_key: key(), organisation: Some(spec) })
+                .await
+                .map_err(|s| anyhow!("{:?}: {}", s.code(), s.message()))?;
+            print_orgs(r.into_inner().organisation.as_slice());
         }
         OrgCommand::Deactivate { id } => {
             let r = dir
