@@ -184,21 +184,80 @@ fn referral_request(case_id: &str) -> CreateReferralRequest {
     }
 }
 
+/// A fresh database with one PKI (`hub pki init`) copied into the data directories of A and B, and
+/// the schema applied with `hub migrate`. Returns (database URL, temp root, dir A, dir B).
+async fn prepare(bin: &Path, server: &str) -> (String, tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
+    let database_url = hub::store::postgres::create_database(server, &name).await.expect("create the test database");
+    let root = tempfile::tempdir().expect("temp dir");
+    let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
+    run_hub(bin, &["pki", "init", "--data-dir", dir_a.to_str().expect("UTF-8 temp path")], &[]);
+    hub::testkit::copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
+    let migrated =
+        run_hub(bin, &["migrate", "--data-dir", dir_a.to_str().expect("UTF-8"), "--database-url", &database_url], &[]);
+    assert!(migrated.contains("applied 0001 core"), "hub migrate applied the schema: {migrated}");
+    (database_url, root, dir_a, dir_b)
+}
+
+/// Registers the standard network through `channel` (operator), each spec passed through `adjust`.
+async fn register_network(channel: Channel, adjust: impl Fn(&mut OrganisationSpec)) {
+    let mut directory = DirectoryServiceClient::new(channel);
+    for mut spec in hub::network::standard_network() {
+        adjust(&mut spec);
+        bounded(
+            "RegisterOrganisation",
+            directory.register_organisation(RegisterOrganisationRequest {
+                idempotency_key: idem(),
+                organisation: Some(spec),
+            }),
+        )
+        .await
+        .expect("RegisterOrganisation");
+    }
+}
+
+/// Opens the Frau K. case as the Fachstelle and records a consent to disclose `categories` to `recipient`.
+async fn case_with_consent(fachstelle: Channel, recipient: &str, categories: &[DataCategory]) -> Case {
+    let case = bounded(
+        "OpenCase",
+        CaseServiceClient::new(fachstelle.clone()).open_case(OpenCaseRequest {
+            idempotency_key: idem(),
+            details: Some(frau_k_details()),
+            initial_stage: None,
+        }),
+    )
+    .await
+    .expect("OpenCase")
+    .into_inner()
+    .case
+    .expect("case");
+    let person = case.details.as_ref().and_then(|d| d.persons.first()).expect("a person").person_id.clone();
+    bounded(
+        "RecordConsent",
+        ConsentServiceClient::new(fachstelle).record_consent(RecordConsentRequest {
+            idempotency_key: idem(),
+            case_id: case.id.clone(),
+            person_ids: vec![person],
+            recipient_organisation_ids: vec![recipient.to_owned()],
+            categories: categories.iter().map(|c| *c as i32).collect(),
+            purpose: ConsentPurpose::Wohnungssicherung as i32,
+            form: ConsentForm::Written as i32,
+            evidence_reference: "EW-2026-0001 (synthetisch)".to_owned(),
+            valid_until: date_in_days(170),
+            art9_explicit: false,
+            secrecy_release: true,
+        }),
+    )
+    .await
+    .expect("RecordConsent");
+    case
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hub_processes_share_one_database_and_survive_kill_9_of_one() {
     let Some(server) = pg_server() else { return };
     let bin = hub_binary();
-    let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
-    let database_url = hub::store::postgres::create_database(&server, &name).await.expect("create the test database");
-
-    // One PKI (`hub pki init`), a copy of it in each replica's data directory; migrate first.
-    let root = tempfile::tempdir().expect("temp dir");
-    let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
-    run_hub(&bin, &["pki", "init", "--data-dir", dir_a.to_str().expect("UTF-8 temp path")], &[]);
-    hub::testkit::copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
-    let migrated =
-        run_hub(&bin, &["migrate", "--data-dir", dir_a.to_str().expect("UTF-8"), "--database-url", &database_url], &[]);
-    assert!(migrated.contains("applied 0001 core"), "hub migrate applied the schema: {migrated}");
+    let (database_url, _root, dir_a, dir_b) = prepare(&bin, &server).await;
 
     let mut a = Replica::start("A", &bin, &dir_a, &database_url);
     let b = Replica::start("B", &bin, &dir_b, &database_url);
@@ -209,18 +268,7 @@ async fn two_hub_processes_share_one_database_and_survive_kill_9_of_one() {
     let (fachstelle, jobcenter) = (org_cert(&ca, orgs::FACHSTELLE), org_cert(&ca, orgs::JOBCENTER));
 
     // The standard network, once, through A.
-    let mut directory = DirectoryServiceClient::new(a.channel(&ca, &operator).await);
-    for spec in hub::network::standard_network() {
-        bounded(
-            "RegisterOrganisation",
-            directory.register_organisation(RegisterOrganisationRequest {
-                idempotency_key: idem(),
-                organisation: Some(spec),
-            }),
-        )
-        .await
-        .expect("RegisterOrganisation through A");
-    }
+    register_network(a.channel(&ca, &operator).await, |_| {}).await;
 
     // (a) Case, consent and referral through A; the Jobcenter, subscribed on B, receives its events.
     let mut on_b = bounded(
@@ -231,38 +279,9 @@ async fn two_hub_processes_share_one_database_and_survive_kill_9_of_one() {
     .expect("Subscribe on B")
     .into_inner();
     let a_fachstelle = a.channel(&ca, &fachstelle).await;
-    let case = bounded(
-        "OpenCase",
-        CaseServiceClient::new(a_fachstelle.clone()).open_case(OpenCaseRequest {
-            idempotency_key: idem(),
-            details: Some(frau_k_details()),
-            initial_stage: None,
-        }),
-    )
-    .await
-    .expect("OpenCase through A")
-    .into_inner()
-    .case
-    .expect("case");
-    let person = case.details.as_ref().and_then(|d| d.persons.first()).expect("a person").person_id.clone();
-    bounded(
-        "RecordConsent",
-        ConsentServiceClient::new(a_fachstelle.clone()).record_consent(RecordConsentRequest {
-            idempotency_key: idem(),
-            case_id: case.id.clone(),
-            person_ids: vec![person],
-            recipient_organisation_ids: vec![orgs::JOBCENTER.to_owned()],
-            categories: vec![DataCategory::Identity as i32, DataCategory::Arrears as i32],
-            purpose: ConsentPurpose::Wohnungssicherung as i32,
-            form: ConsentForm::Written as i32,
-            evidence_reference: "EW-2026-0001 (synthetisch)".to_owned(),
-            valid_until: date_in_days(170),
-            art9_explicit: false,
-            secrecy_release: true,
-        }),
-    )
-    .await
-    .expect("RecordConsent through A");
+    let case =
+        case_with_consent(a_fachstelle.clone(), orgs::JOBCENTER, &[DataCategory::Identity, DataCategory::Arrears])
+            .await;
     let mut a_referrals = ReferralServiceClient::new(a_fachstelle.clone());
     let referral = bounded("CreateReferral", a_referrals.create_referral(referral_request(&case.id)))
         .await
@@ -390,13 +409,7 @@ async fn two_hub_processes_split_the_outbox_and_send_every_mail_exactly_once() {
     let Some(server) = pg_server() else { return };
     let sink = mailsink::MailSink::start(mailsink::SinkOptions::default()).await.expect("SMTP sink");
     let bin = hub_binary();
-    let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
-    let database_url = hub::store::postgres::create_database(&server, &name).await.expect("create the test database");
-    let root = tempfile::tempdir().expect("temp dir");
-    let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
-    run_hub(&bin, &["pki", "init", "--data-dir", dir_a.to_str().expect("UTF-8 temp path")], &[]);
-    hub::testkit::copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
-    run_hub(&bin, &["migrate", "--data-dir", dir_a.to_str().expect("UTF-8"), "--database-url", &database_url], &[]);
+    let (database_url, root, dir_a, dir_b) = prepare(&bin, &server).await;
 
     // Both replicas send through the same SMTP server and sign links with one shared key.
     let port = sink.port().to_string();
@@ -416,55 +429,15 @@ async fn two_hub_processes_split_the_outbox_and_send_every_mail_exactly_once() {
     let ca = hub::pki::load_ca(&PkiDir::in_data_dir(&dir_a)).expect("load the CA");
     let operator = hub::pki::operator_cert(&ca).expect("operator certificate");
     let fachstelle = org_cert(&ca, orgs::FACHSTELLE);
-    let mut directory = DirectoryServiceClient::new(a.channel(&ca, &operator).await);
-    for mut spec in hub::network::standard_network() {
+    register_network(a.channel(&ca, &operator).await, |spec| {
         if spec.id == orgs::SCHULDNERBERATUNG {
             spec.channel = hub_proto::v1::Channel::Email as i32;
             spec.channel_address = "postfach@schuldnerberatung.example".to_owned();
         }
-        bounded(
-            "RegisterOrganisation",
-            directory.register_organisation(RegisterOrganisationRequest {
-                idempotency_key: idem(),
-                organisation: Some(spec),
-            }),
-        )
-        .await
-        .expect("RegisterOrganisation through A");
-    }
+    })
+    .await;
     let (on_a, on_b) = (a.channel(&ca, &fachstelle).await, b.channel(&ca, &fachstelle).await);
-    let case = bounded(
-        "OpenCase",
-        CaseServiceClient::new(on_a.clone()).open_case(OpenCaseRequest {
-            idempotency_key: idem(),
-            details: Some(frau_k_details()),
-            initial_stage: None,
-        }),
-    )
-    .await
-    .expect("OpenCase")
-    .into_inner()
-    .case
-    .expect("case");
-    let person = case.details.as_ref().and_then(|d| d.persons.first()).expect("a person").person_id.clone();
-    bounded(
-        "RecordConsent",
-        ConsentServiceClient::new(on_a.clone()).record_consent(RecordConsentRequest {
-            idempotency_key: idem(),
-            case_id: case.id.clone(),
-            person_ids: vec![person],
-            recipient_organisation_ids: vec![orgs::SCHULDNERBERATUNG.to_owned()],
-            categories: vec![DataCategory::Identity as i32],
-            purpose: ConsentPurpose::Wohnungssicherung as i32,
-            form: ConsentForm::Written as i32,
-            evidence_reference: "EW-2026-0002 (synthetisch)".to_owned(),
-            valid_until: date_in_days(170),
-            art9_explicit: false,
-            secrecy_release: true,
-        }),
-    )
-    .await
-    .expect("RecordConsent");
+    let case = case_with_consent(on_a.clone(), orgs::SCHULDNERBERATUNG, &[DataCategory::Identity]).await;
 
     // Referrals to the email partner through both replicas, concurrently.
     let mut writers = tokio::task::JoinSet::new();

@@ -409,8 +409,9 @@ fn push_p(h: &mut String, style: &str, inner: &str) {
     h.push_str("</p>\n");
 }
 
-/// Escapes text for HTML element content and double- or single-quoted attribute values.
-fn escape(s: &str) -> String {
+/// Escapes text for HTML element content and double- or single-quoted attribute values (used by
+/// the mails and the partner page alike).
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);
     for c in s.chars() {
         match c {
