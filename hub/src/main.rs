@@ -60,6 +60,61 @@ enum Command {
         #[command(subcommand)]
         command: ReceiptCommand,
     },
+    /// The audit trail: verify its hash chain and seals, export it for the data protection officer.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// Where the database is: the same settings as `serve`.
+#[derive(clap::Args)]
+struct DatabaseArgs {
+    /// TOML configuration file (`HUB_CONFIG`); `HUB_*` variables override it.
+    #[arg(long, env = "HUB_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides config and `HUB_DATA_DIR`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Database URL (overrides config and `HUB_DATABASE_URL`).
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walks the whole audit chain and every seal; exits 0 with a summary if intact, non-zero
+    /// naming each record or seal where it breaks.
+    Verify {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The seal public key (default `<data-dir>/keys/audit-seal.pub`).
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+    },
+    /// Exports audit records (with their hashes) as CSV or JSON.
+    Export {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Only records about this case.
+        #[arg(long = "case")]
+        case_id: Option<String>,
+        /// Only records made by this organisation.
+        #[arg(long)]
+        org: Option<String>,
+        /// Only records from this day on (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only records up to and including this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        to: Option<String>,
+        /// csv (`;`-separated, header row, UTF-8) or json (an array of objects).
+        #[arg(long, default_value = "csv")]
+        format: hub::audit::export::Format,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -144,6 +199,10 @@ async fn main() -> std::process::ExitCode {
         Command::Receipt { command: ReceiptCommand::Verify { receipt, config, data_dir } } => {
             verify_receipt(&receipt, config, data_dir)
         }
+        Command::Audit { command } => {
+            init_logging();
+            audit(command).await
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -225,6 +284,84 @@ async fn migrate(file: Option<PathBuf>, data_dir: Option<PathBuf>, database_url:
         println!("applied {m}");
     }
     Ok(())
+}
+
+/// Opens the configured store for reading the audit trail. Never migrates: an unmigrated database
+/// is refused (run `hub migrate`), and a missing SQLite file is not created.
+async fn open_audit_store(db: DatabaseArgs) -> anyhow::Result<(Config, Arc<dyn hub::store::Store>)> {
+    let mut config = Config::load(db.config.as_deref())?;
+    if let Some(d) = db.data_dir {
+        config.data_dir = d;
+    }
+    if let Some(u) = db.database_url {
+        config.database_url = Some(u);
+    }
+    let url = config.database_url();
+    if let Some(path) = url.strip_prefix("sqlite://")
+        && !std::path::Path::new(path).exists()
+    {
+        anyhow::bail!("no database at {path} (is this the hub's data directory?)");
+    }
+    config.auto_migrate = false;
+    let store = hub::server::open_store(&config).await?;
+    Ok((config, store))
+}
+
+async fn audit(cmd: AuditCommand) -> anyhow::Result<()> {
+    match cmd {
+        AuditCommand::Verify { db, public_key } => {
+            let (config, store) = open_audit_store(db).await?;
+            let key_file = public_key.unwrap_or_else(|| hub::audit::seal::public_key_file(&config.data_dir));
+            let key = if key_file.exists() {
+                Some(hub::audit::SealPublicKey::load(&key_file)?)
+            } else {
+                eprintln!("hub: no seal public key at {}; seal signatures cannot be checked", key_file.display());
+                None
+            };
+            let report = hub::audit::verify(store.as_ref(), key.as_ref())
+                .await
+                .map_err(|e| anyhow::anyhow!("reading the audit log: {e}"))?;
+            println!("{}", report.summary());
+            for p in &report.problems {
+                println!("  {p}");
+            }
+            if report.more_problems > 0 {
+                println!("  ... and {} more", report.more_problems);
+            }
+            if report.is_intact() { Ok(()) } else { anyhow::bail!("the audit trail is not intact") }
+        }
+        AuditCommand::Export { db, case_id, org, from, to, format, out } => {
+            let day = |flag: &str, v: Option<String>| -> anyhow::Result<Option<hub::domain::time::Day>> {
+                v.map(|s| hub::domain::time::Day::parse(&s).map_err(|e| anyhow::anyhow!("--{flag}: {e}"))).transpose()
+            };
+            let filter = hub::audit::export::Filter {
+                case_id: case_id
+                    .map(|c| hub::domain::ids::CaseId::parse(&c).map_err(|e| anyhow::anyhow!("--case {e}")))
+                    .transpose()?,
+                org: org
+                    .map(|o| hub::domain::ids::OrgId::parse(&o).map_err(|e| anyhow::anyhow!("--org {e}")))
+                    .transpose()?,
+                from: day("from", from)?,
+                to: day("to", to)?,
+            };
+            let (_, store) = open_audit_store(db).await?;
+            let n = match &out {
+                Some(path) => {
+                    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+                    let mut w = std::io::BufWriter::new(file);
+                    hub::audit::export::export(store.as_ref(), &filter, format, &mut w).await?
+                }
+                None => {
+                    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+                    hub::audit::export::export(store.as_ref(), &filter, format, &mut w).await?
+                }
+            };
+            if let Some(path) = out {
+                eprintln!("hub: exported {n} audit records to {}", path.display());
+            }
+            Ok(())
+        }
+    }
 }
 
 fn pki(cmd: PkiCommand) -> anyhow::Result<()> {

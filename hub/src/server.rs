@@ -104,7 +104,11 @@ impl Server {
             // and reflection stay reachable for load balancers and grpcurl.
             .client_auth_optional(true);
         let store = open_store(config).await?;
-        let hub = Hub::new(store, clock.clone(), config.sla.clone());
+        // The audit seal key lives in the data directory (never in the database), created on first start.
+        let seal_key = crate::audit::seal::key_file(&config.data_dir);
+        let sealer = crate::audit::AuditSealer::load_or_create(&seal_key)
+            .with_context(|| format!("loading the audit seal key {}", seal_key.display()))?;
+        let hub = Hub::new(store, clock.clone(), config.sla.clone()).with_audit_sealer(sealer);
         let email = if config.email.enabled {
             let cert = read(config.email.web.tls_cert.clone().unwrap_or_else(|| pki.server_cert()))?;
             let key = read(config.email.web.tls_key.clone().unwrap_or_else(|| pki.server_key()))?;

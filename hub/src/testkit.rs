@@ -127,6 +127,15 @@ impl TestHub {
             Some(other.database_url.clone().unwrap_or_else(|| {
                 Config { data_dir: other.dir.path().to_owned(), ..Config::default() }.database_url()
             }));
+        // Replicas share the audit seal key, like the PKI (a seal of either verifies with one key).
+        let seal_key = crate::audit::seal::key_file(other.dir.path());
+        if seal_key.exists() {
+            let to = crate::audit::seal::key_file(dir.path());
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::copy(&seal_key, to)?;
+        }
         if let (Some(email), Some(from)) = (&other.email, &other.email_key_file()) {
             let to = email.key_file(dir.path());
             if let Some(parent) = to.parent() {
@@ -150,6 +159,14 @@ impl TestHub {
             shutdown: Some(served.shutdown),
             task: Some(served.task),
         })
+    }
+
+    /// The URL of the hub's database (`sqlite://<data dir>/hub.db` or the PostgreSQL test database),
+    /// for tests that look at (or tamper with) the tables directly.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| Config { data_dir: self.dir.path().to_owned(), ..Config::default() }.database_url())
     }
 
     /// The backend in use: `"postgres"` or `"sqlite"`.

@@ -60,7 +60,7 @@ pub enum Command {
     Inbox(MailboxFilter),
     /// List referrals this organisation sent.
     Outbox(MailboxFilter),
-    /// List referrals this organisation sent or received (with --all: every referral).
+    /// List referrals this organisation sent or received (with --all, Fachstelle: every referral of its cases).
     List(ListArgs),
     /// Show one referral with its history, allowed moves, case data and notes.
     Show(ReferralArg),

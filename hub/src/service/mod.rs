@@ -173,6 +173,8 @@ pub struct Hub {
     sla: Arc<sla::Sla>,
     committed: Arc<watch::Sender<u64>>,
     closing: Arc<watch::Sender<bool>>,
+    /// Signs the audit chain's head in the scheduled work; `None`: the chain is not sealed.
+    sealer: Option<Arc<crate::audit::AuditSealer>>,
 }
 
 /// Work collected inside a transaction and written with it.
@@ -188,7 +190,15 @@ impl Hub {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, sla: sla::Sla) -> Self {
         let (tx, _) = watch::channel(0);
         let (closing, _) = watch::channel(false);
-        Self { store, clock, sla: Arc::new(sla), committed: Arc::new(tx), closing: Arc::new(closing) }
+        Self { store, clock, sla: Arc::new(sla), committed: Arc::new(tx), closing: Arc::new(closing), sealer: None }
+    }
+
+    /// The same hub, sealing the audit chain with `sealer` in its scheduled work (the server
+    /// passes the key of its data directory; without one the chain is kept but never sealed).
+    #[must_use]
+    pub fn with_audit_sealer(mut self, sealer: crate::audit::AuditSealer) -> Self {
+        self.sealer = Some(Arc::new(sealer));
+        self
     }
 
     /// The store (for health checks).

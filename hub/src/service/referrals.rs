@@ -311,7 +311,10 @@ impl Hub {
             Mailbox::Inbox => query.recipient = Some(org.id.clone()),
             Mailbox::Outbox => query.sender = Some(org.id.clone()),
             Mailbox::All => {
+                // Every referral of the Fachstelle's own cases, which it sent (only the owner of a case
+                // refers it), in any state and to any partner; never another Fachstelle's.
                 caller.fachstelle("list all referrals")?;
+                query.sender = Some(org.id.clone());
             }
         }
         let mut tx = self.store.begin_read().await?;

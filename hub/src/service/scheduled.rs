@@ -13,18 +13,39 @@ use crate::domain::org::Delivery;
 use crate::domain::referral::ReferralState;
 use crate::domain::vocab::{ConsentStatus, EventKind};
 use crate::domain::workdays::{add_working_days, working_days_between};
-use crate::store::{ReferralQuery, Tx};
+use crate::store::{AuditHead, ReferralQuery, Tx};
 
 /// Referrals examined per page while looking for overdue ones.
 const PAGE: u32 = 500;
 
 impl Hub {
-    /// Runs every scheduled job once; returns how many announcements or expiries it made.
+    /// Runs every scheduled job once; returns how many announcements or expiries it made. Last it
+    /// seals the audit chain, so the seal covers the records the jobs wrote.
     pub async fn run_scheduled(&self) -> HubResult<usize> {
-        Ok(self.expire_consents().await?
+        let n = self.expire_consents().await?
             + self.announce_overdue().await?
             + self.announce_deadlines().await?
-            + self.remind_email_partners().await?)
+            + self.remind_email_partners().await?;
+        self.seal_audit().await?;
+        Ok(n)
+    }
+
+    /// Signs the audit chain's head when records were added since the last seal; returns whether
+    /// it sealed. In a write transaction, so replicas running this at once seal a head once.
+    pub async fn seal_audit(&self) -> HubResult<bool> {
+        let Some(sealer) = &self.sealer else { return Ok(false) };
+        let mut tx = self.store.begin().await?;
+        // Only a chained head can be sealed (a log of legacy records only has nothing to seal).
+        let Some(AuditHead { seq, hash: Some(hash) }) = tx.audit_head().await? else { return Ok(false) };
+        if tx.last_audit_seal().await?.is_some_and(|last| last.seq >= seq) {
+            return Ok(false);
+        }
+        let seal = sealer.seal(seq, &hash, self.now());
+        tx.insert_audit_seal(&seal).await?;
+        tx.commit().await?;
+        // The log line puts the head outside the database too: keep it to compare with later.
+        tracing::info!(seq, hash = %hash, "audit chain sealed");
+        Ok(true)
     }
 
     /// Expires every active consent whose last valid day has passed.

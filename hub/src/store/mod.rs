@@ -91,6 +91,76 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// One audit record as stored, with its place in the hash chain (see [`crate::audit`]). Ids are kept
+/// as the raw stored text, not parsed: verification must hash exactly what is in the database, and an
+/// altered id must be reported as an alteration, not fail as an unreadable row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Position in the log (ascending, gaps possible).
+    pub seq: i64,
+    /// When.
+    pub at: Instant,
+    /// Organisation id, `operator` or `hub`.
+    pub actor: String,
+    /// Named staff member.
+    pub staff: Option<String>,
+    /// What was done.
+    pub action: String,
+    /// Case concerned, as stored.
+    pub case_id: Option<String>,
+    /// Referral concerned, as stored.
+    pub referral_id: Option<String>,
+    /// Legal basis.
+    pub legal_basis: String,
+    /// Which data, in words.
+    pub detail: String,
+    /// Hash of the previous chained record (the genesis value for the first); `None` for records
+    /// written before the chain began (migration 0004).
+    pub prev_hash: Option<String>,
+    /// SHA-256 over `prev_hash` and the fields, hex; `None` for records before the chain began.
+    pub hash: Option<String>,
+}
+
+/// Filter of an audit listing (export, verification), evaluated by the store; oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only records about this case.
+    pub case_id: Option<CaseId>,
+    /// Only records made by this actor (an organisation id, `operator` or `hub`).
+    pub actor: Option<String>,
+    /// Only records at or after this instant.
+    pub from: Option<Instant>,
+    /// Only records before this instant.
+    pub before: Option<Instant>,
+    /// Start after this position (paging).
+    pub after_seq: i64,
+    /// Page size.
+    pub limit: u32,
+}
+
+/// A signed statement of the hub that the audit chain's head was `hash` at `seq` (see
+/// [`crate::audit::seal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSeal {
+    /// The sealed record's position.
+    pub seq: i64,
+    /// The sealed record's hash.
+    pub hash: String,
+    /// When the seal was made.
+    pub sealed_at: Instant,
+    /// Ed25519 signature over [`crate::audit::seal_message`], hex.
+    pub signature: String,
+}
+
+/// The newest audit record's position and hash (`None` for a record written before the chain began).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    /// Position.
+    pub seq: i64,
+    /// Hash, if chained.
+    pub hash: Option<String>,
+}
+
 /// A stored idempotent response.
 #[derive(Debug, Clone)]
 pub struct IdempotentResponse {
@@ -191,8 +261,20 @@ pub trait Tx: Send {
 
     /// Appends an event; returns its cursor.
     async fn append_event(&mut self, event: &Event) -> Result<u64, StoreError>;
-    /// Appends an audit record.
+    /// Appends an audit record, chained to the newest one (see [`crate::audit`]). Writers are
+    /// serialised, so the head read here is the head the record follows; the head is read once per
+    /// transaction and then kept, so many records in one transaction cost one extra read.
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Audit records matching `q`, oldest first, with their chain columns.
+    async fn audit_records(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+    /// The newest audit record, if any.
+    async fn audit_head(&mut self) -> Result<Option<AuditHead>, StoreError>;
+    /// Seals after position `after_seq`, by position, at most `limit`.
+    async fn audit_seals(&mut self, after_seq: i64, limit: u32) -> Result<Vec<AuditSeal>, StoreError>;
+    /// The newest seal, if any.
+    async fn last_audit_seal(&mut self) -> Result<Option<AuditSeal>, StoreError>;
+    /// Stores a seal; `Conflict` if that position is sealed already.
+    async fn insert_audit_seal(&mut self, seal: &AuditSeal) -> Result<(), StoreError>;
 
     /// Inserts a mail job (the outbox: in the transaction of the change it announces).
     async fn insert_mail(&mut self, job: &MailJob) -> Result<(), StoreError>;

@@ -48,7 +48,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQu
 use sqlx::{Connection, Postgres, Row, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use super::{AuditEntry, IdempotentResponse, MailQuery, MigrationMode, ReferralQuery, Store, StoreError, Tx};
+use super::{
+    AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, IdempotentResponse, MailQuery, MigrationMode,
+    ReferralQuery, Store, StoreError, Tx,
+};
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
 use crate::domain::event::Event;
@@ -249,13 +252,13 @@ impl Store for PgStore {
             .map_err(|_| StoreError::Unavailable)?;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await.map_err(map_err)?;
-        Ok(Box::new(PgTx { tx, _gate: Some(gate) }))
+        Ok(Box::new(PgTx { tx, _gate: Some(gate), audit_prev: None }))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
         // No gate and no advisory lock: a read-only snapshot never waits for writers.
         let tx = self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(map_err)?;
-        Ok(Box::new(PgTx { tx, _gate: None }))
+        Ok(Box::new(PgTx { tx, _gate: None, audit_prev: None }))
     }
 
     async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
@@ -366,6 +369,35 @@ struct PgTx {
     tx: Transaction<'static, Postgres>,
     /// Held by write transactions only (the per-replica writer queue).
     _gate: Option<OwnedMutexGuard<()>>,
+    /// The hash the next audit record chains to, once read in this transaction (the advisory lock
+    /// keeps every other writer out until commit).
+    audit_prev: Option<String>,
+}
+
+/// An audit row with its chain columns (ids kept as stored text; see [`AuditRecord`]).
+fn audit_record(r: &sqlx::postgres::PgRow) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        seq: r.try_get("seq").map_err(map_err)?,
+        at: Instant::from_millis(r.try_get("occurred_at").map_err(map_err)?),
+        actor: r.try_get("actor_id").map_err(map_err)?,
+        staff: r.try_get("staff_member").map_err(map_err)?,
+        action: r.try_get("action").map_err(map_err)?,
+        case_id: r.try_get("case_id").map_err(map_err)?,
+        referral_id: r.try_get("referral_id").map_err(map_err)?,
+        legal_basis: r.try_get("legal_basis").map_err(map_err)?,
+        detail: r.try_get("detail").map_err(map_err)?,
+        prev_hash: r.try_get("prev_hash").map_err(map_err)?,
+        hash: r.try_get("hash").map_err(map_err)?,
+    })
+}
+
+fn audit_seal(r: &sqlx::postgres::PgRow) -> Result<AuditSeal, StoreError> {
+    Ok(AuditSeal {
+        seq: r.try_get("seq").map_err(map_err)?,
+        hash: r.try_get("hash").map_err(map_err)?,
+        sealed_at: Instant::from_millis(r.try_get("sealed_at").map_err(map_err)?),
+        signature: r.try_get("signature").map_err(map_err)?,
+    })
 }
 
 impl PgTx {
@@ -658,9 +690,19 @@ impl Tx for PgTx {
     }
 
     async fn append_audit(&mut self, a: &AuditEntry) -> Result<(), StoreError> {
+        let prev = match &self.audit_prev {
+            Some(h) => h.clone(),
+            None => match self.audit_head().await? {
+                Some(AuditHead { hash: Some(h), .. }) => h,
+                // Empty log, or only records from before the chain began.
+                _ => crate::audit::GENESIS.to_owned(),
+            },
+        };
+        let hash = crate::audit::record_hash(&prev, &crate::audit::Fields::from(a));
         sqlx::query(
-            "INSERT INTO audit_log (occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO audit_log (occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail,
+                                    prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(a.at.millis())
         .bind(&a.actor)
@@ -670,9 +712,75 @@ impl Tx for PgTx {
         .bind(a.referral_id.as_ref().map(ReferralId::as_str))
         .bind(&a.legal_basis)
         .bind(&a.detail)
+        .bind(&prev)
+        .bind(&hash)
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
+        self.audit_prev = Some(hash);
+        Ok(())
+    }
+
+    async fn audit_records(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail,
+                    prev_hash, hash
+             FROM audit_log WHERE seq > $1
+               AND ($2::text IS NULL OR case_id = $2) AND ($3::text IS NULL OR actor_id = $3)
+               AND ($4::bigint IS NULL OR occurred_at >= $4) AND ($5::bigint IS NULL OR occurred_at < $5)
+             ORDER BY seq LIMIT $6",
+        )
+        .bind(q.after_seq)
+        .bind(q.case_id.as_ref().map(CaseId::as_str))
+        .bind(q.actor.as_deref())
+        .bind(q.from.map(Instant::millis))
+        .bind(q.before.map(Instant::millis))
+        .bind(i64::from(q.limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(audit_record).collect()
+    }
+
+    async fn audit_head(&mut self) -> Result<Option<AuditHead>, StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| {
+            Ok(AuditHead { seq: r.try_get("seq").map_err(map_err)?, hash: r.try_get("hash").map_err(map_err)? })
+        })
+        .transpose()
+    }
+
+    async fn audit_seals(&mut self, after_seq: i64, limit: u32) -> Result<Vec<AuditSeal>, StoreError> {
+        let rows =
+            sqlx::query("SELECT seq, hash, sealed_at, signature FROM audit_seals WHERE seq > $1 ORDER BY seq LIMIT $2")
+                .bind(after_seq)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        rows.iter().map(audit_seal).collect()
+    }
+
+    async fn last_audit_seal(&mut self) -> Result<Option<AuditSeal>, StoreError> {
+        let row = sqlx::query("SELECT seq, hash, sealed_at, signature FROM audit_seals ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(audit_seal).transpose()
+    }
+
+    async fn insert_audit_seal(&mut self, seal: &AuditSeal) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO audit_seals (seq, hash, sealed_at, signature) VALUES ($1, $2, $3, $4)")
+            .bind(seal.seq)
+            .bind(&seal.hash)
+            .bind(seal.sealed_at.millis())
+            .bind(&seal.signature)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
@@ -772,7 +880,7 @@ impl Tx for PgTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        let PgTx { tx, _gate } = *self;
+        let PgTx { tx, _gate, .. } = *self;
         tx.commit().await.map_err(map_err)
     }
 }

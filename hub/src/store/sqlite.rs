@@ -14,7 +14,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Row, Sqlite, Transaction};
 
-use super::{AuditEntry, IdempotentResponse, MailQuery, MigrationMode, ReferralQuery, Store, StoreError, Tx};
+use super::{
+    AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, IdempotentResponse, MailQuery, MigrationMode,
+    ReferralQuery, Store, StoreError, Tx,
+};
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
 use crate::domain::event::Event;
@@ -154,13 +157,13 @@ impl Store for SqliteStore {
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
         // IMMEDIATE takes the write lock up front, so a read-then-write never fails half-way.
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-        Ok(Box::new(SqliteTx { tx }))
+        Ok(Box::new(SqliteTx { tx, audit_prev: None }))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
         // A deferred transaction on a read-only connection: a WAL snapshot, no write lock.
         let tx = self.reader.begin().await.map_err(map_err)?;
-        Ok(Box::new(SqliteTx { tx }))
+        Ok(Box::new(SqliteTx { tx, audit_prev: None }))
     }
 
     async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
@@ -264,6 +267,35 @@ impl Store for SqliteStore {
 
 struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    /// The hash the next audit record chains to, once read in this transaction (the single writer
+    /// connection serialises writers, so nobody else appends meanwhile).
+    audit_prev: Option<String>,
+}
+
+/// An audit row with its chain columns (ids kept as stored text; see [`AuditRecord`]).
+fn audit_record(r: &sqlx::sqlite::SqliteRow) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        seq: r.try_get("seq").map_err(map_err)?,
+        at: Instant::from_millis(r.try_get("occurred_at").map_err(map_err)?),
+        actor: r.try_get("actor_id").map_err(map_err)?,
+        staff: r.try_get("staff_member").map_err(map_err)?,
+        action: r.try_get("action").map_err(map_err)?,
+        case_id: r.try_get("case_id").map_err(map_err)?,
+        referral_id: r.try_get("referral_id").map_err(map_err)?,
+        legal_basis: r.try_get("legal_basis").map_err(map_err)?,
+        detail: r.try_get("detail").map_err(map_err)?,
+        prev_hash: r.try_get("prev_hash").map_err(map_err)?,
+        hash: r.try_get("hash").map_err(map_err)?,
+    })
+}
+
+fn audit_seal(r: &sqlx::sqlite::SqliteRow) -> Result<AuditSeal, StoreError> {
+    Ok(AuditSeal {
+        seq: r.try_get("seq").map_err(map_err)?,
+        hash: r.try_get("hash").map_err(map_err)?,
+        sealed_at: Instant::from_millis(r.try_get("sealed_at").map_err(map_err)?),
+        signature: r.try_get("signature").map_err(map_err)?,
+    })
 }
 
 impl SqliteTx {
@@ -550,9 +582,19 @@ impl Tx for SqliteTx {
     }
 
     async fn append_audit(&mut self, a: &AuditEntry) -> Result<(), StoreError> {
+        let prev = match &self.audit_prev {
+            Some(h) => h.clone(),
+            None => match self.audit_head().await? {
+                Some(AuditHead { hash: Some(h), .. }) => h,
+                // Empty log, or only records from before the chain began.
+                _ => crate::audit::GENESIS.to_owned(),
+            },
+        };
+        let hash = crate::audit::record_hash(&prev, &crate::audit::Fields::from(a));
         sqlx::query(
-            "INSERT INTO audit_log (occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit_log (occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail,
+                                    prev_hash, hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(a.at.millis())
         .bind(&a.actor)
@@ -562,9 +604,75 @@ impl Tx for SqliteTx {
         .bind(a.referral_id.as_ref().map(ReferralId::as_str))
         .bind(&a.legal_basis)
         .bind(&a.detail)
+        .bind(&prev)
+        .bind(&hash)
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
+        self.audit_prev = Some(hash);
+        Ok(())
+    }
+
+    async fn audit_records(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail,
+                    prev_hash, hash
+             FROM audit_log WHERE seq > ?1
+               AND (?2 IS NULL OR case_id = ?2) AND (?3 IS NULL OR actor_id = ?3)
+               AND (?4 IS NULL OR occurred_at >= ?4) AND (?5 IS NULL OR occurred_at < ?5)
+             ORDER BY seq LIMIT ?6",
+        )
+        .bind(q.after_seq)
+        .bind(q.case_id.as_ref().map(CaseId::as_str))
+        .bind(q.actor.as_deref())
+        .bind(q.from.map(Instant::millis))
+        .bind(q.before.map(Instant::millis))
+        .bind(i64::from(q.limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(audit_record).collect()
+    }
+
+    async fn audit_head(&mut self) -> Result<Option<AuditHead>, StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| {
+            Ok(AuditHead { seq: r.try_get("seq").map_err(map_err)?, hash: r.try_get("hash").map_err(map_err)? })
+        })
+        .transpose()
+    }
+
+    async fn audit_seals(&mut self, after_seq: i64, limit: u32) -> Result<Vec<AuditSeal>, StoreError> {
+        let rows =
+            sqlx::query("SELECT seq, hash, sealed_at, signature FROM audit_seals WHERE seq > ? ORDER BY seq LIMIT ?")
+                .bind(after_seq)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        rows.iter().map(audit_seal).collect()
+    }
+
+    async fn last_audit_seal(&mut self) -> Result<Option<AuditSeal>, StoreError> {
+        let row = sqlx::query("SELECT seq, hash, sealed_at, signature FROM audit_seals ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(audit_seal).transpose()
+    }
+
+    async fn insert_audit_seal(&mut self, seal: &AuditSeal) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO audit_seals (seq, hash, sealed_at, signature) VALUES (?, ?, ?, ?)")
+            .bind(seal.seq)
+            .bind(&seal.hash)
+            .bind(seal.sealed_at.millis())
+            .bind(&seal.signature)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 

@@ -1,0 +1,270 @@
+//! The hub's audit seal key: Ed25519 (ring), stored as PKCS#8 in `<data_dir>/keys/audit-seal.key`
+//! (mode 0600, created on first start) with the public key in `audit-seal.pub` (hex) next to it,
+//! so `hub audit verify` can check seals with the public key alone. The key never enters the
+//! database: someone who can rewrite the database cannot make a valid seal. Several replicas must
+//! share the key file, like the PKI.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use ring::rand::SystemRandom;
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+
+use super::seal_message;
+use crate::domain::time::Instant;
+use crate::store::AuditSeal;
+
+/// Largest key file read (a PKCS#8 Ed25519 key is 83-85 bytes; a public key file 65).
+const MAX_KEY_FILE_LEN: u64 = 4096;
+
+/// The private key file in a data directory.
+pub fn key_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("keys").join("audit-seal.key")
+}
+
+/// The public key file in a data directory.
+pub fn public_key_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("keys").join("audit-seal.pub")
+}
+
+/// Errors of loading or creating the seal key.
+#[derive(Debug, thiserror::Error)]
+pub enum SealKeyError {
+    /// Reading or writing a key file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: io::Error,
+    },
+    /// A key file exists but does not hold a key.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The system random number generator failed.
+    #[error("the system random number generator failed")]
+    Rng,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SealKeyError + '_ {
+    move |source| SealKeyError::Io { path: path.to_owned(), source }
+}
+
+/// Signs the audit chain's head.
+pub struct AuditSealer {
+    pair: Ed25519KeyPair,
+}
+
+impl std::fmt::Debug for AuditSealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the private key.
+        f.debug_struct("AuditSealer").field("public_key", &self.public_key().to_hex()).finish()
+    }
+}
+
+impl AuditSealer {
+    /// A fresh key pair and its PKCS#8 document.
+    pub fn generate() -> Result<(Self, Vec<u8>), SealKeyError> {
+        let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| SealKeyError::Rng)?;
+        let pkcs8 = doc.as_ref().to_vec();
+        let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| SealKeyError::Rng)?;
+        Ok((Self { pair }, pkcs8))
+    }
+
+    /// Loads the key from `key_file` (PKCS#8), creating it (0600) if it does not exist, and writes
+    /// the public key next to it (`.pub`) when that file is missing or differs.
+    pub fn load_or_create(key_file: &Path) -> Result<Self, SealKeyError> {
+        if let Some(dir) = key_file.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        let sealer = match read_limited(key_file) {
+            Ok(bytes) => Self::from_pkcs8(key_file, &bytes)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let (sealer, pkcs8) = Self::generate()?;
+                match create_private(key_file, &pkcs8) {
+                    Ok(()) => {
+                        tracing::info!(path = %key_file.display(), "created a new audit seal key");
+                        sealer
+                    }
+                    // Another process (replica) created it in the meantime: use theirs.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        Self::from_pkcs8(key_file, &read_limited(key_file).map_err(io_err(key_file))?)?
+                    }
+                    Err(e) => return Err(SealKeyError::Io { path: key_file.to_owned(), source: e }),
+                }
+            }
+            Err(e) => return Err(SealKeyError::Io { path: key_file.to_owned(), source: e }),
+        };
+        warn_if_readable_by_others(key_file);
+        let pub_file = key_file.with_extension("pub");
+        let text = format!("{}\n", sealer.public_key().to_hex());
+        if std::fs::read_to_string(&pub_file).ok().as_deref() != Some(text.as_str()) {
+            write_replacing(&pub_file, text.as_bytes()).map_err(io_err(&pub_file))?;
+        }
+        Ok(sealer)
+    }
+
+    fn from_pkcs8(path: &Path, bytes: &[u8]) -> Result<Self, SealKeyError> {
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(bytes).map_err(|e| SealKeyError::Invalid {
+            path: path.to_owned(),
+            reason: format!("not a PKCS#8 Ed25519 key ({e})"),
+        })?;
+        Ok(Self { pair })
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> SealPublicKey {
+        let mut k = [0u8; 32];
+        k.copy_from_slice(self.pair.public_key().as_ref());
+        SealPublicKey(k)
+    }
+
+    /// Seals the record at `seq` whose hash is `hash`, at `now`.
+    pub fn seal(&self, seq: i64, hash: &str, now: Instant) -> AuditSeal {
+        let sig = self.pair.sign(&seal_message(seq, hash, now.millis()));
+        AuditSeal { seq, hash: hash.to_owned(), sealed_at: now, signature: hex::encode(sig.as_ref()) }
+    }
+}
+
+/// The public half of the seal key: checks seals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealPublicKey([u8; 32]);
+
+impl SealPublicKey {
+    /// Parses 64 hex digits.
+    pub fn parse_hex(s: &str) -> Option<Self> {
+        let bytes = hex::decode(s.trim()).ok()?;
+        let k: [u8; 32] = bytes.try_into().ok()?;
+        Some(Self(k))
+    }
+
+    /// Reads a public key file (`audit-seal.pub`).
+    pub fn load(path: &Path) -> Result<Self, SealKeyError> {
+        let bytes = read_limited(path).map_err(io_err(path))?;
+        let text = String::from_utf8(bytes).map_err(|_| SealKeyError::Invalid {
+            path: path.to_owned(),
+            reason: "not a public key (expected 64 hex digits)".into(),
+        })?;
+        Self::parse_hex(&text).ok_or_else(|| SealKeyError::Invalid {
+            path: path.to_owned(),
+            reason: "not a public key (expected 64 hex digits)".into(),
+        })
+    }
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Whether `seal`'s signature is this key's over its position, hash and time.
+    pub fn verify(&self, seal: &AuditSeal) -> bool {
+        let Ok(sig) = hex::decode(&seal.signature) else { return false };
+        let msg = seal_message(seal.seq, &seal.hash, seal.sealed_at.millis());
+        UnparsedPublicKey::new(&ED25519, &self.0).verify(&msg, &sig).is_ok()
+    }
+}
+
+fn read_limited(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut out = Vec::new();
+    file.take(MAX_KEY_FILE_LEN + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > MAX_KEY_FILE_LEN {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "key file is too large"));
+    }
+    Ok(out)
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(path = %path.display(), "audit seal key is accessible by group or others; use mode 0600");
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_path: &Path) {}
+
+fn temp_next_to(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+    path.with_file_name(name)
+}
+
+fn write_new(path: &Path, content: &[u8], private: bool) -> io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(if private { 0o600 } else { 0o644 });
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut file = options.open(path)?;
+    file.write_all(content)?;
+    file.sync_all()
+}
+
+/// Writes a fresh temporary file (0600) and hard-links it to `path`, which fails with
+/// `AlreadyExists` instead of overwriting: readers never see half a key, and two replicas starting
+/// at once end up with one key.
+fn create_private(path: &Path, content: &[u8]) -> io::Result<()> {
+    let tmp = temp_next_to(path);
+    let result = write_new(&tmp, content, true).and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// Replaces `path` atomically (the public key: derived from the private one, so rewriting is safe).
+fn write_replacing(path: &Path, content: &[u8]) -> io::Result<()> {
+    let tmp = temp_next_to(path);
+    let result = write_new(&tmp, content, false).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_created_once_with_its_public_key_and_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = key_file(dir.path());
+        let a = AuditSealer::load_or_create(&file).unwrap();
+        let b = AuditSealer::load_or_create(&file).unwrap();
+        assert_eq!(a.public_key(), b.public_key());
+        let public = SealPublicKey::load(&public_key_file(dir.path())).unwrap();
+        assert_eq!(public, a.public_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let seal = a.seal(3, &"ab".repeat(32), Instant::from_millis(1));
+        assert!(public.verify(&seal));
+        assert!(!public.verify(&AuditSeal { seq: 4, ..seal.clone() }));
+        assert!(!public.verify(&AuditSeal { signature: "zz".into(), ..seal }));
+    }
+
+    #[test]
+    fn a_broken_key_file_is_an_error_not_a_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = key_file(dir.path());
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"not a key").unwrap();
+        assert!(matches!(AuditSealer::load_or_create(&file), Err(SealKeyError::Invalid { .. })));
+        assert!(SealPublicKey::parse_hex("abc").is_none());
+    }
+}
