@@ -74,10 +74,10 @@ impl std::fmt::Debug for PemPair {
     }
 }
 
-fn validity(params: &mut CertificateParams, days: i64) {
+/// Validity from yesterday for `days` days from now.
+fn valid_for(days: i64) -> (OffsetDateTime, OffsetDateTime) {
     let now = OffsetDateTime::now_utc();
-    params.not_before = now - Duration::days(1);
-    params.not_after = now + Duration::days(days);
+    (now - Duration::days(1), now + Duration::days(days))
 }
 
 /// A fresh CA.
@@ -88,13 +88,20 @@ pub fn new_ca(common_name: &str) -> anyhow::Result<PemPair> {
     params.distinguished_name.push(DnType::OrganizationName, "Wohnungserhalt Hub");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-    validity(&mut params, 3650);
+    (params.not_before, params.not_after) = valid_for(3650);
     let key_pem = key.serialize_pem();
     let ca = CertifiedIssuer::self_signed(params, key)?;
     Ok(PemPair { cert: ca.pem(), key: key_pem })
 }
 
-fn leaf(ca: &PemPair, cn: &str, dns: &[String], uri: Option<&str>, server: bool, days: i64) -> anyhow::Result<PemPair> {
+fn leaf(
+    ca: &PemPair,
+    cn: &str,
+    dns: &[String],
+    uri: Option<&str>,
+    server: bool,
+    (not_before, not_after): (OffsetDateTime, OffsetDateTime),
+) -> anyhow::Result<PemPair> {
     let ca_key = KeyPair::from_pem(&ca.key).context("reading the CA key")?;
     let issuer = Issuer::from_ca_cert_pem(&ca.cert, ca_key).context("reading the CA certificate")?;
     let key = KeyPair::generate()?;
@@ -106,24 +113,39 @@ fn leaf(ca: &PemPair, cn: &str, dns: &[String], uri: Option<&str>, server: bool,
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages =
         vec![if server { ExtendedKeyUsagePurpose::ServerAuth } else { ExtendedKeyUsagePurpose::ClientAuth }];
-    validity(&mut params, days);
+    params.not_before = not_before;
+    params.not_after = not_after;
     let cert = params.signed_by(&key, &issuer)?;
     Ok(PemPair { cert: cert.pem(), key: key.serialize_pem() })
 }
 
 /// A server certificate for the given DNS names / IP addresses.
 pub fn server_cert(ca: &PemPair, names: &[String]) -> anyhow::Result<PemPair> {
-    leaf(ca, "wohnungserhalt-hub", names, None, true, 825)
+    leaf(ca, "wohnungserhalt-hub", names, None, true, valid_for(825))
 }
 
-/// A client certificate for an organisation (URI SAN `urn:wohnungserhalt:org:<id>`).
+/// A client certificate for an organisation (URI SAN `urn:wohnungserhalt:org:<id>`), valid from
+/// yesterday for two years.
 pub fn org_cert(ca: &PemPair, org: &OrgId) -> anyhow::Result<PemPair> {
-    leaf(ca, org.as_str(), &[], Some(&format!("{ORG_URI_PREFIX}{org}")), false, 730)
+    let (not_before, not_after) = valid_for(730);
+    org_cert_valid(ca, org, not_before.into(), not_after.into())
+}
+
+/// A client certificate for an organisation with the given validity (tests issue expired and
+/// not-yet-valid ones with it; `org_cert` is this with the default validity).
+pub fn org_cert_valid(
+    ca: &PemPair,
+    org: &OrgId,
+    not_before: std::time::SystemTime,
+    not_after: std::time::SystemTime,
+) -> anyhow::Result<PemPair> {
+    let uri = format!("{ORG_URI_PREFIX}{org}");
+    leaf(ca, org.as_str(), &[], Some(&uri), false, (not_before.into(), not_after.into()))
 }
 
 /// The operator's client certificate.
 pub fn operator_cert(ca: &PemPair) -> anyhow::Result<PemPair> {
-    leaf(ca, "operator", &[], Some(OPERATOR_URI), false, 730)
+    leaf(ca, "operator", &[], Some(OPERATOR_URI), false, valid_for(730))
 }
 
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {

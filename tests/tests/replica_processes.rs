@@ -14,21 +14,16 @@
 mod mailsink;
 mod process;
 
-use process::{hub_binary, hub_command};
+use process::{
+    CALL_TIMEOUT, NoteWriters, Replica, bounded, case_with_consent, date_in_days, hub_binary, org_cert,
+    referral_request, register_network, run_hub,
+};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hub::domain::ids::OrgId;
-use hub::pki::{PemPair, PkiDir};
-use hub::testkit::{frau_k_details, idem, orgs};
-use hub_proto::v1::case_service_client::CaseServiceClient;
-use hub_proto::v1::consent_service_client::ConsentServiceClient;
-use hub_proto::v1::directory_service_client::DirectoryServiceClient;
+use hub::pki::PkiDir;
+use hub::testkit::{idem, orgs};
 use hub_proto::v1::event_service_client::EventServiceClient;
 use hub_proto::v1::referral_service_client::ReferralServiceClient;
 use hub_proto::v1::*;
@@ -39,119 +34,9 @@ const WRITE_FOR: Duration = Duration::from_secs(3);
 const KILL_AFTER: Duration = Duration::from_millis(1500);
 /// Concurrent writers through A.
 const WRITERS: usize = 4;
-/// Bound of every single call and every wait for an event or a process.
-const CALL_TIMEOUT: Duration = Duration::from_secs(15);
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn pg_server() -> Option<String> {
     hub::testkit::postgres_for_test("the replica process test")
-}
-
-/// Runs `hub ARGS` to completion and returns its stdout; panics with its stderr on failure.
-fn run_hub(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut cmd = hub_command(bin, args);
-    cmd.envs(env.iter().copied());
-    let out = cmd.output().unwrap_or_else(|e| panic!("running hub {args:?}: {e}"));
-    assert!(out.status.success(), "hub {args:?}: {}; stderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A running `hub serve` process; killed (SIGKILL) and reaped on drop, also when the test panics.
-struct Replica {
-    name: &'static str,
-    child: Option<Child>,
-    port: u16,
-    /// Its stderr so far, for failure messages.
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Replica {
-    /// Starts `hub serve` on a free loopback port and waits until it listens.
-    fn start(name: &'static str, bin: &Path, data_dir: &Path, database_url: &str) -> Self {
-        Self::start_with(name, bin, data_dir, database_url, &[])
-    }
-
-    /// Starts `hub serve` with extra environment variables.
-    fn start_with(name: &'static str, bin: &Path, data_dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Self {
-        let data = data_dir.to_str().expect("UTF-8 temp path");
-        let child = hub_command(bin, &["serve", "--data-dir", data, "--listen", "127.0.0.1:0"])
-            .env("HUB_DATABASE_URL", database_url)
-            .env("HUB_AUTO_MIGRATE", "false")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn hub serve ({name}): {e}"));
-        let mut replica = Self { name, child: Some(child), port: 0, log: Arc::default() };
-        let stderr = replica.child.as_mut().and_then(|c| c.stderr.take()).expect("stderr piped");
-        let (tx, rx) = mpsc::channel();
-        let log = replica.log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                log.lock().expect("log").push(line.clone());
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                // "hub: listening on 127.0.0.1:PORT (database ...)"
-                Ok(line) if line.contains("listening on") => {
-                    let addr = line.split("listening on ").nth(1).and_then(|r| r.split_whitespace().next());
-                    let addr: std::net::SocketAddr =
-                        addr.and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("no address in {line:?}"));
-                    replica.port = addr.port();
-                    return replica;
-                }
-                Ok(_) => {}
-                Err(_) => panic!("replica {name} did not start listening; stderr: {:#?}", replica.log()),
-            }
-        }
-    }
-
-    fn log(&self) -> Vec<String> {
-        self.log.lock().expect("log").clone()
-    }
-
-    /// SIGKILL, no chance to finish anything.
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap_or_else(|e| panic!("kill -9 {}: {e}", self.name));
-            let _ = c.wait();
-        }
-    }
-
-    async fn channel(&self, ca: &PemPair, identity: &PemPair) -> Channel {
-        let url = format!("https://127.0.0.1:{}", self.port);
-        hub::client::connect(&url, "localhost", &ca.cert, Some((identity.cert.as_str(), identity.key.as_str())))
-            .await
-            .unwrap_or_else(|e| panic!("mTLS channel to {}: {e:#}", self.name))
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn org_cert(ca: &PemPair, id: &str) -> PemPair {
-    hub::pki::org_cert(ca, &OrgId::parse(id).expect("org id")).expect("org certificate")
-}
-
-/// Today plus `days` by the system clock, as the hub in its process counts days.
-fn date_in_days(days: i64) -> String {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis();
-    let now = hub::domain::time::Instant::from_millis(i64::try_from(ms).expect("millis"));
-    now.day().plus_days(days).to_string()
-}
-
-async fn bounded<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(CALL_TIMEOUT, f).await.unwrap_or_else(|_| panic!("{what}: no answer within {CALL_TIMEOUT:?}"))
 }
 
 /// Waits for the event of `kind` about `referral_id`, skipping others.
@@ -172,18 +57,6 @@ async fn await_event(stream: &mut tonic::Streaming<SubscribeResponse>, kind: Eve
     }
 }
 
-fn referral_request(case_id: &str) -> CreateReferralRequest {
-    CreateReferralRequest {
-        idempotency_key: idem(),
-        case_id: case_id.to_owned(),
-        recipient_organisation_id: orgs::JOBCENTER.to_owned(),
-        category: ReferralCategory::RentDebtTakeoverSgb2 as i32,
-        data_categories: vec![DataCategory::Identity as i32, DataCategory::Arrears as i32],
-        message: "Bitte um Pruefung (synthetischer Testfall)".to_owned(),
-        reply_by: date_in_days(14),
-    }
-}
-
 /// A fresh database with one PKI (`hub pki init`) copied into the data directories of A and B, and
 /// the schema applied with `hub migrate`. Returns (database URL, temp root, dir A, dir B).
 async fn prepare(bin: &Path, server: &str) -> (String, tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
@@ -197,60 +70,6 @@ async fn prepare(bin: &Path, server: &str) -> (String, tempfile::TempDir, std::p
         run_hub(bin, &["migrate", "--data-dir", dir_a.to_str().expect("UTF-8"), "--database-url", &database_url], &[]);
     assert!(migrated.contains("applied 0001 core"), "hub migrate applied the schema: {migrated}");
     (database_url, root, dir_a, dir_b)
-}
-
-/// Registers the standard network through `channel` (operator), each spec passed through `adjust`.
-async fn register_network(channel: Channel, adjust: impl Fn(&mut OrganisationSpec)) {
-    let mut directory = DirectoryServiceClient::new(channel);
-    for mut spec in hub::network::standard_network() {
-        adjust(&mut spec);
-        bounded(
-            "RegisterOrganisation",
-            directory.register_organisation(RegisterOrganisationRequest {
-                idempotency_key: idem(),
-                organisation: Some(spec),
-            }),
-        )
-        .await
-        .expect("RegisterOrganisation");
-    }
-}
-
-/// Opens the Frau K. case as the Fachstelle and records a consent to disclose `categories` to `recipient`.
-async fn case_with_consent(fachstelle: Channel, recipient: &str, categories: &[DataCategory]) -> Case {
-    let case = bounded(
-        "OpenCase",
-        CaseServiceClient::new(fachstelle.clone()).open_case(OpenCaseRequest {
-            idempotency_key: idem(),
-            details: Some(frau_k_details()),
-            initial_stage: None,
-        }),
-    )
-    .await
-    .expect("OpenCase")
-    .into_inner()
-    .case
-    .expect("case");
-    let person = case.details.as_ref().and_then(|d| d.persons.first()).expect("a person").person_id.clone();
-    bounded(
-        "RecordConsent",
-        ConsentServiceClient::new(fachstelle).record_consent(RecordConsentRequest {
-            idempotency_key: idem(),
-            case_id: case.id.clone(),
-            person_ids: vec![person],
-            recipient_organisation_ids: vec![recipient.to_owned()],
-            categories: categories.iter().map(|c| *c as i32).collect(),
-            purpose: ConsentPurpose::Wohnungssicherung as i32,
-            form: ConsentForm::Written as i32,
-            evidence_reference: "EW-2026-0001 (synthetisch)".to_owned(),
-            valid_until: date_in_days(170),
-            art9_explicit: false,
-            secrecy_release: true,
-        }),
-    )
-    .await
-    .expect("RecordConsent");
-    case
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -306,40 +125,16 @@ async fn two_hub_processes_share_one_database_and_survive_kill_9_of_one() {
     assert!(created.cursor < acknowledged.cursor, "B streams A's events in commit order");
 
     // (b) Sustained writes through A; kill -9 A in the middle.
-    let acknowledged_notes: Arc<Mutex<Vec<String>>> = Arc::default();
-    let killed = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let mut writers = tokio::task::JoinSet::new();
-    for w in 0..WRITERS {
-        let mut client = ReferralServiceClient::new(a.channel(&ca, &fachstelle).await);
-        let (acked, killed, referral_id) = (acknowledged_notes.clone(), killed.clone(), referral.id.clone());
-        writers.spawn(async move {
-            let mut n = 0u32;
-            while started.elapsed() < WRITE_FOR {
-                let call = client.add_note(AddNoteRequest {
-                    idempotency_key: idem(),
-                    referral_id: referral_id.clone(),
-                    text: format!("Notiz {w}-{n} (synthetisch)"),
-                });
-                match tokio::time::timeout(CALL_TIMEOUT, call).await {
-                    Ok(Ok(r)) => acked.lock().expect("acked").push(r.into_inner().note.expect("note").id),
-                    // After the kill, calls fail (connection reset or refused): this writer is done.
-                    Ok(Err(_)) | Err(_) if killed.load(Ordering::SeqCst) => return,
-                    Ok(Err(s)) => panic!("AddNote {w}-{n} through A failed before the kill: {s:?}"),
-                    Err(_) => panic!("AddNote {w}-{n} through A hung before the kill"),
-                }
-                n += 1;
-            }
-        });
+    let mut clients = Vec::new();
+    for _ in 0..WRITERS {
+        clients.push(ReferralServiceClient::new(a.channel(&ca, &fachstelle).await));
     }
+    let writers = NoteWriters::spawn("A", clients, &referral.id, WRITE_FOR);
     tokio::time::sleep(KILL_AFTER).await;
-    let before_kill = acknowledged_notes.lock().expect("acked").len();
-    killed.store(true, Ordering::SeqCst);
+    let before_kill = writers.acknowledged();
+    writers.killing();
     a.kill();
-    while let Some(done) = bounded("the writers to stop", writers.join_next()).await {
-        done.expect("writer task");
-    }
-    let acked: BTreeSet<String> = acknowledged_notes.lock().expect("acked").iter().cloned().collect();
+    let acked = writers.join().await;
     println!(
         "{} notes acknowledged by A from {WRITERS} writers ({before_kill} before kill -9 after {KILL_AFTER:?})",
         acked.len()
