@@ -302,6 +302,8 @@ impl Named for EventKind {
             Self::DeadlineApproaching => "DEADLINE_APPROACHING",
             Self::NoticeReceived => "NOTICE_RECEIVED",
             Self::DeliveryFailed => "DELIVERY_FAILED",
+            Self::ProcessingRestricted => "PROCESSING_RESTRICTED",
+            Self::RestrictionLifted => "RESTRICTION_LIFTED",
         }
     }
 }
@@ -335,6 +337,8 @@ impl Named for MailKind {
             Self::ConsentEnded => "CONSENT_ENDED",
             Self::CaseClosed => "CASE_CLOSED",
             Self::ActionConfirmed => "ACTION_CONFIRMED",
+            Self::ProcessingRestricted => "PROCESSING_RESTRICTED",
+            Self::RestrictionLifted => "RESTRICTION_LIFTED",
         }
     }
 }

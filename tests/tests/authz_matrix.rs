@@ -286,6 +286,8 @@ const TABLE: &[Row] = &[
     row("CaseService", "UpdateCase", Rule::FachstelleOwn, OBJ3),
     row("CaseService", "RecordThreatStage", Rule::FachstelleOwn, OBJ3),
     row("CaseService", "CloseCase", Rule::FachstelleOwn, OBJ3),
+    row("CaseService", "RestrictProcessing", Rule::FachstelleOwn, OBJ3),
+    row("CaseService", "LiftRestriction", Rule::FachstelleOwn, OBJ3),
     row("CaseService", "GetCase", Rule::FachstelleOwn, OBJ3),
     row("CaseService", "ListCases", Rule::FachstelleOwn, CALL),
     row("ConsentService", "RecordConsent", Rule::FachstelleOwn, OBJ3),
@@ -1066,6 +1068,44 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
                 })
                 .await
                 .map(|r| owner_leak(&r.into_inner().case.expect("case"), &me))
+        }
+        ("RestrictProcessing" | "LiftRestriction", _) => {
+            let lift = row.method == "LiftRestriction";
+            let case_id = if obj == Obj::Own && who.is(orgs::FACHSTELLE) {
+                // A fresh case, restricted first when the cell lifts, so other cells keep theirs.
+                let c = open_case(&fx.hub).await;
+                fx.case_owner.insert(c.id.clone(), orgs::FACHSTELLE.to_owned());
+                if lift {
+                    CaseServiceClient::new(ch.clone())
+                        .restrict_processing(RestrictProcessingRequest {
+                            idempotency_key: idem(),
+                            case_id: c.id.clone(),
+                            reason: "Richtigkeit bestritten (synthetisch)".into(),
+                        })
+                        .await
+                        .expect("restrict before lifting");
+                }
+                c.id
+            } else {
+                fx.case_for(who, obj)?.id
+            };
+            let mut cases = CaseServiceClient::new(ch);
+            let answer = if lift {
+                cases
+                    .lift_restriction(LiftRestrictionRequest { idempotency_key: idem(), case_id })
+                    .await
+                    .map(|r| r.into_inner().case)
+            } else {
+                cases
+                    .restrict_processing(RestrictProcessingRequest {
+                        idempotency_key: idem(),
+                        case_id,
+                        reason: "Richtigkeit bestritten (synthetisch)".into(),
+                    })
+                    .await
+                    .map(|r| r.into_inner().case)
+            };
+            answer.map(|c| owner_leak(&c.expect("case"), &me))
         }
         ("GetCase", _) => {
             let c = fx.case_for(who, obj)?;

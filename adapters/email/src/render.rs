@@ -27,6 +27,11 @@ pub enum MailKind {
     CaseClosed,
     /// Confirms an action a partner took on the page, with its receipt.
     ActionConfirmed,
+    /// The processing of the household's data was restricted (Art. 18 GDPR): the recipient must not
+    /// use it until the restriction is lifted (Art. 19 GDPR: every recipient is told).
+    ProcessingRestricted,
+    /// A restriction of processing was lifted.
+    RestrictionLifted,
 }
 
 /// Everything a mail may say. The hub fills it with ready German labels; the adapter adds only
@@ -174,6 +179,8 @@ fn subject(v: &Values) -> String {
             Some(action) => format!("Bestätigung „{action}“: Vermittlung {rc}"),
             None => format!("Bestätigung: Vermittlung {rc}"),
         },
+        MailKind::ProcessingRestricted => format!("Verarbeitung eingeschränkt: Vermittlung {rc}"),
+        MailKind::RestrictionLifted => format!("Einschränkung aufgehoben: Vermittlung {rc}"),
     };
     match (&v.reply_by, v.kind) {
         (Some(date), MailKind::Overdue) => format!("{base} – Antwort war erbeten bis {date}"),
@@ -239,6 +246,15 @@ fn intro(v: &Values) -> String {
         MailKind::CaseClosed => {
             format!("die Vermittlung {r} ist abgeschlossen. Vielen Dank für Ihre Mitarbeit.")
         }
+        MailKind::ProcessingRestricted => format!(
+            "die betroffene Person hat verlangt, die Verarbeitung ihrer Daten einzuschränken (Art. 18 DSGVO). \
+             Bitte verwenden Sie die Daten, die Sie zur Vermittlung {r} erhalten haben, bis auf Weiteres nicht; \
+             speichern dürfen Sie sie weiter. Wir informieren Sie, sobald die Einschränkung aufgehoben ist."
+        ),
+        MailKind::RestrictionLifted => format!(
+            "die Einschränkung der Verarbeitung zur Vermittlung {r} ist aufgehoben. \
+             Sie können die Daten wieder im Rahmen der Vermittlung verwenden."
+        ),
         MailKind::ActionConfirmed => {
             let first = match &v.action {
                 Some(action) => format!("Ihre Aktion „{action}“ zur Vermittlung {r} wurde ausgeführt."),
@@ -430,7 +446,7 @@ pub(crate) fn escape(s: &str) -> String {
 mod tests {
     use super::*;
 
-    const ALL: [MailKind; 8] = [
+    const ALL: [MailKind; 10] = [
         MailKind::NewReferral,
         MailKind::StateChanged,
         MailKind::NoteAdded,
@@ -439,6 +455,8 @@ mod tests {
         MailKind::ConsentEnded,
         MailKind::CaseClosed,
         MailKind::ActionConfirmed,
+        MailKind::ProcessingRestricted,
+        MailKind::RestrictionLifted,
     ];
 
     fn full(kind: MailKind) -> MailContent {

@@ -186,6 +186,18 @@ pub struct Case {
     /// Deadlines already announced as approaching (`KIND:date`), so each is announced once.
     #[serde(default)]
     pub announced_deadlines: Vec<String>,
+    /// Set while processing is restricted (Art. 18 GDPR): the data is kept, nothing is disclosed.
+    #[serde(default)]
+    pub restriction: Option<Restriction>,
+}
+
+/// A restriction of processing (Art. 18 GDPR).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restriction {
+    /// Why, as the household asked.
+    pub reason: String,
+    /// Since when.
+    pub since: Instant,
 }
 
 impl Case {
@@ -206,6 +218,7 @@ impl Case {
             opened_at: at,
             notice_ids,
             announced_deadlines: vec![],
+            restriction: None,
         }
     }
 

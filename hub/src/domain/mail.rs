@@ -29,6 +29,10 @@ text_enum!(
         CaseClosed = "CASE_CLOSED",
         /// Confirmation of an action the organisation took through a link, with its receipt.
         ActionConfirmed = "ACTION_CONFIRMED",
+        /// Processing of the case's data was restricted (Art. 18 GDPR): do not use it for now.
+        ProcessingRestricted = "PROCESSING_RESTRICTED",
+        /// The restriction was lifted.
+        RestrictionLifted = "RESTRICTION_LIFTED",
     }
 );
 

@@ -429,6 +429,10 @@ text_enum!(
         NoticeReceived = "NOTICE_RECEIVED",
         /// A mail to an email partner could not be delivered (Fachstelle).
         DeliveryFailed = "DELIVERY_FAILED",
+        /// Processing of a case's data was restricted (Art. 18 GDPR).
+        ProcessingRestricted = "PROCESSING_RESTRICTED",
+        /// A restriction of processing was lifted.
+        RestrictionLifted = "RESTRICTION_LIFTED",
     }
 );
 

@@ -222,6 +222,8 @@ fn kind(k: MailKind) -> render::MailKind {
         MailKind::ConsentEnded => render::MailKind::ConsentEnded,
         MailKind::CaseClosed => render::MailKind::CaseClosed,
         MailKind::ActionConfirmed => render::MailKind::ActionConfirmed,
+        MailKind::ProcessingRestricted => render::MailKind::ProcessingRestricted,
+        MailKind::RestrictionLifted => render::MailKind::RestrictionLifted,
     }
 }
 

@@ -225,7 +225,9 @@ enum_map!(
         ReferralEscalated,
         DeadlineApproaching,
         NoticeReceived,
-        DeliveryFailed
+        DeliveryFailed,
+        ProcessingRestricted,
+        RestrictionLifted
     ]
 );
 enum_map!(
@@ -233,7 +235,18 @@ enum_map!(
     mail_kind,
     MailKind,
     pb::MailKind,
-    [NewReferral, StateChanged, NoteAdded, Reminder, Overdue, ConsentEnded, CaseClosed, ActionConfirmed]
+    [
+        NewReferral,
+        StateChanged,
+        NoteAdded,
+        Reminder,
+        Overdue,
+        ConsentEnded,
+        CaseClosed,
+        ActionConfirmed,
+        ProcessingRestricted,
+        RestrictionLifted
+    ]
 );
 enum_map!(delivery_status_pb, delivery_status, JobStatus, pb::DeliveryStatus, [Pending, Sent, Dead]);
 enum_map!(case_status_pb, case_status, CaseStatus, pb::CaseStatus, [Open, Closed]);
@@ -525,6 +538,7 @@ pub fn case_to_pb(c: &Case) -> pb::Case {
         owner_organisation_id: c.owner.to_string(),
         deadlines: crate::domain::deadline::for_case(c).iter().map(deadline_to_pb).collect(),
         notice_ids: c.notice_ids.iter().map(ToString::to_string).collect(),
+        restriction: c.restriction.as_ref().map(|r| pb::Restriction { reason: r.reason.clone(), since: ts(r.since) }),
     }
 }
 

@@ -144,6 +144,31 @@ impl pb::directory_service_server::DirectoryService for Api {
 
 #[tonic::async_trait]
 impl pb::case_service_server::CaseService for Api {
+    async fn restrict_processing(
+        &self,
+        req: Request<pb::RestrictProcessingRequest>,
+    ) -> Result<Response<pb::RestrictProcessingResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("RestrictProcessing", &mut m, |m| &mut m.idempotency_key)?;
+        let id = case_id(&m.case_id, "case_id")?;
+        let reason = cv::field_text(&m.reason, "reason", 1, 500).map_err(invalid)?;
+        let case = self.hub.set_restriction(&caller, &idem, &id, Some(reason)).await?;
+        Ok(Response::new(pb::RestrictProcessingResponse { case: Some(cv::case_to_pb(&case)) }))
+    }
+
+    async fn lift_restriction(
+        &self,
+        req: Request<pb::LiftRestrictionRequest>,
+    ) -> Result<Response<pb::LiftRestrictionResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("LiftRestriction", &mut m, |m| &mut m.idempotency_key)?;
+        let id = case_id(&m.case_id, "case_id")?;
+        let case = self.hub.set_restriction(&caller, &idem, &id, None).await?;
+        Ok(Response::new(pb::LiftRestrictionResponse { case: Some(cv::case_to_pb(&case)) }))
+    }
+
     async fn open_case(&self, req: Request<pb::OpenCaseRequest>) -> Result<Response<pb::OpenCaseResponse>, Status> {
         let caller = self.caller(&req).await?;
         let mut m = req.into_inner();

@@ -2,7 +2,7 @@
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
-use crate::domain::case::{Case, CaseDetails, Closure, StageEntry};
+use crate::domain::case::{Case, CaseDetails, Closure, Restriction, StageEntry};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, OrgId, PersonId, ReferralId};
 use crate::domain::time::{Day, Instant};
@@ -224,6 +224,46 @@ impl Hub {
         let out = Outcome::CaseClosed { case: case.id.clone(), cancelled: cancelled.clone() };
         self.finish(tx, caller, Some(idem), Some(&out), p).await?;
         Ok((case, cancelled))
+    }
+
+    /// Restricts (`Some(reason)`) or lifts (`None`) the processing of a case's data (Art. 18 GDPR).
+    /// While restricted, the data stays stored but no partner sees it and nothing new is disclosed.
+    /// Every organisation that received a referral of the case is told, per referral (Art. 19 GDPR).
+    pub async fn set_restriction(
+        &self,
+        caller: &Caller,
+        idem: &Idem,
+        id: &CaseId,
+        reason: Option<String>,
+    ) -> HubResult<Case> {
+        let org = caller.fachstelle("restrict processing")?;
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Case(case)) = self.replay(tx.as_mut(), caller, idem).await? {
+            return self.owned_case(tx.as_mut(), &org.id, &case).await;
+        }
+        let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
+        let now = self.now();
+        let (kind, action, detail) = match (&reason, &case.restriction) {
+            (Some(_), Some(_)) => {
+                return Err(HubError::FailedPrecondition("processing of this case is already restricted".into()));
+            }
+            (None, None) => {
+                return Err(HubError::FailedPrecondition("processing of this case is not restricted".into()));
+            }
+            (Some(r), None) => (EventKind::ProcessingRestricted, "case.restrict", r.clone()),
+            (None, Some(_)) => (EventKind::RestrictionLifted, "case.lift_restriction", String::new()),
+        };
+        case.restriction = reason.map(|reason| Restriction { reason, since: now });
+        tx.update_case(&case).await?;
+        let mut p = Pending::new();
+        for r in tx.referrals_of_case(&case.id).await? {
+            p.events.push(Event::about_referral(&r.recipient, kind, &r, caller.actor().id(), now));
+        }
+        p.events.push(case_event(&org.id, kind, &case.id, caller, now));
+        p.audit.push(audit(&caller.actor(), now, action, Some(&case.id), None, "Art. 18 GDPR".into(), detail));
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
+        tracing::info!(case = %case.id, restricted = case.restriction.is_some(), "restriction of processing changed");
+        Ok(case)
     }
 
     /// Reads a case. Audited.

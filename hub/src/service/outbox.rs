@@ -74,6 +74,8 @@ fn mail_for_event(e: &Event) -> Option<MailJob> {
         EventKind::ConsentRevoked | EventKind::ConsentExpired => MailKind::ConsentEnded,
         EventKind::CaseClosed => MailKind::CaseClosed,
         EventKind::ReferralOverdue | EventKind::ReferralEscalated => MailKind::Overdue,
+        EventKind::ProcessingRestricted => MailKind::ProcessingRestricted,
+        EventKind::RestrictionLifted => MailKind::RestrictionLifted,
         EventKind::CaseOpened
         | EventKind::ConsentRecorded
         | EventKind::ThreatStageRecorded

@@ -161,6 +161,7 @@ impl Hub {
         if case.closure.is_some() {
             return Err(HubError::FailedPrecondition("the case is closed".into()));
         }
+        restricted(&case)?;
         let recipient = tx
             .org(&new.recipient)
             .await?
@@ -254,8 +255,13 @@ impl Hub {
             .collect();
         let case_view = if side == Side::Recipient {
             let case = tx.case(&referral.case_id).await?.ok_or(HubError::NotFound("referral"))?;
-            let siblings = tx.referrals_of_case(&referral.case_id).await?;
-            Some(view_for_recipient(&case, &referral, &consents, &siblings, &org.id, today))
+            // Restricted processing (Art. 18 GDPR): the data stays stored, the recipient sees none.
+            if case.restriction.is_some() {
+                None
+            } else {
+                let siblings = tx.referrals_of_case(&referral.case_id).await?;
+                Some(view_for_recipient(&case, &referral, &consents, &siblings, &org.id, today))
+            }
         } else {
             None
         };
@@ -269,6 +275,9 @@ impl Hub {
                         bases_text(readable.iter().copied()),
                         format!("case data: {}", categories_text(v.readable.iter().copied())),
                     )
+                }
+                None if side == Side::Recipient => {
+                    ("Art. 18 GDPR".to_owned(), "referral without case data: processing restricted".to_owned())
                 }
                 None => ("sender".to_owned(), "referral without case data".to_owned()),
             };
@@ -375,6 +384,7 @@ impl Hub {
             if case.closure.is_some() {
                 return Err(HubError::FailedPrecondition("the case is closed".into()));
             }
+            restricted(&case)?;
             let recipient = tx.org(&referral.recipient).await?.ok_or(HubError::NotFound("referral"))?;
             if !recipient.active {
                 return Err(HubError::FailedPrecondition(format!("recipient '{}' is deactivated", recipient.id)));
@@ -509,6 +519,17 @@ impl Hub {
         ));
         self.finish(tx, caller, None, None, p).await?;
         Ok(notes)
+    }
+}
+
+/// Refuses a disclosure while the case's processing is restricted (Art. 18 GDPR).
+fn restricted(case: &crate::domain::case::Case) -> HubResult<()> {
+    match &case.restriction {
+        Some(_) => Err(HubError::FailedPrecondition(
+            "processing of this case is restricted (Art. 18 GDPR): nothing is disclosed until the restriction is lifted"
+                .into(),
+        )),
+        None => Ok(()),
     }
 }
 
