@@ -2,6 +2,7 @@
 //! Fachstelle Wohnungserhalt and its partners. See the README for the model and the API.
 #![forbid(unsafe_code)]
 
+pub mod access_report;
 pub mod audit;
 pub mod client;
 pub mod clock;

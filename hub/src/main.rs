@@ -65,6 +65,34 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Reports for the data protection officer, read directly from the database.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The access report of Art. 15 GDPR for one person of a case: controller and legal bases, the
+    /// stored data, every disclosure and every partner read, retention and rights. Generating it is
+    /// recorded in the audit trail.
+    Access {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The case.
+        #[arg(long = "case")]
+        case_id: String,
+        /// The person within the case (default: the main tenant; the JSON lists the household's persons).
+        #[arg(long)]
+        person: Option<String>,
+        /// html (a German document) or json (English keys).
+        #[arg(long, default_value = "html")]
+        format: hub::access_report::Format,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Where the database is: the same settings as `serve`.
@@ -202,6 +230,10 @@ async fn main() -> std::process::ExitCode {
         Command::Audit { command } => {
             init_logging();
             audit(command).await
+        }
+        Command::Report { command: ReportCommand::Access { db, case_id, person, format, out } } => {
+            init_logging();
+            access_report(db, &case_id, person.as_deref(), format, out).await
         }
     };
     match result {
@@ -362,6 +394,45 @@ async fn audit(cmd: AuditCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `hub report access`: builds the report from one snapshot, records the access in the audit trail,
+/// then writes the report (to `out` or standard output).
+async fn access_report(
+    db: DatabaseArgs,
+    case_id: &str,
+    person: Option<&str>,
+    format: hub::access_report::Format,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use hub::clock::Clock as _;
+    let case_id = hub::domain::ids::CaseId::parse(case_id).map_err(|e| anyhow::anyhow!("--case: {}", e.reason))?;
+    let person = person
+        .map(|p| hub::domain::ids::PersonId::parse(p).map_err(|e| anyhow::anyhow!("--person: {}", e.reason)))
+        .transpose()?;
+    let (_, store) = open_audit_store(db).await?;
+    let report =
+        hub::access_report::generate(store.as_ref(), &case_id, person.as_ref(), format, SystemClock.now()).await?;
+    let text = match format {
+        hub::access_report::Format::Html => report.to_html(),
+        hub::access_report::Format::Json => report.to_json(),
+    };
+    match &out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "hub: access report for person {} of case {case_id} written to {} (recorded in the audit trail)",
+                report.subject.person_id,
+                path.display()
+            );
+        }
+        None => {
+            use std::io::Write as _;
+            let mut w = std::io::stdout().lock();
+            w.write_all(text.as_bytes()).and_then(|()| w.flush()).context("writing the report")?;
+        }
+    }
+    Ok(())
 }
 
 fn pki(cmd: PkiCommand) -> anyhow::Result<()> {

@@ -1,0 +1,1333 @@
+//! `hub report access`: the access report of Art. 15 GDPR for one person of a case. It states who
+//! the controller is and on which bases it processes, everything the hub holds about the person and
+//! their household, every disclosure (each referral with its categories, legal bases and handoffs)
+//! and every read by a partner recorded in the audit trail, then retention and the person's rights.
+//!
+//! The report is built from one read snapshot of the store into [`AccessReport`], which serialises to
+//! JSON (English keys, stored vocabulary names, RFC 3339 times) and renders to a German HTML document
+//! in which every value is escaped. Generating a report is itself an access to personal data, so
+//! [`generate`] appends an audit record (`operator`, [`ACTION`], [`LEGAL_BASIS`]) before it returns.
+//!
+//! Only the person's own data and the household's data (address, tenancy, notes, stages) are
+//! included. Other household members appear by id, role and birth year only, so the data protection
+//! officer can pick whom to report on without one member's report naming another (Art. 15(4) GDPR).
+//! Phone and email are the main tenant's and appear only in the main tenant's report.
+
+use std::collections::HashMap;
+use std::fmt::{Display, Write as _};
+use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
+
+use crate::audit::export::rfc3339;
+use crate::domain::basis::LegalBasis;
+use crate::domain::case::{Case, Person};
+use crate::domain::ids::{Actor, CaseId, Cents, OrgId, PersonId};
+use crate::domain::notice::{Notice, NoticeData};
+use crate::domain::org::Organisation;
+use crate::domain::referral::{Move, Referral, ReferralState};
+use crate::domain::time::{Day, Instant};
+use crate::domain::vocab::{
+    CaseOutcome, CaseStatus, CompletionResult, ConsentForm, ConsentStatus, DataCategory, Gender, HouseholdType,
+    PersonRole, ReasonCode, ReferralCategory, RescueMeans, RouteIn, Stadtbezirk, ThreatStage,
+};
+use crate::email::labels;
+use crate::store::{AuditEntry, AuditQuery, AuditRecord, Store, StoreError, Tx};
+
+/// The audit action of a generated report.
+pub const ACTION: &str = "access_report";
+/// The legal basis recorded with it.
+pub const LEGAL_BASIS: &str = "Art. 15 GDPR";
+/// The actor recorded with it: the operator (data protection officer) who ran the command.
+pub const ACTOR: &str = "operator";
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A German HTML document.
+    Html,
+    /// A JSON object with English keys.
+    Json,
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "html" => Ok(Format::Html),
+            "json" => Ok(Format::Json),
+            _ => Err(format!("'{s}' is not a report format (html or json)")),
+        }
+    }
+}
+
+impl Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Format::Html => "html",
+            Format::Json => "json",
+        })
+    }
+}
+
+/// Why no report could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The case does not exist.
+    #[error("no case {0} in this database")]
+    CaseNotFound(CaseId),
+    /// The case has no such person.
+    #[error("case {case} has no person {person}; its persons are: {known}")]
+    PersonNotFound {
+        /// The case.
+        case: CaseId,
+        /// The person asked for.
+        person: PersonId,
+        /// The case's persons (id and role).
+        known: String,
+    },
+    /// Reading the database or writing the audit record failed.
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report's data
+// ---------------------------------------------------------------------------------------------
+
+/// Everything the report says, in the order it says it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessReport {
+    /// When the report was made.
+    #[serde(serialize_with = "ser_instant")]
+    pub generated_at: Instant,
+    /// The case.
+    pub case_id: String,
+    /// The controller: the Fachstelle that owns the case.
+    pub controller: OrgRef,
+    /// Purposes and legal bases, in general terms.
+    pub purposes_and_legal_bases: Vec<BasisNote>,
+    /// The person the report is about.
+    pub subject: Subject,
+    /// The household's members by id, role and birth year (to choose `--person`).
+    pub household_members: Vec<Member>,
+    /// The household's data.
+    pub household: Household,
+    /// Consents the person gave.
+    pub consents: Vec<ConsentItem>,
+    /// Notices about the tenancy taken up into the case.
+    pub notices: Vec<NoticeItem>,
+    /// Every referral of the case: the disclosures.
+    pub referrals: Vec<ReferralItem>,
+    /// Every read of the case's data by a partner, from the audit trail.
+    pub partner_reads: Vec<ReadItem>,
+    /// How long the data is kept, in general terms.
+    pub retention: &'static str,
+    /// The person's further rights.
+    pub rights: &'static str,
+}
+
+/// An organisation by id and directory name.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgRef {
+    /// Id.
+    pub id: String,
+    /// Name from the directory (the id if it is not in the directory).
+    pub name: String,
+}
+
+/// One purpose or legal basis.
+#[derive(Debug, Clone, Serialize)]
+pub struct BasisNote {
+    /// The citation.
+    pub basis: &'static str,
+    /// What it covers.
+    pub applies_to: &'static str,
+}
+
+/// The person the report is about.
+#[derive(Debug, Clone, Serialize)]
+pub struct Subject {
+    /// Id within the case.
+    pub person_id: String,
+    /// Role in the household.
+    #[serde(serialize_with = "ser_display")]
+    pub role: PersonRole,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Gender.
+    #[serde(serialize_with = "ser_display")]
+    pub gender: Gender,
+    /// Year of birth.
+    pub birth_year: Option<i32>,
+}
+
+/// A household member, without names.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    /// Id within the case.
+    pub person_id: String,
+    /// Role.
+    #[serde(serialize_with = "ser_display")]
+    pub role: PersonRole,
+    /// Year of birth.
+    pub birth_year: Option<i32>,
+    /// The report is about this member.
+    pub is_subject: bool,
+}
+
+/// The household's data held in the case.
+#[derive(Debug, Clone, Serialize)]
+pub struct Household {
+    /// Street and number.
+    pub address_street: String,
+    /// Postal code and city.
+    pub address_city: String,
+    /// Phone (only in the main tenant's report).
+    pub phone: Option<String>,
+    /// Email (only in the main tenant's report).
+    pub email: Option<String>,
+    /// Protection block: the address never leaves the hub.
+    pub schutzsperre: bool,
+    /// District.
+    #[serde(serialize_with = "ser_display")]
+    pub stadtbezirk: Stadtbezirk,
+    /// Household type.
+    #[serde(serialize_with = "ser_display")]
+    pub household_type: HouseholdType,
+    /// How the case reached the Fachstelle (source of the data).
+    #[serde(serialize_with = "ser_display")]
+    pub route_in: RouteIn,
+    /// Case opened.
+    #[serde(serialize_with = "ser_instant")]
+    pub case_opened_at: Instant,
+    /// Open or closed.
+    #[serde(serialize_with = "ser_display")]
+    pub case_status: CaseStatus,
+    /// Closure, once closed.
+    pub closure: Option<ClosureItem>,
+    /// Restriction of processing (Art. 18 GDPR), while in force.
+    pub restriction: Option<crate::domain::case::Restriction>,
+    /// Landlord.
+    pub landlord: Option<OrgRef>,
+    /// Landlord's tenancy reference.
+    pub tenancy_reference: String,
+    /// Start of the tenancy.
+    pub tenancy_start: Option<Day>,
+    /// Base rent.
+    pub base_rent_cents: Cents,
+    /// Service-charge advance.
+    pub service_charge_advance_cents: Cents,
+    /// Heating advance.
+    pub heating_advance_cents: Cents,
+    /// Arrears.
+    pub arrears_cents: Cents,
+    /// Threat stages, oldest first.
+    pub stages: Vec<StageItem>,
+    /// Income and benefits note.
+    pub income_benefits_note: String,
+    /// Counselling note.
+    pub counselling_note: String,
+    /// Health note (Art. 9 GDPR).
+    pub health_note: String,
+}
+
+/// How the case ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosureItem {
+    /// Outcome.
+    #[serde(serialize_with = "ser_display")]
+    pub outcome: CaseOutcome,
+    /// Rescue means.
+    #[serde(serialize_with = "ser_display_opt")]
+    pub rescue_means: Option<RescueMeans>,
+    /// Note.
+    pub note: String,
+    /// When.
+    #[serde(serialize_with = "ser_instant")]
+    pub at: Instant,
+}
+
+/// One threat stage entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageItem {
+    /// Stage.
+    #[serde(serialize_with = "ser_display")]
+    pub stage: ThreatStage,
+    /// Date reached.
+    pub date: Day,
+    /// End date.
+    pub end_date: Option<Day>,
+    /// Source of the information.
+    pub source: String,
+    /// Recording organisation.
+    pub recorded_by: OrgRef,
+}
+
+/// A consent the person gave.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsentItem {
+    /// Id (the basis `consent:<id>` refers to it).
+    pub consent_id: String,
+    /// Recipients.
+    pub recipients: Vec<OrgRef>,
+    /// Categories covered.
+    #[serde(serialize_with = "ser_display_all")]
+    pub categories: Vec<DataCategory>,
+    /// Purpose (the hub records consents for this purpose only).
+    pub purpose: &'static str,
+    /// Form.
+    #[serde(serialize_with = "ser_display")]
+    pub form: ConsentForm,
+    /// Evidence reference.
+    pub evidence: String,
+    /// Separate explicit consent for health data (Art. 9(2)(a) GDPR).
+    pub art9_explicit: bool,
+    /// Release from professional secrecy.
+    pub secrecy_release: bool,
+    /// Recorded.
+    #[serde(serialize_with = "ser_instant")]
+    pub recorded_at: Instant,
+    /// Last valid day.
+    pub valid_until: Day,
+    /// Status on the report's day.
+    #[serde(serialize_with = "ser_display")]
+    pub status: ConsentStatus,
+    /// When it was revoked, if it was.
+    #[serde(serialize_with = "ser_instant_opt")]
+    pub revoked_at: Option<Instant>,
+}
+
+/// A notice about the tenancy.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeItem {
+    /// Id.
+    pub notice_id: String,
+    /// `ARREARS` (housing company) or `COURT` (MiZi).
+    pub kind: &'static str,
+    /// The reporting housing company, or the Fachstelle that recorded a court notice.
+    pub reporter: Option<OrgRef>,
+    /// First received.
+    #[serde(serialize_with = "ser_instant")]
+    pub received_at: Instant,
+    /// Stage reported.
+    #[serde(serialize_with = "ser_display")]
+    pub stage: ThreatStage,
+    /// Arrears reported.
+    pub arrears_cents: Cents,
+    /// Court file number of a court notice.
+    pub court_file_number: Option<String>,
+}
+
+/// A referral: one disclosure to one recipient.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferralItem {
+    /// Id.
+    pub referral_id: String,
+    /// Sender.
+    pub sender: OrgRef,
+    /// Recipient.
+    pub recipient: OrgRef,
+    /// What was asked.
+    #[serde(serialize_with = "ser_display")]
+    pub category: ReferralCategory,
+    /// When it was created (the disclosure).
+    #[serde(serialize_with = "ser_instant")]
+    pub created_at: Instant,
+    /// Reply-by day.
+    pub reply_by: Day,
+    /// Current state.
+    #[serde(serialize_with = "ser_display")]
+    pub state: ReferralState,
+    /// Message to the recipient.
+    pub message: String,
+    /// Each disclosed category with its legal bases.
+    pub disclosures: Vec<DisclosureItem>,
+    /// Every handoff, oldest first.
+    pub history: Vec<HandoffItem>,
+    /// The recipient's result.
+    pub completion: Option<CompletionItem>,
+    /// The notes between sender and recipient.
+    pub notes: Vec<NoteItem>,
+}
+
+/// One disclosed category.
+#[derive(Debug, Clone, Serialize)]
+pub struct DisclosureItem {
+    /// Category.
+    #[serde(serialize_with = "ser_display")]
+    pub category: DataCategory,
+    /// Legal bases, consent first.
+    pub bases: Vec<BasisItem>,
+}
+
+/// One legal basis of a disclosure.
+#[derive(Debug, Clone, Serialize)]
+pub struct BasisItem {
+    /// `consent` or `statute`.
+    pub kind: &'static str,
+    /// The consent id or the statute's citation.
+    pub reference: String,
+}
+
+/// One handoff of a referral.
+#[derive(Debug, Clone, Serialize)]
+pub struct HandoffItem {
+    /// When.
+    #[serde(serialize_with = "ser_instant")]
+    pub at: Instant,
+    /// State before (none for the creation).
+    #[serde(serialize_with = "ser_display_opt")]
+    pub from: Option<ReferralState>,
+    /// State after.
+    #[serde(serialize_with = "ser_display")]
+    pub to: ReferralState,
+    /// The move (none for the creation).
+    #[serde(rename = "move", serialize_with = "ser_display_opt")]
+    pub mv: Option<Move>,
+    /// Who: an organisation, `operator` or `hub`.
+    pub by: OrgRef,
+    /// Coded reason.
+    #[serde(serialize_with = "ser_display_opt")]
+    pub reason_code: Option<ReasonCode>,
+    /// Reason text.
+    pub reason_text: Option<String>,
+}
+
+/// The recipient's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompletionItem {
+    /// Result.
+    #[serde(serialize_with = "ser_display")]
+    pub result: CompletionResult,
+    /// Amount.
+    pub amount_cents: Option<Cents>,
+    /// Payment or effective date.
+    pub effective_date: Option<Day>,
+    /// Summary.
+    pub summary: String,
+}
+
+/// A note on a referral.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteItem {
+    /// Written.
+    #[serde(serialize_with = "ser_instant")]
+    pub at: Instant,
+    /// Author.
+    pub author: OrgRef,
+    /// Text.
+    pub text: String,
+}
+
+/// A read by a partner, from the audit trail.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadItem {
+    /// When.
+    #[serde(serialize_with = "ser_instant")]
+    pub at: Instant,
+    /// The reading organisation.
+    pub org: OrgRef,
+    /// The audit action, e.g. `referral.read`.
+    pub action: String,
+    /// The referral read through.
+    pub referral_id: Option<String>,
+    /// The legal basis as recorded (`CATEGORY=consent:<id>|statute:<citation>; ...`).
+    pub legal_basis: String,
+    /// The categories of case data read (empty when no case data was read).
+    #[serde(serialize_with = "ser_display_all")]
+    pub categories: Vec<DataCategory>,
+    /// The audit detail as recorded.
+    pub detail: String,
+}
+
+fn ser_instant<S: Serializer>(at: &Instant, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*at))
+}
+
+fn ser_instant_opt<S: Serializer>(at: &Option<Instant>, s: S) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => s.serialize_str(&rfc3339(*at)),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_display<T: Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+fn ser_display_opt<T: Display, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_display_all<T: Display, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(ToString::to_string))
+}
+
+const PURPOSE: &str = "WOHNUNGSSICHERUNG";
+
+const BASES: [BasisNote; 5] = [
+    BasisNote {
+        basis: "§35 SGB I",
+        applies_to: "social secrecy: all data the hub holds about the household is social data",
+    },
+    BasisNote {
+        basis: "§§67-85a SGB X",
+        applies_to: "processing and transfer of social data for the purpose of preserving the tenancy \
+                     (Wohnungssicherung)",
+    },
+    BasisNote {
+        basis: "§69(1) Nr.1 SGB X",
+        applies_to: "transfers between social benefit bodies (Fachstelle, Jobcenter, social services) for their \
+                     statutory tasks",
+    },
+    BasisNote {
+        basis: "Art. 6(1)(a) GDPR, §67b SGB X",
+        applies_to: "consent: every transfer to a private recipient (landlord, debt counselling, social-work provider)",
+    },
+    BasisNote { basis: "Art. 9(2)(a) GDPR", applies_to: "a separate explicit consent for health data (HEALTH)" },
+];
+
+const RETENTION: &str = "Kept while the case is worked on. After the case is closed and the retention period has \
+    passed the data is erased (Art. 17 GDPR, §84 SGB X); only what a later decision legally needs stays (the date a \
+    Schonfrist cure under §569(3) Nr.2 BGB was used, for two years), plus anonymous statistics. A consent runs until \
+    case closure, at most 12 months.";
+
+const RIGHTS: &str = "Rectification (Art. 16 GDPR), erasure (Art. 17 GDPR) unless a legal duty to keep the data \
+    applies, restriction of processing (Art. 18 GDPR), objection on grounds of the person's particular situation \
+    (Art. 21 GDPR), revocation of a consent at any time with effect for the future (Art. 7(3) GDPR; every earlier \
+    recipient is told), and a complaint to a supervisory authority (Art. 77 GDPR), in Lower Saxony the \
+    Landesbeauftragte für den Datenschutz Niedersachsen.";
+
+// ---------------------------------------------------------------------------------------------
+// Building
+// ---------------------------------------------------------------------------------------------
+
+/// Builds the report for `person` of `case_id` (the main tenant when `None`) from one transaction's
+/// view of the store; `now` dates the report and decides whether a consent has expired.
+pub async fn build(
+    tx: &mut dyn Tx,
+    case_id: &CaseId,
+    person: Option<&PersonId>,
+    now: Instant,
+) -> Result<AccessReport, ReportError> {
+    let case = tx.case(case_id).await?.ok_or_else(|| ReportError::CaseNotFound(case_id.clone()))?;
+    let subject = pick_person(&case, person)?;
+    let orgs: HashMap<OrgId, Organisation> = tx.orgs().await?.into_iter().map(|o| (o.id.clone(), o)).collect();
+    let org_ref = |id: &OrgId| OrgRef {
+        id: id.to_string(),
+        name: orgs.get(id).map_or_else(|| id.to_string(), |o| o.name.clone()),
+    };
+    let actor_ref = |a: &Actor| match a {
+        Actor::Org { org, .. } => org_ref(org),
+        Actor::Operator { .. } => OrgRef { id: "operator".into(), name: "operator".into() },
+        Actor::Hub => OrgRef { id: "hub".into(), name: "hub".into() },
+    };
+    let today = now.day();
+
+    let consents = tx
+        .consents_of_case(case_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.persons.contains(&subject.id))
+        .map(|c| ConsentItem {
+            consent_id: c.id.to_string(),
+            recipients: c.recipients.iter().map(&org_ref).collect(),
+            categories: c.categories.clone(),
+            purpose: PURPOSE,
+            form: c.form,
+            evidence: c.evidence.clone(),
+            art9_explicit: c.art9_explicit,
+            secrecy_release: c.secrecy_release,
+            recorded_at: c.recorded_at,
+            valid_until: c.valid_until,
+            status: c.effective_status(today),
+            revoked_at: c.ended_at.filter(|_| c.status == ConsentStatus::Revoked),
+        })
+        .collect();
+
+    let mut notices = Vec::new();
+    for id in &case.notice_ids {
+        if let Some(n) = tx.notice(id).await? {
+            notices.push(notice_item(&n, &org_ref));
+        }
+    }
+
+    let mut referrals = Vec::new();
+    for r in tx.referrals_of_case(case_id).await? {
+        let notes = tx
+            .notes(&r.id)
+            .await?
+            .into_iter()
+            .map(|n| NoteItem { at: n.created_at, author: actor_ref(&n.author), text: n.text })
+            .collect();
+        referrals.push(referral_item(&r, notes, &org_ref, &actor_ref));
+    }
+
+    let mut partner_reads = Vec::new();
+    let mut q = AuditQuery { case_id: Some(case_id.clone()), limit: crate::audit::PAGE, ..AuditQuery::default() };
+    loop {
+        let page = tx.audit_records(&q).await?;
+        for r in &page {
+            if is_partner_read(r, &case.owner) {
+                let org = OrgId::parse(&r.actor)
+                    .map_or_else(|_| OrgRef { id: r.actor.clone(), name: r.actor.clone() }, |id| org_ref(&id));
+                partner_reads.push(ReadItem {
+                    at: r.at,
+                    org,
+                    action: r.action.clone(),
+                    referral_id: r.referral_id.clone(),
+                    legal_basis: r.legal_basis.clone(),
+                    categories: categories_read(&r.detail),
+                    detail: r.detail.clone(),
+                });
+            }
+            q.after_seq = r.seq;
+        }
+        if page.len() < crate::audit::PAGE as usize {
+            break;
+        }
+    }
+
+    let d = &case.details;
+    let is_main = subject.role == PersonRole::MainTenant;
+    Ok(AccessReport {
+        generated_at: now,
+        case_id: case.id.to_string(),
+        controller: org_ref(&case.owner),
+        purposes_and_legal_bases: BASES.to_vec(),
+        subject: Subject {
+            person_id: subject.id.to_string(),
+            role: subject.role,
+            given_name: subject.given_name.clone(),
+            family_name: subject.family_name.clone(),
+            gender: subject.gender,
+            birth_year: subject.birth_year,
+        },
+        household_members: d
+            .persons
+            .iter()
+            .map(|p| Member {
+                person_id: p.id.to_string(),
+                role: p.role,
+                birth_year: p.birth_year,
+                is_subject: p.id == subject.id,
+            })
+            .collect(),
+        household: Household {
+            address_street: format!("{} {}", d.address.street, d.address.house_number).trim().to_owned(),
+            address_city: format!("{} {}", d.address.postal_code, d.address.city).trim().to_owned(),
+            phone: Some(d.contact.phone.clone()).filter(|p| is_main && !p.is_empty()),
+            email: Some(d.contact.email.clone()).filter(|e| is_main && !e.is_empty()),
+            schutzsperre: d.schutzsperre,
+            stadtbezirk: d.stadtbezirk,
+            household_type: d.household_type,
+            route_in: d.route_in,
+            case_opened_at: case.opened_at,
+            case_status: case.status(),
+            closure: case.closure.as_ref().map(|c| ClosureItem {
+                outcome: c.outcome,
+                rescue_means: c.rescue_means,
+                note: c.note.clone(),
+                at: c.at,
+            }),
+            restriction: case.restriction.clone(),
+            landlord: d.tenancy.landlord.as_ref().map(&org_ref),
+            tenancy_reference: d.tenancy.reference.clone(),
+            tenancy_start: d.tenancy.start,
+            base_rent_cents: d.tenancy.rent.base,
+            service_charge_advance_cents: d.tenancy.rent.service_charge_advance,
+            heating_advance_cents: d.tenancy.rent.heating_advance,
+            arrears_cents: d.arrears,
+            stages: case
+                .stages
+                .iter()
+                .map(|s| StageItem {
+                    stage: s.stage,
+                    date: s.date,
+                    end_date: s.end_date,
+                    source: s.source.clone(),
+                    recorded_by: org_ref(&s.recorded_by),
+                })
+                .collect(),
+            income_benefits_note: d.income_benefits_note.clone(),
+            counselling_note: d.counselling_note.clone(),
+            health_note: d.health_note.clone(),
+        },
+        consents,
+        notices,
+        referrals,
+        partner_reads,
+        retention: RETENTION,
+        rights: RIGHTS,
+    })
+}
+
+/// The person asked for, or the main tenant.
+fn pick_person<'c>(case: &'c Case, person: Option<&PersonId>) -> Result<&'c Person, ReportError> {
+    let persons = &case.details.persons;
+    let found = match person {
+        Some(id) => case.details.person(id),
+        None => persons.iter().find(|p| p.role == PersonRole::MainTenant).or_else(|| persons.first()),
+    };
+    found.ok_or_else(|| ReportError::PersonNotFound {
+        case: case.id.clone(),
+        person: person.cloned().unwrap_or_else(PersonId::new),
+        known: persons.iter().map(|p| format!("{} ({})", p.id, p.role)).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// A read of case data by an organisation other than the controller.
+fn is_partner_read(r: &AuditRecord, owner: &OrgId) -> bool {
+    r.action.ends_with(".read") && r.actor != owner.as_str() && r.actor != "hub" && r.actor != "operator"
+}
+
+/// The categories a `referral.read` record names in its detail (`case data: IDENTITY,ARREARS`).
+fn categories_read(detail: &str) -> Vec<DataCategory> {
+    detail
+        .strip_prefix("case data:")
+        .map(|list| list.split(',').filter_map(|c| DataCategory::parse(c.trim())).collect())
+        .unwrap_or_default()
+}
+
+fn notice_item(n: &Notice, org_ref: &impl Fn(&OrgId) -> OrgRef) -> NoticeItem {
+    let (kind, court_file_number) = match &n.data {
+        NoticeData::Arrears(_) => ("ARREARS", None),
+        NoticeData::Court(c) => ("COURT", Some(c.court_file_number.clone())),
+    };
+    NoticeItem {
+        notice_id: n.id.to_string(),
+        kind,
+        reporter: n.reporter.as_ref().or(n.recorded_by.as_ref()).map(org_ref),
+        received_at: n.received_at,
+        stage: n.stage(),
+        arrears_cents: n.arrears(),
+        court_file_number,
+    }
+}
+
+fn referral_item(
+    r: &Referral,
+    notes: Vec<NoteItem>,
+    org_ref: &impl Fn(&OrgId) -> OrgRef,
+    actor_ref: &impl Fn(&Actor) -> OrgRef,
+) -> ReferralItem {
+    ReferralItem {
+        referral_id: r.id.to_string(),
+        sender: org_ref(&r.sender),
+        recipient: org_ref(&r.recipient),
+        category: r.category,
+        created_at: r.created_at,
+        reply_by: r.reply_by,
+        state: r.state,
+        message: r.message.clone(),
+        disclosures: r
+            .disclosures
+            .iter()
+            .map(|d| DisclosureItem {
+                category: d.category,
+                bases: d
+                    .bases
+                    .iter()
+                    .map(|b| match b {
+                        LegalBasis::Consent(id) => BasisItem { kind: "consent", reference: id.to_string() },
+                        LegalBasis::Statute(s) => BasisItem { kind: "statute", reference: s.citation().to_owned() },
+                    })
+                    .collect(),
+            })
+            .collect(),
+        history: r
+            .history
+            .iter()
+            .map(|t| HandoffItem {
+                at: t.at,
+                from: t.from,
+                to: t.to,
+                mv: t.mv,
+                by: actor_ref(&t.actor),
+                reason_code: t.reason.as_ref().and_then(|x| x.code),
+                reason_text: t.reason.as_ref().map(|x| x.text.clone()).filter(|x| !x.is_empty()),
+            })
+            .collect(),
+        completion: r.completion.as_ref().map(|c| CompletionItem {
+            result: c.result,
+            amount_cents: c.amount,
+            effective_date: c.effective_date,
+            summary: c.summary.clone(),
+        }),
+        notes,
+    }
+}
+
+/// Builds the report from one read snapshot, then records the access in the audit trail (a write
+/// transaction of its own, so the report's reads never wait for the hub's writers). Nothing is
+/// recorded when the report cannot be built.
+pub async fn generate(
+    store: &dyn Store,
+    case_id: &CaseId,
+    person: Option<&PersonId>,
+    format: Format,
+    now: Instant,
+) -> Result<AccessReport, ReportError> {
+    let report = {
+        let mut tx = store.begin_read().await?;
+        build(tx.as_mut(), case_id, person, now).await?
+    };
+    let mut tx = store.begin().await?;
+    tx.append_audit(&AuditEntry {
+        at: now,
+        actor: ACTOR.to_owned(),
+        staff: None,
+        action: ACTION.to_owned(),
+        case_id: Some(case_id.clone()),
+        referral_id: None,
+        legal_basis: LEGAL_BASIS.to_owned(),
+        detail: format!(
+            "access report ({format}) for person {}: case data, consents, notices, referrals, partner reads",
+            report.subject.person_id
+        ),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------------
+
+impl AccessReport {
+    /// The report as pretty-printed JSON.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        s.push('\n');
+        s
+    }
+
+    /// The report as a German HTML document; every value is escaped.
+    pub fn to_html(&self) -> String {
+        let mut h = Html::default();
+        let s = &self.subject;
+        let name = format!("{} {}", s.given_name, s.family_name);
+        h.raw("<!DOCTYPE html>\n<html lang=\"de\">\n<head>\n<meta charset=\"utf-8\">\n");
+        h.raw("<title>Auskunft nach Art. 15 DSGVO</title>\n<style>");
+        h.raw("body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}");
+        h.raw("table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #999;padding:.2em .5em;");
+        h.raw("text-align:left;vertical-align:top}th{background:#eee}.note{white-space:pre-wrap}");
+        h.raw("</style>\n</head>\n<body>\n");
+        h.raw("<h1>Auskunft nach Art. 15 DSGVO</h1>\n<p>Über: <strong>");
+        h.text(&name);
+        h.raw("</strong><br>Fall: ");
+        h.text(&self.case_id);
+        h.raw("<br>Erstellt am: ");
+        h.text(&labels::instant(self.generated_at));
+        h.raw("</p>\n");
+
+        // 1. Controller, purposes, legal bases.
+        h.raw("<h2>1. Verantwortliche Stelle, Zweck und Rechtsgrundlagen</h2>\n<p>Verantwortlich ist ");
+        h.text(&self.controller.name);
+        h.raw(" (Kennung ");
+        h.text(&self.controller.id);
+        h.raw("). ");
+        h.raw(
+            "Zweck der Verarbeitung ist die Wohnungssicherung: der Erhalt Ihrer Wohnung durch die Vermittlung \
+             von Hilfen (zum Beispiel Mietschuldenübernahme, Schuldnerberatung, Vereinbarung mit dem \
+             Vermieter).</p>\n<ul>\n\
+             <li>Ihre Daten sind Sozialdaten und unterliegen dem Sozialgeheimnis (§ 35 SGB I). Ihre Verarbeitung \
+             und Übermittlung richtet sich nach §§ 67–85a SGB X.</li>\n\
+             <li>Zwischen Sozialleistungsträgern (Fachstelle, Jobcenter, Sozialamt) dürfen Daten zur Erfüllung \
+             ihrer gesetzlichen Aufgaben übermittelt werden (§ 69 Abs. 1 Nr. 1 SGB X).</li>\n\
+             <li>An private Stellen (Vermieter, Schuldnerberatung, soziale Träger) werden Daten nur mit Ihrer \
+             Einwilligung übermittelt (Art. 6 Abs. 1 lit. a DSGVO, § 67b SGB X).</li>\n\
+             <li>Gesundheitsdaten werden nur mit Ihrer gesonderten, ausdrücklichen Einwilligung übermittelt \
+             (Art. 9 Abs. 2 lit. a DSGVO).</li>\n</ul>\n",
+        );
+
+        // 2. Stored data.
+        h.raw("<h2>2. Gespeicherte Daten</h2>\n<h3>Angaben zu Ihrer Person</h3>\n<table>\n");
+        h.row("Name", &name);
+        h.row("Geburtsjahr", &s.birth_year.map(|y| y.to_string()).unwrap_or_else(|| "nicht bekannt".into()));
+        h.row("Rolle im Haushalt", role_de(s.role));
+        h.row("Geschlecht", gender_de(s.gender));
+        h.raw("</table>\n<h3>Haushalt und Wohnung</h3>\n<table>\n");
+        let hh = &self.household;
+        h.row("Anschrift", &format!("{}, {}", hh.address_street, hh.address_city));
+        if hh.schutzsperre {
+            h.row("Schutzsperre", "ja: die Anschrift wird an keine andere Stelle übermittelt");
+        }
+        if let Some(p) = &hh.phone {
+            h.row("Telefon", p);
+        }
+        if let Some(e) = &hh.email {
+            h.row("E-Mail", e);
+        }
+        h.row("Stadtbezirk", bezirk_de(hh.stadtbezirk));
+        h.row("Haushalt", household_de(hh.household_type));
+        h.row("Herkunft der Daten (Zugangsweg)", route_de(hh.route_in));
+        h.row("Fall eröffnet am", &labels::instant(hh.case_opened_at));
+        if let Some(r) = &hh.restriction {
+            h.row(
+                "Verarbeitung eingeschränkt (Art. 18 DSGVO)",
+                &format!("seit {}: {}", labels::instant(r.since), r.reason),
+            );
+        }
+        match &hh.closure {
+            Some(c) => {
+                let mut outcome = outcome_de(c.outcome).to_owned();
+                if let Some(m) = c.rescue_means {
+                    outcome.push_str(&format!(" ({})", means_de(m)));
+                }
+                h.row("Fall abgeschlossen am", &labels::instant(c.at));
+                h.row("Ergebnis", &outcome);
+                if !c.note.is_empty() {
+                    h.row("Vermerk zum Abschluss", &c.note);
+                }
+            }
+            None => h.row("Stand", "Fall in Bearbeitung"),
+        }
+        h.raw("</table>\n<h3>Mietverhältnis</h3>\n<table>\n");
+        h.row("Vermieter", hh.landlord.as_ref().map_or("nicht im Verbund", |l| l.name.as_str()));
+        h.row("Vertragsnummer des Vermieters", &hh.tenancy_reference);
+        h.row("Mietbeginn", &hh.tenancy_start.map(labels::day).unwrap_or_else(|| "nicht bekannt".into()));
+        h.row("Grundmiete", &hh.base_rent_cents.to_string());
+        h.row("Nebenkostenvorauszahlung", &hh.service_charge_advance_cents.to_string());
+        h.row("Heizkostenvorauszahlung", &hh.heating_advance_cents.to_string());
+        h.row("Mietrückstand", &hh.arrears_cents.to_string());
+        h.raw("</table>\n");
+        if !hh.stages.is_empty() {
+            h.raw("<h4>Stand der Gefährdung</h4>\n");
+            h.head(&["Datum", "Stufe", "Bis", "Quelle", "Erfasst von"]);
+            for st in &hh.stages {
+                h.cells(&[
+                    &labels::day(st.date),
+                    stage_de(st.stage),
+                    &st.end_date.map(labels::day).unwrap_or_default(),
+                    &st.source,
+                    &st.recorded_by.name,
+                ]);
+            }
+            h.raw("</table>\n");
+        }
+        h.raw("<h3>Vermerke zum Haushalt</h3>\n<table>\n");
+        h.note_row("Einkommen und Sozialleistungen", &hh.income_benefits_note);
+        h.note_row("Beratungsnotizen", &hh.counselling_note);
+        h.raw("</table>\n<h4>Gesundheitsdaten (besondere Kategorie, Art. 9 DSGVO)</h4>\n<table>\n");
+        h.note_row("Gesundheitsdaten", &hh.health_note);
+        h.raw("</table>\n");
+
+        h.raw("<h3>Ihre Einwilligungen</h3>\n");
+        if self.consents.is_empty() {
+            h.raw("<p>Keine.</p>\n");
+        }
+        for c in &self.consents {
+            h.raw("<table>\n");
+            h.row("Einwilligung", &c.consent_id);
+            h.row("Empfänger", &names(&c.recipients));
+            h.row("Datenkategorien", &categories_de(&c.categories));
+            h.row("Zweck", "Wohnungssicherung");
+            h.row("Form", form_de(c.form));
+            h.row("Nachweis", &c.evidence);
+            h.row(
+                "Gesundheitsdaten (Art. 9 DSGVO)",
+                if c.art9_explicit { "ausdrücklich eingewilligt" } else { "nicht umfasst" },
+            );
+            h.row("Schweigepflichtentbindung", if c.secrecy_release { "erteilt" } else { "nicht erteilt" });
+            h.row("Erteilt am", &labels::instant(c.recorded_at));
+            h.row("Gültig bis", &labels::day(c.valid_until));
+            h.row("Status", consent_status_de(c.status));
+            if let Some(at) = c.revoked_at {
+                h.row("Widerrufen am", &labels::instant(at));
+            }
+            h.raw("</table>\n");
+        }
+
+        h.raw("<h3>Meldungen zum Mietverhältnis</h3>\n");
+        if self.notices.is_empty() {
+            h.raw("<p>Keine.</p>\n");
+        } else {
+            h.head(&["Eingegangen am", "Art", "Von", "Stufe", "Rückstand"]);
+            for n in &self.notices {
+                let kind = match n.court_file_number.as_deref() {
+                    Some(f) => format!("Mitteilung des Gerichts (Az. {f})"),
+                    None => "Frühmeldung des Wohnungsunternehmens".to_owned(),
+                };
+                h.cells(&[
+                    &labels::instant(n.received_at),
+                    &kind,
+                    n.reporter.as_ref().map_or("", |r| r.name.as_str()),
+                    stage_de(n.stage),
+                    &n.arrears_cents.to_string(),
+                ]);
+            }
+            h.raw("</table>\n");
+        }
+
+        // 3. Disclosures.
+        h.raw("<h2>3. Übermittlungen an andere Stellen</h2>\n");
+        if self.referrals.is_empty() {
+            h.raw("<p>Keine.</p>\n");
+        }
+        for r in &self.referrals {
+            h.raw("<h3>Vermittlung an ");
+            h.text(&r.recipient.name);
+            h.raw("</h3>\n<table>\n");
+            h.row("Empfänger", &r.recipient.name);
+            h.row("Übermittelt von", &r.sender.name);
+            h.row("Übermittelt am", &labels::instant(r.created_at));
+            h.row("Anliegen", labels::category(r.category));
+            h.row("Antwort erbeten bis", &labels::day(r.reply_by));
+            h.row("Stand", labels::state(r.state));
+            h.note_row("Nachricht an den Empfänger", &r.message);
+            if let Some(c) = &r.completion {
+                let mut result = labels::result(c.result).to_owned();
+                if let Some(a) = c.amount_cents {
+                    result.push_str(&format!(", {a}"));
+                }
+                if let Some(d) = c.effective_date {
+                    result.push_str(&format!(", zum {}", labels::day(d)));
+                }
+                h.row("Ergebnis", &result);
+                h.note_row("Rückmeldung", &c.summary);
+            }
+            h.raw("</table>\n<p>Übermittelte Daten und Rechtsgrundlage:</p>\n");
+            h.head(&["Datenkategorie", "Rechtsgrundlage"]);
+            for d in &r.disclosures {
+                let bases: Vec<String> = d.bases.iter().map(basis_de).collect();
+                h.cells(&[labels::data_category(d.category), &bases.join("; ")]);
+            }
+            h.raw("</table>\n<p>Verlauf:</p>\n");
+            h.head(&["Zeitpunkt", "Vorgang", "Durch", "Grund"]);
+            for t in &r.history {
+                let what = t.mv.map_or("Vermittlung angelegt", labels::move_done);
+                let reason = [t.reason_code.map(|c| labels::reason(c).to_owned()), t.reason_text.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(": ");
+                h.cells(&[&labels::instant(t.at), what, &actor_de(&t.by), &reason]);
+            }
+            h.raw("</table>\n");
+            if !r.notes.is_empty() {
+                h.raw("<p>Notizen zwischen den Stellen:</p>\n");
+                h.head(&["Zeitpunkt", "Von", "Text"]);
+                for n in &r.notes {
+                    h.cells(&[&labels::instant(n.at), &n.author.name, &n.text]);
+                }
+                h.raw("</table>\n");
+            }
+        }
+
+        h.raw("<h3>Abrufe durch andere Stellen</h3>\n");
+        if self.partner_reads.is_empty() {
+            h.raw("<p>Keine.</p>\n");
+        } else {
+            h.head(&["Zeitpunkt", "Stelle", "Vorgang", "Abgerufene Daten", "Rechtsgrundlage"]);
+            for r in &self.partner_reads {
+                h.cells(&[
+                    &labels::instant(r.at),
+                    &r.org.name,
+                    action_de(&r.action),
+                    &if r.categories.is_empty() { "keine Falldaten".to_owned() } else { categories_de(&r.categories) },
+                    &recorded_basis_de(&r.legal_basis),
+                ]);
+            }
+            h.raw("</table>\n");
+        }
+
+        // 4. Retention and rights.
+        h.raw("<h2>4. Speicherdauer und Ihre Rechte</h2>\n<p>");
+        h.raw(
+            "Ihre Daten werden gespeichert, solange der Fall bearbeitet wird. Nach Abschluss des Falls und \
+             Ablauf der Aufbewahrungsfrist werden sie gelöscht (Art. 17 DSGVO, § 84 SGB X). Aufbewahrt wird danach \
+             nur, was eine spätere Entscheidung rechtlich braucht: das Datum, an dem eine Schonfrist-Zahlung \
+             (§ 569 Abs. 3 Nr. 2 BGB) genutzt wurde, für zwei Jahre, dazu anonyme Statistik. Eine Einwilligung gilt \
+             bis zum Abschluss des Falls, höchstens zwölf Monate.</p>\n<p>",
+        );
+        h.raw(
+            "Sie haben das Recht auf Berichtigung unrichtiger Daten (Art. 16 DSGVO), auf Löschung, soweit keine \
+             gesetzliche Pflicht zur Aufbewahrung besteht (Art. 17 DSGVO), auf Einschränkung der Verarbeitung \
+             (Art. 18 DSGVO) und auf Widerspruch aus Gründen, die sich aus Ihrer besonderen Situation ergeben \
+             (Art. 21 DSGVO). Eine Einwilligung können Sie jederzeit mit Wirkung für die Zukunft widerrufen \
+             (Art. 7 Abs. 3 DSGVO); alle bisherigen Empfänger werden dann benachrichtigt. Sie können sich bei einer \
+             Datenschutz-Aufsichtsbehörde beschweren (Art. 77 DSGVO), in Niedersachsen bei der oder dem \
+             Landesbeauftragten für den Datenschutz Niedersachsen.</p>\n",
+        );
+        h.raw("</body>\n</html>\n");
+        h.0
+    }
+}
+
+/// An HTML document being written: markup goes in as is, values through [`escape`].
+#[derive(Default)]
+struct Html(String);
+
+impl Html {
+    fn raw(&mut self, s: &str) {
+        self.0.push_str(s);
+    }
+    fn text(&mut self, s: &str) {
+        self.0.push_str(&escape(s));
+    }
+    fn row(&mut self, label: &str, value: &str) {
+        let _ = writeln!(self.0, "<tr><th>{}</th><td>{}</td></tr>", escape(label), escape(value));
+    }
+    /// A row with free text (line breaks kept), or "keine" when empty.
+    fn note_row(&mut self, label: &str, value: &str) {
+        let value = if value.trim().is_empty() { "keine" } else { value };
+        let _ = writeln!(self.0, "<tr><th>{}</th><td class=\"note\">{}</td></tr>", escape(label), escape(value));
+    }
+    /// Opens a table with a header row.
+    fn head(&mut self, labels: &[&str]) {
+        self.0.push_str("<table>\n<tr>");
+        for l in labels {
+            let _ = write!(self.0, "<th>{}</th>", escape(l));
+        }
+        self.0.push_str("</tr>\n");
+    }
+    fn cells(&mut self, values: &[&str]) {
+        self.0.push_str("<tr>");
+        for v in values {
+            let _ = write!(self.0, "<td class=\"note\">{}</td>", escape(v));
+        }
+        self.0.push_str("</tr>\n");
+    }
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// German labels
+// ---------------------------------------------------------------------------------------------
+
+fn names(orgs: &[OrgRef]) -> String {
+    orgs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn categories_de(cs: &[DataCategory]) -> String {
+    cs.iter().map(|c| labels::data_category(*c)).collect::<Vec<_>>().join(", ")
+}
+
+fn basis_de(b: &BasisItem) -> String {
+    match b.kind {
+        "consent" => format!("Einwilligung {}", b.reference),
+        _ => b.reference.clone(),
+    }
+}
+
+/// The legal basis of an audit record in German: `IDENTITY=consent:X|statute:Y; ...` becomes
+/// `Personalien: Einwilligung X / Y; ...`; other values are shown as recorded.
+fn recorded_basis_de(raw: &str) -> String {
+    let one = |b: &str| {
+        if let Some(id) = b.strip_prefix("consent:") {
+            format!("Einwilligung {id}")
+        } else if let Some(s) = b.strip_prefix("statute:") {
+            s.to_owned()
+        } else {
+            match b {
+                "party" => "Beteiligung an der Vermittlung".to_owned(),
+                "sender" => "Absender der Vermittlung".to_owned(),
+                other => other.to_owned(),
+            }
+        }
+    };
+    raw.split("; ")
+        .map(|part| match part.split_once('=') {
+            Some((cat, bases)) => {
+                let cat: &str = match DataCategory::parse(cat) {
+                    Some(c) => labels::data_category(c),
+                    None => cat,
+                };
+                format!("{cat}: {}", bases.split('|').map(one).collect::<Vec<_>>().join(" / "))
+            }
+            None => one(part),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn actor_de(a: &OrgRef) -> String {
+    match a.id.as_str() {
+        "hub" => "Hub (automatisch)".to_owned(),
+        "operator" => "Betrieb des Hubs".to_owned(),
+        _ => a.name.clone(),
+    }
+}
+
+fn action_de(action: &str) -> &str {
+    match action {
+        "referral.read" => "Vermittlung mit Falldaten abgerufen",
+        "note.read" => "Notizen abgerufen",
+        "case.read" => "Fall abgerufen",
+        other => other,
+    }
+}
+
+fn role_de(r: PersonRole) -> &'static str {
+    match r {
+        PersonRole::MainTenant => "Hauptmieterin oder Hauptmieter",
+        PersonRole::CoTenant => "Mitmieterin oder Mitmieter",
+        PersonRole::Partner => "Partnerin oder Partner",
+        PersonRole::Child => "Kind",
+        PersonRole::Other => "Sonstige Person im Haushalt",
+    }
+}
+
+fn gender_de(g: Gender) -> &'static str {
+    match g {
+        Gender::Female => "weiblich",
+        Gender::Male => "männlich",
+        Gender::Diverse => "divers",
+        Gender::Undisclosed => "keine Angabe",
+    }
+}
+
+fn stage_de(s: ThreatStage) -> &'static str {
+    match s {
+        ThreatStage::Rueckstand => "Mietrückstand",
+        ThreatStage::Mahnung => "Mahnung",
+        ThreatStage::KuendigungAngedroht => "Kündigung angedroht",
+        ThreatStage::KuendigungFristlos => "Fristlose Kündigung",
+        ThreatStage::KuendigungOrdentlich => "Ordentliche Kündigung",
+        ThreatStage::KlageEingereicht => "Räumungsklage eingereicht",
+        ThreatStage::Rechtshaengig => "Räumungsklage zugestellt (rechtshängig)",
+        ThreatStage::Urteil => "Urteil",
+        ThreatStage::Versaeumnisurteil => "Versäumnisurteil",
+        ThreatStage::Vergleich => "Vergleich",
+        ThreatStage::Raeumungsfrist => "Räumungsfrist",
+        ThreatStage::Raeumungstermin => "Räumungstermin",
+        ThreatStage::Geraeumt => "Geräumt",
+    }
+}
+
+fn route_de(r: RouteIn) -> &'static str {
+    match r {
+        RouteIn::HousingCompanyNotice => "Meldung des Wohnungsunternehmens",
+        RouteIn::CourtNotice => "Mitteilung des Amtsgerichts (MiZi)",
+        RouteIn::SelfReferral => "Eigene Vorsprache",
+        RouteIn::DistrictConsultation => "Sprechstunde im Stadtbezirk",
+        RouteIn::Jobcenter => "Jobcenter",
+        RouteIn::CounsellingCentre => "Beratungsstelle",
+        RouteIn::Buergeramt => "Bürgeramt",
+        RouteIn::Bailiff => "Gerichtsvollzieher",
+        RouteIn::Other => "Sonstiger Zugang",
+    }
+}
+
+fn bezirk_de(b: Stadtbezirk) -> &'static str {
+    match b {
+        Stadtbezirk::Mitte => "Mitte",
+        Stadtbezirk::VahrenwaldList => "Vahrenwald-List",
+        Stadtbezirk::BothfeldVahrenheide => "Bothfeld-Vahrenheide",
+        Stadtbezirk::BuchholzKleefeld => "Buchholz-Kleefeld",
+        Stadtbezirk::MisburgAnderten => "Misburg-Anderten",
+        Stadtbezirk::KirchrodeBemerodeWuelferode => "Kirchrode-Bemerode-Wülferode",
+        Stadtbezirk::SuedstadtBult => "Südstadt-Bult",
+        Stadtbezirk::DoehrenWuelfel => "Döhren-Wülfel",
+        Stadtbezirk::Ricklingen => "Ricklingen",
+        Stadtbezirk::LindenLimmer => "Linden-Limmer",
+        Stadtbezirk::AhlemBadenstedtDavenstedt => "Ahlem-Badenstedt-Davenstedt",
+        Stadtbezirk::HerrenhausenStoecken => "Herrenhausen-Stöcken",
+        Stadtbezirk::Nord => "Nord",
+    }
+}
+
+fn household_de(h: HouseholdType) -> &'static str {
+    match h {
+        HouseholdType::Single => "Alleinstehend",
+        HouseholdType::SingleParent => "Alleinerziehend",
+        HouseholdType::Couple => "Paar ohne Kinder",
+        HouseholdType::CoupleWithChildren => "Paar mit Kindern",
+        HouseholdType::Other => "Sonstiger Haushalt",
+    }
+}
+
+fn outcome_de(o: CaseOutcome) -> &'static str {
+    match o {
+        CaseOutcome::WohnungErhalten => "Wohnung erhalten",
+        CaseOutcome::Ersatzwohnraum => "Ersatzwohnraum gefunden",
+        CaseOutcome::VerlustUnterbringung => "Wohnung verloren, Notunterbringung",
+        CaseOutcome::VerlustPrivat => "Wohnung verloren, Unterkunft bei anderen",
+        CaseOutcome::KeinKontakt => "Kein Kontakt zustande gekommen",
+        CaseOutcome::KontaktAbgebrochen => "Kontakt abgebrochen",
+        CaseOutcome::HilfeAbgelehnt => "Hilfe abgelehnt",
+        CaseOutcome::VerzogenUnbekannt => "Unbekannt verzogen",
+        CaseOutcome::KeinHandlungsbedarf => "Kein Handlungsbedarf",
+    }
+}
+
+fn means_de(m: RescueMeans) -> &'static str {
+    match m {
+        RescueMeans::Sgb2Loan => "Darlehen nach SGB II",
+        RescueMeans::Sgb12Loan => "Darlehen nach SGB XII",
+        RescueMeans::Sgb12Grant => "Beihilfe nach SGB XII",
+        RescueMeans::InstalmentPlan => "Ratenzahlungsvereinbarung",
+        RescueMeans::OwnMeans => "Eigene Mittel",
+        RescueMeans::Settlement => "Vergleich",
+    }
+}
+
+fn form_de(f: ConsentForm) -> &'static str {
+    match f {
+        ConsentForm::Written => "schriftlich",
+        ConsentForm::Electronic => "elektronisch",
+    }
+}
+
+fn consent_status_de(s: ConsentStatus) -> &'static str {
+    match s {
+        ConsentStatus::Active => "wirksam",
+        ConsentStatus::Revoked => "widerrufen",
+        ConsentStatus::Expired => "abgelaufen",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            escape("<script>alert('x') & \"y\"</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
+        );
+        assert_eq!(escape("Straße 7"), "Straße 7");
+    }
+
+    #[test]
+    fn recorded_bases_read_in_german() {
+        assert_eq!(
+            recorded_basis_de("IDENTITY=consent:abc|statute:§69 Abs. 1 Nr. 1 SGB X; ARREARS=consent:abc"),
+            "Personalien: Einwilligung abc / §69 Abs. 1 Nr. 1 SGB X; Mietrückstände: Einwilligung abc"
+        );
+        assert_eq!(recorded_basis_de("party"), "Beteiligung an der Vermittlung");
+        assert_eq!(categories_read("case data: IDENTITY,ARREARS"), vec![DataCategory::Identity, DataCategory::Arrears]);
+        assert!(categories_read("3 notes").is_empty());
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!("HTML".parse::<Format>(), Ok(Format::Html));
+        assert_eq!("json".parse::<Format>(), Ok(Format::Json));
+        assert!("pdf".parse::<Format>().is_err());
+    }
+}
