@@ -14,6 +14,8 @@ mod connect;
 mod court;
 mod csv;
 mod deadlines_cmd;
+#[cfg(test)]
+mod fuzz_tests;
 mod german;
 mod import;
 mod input;

@@ -52,11 +52,30 @@ impl Default for Sla {
 const PRESSING: &[&str] = &["SCHONFRIST", "HARDSHIP_APPLICATION", "EVICTION_DATE", "DEFENCE_NOTICE"];
 
 impl Sla {
-    /// Checks the configured category names.
+    /// Most working days any SLA setting may name (about a year). Larger values are typing errors,
+    /// and date arithmetic steps day by day, so they would stall every referral created.
+    const MAX_DAYS: u32 = 260;
+
+    /// Checks the configured category names and that every day count is plausible.
     pub fn validate(&self) -> Result<(), String> {
-        for k in self.reply_days.keys() {
+        for (k, days) in &self.reply_days {
             if ReferralCategory::parse(k).is_none() {
                 return Err(format!("sla.reply_days: unknown referral category '{k}'"));
+            }
+            if *days == 0 || *days > Self::MAX_DAYS {
+                return Err(format!("sla.reply_days.{k}: {days} is not 1-{} working days", Self::MAX_DAYS));
+            }
+        }
+        for (name, days, min) in [
+            ("default_reply_days", self.default_reply_days, 1),
+            ("escalate_after_days", self.escalate_after_days, 0),
+            ("deadline_margin_days", self.deadline_margin_days, 0),
+            ("schonfrist_warning_days", self.schonfrist_warning_days, 0),
+            ("eviction_warning_days", self.eviction_warning_days, 0),
+            ("remind_days_before", self.remind_days_before, 0),
+        ] {
+            if days < min || days > Self::MAX_DAYS {
+                return Err(format!("sla.{name}: {days} is not {min}-{} working days", Self::MAX_DAYS));
             }
         }
         Ok(())
@@ -76,5 +95,22 @@ impl Sla {
             Some(p) if p < normal => p.max(earliest),
             _ => normal,
         }
+    }
+}
+
+#[cfg(test)]
+mod validation_tests {
+    use super::*;
+
+    #[test]
+    fn implausible_day_counts_are_refused() {
+        assert!(Sla::default().validate().is_ok());
+        let huge = Sla { default_reply_days: 4_000_000_000, ..Sla::default() };
+        assert!(huge.validate().unwrap_err().contains("default_reply_days"));
+        let mut per_category = Sla::default();
+        per_category.reply_days.insert("DEBT_COUNSELLING".into(), 0);
+        assert!(per_category.validate().unwrap_err().contains("DEBT_COUNSELLING"));
+        let margin = Sla { deadline_margin_days: 261, ..Sla::default() };
+        assert!(margin.validate().is_err());
     }
 }
