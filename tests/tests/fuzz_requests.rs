@@ -78,6 +78,8 @@ const RPCS: &[&str] = &[
     "Subscribe",
     "ListDeliveries",
     "RequeueDelivery",
+    "RestrictProcessing",
+    "LiftRestriction",
 ];
 
 fn rpc_index(name: &str) -> u8 {
@@ -495,6 +497,21 @@ fn seeds(ids: &Ids) -> Vec<(u8, u8, Vec<u8>)> {
         Who::Fachstelle,
         pb::RequeueDeliveryRequest { delivery_id: ids.delivery.clone(), idempotency_key: idem(19) }.encode_to_vec(),
     );
+    add(
+        "RestrictProcessing",
+        Who::Fachstelle,
+        pb::RestrictProcessingRequest {
+            idempotency_key: idem(40),
+            case_id: ids.spare_case.clone(),
+            reason: "SYNTH: Richtigkeit bestritten".into(),
+        }
+        .encode_to_vec(),
+    );
+    add(
+        "LiftRestriction",
+        Who::Fachstelle,
+        pb::LiftRestrictionRequest { idempotency_key: idem(41), case_id: ids.spare_case.clone() }.encode_to_vec(),
+    );
     out
 }
 
@@ -662,6 +679,33 @@ impl Call<'_> {
                         }
                     },
                     |r| api.close_case(r),
+                )
+                .await
+            }
+            // The main case stays unrestricted, so the other RPCs keep disclosing; a spare case takes these.
+            "RestrictProcessing" => {
+                self.run(
+                    body,
+                    |c, m: &mut pb::RestrictProcessingRequest| {
+                        c.key(&mut m.idempotency_key);
+                        if Self::same_id(&m.case_id, &ids.case) {
+                            m.case_id = ids.spare_case.clone();
+                        }
+                    },
+                    |r| api.restrict_processing(r),
+                )
+                .await
+            }
+            "LiftRestriction" => {
+                self.run(
+                    body,
+                    |c, m: &mut pb::LiftRestrictionRequest| {
+                        c.key(&mut m.idempotency_key);
+                        if Self::same_id(&m.case_id, &ids.case) {
+                            m.case_id = ids.spare_case.clone();
+                        }
+                    },
+                    |r| api.lift_restriction(r),
                 )
                 .await
             }
