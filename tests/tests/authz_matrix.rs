@@ -542,68 +542,6 @@ const PARTNERS: [&str; 8] = [
     MAIL,
 ];
 
-/// A pseudonymous arrears notice (valid without the tenant's consent).
-fn pseudonymous(reference: &str) -> ArrearsNotice {
-    ArrearsNotice {
-        tenancy_reference: reference.into(),
-        stadtbezirk: Stadtbezirk::Nord as i32,
-        rent: Some(RentComponents {
-            base_rent_cents: 50_000,
-            service_charge_advance_cents: 10_000,
-            heating_advance_cents: 5_000,
-        }),
-        ledger: vec![
-            LedgerEntry { due_date: "2025-11-04".into(), amount_due_cents: 65_000, amount_paid_cents: 0 },
-            LedgerEntry { due_date: "2025-12-03".into(), amount_due_cents: 65_000, amount_paid_cents: 10_000 },
-        ],
-        stage: ThreatStage::Mahnung as i32,
-        stage_date: "2025-12-10".into(),
-        ..Default::default()
-    }
-}
-
-/// An arrears notice with the tenant's consent, name and address (enough to open a case from).
-fn consented(reference: &str) -> ArrearsNotice {
-    ArrearsNotice {
-        tenant_consented: true,
-        consent_evidence: "Antwortabschnitt 2025-12-10 (synthetisch)".into(),
-        tenant: Some(TenantContact {
-            family_name: "Beispiel".into(),
-            given_name: "Berta".into(),
-            street: "Testallee".into(),
-            house_number: "1".into(),
-            postal_code: "30159".into(),
-            city: "Hannover".into(),
-            ..Default::default()
-        }),
-        ..pseudonymous(reference)
-    }
-}
-
-fn court_notice(file: &str) -> CourtNotice {
-    CourtNotice {
-        court_file_number: file.into(),
-        claim_received_date: "2026-01-05".into(),
-        claim_served_date: "2026-01-07".into(),
-        tenants: vec![TenantContact {
-            family_name: "Muster".into(),
-            given_name: "Max".into(),
-            street: "Probeweg".into(),
-            house_number: "2".into(),
-            postal_code: "30453".into(),
-            city: "Hannover".into(),
-            ..Default::default()
-        }],
-        landlord_name: "Wohnbau Nord eG (Demo)".into(),
-        landlord_organisation_id: orgs::WOHNBAU.into(),
-        monthly_rent_cents: 70_000,
-        arrears_claimed_cents: 140_000,
-        stadtbezirk: Stadtbezirk::Ricklingen as i32,
-        tenancy_reference: format!("REF-{file}"),
-        ..Default::default()
-    }
-}
-
 fn stage_entry() -> ThreatStageEntry {
     ThreatStageEntry {
         stage: ThreatStage::Mahnung as i32,
@@ -723,12 +661,12 @@ impl Fx {
         let mut case_owner = HashMap::new();
         let mut reporter = HashMap::new();
         let notice_open_ref = format!("MX-OFFEN-{}", short());
-        let notice_open = submit_notice(&hub, orgs::WOHNBAU, consented(&notice_open_ref)).await;
+        let notice_open = submit_notice(&hub, orgs::WOHNBAU, consented_notice(&notice_open_ref)).await;
         reporter.insert(notice_open.clone(), orgs::WOHNBAU.to_owned());
         let notice_w2_ref = format!("MX-FREMD-{}", short());
-        let notice_w2 = submit_notice(&hub, W2, consented(&notice_w2_ref)).await;
+        let notice_w2 = submit_notice(&hub, W2, consented_notice(&notice_w2_ref)).await;
         reporter.insert(notice_w2.clone(), W2.to_owned());
-        let notice_f2_taken = submit_notice(&hub, orgs::WOHNBAU, consented(&format!("MX-F2-{}", short()))).await;
+        let notice_f2_taken = submit_notice(&hub, orgs::WOHNBAU, consented_notice(&format!("MX-F2-{}", short()))).await;
         reporter.insert(notice_f2_taken.clone(), orgs::WOHNBAU.to_owned());
         let taken = NoticeServiceClient::new(f2.clone())
             .take_up_notice(TakeUpNoticeRequest {
@@ -1258,7 +1196,7 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
         ("SubmitArrearsNotice", _) => NoticeServiceClient::new(ch)
             .submit_arrears_notice(SubmitArrearsNoticeRequest {
                 idempotency_key: idem(),
-                notice: Some(pseudonymous(&format!("MX-{}", short()))),
+                notice: Some(pseudonymous_notice(&format!("MX-{}", short()))),
             })
             .await
             .map(|r| {
@@ -1269,7 +1207,7 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
         ("StreamArrearsNotices", _) => {
             let records = vec![StreamArrearsNoticesRequest {
                 record_ref: "1".into(),
-                notice: Some(pseudonymous(&format!("MX-{}", short()))),
+                notice: Some(pseudonymous_notice(&format!("MX-{}", short()))),
             }];
             NoticeServiceClient::new(ch).stream_arrears_notices(tokio_stream::iter(records)).await.map(|r| {
                 let r = r.into_inner();
@@ -1306,7 +1244,7 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
         ("RecordCourtNotice", _) => NoticeServiceClient::new(ch)
             .record_court_notice(RecordCourtNoticeRequest {
                 idempotency_key: idem(),
-                notice: Some(court_notice(&format!("7 C {}/26", short()))),
+                notice: Some(court_notice(&format!("7 C {}/26", short()), "2026-01-07")),
             })
             .await
             .map(none),
@@ -1316,7 +1254,7 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
         ("TakeUpNotice", _) => {
             let id = if obj == Obj::Own && who.is(orgs::FACHSTELLE) {
                 // Taking up is final: a fresh notice.
-                let id = submit_notice(&fx.hub, orgs::WOHNBAU, consented(&format!("MX-NEU-{}", short()))).await;
+                let id = submit_notice(&fx.hub, orgs::WOHNBAU, consented_notice(&format!("MX-NEU-{}", short()))).await;
                 fx.reporter.insert(id.clone(), orgs::WOHNBAU.to_owned());
                 id
             } else {

@@ -10,42 +10,6 @@ async fn notices(hub: &TestHub, org: &str) -> NoticeServiceClient<Channel> {
     NoticeServiceClient::new(hub.channel(org).await.expect("channel"))
 }
 
-fn pseudonymous(reference: &str) -> ArrearsNotice {
-    ArrearsNotice {
-        tenancy_reference: reference.into(),
-        stadtbezirk: Stadtbezirk::Nord as i32,
-        rent: Some(RentComponents {
-            base_rent_cents: 50_000,
-            service_charge_advance_cents: 10_000,
-            heating_advance_cents: 5_000,
-        }),
-        ledger: vec![
-            LedgerEntry { due_date: "2025-11-04".into(), amount_due_cents: 65_000, amount_paid_cents: 0 },
-            LedgerEntry { due_date: "2025-12-03".into(), amount_due_cents: 65_000, amount_paid_cents: 10_000 },
-        ],
-        stage: ThreatStage::Mahnung as i32,
-        stage_date: "2025-12-10".into(),
-        ..Default::default()
-    }
-}
-
-fn with_consent(reference: &str) -> ArrearsNotice {
-    ArrearsNotice {
-        tenant_consented: true,
-        consent_evidence: "Antwortabschnitt 2025-12-10 (synthetisch)".into(),
-        tenant: Some(TenantContact {
-            family_name: "Beispiel".into(),
-            given_name: "Berta".into(),
-            street: "Testallee".into(),
-            house_number: "1".into(),
-            postal_code: "30159".into(),
-            city: "Hannover".into(),
-            ..Default::default()
-        }),
-        ..pseudonymous(reference)
-    }
-}
-
 async fn submit(hub: &TestHub, n: ArrearsNotice) -> Result<NoticeResult, Status> {
     notices(hub, orgs::WOHNBAU)
         .await
@@ -81,10 +45,10 @@ fn outcome(r: &NoticeResult) -> NoticeOutcome {
 #[tokio::test]
 async fn identifying_data_without_consent_is_rejected_and_nothing_is_stored() {
     let th = start().await;
-    let mut n = pseudonymous("R-1");
+    let mut n = pseudonymous_notice("R-1");
     n.tenant = Some(TenantContact { family_name: "Beispiel".into(), ..Default::default() });
     assert_status(submit(&th, n).await, Code::InvalidArgument, &["notice.tenant", "consent"]);
-    let mut n = pseudonymous("R-1");
+    let mut n = pseudonymous_notice("R-1");
     n.remark = "Frau Beispiel ist krank".into();
     assert_status(submit(&th, n).await, Code::InvalidArgument, &["notice.remark"]);
     assert!(statuses(&th).await.is_empty(), "nothing of a rejected notice is stored");
@@ -94,11 +58,11 @@ async fn identifying_data_without_consent_is_rejected_and_nothing_is_stored() {
 #[tokio::test]
 async fn same_tenancy_updates_never_duplicates_and_consent_later_completes_it() {
     let th = start().await;
-    let first = submit(&th, pseudonymous("R-2")).await.unwrap();
+    let first = submit(&th, pseudonymous_notice("R-2")).await.unwrap();
     assert_eq!(outcome(&first), NoticeOutcome::Accepted);
-    let again = submit(&th, pseudonymous("R-2")).await.unwrap();
+    let again = submit(&th, pseudonymous_notice("R-2")).await.unwrap();
     assert_eq!((outcome(&again), again.notice_id.as_str()), (NoticeOutcome::Unchanged, first.notice_id.as_str()));
-    let mut worse = pseudonymous("R-2");
+    let mut worse = pseudonymous_notice("R-2");
     worse.stage = ThreatStage::KuendigungFristlos as i32;
     worse.termination_date = "2025-12-20".into();
     let updated = submit(&th, worse).await.unwrap();
@@ -107,7 +71,7 @@ async fn same_tenancy_updates_never_duplicates_and_consent_later_completes_it() 
     assert_eq!(open.len(), 1);
     assert!(!open[0].consented && open[0].tenant_name.is_empty(), "pseudonymous: no name in triage");
     assert_eq!(open[0].arrears_cents, 120_000, "computed from the ledger");
-    let completed = submit(&th, with_consent("R-2")).await.unwrap();
+    let completed = submit(&th, consented_notice("R-2")).await.unwrap();
     assert_eq!((outcome(&completed), completed.notice_id.as_str()), (NoticeOutcome::Updated, first.notice_id.as_str()));
     let open = open_notices(&th).await;
     assert_eq!(open.len(), 1, "still one notice per tenancy");
@@ -119,17 +83,24 @@ async fn same_tenancy_updates_never_duplicates_and_consent_later_completes_it() 
 async fn bulk_stores_every_valid_record_and_a_resend_changes_nothing() {
     let th = start().await;
     let records = || {
-        let mut bad_district = pseudonymous("B-3");
+        let mut bad_district = pseudonymous_notice("B-3");
         bad_district.stadtbezirk = 0;
-        let mut named = pseudonymous("B-4");
+        let mut named = pseudonymous_notice("B-4");
         named.tenant = Some(TenantContact { given_name: "X".into(), ..Default::default() });
-        let mut bad_date = pseudonymous("B-5");
+        let mut bad_date = pseudonymous_notice("B-5");
         bad_date.stage_date = "31.12.2025".into();
-        vec![pseudonymous("B-1"), with_consent("B-2"), bad_district, named, bad_date, pseudonymous("B-6")]
-            .into_iter()
-            .enumerate()
-            .map(|(i, n)| StreamArrearsNoticesRequest { record_ref: format!("row {}", i + 2), notice: Some(n) })
-            .collect::<Vec<_>>()
+        vec![
+            pseudonymous_notice("B-1"),
+            consented_notice("B-2"),
+            bad_district,
+            named,
+            bad_date,
+            pseudonymous_notice("B-6"),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| StreamArrearsNoticesRequest { record_ref: format!("row {}", i + 2), notice: Some(n) })
+        .collect::<Vec<_>>()
     };
     let mut client = notices(&th, orgs::WOHNBAU).await;
     let resp = client.stream_arrears_notices(tokio_stream::iter(records())).await.unwrap().into_inner();
@@ -160,7 +131,7 @@ async fn only_housing_companies_submit_and_only_the_fachstelle_triages() {
         .await
         .submit_arrears_notice(SubmitArrearsNoticeRequest {
             idempotency_key: idem(),
-            notice: Some(pseudonymous("P-1")),
+            notice: Some(pseudonymous_notice("P-1")),
         })
         .await;
     assert_status(r, Code::PermissionDenied, &["housing compan"]);
@@ -171,7 +142,7 @@ async fn only_housing_companies_submit_and_only_the_fachstelle_triages() {
 #[tokio::test]
 async fn the_housing_company_learns_progress_and_the_takeover_only_with_outcome_consent() {
     let th = start().await;
-    let res = submit(&th, with_consent("S-1")).await.unwrap();
+    let res = submit(&th, consented_notice("S-1")).await.unwrap();
     let progress = |s: &[NoticeStatus]| NoticeProgress::try_from(s[0].progress).unwrap();
     assert_eq!(progress(&statuses(&th).await), NoticeProgress::Received);
     let case = notices(&th, orgs::FACHSTELLE)
@@ -231,30 +202,6 @@ async fn the_housing_company_learns_progress_and_the_takeover_only_with_outcome_
     assert_eq!(progress(&statuses(&th).await), NoticeProgress::Closed);
 }
 
-fn court_notice(file: &str, served: &str) -> CourtNotice {
-    CourtNotice {
-        court_file_number: file.into(),
-        claim_received_date: "2026-01-05".into(),
-        claim_served_date: served.into(),
-        tenants: vec![TenantContact {
-            family_name: "Muster".into(),
-            given_name: "Max".into(),
-            street: "Probeweg".into(),
-            house_number: "2".into(),
-            postal_code: "30453".into(),
-            city: "Hannover".into(),
-            ..Default::default()
-        }],
-        landlord_name: "Wohnbau Nord eG (Demo)".into(),
-        landlord_organisation_id: orgs::WOHNBAU.into(),
-        monthly_rent_cents: 70_000,
-        arrears_claimed_cents: 140_000,
-        stadtbezirk: Stadtbezirk::Ricklingen as i32,
-        tenancy_reference: format!("REF-{file}"),
-        ..Default::default()
-    }
-}
-
 #[tokio::test]
 async fn court_notices_have_provisional_deadlines_until_the_service_date_is_known_and_triage_is_by_urgency() {
     let th = start().await;
@@ -271,7 +218,7 @@ async fn court_notices_have_provisional_deadlines_until_the_service_date_is_know
     })
     .await
     .unwrap();
-    submit(&th, pseudonymous("EARLY-1")).await.unwrap();
+    submit(&th, pseudonymous_notice("EARLY-1")).await.unwrap();
     let open = open_notices(&th).await;
     let refs: Vec<&str> = open.iter().map(|n| n.reference.as_str()).collect();
     // 7 C 1/26 (not yet served): the defence notice, estimated from the filing on 5 Jan, ends
@@ -317,7 +264,7 @@ async fn a_court_notice_for_an_open_case_updates_it_and_take_up_links_the_same_t
         got.deadlines.iter().find(|d| d.kind == "SCHONFRIST").expect("case deadlines include the Schonfrist");
     assert_eq!(schonfrist.date, "2026-03-02", "2 Jan + 2 months = 2 Mar 2026 (a Monday)");
 
-    let early = submit(&th, with_consent("WN-4711-03")).await.unwrap();
+    let early = submit(&th, consented_notice("WN-4711-03")).await.unwrap();
     let linked = fs
         .take_up_notice(TakeUpNoticeRequest {
             idempotency_key: idem(),
@@ -332,7 +279,7 @@ async fn a_court_notice_for_an_open_case_updates_it_and_take_up_links_the_same_t
         .take_up_notice(TakeUpNoticeRequest { idempotency_key: idem(), notice_id: early.notice_id, details: None })
         .await;
     assert_status(again, Code::FailedPrecondition, &["already taken up"]);
-    let mut same = with_consent("REF-9 C 9/26");
+    let mut same = consented_notice("REF-9 C 9/26");
     same.stage = ThreatStage::Rechtshaengig as i32;
     let n = submit(&th, same).await.unwrap();
     let linked = fs

@@ -432,3 +432,67 @@ pub fn day_of(t: &Option<prost_types::Timestamp>) -> String {
 pub fn random_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// An early arrears notice without the tenant's consent: pseudonymous (reference, district, rent,
+/// ledger, stage), no identifying data.
+pub fn pseudonymous_notice(reference: &str) -> ArrearsNotice {
+    ArrearsNotice {
+        tenancy_reference: reference.into(),
+        stadtbezirk: Stadtbezirk::Nord as i32,
+        rent: Some(RentComponents {
+            base_rent_cents: 50_000,
+            service_charge_advance_cents: 10_000,
+            heating_advance_cents: 5_000,
+        }),
+        ledger: vec![
+            LedgerEntry { due_date: "2025-11-04".into(), amount_due_cents: 65_000, amount_paid_cents: 0 },
+            LedgerEntry { due_date: "2025-12-03".into(), amount_due_cents: 65_000, amount_paid_cents: 10_000 },
+        ],
+        stage: ThreatStage::Mahnung as i32,
+        stage_date: "2025-12-10".into(),
+        ..Default::default()
+    }
+}
+
+/// An early arrears notice with the tenant's consent, name and address (enough to open a case from).
+pub fn consented_notice(reference: &str) -> ArrearsNotice {
+    ArrearsNotice {
+        tenant_consented: true,
+        consent_evidence: "Antwortabschnitt 2025-12-10 (synthetisch)".into(),
+        tenant: Some(TenantContact {
+            family_name: "Beispiel".into(),
+            given_name: "Berta".into(),
+            street: "Testallee".into(),
+            house_number: "1".into(),
+            postal_code: "30159".into(),
+            city: "Hannover".into(),
+            ..Default::default()
+        }),
+        ..pseudonymous_notice(reference)
+    }
+}
+
+/// A court notice (MiZi) of an eviction lawsuit against the demo housing company's tenant, served on `served`.
+pub fn court_notice(file: &str, served: &str) -> CourtNotice {
+    CourtNotice {
+        court_file_number: file.into(),
+        claim_received_date: "2026-01-05".into(),
+        claim_served_date: served.into(),
+        tenants: vec![TenantContact {
+            family_name: "Muster".into(),
+            given_name: "Max".into(),
+            street: "Probeweg".into(),
+            house_number: "2".into(),
+            postal_code: "30453".into(),
+            city: "Hannover".into(),
+            ..Default::default()
+        }],
+        landlord_name: "Wohnbau Nord eG (Demo)".into(),
+        landlord_organisation_id: orgs::WOHNBAU.into(),
+        monthly_rent_cents: 70_000,
+        arrears_claimed_cents: 140_000,
+        stadtbezirk: Stadtbezirk::Ricklingen as i32,
+        tenancy_reference: format!("REF-{file}"),
+        ..Default::default()
+    }
+}
