@@ -25,6 +25,7 @@
 //! and `scripts/fuzz.sh`. Seed files: `tests/fuzz/corpus/requests/` (regenerate with
 //! `HUB_FUZZ_UPDATE_CORPUS=1`); seeds with the ids of live objects are added at run time.
 
+mod common;
 #[path = "../fuzz/fuzzkit.rs"]
 mod fuzzkit;
 
@@ -230,30 +231,6 @@ fn arrears_notice(reference: &str) -> pb::ArrearsNotice {
             city: "Hannover".into(),
             ..Default::default()
         }),
-        ..Default::default()
-    }
-}
-
-fn court_notice(file: &str) -> pb::CourtNotice {
-    pb::CourtNotice {
-        court_file_number: file.into(),
-        claim_received_date: "2026-01-05".into(),
-        claim_served_date: "2026-01-07".into(),
-        tenants: vec![pb::TenantContact {
-            family_name: "Muster".into(),
-            given_name: "Max".into(),
-            street: "Probeweg".into(),
-            house_number: "2".into(),
-            postal_code: "30453".into(),
-            city: "Hannover".into(),
-            ..Default::default()
-        }],
-        landlord_name: "Wohnbau Nord eG (Demo)".into(),
-        landlord_organisation_id: orgs::WOHNBAU.into(),
-        monthly_rent_cents: 70_000,
-        arrears_claimed_cents: 140_000,
-        stadtbezirk: pb::Stadtbezirk::Ricklingen as i32,
-        tenancy_reference: format!("REF-{file}"),
         ..Default::default()
     }
 }
@@ -470,8 +447,11 @@ fn seeds(ids: &Ids) -> Vec<(u8, u8, Vec<u8>)> {
     add(
         "RecordCourtNotice",
         Who::Fachstelle,
-        pb::RecordCourtNoticeRequest { idempotency_key: idem(17), notice: Some(court_notice("514 C 77/26")) }
-            .encode_to_vec(),
+        pb::RecordCourtNoticeRequest {
+            idempotency_key: idem(17),
+            notice: Some(common::court_notice("514 C 77/26", "2026-01-07")),
+        }
+        .encode_to_vec(),
     );
     add("ListOpenNotices", Who::Fachstelle, pb::ListOpenNoticesRequest { limit: 20 }.encode_to_vec());
     add(
