@@ -12,6 +12,11 @@
 //! included. Other household members appear by id, role and birth year only, so the data protection
 //! officer can pick whom to report on without one member's report naming another (Art. 15(4) GDPR).
 //! Phone and email are the main tenant's and appear only in the main tenant's report.
+//!
+//! Special categories of personal data (Art. 9 GDPR, [`DataCategory::is_special`]: health data) are
+//! never listed among the other categories: consents, disclosures and partner reads name them in a
+//! field (JSON) or a section and column (HTML) of their own, headed
+//! [`labels::SPECIAL_CATEGORIES`], with whether the separate explicit consent was given.
 
 use std::collections::HashMap;
 use std::fmt::{Display, Write as _};
@@ -20,8 +25,9 @@ use std::str::FromStr;
 use serde::{Serialize, Serializer};
 
 use crate::audit::export::rfc3339;
-use crate::domain::basis::LegalBasis;
+use crate::domain::basis::{Disclosure, LegalBasis};
 use crate::domain::case::{Case, Person};
+use crate::domain::consent::Consent;
 use crate::domain::ids::{Actor, CaseId, Cents, OrgId, PersonId};
 use crate::domain::notice::{Notice, NoticeData};
 use crate::domain::org::Organisation;
@@ -107,6 +113,11 @@ pub struct AccessReport {
     pub controller: OrgRef,
     /// Purposes and legal bases, in general terms.
     pub purposes_and_legal_bases: Vec<BasisNote>,
+    /// The categories that are special categories of personal data (Art. 9 GDPR). Wherever the report
+    /// lists categories, these are kept apart from the others (`special_categories`,
+    /// `special_category_disclosures`) together with whether the explicit consent was given.
+    #[serde(serialize_with = "ser_display_all")]
+    pub special_categories: Vec<DataCategory>,
     /// The person the report is about.
     pub subject: Subject,
     /// The household's members by id, role and birth year (to choose `--person`).
@@ -273,9 +284,12 @@ pub struct ConsentItem {
     pub consent_id: String,
     /// Recipients.
     pub recipients: Vec<OrgRef>,
-    /// Categories covered.
+    /// Categories covered, without the special categories (those are in `special_categories`).
     #[serde(serialize_with = "ser_display_all")]
     pub categories: Vec<DataCategory>,
+    /// Special categories (Art. 9 GDPR) covered; they need `art9_explicit`.
+    #[serde(serialize_with = "ser_display_all")]
+    pub special_categories: Vec<DataCategory>,
     /// Purpose (the hub records consents for this purpose only).
     pub purpose: &'static str,
     /// Form.
@@ -283,7 +297,7 @@ pub struct ConsentItem {
     pub form: ConsentForm,
     /// Evidence reference.
     pub evidence: String,
-    /// Separate explicit consent for health data (Art. 9(2)(a) GDPR).
+    /// Separate explicit consent for special categories such as health data (Art. 9(2)(a) GDPR).
     pub art9_explicit: bool,
     /// Release from professional secrecy.
     pub secrecy_release: bool,
@@ -343,8 +357,11 @@ pub struct ReferralItem {
     pub state: ReferralState,
     /// Message to the recipient.
     pub message: String,
-    /// Each disclosed category with its legal bases.
+    /// Each disclosed category with its legal bases, without the special categories.
     pub disclosures: Vec<DisclosureItem>,
+    /// Each disclosed special category (Art. 9 GDPR) with its legal bases and whether they carry the
+    /// separate explicit consent.
+    pub special_category_disclosures: Vec<SpecialDisclosureItem>,
     /// Every handoff, oldest first.
     pub history: Vec<HandoffItem>,
     /// The recipient's result.
@@ -361,6 +378,18 @@ pub struct DisclosureItem {
     pub category: DataCategory,
     /// Legal bases, consent first.
     pub bases: Vec<BasisItem>,
+}
+
+/// One disclosed special category (Art. 9 GDPR).
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecialDisclosureItem {
+    /// Category.
+    #[serde(serialize_with = "ser_display")]
+    pub category: DataCategory,
+    /// Legal bases, consent first.
+    pub bases: Vec<BasisItem>,
+    /// Whether a consent among the bases carries the separate explicit consent (Art. 9(2)(a) GDPR).
+    pub art9_explicit: bool,
 }
 
 /// One legal basis of a disclosure.
@@ -436,9 +465,13 @@ pub struct ReadItem {
     pub referral_id: Option<String>,
     /// The legal basis as recorded (`CATEGORY=consent:<id>|statute:<citation>; ...`).
     pub legal_basis: String,
-    /// The categories of case data read (empty when no case data was read).
+    /// The categories of case data read (empty when no case data was read), without the special
+    /// categories.
     #[serde(serialize_with = "ser_display_all")]
     pub categories: Vec<DataCategory>,
+    /// The special categories (Art. 9 GDPR) read.
+    #[serde(serialize_with = "ser_display_all")]
+    pub special_categories: Vec<DataCategory>,
     /// The audit detail as recorded.
     pub detail: String,
 }
@@ -490,7 +523,10 @@ const BASES: [BasisNote; 5] = [
         basis: "Art. 6(1)(a) GDPR, §67b SGB X",
         applies_to: "consent: every transfer to a private recipient (landlord, debt counselling, social-work provider)",
     },
-    BasisNote { basis: "Art. 9(2)(a) GDPR", applies_to: "a separate explicit consent for health data (HEALTH)" },
+    BasisNote {
+        basis: "Art. 9(2)(a) GDPR",
+        applies_to: "a separate explicit consent for special categories of personal data: health data (HEALTH)",
+    },
 ];
 
 const RETENTION: &str = "Kept while the case is worked on. After the case is closed and the retention period has \
@@ -530,15 +566,15 @@ pub async fn build(
     };
     let today = now.day();
 
-    let consents = tx
-        .consents_of_case(case_id)
-        .await?
-        .into_iter()
+    let case_consents = tx.consents_of_case(case_id).await?;
+    let consents = case_consents
+        .iter()
         .filter(|c| c.persons.contains(&subject.id))
         .map(|c| ConsentItem {
             consent_id: c.id.to_string(),
             recipients: c.recipients.iter().map(&org_ref).collect(),
-            categories: c.categories.clone(),
+            categories: c.categories.iter().copied().filter(|c| !c.is_special()).collect(),
+            special_categories: c.categories.iter().copied().filter(|c| c.is_special()).collect(),
             purpose: PURPOSE,
             form: c.form,
             evidence: c.evidence.clone(),
@@ -566,7 +602,7 @@ pub async fn build(
             .into_iter()
             .map(|n| NoteItem { at: n.created_at, author: actor_ref(&n.author), text: n.text })
             .collect();
-        referrals.push(referral_item(&r, notes, &org_ref, &actor_ref));
+        referrals.push(referral_item(&r, notes, &case_consents, &org_ref, &actor_ref));
     }
 
     let mut partner_reads = Vec::new();
@@ -577,13 +613,16 @@ pub async fn build(
             if is_partner_read(r, &case.owner) {
                 let org = OrgId::parse(&r.actor)
                     .map_or_else(|_| OrgRef { id: r.actor.clone(), name: r.actor.clone() }, |id| org_ref(&id));
+                let (special_categories, categories) =
+                    categories_read(&r.detail).into_iter().partition(|c: &DataCategory| c.is_special());
                 partner_reads.push(ReadItem {
                     at: r.at,
                     org,
                     action: r.action.clone(),
                     referral_id: r.referral_id.clone(),
                     legal_basis: r.legal_basis.clone(),
-                    categories: categories_read(&r.detail),
+                    categories,
+                    special_categories,
                     detail: r.detail.clone(),
                 });
             }
@@ -601,6 +640,7 @@ pub async fn build(
         case_id: case.id.to_string(),
         controller: org_ref(&case.owner),
         purposes_and_legal_bases: BASES.to_vec(),
+        special_categories: DataCategory::ALL.iter().copied().filter(|c| c.is_special()).collect(),
         subject: Subject {
             person_id: subject.id.to_string(),
             role: subject.role,
@@ -714,9 +754,24 @@ fn notice_item(n: &Notice, org_ref: &impl Fn(&OrgId) -> OrgRef) -> NoticeItem {
 fn referral_item(
     r: &Referral,
     notes: Vec<NoteItem>,
+    consents: &[Consent],
     org_ref: &impl Fn(&OrgId) -> OrgRef,
     actor_ref: &impl Fn(&Actor) -> OrgRef,
 ) -> ReferralItem {
+    let bases = |d: &Disclosure| -> Vec<BasisItem> {
+        d.bases
+            .iter()
+            .map(|b| match b {
+                LegalBasis::Consent(id) => BasisItem { kind: "consent", reference: id.to_string() },
+                LegalBasis::Statute(s) => BasisItem { kind: "statute", reference: s.citation().to_owned() },
+            })
+            .collect()
+    };
+    let explicit = |d: &Disclosure| {
+        d.bases
+            .iter()
+            .any(|b| matches!(b, LegalBasis::Consent(id) if consents.iter().any(|c| &c.id == id && c.art9_explicit)))
+    };
     ReferralItem {
         referral_id: r.id.to_string(),
         sender: org_ref(&r.sender),
@@ -729,17 +784,14 @@ fn referral_item(
         disclosures: r
             .disclosures
             .iter()
-            .map(|d| DisclosureItem {
-                category: d.category,
-                bases: d
-                    .bases
-                    .iter()
-                    .map(|b| match b {
-                        LegalBasis::Consent(id) => BasisItem { kind: "consent", reference: id.to_string() },
-                        LegalBasis::Statute(s) => BasisItem { kind: "statute", reference: s.citation().to_owned() },
-                    })
-                    .collect(),
-            })
+            .filter(|d| !d.category.is_special())
+            .map(|d| DisclosureItem { category: d.category, bases: bases(d) })
+            .collect(),
+        special_category_disclosures: r
+            .disclosures
+            .iter()
+            .filter(|d| d.category.is_special())
+            .map(|d| SpecialDisclosureItem { category: d.category, bases: bases(d), art9_explicit: explicit(d) })
             .collect(),
         history: r
             .history
@@ -916,8 +968,30 @@ impl AccessReport {
         h.raw("<h3>Vermerke zum Haushalt</h3>\n<table>\n");
         h.note_row("Einkommen und Sozialleistungen", &hh.income_benefits_note);
         h.note_row("Beratungsnotizen", &hh.counselling_note);
-        h.raw("</table>\n<h4>Gesundheitsdaten (besondere Kategorie, Art. 9 DSGVO)</h4>\n<table>\n");
-        h.note_row("Gesundheitsdaten", &hh.health_note);
+        h.raw("</table>\n");
+        h.raw("<h3 id=\"art9-daten\">");
+        h.text(labels::SPECIAL_CATEGORIES);
+        h.raw("</h3>\n<p>");
+        h.text(&categories_de(&self.special_categories));
+        h.raw(
+            " gehören zu den besonderen Kategorien personenbezogener Daten (Art. 9 DSGVO). Sie werden nur mit \
+             Ihrer gesonderten, ausdrücklichen Einwilligung übermittelt (Art. 9 Abs. 2 lit. a DSGVO).</p>\n<table>\n",
+        );
+        h.note_row(labels::data_category(DataCategory::Health), &hh.health_note);
+        let explicit: Vec<&str> = self
+            .consents
+            .iter()
+            .filter(|c| c.art9_explicit && !c.special_categories.is_empty())
+            .map(|c| c.consent_id.as_str())
+            .collect();
+        h.row(
+            "Ausdrückliche Einwilligung",
+            &if explicit.is_empty() {
+                "nicht erteilt: diese Daten werden an keine andere Stelle übermittelt".to_owned()
+            } else {
+                format!("erteilt (Einwilligung {})", explicit.join(", "))
+            },
+        );
         h.raw("</table>\n");
 
         h.raw("<h3>Ihre Einwilligungen</h3>\n");
@@ -928,14 +1002,11 @@ impl AccessReport {
             h.raw("<table>\n");
             h.row("Einwilligung", &c.consent_id);
             h.row("Empfänger", &names(&c.recipients));
-            h.row("Datenkategorien", &categories_de(&c.categories));
+            h.row("Datenkategorien", &or_keine(categories_de(&c.categories)));
+            h.row(labels::SPECIAL_CATEGORIES, &special_consent_de(&c.special_categories, c.art9_explicit));
             h.row("Zweck", "Wohnungssicherung");
             h.row("Form", form_de(c.form));
             h.row("Nachweis", &c.evidence);
-            h.row(
-                "Gesundheitsdaten (Art. 9 DSGVO)",
-                if c.art9_explicit { "ausdrücklich eingewilligt" } else { "nicht umfasst" },
-            );
             h.row("Schweigepflichtentbindung", if c.secrecy_release { "erteilt" } else { "nicht erteilt" });
             h.row("Erteilt am", &labels::instant(c.recorded_at));
             h.row("Gültig bis", &labels::day(c.valid_until));
@@ -995,12 +1066,38 @@ impl AccessReport {
                 h.note_row("Rückmeldung", &c.summary);
             }
             h.raw("</table>\n<p>Übermittelte Daten und Rechtsgrundlage:</p>\n");
-            h.head(&["Datenkategorie", "Rechtsgrundlage"]);
-            for d in &r.disclosures {
-                let bases: Vec<String> = d.bases.iter().map(basis_de).collect();
-                h.cells(&[labels::data_category(d.category), &bases.join("; ")]);
+            if r.disclosures.is_empty() {
+                h.raw("<p>Keine.</p>\n");
+            } else {
+                h.head(&["Datenkategorie", "Rechtsgrundlage"]);
+                for d in &r.disclosures {
+                    let bases: Vec<String> = d.bases.iter().map(basis_de).collect();
+                    h.cells(&[labels::data_category(d.category), &bases.join("; ")]);
+                }
+                h.raw("</table>\n");
             }
-            h.raw("</table>\n<p>Verlauf:</p>\n");
+            h.raw("<h4 class=\"art9\">");
+            h.text(labels::SPECIAL_CATEGORIES);
+            h.raw("</h4>\n");
+            if r.special_category_disclosures.is_empty() {
+                h.raw("<p>Keine übermittelt.</p>\n");
+            } else {
+                h.head(&[
+                    "Datenkategorie",
+                    "Rechtsgrundlage",
+                    "Ausdrückliche Einwilligung (Art. 9 Abs. 2 lit. a DSGVO)",
+                ]);
+                for d in &r.special_category_disclosures {
+                    let bases: Vec<String> = d.bases.iter().map(basis_de).collect();
+                    h.cells(&[
+                        labels::data_category(d.category),
+                        &bases.join("; "),
+                        if d.art9_explicit { "liegt vor" } else { "liegt nicht vor" },
+                    ]);
+                }
+                h.raw("</table>\n");
+            }
+            h.raw("<p>Verlauf:</p>\n");
             h.head(&["Zeitpunkt", "Vorgang", "Durch", "Grund"]);
             for t in &r.history {
                 let what = t.mv.map_or("Vermittlung angelegt", labels::move_done);
@@ -1026,14 +1123,33 @@ impl AccessReport {
         if self.partner_reads.is_empty() {
             h.raw("<p>Keine.</p>\n");
         } else {
-            h.head(&["Zeitpunkt", "Stelle", "Vorgang", "Abgerufene Daten", "Rechtsgrundlage"]);
+            h.head(&[
+                "Zeitpunkt",
+                "Stelle",
+                "Vorgang",
+                "Abgerufene Daten",
+                "Rechtsgrundlage",
+                labels::SPECIAL_CATEGORIES,
+            ]);
             for r in &self.partner_reads {
+                let (special_basis, basis) = split_recorded_basis(&r.legal_basis);
+                let data = if r.categories.is_empty() && r.special_categories.is_empty() {
+                    "keine Falldaten".to_owned()
+                } else {
+                    or_keine(categories_de(&r.categories))
+                };
+                let special = if r.special_categories.is_empty() {
+                    "keine".to_owned()
+                } else {
+                    format!("{} ({})", categories_de(&r.special_categories), recorded_basis_de(&special_basis))
+                };
                 h.cells(&[
                     &labels::instant(r.at),
                     &r.org.name,
                     action_de(&r.action),
-                    &if r.categories.is_empty() { "keine Falldaten".to_owned() } else { categories_de(&r.categories) },
-                    &recorded_basis_de(&r.legal_basis),
+                    &data,
+                    &recorded_basis_de(&basis),
+                    &special,
                 ]);
             }
             h.raw("</table>\n");
@@ -1124,6 +1240,33 @@ fn names(orgs: &[OrgRef]) -> String {
 
 fn categories_de(cs: &[DataCategory]) -> String {
     cs.iter().map(|c| labels::data_category(*c)).collect::<Vec<_>>().join(", ")
+}
+
+/// "keine" for an empty list.
+fn or_keine(list: String) -> String {
+    if list.is_empty() { "keine".to_owned() } else { list }
+}
+
+/// What a consent says about the special categories: which it covers and whether the separate
+/// explicit consent was given.
+fn special_consent_de(special: &[DataCategory], explicit: bool) -> String {
+    let given = labels::explicit_consent(explicit);
+    match (special.is_empty(), explicit) {
+        (true, _) => format!("keine umfasst ({given})"),
+        (false, true) => format!("{}: {given}", categories_de(special)),
+        (false, false) => {
+            format!("{}: {given}, daher nicht übermittelt", categories_de(special))
+        }
+    }
+}
+
+/// Splits a recorded legal basis (`CATEGORY=bases; ...`) into the parts for special categories and
+/// the rest; a basis without categories stays in the rest.
+fn split_recorded_basis(raw: &str) -> (String, String) {
+    let (special, rest): (Vec<&str>, Vec<&str>) = raw.split("; ").partition(|part| {
+        part.split_once('=').and_then(|(cat, _)| DataCategory::parse(cat)).is_some_and(|c| c.is_special())
+    });
+    (special.join("; "), rest.join("; "))
 }
 
 fn basis_de(b: &BasisItem) -> String {
@@ -1322,6 +1465,20 @@ mod tests {
         assert_eq!(recorded_basis_de("party"), "Beteiligung an der Vermittlung");
         assert_eq!(categories_read("case data: IDENTITY,ARREARS"), vec![DataCategory::Identity, DataCategory::Arrears]);
         assert!(categories_read("3 notes").is_empty());
+    }
+
+    #[test]
+    fn special_categories_are_split_off_recorded_bases_and_consents() {
+        let (special, rest) = split_recorded_basis("IDENTITY=consent:a; HEALTH=consent:a; ARREARS=statute:x");
+        assert_eq!(special, "HEALTH=consent:a");
+        assert_eq!(rest, "IDENTITY=consent:a; ARREARS=statute:x");
+        assert_eq!(split_recorded_basis("party"), (String::new(), "party".to_owned()));
+        assert_eq!(
+            special_consent_de(&[DataCategory::Health], true),
+            "Gesundheitsdaten: ausdrückliche Einwilligung erteilt"
+        );
+        assert_eq!(special_consent_de(&[], false), "keine umfasst (keine ausdrückliche Einwilligung)");
+        assert!(special_consent_de(&[DataCategory::Health], false).ends_with("daher nicht übermittelt"));
     }
 
     #[test]

@@ -149,6 +149,15 @@ impl DataCategory {
     pub fn forbidden_for_housing_company(self) -> bool {
         matches!(self, DataCategory::IncomeBenefits | DataCategory::Health | DataCategory::CounsellingNotes)
     }
+
+    /// A special category of personal data (Art. 9(1) GDPR): disclosed only under the person's
+    /// separate explicit consent (`Consent::art9_explicit`, Art. 9(2)(a) GDPR) and shown apart from
+    /// the other categories wherever consents, disclosures or reads are listed. Of the hub's
+    /// categories only HEALTH is one. Counselling notes need consent because of professional
+    /// secrecy (§203 StGB), not because of Art. 9.
+    pub fn is_special(self) -> bool {
+        matches!(self, DataCategory::Health)
+    }
 }
 
 text_enum!(

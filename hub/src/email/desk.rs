@@ -8,19 +8,21 @@ use std::sync::Arc;
 use email_adapter::token::{LinkClaims, LinkKey, Purpose};
 use email_adapter::web::{
     ActionDone, ActionInput, DeskError, HistoryLine, MoveInput, MoveOption, NoteLine, PageView, PartnerDesk, Section,
+    SpecialCategory,
 };
 use sha2::{Digest, Sha256};
 
 use super::dispatch::{action_label, receipt_claims};
 use super::{labels, reference};
 use crate::domain::FieldError;
+use crate::domain::basis::LegalBasis;
 use crate::domain::ids::{Actor, Cents, IdempotencyKey, OrgId, ReferralId, StaffMember};
 use crate::domain::org::{Delivery, Organisation};
 use crate::domain::projection::CaseView;
 use crate::domain::referral::{Completion, Move, Reason};
 use crate::domain::time::Day;
-use crate::domain::vocab::{CompletionResult, ReasonCode};
-use crate::service::{Caller, Hub, HubError, Idem, LinkAct};
+use crate::domain::vocab::{CompletionResult, DataCategory, ReasonCode};
+use crate::service::{Caller, Hub, HubError, Idem, LinkAct, ReferralView};
 
 /// The hub behind the partner page.
 pub struct HubDesk {
@@ -102,9 +104,13 @@ impl PartnerDesk for HubDesk {
             });
         }
         let (sections, withheld) = match &v.case_view {
-            Some(cv) => (sections(cv), cv.withheld.iter().map(|c| labels::data_category(*c).to_owned()).collect()),
+            Some(cv) => (
+                sections(cv),
+                cv.withheld.iter().filter(|c| !c.is_special()).map(|c| labels::data_category(*c).to_owned()).collect(),
+            ),
             None => (Vec::new(), Vec::new()),
         };
+        let special_categories = special_categories(&v);
         Ok(PageView {
             reference: format!("{} ({})", reference(r.id.as_str()), r.id),
             category: labels::category(r.category).to_owned(),
@@ -116,6 +122,7 @@ impl PartnerDesk for HubDesk {
             message: r.message.clone(),
             sections,
             withheld,
+            special_categories,
             notes: note_lines,
             history,
             moves: v.allowed_moves.iter().map(|m| move_option(*m)).collect(),
@@ -313,11 +320,10 @@ fn sections(v: &CaseView) -> Vec<Section> {
     if let Some(a) = v.arrears {
         out.push(Section { heading: "Mietrückstand".into(), rows: vec![("Betrag".to_owned(), a.to_string())] });
     }
-    for (heading, note) in [
-        ("Einkommen und Leistungen", &v.income_benefits_note),
-        ("Gesundheit", &v.health_note),
-        ("Beratungsnotizen", &v.counselling_note),
-    ] {
+    // Health data (Art. 9 GDPR) is not a section: it has its own part, see `special_categories`.
+    for (heading, note) in
+        [("Einkommen und Leistungen", &v.income_benefits_note), ("Beratungsnotizen", &v.counselling_note)]
+    {
         if !note.is_empty() {
             out.push(Section { heading: heading.into(), rows: vec![("Notiz".to_owned(), note.clone())] });
         }
@@ -335,6 +341,56 @@ fn sections(v: &CaseView) -> Vec<Section> {
         out.push(Section { heading: "Ergebnisse anderer Stellen".into(), rows });
     }
     out
+}
+
+/// Every special category of personal data (Art. 9 GDPR) with whether the person's separate explicit
+/// consent lets the recipient see it, and the data shown. A special category is never covered by a
+/// statute, and a consent covers it only with `art9_explicit` (`Consent::covers`), so a basis of it that
+/// is in force is an explicit consent.
+fn special_categories(v: &ReferralView) -> Vec<SpecialCategory> {
+    DataCategory::ALL
+        .iter()
+        .filter(|c| c.is_special())
+        .map(|&category| {
+            let name = labels::data_category(category).to_owned();
+            let disclosed = v.referral.disclosures.iter().zip(&v.in_force).find(|(d, _)| d.category == category);
+            let Some((d, in_force)) = disclosed else {
+                return SpecialCategory {
+                    name,
+                    explicit_consent: false,
+                    status: "Nicht Teil dieser Vermittlung: diese Daten wurden Ihnen nicht übermittelt.".into(),
+                    rows: Vec::new(),
+                };
+            };
+            let consent = d.bases.iter().zip(in_force).find_map(|(b, ok)| match b {
+                LegalBasis::Consent(id) if *ok => Some(id.to_string()),
+                _ => None,
+            });
+            let Some(consent) = consent else {
+                return SpecialCategory {
+                    name,
+                    explicit_consent: false,
+                    status: "Nicht mehr angezeigt: die ausdrückliche Einwilligung wurde widerrufen oder ist \
+                             abgelaufen. Bitte löschen Sie, was Sie davon erhalten haben."
+                        .into(),
+                    rows: Vec::new(),
+                };
+            };
+            let note = match (&v.case_view, category) {
+                (Some(cv), DataCategory::Health) => cv.health_note.clone(),
+                _ => String::new(),
+            };
+            let status = match &v.case_view {
+                Some(_) => format!("Übermittelt mit ausdrücklicher Einwilligung (Einwilligung {consent})."),
+                None => format!(
+                    "Übermittelt mit ausdrücklicher Einwilligung (Einwilligung {consent}); derzeit nicht angezeigt, \
+                     weil die Verarbeitung eingeschränkt ist."
+                ),
+            };
+            let rows = if note.is_empty() { Vec::new() } else { vec![("Notiz".to_owned(), note)] };
+            SpecialCategory { name, explicit_consent: true, status, rows }
+        })
+        .collect()
 }
 
 /// The page's error for a hub error; no internal detail reaches the page.

@@ -116,6 +116,16 @@ pub fn data_category(d: DataCategory) -> &'static str {
     }
 }
 
+/// Heading of the part of a document that shows the special categories of personal data (Art. 9 GDPR,
+/// [`DataCategory::is_special`]) apart from all other data, with the explicit consent they need; the
+/// partner page uses the same heading.
+pub use email_adapter::web::SPECIAL_CATEGORIES_HEADING as SPECIAL_CATEGORIES;
+
+/// Whether the separate explicit consent for special categories (Art. 9(2)(a) GDPR) was given.
+pub fn explicit_consent(given: bool) -> &'static str {
+    if given { "ausdrückliche Einwilligung erteilt" } else { "keine ausdrückliche Einwilligung" }
+}
+
 /// A calendar day as `dd.mm.yyyy`, e.g. "09.01.2026".
 pub fn day(d: Day) -> String {
     let d = d.date();

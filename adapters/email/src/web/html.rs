@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{ActionDone, MoveInput, MoveOption, PageView};
+use super::{ActionDone, MoveInput, MoveOption, PageView, SPECIAL_CATEGORIES_HEADING};
 
 pub(super) use crate::render::escape;
 
@@ -86,6 +86,8 @@ pub(super) fn page(v: &PageView, action: &str, tokens: &FormTokens) -> String {
         b.push_str("</table>");
     }
 
+    special_categories(&mut b, v);
+
     if !v.withheld.is_empty() {
         let names: Vec<String> = v.withheld.iter().map(|w| escape(w)).collect();
         let _ = write!(
@@ -140,6 +142,32 @@ pub(super) fn page(v: &PageView, action: &str, tokens: &FormTokens) -> String {
     }
 
     layout(&format!("Vermittlung {}", v.reference), &b)
+}
+
+/// The special categories of personal data (Art. 9 GDPR) in a part of their own, never mixed with the
+/// other sections: per category whether the explicit consent is there, then the data shown, if any.
+fn special_categories(b: &mut String, v: &PageView) {
+    if v.special_categories.is_empty() {
+        return;
+    }
+    let _ = write!(b, "<h2 id=\"art9\">{}</h2><table>", escape(SPECIAL_CATEGORIES_HEADING));
+    for c in &v.special_categories {
+        let consent = if c.explicit_consent {
+            "Ausdrückliche Einwilligung liegt vor"
+        } else {
+            "Keine ausdrückliche Einwilligung für Ihre Stelle"
+        };
+        let _ = write!(
+            b,
+            "<tr><th>{}</th><td><strong>{consent}.</strong> {}</td></tr>",
+            escape(&c.name),
+            escape(&c.status)
+        );
+        for (label, value) in &c.rows {
+            let _ = write!(b, "<tr><th>{}</th><td class=\"text\">{}</td></tr>", escape(label), escape(value));
+        }
+    }
+    b.push_str("</table>");
 }
 
 fn row(b: &mut String, label: &str, html_value: &str) {
@@ -233,7 +261,7 @@ fn back_link(b: &mut String, back: Option<&str>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{HistoryLine, NoteLine, Section};
+    use super::super::{HistoryLine, NoteLine, Section, SpecialCategory};
     use super::*;
 
     #[test]
@@ -257,7 +285,13 @@ mod tests {
             overdue: true,
             message: "Bitte <script>alert(1)</script> melden".into(),
             sections: vec![Section { heading: "Haushalt".into(), rows: vec![("Personen".into(), "3 > 2".into())] }],
-            withheld: vec!["Gesundheit".into(), "Einkommen".into()],
+            withheld: vec!["Beratungsnotizen".into(), "Einkommen".into()],
+            special_categories: vec![SpecialCategory {
+                name: "Gesundheitsdaten".into(),
+                explicit_consent: true,
+                status: "Übermittelt mit ausdrücklicher Einwilligung <E-1>.".into(),
+                rows: vec![("Notiz".into(), "Kur <beantragt>".into())],
+            }],
             notes: vec![NoteLine { author: "A'B".into(), at: "01.01.2026".into(), text: "x".into() }],
             history: vec![HistoryLine { at: "02.01.2026".into(), text: "angelegt".into() }],
             moves: vec![
@@ -292,7 +326,11 @@ mod tests {
         assert!(html.contains("Beratung &quot;Nord&quot;"));
         assert!(html.contains("23.01.2026 <span class=\"overdue\">(überfällig)</span>"));
         assert!(html.contains("3 &gt; 2"));
-        assert!(html.contains("Nicht mehr angezeigt (Einwilligung widerrufen oder abgelaufen): Gesundheit, Einkommen"));
+        assert!(
+            html.contains(
+                "Nicht mehr angezeigt (Einwilligung widerrufen oder abgelaufen): Beratungsnotizen, Einkommen"
+            )
+        );
         assert!(html.contains("A&#39;B"));
         assert!(html.contains("angelegt"));
         assert_eq!(html.matches("<form ").count(), 4);
@@ -319,6 +357,34 @@ mod tests {
         assert!(!html.contains("<form"));
         assert!(!html.contains("überfällig"));
         assert!(!html.contains("Nicht mehr angezeigt"));
+    }
+
+    #[test]
+    fn special_categories_have_their_own_part_after_the_other_data() {
+        let tokens = FormTokens { view: "L1.v".into(), moves: vec![], note: None };
+        let html = page(&view(), "./r", &tokens);
+        let heading = format!("<h2 id=\"art9\">{}</h2>", escape(SPECIAL_CATEGORIES_HEADING));
+        let at = html.find(&heading).expect("the Art. 9 part has its own heading");
+        assert!(html.find("<h2>Haushalt</h2>").is_some_and(|h| h < at), "other data comes first");
+        let part = &html[at..html[at..].find("</table>").map_or(html.len(), |e| at + e)];
+        assert!(part.contains("<th>Gesundheitsdaten</th><td><strong>Ausdrückliche Einwilligung liegt vor.</strong>"));
+        assert!(part.contains("Übermittelt mit ausdrücklicher Einwilligung &lt;E-1&gt;."), "{part}");
+        assert!(part.contains("Kur &lt;beantragt&gt;"), "{part}");
+        assert!(!part.contains("Personen"), "no other data in the Art. 9 part: {part}");
+
+        let mut without = view();
+        without.special_categories[0] = SpecialCategory {
+            name: "Gesundheitsdaten".into(),
+            explicit_consent: false,
+            status: "Nicht Teil dieser Vermittlung.".into(),
+            rows: vec![],
+        };
+        let html = page(&without, "./r", &tokens);
+        assert!(html.contains(&heading));
+        assert!(html.contains("<strong>Keine ausdrückliche Einwilligung für Ihre Stelle.</strong> Nicht Teil"));
+        assert!(!html.contains("Kur"));
+        without.special_categories.clear();
+        assert!(!page(&without, "./r", &tokens).contains("Art. 9 DSGVO"));
     }
 
     #[test]

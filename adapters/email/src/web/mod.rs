@@ -54,11 +54,18 @@ pub struct PageView {
     pub overdue: bool,
     /// The sender's message to the recipient.
     pub message: String,
-    /// Details shared with the recipient (each consented category a section).
+    /// Details shared with the recipient (each consented category a section). Never data of a special
+    /// category (Art. 9 GDPR): that goes into `special_categories`.
     pub sections: Vec<Section>,
     /// Categories no longer shown because consent was withdrawn or expired; named so the partner knows
-    /// something is missing rather than wondering.
+    /// something is missing rather than wondering. Special categories are not named here but in
+    /// `special_categories`.
     pub withheld: Vec<String>,
+    /// The special categories of personal data (Art. 9 GDPR, e.g. health data), one entry per category
+    /// whether it was disclosed or not. The page shows them in a part of their own under
+    /// [`SPECIAL_CATEGORIES_HEADING`], each with whether the person's separate explicit consent lets this
+    /// organisation see it.
+    pub special_categories: Vec<SpecialCategory>,
     /// Notes exchanged on the referral.
     pub notes: Vec<NoteLine>,
     /// What happened so far.
@@ -75,6 +82,23 @@ pub struct Section {
     /// Heading of the table.
     pub heading: String,
     /// Label and value per row.
+    pub rows: Vec<(String, String)>,
+}
+
+/// Heading of the part of the page (and of the hub's other documents) that shows the special categories
+/// of personal data (Art. 9 GDPR) apart from all other data.
+pub const SPECIAL_CATEGORIES_HEADING: &str = "Besondere Kategorien (Art. 9 DSGVO) – ausdrückliche Einwilligung";
+
+/// One special category of personal data (Art. 9 GDPR) as the page shows it.
+#[derive(Debug, Clone, Default)]
+pub struct SpecialCategory {
+    /// German name of the category, e.g. "Gesundheitsdaten".
+    pub name: String,
+    /// Whether the person's separate explicit consent (Art. 9(2)(a) GDPR) covers this organisation now.
+    pub explicit_consent: bool,
+    /// What that means for this referral, German, e.g. "Nicht Teil dieser Vermittlung.".
+    pub status: String,
+    /// The data of this category shared with the organisation (label, value); empty when none is shown.
     pub rows: Vec<(String, String)>,
 }
 

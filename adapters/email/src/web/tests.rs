@@ -43,7 +43,13 @@ impl PartnerDesk for FakeDesk {
             overdue: true,
             message: "Bitte um Rückruf <script>alert('x')</script>".into(),
             sections: vec![Section { heading: "Haushalt".into(), rows: vec![("Personen".into(), "3".into())] }],
-            withheld: vec!["Gesundheit".into()],
+            withheld: vec!["Beratungsnotizen".into()],
+            special_categories: vec![SpecialCategory {
+                name: "Gesundheitsdaten".into(),
+                explicit_consent: false,
+                status: "Nicht Teil dieser Vermittlung.".into(),
+                rows: vec![],
+            }],
             notes: vec![],
             history: vec![HistoryLine { at: "02.01.2026".into(), text: "Vermittlung angelegt".into() }],
             moves: vec![
@@ -248,7 +254,8 @@ async fn page_shows_the_referral_escaped_with_one_fresh_token_per_form() {
     assert!(!r.body.contains("<script>"));
     assert!(r.body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
     assert!(r.body.contains("überfällig"));
-    assert!(r.body.contains("Nicht mehr angezeigt (Einwilligung widerrufen oder abgelaufen): Gesundheit"));
+    assert!(r.body.contains("Nicht mehr angezeigt (Einwilligung widerrufen oder abgelaufen): Beratungsnotizen"));
+    assert!(r.body.contains("Besondere Kategorien (Art. 9 DSGVO)"), "the Art. 9 part is served");
     assert!(r.body.contains("action=\"./ref-1\""));
 
     let acts = r.hidden("t");
