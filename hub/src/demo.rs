@@ -13,6 +13,7 @@ use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
 use crate::domain::time::{Day, Instant};
+use crate::domain::vocab::DataCategory;
 use crate::testkit::{TestHub, frau_k_details, idem, orgs, with_staff};
 
 /// 2025-12-22T09:00:00Z: the housing company's early notice reaches the hub.
@@ -32,6 +33,32 @@ fn state(v: i32) -> &'static str {
 
 fn cat(v: i32) -> &'static str {
     pb::DataCategory::try_from(v).map(|s| s.as_str_name()).unwrap_or("?").trim_start_matches("DATA_CATEGORY_")
+}
+
+/// Whether a data category is a special category of personal data (Art. 9 GDPR).
+fn special(v: i32) -> bool {
+    DataCategory::parse(cat(v)).is_some_and(DataCategory::is_special)
+}
+
+/// The categories other than the special ones, comma-separated.
+fn ordinary(cats: &[i32]) -> String {
+    cats.iter().filter(|c| !special(**c)).map(|c| cat(*c)).collect::<Vec<_>>().join(", ")
+}
+
+/// The special categories (Art. 9 GDPR) among `cats`, comma-separated, or "none".
+fn specials(cats: &[i32]) -> String {
+    let special: Vec<&str> = cats.iter().filter(|c| special(**c)).map(|c| cat(*c)).collect();
+    if special.is_empty() { "none".to_owned() } else { special.join(", ") }
+}
+
+/// A consent's special categories (Art. 9 GDPR), shown on a line of their own, with whether the
+/// separate explicit consent they need was given.
+fn art9_line(cats: &[i32], explicit: bool) -> String {
+    format!(
+        "special categories (Art. 9 GDPR): {}; explicit Art. 9 consent: {}",
+        specials(cats),
+        if explicit { "given" } else { "not given" }
+    )
 }
 
 fn when(ts: Option<&prost_types::Timestamp>) -> String {
@@ -268,17 +295,31 @@ pub async fn run() -> anyhow::Result<()> {
         "EW-2025-0413",
     );
     c2req.secrecy_release = true;
-    consents.record_consent(c2req).await?;
+    let c2 = consents.record_consent(c2req).await?.into_inner().consent.context("no consent")?;
     println!(
-        "    consent {}: {} and {} may receive IDENTITY, TENANCY, ARREARS, OUTCOME until 2026-06-30",
+        "    consent {}: {} and {} may receive {} until {}",
         c1.id,
         orgs::JOBCENTER,
-        orgs::WOHNBAU
+        orgs::WOHNBAU,
+        ordinary(&c1.categories),
+        c1.valid_until
     );
+    println!("        {}", art9_line(&c1.categories, c1.art9_explicit));
     println!(
-        "    consent 2: {} may receive IDENTITY, CONTACT, ARREARS, INCOME_BENEFITS, COUNSELLING_NOTES (with secrecy release)\n",
-        orgs::SCHULDNERBERATUNG
+        "    consent {}: {} may receive {} (with secrecy release)",
+        c2.id,
+        orgs::SCHULDNERBERATUNG,
+        ordinary(&c2.categories)
     );
+    println!("        {}", art9_line(&c2.categories, c2.art9_explicit));
+    // Health data is a special category (Art. 9 GDPR): without the separate explicit consent the hub
+    // refuses to record a consent that covers it.
+    match consents.record_consent(consent(&[orgs::SCHULDNERBERATUNG], &[D::Health], "EW-2025-0414")).await {
+        Err(s) if s.code() == tonic::Code::InvalidArgument => {
+            println!("    the hub refuses a consent to HEALTH without the explicit Art. 9 consent: {}\n", s.message());
+        }
+        other => return Err(anyhow!("expected a refusal, got {other:?}")),
+    }
 
     th.advance_to(day("2026-01-09")?);
     println!("09 Jan 2026  Bürgergeld applied for; the Fachstelle refers");
@@ -325,14 +366,17 @@ pub async fn run() -> anyhow::Result<()> {
     let bases: Vec<String> = to_jc
         .disclosures
         .iter()
+        .filter(|d| !special(d.category))
         .map(|d| format!("{}:{}", cat(d.category), if d.statute.is_empty() { "consent" } else { "§69 SGB X" }))
         .collect();
+    let disclosed: Vec<i32> = to_jc.disclosures.iter().map(|d| d.category).collect();
     println!(
-        "    {}  {:<24} CREATE       -> REQUESTED   (RENT_DEBT_TAKEOVER_SGB2 to {}; bases {})",
+        "    {}  {:<24} CREATE       -> REQUESTED   (RENT_DEBT_TAKEOVER_SGB2 to {}; bases {}; special categories (Art. 9 GDPR): {})",
         when(to_jc.created_at.as_ref()),
         fs.id,
         orgs::JOBCENTER,
-        bases.join(", ")
+        bases.join(", "),
+        specials(&disclosed)
     );
     let to_wb = fs
         .referrals
@@ -387,9 +431,10 @@ pub async fn run() -> anyhow::Result<()> {
     ensure!(view.income_benefits_note.is_empty() && view.counselling_note.is_empty() && view.health_note.is_empty());
     let o = view.outcomes.first().context("the landlord learns the takeover outcome")?;
     println!(
-        "    what {} may read: {}; outcome: {} {} {} paid {}",
+        "    what {} may read: {} (special categories, Art. 9 GDPR: {}); outcome: {} {} {} paid {}",
         orgs::WOHNBAU,
-        view.readable_categories.iter().map(|c| cat(*c)).collect::<Vec<_>>().join(", "),
+        ordinary(&view.readable_categories),
+        specials(&view.readable_categories),
         o.topic,
         pb::CompletionResult::try_from(o.result)
             .map(|r| r.as_str_name())
