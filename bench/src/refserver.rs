@@ -3,6 +3,7 @@
 //! in the hub). It runs as a separate process (`hub-bench ref-server`) so its CPU and memory are
 //! measured exactly like the hub's.
 //!
+//! - Accepted connections get tonic's default `TCP_NODELAY` (what `Server::serve(addr)` does).
 //! - `DirectoryService.GetOrganisation` answers a fixed organisation (the echo for unary reads).
 //! - `EventService.Subscribe` is a bare `tokio::sync::broadcast` receiver feeding the tonic stream
 //!   through a task and a 64-slot channel, the shape the hub uses.
@@ -157,7 +158,8 @@ pub async fn serve(pki: &Path, listen: SocketAddr, capacity: usize) -> anyhow::R
         .tls_config(tls)?
         .add_service(pb::directory_service_server::DirectoryServiceServer::new(svc.clone()))
         .add_service(pb::event_service_server::EventServiceServer::new(svc))
-        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+        // tonic's own defaults for a bound listener (TCP_NODELAY on, as `Server::serve` sets it).
+        .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)))
         .await?;
     Ok(())
 }

@@ -103,6 +103,63 @@ async fn session(sock: tokio::net::TcpStream, r: &Received) -> std::io::Result<(
     }
 }
 
+/// A plain SMTP client: `connections` reused connections with TCP_NODELAY, one message after the
+/// other on each (MAIL, RCPT, DATA, body; each reply awaited), `n` messages of about 3 KB in all.
+pub async fn raw_client(port: u16, connections: usize, n: u64) -> anyhow::Result<crate::stats::Figures> {
+    let body = format!(
+        "From: Wohnungserhalt Hub <hub@bench.example.org>\r\nTo: beratung@bench.example.org\r\nSubject: Neue Vermittlung V-00000000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n.\r\n",
+        "Referenz: V-00000000, synthetischer Text ohne personenbezogene Daten.\r\n".repeat(40)
+    );
+    let body: Arc<[u8]> = Arc::from(body.into_bytes());
+    let mut conns = Vec::new();
+    for _ in 0..connections {
+        let sock = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        sock.set_nodelay(true)?;
+        let (rd, mut wr) = sock.into_split();
+        let mut rd = BufReader::new(rd);
+        reply(&mut rd).await?;
+        wr.write_all(b"EHLO bench.example.org\r\n").await?;
+        reply(&mut rd).await?;
+        conns.push(Arc::new(Mutex::new((rd, wr))));
+    }
+    crate::load::closed_loop(connections, crate::load::Stop::Ops(n), None, move |w, _| {
+        let (c, body) = (conns[w].clone(), body.clone());
+        async move {
+            let mut c = c.lock().await;
+            let (rd, wr) = &mut *c;
+            for cmd in [
+                &b"MAIL FROM:<hub@bench.example.org>\r\n"[..],
+                b"RCPT TO:<beratung@bench.example.org>\r\n",
+                b"DATA\r\n",
+            ] {
+                wr.write_all(cmd).await?;
+                reply(rd).await?;
+            }
+            wr.write_all(&body).await?;
+            reply(rd).await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Reads one (possibly multi-line) SMTP reply; fails on 4xx/5xx.
+async fn reply(rd: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> anyhow::Result<()> {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if rd.read_line(&mut line).await? == 0 {
+            anyhow::bail!("SMTP server closed the connection");
+        }
+        if line.starts_with('4') || line.starts_with('5') {
+            anyhow::bail!("SMTP server refused: {}", line.trim());
+        }
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return Ok(());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
