@@ -1138,10 +1138,10 @@ impl AccessReport {
                 } else {
                     or_keine(categories_de(&r.categories))
                 };
-                let special = if r.special_categories.is_empty() {
-                    "keine".to_owned()
-                } else {
-                    format!("{} ({})", categories_de(&r.special_categories), recorded_basis_de(&special_basis))
+                let special = match (r.special_categories.is_empty(), special_basis.is_empty()) {
+                    (true, _) => "keine".to_owned(),
+                    (false, true) => categories_de(&r.special_categories),
+                    (false, false) => recorded_basis_de(&special_basis),
                 };
                 h.cells(&[
                     &labels::instant(r.at),

@@ -3,6 +3,11 @@
 //! The generated types have no serde support, so JSON is built here field by field. Enums are
 //! written as their short names (`REQUESTED`), amounts as integer cents, timestamps as RFC 3339
 //! UTC strings, so scripts never need the proto numbering.
+//!
+//! Special categories of personal data (Art. 9 GDPR: HEALTH) are never listed among the other data
+//! categories: disclosures, case views and events show them in a block, column or JSON key of their
+//! own ([`SPECIAL_CATEGORIES`], `special_categories`, `special_category_disclosures`), with whether
+//! the separate explicit consent they need covers the recipient.
 
 use hub_proto::v1::{
     CaseView, Channel, CompletionOutcome, CompletionResult, DataCategory, Disclosure, Event, EventKind, Gender,
@@ -94,6 +99,30 @@ fn unset_as_dash<T: Named>(raw: i32) -> String {
 /// Empty strings become null in JSON, so scripts can test for presence.
 fn opt_str(text: &str) -> Value {
     if text.is_empty() { Value::Null } else { Value::String(text.to_owned()) }
+}
+
+/// Heading of the block that shows the special categories of personal data (Art. 9 GDPR) apart from
+/// the other data.
+pub const SPECIAL_CATEGORIES: &str = "Special categories (Art. 9 GDPR): explicit consent";
+
+/// Whether a data category is a special category of personal data (Art. 9(1) GDPR), which the hub
+/// discloses only under the person's separate explicit consent (`art9_explicit`). Mirrors the hub's
+/// `DataCategory::is_special`: HEALTH.
+pub fn is_special(raw: i32) -> bool {
+    raw == DataCategory::Health as i32
+}
+
+/// Splits raw data categories into (other, special) short names.
+fn split_categories(raw: &[i32]) -> (Vec<String>, Vec<String>) {
+    let (special, other): (Vec<i32>, Vec<i32>) = raw.iter().partition(|c| is_special(**c));
+    (names_of::<DataCategory>(&other), names_of::<DataCategory>(&special))
+}
+
+/// Whether the basis of a disclosed special category is the separate explicit consent. The hub records a
+/// special category only on a consent given with `art9_explicit` (no statute covers one, and a consent
+/// covering HEALTH without it is refused), so a consent basis is an explicit one.
+fn explicit_consent(disclosure: &Disclosure) -> bool {
+    disclosure.basis_kind == LegalBasisKind::Consent as i32 && !disclosure.consent_id.is_empty()
 }
 
 /// A reason code is only meaningful when set.
@@ -213,7 +242,22 @@ pub fn referral_json(referral: &Referral) -> Value {
         "sender": referral.sender_organisation_id,
         "recipient": referral.recipient_organisation_id,
         "category": name_of::<ReferralCategory>(referral.category),
-        "disclosures": referral.disclosures.iter().map(disclosure_json).collect::<Vec<_>>(),
+        "disclosures": referral
+            .disclosures
+            .iter()
+            .filter(|d| !is_special(d.category))
+            .map(disclosure_json)
+            .collect::<Vec<_>>(),
+        "special_category_disclosures": referral
+            .disclosures
+            .iter()
+            .filter(|d| is_special(d.category))
+            .map(|d| {
+                let mut value = disclosure_json(d);
+                value["explicit_consent"] = Value::Bool(explicit_consent(d));
+                value
+            })
+            .collect::<Vec<_>>(),
         "message": opt_str(&referral.message),
         "reply_by": opt_str(&referral.reply_by),
         "state": name_of::<ReferralState>(referral.state),
@@ -270,9 +314,11 @@ fn outcome_summary_json(outcome: &OutcomeSummary) -> Value {
 
 /// The case view as JSON; absent sections are null or empty, as the hub sent them.
 fn case_view_json(view: &CaseView) -> Value {
+    let (readable, special_readable) = split_categories(&view.readable_categories);
+    let (withheld, special_withheld) = split_categories(&view.withheld_categories);
     json!({
-        "readable_categories": names_of::<DataCategory>(&view.readable_categories),
-        "withheld_categories": names_of::<DataCategory>(&view.withheld_categories),
+        "readable_categories": readable,
+        "withheld_categories": withheld,
         "persons": view.persons.iter().map(|person| json!({
             "person_id": person.person_id,
             "role": name_of::<PersonRole>(person.role),
@@ -316,8 +362,12 @@ fn case_view_json(view: &CaseView) -> Value {
         })).collect::<Vec<_>>(),
         "arrears_cents": view.arrears_cents,
         "income_benefits_note": opt_str(&view.income_benefits_note),
-        "health_note": opt_str(&view.health_note),
         "counselling_note": opt_str(&view.counselling_note),
+        "special_categories": {
+            "readable_categories": special_readable,
+            "withheld_categories": special_withheld,
+            "health_note": opt_str(&view.health_note),
+        },
         "outcomes": view.outcomes.iter().map(outcome_summary_json).collect::<Vec<_>>(),
     })
 }
@@ -393,19 +443,33 @@ pub fn referral_text(referral: &Referral, notes: &[Note]) -> String {
     }
 
     if !referral.disclosures.is_empty() {
+        let reference = |disclosure: &Disclosure| {
+            or_dash(if disclosure.statute.is_empty() { &disclosure.consent_id } else { &disclosure.statute })
+        };
+        let yes_no = |yes: bool| if yes { "yes" } else { "no" }.to_owned();
         out.push_str("\nDisclosures\n");
         let mut table = Table::new(&["CATEGORY", "BASIS", "REFERENCE", "IN FORCE"]);
-        for disclosure in &referral.disclosures {
-            let reference =
-                if disclosure.statute.is_empty() { disclosure.consent_id.clone() } else { disclosure.statute.clone() };
+        for disclosure in referral.disclosures.iter().filter(|d| !is_special(d.category)) {
             table.row(vec![
                 name_of::<DataCategory>(disclosure.category),
                 name_of::<LegalBasisKind>(disclosure.basis_kind),
-                or_dash(&reference),
-                if disclosure.in_force { "yes" } else { "no" }.to_owned(),
+                reference(disclosure),
+                yes_no(disclosure.in_force),
             ]);
         }
-        out.push_str(&indent(&table.render("")));
+        out.push_str(&indent(&table.render("(none)")));
+        out.push_str(&format!("\n{SPECIAL_CATEGORIES}\n"));
+        let mut table = Table::new(&["CATEGORY", "BASIS", "REFERENCE", "EXPLICIT CONSENT", "IN FORCE"]);
+        for disclosure in referral.disclosures.iter().filter(|d| is_special(d.category)) {
+            table.row(vec![
+                name_of::<DataCategory>(disclosure.category),
+                name_of::<LegalBasisKind>(disclosure.basis_kind),
+                reference(disclosure),
+                yes_no(explicit_consent(disclosure)),
+                yes_no(disclosure.in_force),
+            ]);
+        }
+        out.push_str(&indent(&table.render("(none disclosed)")));
     }
 
     out.push_str("\nHistory\n");
@@ -445,14 +509,13 @@ pub fn referral_text(referral: &Referral, notes: &[Note]) -> String {
 fn case_view_text(view: &CaseView) -> String {
     let mut out = String::from("\nCase data\n");
     let mut fields = Fields::new();
-    fields.add("Readable", or_dash(&names_of::<DataCategory>(&view.readable_categories).join(", ")));
-    if !view.withheld_categories.is_empty() {
+    let (readable, special_readable) = split_categories(&view.readable_categories);
+    let (withheld, special_withheld) = split_categories(&view.withheld_categories);
+    fields.add("Readable", or_dash(&readable.join(", ")));
+    if !withheld.is_empty() {
         fields.add(
             "Withheld",
-            format!(
-                "{} (legal basis no longer in force: stop using and delete this data)",
-                names_of::<DataCategory>(&view.withheld_categories).join(", ")
-            ),
+            format!("{} (legal basis no longer in force: stop using and delete this data)", withheld.join(", ")),
         );
     }
     if let Some(address) = &view.address {
@@ -508,13 +571,34 @@ fn case_view_text(view: &CaseView) -> String {
     if !view.income_benefits_note.is_empty() {
         fields.add("Income/benefits", view.income_benefits_note.clone());
     }
-    if !view.health_note.is_empty() {
-        fields.add("Health", view.health_note.clone());
-    }
     if !view.counselling_note.is_empty() {
         fields.add("Counselling", view.counselling_note.clone());
     }
     out.push_str(&fields.render("  "));
+
+    out.push_str(&format!("\n  {SPECIAL_CATEGORIES}\n"));
+    let mut special = Fields::new();
+    special.add(
+        "Readable",
+        if special_readable.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("{} (explicit consent in force)", special_readable.join(", "))
+        },
+    );
+    if !special_withheld.is_empty() {
+        special.add(
+            "Withheld",
+            format!(
+                "{} (explicit consent revoked or expired: stop using and delete this data)",
+                special_withheld.join(", ")
+            ),
+        );
+    }
+    if !view.health_note.is_empty() {
+        special.add("Health", view.health_note.clone());
+    }
+    out.push_str(&special.render("    "));
 
     if !view.persons.is_empty() {
         out.push_str("\n  Household\n");
@@ -624,7 +708,9 @@ pub fn event_line(event: &Event) -> String {
         field("reason", name_of::<ReasonCode>(event.reason_code));
     }
     field("actor", event.actor_organisation_id.clone());
-    field("categories", names_of::<DataCategory>(&event.categories).join(","));
+    let (categories, special) = split_categories(&event.categories);
+    field("categories", categories.join(","));
+    field("art9_categories", special.join(","));
     line
 }
 
@@ -644,7 +730,8 @@ pub fn event_json(event: &Event) -> Value {
         "reason_code": reason_json(event.reason_code),
         "actor": opt_str(&event.actor_organisation_id),
         "occurred_at": when_json(event.occurred_at.as_ref()),
-        "categories": names_of::<DataCategory>(&event.categories),
+        "categories": split_categories(&event.categories).0,
+        "special_categories": split_categories(&event.categories).1,
     })
 }
 
@@ -719,6 +806,73 @@ mod tests {
         let at = Timestamp { seconds: 1_767_949_200, nanos: 500 };
         assert_eq!(when(Some(&at)), "2026-01-09T09:00:00Z");
         assert_eq!(when(None), "-");
+    }
+
+    fn disclosure(category: DataCategory, in_force: bool) -> Disclosure {
+        Disclosure {
+            category: category as i32,
+            basis_kind: LegalBasisKind::Consent as i32,
+            consent_id: "c-1".into(),
+            statute: String::new(),
+            in_force,
+        }
+    }
+
+    #[test]
+    fn special_categories_are_shown_apart_in_text_and_json() {
+        let referral = Referral {
+            id: "r-1".into(),
+            disclosures: vec![disclosure(DataCategory::Identity, true), disclosure(DataCategory::Health, true)],
+            case_view: Some(CaseView {
+                readable_categories: vec![DataCategory::Identity as i32, DataCategory::Health as i32],
+                health_note: "SYNTH-HEALTH".into(),
+                ..CaseView::default()
+            }),
+            ..Referral::default()
+        };
+        let text = referral_text(&referral, &[]);
+        let (before, after) = text.split_once(&format!("\n{SPECIAL_CATEGORIES}\n")).expect("own block");
+        let disclosures = before.split_once("\nDisclosures\n").expect("disclosures").1;
+        assert!(disclosures.contains("IDENTITY") && !disclosures.contains("HEALTH"), "{text}");
+        assert!(after.lines().any(|l| l.split_whitespace().eq(["HEALTH", "CONSENT", "c-1", "yes", "yes"])), "{text}");
+        let (data, special) = after.split_once(&format!("  {SPECIAL_CATEGORIES}\n")).expect("case view block");
+        assert!(data.contains("Readable  IDENTITY\n") && !data.contains("SYNTH-HEALTH"), "{text}");
+        assert!(special.contains("HEALTH (explicit consent in force)") && special.contains("SYNTH-HEALTH"), "{text}");
+
+        let json = referral_json(&referral);
+        assert_eq!(json["disclosures"].as_array().map(Vec::len), Some(1));
+        assert_eq!(json["special_category_disclosures"][0]["category"], "HEALTH");
+        assert_eq!(json["special_category_disclosures"][0]["explicit_consent"], true);
+        assert_eq!(json["case_view"]["readable_categories"], json!(["IDENTITY"]));
+        assert_eq!(json["case_view"]["special_categories"]["readable_categories"], json!(["HEALTH"]));
+        assert_eq!(json["case_view"]["special_categories"]["health_note"], "SYNTH-HEALTH");
+        assert!(json["case_view"].get("health_note").is_none());
+
+        let revoked = Referral {
+            disclosures: vec![disclosure(DataCategory::Health, false)],
+            case_view: Some(CaseView { withheld_categories: vec![DataCategory::Health as i32], ..CaseView::default() }),
+            ..Referral::default()
+        };
+        let text = referral_text(&revoked, &[]);
+        assert!(text.contains("HEALTH (explicit consent revoked or expired"), "{text}");
+        assert!(text.contains("Readable  none"), "{text}");
+        let none =
+            referral_text(&Referral { disclosures: vec![disclosure(DataCategory::Arrears, true)], ..revoked }, &[]);
+        assert!(none.contains(&format!("{SPECIAL_CATEGORIES}\n  (none disclosed)")), "{none}");
+    }
+
+    #[test]
+    fn events_name_special_categories_apart() {
+        let event = Event {
+            cursor: 3,
+            kind: EventKind::ConsentRevoked as i32,
+            categories: vec![DataCategory::Identity as i32, DataCategory::Health as i32],
+            ..Event::default()
+        };
+        assert!(event_line(&event).ends_with("categories=IDENTITY  art9_categories=HEALTH"), "{}", event_line(&event));
+        let json = event_json(&event);
+        assert_eq!(json["categories"], json!(["IDENTITY"]));
+        assert_eq!(json["special_categories"], json!(["HEALTH"]));
     }
 
     #[test]

@@ -370,8 +370,8 @@ fn special_categories(v: &ReferralView) -> Vec<SpecialCategory> {
                 return SpecialCategory {
                     name,
                     explicit_consent: false,
-                    status: "Nicht mehr angezeigt: die ausdrückliche Einwilligung wurde widerrufen oder ist \
-                             abgelaufen. Bitte löschen Sie, was Sie davon erhalten haben."
+                    status: "Die ausdrückliche Einwilligung wurde widerrufen oder ist abgelaufen. Bitte löschen \
+                             Sie, was Sie davon erhalten haben."
                         .into(),
                     rows: Vec::new(),
                 };

@@ -152,11 +152,7 @@ fn special_categories(b: &mut String, v: &PageView) {
     }
     let _ = write!(b, "<h2 id=\"art9\">{}</h2><table>", escape(SPECIAL_CATEGORIES_HEADING));
     for c in &v.special_categories {
-        let consent = if c.explicit_consent {
-            "Ausdrückliche Einwilligung liegt vor"
-        } else {
-            "Keine ausdrückliche Einwilligung für Ihre Stelle"
-        };
+        let consent = if c.explicit_consent { "Ausdrückliche Einwilligung liegt vor" } else { "Nicht angezeigt" };
         let _ = write!(
             b,
             "<tr><th>{}</th><td><strong>{consent}.</strong> {}</td></tr>",
@@ -381,7 +377,7 @@ mod tests {
         };
         let html = page(&without, "./r", &tokens);
         assert!(html.contains(&heading));
-        assert!(html.contains("<strong>Keine ausdrückliche Einwilligung für Ihre Stelle.</strong> Nicht Teil"));
+        assert!(html.contains("<strong>Nicht angezeigt.</strong> Nicht Teil"));
         assert!(!html.contains("Kur"));
         without.special_categories.clear();
         assert!(!page(&without, "./r", &tokens).contains("Art. 9 DSGVO"));

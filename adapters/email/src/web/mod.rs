@@ -94,7 +94,8 @@ pub const SPECIAL_CATEGORIES_HEADING: &str = "Besondere Kategorien (Art. 9 DSGVO
 pub struct SpecialCategory {
     /// German name of the category, e.g. "Gesundheitsdaten".
     pub name: String,
-    /// Whether the person's separate explicit consent (Art. 9(2)(a) GDPR) covers this organisation now.
+    /// Whether the person's separate explicit consent (Art. 9(2)(a) GDPR) covers this category for this
+    /// organisation and referral now. Without it nothing of the category is shown, and `status` says why.
     pub explicit_consent: bool,
     /// What that means for this referral, German, e.g. "Nicht Teil dieser Vermittlung.".
     pub status: String,
