@@ -32,6 +32,9 @@ pub enum MailKind {
     ProcessingRestricted,
     /// A restriction of processing was lifted.
     RestrictionLifted,
+    /// The case behind the referral was erased (Art. 17 GDPR); the recipient is asked to erase what
+    /// it received (Art. 19 GDPR). Never carries a link: the partner page is gone with the case.
+    CaseErased,
 }
 
 /// Everything a mail may say. The hub fills it with ready German labels; the adapter adds only
@@ -52,7 +55,8 @@ pub struct MailContent {
     pub sender_org: String,
     /// Display name of the organisation this mail is addressed to (used in the greeting).
     pub recipient_org: String,
-    /// HTTPS URL of the partner page, token included.
+    /// HTTPS URL of the partner page, token included. Empty: the mail has no link section at all
+    /// (always so for [`MailKind::CaseErased`]).
     pub link: String,
     /// Last day the link works, e.g. `23.02.2026`.
     pub link_valid_until: String,
@@ -89,11 +93,13 @@ pub fn render(c: &MailContent) -> RenderedMail {
 }
 
 const AUTOMATIC: &str = "Diese E-Mail wurde automatisch versandt, bitte nicht antworten.";
-const PRIVACY: &str = "Aus Datenschutzgründen enthält diese E-Mail keine Angaben zur betroffenen Person. \
-                       Die Einzelheiten sehen Sie nur auf der geschützten Seite hinter dem Link.";
+const PRIVACY_NO_DATA: &str = "Aus Datenschutzgründen enthält diese E-Mail keine Angaben zur betroffenen Person.";
+const PRIVACY_BEHIND_LINK: &str = "Die Einzelheiten sehen Sie nur auf der geschützten Seite hinter dem Link.";
 const LINK_PRIVATE: &str = "Er ist nur für Ihre Stelle bestimmt; bitte leiten Sie ihn nicht weiter.";
 const RECEIPT_INTRO: &str = "Ihre Quittung (bitte aufbewahren, sie belegt die Aktion):";
 const OPEN: &str = "Vorgang öffnen";
+/// Style of the small print under the link.
+const SMALL: &str = "margin:0 0 16px 0;font-size:13px;color:#555555";
 const CLOSING: &str = "Mit freundlichen Grüßen";
 const SIGNATURE: &str = "Wohnungserhalt Hub";
 
@@ -123,7 +129,8 @@ impl Values {
             reply_by: clean_opt(c.reply_by.as_deref()),
             sender_org: clean(&c.sender_org),
             recipient_org: clean(&c.recipient_org),
-            link: clean(&c.link),
+            // An erased case has no page to link to, whatever the caller passed.
+            link: if c.kind == MailKind::CaseErased { String::new() } else { clean(&c.link) },
             link_valid_until: clean(&c.link_valid_until),
             action: clean_opt(c.action.as_deref()),
             receipt: clean_opt(c.receipt.as_deref()),
@@ -142,6 +149,16 @@ impl Values {
                 | MailKind::Reminder
                 | MailKind::Overdue
         )
+    }
+
+    /// Whether the mail has a link section (the link, its validity, the button).
+    fn has_link(&self) -> bool {
+        !self.link.is_empty()
+    }
+
+    /// The privacy note; it points to the page only when there is a link to it.
+    fn privacy(&self) -> String {
+        if self.has_link() { format!("{PRIVACY_NO_DATA} {PRIVACY_BEHIND_LINK}") } else { PRIVACY_NO_DATA.to_owned() }
     }
 
     /// "V-3F9A2C71 (Schuldnerberatung)", or the bare reference without a category.
@@ -181,6 +198,7 @@ fn subject(v: &Values) -> String {
         },
         MailKind::ProcessingRestricted => format!("Verarbeitung eingeschränkt: Vermittlung {rc}"),
         MailKind::RestrictionLifted => format!("Einschränkung aufgehoben: Vermittlung {rc}"),
+        MailKind::CaseErased => format!("Gelöscht: Vermittlung {rc}"),
     };
     match (&v.reply_by, v.kind) {
         (Some(date), MailKind::Overdue) => format!("{base} – Antwort war erbeten bis {date}"),
@@ -255,6 +273,11 @@ fn intro(v: &Values) -> String {
             "die Einschränkung der Verarbeitung zur Vermittlung {r} ist aufgehoben. \
              Sie können die Daten wieder im Rahmen der Vermittlung verwenden."
         ),
+        MailKind::CaseErased => format!(
+            "die Daten zur Vermittlung {r} wurden auf Verlangen der betroffenen Person oder nach Ablauf der \
+             Aufbewahrungsfrist gelöscht (Art. 17 DSGVO). Bitte löschen Sie auch die Daten, die Sie zu dieser \
+             Vermittlung erhalten haben, soweit Sie nicht selbst zur Aufbewahrung verpflichtet sind (Art. 19 DSGVO)."
+        ),
         MailKind::ActionConfirmed => {
             let first = match &v.action {
                 Some(action) => format!("Ihre Aktion „{action}“ zur Vermittlung {r} wurde ausgeführt."),
@@ -321,13 +344,15 @@ fn text_body(v: &Values, intro: &str, facts: &[(&str, String)]) -> String {
         t.push('\n');
     }
     t.push('\n');
-    t.push_str(OPEN);
-    t.push_str(":\n");
-    t.push_str(&v.link);
-    t.push_str("\n\n");
-    t.push_str(&link_validity(v));
-    t.push_str("\n\n");
-    t.push_str(PRIVACY);
+    if v.has_link() {
+        t.push_str(OPEN);
+        t.push_str(":\n");
+        t.push_str(&v.link);
+        t.push_str("\n\n");
+        t.push_str(&link_validity(v));
+        t.push_str("\n\n");
+    }
+    t.push_str(&v.privacy());
     t.push_str("\n\n");
     if let Some(receipt) = &v.receipt {
         t.push_str(RECEIPT_INTRO);
@@ -354,7 +379,6 @@ fn is_web_link(link: &str) -> bool {
 
 fn html_body(v: &Values, subject: &str, intro: &str, facts: &[(&str, String)]) -> String {
     const P: &str = "margin:0 0 16px 0";
-    const SMALL: &str = "margin:0 0 16px 0;font-size:13px;color:#555555";
     let mut h = String::with_capacity(4096);
     h.push_str("<!DOCTYPE html>\n<html lang=\"de\">\n<head>\n<meta charset=\"utf-8\">\n");
     h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
@@ -378,26 +402,10 @@ fn html_body(v: &Values, subject: &str, intro: &str, facts: &[(&str, String)]) -
     }
     h.push_str("</table>\n");
 
-    let link = escape(&v.link);
-    if is_web_link(&v.link) {
-        h.push_str("<p style=\"margin:0 0 8px 0\"><a href=\"");
-        h.push_str(&link);
-        h.push_str(
-            "\" style=\"display:inline-block;padding:10px 20px;background:#1f5f99;color:#ffffff;\
-             text-decoration:none;border-radius:4px;font-weight:bold\">",
-        );
-        h.push_str(&escape(OPEN));
-        h.push_str("</a></p>\n");
-        push_p(
-            &mut h,
-            "margin:0 0 16px 0;font-size:13px;color:#555555;word-break:break-all",
-            &format!("Falls die Schaltfläche nicht funktioniert: {link}"),
-        );
-    } else {
-        push_p(&mut h, "margin:0 0 16px 0;word-break:break-all", &format!("{}: {link}", escape(OPEN)));
+    if v.has_link() {
+        push_link(&mut h, v);
     }
-    push_p(&mut h, SMALL, &escape(&link_validity(v)));
-    push_p(&mut h, P, &escape(PRIVACY));
+    push_p(&mut h, P, &escape(&v.privacy()));
 
     if let Some(receipt) = &v.receipt {
         push_p(&mut h, "margin:0 0 4px 0", &escape(RECEIPT_INTRO));
@@ -414,6 +422,30 @@ fn html_body(v: &Values, subject: &str, intro: &str, facts: &[(&str, String)]) -
     push_p(&mut h, "margin:0;font-size:12px;color:#777777", &escape(AUTOMATIC));
     h.push_str("</div>\n</body>\n</html>\n");
     h
+}
+
+/// The link section of the HTML body: a button for a web link (else the link as text) and its
+/// validity.
+fn push_link(h: &mut String, v: &Values) {
+    let link = escape(&v.link);
+    if is_web_link(&v.link) {
+        h.push_str("<p style=\"margin:0 0 8px 0\"><a href=\"");
+        h.push_str(&link);
+        h.push_str(
+            "\" style=\"display:inline-block;padding:10px 20px;background:#1f5f99;color:#ffffff;\
+             text-decoration:none;border-radius:4px;font-weight:bold\">",
+        );
+        h.push_str(&escape(OPEN));
+        h.push_str("</a></p>\n");
+        push_p(
+            h,
+            "margin:0 0 16px 0;font-size:13px;color:#555555;word-break:break-all",
+            &format!("Falls die Schaltfläche nicht funktioniert: {link}"),
+        );
+    } else {
+        push_p(h, "margin:0 0 16px 0;word-break:break-all", &format!("{}: {link}", escape(OPEN)));
+    }
+    push_p(h, SMALL, &escape(&link_validity(v)));
 }
 
 /// Appends `<p style=..>inner</p>`; `inner` must already be escaped.
@@ -446,7 +478,8 @@ pub(crate) fn escape(s: &str) -> String {
 mod tests {
     use super::*;
 
-    const ALL: [MailKind; 10] = [
+    /// The kinds whose mails link to the partner page.
+    const LINKED: [MailKind; 10] = [
         MailKind::NewReferral,
         MailKind::StateChanged,
         MailKind::NoteAdded,
@@ -457,6 +490,20 @@ mod tests {
         MailKind::ActionConfirmed,
         MailKind::ProcessingRestricted,
         MailKind::RestrictionLifted,
+    ];
+
+    const ALL: [MailKind; 11] = [
+        MailKind::NewReferral,
+        MailKind::StateChanged,
+        MailKind::NoteAdded,
+        MailKind::Reminder,
+        MailKind::Overdue,
+        MailKind::ConsentEnded,
+        MailKind::CaseClosed,
+        MailKind::ActionConfirmed,
+        MailKind::ProcessingRestricted,
+        MailKind::RestrictionLifted,
+        MailKind::CaseErased,
     ];
 
     fn full(kind: MailKind) -> MailContent {
@@ -512,7 +559,7 @@ mod tests {
 
     #[test]
     fn every_field_value_appears_in_text_and_html_for_every_kind() {
-        for kind in ALL {
+        for kind in LINKED {
             for c in [full(kind), minimal(kind)] {
                 let m = render(&c);
                 for value in values(&c) {
@@ -527,7 +574,7 @@ mod tests {
 
     #[test]
     fn every_mail_has_greeting_link_privacy_note_and_footer() {
-        for kind in ALL {
+        for kind in LINKED {
             for c in [full(kind), minimal(kind)] {
                 let m = render(&c);
                 for body in [&m.text, &m.html] {
@@ -580,7 +627,7 @@ mod tests {
         c.link_valid_until = evil.to_owned();
         c.action = Some(evil.to_owned());
         c.receipt = Some(evil.to_owned());
-        for kind in ALL {
+        for kind in LINKED {
             c.kind = kind;
             let m = render(&c);
             assert!(!m.html.contains("<script"), "{kind:?}\n{}", m.html);
@@ -672,5 +719,62 @@ mod tests {
         for kind in ALL {
             assert_eq!(render(&full(kind)), render(&full(kind)));
         }
+    }
+
+    #[test]
+    fn an_erasure_mail_asks_to_erase_and_carries_no_link() {
+        // Even when a link is passed: the page is gone with the case.
+        let c = full(MailKind::CaseErased);
+        let m = render(&c);
+        assert_eq!(m.subject, "Gelöscht: Vermittlung V-3F9A2C71 (Schuldnerberatung)");
+        assert!(m.text.starts_with("Sehr geehrtes Team von Diakonisches Werk Hannover,\n\n"), "{}", m.text);
+        let intro = "die Daten zur Vermittlung V-3F9A2C71 wurden auf Verlangen der betroffenen Person oder nach \
+                     Ablauf der Aufbewahrungsfrist gelöscht (Art. 17 DSGVO). Bitte löschen Sie auch die Daten, die \
+                     Sie zu dieser Vermittlung erhalten haben, soweit Sie nicht selbst zur Aufbewahrung verpflichtet \
+                     sind (Art. 19 DSGVO).";
+        assert!(m.text.contains(intro), "{}", m.text);
+        assert!(m.html.contains(intro), "{}", m.html);
+        for body in [&m.text, &m.html] {
+            for value in [&c.reference, &c.category, &c.sender_org, &c.recipient_org] {
+                assert!(body.contains(value.as_str()), "lacks {value:?}\n{body}");
+            }
+            let link_block =
+                ["https://", "href=", "Vorgang öffnen", "gültig", "Link", "geschützten Seite", "Schaltfläche"];
+            for absent in link_block {
+                assert!(!body.contains(absent), "{absent:?} in\n{body}");
+            }
+            assert!(body.contains("Aus Datenschutzgründen enthält diese E-Mail keine Angaben zur betroffenen Person."));
+            assert!(body.contains("automatisch versandt, bitte nicht antworten"));
+        }
+        // Nothing to answer: no reply-by date asked for.
+        assert!(!m.subject.contains("23.01.2026"));
+        assert!(!m.text.contains("Antwort erbeten"));
+    }
+
+    #[test]
+    fn an_empty_link_leaves_out_the_whole_link_block() {
+        for kind in ALL {
+            let mut c = minimal(kind);
+            c.link = String::new();
+            c.link_valid_until = String::new();
+            let m = render(&c);
+            for body in [&m.text, &m.html] {
+                for absent in ["Vorgang öffnen", "gültig", "href=", "Schaltfläche", "hinter dem Link"] {
+                    assert!(!body.contains(absent), "{kind:?}: {absent:?} in\n{body}");
+                }
+                assert!(body.contains(&format!("Sehr geehrtes Team von {}", c.recipient_org)), "{kind:?}");
+                assert!(body.contains("Aus Datenschutzgründen"), "{kind:?}");
+                assert!(body.contains("automatisch versandt, bitte nicht antworten"), "{kind:?}");
+            }
+            assert!(m.text.contains("Vermittelt von: Fachbereich Soziales\n\nAus Datenschutzgründen"), "{kind:?}");
+        }
+        // With a link the block is there as before, followed by the note pointing to the page.
+        let m = render(&minimal(MailKind::CaseClosed));
+        assert!(m.text.contains(
+            "Vermittelt von: Fachbereich Soziales\n\nVorgang öffnen:\nhttps://hub.example.org/v/V-00000001?t=x\n\n\
+             Der Link ist bis zum 01.03.2026 gültig. Er ist nur für Ihre Stelle bestimmt; bitte leiten Sie ihn nicht \
+             weiter.\n\nAus Datenschutzgründen enthält diese E-Mail keine Angaben zur betroffenen Person. Die \
+             Einzelheiten sehen Sie nur auf der geschützten Seite hinter dem Link.\n\n"
+        ));
     }
 }
