@@ -6,14 +6,14 @@ use std::time::Duration;
 use anyhow::Context;
 use hdrhistogram::Histogram;
 
-/// A latency histogram in microseconds, 1 µs to 100 s, 3 significant digits.
+/// A latency histogram in microseconds, 1 µs to one hour, 3 significant digits.
 pub fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 100_000_000, 3).expect("valid histogram bounds")
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 
 /// Records one latency.
 pub fn record(h: &mut Histogram<u64>, d: Duration) {
-    let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX).clamp(1, 100_000_000);
+    let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX).clamp(1, 3_600_000_000);
     h.saturating_record(us);
 }
 
