@@ -339,6 +339,7 @@ impl Named for MailKind {
             Self::ActionConfirmed => "ACTION_CONFIRMED",
             Self::ProcessingRestricted => "PROCESSING_RESTRICTED",
             Self::RestrictionLifted => "RESTRICTION_LIFTED",
+            Self::CaseErased => "CASE_ERASED",
         }
     }
 }

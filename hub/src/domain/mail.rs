@@ -33,6 +33,9 @@ text_enum!(
         ProcessingRestricted = "PROCESSING_RESTRICTED",
         /// The restriction was lifted.
         RestrictionLifted = "RESTRICTION_LIFTED",
+        /// The case was erased (Art. 17 GDPR): the recipient should erase what it received (Art. 19
+        /// GDPR). Carries no link: the partner page is gone with the case.
+        CaseErased = "CASE_ERASED",
     }
 );
 

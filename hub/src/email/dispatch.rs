@@ -142,13 +142,15 @@ impl Dispatcher {
         Ok(outcome)
     }
 
-    /// The mail of `job`: only references, codes, dates, organisation names and a link.
+    /// The mail of `job`: only references, codes, dates, organisation names and a link. A
+    /// CASE_ERASED mail has no link (the page is gone with the case), state or date.
     fn compose(&self, job: &MailJob, facts: &MailFacts) -> OutgoingMail {
         let now = self.hub.clock_now();
         let ttl_ms = i64::from(self.config.link_ttl_days) * 86_400_000;
         let expires = Instant::from_millis(now.millis() + ttl_ms);
+        let erased = job.kind == MailKind::CaseErased;
         let link = match &job.referral_id {
-            Some(r) => {
+            Some(r) if !erased => {
                 let claims = LinkClaims {
                     referral: r.to_string(),
                     org: job.org.to_string(),
@@ -158,7 +160,7 @@ impl Dispatcher {
                 };
                 email_adapter::web::view_url(&self.config.public_url(), &self.key, &claims)
             }
-            None => String::new(),
+            _ => String::new(),
         };
         let reference = match &job.referral_id {
             Some(r) => reference(r.as_str()),
@@ -168,8 +170,8 @@ impl Dispatcher {
             kind: kind(job.kind),
             reference,
             category: facts.category.map(|c| labels::category(c).to_owned()).unwrap_or_default(),
-            state: job.state.map(|s| labels::state(s).to_owned()),
-            reply_by: job.reply_by.map(labels::day),
+            state: job.state.filter(|_| !erased).map(|s| labels::state(s).to_owned()),
+            reply_by: job.reply_by.filter(|_| !erased).map(labels::day),
             sender_org: facts.sender_name.clone(),
             recipient_org: facts.recipient_name.clone(),
             link_valid_until: if link.is_empty() { String::new() } else { labels::day(expires.day()) },
@@ -224,6 +226,7 @@ fn kind(k: MailKind) -> render::MailKind {
         MailKind::ActionConfirmed => render::MailKind::ActionConfirmed,
         MailKind::ProcessingRestricted => render::MailKind::ProcessingRestricted,
         MailKind::RestrictionLifted => render::MailKind::RestrictionLifted,
+        MailKind::CaseErased => render::MailKind::CaseErased,
     }
 }
 

@@ -245,7 +245,8 @@ enum_map!(
         CaseClosed,
         ActionConfirmed,
         ProcessingRestricted,
-        RestrictionLifted
+        RestrictionLifted,
+        CaseErased
     ]
 );
 enum_map!(delivery_status_pb, delivery_status, JobStatus, pb::DeliveryStatus, [Pending, Sent, Dead]);
