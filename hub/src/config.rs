@@ -28,6 +28,11 @@ pub struct Config {
     pub sla: crate::service::sla::Sla,
     /// The email channel: SMTP, the partner page, links (table `[email]`).
     pub email: crate::email::EmailConfig,
+    /// How long closed cases are kept before erasure, per outcome (table `[retention]`).
+    pub retention: crate::domain::erasure::Retention,
+    /// The master key file (`HUB_MASTER_KEYS_FILE`, default `<data_dir>/keys/master.keys`). The
+    /// variable `HUB_MASTER_KEYS` may hold the keys themselves instead. Never inside the database.
+    pub master_keys_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -41,6 +46,8 @@ impl Default for Config {
             scheduler_interval_secs: 60,
             sla: crate::service::sla::Sla::default(),
             email: crate::email::EmailConfig::default(),
+            retention: crate::domain::erasure::Retention::default(),
+            master_keys_file: None,
         }
     }
 }
@@ -59,6 +66,7 @@ impl Config {
         c.apply_env(|k| std::env::var(k).ok())?;
         c.sla.validate().map_err(anyhow::Error::msg)?;
         c.email.validate().map_err(anyhow::Error::msg)?;
+        c.retention.validate().map_err(anyhow::Error::msg)?;
         Ok(c)
     }
 
@@ -84,8 +92,24 @@ impl Config {
             self.scheduler_interval_secs =
                 v.parse().with_context(|| format!("HUB_SCHEDULER_INTERVAL_SECS: '{v}' is not a number"))?;
         }
+        if let Some(v) = get("HUB_MASTER_KEYS_FILE") {
+            self.master_keys_file = Some(PathBuf::from(v));
+        }
         self.email.apply_env(&get).map_err(anyhow::Error::msg)?;
         Ok(())
+    }
+
+    /// The master key file in effect (see [`crate::vault::keyring`]).
+    pub fn master_keys_path(&self) -> PathBuf {
+        self.master_keys_file.clone().unwrap_or_else(|| self.data_dir.join("keys").join("master.keys"))
+    }
+
+    /// Loads the master keys (`HUB_MASTER_KEYS`, else the key file, created if `create` is set).
+    pub fn vault(&self, create: bool) -> anyhow::Result<std::sync::Arc<crate::vault::Vault>> {
+        let path = self.master_keys_path();
+        let vault = crate::vault::Vault::load(&path, create)
+            .with_context(|| format!("loading the master keys {}", path.display()))?;
+        Ok(std::sync::Arc::new(vault))
     }
 
     /// The database URL in effect.

@@ -70,6 +70,38 @@ enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// Master keys of the encryption at rest: status, rotation, retirement (while the hub runs).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Shows where the master keys come from and how many data keys each one wraps.
+    Status {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Writes a new active master key into the key file and re-wraps every data key with it, in
+    /// short transactions while the hub runs. Old keys stay (for backups) until `hub keys retire`.
+    Rotate {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Only re-wrap with the active key already in place (keys from `HUB_MASTER_KEYS`, or an
+        /// interrupted rotation).
+        #[arg(long)]
+        rewrap_only: bool,
+    },
+    /// Removes an old master key from the key file once no data key depends on it. Do this when
+    /// every backup taken while it was active has expired: those backups become unreadable.
+    Retire {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The master key id (see `hub keys status`).
+        key_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -231,6 +263,7 @@ async fn main() -> std::process::ExitCode {
             init_logging();
             audit(command).await
         }
+        Command::Keys { command } => keys(command).await,
         Command::Report { command: ReportCommand::Access { db, case_id, person, format, out } } => {
             init_logging();
             access_report(db, &case_id, person.as_deref(), format, out).await
@@ -321,6 +354,14 @@ async fn migrate(file: Option<PathBuf>, data_dir: Option<PathBuf>, database_url:
 /// Opens the configured store for reading the audit trail. Never migrates: an unmigrated database
 /// is refused (run `hub migrate`), and a missing SQLite file is not created.
 async fn open_audit_store(db: DatabaseArgs) -> anyhow::Result<(Config, Arc<dyn hub::store::Store>)> {
+    let (config, store, _) = open_tool_store(db).await?;
+    Ok((config, store))
+}
+
+/// Opens an existing installation's store for a tool, with its master keys (never created here).
+async fn open_tool_store(
+    db: DatabaseArgs,
+) -> anyhow::Result<(Config, Arc<dyn hub::store::Store>, Arc<hub::vault::Vault>)> {
     let mut config = Config::load(db.config.as_deref())?;
     if let Some(d) = db.data_dir {
         config.data_dir = d;
@@ -328,15 +369,46 @@ async fn open_audit_store(db: DatabaseArgs) -> anyhow::Result<(Config, Arc<dyn h
     if let Some(u) = db.database_url {
         config.database_url = Some(u);
     }
-    let url = config.database_url();
-    if let Some(path) = url.strip_prefix("sqlite://")
-        && !std::path::Path::new(path).exists()
-    {
-        anyhow::bail!("no database at {path} (is this the hub's data directory?)");
+    let (store, vault) = hub::server::open_existing_store(&config).await?;
+    Ok((config, store, vault))
+}
+
+async fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
+    use hub::vault::admin;
+    let print_status = |st: &admin::KeyStatus| {
+        println!("master keys from {}", st.source);
+        for (id, n) in &st.masters {
+            let mark = if *id == st.active { " (active)" } else { "" };
+            println!("  {id}{mark}: wraps {n} data key(s)");
+        }
+        for (id, n) in &st.orphaned {
+            println!("  {id} (NOT IN THE KEY FILE): {n} data key(s) cannot be opened");
+        }
+    };
+    match cmd {
+        KeysCommand::Status { db } => {
+            let (_, store, vault) = open_tool_store(db).await?;
+            print_status(&admin::status(store.as_ref(), &vault).await?);
+        }
+        KeysCommand::Rotate { db, rewrap_only } => {
+            let (_, store, vault) = open_tool_store(db).await?;
+            if !rewrap_only {
+                let id = admin::add_master_key(&vault)?;
+                println!("new active master key {id}");
+            }
+            let started = std::time::Instant::now();
+            let n = admin::rewrap_all(&store).await?;
+            println!("re-wrapped {n} data key(s) in {:.1} s", started.elapsed().as_secs_f64());
+            print_status(&admin::status(store.as_ref(), &vault).await?);
+        }
+        KeysCommand::Retire { db, key_id } => {
+            let (_, store, vault) = open_tool_store(db).await?;
+            admin::retire(store.as_ref(), &vault, &key_id).await?;
+            println!("master key {key_id} retired; backups that need it can no longer be read");
+            print_status(&admin::status(store.as_ref(), &vault).await?);
+        }
     }
-    config.auto_migrate = false;
-    let store = hub::server::open_store(&config).await?;
-    Ok((config, store))
+    Ok(())
 }
 
 async fn audit(cmd: AuditCommand) -> anyhow::Result<()> {

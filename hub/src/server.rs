@@ -52,10 +52,30 @@ pub fn install_crypto() {
 /// Opens the store named by the configuration (`sqlite://PATH`, creating the parent directory, or
 /// `postgres://...`). With `auto_migrate` (the default) it applies pending migrations; without, it
 /// applies none and fails, naming them, if any are pending.
+/// The master keys are created on first start (see [`crate::vault`]).
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_with(config, config.vault(true)?).await
+}
+
+/// Opens the store of an existing installation for a tool (`hub audit`, `hub report`, `hub keys`):
+/// never migrates, and the master keys must exist already. Returns the keys with it.
+pub async fn open_existing_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<crate::vault::Vault>)> {
+    let url = config.database_url();
+    if let Some(path) = url.strip_prefix("sqlite://")
+        && !std::path::Path::new(path).exists()
+    {
+        anyhow::bail!("no database at {path} (is this the hub's data directory?)");
+    }
+    let mut config = config.clone();
+    config.auto_migrate = false;
+    let vault = config.vault(false)?;
+    Ok((open_store_with(&config, vault.clone()).await?, vault))
+}
+
+async fn open_store_with(config: &Config, vault: Arc<crate::vault::Vault>) -> anyhow::Result<Arc<dyn Store>> {
     let (url, shown) = prepare_database_url(config)?;
     let mode = if config.auto_migrate { MigrationMode::Apply } else { MigrationMode::RequireCurrent };
-    crate::store::open_with(&url, mode).await.map_err(|e| anyhow::anyhow!("opening {shown}: {e}"))
+    crate::store::open_with(&url, mode, vault).await.map_err(|e| anyhow::anyhow!("opening {shown}: {e}"))
 }
 
 /// Applies the pending migrations of the configured database (`hub migrate`) and returns what it
@@ -108,7 +128,9 @@ impl Server {
         let seal_key = crate::audit::seal::key_file(&config.data_dir);
         let sealer = crate::audit::AuditSealer::load_or_create(&seal_key)
             .with_context(|| format!("loading the audit seal key {}", seal_key.display()))?;
-        let hub = Hub::new(store, clock.clone(), config.sla.clone()).with_audit_sealer(sealer);
+        let hub = Hub::new(store, clock.clone(), config.sla.clone())
+            .with_audit_sealer(sealer)
+            .with_retention(config.retention.clone());
         let email = if config.email.enabled {
             let cert = read(config.email.web.tls_cert.clone().unwrap_or_else(|| pki.server_cert()))?;
             let key = read(config.email.web.tls_key.clone().unwrap_or_else(|| pki.server_key()))?;

@@ -109,6 +109,20 @@ pub enum Command {
     Deliveries(DeliveriesArgs),
     /// Re-queue a failed (DEAD) mail after fixing the partner's address (Fachstelle, operator).
     Requeue(RequeueArgs),
+    /// Erase a closed case at the household's request (Art. 17 GDPR; Fachstelle): its data key is
+    /// destroyed and its rows removed; prints what is kept and on which legal basis.
+    Erase(EraseArgs),
+}
+
+/// Options of `erase`.
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    /// The case (must be closed).
+    #[arg(value_name = "CASE_ID")]
+    pub case_id: String,
+
+    #[command(flatten)]
+    pub mutation: Mutation,
 }
 
 /// Options of `deliveries`.

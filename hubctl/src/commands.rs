@@ -4,15 +4,16 @@ use std::io::Write;
 
 use std::path::Path;
 
+use hub_proto::v1::case_service_client::CaseServiceClient;
 use hub_proto::v1::delivery_service_client::DeliveryServiceClient;
 use hub_proto::v1::directory_service_client::DirectoryServiceClient;
 use hub_proto::v1::notice_service_client::NoticeServiceClient;
 use hub_proto::v1::referral_service_client::ReferralServiceClient;
 use hub_proto::v1::{
-    AddNoteRequest, CompletionOutcome, CreateReferralRequest, GetReferralRequest, ListDeliveriesRequest,
-    ListNotesRequest, ListNoticeStatusesRequest, ListOpenNoticesRequest, ListOrganisationsRequest,
-    ListReferralsRequest, Mailbox, OrganisationKind, ReasonCode, Referral, ReferralMove, ReferralSummary,
-    RequeueDeliveryRequest, TakeUpNoticeRequest, TransitionReferralRequest,
+    AddNoteRequest, CompletionOutcome, CreateReferralRequest, EraseCaseRequest, GetReferralRequest,
+    ListDeliveriesRequest, ListNotesRequest, ListNoticeStatusesRequest, ListOpenNoticesRequest,
+    ListOrganisationsRequest, ListReferralsRequest, Mailbox, OrganisationKind, ReasonCode, Referral, ReferralMove,
+    ReferralSummary, RequeueDeliveryRequest, TakeUpNoticeRequest, TransitionReferralRequest,
 };
 use serde_json::{Value, json};
 use tonic::Code;
@@ -233,6 +234,34 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
             out.emit(
                 || format!("delivery {} to {} re-queued\n", delivery.id, delivery.organisation_id),
                 || render::delivery_json(&delivery),
+            )
+        }
+        Command::Erase(args) => {
+            let key = idempotency_key(&args.mutation);
+            let request = EraseCaseRequest { idempotency_key: key.clone(), case_id: args.case_id.clone() };
+            let erased = CaseServiceClient::new(hub.channel())
+                .erase_case(hub.request(request))
+                .await
+                .inspect_err(|status| retry_hint(status, &key))?
+                .into_inner();
+            out.emit(
+                || {
+                    let mut text = format!("case {} erased; kept:\n", erased.case_id);
+                    for k in &erased.kept {
+                        let until =
+                            if k.keep_until.is_empty() { String::new() } else { format!(" until {}", k.keep_until) };
+                        text.push_str(&format!("  - {} ({}){until}\n", k.what, k.legal_basis));
+                    }
+                    text
+                },
+                || {
+                    json!({
+                        "case_id": erased.case_id,
+                        "kept": erased.kept.iter().map(|k| json!({
+                            "what": k.what, "legal_basis": k.legal_basis, "keep_until": k.keep_until,
+                        })).collect::<Vec<_>>(),
+                    })
+                },
             )
         }
         Command::Triage(args) => {

@@ -304,6 +304,7 @@ impl Named for EventKind {
             Self::DeliveryFailed => "DELIVERY_FAILED",
             Self::ProcessingRestricted => "PROCESSING_RESTRICTED",
             Self::RestrictionLifted => "RESTRICTION_LIFTED",
+            Self::CaseErased => "CASE_ERASED",
         }
     }
 }

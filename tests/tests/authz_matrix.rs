@@ -288,6 +288,7 @@ const TABLE: &[Row] = &[
     row("CaseService", "CloseCase", Rule::FachstelleOwn, OBJ3),
     row("CaseService", "RestrictProcessing", Rule::FachstelleOwn, OBJ3),
     row("CaseService", "LiftRestriction", Rule::FachstelleOwn, OBJ3),
+    row("CaseService", "EraseCase", Rule::FachstelleOwn, OBJ3),
     row("CaseService", "GetCase", Rule::FachstelleOwn, OBJ3),
     row("CaseService", "ListCases", Rule::FachstelleOwn, CALL),
     row("ConsentService", "RecordConsent", Rule::FachstelleOwn, OBJ3),
@@ -1044,6 +1045,31 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
                     .map(|r| r.into_inner().case)
             };
             answer.map(|c| owner_leak(&c.expect("case"), &me))
+        }
+        ("EraseCase", _) => {
+            let case_id = if obj == Obj::Own && who.is(orgs::FACHSTELLE) {
+                // Erasure is final and needs a closed case: a fresh one.
+                let c = open_case(&fx.hub).await;
+                fx.case_owner.insert(c.id.clone(), orgs::FACHSTELLE.to_owned());
+                CaseServiceClient::new(ch.clone())
+                    .close_case(CloseCaseRequest {
+                        idempotency_key: idem(),
+                        case_id: c.id.clone(),
+                        outcome: CaseOutcome::KeinKontakt as i32,
+                        rescue_means: 0,
+                        note: String::new(),
+                    })
+                    .await
+                    .expect("close before erasing");
+                c.id
+            } else {
+                fx.case_for(who, obj)?.id
+            };
+            CaseServiceClient::new(ch)
+                .erase_case(EraseCaseRequest { idempotency_key: idem(), case_id })
+                .await
+                // The response holds ids and legal bases only: nothing to leak.
+                .map(|_| Vec::new())
         }
         ("GetCase", _) => {
             let c = fx.case_for(who, obj)?;

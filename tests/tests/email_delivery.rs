@@ -222,3 +222,117 @@ async fn the_background_dispatcher_sends_right_after_the_commit() {
     assert_eq!(mails.len(), 1);
     hub.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_erased_case_tells_every_email_recipient_by_a_mail_without_link() {
+    let sink = MailSink::start(SinkOptions { reject: Some("unbekannt".into()), ..SinkOptions::default() })
+        .await
+        .expect("SMTP sink");
+    let hub = email_hub(&sink).await;
+    make_email_partner(&hub, orgs::SCHULDNERBERATUNG, BERATUNG_MAIL).await;
+    make_email_partner(&hub, orgs::TRAEGER, "team@traeger.example").await;
+    let case = open_case(&hub).await;
+    record_consent(&hub, &case, &[orgs::SCHULDNERBERATUNG, orgs::TRAEGER], &[DataCategory::Identity]).await;
+    let to_beratung = create_referral(
+        &hub,
+        &case.id,
+        orgs::SCHULDNERBERATUNG,
+        ReferralCategory::DebtCounselling,
+        &[DataCategory::Identity],
+    )
+    .await;
+    let to_traeger = create_referral(
+        &hub,
+        &case.id,
+        orgs::TRAEGER,
+        ReferralCategory::SocialPedagogicalSupport,
+        &[DataCategory::Identity],
+    )
+    .await;
+
+    // The Fachstelle closes the case; every mail until then goes out.
+    cases(&hub, orgs::FACHSTELLE)
+        .await
+        .close_case(CloseCaseRequest {
+            idempotency_key: idem(),
+            case_id: case.id.clone(),
+            outcome: CaseOutcome::HilfeAbgelehnt as i32,
+            rescue_means: RescueMeans::Unspecified as i32,
+            note: String::new(),
+        })
+        .await
+        .expect("CloseCase");
+    let round = hub.deliver_mail().await.expect("dispatch");
+    assert_eq!((round.retrying, round.dead), (0, 0), "{round:?}");
+    let before = sink.wait_for(round.sent, MAIL_TIMEOUT).await.expect("the mails before the erasure").len();
+    // The Träger's mailbox is gone meanwhile: its erasure mail will be rejected permanently.
+    make_email_partner(&hub, orgs::TRAEGER, "unbekannt@traeger.example").await;
+
+    cases(&hub, orgs::FACHSTELLE)
+        .await
+        .erase_case(EraseCaseRequest { idempotency_key: idem(), case_id: case.id.clone() })
+        .await
+        .expect("EraseCase");
+    let round = hub.deliver_mail().await.expect("dispatch");
+    assert_eq!((round.sent, round.retrying, round.dead), (1, 0, 1), "one erasure mail per recipient: {round:?}");
+    let all = sink.wait_for(before + 1, MAIL_TIMEOUT).await.expect("the erasure mail arrives");
+    let erased: Vec<_> = all[before..].iter().collect();
+    assert_eq!(erased.len(), 1, "exactly one mail after the erasure: {erased:?}");
+    let mail = erased[0];
+    assert_eq!(mail.to, vec![BERATUNG_MAIL.to_owned()]);
+    let reference = hub::email::reference(&to_beratung.id);
+    assert_eq!(mail.subject, format!("Gelöscht: Vermittlung {reference}"));
+    let fachstelle = hub::network::standard_network()
+        .into_iter()
+        .find(|s| s.id == orgs::FACHSTELLE)
+        .expect("the Fachstelle is in the standard network")
+        .name;
+    for body in [&mail.text, &mail.html] {
+        assert!(body.contains(&format!("die Daten zur Vermittlung {reference} wurden")), "{body}");
+        assert!(body.contains("gelöscht (Art. 17 DSGVO)") && body.contains("(Art. 19 DSGVO)"), "{body}");
+        assert!(body.contains(&fachstelle), "the sender is the erased case's owner: {body}");
+        for link in ["https://", "href=", "Vorgang öffnen", "gültig"] {
+            assert!(!body.contains(link), "no link to a page that is gone: {link:?} in\n{body}");
+        }
+    }
+    assert!(!mail.raw.contains("https://"), "no link in any part");
+    assert!(!mail.text.contains("Status:"), "no state of a referral that is gone: {}", mail.text);
+    assert_no_personal_data(&all);
+
+    // The rejected one is a dead letter for the Fachstelle that owned the erased case: reported,
+    // listed and re-queued like any other, and it reaches the corrected address without a link.
+    let mut stream = events(&hub, orgs::FACHSTELLE)
+        .await
+        .subscribe(SubscribeRequest { after_cursor: 0 })
+        .await
+        .expect("Subscribe")
+        .into_inner();
+    let failed = loop {
+        let e = next_event(&mut stream).await;
+        if e.kind == EventKind::DeliveryFailed as i32 {
+            break e;
+        }
+    };
+    let dead = deliveries(&hub, orgs::FACHSTELLE, DeliveryStatus::Dead).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(
+        (dead[0].kind, dead[0].organisation_id.as_str(), dead[0].referral_id.as_str()),
+        (MailKind::CaseErased as i32, orgs::TRAEGER, to_traeger.id.as_str())
+    );
+    assert_eq!((failed.delivery_id.as_str(), failed.case_id.as_str()), (dead[0].id.as_str(), case.id.as_str()));
+    make_email_partner(&hub, orgs::TRAEGER, "team@traeger.example").await;
+    DeliveryServiceClient::new(hub.channel(orgs::FACHSTELLE).await.expect("channel"))
+        .requeue_delivery(RequeueDeliveryRequest { idempotency_key: idem(), delivery_id: dead[0].id.clone() })
+        .await
+        .expect("RequeueDelivery");
+    assert_eq!(hub.deliver_mail().await.expect("dispatch").sent, 1);
+    let all = sink.wait_for(before + 2, MAIL_TIMEOUT).await.expect("the re-queued erasure mail arrives");
+    let again = &all[before + 1];
+    assert_eq!(again.to, vec!["team@traeger.example".to_owned()]);
+    assert_eq!(again.subject, format!("Gelöscht: Vermittlung {}", hub::email::reference(&to_traeger.id)));
+    assert!(!again.raw.contains("https://"), "{}", again.text);
+    let sent = deliveries(&hub, orgs::FACHSTELLE, DeliveryStatus::Sent).await;
+    assert_eq!(sent.iter().filter(|d| d.kind == MailKind::CaseErased as i32).count(), 2, "{sent:?}");
+    assert_no_personal_data(&all);
+    hub.shutdown().await;
+}

@@ -81,6 +81,7 @@ const RPCS: &[&str] = &[
     "RequeueDelivery",
     "RestrictProcessing",
     "LiftRestriction",
+    "EraseCase",
 ];
 
 fn rpc_index(name: &str) -> u8 {
@@ -492,6 +493,11 @@ fn seeds(ids: &Ids) -> Vec<(u8, u8, Vec<u8>)> {
         Who::Fachstelle,
         pb::LiftRestrictionRequest { idempotency_key: idem(41), case_id: ids.spare_case.clone() }.encode_to_vec(),
     );
+    add(
+        "EraseCase",
+        Who::Fachstelle,
+        pb::EraseCaseRequest { idempotency_key: idem(42), case_id: ids.spare_case.clone() }.encode_to_vec(),
+    );
     out
 }
 
@@ -686,6 +692,20 @@ impl Call<'_> {
                         }
                     },
                     |r| api.lift_restriction(r),
+                )
+                .await
+            }
+            // Erasure is final: never of the main case.
+            "EraseCase" => {
+                self.run(
+                    body,
+                    |c, m: &mut pb::EraseCaseRequest| {
+                        c.key(&mut m.idempotency_key);
+                        if Self::same_id(&m.case_id, &ids.case) {
+                            m.case_id = ids.spare_case.clone();
+                        }
+                    },
+                    |r| api.erase_case(r),
                 )
                 .await
             }

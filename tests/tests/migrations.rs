@@ -43,7 +43,7 @@ fn expected_migrations(backend: &str) -> Vec<String> {
 
 /// The message of a failed open, or a panic naming what opened.
 async fn refused(url: &str) -> String {
-    match hub::store::open_with(url, MigrationMode::RequireCurrent).await {
+    match hub::store::open_with(url, MigrationMode::RequireCurrent, keys()).await {
         Ok(_) => panic!("RequireCurrent opened {url} although migrations are pending"),
         Err(e) => e.to_string(),
     }
@@ -77,7 +77,8 @@ where
     assert!(hub::store::pending_migrations(url).await.expect("pending migrations").is_empty());
 
     // (c)
-    let store = hub::store::open_with(url, MigrationMode::RequireCurrent).await.expect("a current database opens");
+    let store =
+        hub::store::open_with(url, MigrationMode::RequireCurrent, keys()).await.expect("a current database opens");
     store.ping().await.expect("the store answers");
 }
 
@@ -85,8 +86,8 @@ where
 async fn check_changed_checksum(url: &str, tamper: impl std::future::Future<Output = ()>) {
     tamper.await;
     for (what, result) in [
-        ("RequireCurrent", hub::store::open_with(url, MigrationMode::RequireCurrent).await.map(|_| ())),
-        ("Apply", hub::store::open_with(url, MigrationMode::Apply).await.map(|_| ())),
+        ("RequireCurrent", hub::store::open_with(url, MigrationMode::RequireCurrent, keys()).await.map(|_| ())),
+        ("Apply", hub::store::open_with(url, MigrationMode::Apply, keys()).await.map(|_| ())),
         ("migrate", hub::store::migrate(url).await.map(|_| ())),
     ] {
         match result {
@@ -244,4 +245,9 @@ fn serve_without_auto_migrate_refuses_a_fresh_database_until_hub_migrate() {
         }
     }
     drop(guard);
+}
+
+/// Master keys for a store opened directly (these tests look at migrations, not at sealed data).
+fn keys() -> std::sync::Arc<hub::vault::Vault> {
+    std::sync::Arc::new(hub::vault::Vault::ephemeral())
 }

@@ -146,7 +146,12 @@ async fn replicas_starting_together_on_a_fresh_database_both_migrate() {
     let Some(server) = pg_server() else { return };
     let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
     let url = hub::store::postgres::create_database(&server, &name).await.expect("fresh database");
-    let (one, two, three) = tokio::join!(hub::store::open(&url), hub::store::open(&url), hub::store::open(&url));
+    let vault = std::sync::Arc::new(hub::vault::Vault::ephemeral());
+    let (one, two, three) = tokio::join!(
+        hub::store::open(&url, vault.clone()),
+        hub::store::open(&url, vault.clone()),
+        hub::store::open(&url, vault.clone())
+    );
     for (i, store) in [one, two, three].into_iter().enumerate() {
         let store = store.unwrap_or_else(|e| panic!("replica {i} opens and migrates: {e}"));
         store.ping().await.expect("ping");

@@ -30,7 +30,9 @@ fn pg_server() -> Option<String> {
 async fn sqlite_schema() -> (Columns, UniqueKeys) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("drift.db");
-    hub::store::sqlite::SqliteStore::open(&path).await.expect("SQLite migrations apply to an empty file");
+    hub::store::sqlite::SqliteStore::open(&path, std::sync::Arc::new(hub::vault::Vault::ephemeral()))
+        .await
+        .expect("SQLite migrations apply to an empty file");
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.expect("connect");
 
     let mut columns = Columns::new();
@@ -72,7 +74,9 @@ async fn sqlite_schema() -> (Columns, UniqueKeys) {
 async fn postgres_schema(server: &str) -> (Columns, UniqueKeys) {
     let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
     let url = hub::store::postgres::create_database(server, &name).await.expect("fresh PostgreSQL database");
-    hub::store::postgres::PgStore::open(&url).await.expect("PostgreSQL migrations apply to an empty database");
+    hub::store::postgres::PgStore::open(&url, std::sync::Arc::new(hub::vault::Vault::ephemeral()))
+        .await
+        .expect("PostgreSQL migrations apply to an empty database");
     let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
 
     let mut columns = Columns::new();

@@ -4,7 +4,7 @@
 //! database: someone who can rewrite the database cannot make a valid seal. Several replicas must
 //! share the key file, like the PKI.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use ring::rand::SystemRandom;
@@ -12,6 +12,7 @@ use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 
 use super::seal_message;
 use crate::domain::time::Instant;
+use crate::keyfile::{create_private, read_limited, warn_if_readable_by_others, write_replacing};
 use crate::store::AuditSeal;
 
 /// Largest key file read (a PKCS#8 Ed25519 key is 83-85 bytes; a public key file 65).
@@ -82,7 +83,7 @@ impl AuditSealer {
         if let Some(dir) = key_file.parent() {
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         }
-        let sealer = match read_limited(key_file) {
+        let sealer = match read_limited(key_file, MAX_KEY_FILE_LEN) {
             Ok(bytes) => Self::from_pkcs8(key_file, &bytes)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let (sealer, pkcs8) = Self::generate()?;
@@ -92,15 +93,16 @@ impl AuditSealer {
                         sealer
                     }
                     // Another process (replica) created it in the meantime: use theirs.
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                        Self::from_pkcs8(key_file, &read_limited(key_file).map_err(io_err(key_file))?)?
-                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Self::from_pkcs8(
+                        key_file,
+                        &read_limited(key_file, MAX_KEY_FILE_LEN).map_err(io_err(key_file))?,
+                    )?,
                     Err(e) => return Err(SealKeyError::Io { path: key_file.to_owned(), source: e }),
                 }
             }
             Err(e) => return Err(SealKeyError::Io { path: key_file.to_owned(), source: e }),
         };
-        warn_if_readable_by_others(key_file);
+        warn_if_readable_by_others(key_file, "audit seal key");
         let pub_file = key_file.with_extension("pub");
         let text = format!("{}\n", sealer.public_key().to_hex());
         if std::fs::read_to_string(&pub_file).ok().as_deref() != Some(text.as_str()) {
@@ -145,7 +147,7 @@ impl SealPublicKey {
 
     /// Reads a public key file (`audit-seal.pub`).
     pub fn load(path: &Path) -> Result<Self, SealKeyError> {
-        let bytes = read_limited(path).map_err(io_err(path))?;
+        let bytes = read_limited(path, MAX_KEY_FILE_LEN).map_err(io_err(path))?;
         let text = String::from_utf8(bytes).map_err(|_| SealKeyError::Invalid {
             path: path.to_owned(),
             reason: "not a public key (expected 64 hex digits)".into(),
@@ -167,71 +169,6 @@ impl SealPublicKey {
         let msg = seal_message(seal.seq, &seal.hash, seal.sealed_at.millis());
         UnparsedPublicKey::new(&ED25519, &self.0).verify(&msg, &sig).is_ok()
     }
-}
-
-fn read_limited(path: &Path) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let mut out = Vec::new();
-    file.take(MAX_KEY_FILE_LEN + 1).read_to_end(&mut out)?;
-    if out.len() as u64 > MAX_KEY_FILE_LEN {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "key file is too large"));
-    }
-    Ok(out)
-}
-
-#[cfg(unix)]
-fn warn_if_readable_by_others(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        tracing::warn!(path = %path.display(), "audit seal key is accessible by group or others; use mode 0600");
-    }
-}
-
-#[cfg(not(unix))]
-fn warn_if_readable_by_others(_path: &Path) {}
-
-fn temp_next_to(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
-    path.with_file_name(name)
-}
-
-fn write_new(path: &Path, content: &[u8], private: bool) -> io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if private { 0o600 } else { 0o644 });
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    let mut file = options.open(path)?;
-    file.write_all(content)?;
-    file.sync_all()
-}
-
-/// Writes a fresh temporary file (0600) and hard-links it to `path`, which fails with
-/// `AlreadyExists` instead of overwriting: readers never see half a key, and two replicas starting
-/// at once end up with one key.
-fn create_private(path: &Path, content: &[u8]) -> io::Result<()> {
-    let tmp = temp_next_to(path);
-    let result = write_new(&tmp, content, true).and_then(|()| std::fs::hard_link(&tmp, path));
-    let _ = std::fs::remove_file(&tmp);
-    result
-}
-
-/// Replaces `path` atomically (the public key: derived from the private one, so rewriting is safe).
-fn write_replacing(path: &Path, content: &[u8]) -> io::Result<()> {
-    let tmp = temp_next_to(path);
-    let result = write_new(&tmp, content, false).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

@@ -189,6 +189,9 @@ pub struct Case {
     /// Set while processing is restricted (Art. 18 GDPR): the data is kept, nothing is disclosed.
     #[serde(default)]
     pub restriction: Option<Restriction>,
+    /// The day the closed case is due for erasure (closing day + retention of its outcome).
+    #[serde(default)]
+    pub erase_on: Option<Day>,
 }
 
 /// A restriction of processing (Art. 18 GDPR).
@@ -219,6 +222,7 @@ impl Case {
             notice_ids,
             announced_deadlines: vec![],
             restriction: None,
+            erase_on: None,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod basis;
 pub mod case;
 pub mod consent;
 pub mod deadline;
+pub mod erasure;
 pub mod event;
 pub mod ids;
 pub mod mail;

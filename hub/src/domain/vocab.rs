@@ -442,6 +442,8 @@ text_enum!(
         ProcessingRestricted = "PROCESSING_RESTRICTED",
         /// A restriction of processing was lifted.
         RestrictionLifted = "RESTRICTION_LIFTED",
+        /// The case was erased (Art. 17, §84 SGB X); recipients of its referrals are told (Art. 19).
+        CaseErased = "CASE_ERASED",
     }
 );
 

@@ -227,7 +227,8 @@ enum_map!(
         NoticeReceived,
         DeliveryFailed,
         ProcessingRestricted,
-        RestrictionLifted
+        RestrictionLifted,
+        CaseErased
     ]
 );
 enum_map!(
@@ -304,6 +305,23 @@ pub fn cents(v: i64, field: &str) -> Result<Cents, FieldError> {
 /// An organisation id, naming the field.
 pub fn org_id(s: &str, field: &str) -> Result<OrgId, FieldError> {
     OrgId::parse(s).map_err(|e| e.within(field))
+}
+
+/// An erasure to its response: what was kept and why.
+pub fn erasure_to_pb(e: &crate::domain::erasure::Erasure) -> pb::EraseCaseResponse {
+    pb::EraseCaseResponse {
+        case_id: e.case_id.to_string(),
+        erased_at: ts(e.erased_at),
+        kept: e
+            .kept
+            .iter()
+            .map(|k| pb::KeptRecord {
+                what: k.what.clone(),
+                legal_basis: k.legal_basis.clone(),
+                keep_until: k.keep_until.map(|d| d.to_string()).unwrap_or_default(),
+            })
+            .collect(),
+    }
 }
 
 /// A protobuf timestamp.

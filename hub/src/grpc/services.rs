@@ -169,6 +169,15 @@ impl pb::case_service_server::CaseService for Api {
         Ok(Response::new(pb::LiftRestrictionResponse { case: Some(cv::case_to_pb(&case)) }))
     }
 
+    async fn erase_case(&self, req: Request<pb::EraseCaseRequest>) -> Result<Response<pb::EraseCaseResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("EraseCase", &mut m, |m| &mut m.idempotency_key)?;
+        let id = case_id(&m.case_id, "case_id")?;
+        let erasure = self.hub.erase_case(&caller, &idem, &id).await?;
+        Ok(Response::new(cv::erasure_to_pb(&erasure)))
+    }
+
     async fn open_case(&self, req: Request<pb::OpenCaseRequest>) -> Result<Response<pb::OpenCaseResponse>, Status> {
         let caller = self.caller(&req).await?;
         let mut m = req.into_inner();

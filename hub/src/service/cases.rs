@@ -189,6 +189,8 @@ impl Hub {
         open(&case)?;
         let now = self.now();
         case.closure = Some(Closure::new(outcome, rescue_means, note, now)?);
+        // §84 SGB X: from now on the case is kept only for its retention period.
+        case.erase_on = Some(self.retention.erase_on(outcome, now.day()));
         tx.update_case(&case).await?;
         let mut p = Pending::new();
         let mut cancelled = Vec::new();

@@ -5,6 +5,7 @@
 mod cases;
 mod consents;
 mod directory;
+mod erasure;
 mod notices;
 mod outbox;
 mod referrals;
@@ -163,6 +164,7 @@ enum Outcome {
     TakenUp { case: CaseId, linked: bool },
     Requeued(String),
     ViaLink(crate::domain::mail::LinkReceipt),
+    Erased(CaseId),
 }
 
 /// The hub: store, clock, and the signal that wakes event streams.
@@ -175,6 +177,8 @@ pub struct Hub {
     closing: Arc<watch::Sender<bool>>,
     /// Signs the audit chain's head in the scheduled work; `None`: the chain is not sealed.
     sealer: Option<Arc<crate::audit::AuditSealer>>,
+    /// How long closed cases are kept before erasure.
+    retention: Arc<crate::domain::erasure::Retention>,
 }
 
 /// Work collected inside a transaction and written with it.
@@ -190,7 +194,24 @@ impl Hub {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, sla: sla::Sla) -> Self {
         let (tx, _) = watch::channel(0);
         let (closing, _) = watch::channel(false);
-        Self { store, clock, sla: Arc::new(sla), committed: Arc::new(tx), closing: Arc::new(closing), sealer: None }
+        Self {
+            store,
+            clock,
+            sla: Arc::new(sla),
+            committed: Arc::new(tx),
+            closing: Arc::new(closing),
+            sealer: None,
+            retention: Arc::new(crate::domain::erasure::Retention::default()),
+        }
+    }
+
+    /// The same hub, keeping closed cases as `retention` says (default: [`Retention::default`]).
+    ///
+    /// [`Retention::default`]: crate::domain::erasure::Retention
+    #[must_use]
+    pub fn with_retention(mut self, retention: crate::domain::erasure::Retention) -> Self {
+        self.retention = Arc::new(retention);
+        self
     }
 
     /// The same hub, sealing the audit chain with `sealer` in its scheduled work (the server

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::event::Event;
-use crate::domain::ids::{OrgId, ReferralId};
+use crate::domain::ids::{CaseId, OrgId, ReferralId};
 use crate::domain::mail::{JobStatus, MailJob, MailKind};
 use crate::domain::org::{Delivery, EmailAddress};
 use crate::domain::time::Instant;
@@ -76,6 +76,9 @@ fn mail_for_event(e: &Event) -> Option<MailJob> {
         EventKind::ReferralOverdue | EventKind::ReferralEscalated => MailKind::Overdue,
         EventKind::ProcessingRestricted => MailKind::ProcessingRestricted,
         EventKind::RestrictionLifted => MailKind::RestrictionLifted,
+        // Art. 19 GDPR: every recipient learns of the erasure; the referral is gone by then, so the
+        // mail carries no link.
+        EventKind::CaseErased => MailKind::CaseErased,
         EventKind::CaseOpened
         | EventKind::ConsentRecorded
         | EventKind::ThreatStageRecorded
@@ -87,6 +90,15 @@ fn mail_for_event(e: &Event) -> Option<MailJob> {
     job.referral_id = e.referral_id.clone();
     job.state = e.state;
     Some(job)
+}
+
+/// The Fachstelle that owns `case`, or owned it before it was erased (its CASE_ERASED mails
+/// outlive it; a dead one is reported to, listed for and re-queued by that Fachstelle).
+async fn case_owner(tx: &mut dyn Tx, case: &CaseId) -> HubResult<Option<OrgId>> {
+    if let Some(c) = tx.case(case).await? {
+        return Ok(Some(c.owner));
+    }
+    Ok(tx.erasure(case).await?.map(|e| e.owner))
 }
 
 impl Hub {
@@ -127,7 +139,8 @@ impl Hub {
     }
 
     /// Where and what to send for `job`; `Err(reason)` inside when it cannot be sent at all (the
-    /// organisation is no longer an email partner or is deactivated), which dead-letters it.
+    /// organisation is no longer an email partner or is deactivated), which dead-letters it. A
+    /// CASE_ERASED mail outlives its referral and case: its sender is the erased case's owner.
     pub async fn mail_facts(&self, job: &MailJob) -> HubResult<Result<MailFacts, String>> {
         let mut tx = self.store.begin_read().await?;
         let Some(org) = tx.org(&job.org).await? else {
@@ -139,6 +152,10 @@ impl Hub {
             (Delivery::Email(a), true) => a.clone(),
         };
         let (category, sender) = match &job.referral_id {
+            _ if job.kind == MailKind::CaseErased => match case_owner(tx.as_mut(), &job.case_id).await? {
+                Some(owner) => (None, owner),
+                None => return Ok(Err("the case was neither found nor erased".into())),
+            },
             Some(id) => match tx.referral(id).await? {
                 Some(r) => (Some(r.category), r.sender),
                 None => return Ok(Err("the referral does not exist".into())),
@@ -168,8 +185,8 @@ impl Hub {
             DeliveryResult::Failed { error, retry_at } => {
                 job.failed(error, retry_at, now);
                 if job.status == JobStatus::Dead {
-                    let owner = match tx.case(&job.case_id).await? {
-                        Some(c) => c.owner,
+                    let owner = match case_owner(tx.as_mut(), &job.case_id).await? {
+                        Some(owner) => owner,
                         None => return Err(HubError::Internal(format!("mail job {} without case", job.id))),
                     };
                     p.events.push(Event {
@@ -199,7 +216,7 @@ impl Hub {
         let Some(owner) = owner else { return Ok(jobs) };
         let mut out = Vec::new();
         for j in jobs {
-            if tx.case(&j.case_id).await?.is_some_and(|c| c.owner == owner) {
+            if case_owner(tx.as_mut(), &j.case_id).await?.is_some_and(|o| o == owner) {
                 out.push(j);
             }
         }
@@ -216,7 +233,7 @@ impl Hub {
         }
         let mut job = tx.mail(id).await?.ok_or(HubError::NotFound("delivery"))?;
         if let Some(owner) = &owner
-            && tx.case(&job.case_id).await?.is_none_or(|c| &c.owner != owner)
+            && case_owner(tx.as_mut(), &job.case_id).await?.is_none_or(|o| &o != owner)
         {
             return Err(HubError::NotFound("delivery"));
         }
@@ -251,5 +268,40 @@ impl Hub {
             Caller::Org { org, .. } if org.kind == OrgKind::Fachstelle => Ok(Some(org.id.clone())),
             Caller::Org { .. } => Err(HubError::PermissionDenied("only the Fachstelle may see mail deliveries".into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::referral::ReferralState;
+
+    fn erased_event(audience: &str, actor: &str) -> Event {
+        let mut e = Event::new(
+            &OrgId::parse(audience).unwrap(),
+            EventKind::CaseErased,
+            &CaseId::new(),
+            actor,
+            Instant::from_millis(1_767_225_600_000),
+        );
+        e.referral_id = Some(ReferralId::new());
+        e.state = Some(ReferralState::Completed);
+        e
+    }
+
+    #[test]
+    fn an_erasure_becomes_a_case_erased_mail_about_the_referral() {
+        let e = erased_event("schuldnerberatung", "fachstelle");
+        let job = mail_for_event(&e).expect("a mail for the recipient of the referral");
+        assert_eq!(job.kind, MailKind::CaseErased);
+        assert_eq!(job.org, e.audience);
+        assert_eq!(job.case_id, e.case_id);
+        assert_eq!(job.referral_id, e.referral_id, "the reference of the mail is the referral's");
+        assert_eq!(job.status, JobStatus::Pending);
+    }
+
+    #[test]
+    fn no_erasure_mail_to_the_organisation_that_erased() {
+        assert!(mail_for_event(&erased_event("fachstelle", "fachstelle")).is_none());
     }
 }

@@ -25,7 +25,8 @@ impl Hub {
         let n = self.expire_consents().await?
             + self.announce_overdue().await?
             + self.announce_deadlines().await?
-            + self.remind_email_partners().await?;
+            + self.remind_email_partners().await?
+            + self.erase_due_cases().await?;
         self.seal_audit().await?;
         Ok(n)
     }

@@ -3,12 +3,16 @@
 //! its audit records and its idempotency record commit together or not at all.
 
 pub mod postgres;
+mod sealed;
 pub mod sqlite;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
+use crate::domain::erasure::Erasure;
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, ConsentId, NoticeId, OrgId, ReferralId};
 use crate::domain::mail::{JobStatus, MailJob};
@@ -16,6 +20,7 @@ use crate::domain::notice::Notice;
 use crate::domain::org::Organisation;
 use crate::domain::referral::{Referral, ReferralState};
 use crate::domain::time::{Day, Instant};
+use crate::vault::Vault;
 
 /// Store-level errors. Backends map their driver errors onto these and log the details.
 #[derive(Debug, thiserror::Error)]
@@ -293,6 +298,28 @@ pub trait Tx: Send {
 
     /// Commits.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Closed cases whose erasure day is `today` or earlier, by that day, at most `limit`.
+    async fn cases_due_for_erasure(&mut self, today: Day, limit: u32) -> Result<Vec<CaseId>, StoreError>;
+    /// Erases a case: destroys its data key (and those of its notices), deletes it with its consents,
+    /// referrals, notes, notices, mail jobs and events, and stores `erasure` (which holds no personal
+    /// data). Returns the number of rows deleted. Audit records stay.
+    async fn erase_case(&mut self, erasure: &Erasure) -> Result<u64, StoreError>;
+    /// The erasure record of a case.
+    async fn erasure(&mut self, case: &CaseId) -> Result<Option<Erasure>, StoreError>;
+    /// Every erasure record, oldest first (statistics).
+    async fn erasures(&mut self) -> Result<Vec<Erasure>, StoreError>;
+    /// Keeps the day a Schonfrist cure was used for `subject` (stored as a keyed hash, never in
+    /// plain) until `keep_until`.
+    async fn keep_cure(&mut self, subject: &str, cured_on: Day, keep_until: Day) -> Result<(), StoreError>;
+    /// The kept cure days of `subject`, oldest first.
+    async fn cures(&mut self, subject: &str) -> Result<Vec<Day>, StoreError>;
+    /// Deletes kept cures whose time ended before `today`; how many.
+    async fn purge_cures(&mut self, today: Day) -> Result<u64, StoreError>;
+    /// Re-wraps up to `limit` data keys that the active master key does not wrap yet; how many.
+    async fn rewrap_data_keys(&mut self, limit: u32) -> Result<usize, StoreError>;
+    /// How many data keys each master key wraps, by master key id.
+    async fn data_key_census(&mut self) -> Result<Vec<(String, u64)>, StoreError>;
 }
 
 /// What opening a store does about migrations the database has not applied yet.
@@ -307,18 +334,19 @@ pub enum MigrationMode {
 }
 
 /// Opens (and migrates) the store named by `url`: `sqlite:...` or `postgres:`/`postgresql:...`.
-pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
-    open_with(url, MigrationMode::Apply).await
+/// Personal data is sealed with keys wrapped by `vault`'s master keys (see [`crate::vault`]).
+pub async fn open(url: &str, vault: Arc<Vault>) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, MigrationMode::Apply, vault).await
 }
 
 /// Opens the store named by `url`, handling pending migrations as `mode` says. With
 /// [`MigrationMode::RequireCurrent`] a database with pending migrations is an error naming them.
 /// Either way a migration that was applied with a different checksum (the file changed since), one
 /// this hub does not know (a newer hub migrated the database) or a half-applied one is an error.
-pub async fn open_with(url: &str, mode: MigrationMode) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+pub async fn open_with(url: &str, mode: MigrationMode, vault: Arc<Vault>) -> Result<Arc<dyn Store>, StoreError> {
     match backend(url)? {
-        Backend::Sqlite => Ok(std::sync::Arc::new(sqlite::SqliteStore::open_url_with(url, mode).await?)),
-        Backend::Postgres => Ok(std::sync::Arc::new(postgres::PgStore::open_with(url, mode).await?)),
+        Backend::Sqlite => Ok(Arc::new(sqlite::SqliteStore::open_url_with(url, mode, vault).await?)),
+        Backend::Postgres => Ok(Arc::new(postgres::PgStore::open_with(url, mode, vault).await?)),
     }
 }
 

@@ -48,12 +48,14 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQu
 use sqlx::{Connection, Postgres, Row, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use super::sealed::{self, KeyTable, Sealing};
 use super::{
     AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, IdempotentResponse, MailQuery, MigrationMode,
     ReferralQuery, Store, StoreError, Tx,
 };
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
+use crate::domain::erasure::Erasure;
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, ConsentId, NoticeId, OrgId, ReferralId};
 use crate::domain::mail::{JobStatus, MailJob};
@@ -63,6 +65,7 @@ use crate::domain::org::Organisation;
 use crate::domain::referral::Referral;
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::ConsentStatus;
+use crate::vault::{Vault, WrappedKey};
 
 /// Key of the advisory lock every write transaction holds ("WHUB" in ASCII).
 const WRITE_LOCK: i64 = 0x5748_5542;
@@ -80,6 +83,7 @@ pub struct PgStore {
     pool: PgPool,
     /// Admits one writer of this replica at a time (the advisory lock serialises replicas).
     write_gate: Arc<Mutex<()>>,
+    vault: Arc<Vault>,
 }
 
 fn map_err(e: sqlx::Error) -> StoreError {
@@ -179,13 +183,13 @@ async fn check_current(conn: &mut PgConnection) -> Result<Vec<&'static sqlx::mig
 impl PgStore {
     /// Connects to a `postgres://` (or `postgresql://`) URL and applies pending migrations. Replicas
     /// may start at the same moment: the migrator takes its own advisory lock.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
-        Self::open_with(url, MigrationMode::Apply).await
+    pub async fn open(url: &str, vault: Arc<Vault>) -> Result<Self, StoreError> {
+        Self::open_with(url, MigrationMode::Apply, vault).await
     }
 
     /// Connects to a `postgres://` (or `postgresql://`) URL, handling pending migrations as `mode`
     /// says (see [`super::open_with`]). `RequireCurrent` only reads the bookkeeping table.
-    pub async fn open_with(url: &str, mode: MigrationMode) -> Result<Self, StoreError> {
+    pub async fn open_with(url: &str, mode: MigrationMode, vault: Arc<Vault>) -> Result<Self, StoreError> {
         let options = connect_options(url)?;
         match mode {
             MigrationMode::Apply => {
@@ -207,7 +211,7 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(map_err)?;
-        Ok(Self { pool, write_gate: Arc::new(Mutex::new(())) })
+        Ok(Self { pool, write_gate: Arc::new(Mutex::new(())), vault })
     }
 }
 
@@ -252,13 +256,13 @@ impl Store for PgStore {
             .map_err(|_| StoreError::Unavailable)?;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await.map_err(map_err)?;
-        Ok(Box::new(PgTx { tx, _gate: Some(gate), audit_prev: None }))
+        Ok(Box::new(PgTx { tx, _gate: Some(gate), audit_prev: None, sealing: Sealing::new(self.vault.clone()) }))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
         // No gate and no advisory lock: a read-only snapshot never waits for writers.
         let tx = self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(map_err)?;
-        Ok(Box::new(PgTx { tx, _gate: None, audit_prev: None }))
+        Ok(Box::new(PgTx { tx, _gate: None, audit_prev: None, sealing: Sealing::new(self.vault.clone()) }))
     }
 
     async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
@@ -372,6 +376,7 @@ struct PgTx {
     /// The hash the next audit record chains to, once read in this transaction (the advisory lock
     /// keeps every other writer out until commit).
     audit_prev: Option<String>,
+    sealing: Sealing,
 }
 
 /// An audit row with its chain columns (ids kept as stored text; see [`AuditRecord`]).
@@ -401,18 +406,32 @@ fn audit_seal(r: &sqlx::postgres::PgRow) -> Result<AuditSeal, StoreError> {
 }
 
 impl PgTx {
+    /// The row's `body`, opened (sealed bodies with their scope's key; plain ones as they are).
     async fn one<T: DeserializeOwned>(&mut self, sql: &'static str, id: &str) -> Result<Option<T>, StoreError> {
-        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
-        row.map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).transpose()
+        let body: Option<String> =
+            sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        match body {
+            Some(b) => Ok(Some(sealed::open(self, &b).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn many<T: DeserializeOwned>(&mut self, sql: &'static str, arg: Option<&str>) -> Result<Vec<T>, StoreError> {
-        let mut q = sqlx::query(sql);
+        let mut q = sqlx::query_scalar(sql);
         if let Some(a) = arg {
             q = q.bind(a);
         }
-        let rows = q.fetch_all(&mut *self.tx).await.map_err(map_err)?;
-        rows.iter().map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).collect()
+        let bodies: Vec<String> = q.fetch_all(&mut *self.tx).await.map_err(map_err)?;
+        sealed::open_all(self, bodies).await
+    }
+
+    /// The case a referral belongs to (the scope its notes are sealed under).
+    async fn case_of_referral(&mut self, referral: &ReferralId) -> Result<String, StoreError> {
+        sqlx::query_scalar("SELECT case_id FROM referrals WHERE id = $1")
+            .bind(referral.as_str())
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)
     }
 
     fn expect_one_row(result: PgQueryResult) -> Result<(), StoreError> {
@@ -463,22 +482,28 @@ impl Tx for PgTx {
     }
 
     async fn insert_case(&mut self, case: &Case) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO cases (id, owner_id, status, opened_at, body) VALUES ($1, $2, $3, $4, $5)")
-            .bind(case.id.as_str())
-            .bind(case.owner.as_str())
-            .bind(case.status().as_str())
-            .bind(case.opened_at.millis())
-            .bind(to_json(case)?)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let body = sealed::seal(self, case.id.as_str(), case).await?;
+        sqlx::query(
+            "INSERT INTO cases (id, owner_id, status, opened_at, erase_on, body) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(case.id.as_str())
+        .bind(case.owner.as_str())
+        .bind(case.status().as_str())
+        .bind(case.opened_at.millis())
+        .bind(case.erase_on.map(|d| d.to_string()))
+        .bind(body)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 
     async fn update_case(&mut self, case: &Case) -> Result<(), StoreError> {
-        let r = sqlx::query("UPDATE cases SET status = $1, body = $2 WHERE id = $3")
+        let body = sealed::seal(self, case.id.as_str(), case).await?;
+        let r = sqlx::query("UPDATE cases SET status = $1, erase_on = $2, body = $3 WHERE id = $4")
             .bind(case.status().as_str())
-            .bind(to_json(case)?)
+            .bind(case.erase_on.map(|d| d.to_string()))
+            .bind(body)
             .bind(case.id.as_str())
             .execute(&mut *self.tx)
             .await
@@ -496,22 +521,24 @@ impl Tx for PgTx {
     }
 
     async fn consents_expired_before(&mut self, today: Day) -> Result<Vec<Consent>, StoreError> {
-        let rows = sqlx::query("SELECT body FROM consents WHERE status = $1 AND valid_until < $2 ORDER BY seq")
-            .bind(ConsentStatus::Active.as_str())
-            .bind(today.to_string())
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        rows.iter().map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).collect()
+        let bodies: Vec<String> =
+            sqlx::query_scalar("SELECT body FROM consents WHERE status = $1 AND valid_until < $2 ORDER BY seq")
+                .bind(ConsentStatus::Active.as_str())
+                .bind(today.to_string())
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        sealed::open_all(self, bodies).await
     }
 
     async fn insert_consent(&mut self, c: &Consent) -> Result<(), StoreError> {
+        let body = sealed::seal(self, c.case_id.as_str(), c).await?;
         sqlx::query("INSERT INTO consents (id, case_id, status, valid_until, body) VALUES ($1, $2, $3, $4, $5)")
             .bind(c.id.as_str())
             .bind(c.case_id.as_str())
             .bind(c.status.as_str())
             .bind(c.valid_until.to_string())
-            .bind(to_json(c)?)
+            .bind(body)
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;
@@ -519,10 +546,11 @@ impl Tx for PgTx {
     }
 
     async fn update_consent(&mut self, c: &Consent) -> Result<(), StoreError> {
+        let body = sealed::seal(self, c.case_id.as_str(), c).await?;
         let r = sqlx::query("UPDATE consents SET status = $1, valid_until = $2, body = $3 WHERE id = $4")
             .bind(c.status.as_str())
             .bind(c.valid_until.to_string())
-            .bind(to_json(c)?)
+            .bind(body)
             .bind(c.id.as_str())
             .execute(&mut *self.tx)
             .await
@@ -568,15 +596,17 @@ impl Tx for PgTx {
         .fetch_all(&mut *self.tx)
         .await
         .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                let seq: i64 = r.try_get("seq").map_err(map_err)?;
-                Ok((seq, from_json(r.try_get::<&str, _>("body").map_err(map_err)?)?))
-            })
-            .collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let seq: i64 = r.try_get("seq").map_err(map_err)?;
+            let body: String = r.try_get("body").map_err(map_err)?;
+            out.push((seq, sealed::open(self, &body).await?));
+        }
+        Ok(out)
     }
 
     async fn insert_referral(&mut self, r: &Referral) -> Result<(), StoreError> {
+        let body = sealed::seal(self, r.case_id.as_str(), r).await?;
         sqlx::query(
             "INSERT INTO referrals (id, case_id, sender_id, recipient_id, state, reply_by, created_at, updated_at, body)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -589,7 +619,7 @@ impl Tx for PgTx {
         .bind(r.reply_by.to_string())
         .bind(r.created_at.millis())
         .bind(r.updated_at.millis())
-        .bind(to_json(r)?)
+        .bind(body)
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
@@ -597,12 +627,13 @@ impl Tx for PgTx {
     }
 
     async fn update_referral(&mut self, r: &Referral) -> Result<(), StoreError> {
+        let body = sealed::seal(self, r.case_id.as_str(), r).await?;
         let res =
             sqlx::query("UPDATE referrals SET state = $1, reply_by = $2, updated_at = $3, body = $4 WHERE id = $5")
                 .bind(r.state.as_str())
                 .bind(r.reply_by.to_string())
                 .bind(r.updated_at.millis())
-                .bind(to_json(r)?)
+                .bind(body)
                 .bind(r.id.as_str())
                 .execute(&mut *self.tx)
                 .await
@@ -615,7 +646,8 @@ impl Tx for PgTx {
     }
 
     async fn notice_by_key(&mut self, key: &str) -> Result<Option<Notice>, StoreError> {
-        self.one("SELECT body FROM notices WHERE notice_key = $1", key).await
+        let hashed = self.sealing.vault.index_hash(key);
+        self.one("SELECT body FROM notices WHERE notice_key = $1", &hashed).await
     }
 
     async fn open_notices(&mut self) -> Result<Vec<Notice>, StoreError> {
@@ -623,25 +655,27 @@ impl Tx for PgTx {
     }
 
     async fn notices_of_reporter(&mut self, org: &OrgId) -> Result<Vec<Notice>, StoreError> {
-        self.many(
-            "SELECT body FROM notices WHERE reporter_id = $1 ORDER BY notice_key COLLATE \"C\"",
-            Some(org.as_str()),
-        )
-        .await
+        // The key column holds keyed hashes: order by the keys themselves after opening.
+        let mut notices: Vec<Notice> =
+            self.many("SELECT body FROM notices WHERE reporter_id = $1", Some(org.as_str())).await?;
+        notices.sort_by_key(Notice::key);
+        Ok(notices)
     }
 
     async fn insert_notice(&mut self, n: &Notice) -> Result<(), StoreError> {
+        let body = sealed::seal(self, &notice_scope(n), n).await?;
+        let key = self.sealing.vault.index_hash(&n.key());
         sqlx::query(
             "INSERT INTO notices (id, notice_key, reporter_id, case_id, received_at, updated_at, body)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(n.id.as_str())
-        .bind(n.key())
+        .bind(key)
         .bind(n.reporter.as_ref().map(OrgId::as_str))
         .bind(n.case_id.as_ref().map(CaseId::as_str))
         .bind(n.received_at.millis())
         .bind(n.updated_at.millis())
-        .bind(to_json(n)?)
+        .bind(body)
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
@@ -649,15 +683,21 @@ impl Tx for PgTx {
     }
 
     async fn update_notice(&mut self, n: &Notice) -> Result<(), StoreError> {
+        let body = sealed::seal(self, &notice_scope(n), n).await?;
         let r = sqlx::query("UPDATE notices SET case_id = $1, updated_at = $2, body = $3 WHERE id = $4")
             .bind(n.case_id.as_ref().map(CaseId::as_str))
             .bind(n.updated_at.millis())
-            .bind(to_json(n)?)
+            .bind(body)
             .bind(n.id.as_str())
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        Self::expect_one_row(r)
+        Self::expect_one_row(r)?;
+        if n.case_id.is_some() {
+            // Taken up: sealed under the case's key now; the notice's own key has nothing left.
+            sealed::destroy_key(self, n.id.as_str()).await?;
+        }
+        Ok(())
     }
 
     async fn notes(&mut self, referral: &ReferralId) -> Result<Vec<Note>, StoreError> {
@@ -665,11 +705,13 @@ impl Tx for PgTx {
     }
 
     async fn insert_note(&mut self, n: &Note) -> Result<(), StoreError> {
+        let scope = self.case_of_referral(&n.referral_id).await?;
+        let body = sealed::seal(self, &scope, n).await?;
         sqlx::query("INSERT INTO notes (id, referral_id, created_at, body) VALUES ($1, $2, $3, $4)")
             .bind(n.id.as_str())
             .bind(n.referral_id.as_str())
             .bind(n.created_at.millis())
-            .bind(to_json(n)?)
+            .bind(body)
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;
@@ -677,14 +719,16 @@ impl Tx for PgTx {
     }
 
     async fn append_event(&mut self, e: &Event) -> Result<u64, StoreError> {
-        let row =
-            sqlx::query("INSERT INTO events (audience_id, occurred_at, body) VALUES ($1, $2, $3) RETURNING cursor")
-                .bind(e.audience.as_str())
-                .bind(e.at.millis())
-                .bind(to_json(e)?)
-                .fetch_one(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
+        let row = sqlx::query(
+            "INSERT INTO events (audience_id, occurred_at, case_id, body) VALUES ($1, $2, $3, $4) RETURNING cursor",
+        )
+        .bind(e.audience.as_str())
+        .bind(e.at.millis())
+        .bind(e.case_id.as_str())
+        .bind(to_json(e)?)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
         let c: i64 = row.try_get("cursor").map_err(map_err)?;
         Ok(u64::try_from(c).unwrap_or(0))
     }
@@ -880,8 +924,205 @@ impl Tx for PgTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        let PgTx { tx, _gate, .. } = *self;
-        tx.commit().await.map_err(map_err)
+        let PgTx { tx, _gate, sealing, .. } = *self;
+        tx.commit().await.map_err(map_err)?;
+        sealing.committed();
+        Ok(())
+    }
+
+    async fn cases_due_for_erasure(&mut self, today: Day, limit: u32) -> Result<Vec<CaseId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM cases WHERE erase_on IS NOT NULL AND erase_on <= $1
+             ORDER BY erase_on, id COLLATE \"C\" LIMIT $2",
+        )
+        .bind(today.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        ids.iter().map(|i| CaseId::parse(i).map_err(|e| StoreError::Other(format!("bad case id: {e}")))).collect()
+    }
+
+    async fn erase_case(&mut self, erasure: &Erasure) -> Result<u64, StoreError> {
+        let case = erasure.case_id.as_str();
+        let notice_ids: Vec<String> = sqlx::query_scalar("SELECT id FROM notices WHERE case_id = $1")
+            .bind(case)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        // Children first (foreign keys), the case last.
+        let mut deleted = 0;
+        for sql in [
+            "DELETE FROM notes WHERE referral_id IN (SELECT id FROM referrals WHERE case_id = $1)",
+            "DELETE FROM outbox WHERE case_id = $1",
+            "DELETE FROM events WHERE case_id = $1",
+            "DELETE FROM consents WHERE case_id = $1",
+            "DELETE FROM referrals WHERE case_id = $1",
+            "DELETE FROM notices WHERE case_id = $1",
+            "DELETE FROM cases WHERE id = $1",
+        ] {
+            deleted += sqlx::query(sql).bind(case).execute(&mut *self.tx).await.map_err(map_err)?.rows_affected();
+        }
+        sealed::destroy_key(self, case).await?;
+        for n in &notice_ids {
+            sealed::destroy_key(self, n).await?;
+        }
+        sqlx::query("INSERT INTO erasures (case_id, owner_id, erased_at, reason, body) VALUES ($1, $2, $3, $4, $5)")
+            .bind(case)
+            .bind(erasure.owner.as_str())
+            .bind(erasure.erased_at.millis())
+            .bind(erasure.reason.as_str())
+            .bind(to_json(erasure)?)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(deleted)
+    }
+
+    async fn erasure(&mut self, case: &CaseId) -> Result<Option<Erasure>, StoreError> {
+        self.one("SELECT body FROM erasures WHERE case_id = $1", case.as_str()).await
+    }
+
+    async fn erasures(&mut self) -> Result<Vec<Erasure>, StoreError> {
+        self.many("SELECT body FROM erasures ORDER BY erased_at, case_id COLLATE \"C\"", None).await
+    }
+
+    async fn keep_cure(&mut self, subject: &str, cured_on: Day, keep_until: Day) -> Result<(), StoreError> {
+        let subject = self.sealing.vault.index_hash(subject);
+        sqlx::query(
+            "INSERT INTO schonfrist_cures (subject, cured_on, keep_until) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(subject)
+        .bind(cured_on.to_string())
+        .bind(keep_until.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn cures(&mut self, subject: &str) -> Result<Vec<Day>, StoreError> {
+        let subject = self.sealing.vault.index_hash(subject);
+        let days: Vec<String> =
+            sqlx::query_scalar("SELECT cured_on FROM schonfrist_cures WHERE subject = $1 ORDER BY cured_on")
+                .bind(subject)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        days.iter().map(|d| Day::parse(d).map_err(|e| StoreError::Other(format!("bad cure day: {e}")))).collect()
+    }
+
+    async fn purge_cures(&mut self, today: Day) -> Result<u64, StoreError> {
+        let r = sqlx::query("DELETE FROM schonfrist_cures WHERE keep_until < $1")
+            .bind(today.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(r.rows_affected())
+    }
+
+    async fn rewrap_data_keys(&mut self, limit: u32) -> Result<usize, StoreError> {
+        sealed::rewrap(self, limit).await
+    }
+
+    async fn data_key_census(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT master_id, COUNT(*) AS n FROM data_keys GROUP BY master_id ORDER BY master_id COLLATE \"C\"",
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get("n").map_err(map_err)?;
+                Ok((r.try_get("master_id").map_err(map_err)?, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+    }
+}
+
+/// The scope a notice is sealed under: its case once taken up, else the notice itself.
+fn notice_scope(n: &Notice) -> String {
+    n.case_id.as_ref().map_or_else(|| n.id.as_str().to_owned(), |c| c.as_str().to_owned())
+}
+
+#[async_trait]
+impl KeyTable for PgTx {
+    fn sealing(&mut self) -> &mut Sealing {
+        &mut self.sealing
+    }
+
+    async fn load_key(&mut self, scope: &str) -> Result<Option<WrappedKey>, StoreError> {
+        let row = sqlx::query("SELECT master_id, wrapped FROM data_keys WHERE scope = $1")
+            .bind(scope)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| {
+            Ok(WrappedKey {
+                master_id: r.try_get("master_id").map_err(map_err)?,
+                wrapped: r.try_get("wrapped").map_err(map_err)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_key(&mut self, scope: &str, key: &WrappedKey) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO data_keys (scope, master_id, wrapped, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(scope)
+            .bind(&key.master_id)
+            .bind(&key.wrapped)
+            .bind(sealed::now_millis())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn replace_key(&mut self, scope: &str, key: &WrappedKey) -> Result<(), StoreError> {
+        let r = sqlx::query("UPDATE data_keys SET master_id = $1, wrapped = $2 WHERE scope = $3")
+            .bind(&key.master_id)
+            .bind(&key.wrapped)
+            .bind(scope)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Self::expect_one_row(r)
+    }
+
+    async fn keys_not_wrapped_by(
+        &mut self,
+        master_id: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, WrappedKey)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT scope, master_id, wrapped FROM data_keys WHERE master_id <> $1 ORDER BY scope COLLATE \"C\" LIMIT $2",
+        )
+        .bind(master_id)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("scope").map_err(map_err)?,
+                    WrappedKey {
+                        master_id: r.try_get("master_id").map_err(map_err)?,
+                        wrapped: r.try_get("wrapped").map_err(map_err)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn delete_key(&mut self, scope: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM data_keys WHERE scope = $1")
+            .bind(scope)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(r.rows_affected() > 0)
     }
 }
 
