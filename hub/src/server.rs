@@ -314,7 +314,12 @@ impl Server {
                 pb::event_service_server::EventServiceServer::new(api).max_decoding_message_size(max),
                 identify,
             ))
-            .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
+            // TCP_NODELAY: a small unary response must not wait for Nagle and the peer's delayed
+            // ACK (about 40 ms per call, measured by hub-bench before this was set).
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown,
+            )
             .await;
         scheduler.abort();
         self.hub.close_streams();
