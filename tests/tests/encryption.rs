@@ -111,6 +111,19 @@ async fn submit_notice(hub: &TestHub, notice: ArrearsNotice) -> String {
         .notice_id
 }
 
+/// The tenancy references of the demo housing company's notices, as it lists them.
+async fn notice_refs(hub: &TestHub) -> Vec<String> {
+    hub_proto::v1::notice_service_client::NoticeServiceClient::new(chan(hub, orgs::WOHNBAU).await)
+        .list_notice_statuses(ListNoticeStatusesRequest::default())
+        .await
+        .expect("ListNoticeStatuses")
+        .into_inner()
+        .statuses
+        .into_iter()
+        .map(|s| s.tenancy_reference)
+        .collect()
+}
+
 async fn get_case(hub: &TestHub, id: &str) -> Result<Case, Status> {
     cases(hub, orgs::FACHSTELLE)
         .await
@@ -275,10 +288,24 @@ async fn retention_ends_in_erasure_and_a_schonfrist_cure_day_outlives_its_case()
     let entry = audit.iter().find(|a| a.action == "case.erase").expect("case.erase audited");
     assert!(entry.legal_basis.contains("§84"), "{}", entry.legal_basis);
 
+    // The consented notice of populated() was never taken up: kept a year after its last update.
+    assert_eq!(notice_refs(&hub).await, ["SYNTH-TENANCY-77"], "kept through its retention");
+
     // Two years after the cure its day goes too.
     hub.advance_to(cured_on.plus_days(hub::domain::erasure::CURE_KEPT_DAYS));
     hub.run_scheduled().await.expect("scheduled");
     assert_eq!(cures(subject.clone()).await, vec![cured_on], "kept through its last day");
+    assert!(notice_refs(&hub).await.is_empty(), "a notice never taken up is erased after a year");
+    let audit = hub
+        .hub()
+        .store()
+        .begin_read()
+        .await
+        .expect("read")
+        .audit_records(&hub::store::AuditQuery { limit: 100_000, ..Default::default() })
+        .await;
+    let audit = audit.expect("audit");
+    assert!(audit.iter().any(|a| a.action == "notice.erase" && a.legal_basis.contains("§84")), "audited");
     hub.advance_days(1);
     hub.run_scheduled().await.expect("scheduled");
     assert!(cures(subject).await.is_empty(), "deleted after two years");

@@ -37,6 +37,14 @@ pub struct Retention {
     /// Days per outcome (`WOHNUNG_ERHALTEN = 1095`).
     #[serde(default = "default_outcomes")]
     pub outcomes: BTreeMap<String, u32>,
+    /// Days a notice that was never taken up into a case is kept after its last update. Without a
+    /// case nobody works on it; a later notice of the same tenancy starts afresh.
+    #[serde(default = "default_untaken_notice_days")]
+    pub untaken_notice_days: u32,
+}
+
+fn default_untaken_notice_days() -> u32 {
+    365
 }
 
 fn default_days() -> u32 {
@@ -63,7 +71,11 @@ fn default_outcomes() -> BTreeMap<String, u32> {
 
 impl Default for Retention {
     fn default() -> Self {
-        Self { default_days: default_days(), outcomes: default_outcomes() }
+        Self {
+            default_days: default_days(),
+            outcomes: default_outcomes(),
+            untaken_notice_days: default_untaken_notice_days(),
+        }
     }
 }
 
@@ -75,6 +87,9 @@ impl Retention {
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=MAX_RETENTION_DAYS).contains(&self.default_days) {
             return Err(format!("retention.default_days must be 1..={MAX_RETENTION_DAYS}"));
+        }
+        if !(1..=MAX_RETENTION_DAYS).contains(&self.untaken_notice_days) {
+            return Err(format!("retention.untaken_notice_days must be 1..={MAX_RETENTION_DAYS}"));
         }
         for (name, days) in &self.outcomes {
             if CaseOutcome::parse(name).is_none() {

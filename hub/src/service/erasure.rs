@@ -10,6 +10,7 @@ use crate::domain::case::Case;
 use crate::domain::erasure::{CURE_KEPT_DAYS, Erasure, ErasureReason, cure_day, cure_subject};
 use crate::domain::event::Event;
 use crate::domain::ids::{Actor, CaseId, OrgId};
+use crate::domain::time::Instant;
 use crate::domain::vocab::EventKind;
 use crate::store::Tx;
 
@@ -81,7 +82,35 @@ impl Hub {
         if purged > 0 {
             tracing::info!(purged, "kept Schonfrist cure days past two years deleted");
         }
-        Ok(erased)
+        Ok(erased + self.erase_untaken_notices().await?)
+    }
+
+    /// Erases notices never taken up into a case within `retention.untaken_notice_days` of their
+    /// last update, in batches, each with one audit record.
+    async fn erase_untaken_notices(&self) -> HubResult<usize> {
+        let days = i64::from(self.retention.untaken_notice_days);
+        let before = Instant::from_millis(self.now().millis() - days * 86_400_000);
+        let mut total = 0;
+        loop {
+            let mut tx = self.store.begin().await?;
+            let n = tx.erase_untaken_notices(before, ERASE_PER_RUN * 10).await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            let mut p = Pending::new();
+            p.audit.push(audit(
+                &Actor::Hub,
+                self.now(),
+                "notice.erase",
+                None,
+                None,
+                "§84 Abs. 2 SGB X (retention period ended)".into(),
+                format!("{n} notice(s) not taken up into a case within {days} days of their last update, with their data keys"),
+            ));
+            self.finish(tx, &Caller::Operator { staff: None }, None, None, p).await?;
+            tracing::info!(erased = n, "notices never taken up erased");
+            total += usize::try_from(n).unwrap_or(usize::MAX);
+        }
     }
 
     /// Erases `case` inside `tx`: keeps a Schonfrist cure day, deletes the rows and the data key,

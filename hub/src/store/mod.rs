@@ -309,6 +309,9 @@ pub trait Tx: Send {
     async fn erasure(&mut self, case: &CaseId) -> Result<Option<Erasure>, StoreError>;
     /// Every erasure record, oldest first (statistics).
     async fn erasures(&mut self) -> Result<Vec<Erasure>, StoreError>;
+    /// Erases up to `limit` notices never taken up into a case whose last update was before
+    /// `before`: their data keys and rows. Returns how many.
+    async fn erase_untaken_notices(&mut self, before: Instant, limit: u32) -> Result<u64, StoreError>;
     /// Keeps the day a Schonfrist cure was used for `subject` (stored as a keyed hash, never in
     /// plain) until `keep_until`.
     async fn keep_cure(&mut self, subject: &str, cured_on: Day, keep_until: Day) -> Result<(), StoreError>;

@@ -882,6 +882,21 @@ impl Tx for SqliteTx {
         self.many("SELECT body FROM erasures ORDER BY erased_at, case_id", None).await
     }
 
+    async fn erase_untaken_notices(&mut self, before: Instant, limit: u32) -> Result<u64, StoreError> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM notices WHERE case_id IS NULL AND updated_at < ? ORDER BY seq LIMIT ?")
+                .bind(before.millis())
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        for id in &ids {
+            sealed::destroy_key(self, id).await?;
+            sqlx::query("DELETE FROM notices WHERE id = ?").bind(id).execute(&mut *self.tx).await.map_err(map_err)?;
+        }
+        Ok(ids.len() as u64)
+    }
+
     async fn keep_cure(&mut self, subject: &str, cured_on: Day, keep_until: Day) -> Result<(), StoreError> {
         let subject = self.sealing.vault.index_hash(subject);
         sqlx::query("INSERT OR IGNORE INTO schonfrist_cures (subject, cured_on, keep_until) VALUES (?, ?, ?)")
