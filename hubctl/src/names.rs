@@ -305,6 +305,7 @@ impl Named for EventKind {
             Self::ProcessingRestricted => "PROCESSING_RESTRICTED",
             Self::RestrictionLifted => "RESTRICTION_LIFTED",
             Self::CaseErased => "CASE_ERASED",
+            Self::CaseDataRectified => "CASE_DATA_RECTIFIED",
         }
     }
 }
@@ -341,6 +342,7 @@ impl Named for MailKind {
             Self::ProcessingRestricted => "PROCESSING_RESTRICTED",
             Self::RestrictionLifted => "RESTRICTION_LIFTED",
             Self::CaseErased => "CASE_ERASED",
+            Self::CaseDataRectified => "CASE_DATA_RECTIFIED",
         }
     }
 }

@@ -35,6 +35,10 @@ pub enum MailKind {
     /// The case behind the referral was erased (Art. 17 GDPR); the recipient is asked to erase what
     /// it received (Art. 19 GDPR). Never carries a link: the partner page is gone with the case.
     CaseErased,
+    /// Data the recipient received about the referral's case was corrected (Art. 16 GDPR); it is
+    /// asked to use the corrected data from the partner page and correct its own records (Art. 19
+    /// GDPR). Which data is never said: the page shows it.
+    CaseDataRectified,
 }
 
 /// Everything a mail may say. The hub fills it with ready German labels; the adapter adds only
@@ -199,6 +203,7 @@ fn subject(v: &Values) -> String {
         MailKind::ProcessingRestricted => format!("Verarbeitung eingeschränkt: Vermittlung {rc}"),
         MailKind::RestrictionLifted => format!("Einschränkung aufgehoben: Vermittlung {rc}"),
         MailKind::CaseErased => format!("Gelöscht: Vermittlung {rc}"),
+        MailKind::CaseDataRectified => format!("Berichtigt: Vermittlung {rc}"),
     };
     match (&v.reply_by, v.kind) {
         (Some(date), MailKind::Overdue) => format!("{base} – Antwort war erbeten bis {date}"),
@@ -277,6 +282,11 @@ fn intro(v: &Values) -> String {
             "die Daten zur Vermittlung {r} wurden auf Verlangen der betroffenen Person oder nach Ablauf der \
              Aufbewahrungsfrist gelöscht (Art. 17 DSGVO). Bitte löschen Sie auch die Daten, die Sie zu dieser \
              Vermittlung erhalten haben, soweit Sie nicht selbst zur Aufbewahrung verpflichtet sind (Art. 19 DSGVO)."
+        ),
+        MailKind::CaseDataRectified => format!(
+            "die Angaben zur Vermittlung {r} wurden berichtigt (Art. 16 DSGVO). Bitte verwenden Sie ab jetzt \
+             die berichtigten Angaben auf der geschützten Seite und berichtigen Sie Ihre eigenen Unterlagen \
+             (Art. 19 DSGVO)."
         ),
         MailKind::ActionConfirmed => {
             let first = match &v.action {
@@ -479,7 +489,7 @@ mod tests {
     use super::*;
 
     /// The kinds whose mails link to the partner page.
-    const LINKED: [MailKind; 10] = [
+    const LINKED: [MailKind; 11] = [
         MailKind::NewReferral,
         MailKind::StateChanged,
         MailKind::NoteAdded,
@@ -490,9 +500,10 @@ mod tests {
         MailKind::ActionConfirmed,
         MailKind::ProcessingRestricted,
         MailKind::RestrictionLifted,
+        MailKind::CaseDataRectified,
     ];
 
-    const ALL: [MailKind; 11] = [
+    const ALL: [MailKind; 12] = [
         MailKind::NewReferral,
         MailKind::StateChanged,
         MailKind::NoteAdded,
@@ -504,6 +515,7 @@ mod tests {
         MailKind::ProcessingRestricted,
         MailKind::RestrictionLifted,
         MailKind::CaseErased,
+        MailKind::CaseDataRectified,
     ];
 
     fn full(kind: MailKind) -> MailContent {
@@ -749,6 +761,29 @@ mod tests {
         // Nothing to answer: no reply-by date asked for.
         assert!(!m.subject.contains("23.01.2026"));
         assert!(!m.text.contains("Antwort erbeten"));
+    }
+
+    #[test]
+    fn a_rectification_mail_asks_to_use_the_corrected_data_and_links_to_the_page() {
+        let c = full(MailKind::CaseDataRectified);
+        let m = render(&c);
+        assert_eq!(m.subject, "Berichtigt: Vermittlung V-3F9A2C71 (Schuldnerberatung)");
+        assert!(m.text.starts_with("Sehr geehrtes Team von Diakonisches Werk Hannover,\n\n"), "{}", m.text);
+        let intro = "die Angaben zur Vermittlung V-3F9A2C71 wurden berichtigt (Art. 16 DSGVO). Bitte verwenden Sie \
+                     ab jetzt die berichtigten Angaben auf der geschützten Seite und berichtigen Sie Ihre eigenen \
+                     Unterlagen (Art. 19 DSGVO).";
+        for body in [&m.text, &m.html] {
+            assert!(body.contains(intro), "{body}");
+            assert!(body.contains("Vorgang öffnen"), "{body}");
+            assert!(body.contains("bis zum 23.02.2026 gültig"), "{body}");
+            assert!(body.contains("Aus Datenschutzgründen enthält diese E-Mail keine Angaben zur betroffenen Person."));
+        }
+        assert!(m.text.contains(&c.link), "{}", m.text);
+        assert!(m.html.contains(&format!("<a href=\"{}\"", escape(&c.link))), "{}", m.html);
+        // Nothing to answer: the reply-by date is only a "Frist", never asked for in the subject.
+        assert!(!m.subject.contains("23.01.2026"));
+        assert!(!m.text.contains("Antwort erbeten"));
+        assert!(m.text.contains("Frist: 23.01.2026"), "{}", m.text);
     }
 
     #[test]

@@ -36,6 +36,9 @@ text_enum!(
         /// The case was erased (Art. 17 GDPR): the recipient should erase what it received (Art. 19
         /// GDPR). Carries no link: the partner page is gone with the case.
         CaseErased = "CASE_ERASED",
+        /// Data the organisation received was corrected (Art. 16 GDPR): use the corrected data from
+        /// the page and correct its own records (Art. 19 GDPR).
+        CaseDataRectified = "CASE_DATA_RECTIFIED",
     }
 );
 

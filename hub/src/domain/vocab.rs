@@ -444,6 +444,9 @@ text_enum!(
         RestrictionLifted = "RESTRICTION_LIFTED",
         /// The case was erased (Art. 17, §84 SGB X); recipients of its referrals are told (Art. 19).
         CaseErased = "CASE_ERASED",
+        /// Data of the case was corrected (Art. 16 GDPR); every recipient that received a corrected
+        /// category is told, per referral, with the categories it received (Art. 19 GDPR).
+        CaseDataRectified = "CASE_DATA_RECTIFIED",
     }
 );
 

@@ -227,6 +227,7 @@ fn kind(k: MailKind) -> render::MailKind {
         MailKind::ProcessingRestricted => render::MailKind::ProcessingRestricted,
         MailKind::RestrictionLifted => render::MailKind::RestrictionLifted,
         MailKind::CaseErased => render::MailKind::CaseErased,
+        MailKind::CaseDataRectified => render::MailKind::CaseDataRectified,
     }
 }
 

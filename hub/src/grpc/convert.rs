@@ -228,7 +228,8 @@ enum_map!(
         DeliveryFailed,
         ProcessingRestricted,
         RestrictionLifted,
-        CaseErased
+        CaseErased,
+        CaseDataRectified
     ]
 );
 enum_map!(
@@ -247,7 +248,8 @@ enum_map!(
         ActionConfirmed,
         ProcessingRestricted,
         RestrictionLifted,
-        CaseErased
+        CaseErased,
+        CaseDataRectified
     ]
 );
 enum_map!(delivery_status_pb, delivery_status, JobStatus, pb::DeliveryStatus, [Pending, Sent, Dead]);

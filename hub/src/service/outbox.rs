@@ -79,6 +79,9 @@ fn mail_for_event(e: &Event) -> Option<MailJob> {
         // Art. 19 GDPR: every recipient learns of the erasure; the referral is gone by then, so the
         // mail carries no link.
         EventKind::CaseErased => MailKind::CaseErased,
+        // Art. 19 GDPR: a recipient of corrected data is told; only recipients get this event (the
+        // owner's own copy is filtered out above, its actor being the owner).
+        EventKind::CaseDataRectified => MailKind::CaseDataRectified,
         EventKind::CaseOpened
         | EventKind::ConsentRecorded
         | EventKind::ThreatStageRecorded
