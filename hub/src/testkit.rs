@@ -127,14 +127,15 @@ impl TestHub {
             Some(other.database_url.clone().unwrap_or_else(|| {
                 Config { data_dir: other.dir.path().to_owned(), ..Config::default() }.database_url()
             }));
-        // Replicas share the audit seal key, like the PKI (a seal of either verifies with one key).
-        let seal_key = crate::audit::seal::key_file(other.dir.path());
-        if seal_key.exists() {
-            let to = crate::audit::seal::key_file(dir.path());
-            if let Some(parent) = to.parent() {
-                std::fs::create_dir_all(parent)?;
+        // Replicas share the audit seal key and the master keys, like the PKI (a seal of either
+        // verifies with one key; a case sealed by either opens on both).
+        for file in ["audit-seal.key", "master.keys"] {
+            let from = other.dir.path().join("keys").join(file);
+            if from.exists() {
+                let to = dir.path().join("keys").join(file);
+                std::fs::create_dir_all(dir.path().join("keys"))?;
+                std::fs::copy(&from, to)?;
             }
-            std::fs::copy(&seal_key, to)?;
         }
         if let (Some(email), Some(from)) = (&other.email, &other.email_key_file()) {
             let to = email.key_file(dir.path());

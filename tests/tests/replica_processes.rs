@@ -66,6 +66,12 @@ async fn prepare(bin: &Path, server: &str) -> (String, tempfile::TempDir, std::p
     let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
     run_hub(bin, &["pki", "init", "--data-dir", dir_a.to_str().expect("UTF-8 temp path")], &[]);
     hub::testkit::copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
+    // One set of master keys for both, copied before the first start like the PKI (README, Deployment).
+    let keys = hub::vault::Keyring::generate().expect("master keys");
+    for dir in [&dir_a, &dir_b] {
+        std::fs::create_dir_all(dir.join("keys")).expect("keys dir");
+        keys.write(&dir.join("keys").join("master.keys")).expect("write master keys");
+    }
     let migrated =
         run_hub(bin, &["migrate", "--data-dir", dir_a.to_str().expect("UTF-8"), "--database-url", &database_url], &[]);
     assert!(migrated.contains("applied 0001 core"), "hub migrate applied the schema: {migrated}");
