@@ -81,6 +81,11 @@ struct RunArgs {
     /// Subscribers of the large fan-out run.
     #[arg(long)]
     fanout_many: Option<usize>,
+    /// Runs only these scenarios (comma-separated): memory, unary, creates, outbox, arrears, catchup,
+    /// fanout, postgres. For focused before/after runs; write them with `--out` elsewhere than
+    /// docs/benchmarks.md.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// The command line shown in the report.
     #[arg(long, default_value = "scripts/bench.sh")]
     command_line: String,
@@ -114,7 +119,11 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
         })?,
         scratch: std::fs::canonicalize(&a.scratch)?,
         pg_admin: (!a.no_postgres).then(|| a.postgres.clone()),
+        only: a.only.clone(),
     };
+    for o in &env.only {
+        anyhow::ensure!(scenarios::SCENARIOS.contains(&o.as_str()), "--only: unknown scenario '{o}'");
+    }
     let root = std::env::current_dir()?;
     let header = scenarios::header(&sizes, &a.command_line, &root);
     let started = std::time::Instant::now();

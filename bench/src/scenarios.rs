@@ -101,6 +101,17 @@ pub struct Env {
     pub scratch: PathBuf,
     /// PostgreSQL admin URL (database `postgres`); None: PostgreSQL scenarios skipped.
     pub pg_admin: Option<String>,
+    /// Scenarios to run (empty: all).
+    pub only: Vec<String>,
+}
+
+/// Names of the scenarios for `--only`.
+pub const SCENARIOS: [&str; 8] = ["memory", "unary", "creates", "outbox", "arrears", "catchup", "fanout", "postgres"];
+
+impl Env {
+    fn wants(&self, scenario: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == scenario)
+    }
 }
 
 /// A hub with the demo network, the mail partner on the email channel, and client certificates.
@@ -129,66 +140,85 @@ pub async fn run_all(env: &Env, sizes: &Sizes, report: &mut Report) -> anyhow::R
     eprintln!("== SQLite hub");
     let s = setup(env, HubOptions::default()).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let idle = stats::sample(s.hub.pid())?;
-    report.check(
-        "Memory",
-        "idle RSS of `hub serve` (SQLite, demo network registered)",
-        format!("{:.1} MB", idle.rss as f64 / 1_048_576.0),
-        "< 30 MB".into(),
-        idle.rss < 30 * 1_048_576,
-    );
+    if env.wants("memory") {
+        let idle = stats::sample(s.hub.pid())?;
+        report.check(
+            "Memory",
+            "idle RSS of `hub serve` (SQLite, demo network registered)",
+            format!("{:.1} MB", idle.rss as f64 / 1_048_576.0),
+            "< 30 MB".into(),
+            idle.rss < 30 * 1_048_576,
+        );
+    }
 
-    unary_reads(&s, sizes, report).await.context("unary reads")?;
+    if env.wants("unary") {
+        unary_reads(&s, sizes, report).await.context("unary reads")?;
+    }
     let case_id = fixtures::case_with_consent(one(s.hub.addr, &s.fachstelle).await?).await?;
-    let created = creates(&s, &case_id, sizes, report, "SQLite").await.context("creates on SQLite")?;
-
-    eprintln!("== raw SQLite references");
-    let single = report.run(
-        "Create referral, SQLite",
-        "raw single-row INSERT commits (WAL, synchronous=FULL)",
-        "rows",
-        raw::sqlite_single(&env.scratch, sizes.raw_single).await?,
-    );
-    let batched = report.run(
-        "Create referral, SQLite",
-        "raw 100-row batches (WAL, synchronous=FULL)",
-        "rows",
-        raw::sqlite_batched(&env.scratch, sizes.raw_batched, 100).await?,
-    );
-    report.ratio(
-        "Create referral, SQLite",
-        "serial (1 client) / raw single-row",
-        created.0.rate() / single.rate(),
-        0.8,
-    );
-    report.ratio(
-        "Create referral, SQLite",
-        "32 clients / raw single-row (commit coalescing)",
-        created.1.rate() / single.rate(),
-        10.0,
-    );
-    report.ratio("Create referral, SQLite", "32 clients / raw 100-row batches", created.1.rate() / batched.rate(), 0.5);
-
     let mut s = s;
-    outbox(env, &mut s, &case_id, created.0.ops + created.1.ops, sizes, report).await.context("outbox")?;
+    if env.wants("creates") || env.wants("outbox") {
+        let created = creates(&s, &case_id, sizes, report, "SQLite").await.context("creates on SQLite")?;
+        if env.wants("creates") {
+            eprintln!("== raw SQLite references");
+            let single = report.run(
+                "Create referral, SQLite",
+                "raw single-row INSERT commits (WAL, synchronous=FULL)",
+                "rows",
+                raw::sqlite_single(&env.scratch, sizes.raw_single).await?,
+            );
+            let batched = report.run(
+                "Create referral, SQLite",
+                "raw 100-row batches (WAL, synchronous=FULL)",
+                "rows",
+                raw::sqlite_batched(&env.scratch, sizes.raw_batched, 100).await?,
+            );
+            report.ratio(
+                "Create referral, SQLite",
+                "serial (1 client) / raw single-row",
+                created.0.rate() / single.rate(),
+                0.8,
+            );
+            report.ratio(
+                "Create referral, SQLite",
+                "32 clients / raw single-row (commit coalescing)",
+                created.1.rate() / single.rate(),
+                10.0,
+            );
+            report.ratio(
+                "Create referral, SQLite",
+                "32 clients / raw 100-row batches",
+                created.1.rate() / batched.rate(),
+                0.5,
+            );
+        }
+        if env.wants("outbox") {
+            outbox(env, &mut s, &case_id, created.0.ops + created.1.ops, sizes, report).await.context("outbox")?;
+        }
+    }
 
-    eprintln!("== arrears stream on SQLite");
-    let hub_rows = arrears(&s, "SQLite", "SQ", sizes.arrears, report).await?;
-    let copy = report.run(
-        &format!("Arrears stream {}, SQLite", grouped(sizes.arrears as f64)),
-        "same notice + event rows, raw INSERT, 500 rows per commit (SQLite has no COPY)",
-        "rows",
-        raw::sqlite_copy(&s.hub.data_dir.join("hub.db"), &env.scratch, 500).await?,
-    );
-    report.ratio(
-        &format!("Arrears stream {}, SQLite", grouped(sizes.arrears as f64)),
-        "hub / bulk insert of the same rows",
-        hub_rows.rate() / copy.rate(),
-        0.3,
-    );
+    if env.wants("arrears") {
+        eprintln!("== arrears stream on SQLite");
+        let hub_rows = arrears(&s, "SQLite", "SQ", sizes.arrears, report).await?;
+        let copy = report.run(
+            &format!("Arrears stream {}, SQLite", grouped(sizes.arrears as f64)),
+            "same notice + event rows, raw INSERT, 500 rows per commit (SQLite has no COPY)",
+            "rows",
+            raw::sqlite_copy(&s.hub.data_dir.join("hub.db"), &env.scratch, 500).await?,
+        );
+        report.ratio(
+            &format!("Arrears stream {}, SQLite", grouped(sizes.arrears as f64)),
+            "hub / bulk insert of the same rows",
+            hub_rows.rate() / copy.rate(),
+            0.3,
+        );
+    }
 
-    catch_up(&s, report).await.context("catch-up")?;
-    fan_out(&s, sizes, report).await.context("fan-out")?;
+    if env.wants("catchup") {
+        catch_up(&s, report).await.context("catch-up")?;
+    }
+    if env.wants("fanout") {
+        fan_out(&s, sizes, report).await.context("fan-out")?;
+    }
     drop(s);
 
     // ---------------------------------------------------------------- PostgreSQL hub
@@ -196,6 +226,10 @@ pub async fn run_all(env: &Env, sizes: &Sizes, report: &mut Report) -> anyhow::R
         report.notes.push("PostgreSQL scenarios skipped (--no-postgres).".into());
         return Ok(());
     };
+    if !env.wants("postgres") {
+        report.notes.push(format!("Only these scenarios were run: {}.", env.only.join(", ")));
+        return Ok(());
+    }
     eprintln!("== PostgreSQL hub");
     let tag = format!("{}", std::process::id());
     let db = format!("hub_bench_{tag}");
