@@ -6,7 +6,8 @@ use super::FieldError;
 use super::ids::{Cents, OrgId, PersonId};
 use super::time::{Day, Instant};
 use super::vocab::{
-    CaseOutcome, CaseStatus, Gender, HouseholdType, PersonRole, RescueMeans, RouteIn, Stadtbezirk, ThreatStage,
+    CaseOutcome, CaseStatus, DataCategory, Gender, HouseholdType, PersonRole, RescueMeans, RouteIn, Stadtbezirk,
+    ThreatStage,
 };
 
 /// A household member.
@@ -234,5 +235,159 @@ impl Case {
     /// The latest stage recorded.
     pub fn latest_stage(&self) -> Option<ThreatStage> {
         self.stages.last().map(|s| s.stage)
+    }
+}
+
+/// The data categories whose stored data differ between the `old` and the `new` household details
+/// (what a correction under Art. 16 GDPR changed), in [`DataCategory::ALL`] order. The mapping is
+/// the one the per-recipient views use ([`super::projection::view_for_recipient`]): the persons
+/// are IDENTITY; the address, phone and email CONTACT; district and tenancy TENANCY; the arrears
+/// ARREARS; the three notes INCOME_BENEFITS, HEALTH and COUNSELLING_NOTES. Person ids are handles,
+/// not data about a person, and the order of the household carries no data: both are ignored.
+/// Route in, household type and the Schutzsperre flag belong to no category, and OUTCOME and the
+/// threat stages are not part of the details, so they never show up here.
+pub fn changed_categories(old: &CaseDetails, new: &CaseDetails) -> Vec<DataCategory> {
+    DataCategory::ALL
+        .iter()
+        .copied()
+        .filter(|c| match c {
+            DataCategory::Identity => household(old) != household(new),
+            DataCategory::Contact => old.address != new.address || old.contact != new.contact,
+            DataCategory::Tenancy => old.stadtbezirk != new.stadtbezirk || old.tenancy != new.tenancy,
+            DataCategory::Arrears => old.arrears != new.arrears,
+            DataCategory::IncomeBenefits => old.income_benefits_note != new.income_benefits_note,
+            DataCategory::Health => old.health_note != new.health_note,
+            DataCategory::CounsellingNotes => old.counselling_note != new.counselling_note,
+            DataCategory::Outcome => false,
+        })
+        .collect()
+}
+
+/// Of [`changed_categories`], those whose earlier content a recipient may hold, so that it must be
+/// told of the correction (Art. 19 GDPR). The same list, except that an address kept back by a
+/// Schutzsperre never left the hub (DOMAIN.md rule 7): correcting only that address concerns no
+/// recipient, and telling one would say something about a protected address.
+pub fn changed_disclosed_categories(old: &CaseDetails, new: &CaseDetails) -> Vec<DataCategory> {
+    let mut changed = changed_categories(old, new);
+    if old.schutzsperre && old.contact == new.contact {
+        changed.retain(|c| *c != DataCategory::Contact);
+    }
+    changed
+}
+
+/// The household's persons without their ids, in a fixed order.
+fn household(d: &CaseDetails) -> Vec<(PersonRole, &str, &str, Gender, Option<i32>)> {
+    let mut persons: Vec<_> = d
+        .persons
+        .iter()
+        .map(|p| (p.role, p.given_name.as_str(), p.family_name.as_str(), p.gender, p.birth_year))
+        .collect();
+    persons.sort_unstable();
+    persons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn details() -> CaseDetails {
+        let person = |role, given: &str, year| Person {
+            id: PersonId::new(),
+            role,
+            given_name: given.into(),
+            family_name: "Beispiel".into(),
+            gender: Gender::Female,
+            birth_year: year,
+        };
+        CaseDetails {
+            persons: vec![person(PersonRole::MainTenant, "Erika", Some(1985)), person(PersonRole::Child, "Mia", None)],
+            address: Address {
+                street: "Musterweg".into(),
+                house_number: "1".into(),
+                postal_code: "30159".into(),
+                city: "Hannover".into(),
+            },
+            contact: Contact { phone: "+49 511 0000000".into(), email: String::new() },
+            stadtbezirk: Stadtbezirk::Mitte,
+            tenancy: Tenancy {
+                landlord: None,
+                reference: "SYNTH-1".into(),
+                start: None,
+                rent: Rent { base: Cents::parse(50_000).unwrap(), ..Rent::default() },
+            },
+            arrears: Cents::parse(156_000).unwrap(),
+            route_in: RouteIn::HousingCompanyNotice,
+            schutzsperre: false,
+            household_type: HouseholdType::SingleParent,
+            income_benefits_note: "SYNTH-INCOME".into(),
+            health_note: "SYNTH-HEALTH".into(),
+            counselling_note: "SYNTH-COUNSEL".into(),
+        }
+    }
+
+    #[test]
+    fn nothing_changed_names_no_category() {
+        let d = details();
+        assert!(changed_categories(&d, &d.clone()).is_empty());
+        // New person ids and another order of the household are no change of data.
+        let mut reordered = d.clone();
+        reordered.persons.reverse();
+        for p in &mut reordered.persons {
+            p.id = PersonId::new();
+        }
+        assert!(changed_categories(&d, &reordered).is_empty());
+    }
+
+    #[test]
+    fn each_field_maps_to_the_category_its_view_shows_it_under() {
+        let d = details();
+        let changed = |f: &dyn Fn(&mut CaseDetails)| {
+            let mut n = d.clone();
+            f(&mut n);
+            changed_categories(&d, &n)
+        };
+        use DataCategory as C;
+        assert_eq!(changed(&|n| n.persons[0].family_name = "Berichtigt".into()), [C::Identity]);
+        assert_eq!(changed(&|n| n.persons[1].birth_year = Some(2015)), [C::Identity]);
+        assert_eq!(changed(&|n| n.persons.truncate(1)), [C::Identity]);
+        assert_eq!(changed(&|n| n.address.house_number = "1a".into()), [C::Contact]);
+        assert_eq!(changed(&|n| n.contact.email = "e@example.org".into()), [C::Contact]);
+        assert_eq!(changed(&|n| n.stadtbezirk = Stadtbezirk::VahrenwaldList), [C::Tenancy]);
+        assert_eq!(changed(&|n| n.tenancy.reference = "SYNTH-2".into()), [C::Tenancy]);
+        assert_eq!(changed(&|n| n.tenancy.rent.heating_advance = Cents::parse(5_000).unwrap()), [C::Tenancy]);
+        assert_eq!(changed(&|n| n.arrears = Cents::parse(78_000).unwrap()), [C::Arrears]);
+        assert_eq!(changed(&|n| n.income_benefits_note.push('!')), [C::IncomeBenefits]);
+        assert_eq!(changed(&|n| n.health_note.clear()), [C::Health]);
+        assert_eq!(changed(&|n| n.counselling_note.push('!')), [C::CounsellingNotes]);
+        // No view shows these: no category.
+        assert!(changed(&|n| n.route_in = RouteIn::CourtNotice).is_empty());
+        assert!(changed(&|n| n.household_type = HouseholdType::Single).is_empty());
+        assert!(changed(&|n| n.schutzsperre = true).is_empty());
+        // Several at once, in category order.
+        let all = changed(&|n| {
+            n.counselling_note.clear();
+            n.arrears = Cents::parse(1).unwrap();
+            n.persons[0].given_name = "Erica".into();
+        });
+        assert_eq!(all, [C::Identity, C::Arrears, C::CounsellingNotes]);
+    }
+
+    #[test]
+    fn a_blocked_address_was_never_disclosed_so_its_correction_concerns_no_recipient() {
+        let mut old = details();
+        old.schutzsperre = true;
+        let mut new = old.clone();
+        new.address.street = "Anderer Weg".into();
+        assert_eq!(changed_categories(&old, &new), [DataCategory::Contact], "the stored data changed");
+        assert!(changed_disclosed_categories(&old, &new).is_empty(), "but no recipient ever had it");
+        // Phone and email are shown despite the Schutzsperre: their correction is told.
+        new.contact.phone = "+49 511 1111111".into();
+        assert_eq!(changed_disclosed_categories(&old, &new), [DataCategory::Contact]);
+        // An address shown before the block was set is outdated at the recipients: told.
+        let open = details();
+        let mut moved = open.clone();
+        moved.schutzsperre = true;
+        moved.address.street = "Geschützter Ort".into();
+        assert_eq!(changed_disclosed_categories(&open, &moved), [DataCategory::Contact]);
     }
 }

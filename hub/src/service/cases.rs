@@ -2,11 +2,13 @@
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
-use crate::domain::case::{Case, CaseDetails, Closure, Restriction, StageEntry};
+use crate::domain::case::{
+    Case, CaseDetails, Closure, Restriction, StageEntry, changed_categories, changed_disclosed_categories,
+};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, OrgId, PersonId, ReferralId};
 use crate::domain::time::{Day, Instant};
-use crate::domain::vocab::{CaseOutcome, CaseStatus, EventKind, ReasonCode, RescueMeans, ThreatStage};
+use crate::domain::vocab::{CaseOutcome, CaseStatus, DataCategory, EventKind, ReasonCode, RescueMeans, ThreatStage};
 use crate::store::Tx;
 
 /// A stage entry as the caller states it.
@@ -110,6 +112,19 @@ impl Hub {
 
     /// Replaces the household details. Persons keep the ids the caller sends back; the edge gives
     /// persons sent without an id a fresh one.
+    ///
+    /// A change of data is a rectification (Art. 16 GDPR): it is audited as `case.rectify` with the
+    /// corrected categories ([`changed_categories`]) and the recipients told, and in the same
+    /// transaction every organisation that received a corrected category gets CASE_DATA_RECTIFIED
+    /// per referral, naming the corrected categories it received (Art. 19 GDPR; email partners by
+    /// mail), and the owner gets one naming every corrected category. A request that changes no
+    /// category's data is audited as `case.update` and tells no one.
+    ///
+    /// Art. 16 applies as long as the data is kept, so a closed case (kept until `erase_on`) may be
+    /// corrected too; an erased one is gone and reads as missing. A restricted case (Art. 18(1)(a):
+    /// often restricted exactly while its accuracy is contested) may be corrected as well: nothing
+    /// new is disclosed, since recipients' views stay empty while restricted, but they are told of
+    /// the correction all the same.
     pub async fn update_case(
         &self,
         caller: &Caller,
@@ -123,22 +138,60 @@ impl Hub {
             return self.owned_case(tx.as_mut(), &org.id, &id).await;
         }
         let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
-        open(&case)?;
         self.check_landlord(tx.as_mut(), &details).await?;
+        let changed = changed_categories(&case.details, &details);
+        let disclosed = changed_disclosed_categories(&case.details, &details);
         case.details = details;
         tx.update_case(&case).await?;
         let now = self.now();
         let mut p = Pending::new();
-        p.audit.push(audit(
-            &caller.actor(),
-            now,
-            "case.update",
-            Some(&case.id),
-            None,
-            "owner".into(),
-            "case details".into(),
-        ));
+        if changed.is_empty() {
+            p.audit.push(audit(
+                &caller.actor(),
+                now,
+                "case.update",
+                Some(&case.id),
+                None,
+                "owner".into(),
+                "case details: no data category changed".into(),
+            ));
+        } else {
+            let mut told: Vec<&str> = Vec::new();
+            let referrals = tx.referrals_of_case(&case.id).await?;
+            for r in &referrals {
+                let received: Vec<DataCategory> =
+                    disclosed.iter().copied().filter(|c| r.disclosures.iter().any(|d| d.category == *c)).collect();
+                if received.is_empty() {
+                    continue;
+                }
+                let mut e =
+                    Event::about_referral(&r.recipient, EventKind::CaseDataRectified, r, caller.actor().id(), now);
+                e.categories = received;
+                p.events.push(e);
+                if !told.contains(&r.recipient.as_str()) {
+                    told.push(r.recipient.as_str());
+                }
+            }
+            let mut e = case_event(&org.id, EventKind::CaseDataRectified, &case.id, caller, now);
+            e.categories.clone_from(&changed);
+            p.events.push(e);
+            told.sort_unstable();
+            let list = |cats: &[DataCategory]| cats.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",");
+            let told = if told.is_empty() { "none".to_owned() } else { told.join(",") };
+            p.audit.push(audit(
+                &caller.actor(),
+                now,
+                "case.rectify",
+                Some(&case.id),
+                None,
+                "Art. 16 GDPR".into(),
+                format!("corrected: {}; recipients told (Art. 19 GDPR): {told}", list(&changed)),
+            ));
+        }
         self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
+        if !changed.is_empty() {
+            tracing::info!(case = %case.id, categories = ?changed, "case data rectified");
+        }
         Ok(case)
     }
 
