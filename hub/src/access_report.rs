@@ -1334,7 +1334,7 @@ fn role_de(r: PersonRole) -> &'static str {
     }
 }
 
-fn gender_de(g: Gender) -> &'static str {
+pub(crate) fn gender_de(g: Gender) -> &'static str {
     match g {
         Gender::Female => "weiblich",
         Gender::Male => "männlich",
@@ -1343,7 +1343,7 @@ fn gender_de(g: Gender) -> &'static str {
     }
 }
 
-fn stage_de(s: ThreatStage) -> &'static str {
+pub(crate) fn stage_de(s: ThreatStage) -> &'static str {
     match s {
         ThreatStage::Rueckstand => "Mietrückstand",
         ThreatStage::Mahnung => "Mahnung",
@@ -1361,7 +1361,7 @@ fn stage_de(s: ThreatStage) -> &'static str {
     }
 }
 
-fn route_de(r: RouteIn) -> &'static str {
+pub(crate) fn route_de(r: RouteIn) -> &'static str {
     match r {
         RouteIn::HousingCompanyNotice => "Meldung des Wohnungsunternehmens",
         RouteIn::CourtNotice => "Mitteilung des Amtsgerichts (MiZi)",
@@ -1375,7 +1375,7 @@ fn route_de(r: RouteIn) -> &'static str {
     }
 }
 
-fn bezirk_de(b: Stadtbezirk) -> &'static str {
+pub(crate) fn bezirk_de(b: Stadtbezirk) -> &'static str {
     match b {
         Stadtbezirk::Mitte => "Mitte",
         Stadtbezirk::VahrenwaldList => "Vahrenwald-List",
@@ -1393,7 +1393,7 @@ fn bezirk_de(b: Stadtbezirk) -> &'static str {
     }
 }
 
-fn household_de(h: HouseholdType) -> &'static str {
+pub(crate) fn household_de(h: HouseholdType) -> &'static str {
     match h {
         HouseholdType::Single => "Alleinstehend",
         HouseholdType::SingleParent => "Alleinerziehend",
@@ -1403,7 +1403,7 @@ fn household_de(h: HouseholdType) -> &'static str {
     }
 }
 
-fn outcome_de(o: CaseOutcome) -> &'static str {
+pub(crate) fn outcome_de(o: CaseOutcome) -> &'static str {
     match o {
         CaseOutcome::WohnungErhalten => "Wohnung erhalten",
         CaseOutcome::Ersatzwohnraum => "Ersatzwohnraum gefunden",
@@ -1417,7 +1417,7 @@ fn outcome_de(o: CaseOutcome) -> &'static str {
     }
 }
 
-fn means_de(m: RescueMeans) -> &'static str {
+pub(crate) fn means_de(m: RescueMeans) -> &'static str {
     match m {
         RescueMeans::Sgb2Loan => "Darlehen nach SGB II",
         RescueMeans::Sgb12Loan => "Darlehen nach SGB XII",

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod email;
 pub mod grpc;
+pub mod key_figures;
 pub(crate) mod keyfile;
 pub mod network;
 pub mod pki;

@@ -125,6 +125,26 @@ enum ReportCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The annual key figures of the cases opened in a year (routes in, stages, contact and success
+    /// rates, outcomes, rent-debt takeovers, days to decision, household, gender, age, district,
+    /// women and violence protection), from aggregated data only; cells under 5 are suppressed.
+    /// Generating it is recorded in the audit trail.
+    KeyFigures {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The year the cases were opened in.
+        #[arg(long)]
+        year: i32,
+        /// Only the cases of this Fachstelle (default: all).
+        #[arg(long)]
+        org: Option<String>,
+        /// html (a German document), csv (`table;row;value`) or json (English keys).
+        #[arg(long, default_value = "html")]
+        format: hub::key_figures::Format,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Where the database is: the same settings as `serve`.
@@ -267,6 +287,10 @@ async fn main() -> std::process::ExitCode {
         Command::Report { command: ReportCommand::Access { db, case_id, person, format, out } } => {
             init_logging();
             access_report(db, &case_id, person.as_deref(), format, out).await
+        }
+        Command::Report { command: ReportCommand::KeyFigures { db, year, org, format, out } } => {
+            init_logging();
+            key_figures(db, year, org.as_deref(), format, out).await
         }
     };
     match result {
@@ -497,6 +521,39 @@ async fn access_report(
                 report.subject.person_id,
                 path.display()
             );
+        }
+        None => {
+            use std::io::Write as _;
+            let mut w = std::io::stdout().lock();
+            w.write_all(text.as_bytes()).and_then(|()| w.flush()).context("writing the report")?;
+        }
+    }
+    Ok(())
+}
+
+/// `hub report key-figures`: computes the year's figures from one snapshot, records the report in
+/// the audit trail, then writes it (to `out` or standard output).
+async fn key_figures(
+    db: DatabaseArgs,
+    year: i32,
+    org: Option<&str>,
+    format: hub::key_figures::Format,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use hub::clock::Clock as _;
+    if !(2000..=2100).contains(&year) {
+        anyhow::bail!("--year {year}: expected a year like 2026");
+    }
+    let org = org
+        .map(|o| hub::domain::ids::OrgId::parse(o).map_err(|e| anyhow::anyhow!("--org {e}")))
+        .transpose()?;
+    let (_, store) = open_audit_store(db).await?;
+    let figures = hub::key_figures::generate(store.as_ref(), year, org.as_ref(), format, SystemClock.now()).await?;
+    let text = figures.render(format);
+    match &out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("hub: key figures {year} written to {} (recorded in the audit trail)", path.display());
         }
         None => {
             use std::io::Write as _;
