@@ -1,6 +1,14 @@
 //! Identity from mutual TLS. An interceptor reads the client certificate's URI SAN and puts a typed
 //! [`Identity`] into the request extensions; handlers turn it into a `Caller` by checking the
 //! directory. The staff member named in metadata is carried along, never trusted.
+//!
+//! The principal of a certificate is a pure function of its DER bytes, so it is parsed once and
+//! remembered (per certificate, not per call): every call on a connection presents the same leaf
+//! certificate, which rustls has verified against the hub's CA at the handshake. Whether the
+//! organisation may still call is decided per call by the directory (`Hub::authenticate`).
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, PoisonError, RwLock};
 
 use tonic::{Request, Status};
 use x509_parser::extensions::GeneralName;
@@ -48,12 +56,33 @@ pub fn principal_from_der(der: &[u8]) -> Result<Principal, String> {
     Err(format!("the client certificate names no organisation (URI SAN {ORG_URI_PREFIX}<id>)"))
 }
 
+/// Certificates remembered at most; beyond this the memory is cleared (about 10k partner offices
+/// with a certificate or two each fit; the bound only stops growth without limit).
+const PRINCIPALS_MAX: usize = 65_536;
+
+/// Principals of the certificates seen so far, by DER bytes.
+static PRINCIPALS: LazyLock<RwLock<HashMap<Box<[u8]>, Principal>>> = LazyLock::new(Default::default);
+
+/// [`principal_from_der`], parsed once per certificate. Unreadable certificates are not remembered.
+fn principal_of(der: &[u8]) -> Result<Principal, String> {
+    if let Some(p) = PRINCIPALS.read().unwrap_or_else(PoisonError::into_inner).get(der) {
+        return Ok(p.clone());
+    }
+    let principal = principal_from_der(der)?;
+    let mut known = PRINCIPALS.write().unwrap_or_else(PoisonError::into_inner);
+    if known.len() >= PRINCIPALS_MAX {
+        known.clear();
+    }
+    known.insert(der.into(), principal.clone());
+    Ok(principal)
+}
+
 /// Interceptor for every hub service: no certificate, no call.
 pub fn identify(mut req: Request<()>) -> Result<Request<()>, Status> {
     let certs =
         req.peer_certs().ok_or_else(|| Status::unauthenticated("a client certificate is required (mutual TLS)"))?;
     let leaf = certs.first().ok_or_else(|| Status::unauthenticated("a client certificate is required (mutual TLS)"))?;
-    let principal = principal_from_der(leaf.as_ref()).map_err(Status::unauthenticated)?;
+    let principal = principal_of(leaf.as_ref()).map_err(Status::unauthenticated)?;
     let staff = match req.metadata().get(STAFF_HEADER) {
         None => None,
         Some(v) => {

@@ -28,6 +28,7 @@ use crate::store::{AuditEntry, IdempotentResponse, Store, StoreError, Tx};
 
 pub use cases::{CaseSummary, NewStage};
 pub use consents::{NewConsent, Revocation};
+pub use directory::DIRECTORY_TTL;
 pub use notices::{BulkRecord, BulkResult, NoticeStatus, Progress, Submitted, TriageItem};
 pub use outbox::{DeliveryResult, ListDeliveries, MailFacts};
 pub use referrals::{LinkAct, ListReferrals, Mailbox, NewReferral, ReferralPage, ReferralView};
@@ -179,6 +180,8 @@ pub struct Hub {
     sealer: Option<Arc<crate::audit::AuditSealer>>,
     /// How long closed cases are kept before erasure.
     retention: Arc<crate::domain::erasure::Retention>,
+    /// The organisations in memory (see [`directory`]).
+    directory: Arc<directory::OrgCache>,
 }
 
 /// Work collected inside a transaction and written with it.
@@ -202,6 +205,7 @@ impl Hub {
             closing: Arc::new(closing),
             sealer: None,
             retention: Arc::new(crate::domain::erasure::Retention::default()),
+            directory: Arc::default(),
         }
     }
 
@@ -236,10 +240,12 @@ impl Hub {
     }
 
     /// Turns a certificate identity into a caller: the organisation must be registered and active.
+    /// The directory is read from memory: a change made through this hub applies to the next call,
+    /// one made through another replica within [`DIRECTORY_TTL`].
     pub async fn authenticate(&self, principal: Principal, staff: Option<StaffMember>) -> HubResult<Caller> {
         match principal {
             Principal::Operator => Ok(Caller::Operator { staff }),
-            Principal::Org(id) => match self.store.org_by_id(&id).await? {
+            Principal::Org(id) => match self.org_cached(&id).await? {
                 None => Err(HubError::Unauthenticated(format!("organisation '{id}' is not registered"))),
                 Some(org) if !org.active => {
                     Err(HubError::PermissionDenied(format!("organisation '{id}' is deactivated")))
