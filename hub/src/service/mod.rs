@@ -15,7 +15,7 @@ pub mod sla;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::clock::Clock;
 use crate::domain::FieldError;
@@ -168,6 +168,29 @@ enum Outcome {
     Erased(CaseId),
 }
 
+/// The events one commit wrote, published to this hub's event streams right after the commit.
+#[derive(Debug)]
+pub struct Committed {
+    /// The commit's first cursor. The store draws a commit's cursors under its writer lock, so they
+    /// are `first..=last` without holes, and every lower cursor committed before this commit.
+    pub first: u64,
+    /// The commit's last cursor.
+    pub last: u64,
+    /// The events (every audience), with their cursors, in cursor order.
+    pub events: Vec<Event>,
+}
+
+/// Commits kept for event streams that have not taken them yet; a stream further behind reads the
+/// store instead (memory stays bounded whatever a slow client does).
+const FEED_CAPACITY: usize = 64;
+
+/// The in-process event feed (see [`Hub::event_feed`]).
+struct Feed {
+    tx: broadcast::Sender<Arc<Committed>>,
+    /// The highest `last` published so far: every event up to it has committed.
+    head: std::sync::Mutex<u64>,
+}
+
 /// The hub: store, clock, and the signal that wakes event streams.
 #[derive(Clone)]
 pub struct Hub {
@@ -182,6 +205,8 @@ pub struct Hub {
     retention: Arc<crate::domain::erasure::Retention>,
     /// The organisations in memory (see [`directory`]).
     directory: Arc<directory::OrgCache>,
+    /// Events of this hub's commits, for its event streams.
+    feed: Arc<Feed>,
 }
 
 /// Work collected inside a transaction and written with it.
@@ -206,6 +231,7 @@ impl Hub {
             sealer: None,
             retention: Arc::new(crate::domain::erasure::Retention::default()),
             directory: Arc::default(),
+            feed: Arc::new(Feed { tx: broadcast::channel(FEED_CAPACITY).0, head: std::sync::Mutex::new(0) }),
         }
     }
 
@@ -270,6 +296,31 @@ impl Hub {
         self.committed.subscribe()
     }
 
+    /// The feed of this hub's commits from now on, and the head before it: every event with a cursor
+    /// up to the head has committed (so a read of the store that starts now sees it), and every
+    /// commit published later arrives on the receiver. Events committed by another replica (or by
+    /// another process on the same database) never arrive on it: a stream notices them as a hole
+    /// between what it has seen and a commit's `first`, or by polling.
+    pub fn event_feed(&self) -> (broadcast::Receiver<Arc<Committed>>, u64) {
+        let head = self.feed.head.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        (self.feed.tx.subscribe(), *head)
+    }
+
+    /// The feed's head (see [`Hub::event_feed`]).
+    pub fn event_head(&self) -> u64 {
+        *self.feed.head.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn publish(&self, events: Vec<Event>) {
+        let (Some(first), Some(last)) = (events.first().map(|e| e.cursor), events.last().map(|e| e.cursor)) else {
+            return;
+        };
+        let mut head = self.feed.head.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *head = (*head).max(last);
+        // No receiver: nobody streams; the error says only that.
+        let _ = self.feed.tx.send(Arc::new(Committed { first, last, events }));
+    }
+
     /// Events of the caller's organisation after `cursor`.
     pub async fn events_after(&self, caller: &Caller, cursor: u64, limit: u32) -> HubResult<Vec<Event>> {
         let org = caller.org()?;
@@ -296,8 +347,9 @@ impl Hub {
         outcome: Option<&Outcome>,
         pending: Pending,
     ) -> HubResult<()> {
+        let mut cursors = Vec::with_capacity(pending.events.len());
         for e in &pending.events {
-            tx.append_event(e).await?;
+            cursors.push(tx.append_event(e).await?);
         }
         let mails = self.enqueue_mails(tx.as_mut(), &pending).await?;
         for a in &pending.audit {
@@ -312,6 +364,11 @@ impl Hub {
         if !pending.events.is_empty() || mails > 0 {
             self.committed.send_modify(|n| *n += 1);
         }
+        let mut events = pending.events;
+        for (e, c) in events.iter_mut().zip(cursors) {
+            e.cursor = c;
+        }
+        self.publish(events);
         Ok(())
     }
 }
