@@ -183,7 +183,7 @@ impl Cell {
     fn german(self) -> String {
         match self {
             Cell::Count(n) => n.to_string(),
-            Cell::Cents(c) => format!("{} €", group_thousands(c / 100)),
+            Cell::Cents(c) => format!("{} €", group_thousands((c + 50) / 100)),
             Cell::Days(d) => format!("{d:.1}").replace('.', ","),
             Cell::Percent(p) => format!("{p:.1} %").replace('.', ","),
             Cell::Suppressed => SUPPRESSED.to_owned(),
@@ -209,7 +209,7 @@ fn group_thousands(n: i64) -> String {
     let digits = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -466,32 +466,30 @@ impl Suppression {
             }
             for r in 0..self.relations.len() {
                 let hidden = self.relations[r].iter().filter(|(n, _)| self.nodes[*n].suppressed).count();
-                if hidden == 1 {
-                    if let Some(c) = self.smallest_shown(&self.relations[r]) {
+                if hidden == 1
+                    && let Some(c) = self.smallest_shown(&self.relations[r])
+                {
+                    self.nodes[c].suppressed = true;
+                    changed = true;
+                }
+            }
+            if !changed && let Some(x) = self.derivable() {
+                let members: Vec<(usize, i64)> = self
+                    .relations
+                    .iter()
+                    .filter(|r| r.iter().any(|(n, _)| *n == x))
+                    .flat_map(|r| r.iter().copied())
+                    .collect();
+                let pick = self.smallest_shown(&members).or_else(|| {
+                    let all: Vec<(usize, i64)> = self.relations.iter().flatten().copied().collect();
+                    self.smallest_shown(&all)
+                });
+                match pick {
+                    Some(c) => {
                         self.nodes[c].suppressed = true;
                         changed = true;
                     }
-                }
-            }
-            if !changed {
-                if let Some(x) = self.derivable() {
-                    let members: Vec<(usize, i64)> = self
-                        .relations
-                        .iter()
-                        .filter(|r| r.iter().any(|(n, _)| *n == x))
-                        .flat_map(|r| r.iter().copied())
-                        .collect();
-                    let pick = self.smallest_shown(&members).or_else(|| {
-                        let all: Vec<(usize, i64)> = self.relations.iter().flatten().copied().collect();
-                        self.smallest_shown(&all)
-                    });
-                    match pick {
-                        Some(c) => {
-                            self.nodes[c].suppressed = true;
-                            changed = true;
-                        }
-                        None => break,
-                    }
+                    None => break,
                 }
             }
             if !changed {
@@ -1216,7 +1214,7 @@ fn median(days: &[i64]) -> Option<f64> {
     let mut v = days.to_vec();
     v.sort_unstable();
     let mid = v.len() / 2;
-    Some(if v.len() % 2 == 0 { (v[mid - 1] + v[mid]) as f64 / 2.0 } else { v[mid] as f64 })
+    Some(if v.len().is_multiple_of(2) { (v[mid - 1] + v[mid]) as f64 / 2.0 } else { v[mid] as f64 })
 }
 
 /// Builds the key figures from one read snapshot, then records the report in the audit trail (a

@@ -544,9 +544,7 @@ async fn key_figures(
     if !(2000..=2100).contains(&year) {
         anyhow::bail!("--year {year}: expected a year like 2026");
     }
-    let org = org
-        .map(|o| hub::domain::ids::OrgId::parse(o).map_err(|e| anyhow::anyhow!("--org {e}")))
-        .transpose()?;
+    let org = org.map(|o| hub::domain::ids::OrgId::parse(o).map_err(|e| anyhow::anyhow!("--org {e}"))).transpose()?;
     let (_, store) = open_audit_store(db).await?;
     let figures = hub::key_figures::generate(store.as_ref(), year, org.as_ref(), format, SystemClock.now()).await?;
     let text = figures.render(format);
