@@ -6,9 +6,11 @@
 #   scripts/bench.sh --quick              # small sizes, a minute or two; writes target/benchmarks-quick.md
 #   scripts/bench.sh --arrears-big 0      # skip the 550k-notice stream on PostgreSQL
 #   scripts/bench.sh --no-postgres        # SQLite scenarios only
+#   scripts/bench.sh --no-postgres --only unary,fanout   # focused before/after runs of some scenarios;
+#                                         # writes target/benchmarks-focused.md
 #
 # Other flags go to `hub-bench run` (see `target/release/hub-bench run --help`): --read-secs,
-# --create-serial, --create-parallel, --arrears, --fanout-many, --out, --postgres URL.
+# --create-serial, --create-parallel, --arrears, --fanout-many, --only, --out, --postgres URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,7 @@ out=docs/benchmarks.md
 for a in "$@"; do
     case "$a" in
         --quick) out=target/benchmarks-quick.md ;;
+        --only|--only=*) out=target/benchmarks-focused.md ;;
     esac
 done
 
