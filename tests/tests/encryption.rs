@@ -439,3 +439,57 @@ async fn retiring_a_key_still_in_use_is_refused() {
     assert!(err.contains("still wrapped by") && err.contains("--rewrap-only"), "{err}");
     assert!(hub::vault::Keyring::read(&keys_file).expect("key file").master_ids().contains(&old), "key kept");
 }
+
+/// `hubctl erase`, as a Fachstelle caseworker runs it: the built binary over mutual TLS.
+#[tokio::test]
+async fn hubctl_erase_prints_what_is_kept_and_refuses_an_open_case() {
+    let hub = start().await;
+    let (open_one, _) = populated(&hub).await;
+    let closed = open_case(&hub).await;
+    close(&hub, &closed.id, CaseOutcome::KeinHandlungsbedarf, RescueMeans::Unspecified).await;
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "hubctl"])
+        .current_dir(&root)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building hubctl failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    let bin = target.join("debug").join(format!("hubctl{}", std::env::consts::EXE_SUFFIX));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = hub::pki::load_ca(&hub::pki::PkiDir::in_data_dir(hub.data_dir())).expect("CA");
+    let org = hub::domain::ids::OrgId::parse(orgs::FACHSTELLE).expect("org id");
+    let pair = hub::pki::org_cert(&ca, &org).expect("certificate");
+    std::fs::write(dir.path().join("ca.pem"), hub.ca_pem()).expect("write CA");
+    std::fs::write(dir.path().join("f.pem"), pair.cert).expect("write cert");
+    std::fs::write(dir.path().join("f.key"), pair.key).expect("write key");
+    let run = |case_id: String| {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.arg("--hub")
+            .arg(format!("https://127.0.0.1:{}", hub.addr().port()))
+            .args(["--tls-name", "localhost", "--ca"])
+            .arg(dir.path().join("ca.pem"))
+            .arg("--cert")
+            .arg(dir.path().join("f.pem"))
+            .arg("--key")
+            .arg(dir.path().join("f.key"))
+            .args(["erase", case_id.as_str()]);
+        for var in ["HUBCTL_HUB", "HUBCTL_CA", "HUBCTL_CERT", "HUBCTL_KEY", "HUBCTL_TLS_NAME"] {
+            cmd.env_remove(var);
+        }
+        async move { tokio::task::spawn_blocking(move || cmd.output().expect("hubctl runs")).await.expect("join") }
+    };
+
+    let refused = run(open_one.id.clone()).await;
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("close it first"), "{err}");
+
+    let done = run(closed.id.clone()).await;
+    let out = String::from_utf8_lossy(&done.stdout);
+    assert!(done.status.success(), "{out}\n{}", String::from_utf8_lossy(&done.stderr));
+    assert!(out.contains(&format!("case {} erased; kept:", closed.id)), "{out}");
+    assert!(out.contains("Art. 5 Abs. 2 DSGVO"), "{out}");
+    assert_status(get_case(&hub, &closed.id).await, Code::NotFound, &["case"]);
+}
