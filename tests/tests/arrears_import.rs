@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+mod process;
 use std::sync::OnceLock;
 
 use hub::domain::ids::OrgId;
@@ -12,21 +14,10 @@ use hub::testkit::{TestHub, orgs};
 use hub_proto::v1::notice_service_client::NoticeServiceClient;
 use hub_proto::v1::{ListNoticeStatusesRequest, NoticeStatus};
 
-/// Builds hubctl once per test binary and returns its path. Cargo gives `CARGO_BIN_EXE_*` only to
-/// the package that owns the binary, so the workspace's target directory is used instead.
+/// Builds hubctl once per test binary and returns its path.
 fn hubctl() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "hubctl"])
-            .current_dir(&root)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building hubctl failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-        target.join("debug").join(format!("hubctl{}", std::env::consts::EXE_SUFFIX))
-    })
+    BIN.get_or_init(process::hubctl_binary)
 }
 
 /// The hub plus the files hubctl needs to reach it as wohnbau-nord.

@@ -448,15 +448,7 @@ async fn hubctl_erase_prints_what_is_kept_and_refuses_an_open_case() {
     let closed = open_case(&hub).await;
     close(&hub, &closed.id, CaseOutcome::KeinHandlungsbedarf, RescueMeans::Unspecified).await;
 
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "hubctl"])
-        .current_dir(&root)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building hubctl failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), std::path::PathBuf::from);
-    let bin = target.join("debug").join(format!("hubctl{}", std::env::consts::EXE_SUFFIX));
+    let bin = process::hubctl_binary();
     let dir = tempfile::tempdir().expect("temp dir");
     let ca = hub::pki::load_ca(&hub::pki::PkiDir::in_data_dir(hub.data_dir())).expect("CA");
     let org = hub::domain::ids::OrgId::parse(orgs::FACHSTELLE).expect("org id");
