@@ -79,6 +79,8 @@ impl HubProc {
         let child = Command::new(&self.bin)
             .args(["serve", "--config"])
             .arg(&config)
+            // The dashboard is not measured; a free port keeps it out of the way.
+            .env("HUB_DASHBOARD_LISTEN", "127.0.0.1:0")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

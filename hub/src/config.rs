@@ -28,6 +28,8 @@ pub struct Config {
     pub sla: crate::service::sla::Sla,
     /// The email channel: SMTP, the partner page, links (table `[email]`).
     pub email: crate::email::EmailConfig,
+    /// The Fachstelle dashboard (table `[dashboard]`).
+    pub dashboard: crate::dashboard::DashboardConfig,
     /// How long closed cases are kept before erasure, per outcome (table `[retention]`).
     pub retention: crate::domain::erasure::Retention,
     /// The master key file (`HUB_MASTER_KEYS_FILE`, default `<data_dir>/keys/master.keys`). The
@@ -46,6 +48,7 @@ impl Default for Config {
             scheduler_interval_secs: 60,
             sla: crate::service::sla::Sla::default(),
             email: crate::email::EmailConfig::default(),
+            dashboard: crate::dashboard::DashboardConfig::default(),
             retention: crate::domain::erasure::Retention::default(),
             master_keys_file: None,
         }
@@ -96,6 +99,7 @@ impl Config {
             self.master_keys_file = Some(PathBuf::from(v));
         }
         self.email.apply_env(&get).map_err(anyhow::Error::msg)?;
+        self.dashboard.apply_env(&get).map_err(anyhow::Error::msg)?;
         Ok(())
     }
 

@@ -143,11 +143,42 @@ impl CategoryName for pb::Referral {
     }
 }
 
-/// Runs the demo.
-pub async fn run() -> anyhow::Result<()> {
+/// The demo's caseworker account (`hub demo --serve`): a throwaway hub on localhost only.
+pub const DEMO_USER: &str = "demo.fachstelle";
+/// Its password.
+pub const DEMO_PASSWORD: &str = "demo-fachstelle-2026";
+
+/// What the demo leaves behind, for a look in the dashboard or a test.
+#[derive(Debug, Clone)]
+pub struct DemoCase {
+    /// The Frau K. case.
+    pub case_id: String,
+    /// Its referrals, in the order they were made.
+    pub referral_ids: Vec<String>,
+}
+
+/// Runs the demo; with `serve`, keeps the hub and its dashboard running until Ctrl-C.
+pub async fn run(serve: bool) -> anyhow::Result<()> {
     println!("Wohnungserhalt Hub demo: the Frau K. case (synthetic data), played over mutual-TLS gRPC.\n");
     let th = TestHub::start_at(Instant::from_millis(STORY_START_MS)).await?;
     println!("hub started on {} with a fresh SQLite database in {}", th.addr(), th.data_dir().display());
+    let demo = play(&th).await?;
+    if serve {
+        th.add_staff(orgs::FACHSTELLE, DEMO_USER, "Demo-Sachbearbeitung (Fachstelle)", DEMO_PASSWORD).await?;
+        println!("\nThe dashboard of the Fachstelle: https://localhost:{}/", th.dashboard_addr().port());
+        println!("  sign in as {DEMO_USER} with password {DEMO_PASSWORD}");
+        println!("  the Frau K. case: https://localhost:{}/faelle/{}", th.dashboard_addr().port(), demo.case_id);
+        println!("  (the certificate is the demo hub's own: accept the browser's warning)");
+        println!("  the hub's clock stands on the story's last day. Stop with Ctrl-C.");
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    th.shutdown().await;
+    Ok(())
+}
+
+/// Plays the Frau K. story on a hub started at the story's first day (as [`run`] does), printing
+/// every handoff; any unexpected answer is an error.
+pub async fn play(th: &TestHub) -> anyhow::Result<DemoCase> {
     println!(
         "registered partner network: {}, {}, {}, {}, {}, {}, {}\n",
         orgs::FACHSTELLE,
@@ -162,10 +193,10 @@ pub async fn run() -> anyhow::Result<()> {
     let fs_channel = th.channel(orgs::FACHSTELLE).await?;
     let mut cases = CaseServiceClient::new(fs_channel.clone());
     let mut consents = ConsentServiceClient::new(fs_channel.clone());
-    let mut fs = Org::new(&th, orgs::FACHSTELLE).await?;
-    let mut jc = Org::new(&th, orgs::JOBCENTER).await?;
-    let mut wb = Org::new(&th, orgs::WOHNBAU).await?;
-    let mut sb = Org::new(&th, orgs::SCHULDNERBERATUNG).await?;
+    let mut fs = Org::new(th, orgs::FACHSTELLE).await?;
+    let mut jc = Org::new(th, orgs::JOBCENTER).await?;
+    let mut wb = Org::new(th, orgs::WOHNBAU).await?;
+    let mut sb = Org::new(th, orgs::SCHULDNERBERATUNG).await?;
     let mut events = EventServiceClient::new(fs_channel.clone())
         .subscribe(pb::SubscribeRequest { after_cursor: 0 })
         .await?
@@ -551,6 +582,5 @@ pub async fn run() -> anyhow::Result<()> {
         );
     }
     println!("\nThe Fachstelle's event stream delivered {n} events in commit order. Demo finished.");
-    th.shutdown().await;
-    Ok(())
+    Ok(DemoCase { case_id: case.id.clone(), referral_ids: all.referrals.iter().map(|r| r.id.clone()).collect() })
 }

@@ -11,6 +11,7 @@ use hub::config::Config;
 use hub::pki::PkiDir;
 
 mod cli_org;
+mod cli_staff;
 
 /// Wohnungserhalt Hub: consent-based referrals between the Fachstelle Wohnungserhalt and its partners.
 #[derive(Parser)]
@@ -54,7 +55,17 @@ enum Command {
     /// Directory administration over gRPC with the operator certificate.
     Org(cli_org::OrgArgs),
     /// Plays the Frau K. case through a fresh in-process hub and prints every handoff.
-    Demo,
+    Demo {
+        /// Keep the hub running afterwards and follow the case in the dashboard (prints its
+        /// address and a caseworker's sign-in); stop with Ctrl-C.
+        #[arg(long)]
+        serve: bool,
+    },
+    /// Dashboard accounts of staff (sign-in with name and password).
+    Staff {
+        #[command(subcommand)]
+        command: cli_staff::StaffCommand,
+    },
     /// Receipts of actions taken through email links.
     Receipt {
         #[command(subcommand)]
@@ -275,7 +286,8 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Pki { command } => pki(command),
         Command::Org(args) => cli_org::run(args).await,
-        Command::Demo => hub::demo::run().await,
+        Command::Demo { serve } => hub::demo::run(serve).await,
+        Command::Staff { command } => cli_staff::run(command).await,
         Command::Receipt { command: ReceiptCommand::Verify { receipt, config, data_dir } } => {
             verify_receipt(&receipt, config, data_dir)
         }
@@ -326,6 +338,9 @@ async fn serve(
         );
     }
     let server = hub::server::Server::build(&config, Arc::new(SystemClock)).await?;
+    if let Some(addr) = server.dashboard_addr() {
+        eprintln!("hub: dashboard on https://{addr} (accounts: hub staff add --help)");
+    }
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     eprintln!("hub: listening on {} (database {})", listener.local_addr()?, config.database_url());

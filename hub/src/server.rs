@@ -31,6 +31,15 @@ pub struct Server {
     max_message_bytes: usize,
     scheduler_interval: Duration,
     email: Option<EmailParts>,
+    dashboard: Option<DashboardParts>,
+}
+
+/// The dashboard, bound and ready to serve.
+struct DashboardParts {
+    listener: TcpListener,
+    addr: std::net::SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+    router: axum::Router,
 }
 
 /// The email channel of a server: the dispatcher and the partner page, ready to run.
@@ -139,13 +148,33 @@ impl Server {
             tracing::info!("email channel disabled ([email] enabled = false): mails wait in the outbox");
             None
         };
+        let dashboard = if config.dashboard.enabled {
+            let d = &config.dashboard;
+            let cert = read(d.tls_cert.clone().unwrap_or_else(|| pki.server_cert()))?;
+            let key = read(d.tls_key.clone().unwrap_or_else(|| pki.server_key()))?;
+            let tls = email_adapter::web::tls_config(&cert, &key)
+                .map_err(|e| anyhow::anyhow!("dashboard certificate: {e}"))?;
+            let listener = TcpListener::bind(d.listen)
+                .await
+                .with_context(|| format!("binding the dashboard to {} ([dashboard] listen)", d.listen))?;
+            let addr = listener.local_addr()?;
+            Some(DashboardParts { listener, addr, tls, router: crate::dashboard::router(hub.clone()) })
+        } else {
+            None
+        };
         Ok(Self {
             hub,
             tls,
             max_message_bytes: config.max_message_bytes,
             scheduler_interval: Duration::from_secs(config.scheduler_interval_secs.max(1)),
             email,
+            dashboard,
         })
+    }
+
+    /// The dashboard's address, when enabled.
+    pub fn dashboard_addr(&self) -> Option<std::net::SocketAddr> {
+        self.dashboard.as_ref().map(|d| d.addr)
     }
 
     /// Builds the dispatcher and the partner page: loads (or creates) the link key, builds the
@@ -243,6 +272,18 @@ impl Server {
         };
 
         let mut email_tasks = Vec::new();
+        if let Some(d) = self.dashboard {
+            let mut until = self.hub.closing();
+            let serve = email_adapter::web::serve_tls(d.listener, d.tls, d.router, async move {
+                let _ = until.wait_for(|c| *c).await;
+            });
+            tracing::info!(addr = %d.addr, "dashboard listening on https://{}", d.addr);
+            email_tasks.push(tokio::spawn(async move {
+                if let Err(e) = serve.await {
+                    tracing::error!(error = %e, "dashboard failed");
+                }
+            }));
+        }
         if let Some(email) = self.email {
             let closing = self.hub.closing();
             let mut until = closing.clone();

@@ -40,6 +40,7 @@ pub struct TestHub {
     email: Option<crate::email::EmailConfig>,
     dispatcher: Option<crate::email::dispatch::Dispatcher>,
     web_addr: Option<SocketAddr>,
+    dashboard_addr: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -50,6 +51,7 @@ struct Served {
     hub: Hub,
     dispatcher: Option<crate::email::dispatch::Dispatcher>,
     web_addr: Option<SocketAddr>,
+    dashboard_addr: Option<SocketAddr>,
     shutdown: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -110,6 +112,7 @@ impl TestHub {
             email,
             dispatcher: served.dispatcher,
             web_addr: served.web_addr,
+            dashboard_addr: served.dashboard_addr,
             shutdown: Some(served.shutdown),
             task: Some(served.task),
         };
@@ -157,6 +160,7 @@ impl TestHub {
             email: other.email.clone(),
             dispatcher: served.dispatcher,
             web_addr: served.web_addr,
+            dashboard_addr: served.dashboard_addr,
             shutdown: Some(served.shutdown),
             task: Some(served.task),
         })
@@ -186,6 +190,7 @@ impl TestHub {
     ) -> anyhow::Result<Served> {
         let mut config =
             Config { data_dir: dir.to_owned(), database_url: database_url.map(str::to_owned), ..Config::default() };
+        config.dashboard.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         if let Some(email) = email {
             config.email = email.clone();
             config.email.enabled = true;
@@ -196,13 +201,14 @@ impl TestHub {
         let hub = server.hub().clone();
         let dispatcher = server.dispatcher();
         let web_addr = server.web_addr();
+        let dashboard_addr = server.dashboard_addr();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(server.serve(listener, async move {
             let _ = rx.await;
         }));
-        Ok(Served { addr, hub, dispatcher, web_addr, shutdown: tx, task })
+        Ok(Served { addr, hub, dispatcher, web_addr, dashboard_addr, shutdown: tx, task })
     }
 
     fn email_key_file(&self) -> Option<std::path::PathBuf> {
@@ -213,6 +219,23 @@ impl TestHub {
     pub async fn deliver_mail(&self) -> anyhow::Result<crate::email::dispatch::Round> {
         let d = self.dispatcher.as_ref().ok_or_else(|| anyhow::anyhow!("the email channel is not enabled"))?;
         d.run_until_idle().await.map_err(|e| anyhow::anyhow!("dispatching mail: {e}"))
+    }
+
+    /// The dashboard's address (`https://localhost:PORT`; the certificate is the hub's own).
+    pub fn dashboard_addr(&self) -> SocketAddr {
+        self.dashboard_addr.expect("the test hub always serves the dashboard")
+    }
+
+    /// Creates a dashboard account for staff of `org` (as the operator would with `hub staff add`).
+    pub async fn add_staff(&self, org: &str, username: &str, name: &str, password: &str) -> anyhow::Result<()> {
+        let new = crate::service::staff::NewStaff {
+            username: username.to_owned(),
+            display_name: name.to_owned(),
+            org: org.to_owned(),
+            password: password.to_owned(),
+        };
+        self.hub.add_staff(&crate::service::Caller::Operator { staff: None }, new).await?;
+        Ok(())
     }
 
     /// The partner page's address (the email channel must be enabled).
@@ -236,6 +259,7 @@ impl TestHub {
         self.hub = served.hub;
         self.dispatcher = served.dispatcher;
         self.web_addr = served.web_addr;
+        self.dashboard_addr = served.dashboard_addr;
         self.shutdown = Some(served.shutdown);
         self.task = Some(served.task);
         Ok(())

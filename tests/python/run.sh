@@ -81,7 +81,7 @@ log "PKI ready: CA, server, operator and ${#ORGS[@]} client certificates"
 # --- 4. serve and run the client -------------------------------------------------------------------------------
 PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 log "starting hub serve on 127.0.0.1:$PORT"
-"$HUB" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" >"$SERVER_LOG" 2>&1 &
+HUB_DASHBOARD_LISTEN=127.0.0.1:0 "$HUB" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 
 PYTHONPATH="$GEN${PYTHONPATH:+:$PYTHONPATH}" "$PY" "$ROOT/tests/python/frau_k_client.py" \

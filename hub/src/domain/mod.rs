@@ -14,6 +14,7 @@ pub mod notice;
 pub mod org;
 pub mod projection;
 pub mod referral;
+pub mod staff;
 pub mod time;
 pub mod vocab;
 pub mod workdays;

@@ -19,6 +19,7 @@ use crate::domain::mail::{JobStatus, MailJob};
 use crate::domain::notice::Notice;
 use crate::domain::org::Organisation;
 use crate::domain::referral::{Referral, ReferralState};
+use crate::domain::staff::{StaffAccount, StaffSession, Username};
 use crate::domain::time::{Day, Instant};
 use crate::vault::Vault;
 
@@ -323,6 +324,26 @@ pub trait Tx: Send {
     async fn rewrap_data_keys(&mut self, limit: u32) -> Result<usize, StoreError>;
     /// How many data keys each master key wraps, by master key id.
     async fn data_key_census(&mut self) -> Result<Vec<(String, u64)>, StoreError>;
+
+    // Dashboard accounts and sessions (migration 0006).
+    /// The staff account of `username`.
+    async fn staff_account(&mut self, username: &Username) -> Result<Option<StaffAccount>, StoreError>;
+    /// Every staff account, by username.
+    async fn staff_accounts(&mut self) -> Result<Vec<StaffAccount>, StoreError>;
+    /// Inserts or replaces a staff account.
+    async fn save_staff_account(&mut self, account: &StaffAccount) -> Result<(), StoreError>;
+    /// Stores a new session.
+    async fn insert_session(&mut self, session: &StaffSession) -> Result<(), StoreError>;
+    /// The session with this token hash.
+    async fn session(&mut self, token_hash: &str) -> Result<Option<StaffSession>, StoreError>;
+    /// Records a request of the session at `at`.
+    async fn touch_session(&mut self, token_hash: &str, at: Instant) -> Result<(), StoreError>;
+    /// Ends one session (sign-out).
+    async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError>;
+    /// Ends every session of `username` (account disabled or password changed); how many.
+    async fn delete_sessions_of(&mut self, username: &Username) -> Result<u64, StoreError>;
+    /// Deletes sessions idle since before `idle_before` or signed in before `created_before`; how many.
+    async fn purge_sessions(&mut self, idle_before: Instant, created_before: Instant) -> Result<u64, StoreError>;
 }
 
 /// What opening a store does about migrations the database has not applied yet.

@@ -63,6 +63,7 @@ use crate::domain::note::Note;
 use crate::domain::notice::Notice;
 use crate::domain::org::Organisation;
 use crate::domain::referral::Referral;
+use crate::domain::staff::{StaffAccount, StaffSession, Username};
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::ConsentStatus;
 use crate::vault::{Vault, WrappedKey};
@@ -1054,6 +1055,97 @@ impl Tx for PgTx {
                 Ok((r.try_get("master_id").map_err(map_err)?, u64::try_from(n).unwrap_or(0)))
             })
             .collect()
+    }
+
+    async fn staff_account(&mut self, username: &Username) -> Result<Option<StaffAccount>, StoreError> {
+        self.one("SELECT body FROM staff_accounts WHERE username = $1", username.as_str()).await
+    }
+
+    async fn staff_accounts(&mut self) -> Result<Vec<StaffAccount>, StoreError> {
+        self.many("SELECT body FROM staff_accounts ORDER BY username", None).await
+    }
+
+    async fn save_staff_account(&mut self, account: &StaffAccount) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO staff_accounts (username, org_id, body) VALUES ($1, $2, $3) ON CONFLICT (username) DO UPDATE SET org_id = excluded.org_id, body = excluded.body",
+        )
+        .bind(account.username.as_str())
+        .bind(account.org.as_str())
+        .bind(to_json(account)?)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn insert_session(&mut self, session: &StaffSession) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO staff_sessions (token_hash, username, csrf, created_at, last_seen) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&session.token_hash)
+        .bind(session.username.as_str())
+        .bind(&session.csrf)
+        .bind(session.created_at.millis())
+        .bind(session.last_seen.millis())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn session(&mut self, token_hash: &str) -> Result<Option<StaffSession>, StoreError> {
+        let row = sqlx::query("SELECT username, csrf, created_at, last_seen FROM staff_sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        let Some(r) = row else { return Ok(None) };
+        let username: String = r.try_get("username").map_err(map_err)?;
+        Ok(Some(StaffSession {
+            token_hash: token_hash.to_owned(),
+            username: Username::parse(&username).map_err(|e| StoreError::Other(format!("stored username: {e}")))?,
+            csrf: r.try_get("csrf").map_err(map_err)?,
+            created_at: Instant::from_millis(r.try_get("created_at").map_err(map_err)?),
+            last_seen: Instant::from_millis(r.try_get("last_seen").map_err(map_err)?),
+        }))
+    }
+
+    async fn touch_session(&mut self, token_hash: &str, at: Instant) -> Result<(), StoreError> {
+        sqlx::query("UPDATE staff_sessions SET last_seen = $1 WHERE token_hash = $2")
+            .bind(at.millis())
+            .bind(token_hash)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_sessions_of(&mut self, username: &Username) -> Result<u64, StoreError> {
+        let r = sqlx::query("DELETE FROM staff_sessions WHERE username = $1")
+            .bind(username.as_str())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(r.rows_affected())
+    }
+
+    async fn purge_sessions(&mut self, idle_before: Instant, created_before: Instant) -> Result<u64, StoreError> {
+        let r = sqlx::query("DELETE FROM staff_sessions WHERE last_seen < $1 OR created_at < $2")
+            .bind(idle_before.millis())
+            .bind(created_before.millis())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(r.rows_affected())
     }
 }
 

@@ -74,6 +74,8 @@ pub fn hub_command(bin: &Path, args: &[&str]) -> Command {
         }
     }
     cmd.env("HUB_LOG", "warn");
+    // Several hubs run at once in the tests: each dashboard on a port of its own.
+    cmd.env("HUB_DASHBOARD_LISTEN", "127.0.0.1:0");
     cmd
 }
 

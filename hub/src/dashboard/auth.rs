@@ -1,0 +1,199 @@
+//! Sign-in, sign-out and the [`Staff`] extractor that guards every other page.
+//!
+//! The session token lives only in a `__Host-` cookie (HttpOnly, Secure, SameSite=Strict, path
+//! `/`); the store keeps its hash. Every state-changing form also carries the session's CSRF token,
+//! checked in constant time, so a request from another site cannot act even if a browser ignored
+//! SameSite.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::DashState;
+use super::form::FormData;
+use super::layout::{Frame, Nav, html, message_page, page, secure_headers};
+use super::views::{Ctx, esc};
+use crate::service::HubError;
+use crate::service::staff::{SIGN_IN_FAILED, SessionUser, may_use_dashboard};
+
+/// The session cookie's name. `__Host-` makes browsers refuse it unless Secure, path `/` and no
+/// Domain: no other host or path can set or shadow it.
+pub const COOKIE: &str = "__Host-wh_session";
+
+/// A signed-in staff member of a Fachstelle: the only kind of user any page but the sign-in page
+/// is served to.
+pub struct Staff {
+    /// The session's staff member and the caller the service layer sees.
+    pub user: SessionUser,
+}
+
+impl Staff {
+    /// What every view needs.
+    pub fn ctx(&self, state: &DashState) -> Ctx {
+        Ctx {
+            today: state.hub.clock_today(),
+            csrf: self.user.session.csrf.clone(),
+            staff_name: self.user.account.display_name.as_str().to_owned(),
+        }
+    }
+
+    /// The page frame for this staff member.
+    pub fn frame(&self, nav: Nav) -> Frame<'_> {
+        Frame { staff_name: self.user.account.display_name.as_str(), csrf: &self.user.session.csrf, nav }
+    }
+
+    /// Checks the form's CSRF token against the session's.
+    pub fn check_csrf(&self, form: &FormData) -> Result<(), Box<Response>> {
+        let sent = form.one("csrf").unwrap_or_default();
+        if same_token(&sent, &self.user.session.csrf) {
+            Ok(())
+        } else {
+            Err(Box::new(message_page(
+                StatusCode::FORBIDDEN,
+                "Formular abgelaufen",
+                "Das Formular war nicht mehr gültig. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+                Some(&self.frame(Nav::None)),
+            )))
+        }
+    }
+}
+
+/// Compares two tokens in time independent of where they differ.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The session token sent in the cookie, if any.
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// A signed-in user of any organisation (sign-out must work for everyone).
+pub struct AnyUser(pub SessionUser);
+
+impl FromRequestParts<DashState> for AnyUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &DashState) -> Result<Self, Self::Rejection> {
+        let Some(token) = session_token(&parts.headers) else { return Err(to_sign_in()) };
+        match state.hub.session_user(&token).await {
+            Ok(Some(user)) => Ok(AnyUser(user)),
+            Ok(None) => Err(to_sign_in()),
+            Err(e) => Err(super::handlers::error_page(e, None)),
+        }
+    }
+}
+
+impl FromRequestParts<DashState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &DashState) -> Result<Self, Self::Rejection> {
+        let AnyUser(user) = AnyUser::from_request_parts(parts, state).await?;
+        if !may_use_dashboard(&user.caller) {
+            tracing::info!(user = %user.account.username, org = %user.account.org, "dashboard refused: not Fachstelle staff");
+            return Err(no_access(&user));
+        }
+        Ok(Staff { user })
+    }
+}
+
+/// The answer to a signed-in user who is not Fachstelle staff: no data, only a way out.
+fn no_access(user: &SessionUser) -> Response {
+    let body = format!(
+        "<h1>Kein Zugriff</h1><p class=\"hinweis\">Das Dashboard steht nur den Mitarbeitenden der Fachstelle \
+         Wohnungserhalt zur Verfügung.</p>\
+         <form id=\"abmelden\" method=\"post\" action=\"/abmelden\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <button type=\"submit\">Abmelden</button></form>",
+        esc(&user.session.csrf)
+    );
+    html(StatusCode::FORBIDDEN, page("Kein Zugriff", None, &body))
+}
+
+fn to_sign_in() -> Response {
+    let mut r = Redirect::to("/anmelden").into_response();
+    secure_headers(r.headers_mut());
+    r
+}
+
+fn sign_in_page(status: StatusCode, error: Option<&str>, username: &str) -> Response {
+    let error = error.map(|e| format!("<p class=\"fehler\">{}</p>", esc(e))).unwrap_or_default();
+    let body = format!(
+        "<div class=\"anmelden\"><h1>Anmelden</h1>{error}\
+         <form id=\"anmelden\" method=\"post\" action=\"/anmelden\">\
+         <label for=\"benutzer\">Benutzername</label>\
+         <input id=\"benutzer\" name=\"benutzer\" autocomplete=\"username\" required value=\"{}\">\
+         <label for=\"passwort\">Passwort</label>\
+         <input id=\"passwort\" name=\"passwort\" type=\"password\" autocomplete=\"current-password\" required>\
+         <button type=\"submit\" id=\"anmelden-knopf\">Anmelden</button></form>\
+         <p class=\"hinweis\">Für Mitarbeitende der Fachstelle Wohnungserhalt. Jeder Seitenaufruf mit \
+         personenbezogenen Daten wird mit Ihrem Namen protokolliert.</p></div>",
+        esc(username)
+    );
+    html(status, page("Anmelden", None, &body))
+}
+
+/// GET /anmelden
+pub async fn sign_in_form() -> Response {
+    sign_in_page(StatusCode::OK, None, "")
+}
+
+/// POST /anmelden
+pub async fn sign_in(State(state): State<DashState>, form: FormData) -> Response {
+    let username = form.one("benutzer").unwrap_or_default();
+    let password = form.one("passwort").unwrap_or_default();
+    match state.hub.sign_in(&username, &password).await {
+        Ok(signed) => {
+            let mut r = Redirect::to("/").into_response();
+            let cookie = format!("{COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict", signed.token);
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            secure_headers(r.headers_mut());
+            r
+        }
+        Err(HubError::Unauthenticated(_)) => sign_in_page(StatusCode::UNAUTHORIZED, Some(SIGN_IN_FAILED), &username),
+        Err(e) => super::handlers::error_page(e, None),
+    }
+}
+
+/// POST /abmelden: ends the session and clears the cookie.
+pub async fn sign_out(State(state): State<DashState>, AnyUser(user): AnyUser, form: FormData) -> Response {
+    let sent = form.one("csrf").unwrap_or_default();
+    if !same_token(&sent, &user.session.csrf) {
+        return message_page(StatusCode::FORBIDDEN, "Formular abgelaufen", "Bitte laden Sie die Seite neu.", None);
+    }
+    if let Err(e) = state.hub.sign_out(&user).await {
+        return super::handlers::error_page(e, None);
+    }
+    let mut r = Redirect::to("/anmelden").into_response();
+    let clear = format!("{COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    secure_headers(r.headers_mut());
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; __Host-wh_session=abc; b=2"));
+        assert_eq!(session_token(&h).as_deref(), Some("abc"));
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("wh_session=abc"));
+        assert_eq!(session_token(&h), None);
+    }
+}

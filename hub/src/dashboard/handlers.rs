@@ -1,0 +1,351 @@
+//! The dashboard's pages and actions: each reads its query or form, calls the service layer as
+//! the signed-in staff member, and hands the model to a view. Actions answer with a redirect to
+//! the case page (post/redirect/get), so reloading a page never repeats an action.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::DashState;
+use super::auth::Staff;
+use super::form::FormData;
+use super::layout::{Frame, Nav, html, message_page, page, secure_headers};
+use super::views;
+use crate::domain::FieldError;
+use crate::domain::ids::{CaseId, IdempotencyKey, OrgId, PersonId};
+use crate::domain::time::Day;
+use crate::domain::vocab::{CaseOutcome, ConsentForm, DataCategory, ReferralCategory, RescueMeans};
+use crate::key_figures::{self, Format};
+use crate::service::dashboard::HandoffFilter;
+use crate::service::{HubError, Idem, NewConsent, NewReferral};
+use crate::store::AuditEntry;
+
+/// The error page of a failed request. Internal details are logged, never shown.
+pub fn error_page(e: HubError, frame: Option<&Frame<'_>>) -> Response {
+    let (status, title, text) = error_parts(e);
+    message_page(status, title, &text, frame)
+}
+
+/// Status, German title and message of a failed request.
+fn error_parts(e: HubError) -> (StatusCode, &'static str, String) {
+    match e {
+        HubError::Invalid(f) => (
+            StatusCode::BAD_REQUEST,
+            "Eingabe ungültig",
+            format!("Bitte prüfen Sie das Feld „{}“: {}", f.field, f.reason),
+        ),
+        HubError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, "Nicht angemeldet", m),
+        HubError::PermissionDenied(m) => (StatusCode::FORBIDDEN, "Kein Zugriff", m),
+        HubError::NotFound(what) => {
+            (StatusCode::NOT_FOUND, "Nicht gefunden", format!("Nicht gefunden ({what}) oder kein Zugriff."))
+        }
+        HubError::AlreadyExists(m) => (StatusCode::CONFLICT, "Schon vorhanden", m),
+        HubError::FailedPrecondition(m) => (StatusCode::CONFLICT, "Nicht möglich", m),
+        HubError::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Vorübergehend nicht erreichbar",
+            "Die Datenbank ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.".into(),
+        ),
+        HubError::Internal(detail) => {
+            tracing::error!(%detail, "dashboard request failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Fehler",
+                "Ein interner Fehler ist aufgetreten; er wurde protokolliert.".into(),
+            )
+        }
+    }
+}
+
+fn ok_page(staff: &Staff, nav: Nav, title: &str, body: &str) -> Response {
+    html(StatusCode::OK, page(title, Some(&staff.frame(nav)), body))
+}
+
+/// GET / : Heute.
+pub async fn today(State(state): State<DashState>, staff: Staff) -> Response {
+    match state.hub.dash_today(&staff.user.caller).await {
+        Ok(m) => ok_page(&staff, Nav::Today, "Heute", &views::today::render(&m, &staff.ctx(&state))),
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Today))),
+    }
+}
+
+/// Filters of the handoffs page.
+#[derive(Debug, Deserialize)]
+pub struct HandoffQuery {
+    partner: Option<String>,
+    status: Option<String>,
+    ueberfaellig: Option<String>,
+}
+
+/// GET /uebergaben : Übergaben.
+pub async fn handoffs(State(state): State<DashState>, staff: Staff, Query(q): Query<HandoffQuery>) -> Response {
+    let filter = HandoffFilter::from_query(q.partner.as_deref(), q.status.as_deref(), q.ueberfaellig.as_deref());
+    match state.hub.dash_handoffs(&staff.user.caller, filter.clone()).await {
+        Ok(m) => ok_page(&staff, Nav::Handoffs, "Übergaben", &views::handoffs::render(&m, &filter, &staff.ctx(&state))),
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Handoffs))),
+    }
+}
+
+/// GET /faelle : open cases.
+pub async fn cases(State(state): State<DashState>, staff: Staff) -> Response {
+    match state.hub.dash_cases(&staff.user.caller).await {
+        Ok(rows) => ok_page(&staff, Nav::Cases, "Fälle", &views::handoffs::render_cases(&rows, &staff.ctx(&state))),
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Cases))),
+    }
+}
+
+fn case_id(raw: &str) -> Result<CaseId, HubError> {
+    CaseId::parse(raw).map_err(|e| HubError::Invalid(e.within("Fall")))
+}
+
+/// GET /faelle/{id} : the case page.
+pub async fn case_page(State(state): State<DashState>, staff: Staff, Path(id): Path<String>) -> Response {
+    let model = match case_id(&id) {
+        Ok(id) => state.hub.dash_case(&staff.user.caller, &id).await,
+        Err(e) => Err(e),
+    };
+    match model {
+        Ok(m) => {
+            let title = views::case_page::title(&m);
+            ok_page(&staff, Nav::Cases, &title, &views::case_page::render(&m, &staff.ctx(&state)))
+        }
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Cases))),
+    }
+}
+
+/// GET /partner : Partner.
+pub async fn partners(State(state): State<DashState>, staff: Staff) -> Response {
+    match state.hub.dash_partners(&staff.user.caller).await {
+        Ok(rows) => ok_page(&staff, Nav::Partners, "Partner", &views::partners::render(&rows, &staff.ctx(&state))),
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Partners))),
+    }
+}
+
+/// The year of the key figures pages.
+#[derive(Debug, Deserialize)]
+pub struct YearQuery {
+    jahr: Option<String>,
+}
+
+impl YearQuery {
+    fn year(&self, today: Day) -> Result<i32, HubError> {
+        match self.jahr.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(today.year()),
+            Some(s) => s
+                .parse::<i32>()
+                .ok()
+                .filter(|y| (2000..=2100).contains(y))
+                .ok_or_else(|| FieldError::new("jahr", "erwartet ein Jahr wie 2026").into()),
+        }
+    }
+}
+
+/// Builds the caller's key figures and records who looked at them.
+async fn figures(
+    state: &DashState,
+    staff: &Staff,
+    year: i32,
+    format: Format,
+) -> Result<key_figures::KeyFigures, HubError> {
+    let org = staff.user.caller.fachstelle("read key figures")?.id.clone();
+    let now = state.hub.clock_now();
+    let store = state.hub.store();
+    let figures = {
+        let mut tx = store.begin_read().await?;
+        key_figures::build(tx.as_mut(), year, Some(&org), now).await.map_err(|e| HubError::Internal(e.to_string()))?
+    };
+    let mut tx = store.begin().await?;
+    tx.append_audit(&AuditEntry {
+        at: now,
+        actor: org.as_str().to_owned(),
+        staff: Some(staff.user.account.display_name.as_str().to_owned()),
+        action: "report.key_figures".into(),
+        case_id: None,
+        referral_id: None,
+        legal_basis: "aggregated statistics".into(),
+        detail: format!(
+            "key figures {year} ({format}) on the dashboard: aggregated counts only, cells under 5 suppressed"
+        ),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(figures)
+}
+
+/// GET /kennzahlen?jahr=Y
+pub async fn key_figures_page(State(state): State<DashState>, staff: Staff, Query(q): Query<YearQuery>) -> Response {
+    let frame = staff.frame(Nav::Figures);
+    let year = match q.year(state.hub.clock_today()) {
+        Ok(y) => y,
+        Err(e) => return error_page(e, Some(&frame)),
+    };
+    match figures(&state, &staff, year, Format::Html).await {
+        Ok(f) => ok_page(
+            &staff,
+            Nav::Figures,
+            &format!("Kennzahlen {year}"),
+            &views::figures::render(&f, year, &staff.ctx(&state)),
+        ),
+        Err(e) => error_page(e, Some(&frame)),
+    }
+}
+
+/// GET /kennzahlen.csv?jahr=Y : a download.
+pub async fn key_figures_csv(State(state): State<DashState>, staff: Staff, Query(q): Query<YearQuery>) -> Response {
+    let year = match q.year(state.hub.clock_today()) {
+        Ok(y) => y,
+        Err(e) => return error_page(e, Some(&staff.frame(Nav::Figures))),
+    };
+    match figures(&state, &staff, year, Format::Csv).await {
+        Ok(f) => {
+            let mut r = (StatusCode::OK, f.to_csv()).into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"kennzahlen-{year}.csv\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            secure_headers(h);
+            r
+        }
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Figures))),
+    }
+}
+
+/// An idempotency key for one form submission: a fresh key (the redirect after the action keeps a
+/// reload from repeating it), fingerprinted over the form like the gRPC edge does.
+fn form_idem(action: &str, form: &FormData) -> Result<Idem, HubError> {
+    let key = IdempotencyKey::parse(&format!("dashboard-{}", uuid::Uuid::new_v4()))?;
+    let mut h = Sha256::new();
+    h.update(action.as_bytes());
+    h.update(format!("{form:?}").as_bytes());
+    Ok(Idem { key, fingerprint: hex::encode(h.finalize()) })
+}
+
+fn parse_all<T>(form: &FormData, field: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, HubError> {
+    form.all(field)
+        .iter()
+        .map(|v| parse(v).ok_or_else(|| FieldError::new(field, format!("unbekannter Wert '{v}'")).into()))
+        .collect()
+}
+
+fn parse_one<T>(form: &FormData, field: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, HubError> {
+    Ok(parse_all(form, field, parse)?.into_iter().next())
+}
+
+fn required<T>(v: Option<T>, field: &str) -> Result<T, HubError> {
+    v.ok_or_else(|| FieldError::new(field, "fehlt").into())
+}
+
+fn day_field(form: &FormData, field: &str) -> Result<Option<Day>, HubError> {
+    form.non_empty(field).map(|v| Day::parse(&v).map_err(|e| HubError::Invalid(e.within(field)))).transpose()
+}
+
+/// Runs an action on a case and redirects back to its page, or shows what went wrong.
+async fn case_action<F, Fut>(staff: Staff, id: String, form: FormData, act: F) -> Response
+where
+    F: FnOnce(CaseId, FormData) -> Fut,
+    Fut: Future<Output = Result<(), HubError>>,
+{
+    if let Err(r) = staff.check_csrf(&form) {
+        return *r;
+    }
+    let result = match case_id(&id) {
+        Ok(id) => act(id.clone(), form).await.map(|()| id),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(id) => {
+            let mut r = Redirect::to(&format!("/faelle/{id}")).into_response();
+            secure_headers(r.headers_mut());
+            r
+        }
+        Err(e) => {
+            let (status, title, text) = error_parts(e);
+            let body = format!(
+                "<h1>{}</h1><p class=\"fehler\">{}</p><p><a class=\"zurueck\" href=\"/faelle/{}\">Zurück zum Fall</a></p>",
+                views::esc(title),
+                views::esc(&text),
+                views::esc(&id)
+            );
+            html(status, page(title, Some(&staff.frame(Nav::Cases)), &body))
+        }
+    }
+}
+
+/// POST /faelle/{id}/ueberweisen : a referral.
+pub async fn refer(State(state): State<DashState>, staff: Staff, Path(id): Path<String>, form: FormData) -> Response {
+    let caller = staff.user.caller.clone();
+    case_action(staff, id, form, |case_id, form| async move {
+        let idem = form_idem("refer", &form)?;
+        let recipient = OrgId::parse(&required(form.non_empty("empfaenger"), "empfaenger")?)
+            .map_err(|e| HubError::Invalid(e.within("empfaenger")))?;
+        let category = required(parse_one(&form, "kategorie", ReferralCategory::parse)?, "kategorie")?;
+        let data = parse_all(&form, "daten", DataCategory::parse)?;
+        let new = NewReferral {
+            case_id,
+            recipient,
+            category,
+            data,
+            message: form.one("nachricht").unwrap_or_default(),
+            reply_by: day_field(&form, "antwort_bis")?,
+        };
+        state.hub.create_referral(&caller, &idem, new).await.map(|_| ())
+    })
+    .await
+}
+
+/// POST /faelle/{id}/einwilligung : a consent.
+pub async fn consent(State(state): State<DashState>, staff: Staff, Path(id): Path<String>, form: FormData) -> Response {
+    let caller = staff.user.caller.clone();
+    case_action(staff, id, form, |case_id, form| async move {
+        let idem = form_idem("consent", &form)?;
+        let recipients = form
+            .all("empfaenger")
+            .iter()
+            .map(|v| OrgId::parse(v).map_err(|e| HubError::Invalid(e.within("empfaenger"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let categories = parse_all(&form, "daten", DataCategory::parse)?;
+        let mut persons = form
+            .all("personen")
+            .iter()
+            .map(|v| PersonId::parse(v).map_err(|e| HubError::Invalid(e.within("personen"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        if persons.is_empty() {
+            // Without a choice: the household members named in the case consent together.
+            persons = state.hub.get_case(&caller, &case_id).await?.details.persons.into_iter().map(|p| p.id).collect();
+        }
+        let new = NewConsent {
+            case_id,
+            persons,
+            recipients,
+            art9_explicit: categories.iter().any(|c| c.is_special()) && form.one("ausdruecklich").is_some(),
+            categories,
+            form: required(parse_one(&form, "form", ConsentForm::parse)?, "form")?,
+            evidence: form.one("nachweis").unwrap_or_default(),
+            valid_until: required(day_field(&form, "gueltig_bis")?, "gueltig_bis")?,
+            secrecy_release: form.one("schweigepflicht").is_some(),
+        };
+        state.hub.record_consent(&caller, &idem, new).await.map(|_| ())
+    })
+    .await
+}
+
+/// POST /faelle/{id}/abschliessen : closes the case.
+pub async fn close(State(state): State<DashState>, staff: Staff, Path(id): Path<String>, form: FormData) -> Response {
+    let caller = staff.user.caller.clone();
+    case_action(staff, id, form, |case_id, form| async move {
+        let idem = form_idem("close", &form)?;
+        let outcome = required(parse_one(&form, "ergebnis", CaseOutcome::parse)?, "ergebnis")?;
+        let means = parse_one(&form, "mittel", RescueMeans::parse)?;
+        let note = form.one("notiz").unwrap_or_default();
+        state.hub.close_case(&caller, &idem, &case_id, outcome, means, note).await.map(|_| ())
+    })
+    .await
+}
+
+/// Any other path.
+pub async fn not_found() -> Response {
+    message_page(StatusCode::NOT_FOUND, "Nicht gefunden", "Diese Seite gibt es nicht.", None)
+}

@@ -1,0 +1,91 @@
+//! The Fachstelle dashboard: server-rendered German HTML pages served by the hub itself over HTTPS,
+//! for caseworkers who do not speak gRPC. Staff sign in with the hub's own accounts (argon2id,
+//! `hub staff add`); every page acts through the service layer as the staff member's organisation
+//! with the staff member's name, so authorisation and audit are exactly those of the gRPC API.
+//!
+//! Why accounts and not client certificates in the browser: the Fachstelle's eleven caseworkers
+//! share a city network and city PCs; installing and renewing a personal certificate in every
+//! browser is the step that would make them fall back to email. Partner systems keep mutual TLS.
+//!
+//! Pages: `/` (Heute), `/uebergaben`, `/faelle`, `/faelle/{id}` (with the refer, consent and close
+//! forms), `/partner`, `/kennzahlen` (and `.csv`). Only staff of a Fachstelle see any of them; any
+//! other account gets "Kein Zugriff", a signed-out browser the sign-in page.
+
+pub mod auth;
+pub mod form;
+pub mod handlers;
+pub mod layout;
+pub mod views;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::service::Hub;
+
+/// Dashboard settings (config table `[dashboard]`, environment `HUB_DASHBOARD_*`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardConfig {
+    /// Serve the dashboard (`HUB_DASHBOARD_ENABLED`, default true). Nobody can sign in before an
+    /// account exists (`hub staff add`).
+    pub enabled: bool,
+    /// Listen address (`HUB_DASHBOARD_LISTEN`, default `127.0.0.1:8444`).
+    pub listen: SocketAddr,
+    /// Certificate chain (PEM); default the hub's server certificate (signed by the hub's own CA:
+    /// browsers warn until that CA is installed or a publicly trusted certificate is set here).
+    pub tls_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        Self { enabled: true, listen: SocketAddr::from(([127, 0, 0, 1], 8444)), tls_cert: None, tls_key: None }
+    }
+}
+
+impl DashboardConfig {
+    /// Applies `HUB_DASHBOARD_ENABLED` and `HUB_DASHBOARD_LISTEN`.
+    pub fn apply_env(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        if let Some(v) = get("HUB_DASHBOARD_ENABLED") {
+            self.enabled = crate::config::parse_bool("HUB_DASHBOARD_ENABLED", &v)?;
+        }
+        if let Some(v) = get("HUB_DASHBOARD_LISTEN") {
+            self.listen =
+                v.parse().map_err(|_| format!("HUB_DASHBOARD_LISTEN: '{v}' is not an address like 127.0.0.1:8444"))?;
+        }
+        Ok(())
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct DashState {
+    /// The hub's use cases.
+    pub hub: Hub,
+}
+
+/// The dashboard's routes.
+pub fn router(hub: Hub) -> Router {
+    Router::new()
+        .route("/anmelden", get(auth::sign_in_form).post(auth::sign_in))
+        .route("/abmelden", post(auth::sign_out))
+        .route("/", get(handlers::today))
+        .route("/uebergaben", get(handlers::handoffs))
+        .route("/faelle", get(handlers::cases))
+        .route("/faelle/{id}", get(handlers::case_page))
+        .route("/faelle/{id}/ueberweisen", post(handlers::refer))
+        .route("/faelle/{id}/einwilligung", post(handlers::consent))
+        .route("/faelle/{id}/abschliessen", post(handlers::close))
+        .route("/partner", get(handlers::partners))
+        .route("/kennzahlen", get(handlers::key_figures_page))
+        .route("/kennzahlen.csv", get(handlers::key_figures_csv))
+        .fallback(handlers::not_found)
+        .layer(DefaultBodyLimit::max(form::MAX_FORM_BYTES))
+        .with_state(DashState { hub })
+}
