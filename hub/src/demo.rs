@@ -164,15 +164,158 @@ pub async fn run(serve: bool) -> anyhow::Result<()> {
     println!("hub started on {} with a fresh SQLite database in {}", th.addr(), th.data_dir().display());
     let demo = play(&th).await?;
     if serve {
+        println!("\nFor the dashboard: two more households, still open, and a new notice (synthetic data)");
+        open_cases(&th).await?;
         th.add_staff(orgs::FACHSTELLE, DEMO_USER, "Demo-Sachbearbeitung (Fachstelle)", DEMO_PASSWORD).await?;
         println!("\nThe dashboard of the Fachstelle: https://localhost:{}/", th.dashboard_addr().port());
         println!("  sign in as {DEMO_USER} with password {DEMO_PASSWORD}");
         println!("  the Frau K. case: https://localhost:{}/faelle/{}", th.dashboard_addr().port(), demo.case_id);
         println!("  (the certificate is the demo hub's own: accept the browser's warning)");
-        println!("  the hub's clock stands on the story's last day. Stop with Ctrl-C.");
+        println!("  the hub's clock stands on 7 Apr 2026. Stop with Ctrl-C.");
         let _ = tokio::signal::ctrl_c().await;
     }
     th.shutdown().await;
+    Ok(())
+}
+
+/// After the story: an open case with a Schonfrist running and an overdue referral, an open
+/// Schutzsperre case, and a notice waiting for triage, so that the dashboard's "Heute" page has
+/// something to show. Leaves the clock on 7 Apr 2026.
+pub async fn open_cases(th: &TestHub) -> anyhow::Result<()> {
+    use pb::DataCategory as D;
+    let fs = th.channel(orgs::FACHSTELLE).await?;
+    let mut cases = CaseServiceClient::new(fs.clone());
+    let mut consents = ConsentServiceClient::new(fs.clone());
+    let mut referrals = ReferralServiceClient::new(fs);
+    let stage = |stage: pb::ThreatStage, date: &str, source: &str| pb::ThreatStageEntry {
+        stage: stage as i32,
+        date: date.into(),
+        source: source.into(),
+        ..Default::default()
+    };
+    let household = |family: &str, given: &str, gender: pb::Gender, street: &str, reference: &str| {
+        let mut d = frau_k_details();
+        d.persons.truncate(1);
+        d.persons[0].family_name = family.into();
+        d.persons[0].given_name = given.into();
+        d.persons[0].gender = gender as i32;
+        d.persons[0].birth_year = 1971;
+        if let Some(a) = d.address.as_mut() {
+            a.street = street.into();
+        }
+        if let Some(t) = d.tenancy.as_mut() {
+            t.tenancy_reference = reference.into();
+        }
+        d.household_type = pb::HouseholdType::Single as i32;
+        d.contact = Some(pb::Contact::default());
+        d.income_benefits_note = String::new();
+        d.counselling_note = String::new();
+        d
+    };
+
+    th.advance_to(day("2026-03-31")?);
+    let mut lehmann = household("Lehmann", "Lars", pb::Gender::Male, "Beispielstraße", "WN-5120-11");
+    lehmann.arrears_cents = 234_000;
+    let case = cases
+        .open_case(pb::OpenCaseRequest {
+            idempotency_key: idem(),
+            details: Some(lehmann),
+            initial_stage: Some(stage(pb::ThreatStage::KuendigungFristlos, "2026-02-05", "Kündigungsschreiben")),
+        })
+        .await?
+        .into_inner()
+        .case
+        .context("no case")?;
+    cases
+        .record_threat_stage(pb::RecordThreatStageRequest {
+            idempotency_key: idem(),
+            case_id: case.id.clone(),
+            entry: Some(stage(pb::ThreatStage::Rechtshaengig, "2026-02-16", "Zustellung der Räumungsklage")),
+        })
+        .await?;
+    let person = case.details.as_ref().and_then(|d| d.persons.first()).map(|p| p.person_id.clone());
+    consents
+        .record_consent(pb::RecordConsentRequest {
+            idempotency_key: idem(),
+            case_id: case.id.clone(),
+            person_ids: person.into_iter().collect(),
+            recipient_organisation_ids: vec![orgs::JOBCENTER.into()],
+            categories: vec![D::Identity as i32, D::Tenancy as i32, D::Arrears as i32],
+            purpose: pb::ConsentPurpose::Wohnungssicherung as i32,
+            form: pb::ConsentForm::Written as i32,
+            evidence_reference: "EW-2026-0077".into(),
+            valid_until: "2026-09-30".into(),
+            art9_explicit: false,
+            secrecy_release: false,
+        })
+        .await?;
+    referrals
+        .create_referral(pb::CreateReferralRequest {
+            idempotency_key: idem(),
+            case_id: case.id.clone(),
+            recipient_organisation_id: orgs::JOBCENTER.into(),
+            category: pb::ReferralCategory::RentDebtTakeoverSgb2 as i32,
+            data_categories: vec![D::Identity as i32, D::Tenancy as i32, D::Arrears as i32],
+            message: "Schonfrist läuft bis Mitte April: bitte vorrangig entscheiden.".into(),
+            reply_by: "2026-04-02".into(),
+        })
+        .await?;
+    println!(
+        "    case {} (Herr L.): eviction suit served 16 Feb, Schonfrist running; referred to {}",
+        case.id,
+        orgs::JOBCENTER
+    );
+
+    let mut schulz = household("Schulz", "Sabine", pb::Gender::Female, "Gartenweg", "WN-6001-02");
+    schulz.schutzsperre = true;
+    schulz.route_in = pb::RouteIn::SelfReferral as i32;
+    let protected = cases
+        .open_case(pb::OpenCaseRequest {
+            idempotency_key: idem(),
+            details: Some(schulz),
+            initial_stage: Some(stage(pb::ThreatStage::Mahnung, "2026-03-20", "Vorsprache")),
+        })
+        .await?
+        .into_inner()
+        .case
+        .context("no case")?;
+    println!("    case {} (Frau S.): Schutzsperre, the address never leaves the hub", protected.id);
+
+    NoticeServiceClient::new(th.channel(orgs::WOHNBAU).await?)
+        .submit_arrears_notice(pb::SubmitArrearsNoticeRequest {
+            idempotency_key: idem(),
+            notice: Some(pb::ArrearsNotice {
+                tenancy_reference: "WN-7310-05".into(),
+                stadtbezirk: pb::Stadtbezirk::AhlemBadenstedtDavenstedt as i32,
+                rent: Some(pb::RentComponents {
+                    base_rent_cents: 51_000,
+                    service_charge_advance_cents: 11_000,
+                    heating_advance_cents: 7_000,
+                }),
+                ledger: vec![
+                    pb::LedgerEntry { due_date: "2026-03-03".into(), amount_due_cents: 69_000, amount_paid_cents: 0 },
+                    pb::LedgerEntry { due_date: "2026-04-03".into(), amount_due_cents: 69_000, amount_paid_cents: 0 },
+                ],
+                stage: pb::ThreatStage::Mahnung as i32,
+                stage_date: "2026-03-30".into(),
+                tenant_consented: true,
+                consent_evidence: "Antwortabschnitt Mahnung 30.03.2026".into(),
+                tenant: Some(pb::TenantContact {
+                    family_name: "Neumann".into(),
+                    given_name: "Nina".into(),
+                    street: "Probeallee".into(),
+                    house_number: "3".into(),
+                    postal_code: "30453".into(),
+                    city: "Hannover".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        })
+        .await?;
+    println!("    a new early notice from {} waits for triage (Frau N.)", orgs::WOHNBAU);
+    th.advance_to(day("2026-04-07")?);
+    println!("07 Apr 2026  the Jobcenter has not answered by 2 Apr: the referral is overdue");
     Ok(())
 }
 
