@@ -351,6 +351,11 @@ impl TestHub {
         self.manual().advance_millis(days * 86_400_000);
     }
 
+    /// Moves the manual clock forward by minutes (session expiry, lockouts).
+    pub fn advance_minutes(&self, minutes: i64) {
+        self.manual().advance_millis(minutes * 60_000);
+    }
+
     /// Moves the manual clock forward to 09:00 UTC of `day` (never backwards).
     pub fn advance_to(&self, day: Day) {
         let now = self.hub.clock_now().millis();

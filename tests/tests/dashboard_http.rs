@@ -1,0 +1,408 @@
+//! The dashboard's sign-in, sessions and forms, attacked over real HTTPS (reqwest trusting the test
+//! hub's CA): wrong passwords, lockout, idle and absolute session expiry on the hub's clock,
+//! sign-out, disabled accounts, CSRF, a housing company's account, security headers, and the
+//! refer / consent / close forms with bad and good input. The browser tests
+//! (`dashboard_browser.rs`) cover the pages as a caseworker sees them.
+mod common;
+
+use std::process::Stdio;
+
+use common::*;
+use hub::domain::ids::CaseId;
+use hub::domain::vocab::{DataCategory as Cat, ReferralCategory as RCat};
+use hub::service::Caller;
+use hub::store::AuditQuery;
+
+mod process;
+
+const PASSWORD: &str = "Fachstelle-Test-2026!";
+
+/// A client for the test hub's dashboard: no redirects followed, cookies handled by hand.
+fn client(hub: &TestHub) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(hub.ca_pem().as_bytes()).expect("CA certificate"))
+        .resolve("localhost", hub.dashboard_addr())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client")
+}
+
+fn url(hub: &TestHub, path: &str) -> String {
+    format!("https://localhost:{}{path}", hub.dashboard_addr().port())
+}
+
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    set_cookie: Option<String>,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+async fn send(req: reqwest::RequestBuilder) -> Answer {
+    let resp = req.send().await.expect("request");
+    let header = |name| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let location = header(reqwest::header::LOCATION);
+    let set_cookie = header(reqwest::header::SET_COOKIE);
+    let headers = resp.headers().clone();
+    let status = resp.status().as_u16();
+    Answer { status, location, set_cookie, headers, body: resp.text().await.unwrap_or_default() }
+}
+
+/// A browser's view of one session.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(hub: &TestHub) -> Self {
+        Self { client: client(hub), base: url(hub, ""), cookie: None }
+    }
+
+    async fn sign_in(&mut self, user: &str, password: &str) -> Answer {
+        let a = send(
+            self.client.post(format!("{}/anmelden", self.base)).form(&[("benutzer", user), ("passwort", password)]),
+        )
+        .await;
+        if let Some(c) = &a.set_cookie {
+            self.cookie = c.split(';').next().map(str::to_owned);
+        }
+        a
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header(reqwest::header::COOKIE, c);
+        }
+        send(req).await
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let mut req = self.client.post(format!("{}{path}", self.base)).form(fields);
+        if let Some(c) = &self.cookie {
+            req = req.header(reqwest::header::COOKIE, c);
+        }
+        send(req).await
+    }
+
+    /// Posts owned form fields.
+    async fn send_form(&self, path: &str, fields: &[(&str, String)]) -> Answer {
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.post(path, &pairs).await
+    }
+
+    /// The CSRF token of the signed-in session, read from a page's hidden field.
+    async fn csrf(&self) -> String {
+        let page = self.get("/").await.body;
+        let at = page.find("name=\"csrf\" value=\"").expect("a csrf field on the page") + 19;
+        page[at..].split('"').next().expect("csrf value").to_owned()
+    }
+}
+
+async fn staff_hub() -> TestHub {
+    let hub = TestHub::start().await.expect("test hub");
+    hub.add_staff(orgs::FACHSTELLE, "k.meyer", "K. Meyer (Sachbearbeitung 3)", PASSWORD).await.expect("staff");
+    hub
+}
+
+fn signed_out(a: &Answer) -> bool {
+    a.status == 303 && a.location.as_deref() == Some("/anmelden")
+}
+
+#[tokio::test]
+async fn wrong_passwords_say_nothing_about_the_account_and_five_lock_it() {
+    let hub = staff_hub().await;
+    let mut b = Browser::new(&hub);
+    let wrong = b.sign_in("k.meyer", "not the password").await;
+    let unknown = b.sign_in("nobody", "not the password").await;
+    for a in [&wrong, &unknown] {
+        assert_eq!(a.status, 401);
+        assert!(a.set_cookie.is_none(), "no session for a failed sign-in");
+        assert!(a.body.contains("Benutzername oder Passwort falsch."), "{}", a.body);
+    }
+    assert_eq!(
+        wrong.body.replace("k.meyer", "NAME"),
+        unknown.body.replace("nobody", "NAME"),
+        "the same page whether or not the account exists"
+    );
+    for _ in 0..4 {
+        assert_eq!(b.sign_in("k.meyer", "still wrong").await.status, 401);
+    }
+    // Five failures in a row: even the right password is refused for 15 minutes.
+    assert_eq!(b.sign_in("k.meyer", PASSWORD).await.status, 401, "the account is locked");
+    hub.advance_minutes(16);
+    let ok = b.sign_in("K.Meyer", PASSWORD).await;
+    assert_eq!((ok.status, ok.location.as_deref()), (303, Some("/")), "names fold case; the lock ends");
+    assert_eq!(b.get("/").await.status, 200);
+
+    let audit = hub
+        .hub()
+        .store()
+        .begin_read()
+        .await
+        .expect("tx")
+        .audit_records(&AuditQuery { limit: 1000, ..Default::default() })
+        .await
+        .expect("audit");
+    let actions: Vec<&str> = audit.iter().map(|r| r.action.as_str()).collect();
+    // Six of the seven failures name an account (and its organisation); an unknown name is only logged.
+    assert_eq!(actions.iter().filter(|a| **a == "staff.sign_in_failed").count(), 6, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "staff.sign_in").count(), 1);
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_when_old_on_sign_out_and_when_the_account_is_disabled() {
+    let hub = staff_hub().await;
+    let mut b = Browser::new(&hub);
+    let signed = b.sign_in("k.meyer", PASSWORD).await;
+    let cookie = signed.set_cookie.expect("a session cookie");
+    for flag in ["__Host-wh_session=", "Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "cookie {cookie} lacks {flag}");
+    }
+    assert_eq!(b.get("/").await.status, 200);
+
+    // Requests keep the session alive; 30 minutes without one end it.
+    for _ in 0..3 {
+        hub.advance_minutes(25);
+        assert_eq!(b.get("/").await.status, 200, "active within 30 minutes");
+    }
+    hub.advance_minutes(31);
+    assert!(signed_out(&b.get("/").await), "idle for 31 minutes");
+
+    // Ten hours after sign-in at the latest, however active.
+    b.sign_in("k.meyer", PASSWORD).await;
+    for i in 1..=23 {
+        hub.advance_minutes(25);
+        assert_eq!(b.get("/partner").await.status, 200, "{} min after sign-in", i * 25);
+    }
+    hub.advance_minutes(25);
+    assert!(signed_out(&b.get("/partner").await), "10 h after sign-in");
+
+    // Sign-out needs the form token, then ends the session for good.
+    b.sign_in("k.meyer", PASSWORD).await;
+    let old_cookie = b.cookie.clone();
+    assert_eq!(b.post("/abmelden", &[("csrf", "forged")]).await.status, 403);
+    assert_eq!(b.get("/").await.status, 200, "a forged sign-out changes nothing");
+    let csrf = b.csrf().await;
+    let out = b.post("/abmelden", &[("csrf", &csrf)]).await;
+    assert!(signed_out(&out));
+    assert!(out.set_cookie.as_deref().is_some_and(|c| c.contains("Max-Age=0")), "the cookie is cleared");
+    b.cookie = old_cookie;
+    assert!(signed_out(&b.get("/").await), "the old cookie no longer works");
+
+    // Disabling the account ends its sessions at once.
+    b.sign_in("k.meyer", PASSWORD).await;
+    assert_eq!(b.get("/").await.status, 200);
+    hub.hub().set_staff_disabled(&Caller::Operator { staff: None }, "k.meyer", true).await.expect("disable");
+    assert!(signed_out(&b.get("/").await));
+    assert_eq!(b.sign_in("k.meyer", PASSWORD).await.status, 401);
+}
+
+#[tokio::test]
+async fn signed_out_browsers_and_housing_company_staff_see_no_data() {
+    let hub = staff_hub().await;
+    let case = open_case(&hub).await;
+    hub.add_staff(orgs::WOHNBAU, "w.vermieter", "Vermietung Nord", PASSWORD).await.expect("staff");
+    let paths = ["/", "/uebergaben", "/faelle", &format!("/faelle/{}", case.id), "/partner", "/kennzahlen"];
+
+    let anonymous = Browser::new(&hub);
+    for p in paths {
+        let a = anonymous.get(p).await;
+        assert!(signed_out(&a), "{p}: {} {:?}", a.status, a.location);
+        assert!(!a.body.contains("Kaiser") && !a.body.contains(&case.id), "{p} leaks to a signed-out browser");
+    }
+    let login = anonymous.get("/anmelden").await;
+    assert_eq!(login.status, 200);
+    assert!(login.body.contains("id=\"anmelden-knopf\""));
+
+    let mut landlord = Browser::new(&hub);
+    assert_eq!(landlord.sign_in("w.vermieter", PASSWORD).await.status, 303);
+    for p in paths {
+        let a = landlord.get(p).await;
+        assert_eq!(a.status, 403, "{p}");
+        assert!(a.body.contains("<h1>Kein Zugriff</h1>"), "{p}: {}", a.body);
+        assert!(!a.body.contains("Kaiser") && !a.body.contains(&case.id), "{p} leaks to a housing company");
+    }
+    // Not through the forms either.
+    let refer = landlord.post(&format!("/faelle/{}/abschliessen", case.id), &[("ergebnis", "WOHNUNG_ERHALTEN")]).await;
+    assert_eq!(refer.status, 403);
+    let view = referral_count(&hub, &case.id).await;
+    assert_eq!(view, 0);
+
+    // Every page carries the headers that keep personal data out of caches, scripts and frames.
+    let mut fs = Browser::new(&hub);
+    fs.sign_in("k.meyer", PASSWORD).await;
+    let page = fs.get(&format!("/faelle/{}", case.id)).await;
+    assert_eq!(page.status, 200);
+    let h = |n: &str| page.headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(h("cache-control"), "no-store");
+    assert!(h("content-security-policy").contains("default-src 'none'"), "{}", h("content-security-policy"));
+    assert!(!h("content-security-policy").contains("script-src"), "no scripts allowed at all");
+    assert_eq!(h("x-frame-options"), "DENY");
+    assert_eq!(h("referrer-policy"), "no-referrer");
+}
+
+async fn referral_count(hub: &TestHub, case_id: &str) -> usize {
+    let caller =
+        hub.hub().authenticate(hub::service::Principal::Org(org(orgs::FACHSTELLE)), None).await.expect("caller");
+    hub.hub().dash_case(&caller, &CaseId::parse(case_id).expect("case id")).await.expect("case").referrals.len()
+}
+
+fn org(id: &str) -> hub::domain::ids::OrgId {
+    hub::domain::ids::OrgId::parse(id).expect("org id")
+}
+
+#[tokio::test]
+async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input() {
+    let hub = staff_hub().await;
+    let case = open_case(&hub).await;
+    let mut b = Browser::new(&hub);
+    b.sign_in("k.meyer", PASSWORD).await;
+    let csrf = b.csrf().await;
+    let base = format!("/faelle/{}", case.id);
+
+    // No consent yet: the hub refuses the referral and says why; nothing is written.
+    let refer = |token: &str| {
+        vec![
+            ("csrf", token.to_owned()),
+            ("empfaenger", orgs::SCHULDNERBERATUNG.to_owned()),
+            ("kategorie", RCat::DebtCounselling.as_str().to_owned()),
+            ("daten", Cat::Identity.as_str().to_owned()),
+            ("daten", Cat::Arrears.as_str().to_owned()),
+            ("nachricht", "Bitte um Prüfung der Mietschuldenübernahme.".to_owned()),
+        ]
+    };
+    let forged = b.send_form(&format!("{base}/ueberweisen"), &refer("forged")).await;
+    assert_eq!(forged.status, 403, "a forged form token");
+    let no_consent = b.send_form(&format!("{base}/ueberweisen"), &refer(&csrf)).await;
+    assert_eq!(no_consent.status, 409, "{}", no_consent.body);
+    assert!(no_consent.body.contains("Zurück zum Fall"));
+    let bad = b
+        .send_form(
+            &format!("{base}/ueberweisen"),
+            &vec![
+                ("csrf", csrf.clone()),
+                ("empfaenger", orgs::JOBCENTER.into()),
+                ("kategorie", "NO_SUCH_THING".into()),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("kategorie"), "names the field: {}", bad.body);
+    assert_eq!(referral_count(&hub, &case.id).await, 0, "nothing written");
+
+    // Consent, then the referral: each answered with a redirect back to the case page.
+    let consent = b
+        .send_form(
+            &format!("{base}/einwilligung"),
+            &vec![
+                ("csrf", csrf.clone()),
+                ("empfaenger", orgs::SCHULDNERBERATUNG.into()),
+                ("daten", Cat::Identity.as_str().into()),
+                ("daten", Cat::Arrears.as_str().into()),
+                ("form", "WRITTEN".into()),
+                ("nachweis", "EW-TEST-1".into()),
+                ("gueltig_bis", hub.date_in_days(90)),
+            ],
+        )
+        .await;
+    assert_eq!((consent.status, consent.location.as_deref()), (303, Some(base.as_str())), "{}", consent.body);
+    let made = b.send_form(&format!("{base}/ueberweisen"), &refer(&csrf)).await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    assert_eq!(referral_count(&hub, &case.id).await, 1);
+    let page = b.get(&base).await.body;
+    assert!(page.contains("class=\"ueberweisung\""), "the referral is on the case page");
+
+    // The changes carry the staff member's name in the audit trail.
+    let audit = hub.hub().audit_of_case(&CaseId::parse(&case.id).expect("id")).await.expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action.starts_with("referral") && e.staff.as_deref() == Some("K. Meyer (Sachbearbeitung 3)")),
+        "{audit:?}"
+    );
+    assert!(
+        audit.iter().any(|e| e.staff.as_deref() == Some("K. Meyer (Sachbearbeitung 3)") && e.action == "case.read")
+    );
+
+    // Close: the open referral is cancelled with the case.
+    let closed = b
+        .send_form(
+            &format!("{base}/abschliessen"),
+            &vec![("csrf", csrf.clone()), ("ergebnis", "WOHNUNG_ERHALTEN".into()), ("mittel", "SGB2_LOAN".into())],
+        )
+        .await;
+    assert_eq!(closed.status, 303, "{}", closed.body);
+    let again = b
+        .send_form(&format!("{base}/abschliessen"), &vec![("csrf", csrf), ("ergebnis", "WOHNUNG_ERHALTEN".into())])
+        .await;
+    assert_eq!(again.status, 409, "closing twice: {}", again.body);
+}
+
+/// `hub staff add` on a running hub's data directory: the account signs in at once; the generated
+/// password is printed once; a short password from stdin is refused.
+#[tokio::test]
+async fn hub_staff_add_creates_an_account_that_signs_in() {
+    // On both backends: the binary is pointed at the test hub's database (file or PostgreSQL URL).
+    let hub = TestHub::start().await.expect("test hub");
+    let bin = process::hub_binary();
+    let data = hub.data_dir().to_str().expect("utf-8 path").to_owned();
+    let db = hub.database_url();
+    let run = |args: &[&str], stdin: &str| {
+        let mut cmd = process::hub_command(&bin, args);
+        cmd.env("HUB_DATABASE_URL", &db).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("hub staff");
+        use std::io::Write as _;
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("hub staff output")
+    };
+    let out = run(
+        &["staff", "add", "--data-dir", &data, "--org", orgs::FACHSTELLE, "--user", "a.neu", "--name", "A. Neu"],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password (shown once): "))
+        .unwrap_or_else(|| panic!("no generated password in: {stdout}"))
+        .to_owned();
+    assert_eq!(password.len(), 20);
+    let mut b = Browser::new(&hub);
+    assert_eq!(b.sign_in("a.neu", &password).await.status, 303);
+    assert_eq!(b.get("/").await.status, 200);
+
+    let short = run(
+        &[
+            "staff",
+            "add",
+            "--data-dir",
+            &data,
+            "--org",
+            orgs::FACHSTELLE,
+            "--user",
+            "b.neu",
+            "--name",
+            "B",
+            "--password-stdin",
+        ],
+        "kurz\n",
+    );
+    assert!(!short.status.success());
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("at least 12"),
+        "{}",
+        String::from_utf8_lossy(&short.stderr)
+    );
+    let twice =
+        run(&["staff", "add", "--data-dir", &data, "--org", orgs::FACHSTELLE, "--user", "a.neu", "--name", "A"], "");
+    assert!(!twice.status.success());
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("exists already"));
+    let list = run(&["staff", "list", "--data-dir", &data], "");
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.contains("a.neu") && !listed.contains("argon2"), "{listed}");
+}
