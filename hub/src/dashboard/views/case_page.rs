@@ -1,0 +1,693 @@
+//! The case page: household, address (unless a Schutzsperre blocks it), deadlines, consents,
+//! referrals, the timeline of everything that happened, and the forms of what the Fachstelle may
+//! do next (refer, record consent, close).
+
+use std::fmt::Write as _;
+
+use super::{Ctx, csrf_field, empty, esc, instant, labels, partner_name, time_day, who};
+use crate::domain::vocab::{CaseOutcome, ConsentForm, ConsentStatus, DataCategory, ReferralCategory, RescueMeans};
+use crate::service::dashboard::{CasePageModel, CaseReferral, TimelineEntry, TimelineEvent};
+
+/// What the address paragraph says under a Schutzsperre (§51 BMG).
+pub const ADDRESS_BLOCKED: &str = "Adresse gesperrt (Auskunftssperre)";
+
+/// The page title as plain text (the layout escapes it): "Fall " and the main tenant's name, or
+/// the case id while processing is restricted.
+pub fn title(m: &CasePageModel) -> String {
+    let label = crate::service::dashboard::CaseLabel::of(&m.case);
+    match label.name {
+        Some(n) => format!("Fall {n}"),
+        None => format!("Fall {}", m.case.id),
+    }
+}
+
+/// The body of the case page.
+pub fn render(m: &CasePageModel, ctx: &Ctx) -> String {
+    let mut out = String::new();
+    household(&mut out, m);
+    deadlines(&mut out, m, ctx);
+    consents(&mut out, m, ctx);
+    referrals(&mut out, &m.referrals);
+    timeline(&mut out, &m.timeline);
+    actions(&mut out, m, ctx);
+    out
+}
+
+fn household(out: &mut String, m: &CasePageModel) {
+    let c = &m.case;
+    let d = &c.details;
+    out.push_str("<section id=\"haushalt\">\n");
+    match &c.closure {
+        Some(cl) => {
+            let _ = writeln!(
+                out,
+                "<p class=\"status\">Abgeschlossen am {}: {}</p>",
+                instant(cl.at),
+                esc(labels::outcome(cl.outcome))
+            );
+        }
+        None => {
+            let _ = writeln!(out, "<p class=\"status\">Offen seit {}</p>", instant(c.opened_at));
+        }
+    }
+    if let Some(r) = &c.restriction {
+        let _ = writeln!(
+            out,
+            "<p class=\"warnung\" id=\"einschraenkung\">Verarbeitung eingeschränkt (Art. 18 DSGVO) seit {}: {}. \
+             Partner sehen keine Daten dieses Falls.</p>",
+            instant(r.since),
+            esc(&r.reason)
+        );
+    }
+    out.push_str("<h2>Haushalt</h2>\n<ul class=\"personen\">\n");
+    for p in &d.persons {
+        let year = p.birth_year.map(|y| format!(", geb. {y}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<li>{}: {}, {}{year}</li>",
+            esc(labels::role(p.role)),
+            esc(&p.family_name),
+            esc(&p.given_name)
+        );
+    }
+    out.push_str("</ul>\n");
+    if d.schutzsperre {
+        let _ = writeln!(out, "<p id=\"adresse\" class=\"gesperrt\">{ADDRESS_BLOCKED}</p>");
+    } else {
+        let a = &d.address;
+        let _ = writeln!(
+            out,
+            "<p id=\"adresse\">{} {}, {} {}</p>",
+            esc(&a.street),
+            esc(&a.house_number),
+            esc(&a.postal_code),
+            esc(&a.city)
+        );
+    }
+    out.push_str("<dl class=\"falldaten\">\n");
+    let mut item = |k: &str, v: String| {
+        let _ = writeln!(out, "<dt>{k}</dt><dd>{v}</dd>");
+    };
+    if !d.contact.phone.is_empty() {
+        item("Telefon", esc(&d.contact.phone));
+    }
+    if !d.contact.email.is_empty() {
+        item("E-Mail", esc(&d.contact.email));
+    }
+    item("Stadtbezirk", esc(labels::district(d.stadtbezirk)));
+    item("Haushalt", esc(labels::household(d.household_type)));
+    item("Zugang", esc(labels::route_in(d.route_in)));
+    if let Some(l) = &d.tenancy.landlord {
+        item("Vermieter", esc(m.org_name(l)));
+    }
+    if !d.tenancy.reference.is_empty() {
+        item("Mietvertragsnummer", esc(&d.tenancy.reference));
+    }
+    let r = d.tenancy.rent;
+    let rent = r.base.get() + r.service_charge_advance.get() + r.heating_advance.get();
+    if rent > 0 {
+        item("Miete (warm)", format!("{},{:02} €", rent / 100, rent % 100));
+    }
+    item("Mietrückstand", esc(&d.arrears.to_string()));
+    if let Some(s) = c.latest_stage() {
+        item("Aktuelle Stufe", esc(labels::stage(s)));
+    }
+    out.push_str("</dl>\n</section>\n");
+}
+
+fn deadlines(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
+    out.push_str("<section id=\"fristen\">\n<h2>Fristen</h2>\n");
+    if m.deadlines.is_empty() {
+        out.push_str(&empty("Aus den erfassten Stufen ergeben sich keine Fristen."));
+    } else {
+        out.push_str(
+            "<table>\n<thead><tr><th>Datum</th><th>Frist</th><th>Rechtsgrundlage</th><th>Hinweis</th></tr></thead>\n<tbody>\n",
+        );
+        for d in &m.deadlines {
+            let mut notes: Vec<String> = Vec::new();
+            if d.date < ctx.today {
+                notes.push("abgelaufen".into());
+            }
+            if d.provisional {
+                notes.push("vorläufig (Datum nicht bestätigt)".into());
+            }
+            notes.extend(d.warnings.iter().map(|w| esc(w)));
+            let class = if d.date < ctx.today { "frist vorbei" } else { "frist" };
+            let _ = writeln!(
+                out,
+                "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                time_day(d.date),
+                esc(&labels::deadline_kind(&d.kind)),
+                esc(&d.source),
+                notes.join("; ")
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+fn consents(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
+    out.push_str("<section id=\"einwilligungen\">\n<h2>Einwilligungen</h2>\n");
+    if m.consents.is_empty() {
+        out.push_str(&empty("Keine Einwilligung erfasst."));
+    } else {
+        out.push_str(
+            "<table>\n<thead><tr><th>Erfasst</th><th>Empfänger</th><th>Daten</th><th>Form</th><th>Gültig bis</th>\
+             <th>Status</th></tr></thead>\n<tbody>\n",
+        );
+        for c in &m.consents {
+            let recipients: Vec<String> = c.recipients.iter().map(|o| esc(m.org_name(o))).collect();
+            let mut cats: Vec<&str> = c.categories.iter().map(|d| labels::data_category(*d)).collect();
+            if c.categories.iter().any(|d| d.is_special()) {
+                cats.push(crate::email::labels::explicit_consent(c.art9_explicit));
+            }
+            if c.secrecy_release {
+                cats.push("mit Schweigepflichtentbindung");
+            }
+            let status = c.effective_status(ctx.today);
+            let _ = writeln!(
+                out,
+                "<tr class=\"einwilligung\" data-consent=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td class=\"status\">{}</td></tr>",
+                esc(c.id.as_str()),
+                instant(c.recorded_at),
+                recipients.join(", "),
+                esc(&cats.join(", ")),
+                esc(labels::consent_form(c.form)),
+                time_day(c.valid_until),
+                esc(labels::consent_status(status)),
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+fn referrals(out: &mut String, rows: &[CaseReferral]) {
+    out.push_str("<section id=\"vermittlungen\">\n<h2>Vermittlungen</h2>\n");
+    if rows.is_empty() {
+        out.push_str(&empty("Noch keine Vermittlung."));
+    } else {
+        out.push_str(
+            "<table>\n<thead><tr><th>Partner</th><th>Anliegen</th><th>Status</th><th>Gesendet</th><th>Antwort bis</th>\
+             <th>Letztes Ereignis</th><th>Ergebnis</th></tr></thead>\n<tbody>\n",
+        );
+        for cr in rows {
+            let r = &cr.referral;
+            let class = if cr.overdue { "ueberweisung ueberfaellig" } else { "ueberweisung" };
+            let reply = if cr.overdue {
+                format!("{} <strong class=\"warnung\">überfällig</strong>", time_day(r.reply_by))
+            } else {
+                time_day(r.reply_by)
+            };
+            let result = match &r.completion {
+                None => "–".to_owned(),
+                Some(c) => {
+                    let mut s = esc(labels::result(c.result));
+                    if let Some(a) = c.amount {
+                        let _ = write!(s, ", {}", esc(&a.to_string()));
+                    }
+                    if let Some(d) = c.effective_date {
+                        let _ = write!(s, ", zum {}", time_day(d));
+                    }
+                    s
+                }
+            };
+            let _ = writeln!(
+                out,
+                "<tr class=\"{class}\" data-referral=\"{}\"><td class=\"partner\">{}</td><td>{}</td>\
+                 <td class=\"status\">{}</td><td>{}</td><td>{reply}</td><td class=\"letztes\">{}</td><td>{result}</td></tr>",
+                esc(r.id.as_str()),
+                partner_name(&cr.partner),
+                esc(labels::category(r.category)),
+                esc(labels::state(r.state)),
+                instant(r.created_at),
+                super::handoffs::last_event(cr.last_event.as_ref()),
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+fn timeline(out: &mut String, entries: &[TimelineEntry]) {
+    out.push_str("<section id=\"zeitleiste\">\n<h2>Verlauf</h2>\n<ol>\n");
+    for e in entries {
+        let when = if e.day_only {
+            time_day(e.at.day())
+        } else {
+            format!("<time datetime=\"{}\">{}</time>", e.at.millis(), instant(e.at))
+        };
+        let (kind, referral, what) = event_text(&e.event);
+        let data = referral.map(|r| format!(" data-referral=\"{}\"", esc(&r))).unwrap_or_default();
+        let by = e.who.as_ref().map(|w| format!(" <span class=\"wer\">– {}</span>", who(w))).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<li class=\"ereignis\" data-art=\"{kind}\"{data}>{when} <span class=\"was\">{what}</span>{by}</li>"
+        );
+    }
+    out.push_str("</ol>\n</section>\n");
+}
+
+/// The kind (a stable token for tests and styling), the referral it concerns, and the text.
+fn event_text(e: &TimelineEvent) -> (&'static str, Option<String>, String) {
+    match e {
+        TimelineEvent::CaseOpened => ("fall-eroeffnet", None, "Fall eröffnet".into()),
+        TimelineEvent::NoticeReceived { court: true, .. } => {
+            ("meldung", None, "Mitteilung des Amtsgerichts (MiZi) eingegangen".into())
+        }
+        TimelineEvent::NoticeReceived { from, .. } => {
+            let from = from.as_ref().map_or_else(|| "einem Wohnungsunternehmen".to_owned(), partner_name);
+            ("meldung", None, format!("Meldung von {from} eingegangen"))
+        }
+        TimelineEvent::Stage(s) => {
+            let mut t = format!("Stufe: {}", esc(labels::stage(s.stage)));
+            if let Some(end) = s.end_date {
+                let _ = write!(t, " (bis {})", time_day(end));
+            }
+            if !s.source.is_empty() {
+                let _ = write!(t, ", Quelle: {}", esc(&s.source));
+            }
+            ("stufe", None, t)
+        }
+        TimelineEvent::ConsentGiven { recipients, categories, .. } => {
+            let to: Vec<String> = recipients.iter().map(partner_name).collect();
+            let cats: Vec<&str> = categories.iter().map(|c| labels::data_category(*c)).collect();
+            ("einwilligung", None, format!("Einwilligung erteilt für {}: {}", to.join(", "), esc(&cats.join(", "))))
+        }
+        TimelineEvent::ConsentEnded { status, .. } => {
+            let what = match status {
+                ConsentStatus::Revoked => "Einwilligung widerrufen",
+                ConsentStatus::Expired => "Einwilligung abgelaufen",
+                ConsentStatus::Active => "Einwilligung beendet",
+            };
+            ("einwilligung-ende", None, what.into())
+        }
+        TimelineEvent::ReferralCreated { referral_id, partner, category } => (
+            "vermittlung",
+            Some(referral_id.to_string()),
+            format!("Vermittlung an {} gesendet: {}", partner_name(partner), esc(labels::category(*category))),
+        ),
+        TimelineEvent::ReferralMoved { referral_id, partner, mv, to, reason } => {
+            let what = mv.map_or("Status geändert", labels::move_done);
+            let mut t = format!("{}: {} (Status: {})", partner_name(partner), esc(what), esc(labels::state(*to)));
+            if let Some(r) = reason {
+                let code = r.code.map(labels::reason);
+                let text = match (code, r.text.is_empty()) {
+                    (Some(c), true) => esc(c),
+                    (Some(c), false) => format!("{} – {}", esc(c), esc(&r.text)),
+                    (None, _) => esc(&r.text),
+                };
+                let _ = write!(t, ", Grund: {text}");
+            }
+            ("bewegung", Some(referral_id.to_string()), t)
+        }
+        TimelineEvent::NoteAdded { referral_id, partner, text } => (
+            "notiz",
+            Some(referral_id.to_string()),
+            format!("Notiz zur Vermittlung an {}: „{}“", partner_name(partner), esc(text)),
+        ),
+        TimelineEvent::MailSent { to, kind, referral_id } => (
+            "mail",
+            referral_id.as_ref().map(ToString::to_string),
+            format!("E-Mail an {} zugestellt: {}", partner_name(to), esc(labels::mail_kind(*kind))),
+        ),
+        TimelineEvent::MailFailed { to, kind, referral_id, error, dead } => {
+            let state = if *dead { "aufgegeben" } else { "wird wiederholt" };
+            let error = error.as_deref().map(|e| format!(" ({})", esc(e))).unwrap_or_default();
+            (
+                "mail-fehler",
+                referral_id.as_ref().map(ToString::to_string),
+                format!(
+                    "E-Mail an {} nicht zugestellt: {}{error}, {state}",
+                    partner_name(to),
+                    esc(labels::mail_kind(*kind))
+                ),
+            )
+        }
+        TimelineEvent::Restricted { reason } => {
+            ("einschraenkung", None, format!("Verarbeitung eingeschränkt (Art. 18 DSGVO): {}", esc(reason)))
+        }
+        TimelineEvent::Closed(c) => {
+            let mut t = format!("Fall abgeschlossen: {}", esc(labels::outcome(c.outcome)));
+            if let Some(m) = c.rescue_means {
+                let _ = write!(t, " ({})", esc(labels::rescue_means(m)));
+            }
+            if !c.note.is_empty() {
+                let _ = write!(t, ". {}", esc(&c.note));
+            }
+            ("abschluss", None, t)
+        }
+    }
+}
+
+fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
+    if m.case.closure.is_some() {
+        return;
+    }
+    let id = esc(m.case.id.as_str());
+    let csrf = csrf_field(ctx);
+    out.push_str("<section id=\"aktionen\">\n<h2>Aktionen</h2>\n");
+
+    // Refer.
+    let _ = writeln!(out, "<form id=\"ueberweisen\" method=\"post\" action=\"/faelle/{id}/ueberweisen\">\n{csrf}");
+    out.push_str("<h3>Vermitteln</h3>\n<label>An <select name=\"empfaenger\" required>\n");
+    for p in &m.partners {
+        let _ = writeln!(
+            out,
+            "<option value=\"{}\">{} ({})</option>",
+            esc(p.id.as_str()),
+            esc(&p.name),
+            esc(labels::org_kind(p.kind))
+        );
+    }
+    out.push_str("</select></label>\n<label>Anliegen <select name=\"kategorie\" required>\n");
+    super::options(out, ReferralCategory::ALL, ReferralCategory::as_str, labels::category, None);
+    out.push_str("</select></label>\n");
+    data_checkboxes(out, "Weitergegebene Daten");
+    out.push_str(
+        "<label>Antwort bis (optional) <input type=\"date\" name=\"antwort_bis\"></label>\n\
+         <label>Nachricht <textarea name=\"nachricht\" rows=\"3\"></textarea></label>\n\
+         <button type=\"submit\">Vermittlung senden</button>\n</form>\n",
+    );
+
+    // Record consent.
+    let _ = writeln!(out, "<form id=\"einwilligung\" method=\"post\" action=\"/faelle/{id}/einwilligung\">\n{csrf}");
+    out.push_str("<h3>Einwilligung erfassen</h3>\n<fieldset><legend>Empfänger</legend>\n");
+    for p in &m.partners {
+        let _ = writeln!(
+            out,
+            "<label><input type=\"checkbox\" name=\"empfaenger\" value=\"{}\"> {}</label>",
+            esc(p.id.as_str()),
+            esc(&p.name)
+        );
+    }
+    out.push_str("</fieldset>\n");
+    data_checkboxes(out, "Datenkategorien");
+    out.push_str("<label>Form <select name=\"form\" required>\n");
+    super::options(out, ConsentForm::ALL, ConsentForm::as_str, labels::consent_form, None);
+    let latest = crate::domain::consent::latest_valid_until(ctx.today);
+    let _ = writeln!(
+        out,
+        "</select></label>\n<label>Nachweis <input type=\"text\" name=\"nachweis\" required></label>\n\
+         <label>Gültig bis <input type=\"date\" name=\"gueltig_bis\" min=\"{}\" max=\"{latest}\" required></label>\n\
+         <label><input type=\"checkbox\" name=\"schweigepflicht\" value=\"on\"> Schweigepflichtentbindung liegt vor</label>\n\
+         <button type=\"submit\">Einwilligung speichern</button>\n</form>",
+        ctx.today
+    );
+
+    // Close.
+    let _ = writeln!(out, "<form id=\"abschliessen\" method=\"post\" action=\"/faelle/{id}/abschliessen\">\n{csrf}");
+    out.push_str("<h3>Fall abschließen</h3>\n<label>Ergebnis <select name=\"ergebnis\" required>\n");
+    super::options(out, CaseOutcome::ALL, CaseOutcome::as_str, labels::outcome, None);
+    out.push_str(
+        "</select></label>\n<label>Mittel (nur bei „Wohnung erhalten“) <select name=\"mittel\">\n\
+         <option value=\"\">–</option>\n",
+    );
+    super::options(out, RescueMeans::ALL, RescueMeans::as_str, labels::rescue_means, None);
+    out.push_str(
+        "</select></label>\n<label>Notiz <textarea name=\"notiz\" rows=\"2\"></textarea></label>\n\
+         <button type=\"submit\">Fall abschließen</button>\n</form>\n</section>\n",
+    );
+}
+
+fn data_checkboxes(out: &mut String, legend: &str) {
+    let _ = writeln!(out, "<fieldset><legend>{legend}</legend>");
+    for c in DataCategory::ALL {
+        let _ = writeln!(
+            out,
+            "<label><input type=\"checkbox\" name=\"daten\" value=\"{}\"> {}</label>",
+            c.as_str(),
+            esc(labels::data_category(*c))
+        );
+    }
+    out.push_str("</fieldset>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::domain::case::{Address, Case, CaseDetails, Contact, Person, Rent, StageEntry, Tenancy};
+    use crate::domain::deadline::CaseDeadline;
+    use crate::domain::ids::{Actor, Cents, OrgId, PersonId, ReferralId};
+    use crate::domain::referral::{Move, Referral, ReferralState, Transition};
+    use crate::domain::time::{Day, Instant};
+    use crate::domain::vocab::{
+        Gender, HouseholdType, OrgKind, PersonRole, ReferralCategory, RouteIn, Stadtbezirk, ThreatStage,
+    };
+    use crate::service::dashboard::{PartnerOption, PartnerRef, Who};
+
+    fn fachstelle() -> OrgId {
+        OrgId::parse("fachstelle").unwrap()
+    }
+
+    fn case(schutzsperre: bool) -> Case {
+        let details = CaseDetails {
+            persons: vec![Person {
+                id: PersonId::new(),
+                role: PersonRole::MainTenant,
+                given_name: "Anna".into(),
+                family_name: "K<i>".into(),
+                gender: Gender::Female,
+                birth_year: Some(1985),
+            }],
+            address: Address {
+                street: "Musterweg".into(),
+                house_number: "7".into(),
+                postal_code: "30159".into(),
+                city: "Hannover".into(),
+            },
+            contact: Contact::default(),
+            stadtbezirk: Stadtbezirk::Mitte,
+            tenancy: Tenancy {
+                landlord: None,
+                reference: "SYNTH-1".into(),
+                start: None,
+                rent: Rent { base: Cents::parse(78_000).unwrap(), ..Rent::default() },
+            },
+            arrears: Cents::parse(156_000).unwrap(),
+            route_in: RouteIn::HousingCompanyNotice,
+            schutzsperre,
+            household_type: HouseholdType::SingleParent,
+            income_benefits_note: String::new(),
+            health_note: String::new(),
+            counselling_note: String::new(),
+        };
+        let stage = StageEntry {
+            stage: ThreatStage::Mahnung,
+            date: Day::parse("2025-12-08").unwrap(),
+            end_date: None,
+            source: "Wohnungsunternehmen".into(),
+            recorded_by: fachstelle(),
+        };
+        Case::open(fachstelle(), details, vec![stage], vec![], Instant::from_millis(1_766_400_000_000))
+    }
+
+    fn model(schutzsperre: bool) -> CasePageModel {
+        let case = case(schutzsperre);
+        let jc = PartnerRef { id: OrgId::parse("jobcenter").unwrap(), name: "Jobcenter".into() };
+        let created = Instant::from_millis(1_767_949_200_000);
+        let acked = Instant::from_millis(1_768_035_600_000);
+        let actor = Actor::Org { org: jc.id.clone(), staff: None };
+        let referral = Referral {
+            id: ReferralId::new(),
+            case_id: case.id.clone(),
+            sender: fachstelle(),
+            recipient: jc.id.clone(),
+            category: ReferralCategory::RentDebtTakeoverSgb2,
+            disclosures: vec![],
+            message: String::new(),
+            reply_by: Day::parse("2026-01-16").unwrap(),
+            state: ReferralState::Received,
+            completion: None,
+            history: vec![
+                Transition {
+                    from: None,
+                    to: ReferralState::Requested,
+                    mv: None,
+                    actor: Actor::Org { org: fachstelle(), staff: None },
+                    at: created,
+                    reason: None,
+                },
+                Transition {
+                    from: Some(ReferralState::Requested),
+                    to: ReferralState::Received,
+                    mv: Some(Move::Acknowledge),
+                    actor,
+                    at: acked,
+                    reason: None,
+                },
+            ],
+            created_at: created,
+            updated_at: acked,
+            overdue_announced: false,
+            escalation_announced: false,
+            reminded: false,
+        };
+        let who_jc = Who::Org { org: jc.clone(), staff: Some("Frau <M>".into()) };
+        let timeline = vec![
+            TimelineEntry { at: case.opened_at, day_only: false, who: None, event: TimelineEvent::CaseOpened },
+            TimelineEntry {
+                at: created,
+                day_only: false,
+                who: None,
+                event: TimelineEvent::ReferralCreated {
+                    referral_id: referral.id.clone(),
+                    partner: jc.clone(),
+                    category: referral.category,
+                },
+            },
+            TimelineEntry {
+                at: acked,
+                day_only: false,
+                who: Some(who_jc.clone()),
+                event: TimelineEvent::ReferralMoved {
+                    referral_id: referral.id.clone(),
+                    partner: jc.clone(),
+                    mv: Some(Move::Acknowledge),
+                    to: ReferralState::Received,
+                    reason: None,
+                },
+            },
+            TimelineEntry {
+                at: acked,
+                day_only: false,
+                who: Some(who_jc),
+                event: TimelineEvent::NoteAdded {
+                    referral_id: referral.id.clone(),
+                    partner: jc.clone(),
+                    text: "<script>alert(1)</script>".into(),
+                },
+            },
+        ];
+        let mut org_names = BTreeMap::new();
+        org_names.insert(jc.id.clone(), jc.name.clone());
+        CasePageModel {
+            today: Day::parse("2026-01-20").unwrap(),
+            deadlines: vec![CaseDeadline {
+                kind: "SCHONFRIST".into(),
+                date: Day::parse("2026-04-10").unwrap(),
+                source: "§569 Abs. 3 Nr. 2 BGB".into(),
+                provisional: false,
+                warnings: vec![],
+            }],
+            consents: vec![],
+            referrals: vec![CaseReferral {
+                partner: jc.clone(),
+                overdue: true,
+                notes: vec![],
+                last_event: None,
+                referral,
+            }],
+            mails: vec![],
+            timeline,
+            partners: vec![PartnerOption {
+                id: jc.id.clone(),
+                name: jc.name.clone(),
+                kind: OrgKind::Jobcenter,
+                accepted: vec![ReferralCategory::RentDebtTakeoverSgb2],
+            }],
+            org_names,
+            case,
+        }
+    }
+
+    fn ctx() -> Ctx {
+        Ctx { today: Day::parse("2026-01-20").unwrap(), csrf: "tok\"en".into(), staff_name: "S".into() }
+    }
+
+    #[test]
+    fn address_shown_without_schutzsperre() {
+        let html = render(&model(false), &ctx());
+        assert!(html.contains("<p id=\"adresse\">Musterweg 7, 30159 Hannover</p>"), "{html}");
+        assert!(!html.contains(ADDRESS_BLOCKED));
+    }
+
+    #[test]
+    fn schutzsperre_hides_the_address() {
+        let html = render(&model(true), &ctx());
+        assert!(html.contains(&format!("<p id=\"adresse\" class=\"gesperrt\">{ADDRESS_BLOCKED}</p>")), "{html}");
+        assert!(!html.contains("Musterweg") && !html.contains("30159"), "{html}");
+    }
+
+    #[test]
+    fn sections_forms_and_hooks() {
+        let m = model(false);
+        let html = render(&m, &ctx());
+        for hook in [
+            "<section id=\"zeitleiste\">",
+            "<section id=\"fristen\">",
+            "id=\"ueberweisen\"",
+            "id=\"einwilligung\"",
+            "id=\"abschliessen\"",
+        ] {
+            assert!(html.contains(hook), "{hook}");
+        }
+        let id = m.case.id.as_str();
+        assert!(html.contains(&format!("action=\"/faelle/{id}/ueberweisen\"")));
+        assert!(html.contains(&format!("action=\"/faelle/{id}/einwilligung\"")));
+        assert!(html.contains(&format!("action=\"/faelle/{id}/abschliessen\"")));
+        assert_eq!(html.matches("<input type=\"hidden\" name=\"csrf\" value=\"tok&quot;en\">").count(), 3);
+        for field in [
+            "name=\"empfaenger\"",
+            "name=\"kategorie\"",
+            "name=\"daten\" value=\"IDENTITY\"",
+            "name=\"antwort_bis\"",
+            "name=\"nachricht\"",
+            "name=\"form\"",
+            "name=\"nachweis\"",
+            "name=\"gueltig_bis\"",
+            "name=\"schweigepflicht\" value=\"on\"",
+            "name=\"ergebnis\"",
+            "name=\"mittel\"",
+            "name=\"notiz\"",
+        ] {
+            assert!(html.contains(field), "{field}");
+        }
+        assert!(html.contains("<option value=\"WOHNUNG_ERHALTEN\">Wohnung erhalten</option>"));
+        assert!(html.contains("<option value=\"jobcenter\">Jobcenter (Jobcenter)</option>"));
+        let rid = m.referrals[0].referral.id.as_str();
+        assert!(html.contains(&format!("<tr class=\"ueberweisung ueberfaellig\" data-referral=\"{rid}\">")));
+        assert!(
+            html.contains("<td class=\"status\">eingegangen</td>")
+                && html.contains("<td class=\"partner\">Jobcenter</td>")
+        );
+        assert_eq!(html.matches("<li class=\"ereignis\"").count(), 4);
+        assert!(html.contains("Jobcenter: Eingang bestätigt (Status: eingegangen)"));
+        assert!(html.contains("– Jobcenter (Frau &lt;M&gt;)"));
+        assert!(html.contains("Ende der Schonfrist") && html.contains("10.04.2026"));
+        assert!(html.contains("Fall eröffnet"));
+    }
+
+    #[test]
+    fn user_text_is_escaped() {
+        let html = render(&model(false), &ctx());
+        assert!(!html.contains("<script>") && !html.contains("<i>"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("K&lt;i&gt;, Anna"));
+    }
+
+    #[test]
+    fn a_closed_case_offers_no_forms() {
+        let mut m = model(false);
+        m.case.closure = Some(
+            crate::domain::case::Closure::new(CaseOutcome::KeinKontakt, None, String::new(), Instant::from_millis(0))
+                .unwrap(),
+        );
+        let html = render(&m, &ctx());
+        assert!(!html.contains("<form"), "{html}");
+        assert!(html.contains("Abgeschlossen am"));
+    }
+
+    #[test]
+    fn title_names_the_tenant_unless_restricted() {
+        let mut m = model(false);
+        assert_eq!(title(&m), "Fall K<i>, Anna");
+        m.case.restriction =
+            Some(crate::domain::case::Restriction { reason: "Art. 18".into(), since: Instant::from_millis(0) });
+        assert_eq!(title(&m), format!("Fall {}", m.case.id));
+    }
+}

@@ -1,0 +1,200 @@
+//! The "Übergaben" page (every referral the Fachstelle sent, with a filter) and the case list.
+
+use std::fmt::Write as _;
+
+use super::{Ctx, case_link, empty, esc, instant, labels, partner_name, time_day, who};
+use crate::domain::referral::ReferralState;
+use crate::service::dashboard::{CaseRow, HandoffFilter, HandoffRow, HandoffsModel, LastEvent};
+
+/// The body of the "Übergaben" page.
+pub fn render(m: &HandoffsModel, filter: &HandoffFilter, ctx: &Ctx) -> String {
+    let _ = ctx;
+    let mut out = String::new();
+    filter_form(&mut out, m, filter);
+    if m.rows.is_empty() {
+        out.push_str(&empty("Keine Vermittlungen für diese Auswahl."));
+        return out;
+    }
+    let _ = writeln!(out, "<p class=\"anzahl\">{} Vermittlungen</p>", m.rows.len());
+    out.push_str(
+        "<table id=\"uebergaben\">\n<thead><tr><th>Fall</th><th>Partner</th><th>Anliegen</th><th>Status</th>\
+         <th>Alter</th><th>Antwort bis</th><th>Letztes Ereignis</th></tr></thead>\n<tbody>\n",
+    );
+    for r in &m.rows {
+        row(&mut out, r);
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out
+}
+
+fn filter_form(out: &mut String, m: &HandoffsModel, f: &HandoffFilter) {
+    out.push_str("<form id=\"filter\" method=\"get\" action=\"/uebergaben\">\n");
+    out.push_str("<label>Partner <select name=\"partner\">\n<option value=\"\">alle</option>\n");
+    for p in &m.partners {
+        let sel = if f.partner.as_ref() == Some(&p.id) { " selected" } else { "" };
+        let _ = writeln!(out, "<option value=\"{}\"{sel}>{}</option>", esc(p.id.as_str()), partner_name(p));
+    }
+    out.push_str("</select></label>\n");
+    out.push_str("<label>Status <select name=\"status\">\n<option value=\"\">alle offenen</option>\n");
+    super::options(out, ReferralState::ALL, ReferralState::as_str, labels::state, f.state);
+    out.push_str("</select></label>\n");
+    let checked = if f.overdue { " checked" } else { "" };
+    let _ = writeln!(
+        out,
+        "<label><input type=\"checkbox\" name=\"ueberfaellig\" value=\"1\"{checked}> nur überfällige</label>"
+    );
+    out.push_str("<button type=\"submit\">Filtern</button>\n</form>\n");
+}
+
+/// One referral row (also used by the case page's referral table).
+fn row(out: &mut String, r: &HandoffRow) {
+    let class = if r.overdue { "ueberweisung ueberfaellig" } else { "ueberweisung" };
+    let reply = if r.overdue {
+        format!("{} <strong class=\"warnung\">überfällig</strong>", time_day(r.reply_by))
+    } else {
+        time_day(r.reply_by)
+    };
+    let age = match r.age_days {
+        1 => "1 Tag".to_owned(),
+        n => format!("{n} Tage"),
+    };
+    let _ = writeln!(
+        out,
+        "<tr class=\"{class}\" data-referral=\"{}\"><td>{}</td><td class=\"partner\">{}</td><td>{}</td>\
+         <td class=\"status\">{}</td><td>{age}</td><td>{reply}</td><td class=\"letztes\">{}</td></tr>",
+        esc(r.referral_id.as_str()),
+        case_link(&r.case),
+        partner_name(&r.partner),
+        esc(labels::category(r.category)),
+        esc(labels::state(r.state)),
+        last_event(r.last_event.as_ref()),
+    );
+}
+
+/// The last handoff in words: what, when, who.
+pub(crate) fn last_event(e: Option<&LastEvent>) -> String {
+    match e {
+        None => "–".to_owned(),
+        Some(e) => {
+            let what = e.mv.map_or("Vermittlung gesendet", labels::move_done);
+            format!("{} am {} durch {}", esc(what), instant(e.at), who(&e.who))
+        }
+    }
+}
+
+/// The body of the case list ("Fälle"): open cases, newest first. No address.
+pub fn render_cases(rows: &[CaseRow], ctx: &Ctx) -> String {
+    let _ = ctx;
+    let mut out = String::new();
+    if rows.is_empty() {
+        out.push_str(&empty("Keine offenen Fälle."));
+        return out;
+    }
+    let _ = writeln!(out, "<p class=\"anzahl\">{} offene Fälle</p>", rows.len());
+    out.push_str(
+        "<table id=\"faelle\">\n<thead><tr><th>Fall</th><th>Eröffnet</th><th>Zugang</th><th>Stufe</th>\
+         <th>Offene Vermittlungen</th><th>Nächste Frist</th></tr></thead>\n<tbody>\n",
+    );
+    for r in rows {
+        let open = if r.overdue_referrals > 0 {
+            format!("{} (<strong class=\"warnung\">{} überfällig</strong>)", r.open_referrals, r.overdue_referrals)
+        } else {
+            r.open_referrals.to_string()
+        };
+        let next = r.next_deadline.as_ref().map_or_else(
+            || "–".to_owned(),
+            |d| format!("{} ({})", time_day(d.date), esc(&labels::deadline_kind(&d.kind))),
+        );
+        let _ = writeln!(
+            out,
+            "<tr class=\"fall\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{open}</td><td>{next}</td></tr>",
+            case_link(&r.case),
+            instant(r.opened_at),
+            esc(labels::route_in(r.route_in)),
+            r.stage.map_or_else(|| "–".to_owned(), |s| esc(labels::stage(s))),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{CaseId, OrgId, ReferralId};
+    use crate::domain::referral::Move;
+    use crate::domain::time::{Day, Instant};
+    use crate::domain::vocab::{ReferralCategory, RouteIn, ThreatStage};
+    use crate::service::dashboard::{CaseLabel, PartnerRef, Who};
+
+    fn ctx() -> Ctx {
+        Ctx { today: Day::parse("2026-01-20").unwrap(), csrf: "t".into(), staff_name: "S".into() }
+    }
+
+    fn handoff(overdue: bool) -> HandoffRow {
+        let jc = PartnerRef { id: OrgId::parse("jobcenter").unwrap(), name: "Jobcenter <Region>".into() };
+        HandoffRow {
+            referral_id: ReferralId::new(),
+            case: CaseLabel { id: CaseId::new(), name: Some("K., Anna".into()) },
+            partner: jc.clone(),
+            category: ReferralCategory::RentDebtTakeoverSgb2,
+            state: ReferralState::Received,
+            created_at: Instant::from_millis(1_767_949_200_000),
+            age_days: 11,
+            reply_by: Day::parse("2026-01-16").unwrap(),
+            overdue,
+            last_event: Some(LastEvent {
+                mv: Some(Move::Acknowledge),
+                to: ReferralState::Received,
+                at: Instant::from_millis(1_767_949_200_000),
+                who: Who::Org { org: jc, staff: Some("Herr <M>".into()) },
+            }),
+        }
+    }
+
+    #[test]
+    fn rows_carry_the_hooks_and_the_overdue_flag() {
+        let m = HandoffsModel { rows: vec![handoff(true), handoff(false)], partners: vec![] };
+        let html = render(&m, &HandoffFilter::default(), &ctx());
+        let id = m.rows[0].referral_id.as_str();
+        assert!(html.contains(&format!("<tr class=\"ueberweisung ueberfaellig\" data-referral=\"{id}\">")), "{html}");
+        let id = m.rows[1].referral_id.as_str();
+        assert!(html.contains(&format!("<tr class=\"ueberweisung\" data-referral=\"{id}\">")), "{html}");
+        assert_eq!(html.matches("<strong class=\"warnung\">überfällig</strong>").count(), 1);
+        assert!(html.contains("<td class=\"status\">eingegangen</td>"));
+        assert!(html.contains("<td class=\"partner\">Jobcenter &lt;Region&gt;</td>"));
+        assert!(html.contains("Eingang bestätigt am 09.01.2026 10:00 durch Jobcenter &lt;Region&gt; (Herr &lt;M&gt;)"));
+        assert!(html.contains("class=\"fall-link\""));
+    }
+
+    #[test]
+    fn the_filter_keeps_its_selection() {
+        let m = HandoffsModel {
+            rows: vec![],
+            partners: vec![PartnerRef { id: OrgId::parse("jobcenter").unwrap(), name: "Jobcenter".into() }],
+        };
+        let f = HandoffFilter::from_query(Some("jobcenter"), Some("RECEIVED"), Some("1"));
+        let html = render(&m, &f, &ctx());
+        assert!(html.contains("<option value=\"jobcenter\" selected>Jobcenter</option>"), "{html}");
+        assert!(html.contains("<option value=\"RECEIVED\" selected>eingegangen</option>"));
+        assert!(html.contains("name=\"ueberfaellig\" value=\"1\" checked"));
+        assert!(html.contains("Keine Vermittlungen"));
+        assert_eq!(HandoffFilter::from_query(Some(""), Some("NOPE"), None), HandoffFilter::default());
+    }
+
+    #[test]
+    fn case_list_links_each_case_without_address() {
+        let rows = vec![CaseRow {
+            case: CaseLabel { id: CaseId::new(), name: Some("K., Anna".into()) },
+            opened_at: Instant::from_millis(0),
+            stage: Some(ThreatStage::Mahnung),
+            route_in: RouteIn::HousingCompanyNotice,
+            open_referrals: 2,
+            overdue_referrals: 1,
+            next_deadline: None,
+        }];
+        let html = render_cases(&rows, &ctx());
+        assert!(html.contains("class=\"fall-link\"") && html.contains("K., Anna"));
+        assert!(html.contains("1 überfällig") && html.contains("Mahnung"));
+    }
+}

@@ -1,0 +1,248 @@
+//! The dashboard's page bodies: pure functions from a read model (see
+//! [`crate::service::dashboard`]) to the inner HTML of a page, in German. The layout (page frame,
+//! navigation, title, sign-out) wraps them. Every string that comes from users or partners is
+//! escaped with [`esc`]; lists never show an address.
+//!
+//! The German labels of the vocabularies the mails do not need live in [`labels`]; the others are
+//! those of [`crate::email::labels`] and of the access report, so one term reads the same
+//! everywhere.
+
+use std::fmt::Write as _;
+
+use crate::domain::time::{Day, Instant};
+use crate::email::labels as mail_labels;
+use crate::service::dashboard::{CaseLabel, PartnerRef, Who};
+
+pub mod case_page;
+pub mod figures;
+pub mod handoffs;
+pub mod partners;
+pub mod today;
+
+/// What every view needs besides its model.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Today by the hub's clock.
+    pub today: Day,
+    /// The session's CSRF token, sent back by every form as the hidden field `csrf`.
+    pub csrf: String,
+    /// The signed-in staff member's display name.
+    pub staff_name: String,
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn esc(s: &str) -> String {
+    crate::access_report::escape(s)
+}
+
+/// The hidden CSRF field every form carries.
+pub(crate) fn csrf_field(ctx: &Ctx) -> String {
+    format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", esc(&ctx.csrf))
+}
+
+/// A link to a case: the tenant's name, or the case id while processing is restricted.
+pub(crate) fn case_link(case: &CaseLabel) -> String {
+    let text = match &case.name {
+        Some(n) => esc(n),
+        None => "<em>Name nicht angezeigt (Verarbeitung eingeschränkt)</em>".to_owned(),
+    };
+    format!("<a class=\"fall-link\" href=\"/faelle/{}\">{text}</a>", esc(case.id.as_str()))
+}
+
+/// A day as `dd.mm.yyyy`.
+pub(crate) fn day(d: Day) -> String {
+    mail_labels::day(d)
+}
+
+/// An instant as `dd.mm.yyyy HH:MM`, Hannover time.
+pub(crate) fn instant(i: Instant) -> String {
+    mail_labels::instant(i)
+}
+
+/// `<time>` element for a day.
+pub(crate) fn time_day(d: Day) -> String {
+    format!("<time datetime=\"{d}\">{}</time>", day(d))
+}
+
+/// A partner's name, escaped.
+pub(crate) fn partner_name(p: &PartnerRef) -> String {
+    esc(&p.name)
+}
+
+/// Who did something, in words, escaped.
+pub(crate) fn who(w: &Who) -> String {
+    match w {
+        Who::Org { org, staff: Some(s) } => format!("{} ({})", esc(&org.name), esc(s)),
+        Who::Org { org, staff: None } => esc(&org.name),
+        Who::Operator { staff: Some(s) } => format!("Betrieb ({})", esc(s)),
+        Who::Operator { staff: None } => "Betrieb".to_owned(),
+        Who::Hub => "Hub (automatisch)".to_owned(),
+    }
+}
+
+/// A number of days with one decimal, German style ("2,5 Tage"); "–" when there is none.
+pub(crate) fn days(d: Option<f64>) -> String {
+    match d {
+        None => "–".to_owned(),
+        Some(d) => {
+            let s = format!("{d:.1}").replace('.', ",");
+            if s == "1,0" { "1,0 Tag".to_owned() } else { format!("{s} Tage") }
+        }
+    }
+}
+
+/// A paragraph saying a list is empty.
+pub(crate) fn empty(text: &str) -> String {
+    format!("<p class=\"leer\">{text}</p>\n")
+}
+
+/// Appends `<option>` elements for `items`, marking `selected`.
+pub(crate) fn options<T: Copy + PartialEq>(
+    out: &mut String,
+    items: &[T],
+    value: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+    selected: Option<T>,
+) {
+    for v in items {
+        let sel = if selected == Some(*v) { " selected" } else { "" };
+        let _ = writeln!(out, "<option value=\"{}\"{sel}>{}</option>", value(*v), esc(label(*v)));
+    }
+}
+
+/// German labels of the vocabularies that [`crate::email::labels`] does not cover. Each is an
+/// exhaustive `match`: a new variant does not compile until it has its label.
+pub mod labels {
+    pub(crate) use crate::access_report::{
+        bezirk_de as district, household_de as household, means_de as rescue_means, outcome_de as outcome,
+        route_de as route_in, stage_de as stage,
+    };
+    use crate::domain::mail::MailKind;
+    use crate::domain::vocab::{Channel, ConsentForm, ConsentStatus, Gender, OrgKind, PersonRole};
+    pub use crate::email::labels::{category, data_category, move_done, reason, result, state};
+
+    /// A computed deadline's kind (as stored, e.g. `SCHONFRIST`); an unknown kind shows as stored.
+    pub fn deadline_kind(kind: &str) -> String {
+        use deadlines::DeadlineKind as K;
+        match K::parse(kind) {
+            Some(K::RentDue) => "Miete fällig".into(),
+            Some(K::TerminationWithoutNoticePossible) => "Fristlose Kündigung möglich ab".into(),
+            Some(K::OrdinaryNoticeEnd) => "Ende der ordentlichen Kündigungsfrist".into(),
+            Some(K::Schonfrist) => "Ende der Schonfrist (§ 569 Abs. 3 Nr. 2 BGB)".into(),
+            Some(K::DefenceNotice) => "Verteidigungsanzeige (§ 276 ZPO)".into(),
+            Some(K::RaeumungsfristExtensionRequest) => "Antrag auf Verlängerung der Räumungsfrist (§ 721 ZPO)".into(),
+            Some(K::HardshipApplication) => "Vollstreckungsschutzantrag (§ 765a ZPO)".into(),
+            Some(K::EvictionDate) => "Räumungstermin".into(),
+            None => kind.to_owned(),
+        }
+    }
+
+    /// Form of a consent.
+    pub fn consent_form(f: ConsentForm) -> &'static str {
+        match f {
+            ConsentForm::Written => "schriftlich",
+            ConsentForm::Electronic => "elektronisch",
+        }
+    }
+
+    /// Status of a consent.
+    pub fn consent_status(s: ConsentStatus) -> &'static str {
+        match s {
+            ConsentStatus::Active => "wirksam",
+            ConsentStatus::Revoked => "widerrufen",
+            ConsentStatus::Expired => "abgelaufen",
+        }
+    }
+
+    /// Kind of an organisation.
+    pub fn org_kind(k: OrgKind) -> &'static str {
+        match k {
+            OrgKind::Fachstelle => "Fachstelle Wohnungserhalt",
+            OrgKind::Jobcenter => "Jobcenter",
+            OrgKind::SocialServices => "Soziale Dienste",
+            OrgKind::DebtCounselling => "Schuldnerberatung",
+            OrgKind::HousingCompany => "Wohnungsunternehmen",
+            OrgKind::SocialWorkProvider => "Träger sozialer Arbeit",
+            OrgKind::WomensCounselling => "Frauenberatung",
+        }
+    }
+
+    /// How an organisation is reached.
+    pub fn channel(c: Channel) -> &'static str {
+        match c {
+            Channel::Grpc => "Schnittstelle (gRPC)",
+            Channel::Email => "E-Mail",
+        }
+    }
+
+    /// What a mail announced.
+    pub fn mail_kind(k: MailKind) -> &'static str {
+        match k {
+            MailKind::NewReferral => "Neue Vermittlung",
+            MailKind::StateChanged => "Statusänderung",
+            MailKind::NoteAdded => "Neue Notiz",
+            MailKind::Reminder => "Erinnerung an die Antwortfrist",
+            MailKind::Overdue => "Antwortfrist überschritten",
+            MailKind::ConsentEnded => "Einwilligung beendet",
+            MailKind::CaseClosed => "Fall abgeschlossen",
+            MailKind::ActionConfirmed => "Bestätigung einer Aktion",
+            MailKind::ProcessingRestricted => "Verarbeitung eingeschränkt",
+            MailKind::RestrictionLifted => "Einschränkung aufgehoben",
+            MailKind::CaseErased => "Fall gelöscht",
+            MailKind::CaseDataRectified => "Daten berichtigt",
+        }
+    }
+
+    /// Role in the household.
+    pub fn role(r: PersonRole) -> &'static str {
+        match r {
+            PersonRole::MainTenant => "Hauptmieter/in",
+            PersonRole::CoTenant => "Mitmieter/in",
+            PersonRole::Partner => "Partner/in",
+            PersonRole::Child => "Kind",
+            PersonRole::Other => "Weitere Person",
+        }
+    }
+
+    /// Gender.
+    pub fn gender(g: Gender) -> &'static str {
+        crate::access_report::gender_de(g)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::CaseId;
+
+    #[test]
+    fn esc_covers_markup_and_quotes() {
+        assert_eq!(esc("<a href=\"x\">O'Neil & Co</a>"), "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; Co&lt;/a&gt;");
+    }
+
+    #[test]
+    fn case_link_escapes_the_name_and_hides_it_while_restricted() {
+        let id = CaseId::new();
+        let named = CaseLabel { id: id.clone(), name: Some("<b>Beispiel</b>, Erika".into()) };
+        let html = case_link(&named);
+        assert!(html.starts_with(&format!("<a class=\"fall-link\" href=\"/faelle/{id}\">")), "{html}");
+        assert!(html.contains("&lt;b&gt;Beispiel") && !html.contains("<b>"), "{html}");
+        let restricted = CaseLabel { id, name: None };
+        assert!(case_link(&restricted).contains("Verarbeitung eingeschränkt"));
+    }
+
+    #[test]
+    fn days_are_german() {
+        assert_eq!(days(None), "–");
+        assert_eq!(days(Some(2.5)), "2,5 Tage");
+        assert_eq!(days(Some(1.0)), "1,0 Tag");
+    }
+
+    #[test]
+    fn every_deadline_kind_has_a_german_label() {
+        for k in deadlines::DeadlineKind::ALL {
+            assert_ne!(labels::deadline_kind(k.as_str()), k.as_str(), "{k}");
+        }
+        assert_eq!(labels::deadline_kind("NEW_KIND"), "NEW_KIND");
+    }
+}

@@ -1,0 +1,1241 @@
+//! Read models of the Fachstelle dashboard: what the "Heute", "Übergaben", "Fälle", case and
+//! partner pages show, assembled from the store in one transaction each.
+//!
+//! The models are plain structs over domain types (no proto types), so the views stay pure
+//! functions. Authorisation is that of the gRPC API (`Caller::fachstelle`, only the caller's own
+//! cases), and every model that carries personal data records one audit entry per case shown in
+//! the commit of the transaction that read it, as `get_case` does. Cases whose processing is
+//! restricted (Art. 18 GDPR) appear in lists without the tenant's name.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Caller, Hub, HubResult, Pending, TriageItem, audit};
+use crate::domain::case::{Case, Closure, StageEntry};
+use crate::domain::consent::Consent;
+use crate::domain::deadline::{CaseDeadline, for_case};
+use crate::domain::ids::{Actor, CaseId, Cents, ConsentId, NoticeId, OrgId, ReferralId};
+use crate::domain::mail::{JobStatus, MailJob, MailKind};
+use crate::domain::note::Note;
+use crate::domain::notice::NoticeData;
+use crate::domain::org::Organisation;
+use crate::domain::referral::{Move, Reason, Referral, ReferralState};
+use crate::domain::time::{Day, Instant};
+use crate::domain::vocab::{
+    Channel, ConsentStatus, DataCategory, OrgKind, ReferralCategory, RouteIn, Stadtbezirk, ThreatStage,
+};
+use crate::domain::workdays;
+use crate::store::{MailQuery, ReferralQuery, Tx};
+
+/// The horizon of the "Heute" page: deadlines within this many working days.
+pub const TODAY_HORIZON_WORKING_DAYS: u32 = 15;
+
+/// Rows per store page when a model reads every referral of a query.
+const PAGE: u32 = 500;
+
+/// Most open notices the "Heute" page lists.
+const NOTICE_LIMIT: usize = 50;
+
+/// Most failed mail jobs read per status for the "Heute" page.
+const MAIL_LIMIT: u32 = 500;
+
+/// A case as a list shows it: its id and the main tenant's name, or no name while processing is
+/// restricted (Art. 18 GDPR). Never the address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseLabel {
+    /// The case.
+    pub id: CaseId,
+    /// "Family, Given" of the main tenant; `None` while restricted.
+    pub name: Option<String>,
+}
+
+impl CaseLabel {
+    /// The label of `case`.
+    pub fn of(case: &Case) -> Self {
+        let name = if case.restriction.is_some() {
+            None
+        } else {
+            case.details
+                .persons
+                .iter()
+                .find(|p| p.role == crate::domain::vocab::PersonRole::MainTenant)
+                .map(|p| format!("{}, {}", p.family_name, p.given_name))
+        };
+        Self { id: case.id.clone(), name }
+    }
+
+    /// Whether the label shows personal data.
+    pub fn named(&self) -> bool {
+        self.name.is_some()
+    }
+}
+
+/// An organisation by id and display name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerRef {
+    /// Id.
+    pub id: OrgId,
+    /// Display name (the id if the organisation is unknown).
+    pub name: String,
+}
+
+/// Who did something, with the organisation's display name resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// An organisation, with the staff member it named.
+    Org {
+        /// The organisation.
+        org: PartnerRef,
+        /// Staff member, if named.
+        staff: Option<String>,
+    },
+    /// The hub operator.
+    Operator {
+        /// Staff member, if named.
+        staff: Option<String>,
+    },
+    /// The hub itself, acting on a rule (revocation, expiry, closure).
+    Hub,
+}
+
+/// A deadline of an open case on the "Heute" page.
+#[derive(Debug, Clone)]
+pub struct DeadlineRow {
+    /// The case.
+    pub case: CaseLabel,
+    /// The deadline.
+    pub deadline: CaseDeadline,
+    /// Working days from today to the deadline (0: today).
+    pub working_days_left: u32,
+}
+
+/// The last handoff of a referral.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastEvent {
+    /// The move (`None`: creation).
+    pub mv: Option<Move>,
+    /// State after it.
+    pub to: ReferralState,
+    /// When.
+    pub at: Instant,
+    /// Who.
+    pub who: Who,
+}
+
+/// A referral in the handoff list (and the overdue list of "Heute").
+#[derive(Debug, Clone)]
+pub struct HandoffRow {
+    /// The referral.
+    pub referral_id: ReferralId,
+    /// Its case.
+    pub case: CaseLabel,
+    /// The recipient.
+    pub partner: PartnerRef,
+    /// What is asked.
+    pub category: ReferralCategory,
+    /// Current state.
+    pub state: ReferralState,
+    /// Created.
+    pub created_at: Instant,
+    /// Whole days since creation.
+    pub age_days: i64,
+    /// Reply-by day.
+    pub reply_by: Day,
+    /// Awaiting a decision past the reply-by day.
+    pub overdue: bool,
+    /// The last handoff.
+    pub last_event: Option<LastEvent>,
+}
+
+/// Filter of the handoff list (query `?partner=ORG&status=STATE&ueberfaellig=1`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HandoffFilter {
+    /// Only referrals to this partner.
+    pub partner: Option<OrgId>,
+    /// Only this state (default: every open state).
+    pub state: Option<ReferralState>,
+    /// Only overdue referrals.
+    pub overdue: bool,
+}
+
+impl HandoffFilter {
+    /// The filter of the query parameters as a browser sends them (empty: not set). A value that
+    /// does not parse is ignored: a filter is a convenience, never an error page.
+    pub fn from_query(partner: Option<&str>, status: Option<&str>, ueberfaellig: Option<&str>) -> Self {
+        Self {
+            partner: partner.filter(|s| !s.is_empty()).and_then(|s| OrgId::parse(s).ok()),
+            state: status.and_then(ReferralState::parse),
+            overdue: matches!(ueberfaellig, Some("1" | "on" | "true" | "ja")),
+        }
+    }
+}
+
+/// The handoff list.
+#[derive(Debug, Clone)]
+pub struct HandoffsModel {
+    /// Matching referrals: overdue first, then by reply-by day.
+    pub rows: Vec<HandoffRow>,
+    /// Every partner the caller has referred to, by name (for the filter).
+    pub partners: Vec<PartnerRef>,
+}
+
+/// An open notice to triage on the "Heute" page.
+#[derive(Debug, Clone)]
+pub struct NoticeRow {
+    /// The notice.
+    pub notice_id: NoticeId,
+    /// A court notice (MiZi); otherwise a housing company's early notice.
+    pub court: bool,
+    /// The reporting housing company, for an early notice.
+    pub from: Option<PartnerRef>,
+    /// The tenant's name, where the notice carries it lawfully (consent, or a court notice).
+    pub name: Option<String>,
+    /// Stage reported.
+    pub stage: ThreatStage,
+    /// Arrears reported.
+    pub arrears: Cents,
+    /// District, if known.
+    pub stadtbezirk: Option<Stadtbezirk>,
+    /// First received.
+    pub received_at: Instant,
+    /// The nearest hard deadline still ahead.
+    pub nearest: Option<CaseDeadline>,
+}
+
+/// A mail that could not be delivered (given up, or failed and waiting for its next attempt).
+#[derive(Debug, Clone)]
+pub struct MailFailureRow {
+    /// Job id (for re-queueing).
+    pub job_id: String,
+    /// The case it is about.
+    pub case: CaseLabel,
+    /// Addressee.
+    pub to: PartnerRef,
+    /// What it announces.
+    pub kind: MailKind,
+    /// The referral, if any.
+    pub referral_id: Option<ReferralId>,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Last error, in words safe to show.
+    pub error: Option<String>,
+    /// Given up (dead letter); otherwise it is retried.
+    pub dead: bool,
+    /// Last change.
+    pub at: Instant,
+}
+
+/// The "Heute" page.
+#[derive(Debug, Clone)]
+pub struct TodayModel {
+    /// Today.
+    pub today: Day,
+    /// The last day of the horizon (15 working days ahead).
+    pub horizon: Day,
+    /// Deadlines of open cases from today to the horizon, nearest first.
+    pub deadlines: Vec<DeadlineRow>,
+    /// Referrals awaiting a decision past their reply-by day, oldest reply-by first.
+    pub overdue: Vec<HandoffRow>,
+    /// Notices not yet taken up, most urgent first.
+    pub notices: Vec<NoticeRow>,
+    /// Failed deliveries about the caller's cases, newest first.
+    pub failed_mails: Vec<MailFailureRow>,
+}
+
+/// An open case in the case list.
+#[derive(Debug, Clone)]
+pub struct CaseRow {
+    /// The case.
+    pub case: CaseLabel,
+    /// Opened.
+    pub opened_at: Instant,
+    /// Latest threat stage.
+    pub stage: Option<ThreatStage>,
+    /// Route in.
+    pub route_in: RouteIn,
+    /// Referrals not yet closed.
+    pub open_referrals: usize,
+    /// Of them, overdue.
+    pub overdue_referrals: usize,
+    /// The nearest deadline from today on.
+    pub next_deadline: Option<CaseDeadline>,
+}
+
+/// A partner as the case page's forms offer it.
+#[derive(Debug, Clone)]
+pub struct PartnerOption {
+    /// Id.
+    pub id: OrgId,
+    /// Display name.
+    pub name: String,
+    /// Kind.
+    pub kind: OrgKind,
+    /// Categories it accepts.
+    pub accepted: Vec<ReferralCategory>,
+}
+
+/// A referral of the case page, with its thread.
+#[derive(Debug, Clone)]
+pub struct CaseReferral {
+    /// The referral with its history.
+    pub referral: Referral,
+    /// The recipient.
+    pub partner: PartnerRef,
+    /// Overdue today.
+    pub overdue: bool,
+    /// Notes, oldest first.
+    pub notes: Vec<Note>,
+    /// The last handoff.
+    pub last_event: Option<LastEvent>,
+}
+
+/// What happened on a case, for the timeline.
+#[derive(Debug, Clone)]
+pub enum TimelineEvent {
+    /// The case was opened.
+    CaseOpened,
+    /// A notice that was taken up into the case arrived.
+    NoticeReceived {
+        /// The notice.
+        notice_id: NoticeId,
+        /// From a court (otherwise from `from`).
+        court: bool,
+        /// The reporting housing company.
+        from: Option<PartnerRef>,
+    },
+    /// A threat stage was reached.
+    Stage(StageEntry),
+    /// A consent was recorded.
+    ConsentGiven {
+        /// The consent.
+        consent_id: ConsentId,
+        /// Its recipients.
+        recipients: Vec<PartnerRef>,
+        /// Its categories.
+        categories: Vec<DataCategory>,
+    },
+    /// A consent ended.
+    ConsentEnded {
+        /// The consent.
+        consent_id: ConsentId,
+        /// Revoked or expired.
+        status: ConsentStatus,
+    },
+    /// A referral was sent.
+    ReferralCreated {
+        /// The referral.
+        referral_id: ReferralId,
+        /// To whom.
+        partner: PartnerRef,
+        /// What it asks.
+        category: ReferralCategory,
+    },
+    /// A referral moved.
+    ReferralMoved {
+        /// The referral.
+        referral_id: ReferralId,
+        /// Its recipient.
+        partner: PartnerRef,
+        /// The move.
+        mv: Option<Move>,
+        /// State after it.
+        to: ReferralState,
+        /// Reason given, if any.
+        reason: Option<Reason>,
+    },
+    /// A note was written on a referral.
+    NoteAdded {
+        /// The referral.
+        referral_id: ReferralId,
+        /// Its recipient.
+        partner: PartnerRef,
+        /// The note.
+        text: String,
+    },
+    /// A mail about a referral was delivered.
+    MailSent {
+        /// Addressee.
+        to: PartnerRef,
+        /// What it announced.
+        kind: MailKind,
+        /// The referral.
+        referral_id: Option<ReferralId>,
+    },
+    /// A mail about a referral failed.
+    MailFailed {
+        /// Addressee.
+        to: PartnerRef,
+        /// What it announced.
+        kind: MailKind,
+        /// The referral.
+        referral_id: Option<ReferralId>,
+        /// Why.
+        error: Option<String>,
+        /// Given up.
+        dead: bool,
+    },
+    /// Processing was restricted (Art. 18 GDPR).
+    Restricted {
+        /// Why.
+        reason: String,
+    },
+    /// The case was closed.
+    Closed(Closure),
+}
+
+/// One timeline item.
+#[derive(Debug, Clone)]
+pub struct TimelineEntry {
+    /// When (a day's start in UTC for events known by day only).
+    pub at: Instant,
+    /// Known by day only (threat stages): show the date without a time.
+    pub day_only: bool,
+    /// Who did it, where known.
+    pub who: Option<Who>,
+    /// What.
+    pub event: TimelineEvent,
+}
+
+/// The case page.
+#[derive(Debug, Clone)]
+pub struct CasePageModel {
+    /// The case with its details.
+    pub case: Case,
+    /// Today.
+    pub today: Day,
+    /// Computed deadlines, nearest first.
+    pub deadlines: Vec<CaseDeadline>,
+    /// Consents, oldest first.
+    pub consents: Vec<Consent>,
+    /// Referrals with history and notes, oldest first.
+    pub referrals: Vec<CaseReferral>,
+    /// Mails about the case's referrals, newest first.
+    pub mails: Vec<MailJob>,
+    /// Everything above merged, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+    /// Active partners the forms offer, by name.
+    pub partners: Vec<PartnerOption>,
+    /// Display names of every organisation, by id.
+    pub org_names: BTreeMap<OrgId, String>,
+}
+
+impl CasePageModel {
+    /// The display name of `id` (the id itself if unknown).
+    pub fn org_name<'a>(&'a self, id: &'a OrgId) -> &'a str {
+        self.org_names.get(id).map_or(id.as_str(), String::as_str)
+    }
+}
+
+/// A partner's figures on the partner page.
+#[derive(Debug, Clone)]
+pub struct PartnerRow {
+    /// The partner.
+    pub partner: PartnerRef,
+    /// Kind.
+    pub kind: OrgKind,
+    /// How it is reached.
+    pub channel: Channel,
+    /// Active in the directory.
+    pub active: bool,
+    /// Referrals the caller sent it, any state.
+    pub total: usize,
+    /// Of them, open.
+    pub open: usize,
+    /// Of them, overdue today.
+    pub overdue: usize,
+    /// Median days from sending to the first acknowledgement (RECEIVED).
+    pub median_ack_days: Option<f64>,
+    /// Median days from sending to the first decision (ACCEPTED or DECLINED).
+    pub median_decide_days: Option<f64>,
+}
+
+/// The median of `values` (the mean of the middle two for an even count); `None` when empty.
+pub fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len().is_multiple_of(2) { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
+}
+
+/// Days (fractional) from a referral's creation to its first transition into one of `states`.
+pub fn days_to_first(r: &Referral, states: &[ReferralState]) -> Option<f64> {
+    r.history
+        .iter()
+        .find(|t| t.from.is_some() && states.contains(&t.to))
+        .map(|t| (t.at.millis() - r.created_at.millis()) as f64 / 86_400_000.0)
+}
+
+/// The first instant of `day` (UTC), to place day-only facts on the timeline.
+fn start_of(day: Day) -> Instant {
+    Instant::from_millis(day.date().midnight().assume_utc().unix_timestamp() * 1000)
+}
+
+fn partner(names: &BTreeMap<OrgId, String>, id: &OrgId) -> PartnerRef {
+    PartnerRef { id: id.clone(), name: names.get(id).cloned().unwrap_or_else(|| id.to_string()) }
+}
+
+fn who(names: &BTreeMap<OrgId, String>, actor: &Actor) -> Who {
+    let staff = actor.staff().map(|s| s.as_str().to_owned());
+    match actor {
+        Actor::Org { org, .. } => Who::Org { org: partner(names, org), staff },
+        Actor::Operator { .. } => Who::Operator { staff },
+        Actor::Hub => Who::Hub,
+    }
+}
+
+fn last_event(names: &BTreeMap<OrgId, String>, r: &Referral) -> Option<LastEvent> {
+    r.history.last().map(|t| LastEvent { mv: t.mv, to: t.to, at: t.at, who: who(names, &t.actor) })
+}
+
+/// The row of `r` in the handoff list, as of `now`.
+pub fn handoff_row(names: &BTreeMap<OrgId, String>, case: CaseLabel, r: &Referral, now: Instant) -> HandoffRow {
+    HandoffRow {
+        referral_id: r.id.clone(),
+        case,
+        partner: partner(names, &r.recipient),
+        category: r.category,
+        state: r.state,
+        created_at: r.created_at,
+        age_days: r.created_at.day().days_until(now.day()).max(0),
+        reply_by: r.reply_by,
+        overdue: r.is_overdue(now.day()),
+        last_event: last_event(names, r),
+    }
+}
+
+fn open_states() -> Vec<ReferralState> {
+    ReferralState::ALL.iter().copied().filter(|s| s.is_open()).collect()
+}
+
+/// Every referral matching `q`, read page by page.
+async fn all_referrals(tx: &mut dyn Tx, mut q: ReferralQuery) -> HubResult<Vec<Referral>> {
+    q.limit = PAGE;
+    let mut out = Vec::new();
+    loop {
+        let rows = tx.referrals(&q).await?;
+        let full = rows.len() == PAGE as usize;
+        if let Some((seq, _)) = rows.last() {
+            q.after_seq = *seq;
+        }
+        out.extend(rows.into_iter().map(|(_, r)| r));
+        if !full {
+            return Ok(out);
+        }
+    }
+}
+
+async fn org_names(tx: &mut dyn Tx) -> HubResult<(Vec<Organisation>, BTreeMap<OrgId, String>)> {
+    let orgs = tx.orgs().await?;
+    let names = orgs.iter().map(|o| (o.id.clone(), o.name.clone())).collect();
+    Ok((orgs, names))
+}
+
+/// The caller's cases read so far, so that a case shown in several rows is read once.
+struct Cases {
+    owner: OrgId,
+    known: HashMap<CaseId, Option<Case>>,
+}
+
+impl Cases {
+    fn new(owner: &OrgId) -> Self {
+        Self { owner: owner.clone(), known: HashMap::new() }
+    }
+
+    fn preload(owner: &OrgId, cases: &[Case]) -> Self {
+        let mut c = Self::new(owner);
+        for case in cases {
+            c.known.insert(case.id.clone(), Some(case.clone()));
+        }
+        c
+    }
+
+    /// The case, if it exists and the caller owns it.
+    async fn get(&mut self, tx: &mut dyn Tx, id: &CaseId) -> HubResult<Option<&Case>> {
+        if !self.known.contains_key(id) {
+            let case = tx.case(id).await?.filter(|c| c.owner == self.owner);
+            self.known.insert(id.clone(), case);
+        }
+        Ok(self.known.get(id).and_then(Option::as_ref))
+    }
+}
+
+/// What one page showed of each case, for its audit entry.
+#[derive(Default)]
+struct Shown(BTreeMap<CaseId, (bool, Vec<&'static str>)>);
+
+impl Shown {
+    fn add(&mut self, case: &CaseLabel, what: &'static str) {
+        let e = self.0.entry(case.id.clone()).or_insert((false, Vec::new()));
+        e.0 |= case.named();
+        if !e.1.contains(&what) {
+            e.1.push(what);
+        }
+    }
+
+    /// One audit entry per case shown, naming the page and what of the case it showed.
+    fn audit(self, hub: &Hub, caller: &Caller, page: &str, p: &mut Pending) {
+        let now = hub.now();
+        for (case, (named, what)) in self.0 {
+            let mut parts: Vec<&str> = Vec::new();
+            if named {
+                parts.push("name");
+            }
+            parts.extend(what);
+            p.audit.push(audit(
+                &caller.actor(),
+                now,
+                "dashboard.view",
+                Some(&case),
+                None,
+                "owner".into(),
+                format!("{page}: {}", parts.join(", ")),
+            ));
+        }
+    }
+}
+
+impl Hub {
+    /// The "Heute" page: deadlines of the caller's open cases in the next 15 working days, its
+    /// overdue referrals, open notices to triage and failed deliveries. Audited per case shown.
+    pub async fn dash_today(&self, caller: &Caller) -> HubResult<TodayModel> {
+        let org = caller.fachstelle("use the dashboard")?;
+        // Before our own transaction: it runs (and audits named notices in) its own.
+        let notices = self.open_notices(caller, NOTICE_LIMIT).await?;
+        let now = self.now();
+        let today = now.day();
+        let horizon = workdays::add_working_days(today, TODAY_HORIZON_WORKING_DAYS);
+        let mut tx = self.store.begin().await?;
+        let (_, names) = org_names(tx.as_mut()).await?;
+        let own: Vec<Case> = tx.cases().await?.into_iter().filter(|c| c.owner == org.id).collect();
+        let mut shown = Shown::default();
+
+        let mut deadlines = Vec::new();
+        for case in own.iter().filter(|c| c.closure.is_none()) {
+            let label = CaseLabel::of(case);
+            for d in for_case(case).into_iter().filter(|d| d.date >= today && d.date <= horizon) {
+                shown.add(&label, "Fristen");
+                deadlines.push(DeadlineRow {
+                    case: label.clone(),
+                    working_days_left: workdays::working_days_between(today, d.date),
+                    deadline: d,
+                });
+            }
+        }
+        deadlines.sort_by(|a, b| a.deadline.date.cmp(&b.deadline.date).then(a.case.id.cmp(&b.case.id)));
+
+        let mut cases = Cases::preload(&org.id, &own);
+        let query = ReferralQuery { sender: Some(org.id.clone()), overdue_on: Some(today), ..ReferralQuery::default() };
+        let mut overdue = Vec::new();
+        for r in all_referrals(tx.as_mut(), query).await? {
+            let Some(case) = cases.get(tx.as_mut(), &r.case_id).await? else { continue };
+            let label = CaseLabel::of(case);
+            shown.add(&label, "Übergaben");
+            overdue.push(handoff_row(&names, label, &r, now));
+        }
+        overdue.sort_by(|a, b| a.reply_by.cmp(&b.reply_by).then(a.created_at.cmp(&b.created_at)));
+
+        let mut failed_mails = Vec::new();
+        for status in [JobStatus::Dead, JobStatus::Pending] {
+            let q = MailQuery { status: Some(status), limit: MAIL_LIMIT, ..MailQuery::default() };
+            for job in tx.mails(&q).await? {
+                if job.last_error.is_none() && status == JobStatus::Pending {
+                    continue;
+                }
+                let Some(case) = cases.get(tx.as_mut(), &job.case_id).await? else { continue };
+                let label = CaseLabel::of(case);
+                shown.add(&label, "Zustellfehler");
+                failed_mails.push(MailFailureRow {
+                    job_id: job.id.clone(),
+                    case: label,
+                    to: partner(&names, &job.org),
+                    kind: job.kind,
+                    referral_id: job.referral_id.clone(),
+                    attempts: job.attempts,
+                    error: job.last_error.clone(),
+                    dead: status == JobStatus::Dead,
+                    at: job.updated_at,
+                });
+            }
+        }
+        failed_mails.sort_by_key(|m| std::cmp::Reverse(m.at));
+
+        let notices = notices.into_iter().map(|i| notice_row(&names, i)).collect();
+        let mut p = Pending::new();
+        shown.audit(self, caller, "Heute", &mut p);
+        self.finish(tx, caller, None, None, p).await?;
+        Ok(TodayModel { today, horizon, deadlines, overdue, notices, failed_mails })
+    }
+
+    /// The handoff list: referrals sent by the caller (open ones unless the filter names a
+    /// state), with partner, state, age, reply-by and last handoff. Audited per case shown.
+    pub async fn dash_handoffs(&self, caller: &Caller, filter: HandoffFilter) -> HubResult<HandoffsModel> {
+        let org = caller.fachstelle("use the dashboard")?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let (_, names) = org_names(tx.as_mut()).await?;
+        let query = ReferralQuery {
+            sender: Some(org.id.clone()),
+            recipient: filter.partner.clone(),
+            states: filter.state.map_or_else(open_states, |s| vec![s]),
+            overdue_on: filter.overdue.then_some(now.day()),
+            ..ReferralQuery::default()
+        };
+        let mut cases = Cases::new(&org.id);
+        let mut shown = Shown::default();
+        let mut rows = Vec::new();
+        for r in all_referrals(tx.as_mut(), query).await? {
+            let Some(case) = cases.get(tx.as_mut(), &r.case_id).await? else { continue };
+            let label = CaseLabel::of(case);
+            shown.add(&label, "Übergaben");
+            rows.push(handoff_row(&names, label, &r, now));
+        }
+        rows.sort_by(|a, b| {
+            b.overdue.cmp(&a.overdue).then(a.reply_by.cmp(&b.reply_by)).then(a.created_at.cmp(&b.created_at))
+        });
+        let sent_to =
+            all_referrals(tx.as_mut(), ReferralQuery { sender: Some(org.id.clone()), ..ReferralQuery::default() })
+                .await?;
+        let mut partners: Vec<PartnerRef> = Vec::new();
+        for r in &sent_to {
+            if !partners.iter().any(|p| p.id == r.recipient) {
+                partners.push(partner(&names, &r.recipient));
+            }
+        }
+        partners.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        let mut p = Pending::new();
+        shown.audit(self, caller, "Übergaben", &mut p);
+        self.finish(tx, caller, None, None, p).await?;
+        Ok(HandoffsModel { rows, partners })
+    }
+
+    /// The list of the caller's open cases, newest first, with stage, open and overdue referrals
+    /// and the next deadline. Audited per case shown.
+    pub async fn dash_cases(&self, caller: &Caller) -> HubResult<Vec<CaseRow>> {
+        let org = caller.fachstelle("use the dashboard")?;
+        let today = self.today();
+        let mut tx = self.store.begin().await?;
+        let own: Vec<Case> =
+            tx.cases().await?.into_iter().filter(|c| c.owner == org.id && c.closure.is_none()).collect();
+        let query = ReferralQuery { sender: Some(org.id.clone()), states: open_states(), ..ReferralQuery::default() };
+        let mut open: HashMap<CaseId, (usize, usize)> = HashMap::new();
+        for r in all_referrals(tx.as_mut(), query).await? {
+            let e = open.entry(r.case_id.clone()).or_default();
+            e.0 += 1;
+            e.1 += usize::from(r.is_overdue(today));
+        }
+        let mut shown = Shown::default();
+        let mut rows = Vec::with_capacity(own.len());
+        for case in &own {
+            let label = CaseLabel::of(case);
+            shown.add(&label, "Stand");
+            let (open_referrals, overdue_referrals) = open.get(&case.id).copied().unwrap_or_default();
+            rows.push(CaseRow {
+                case: label,
+                opened_at: case.opened_at,
+                stage: case.latest_stage(),
+                route_in: case.details.route_in,
+                open_referrals,
+                overdue_referrals,
+                next_deadline: for_case(case).into_iter().find(|d| d.date >= today),
+            });
+        }
+        let mut p = Pending::new();
+        shown.audit(self, caller, "Fälle", &mut p);
+        self.finish(tx, caller, None, None, p).await?;
+        Ok(rows)
+    }
+
+    /// The case page: the case with its deadlines, consents, referrals (history, notes), the mails
+    /// about its referrals, all merged into a timeline, and what the forms offer. Audited as a read
+    /// of the case ("case.read"), like [`Hub::get_case`].
+    pub async fn dash_case(&self, caller: &Caller, id: &CaseId) -> HubResult<CasePageModel> {
+        let org = caller.fachstelle("read cases")?;
+        let today = self.today();
+        let mut tx = self.store.begin().await?;
+        let case = self.owned_case(tx.as_mut(), &org.id, id).await?;
+        let (orgs, names) = org_names(tx.as_mut()).await?;
+        let consents = tx.consents_of_case(&case.id).await?;
+        let mut referrals = Vec::new();
+        let mut mails = Vec::new();
+        for r in tx.referrals_of_case(&case.id).await? {
+            let notes = tx.notes(&r.id).await?;
+            let q = MailQuery { referral: Some(r.id.clone()), limit: MAIL_LIMIT, ..MailQuery::default() };
+            mails.extend(tx.mails(&q).await?);
+            referrals.push(CaseReferral {
+                partner: partner(&names, &r.recipient),
+                overdue: r.is_overdue(today),
+                last_event: last_event(&names, &r),
+                notes,
+                referral: r,
+            });
+        }
+        mails.sort_by_key(|m| std::cmp::Reverse(m.created_at));
+        let mut notices = Vec::new();
+        for n in &case.notice_ids {
+            if let Some(n) = tx.notice(n).await? {
+                notices.push(n);
+            }
+        }
+        let mut timeline = Vec::new();
+        let owner_who = Who::Org { org: partner(&names, &case.owner), staff: None };
+        timeline.push(TimelineEntry {
+            at: case.opened_at,
+            day_only: false,
+            who: Some(owner_who.clone()),
+            event: TimelineEvent::CaseOpened,
+        });
+        for n in &notices {
+            let court = matches!(n.data, NoticeData::Court(_));
+            timeline.push(TimelineEntry {
+                at: n.received_at,
+                day_only: false,
+                who: n.reporter.as_ref().map(|o| Who::Org { org: partner(&names, o), staff: None }),
+                event: TimelineEvent::NoticeReceived {
+                    notice_id: n.id.clone(),
+                    court,
+                    from: n.reporter.as_ref().map(|o| partner(&names, o)),
+                },
+            });
+        }
+        for s in &case.stages {
+            timeline.push(TimelineEntry {
+                at: start_of(s.date),
+                day_only: true,
+                who: Some(Who::Org { org: partner(&names, &s.recorded_by), staff: None }),
+                event: TimelineEvent::Stage(s.clone()),
+            });
+        }
+        for c in &consents {
+            timeline.push(TimelineEntry {
+                at: c.recorded_at,
+                day_only: false,
+                who: Some(owner_who.clone()),
+                event: TimelineEvent::ConsentGiven {
+                    consent_id: c.id.clone(),
+                    recipients: c.recipients.iter().map(|o| partner(&names, o)).collect(),
+                    categories: c.categories.clone(),
+                },
+            });
+            if let Some(end) = c.ended_at {
+                timeline.push(TimelineEntry {
+                    at: end,
+                    day_only: false,
+                    who: None,
+                    event: TimelineEvent::ConsentEnded { consent_id: c.id.clone(), status: c.status },
+                });
+            }
+        }
+        for cr in &referrals {
+            let r = &cr.referral;
+            for t in &r.history {
+                let event = if t.from.is_none() {
+                    TimelineEvent::ReferralCreated {
+                        referral_id: r.id.clone(),
+                        partner: cr.partner.clone(),
+                        category: r.category,
+                    }
+                } else {
+                    TimelineEvent::ReferralMoved {
+                        referral_id: r.id.clone(),
+                        partner: cr.partner.clone(),
+                        mv: t.mv,
+                        to: t.to,
+                        reason: t.reason.clone(),
+                    }
+                };
+                timeline.push(TimelineEntry { at: t.at, day_only: false, who: Some(who(&names, &t.actor)), event });
+            }
+            for n in &cr.notes {
+                timeline.push(TimelineEntry {
+                    at: n.created_at,
+                    day_only: false,
+                    who: Some(who(&names, &n.author)),
+                    event: TimelineEvent::NoteAdded {
+                        referral_id: r.id.clone(),
+                        partner: cr.partner.clone(),
+                        text: n.text.clone(),
+                    },
+                });
+            }
+        }
+        for m in &mails {
+            let to = partner(&names, &m.org);
+            let entry = match (m.status, m.sent_at, &m.last_error) {
+                (JobStatus::Sent, Some(at), _) => {
+                    Some((at, TimelineEvent::MailSent { to, kind: m.kind, referral_id: m.referral_id.clone() }))
+                }
+                (JobStatus::Dead, _, error) | (JobStatus::Pending, _, error @ Some(_)) => Some((
+                    m.updated_at,
+                    TimelineEvent::MailFailed {
+                        to,
+                        kind: m.kind,
+                        referral_id: m.referral_id.clone(),
+                        error: error.clone(),
+                        dead: m.status == JobStatus::Dead,
+                    },
+                )),
+                _ => None,
+            };
+            if let Some((at, event)) = entry {
+                timeline.push(TimelineEntry { at, day_only: false, who: None, event });
+            }
+        }
+        if let Some(r) = &case.restriction {
+            timeline.push(TimelineEntry {
+                at: r.since,
+                day_only: false,
+                who: Some(owner_who.clone()),
+                event: TimelineEvent::Restricted { reason: r.reason.clone() },
+            });
+        }
+        if let Some(c) = &case.closure {
+            timeline.push(TimelineEntry {
+                at: c.at,
+                day_only: false,
+                who: Some(owner_who),
+                event: TimelineEvent::Closed(c.clone()),
+            });
+        }
+        // Stable: events of one instant keep the order they were added in (creation before moves).
+        timeline.sort_by_key(|e| e.at);
+
+        let mut partners: Vec<PartnerOption> = orgs
+            .iter()
+            .filter(|o| o.active && o.id != org.id)
+            .map(|o| PartnerOption {
+                id: o.id.clone(),
+                name: o.name.clone(),
+                kind: o.kind,
+                accepted: o.accepted.clone(),
+            })
+            .collect();
+        partners.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+
+        let mut p = Pending::new();
+        p.audit.push(audit(
+            &caller.actor(),
+            self.now(),
+            "case.read",
+            Some(&case.id),
+            None,
+            "owner".into(),
+            "dashboard case page".into(),
+        ));
+        self.finish(tx, caller, None, None, p).await?;
+        Ok(CasePageModel {
+            deadlines: for_case(&case),
+            case,
+            today,
+            consents,
+            referrals,
+            mails,
+            timeline,
+            partners,
+            org_names: names,
+        })
+    }
+
+    /// The partner page: per organisation the caller referred to (and every other active one),
+    /// its open and overdue referrals and the median days to acknowledge and to decide. No
+    /// personal data, so nothing is audited.
+    pub async fn dash_partners(&self, caller: &Caller) -> HubResult<Vec<PartnerRow>> {
+        let org = caller.fachstelle("use the dashboard")?;
+        let today = self.today();
+        let mut tx = self.store.begin_read().await?;
+        let (orgs, names) = org_names(tx.as_mut()).await?;
+        let sent =
+            all_referrals(tx.as_mut(), ReferralQuery { sender: Some(org.id.clone()), ..ReferralQuery::default() })
+                .await?;
+        drop(tx);
+        let mut by_partner: BTreeMap<&OrgId, Vec<&Referral>> = BTreeMap::new();
+        for r in &sent {
+            by_partner.entry(&r.recipient).or_default().push(r);
+        }
+        let mut rows: Vec<PartnerRow> = orgs
+            .iter()
+            .filter(|o| o.id != org.id && (o.active || by_partner.contains_key(&o.id)))
+            .map(|o| partner_row(&names, o, by_partner.get(&o.id).map_or(&[][..], Vec::as_slice), today))
+            .collect();
+        rows.sort_by(|a, b| a.partner.name.cmp(&b.partner.name).then(a.partner.id.cmp(&b.partner.id)));
+        Ok(rows)
+    }
+}
+
+/// The figures of one partner from the referrals the caller sent it.
+pub fn partner_row(names: &BTreeMap<OrgId, String>, o: &Organisation, sent: &[&Referral], today: Day) -> PartnerRow {
+    use ReferralState as S;
+    PartnerRow {
+        partner: partner(names, &o.id),
+        kind: o.kind,
+        channel: o.delivery.channel(),
+        active: o.active,
+        total: sent.len(),
+        open: sent.iter().filter(|r| r.state.is_open()).count(),
+        overdue: sent.iter().filter(|r| r.is_overdue(today)).count(),
+        median_ack_days: median(sent.iter().filter_map(|r| days_to_first(r, &[S::Received])).collect()),
+        median_decide_days: median(sent.iter().filter_map(|r| days_to_first(r, &[S::Accepted, S::Declined])).collect()),
+    }
+}
+
+fn notice_row(names: &BTreeMap<OrgId, String>, item: TriageItem) -> NoticeRow {
+    let n = item.notice;
+    let (court, name, stadtbezirk) = match &n.data {
+        NoticeData::Arrears(a) => (
+            false,
+            a.tenant
+                .as_ref()
+                .filter(|_| a.consent_evidence.is_some())
+                .map(|t| format!("{}, {}", t.family_name, t.given_name)),
+            Some(a.stadtbezirk),
+        ),
+        NoticeData::Court(c) => {
+            (true, c.tenants.first().map(|t| format!("{}, {}", t.family_name, t.given_name)), c.stadtbezirk)
+        }
+    };
+    NoticeRow {
+        notice_id: n.id.clone(),
+        court,
+        from: n.reporter.as_ref().map(|o| partner(names, o)),
+        name,
+        stage: n.stage(),
+        arrears: n.arrears(),
+        stadtbezirk,
+        received_at: n.received_at,
+        nearest: item.nearest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::case::{Address, CaseDetails, Contact, Person, Rent, Tenancy};
+    use crate::domain::ids::{IdempotencyKey, PersonId, StaffMember};
+    use crate::domain::referral::Transition;
+    use crate::domain::vocab::{Gender, HouseholdType, PersonRole};
+    use crate::network::orgs;
+    use crate::service::{HubError, Idem, NewReferral, NewStage, Principal};
+    use crate::testkit::TestHub;
+
+    const DAY: i64 = 86_400_000;
+
+    #[test]
+    fn median_of_odd_even_and_no_values() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 10.0]), Some(3.0));
+    }
+
+    fn referral(created: Instant, reply_by: &str, moves: &[(ReferralState, i64)]) -> Referral {
+        let org = |s: &str| OrgId::parse(s).unwrap();
+        let mut history = vec![Transition {
+            from: None,
+            to: ReferralState::Requested,
+            mv: None,
+            actor: Actor::Org { org: org("fachstelle"), staff: None },
+            at: created,
+            reason: None,
+        }];
+        let mut state = ReferralState::Requested;
+        for (to, after_ms) in moves {
+            history.push(Transition {
+                from: Some(state),
+                to: *to,
+                mv: None,
+                actor: Actor::Org { org: org("jobcenter"), staff: Some(StaffMember::parse("Herr M").unwrap()) },
+                at: Instant::from_millis(created.millis() + after_ms),
+                reason: None,
+            });
+            state = *to;
+        }
+        Referral {
+            id: ReferralId::new(),
+            case_id: CaseId::new(),
+            sender: org("fachstelle"),
+            recipient: org("jobcenter"),
+            category: ReferralCategory::RentDebtTakeoverSgb2,
+            disclosures: vec![],
+            message: String::new(),
+            reply_by: Day::parse(reply_by).unwrap(),
+            state,
+            completion: None,
+            history,
+            created_at: created,
+            updated_at: created,
+            overdue_announced: false,
+            escalation_announced: false,
+            reminded: false,
+        }
+    }
+
+    #[test]
+    fn days_to_acknowledge_and_decide_count_from_sending() {
+        let t0 = Instant::from_millis(1_767_949_200_000);
+        let r = referral(t0, "2026-01-16", &[(ReferralState::Received, DAY / 2), (ReferralState::Accepted, 3 * DAY)]);
+        assert_eq!(days_to_first(&r, &[ReferralState::Received]), Some(0.5));
+        assert_eq!(days_to_first(&r, &[ReferralState::Accepted, ReferralState::Declined]), Some(3.0));
+        let sent = referral(t0, "2026-01-16", &[]);
+        assert_eq!(days_to_first(&sent, &[ReferralState::Received]), None, "creation is no acknowledgement");
+    }
+
+    #[test]
+    fn handoff_row_is_overdue_only_while_awaiting_a_decision_past_reply_by() {
+        let names = BTreeMap::from([(OrgId::parse("jobcenter").unwrap(), "Jobcenter".to_owned())]);
+        let t0 = Instant::from_millis(1_767_949_200_000);
+        let label = CaseLabel { id: CaseId::new(), name: None };
+        let later = Instant::from_millis(t0.millis() + 10 * DAY);
+        let waiting = referral(t0, "2026-01-16", &[(ReferralState::Received, DAY)]);
+        let row = handoff_row(&names, label.clone(), &waiting, later);
+        assert!(row.overdue);
+        assert_eq!(row.age_days, 10);
+        assert_eq!(row.partner.name, "Jobcenter");
+        let last = row.last_event.expect("last handoff");
+        assert_eq!(last.to, ReferralState::Received);
+        assert!(
+            matches!(last.who, Who::Org { ref org, staff: Some(ref s) } if org.name == "Jobcenter" && s == "Herr M")
+        );
+        assert!(!handoff_row(&names, label.clone(), &waiting, t0).overdue, "not before the reply-by day");
+        let decided = referral(t0, "2026-01-16", &[(ReferralState::Received, DAY), (ReferralState::Accepted, DAY)]);
+        assert!(!handoff_row(&names, label, &decided, later).overdue, "decided in time or late: not overdue");
+    }
+
+    fn idem() -> Idem {
+        Idem { key: IdempotencyKey::parse(&uuid::Uuid::new_v4().to_string()).unwrap(), fingerprint: "t".into() }
+    }
+
+    fn details(family: &str) -> CaseDetails {
+        CaseDetails {
+            persons: vec![Person {
+                id: PersonId::new(),
+                role: PersonRole::MainTenant,
+                given_name: "Anna".into(),
+                family_name: family.into(),
+                gender: Gender::Female,
+                birth_year: Some(1985),
+            }],
+            address: Address {
+                street: "Musterweg".into(),
+                house_number: "1".into(),
+                postal_code: "30159".into(),
+                city: "Hannover".into(),
+            },
+            contact: Contact::default(),
+            stadtbezirk: Stadtbezirk::Mitte,
+            tenancy: Tenancy {
+                landlord: None,
+                reference: format!("SYNTH-{family}"),
+                start: None,
+                rent: Rent { base: Cents::parse(78_000).unwrap(), ..Rent::default() },
+            },
+            arrears: Cents::parse(156_000).unwrap(),
+            route_in: RouteIn::HousingCompanyNotice,
+            schutzsperre: false,
+            household_type: HouseholdType::SingleParent,
+            income_benefits_note: String::new(),
+            health_note: String::new(),
+            counselling_note: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn models_show_only_own_cases_audit_each_case_and_hide_restricted_names() -> anyhow::Result<()> {
+        let th = TestHub::start().await?;
+        let hub = th.hub();
+        let staff = StaffMember::parse("Frau Test")?;
+        let fs = hub.authenticate(Principal::Org(OrgId::parse(orgs::FACHSTELLE)?), Some(staff)).await?;
+        let jc = hub.authenticate(Principal::Org(OrgId::parse(orgs::JOBCENTER)?), None).await?;
+        let today = th.today_day();
+        // An eviction date in two weeks: its hardship application deadline falls in the horizon.
+        let eviction = |src: &str| NewStage {
+            stage: ThreatStage::Raeumungstermin,
+            date: today.plus_days(-3),
+            end_date: Some(today.plus_days(14)),
+            source: src.into(),
+        };
+        let named = hub.open_case(&fs, &idem(), details("Kaiser"), Some(eviction("Gerichtsvollzieher"))).await?;
+        let hidden = hub.open_case(&fs, &idem(), details("Verborgen"), Some(eviction("Gerichtsvollzieher"))).await?;
+        hub.set_restriction(&fs, &idem(), &hidden.id, Some("Richtigkeit bestritten".into())).await?;
+        let new = NewReferral {
+            case_id: named.id.clone(),
+            recipient: OrgId::parse(orgs::JOBCENTER)?,
+            category: ReferralCategory::RentDebtTakeoverSgb2,
+            data: vec![DataCategory::Identity, DataCategory::Arrears],
+            message: "Bitte prüfen".into(),
+            reply_by: Some(today.plus_days(2)),
+        };
+        let sent = hub.create_referral(&fs, &idem(), new).await?.referral;
+        th.advance_days(1);
+        hub.transition(&jc, &idem(), &sent.id, Move::Acknowledge, None, None).await?;
+        th.advance_days(4);
+
+        let t = hub.dash_today(&fs).await?;
+        let named_rows: Vec<_> = t.deadlines.iter().filter(|d| d.case.id == named.id).collect();
+        assert!(!named_rows.is_empty(), "{:?}", t.deadlines);
+        assert_eq!(named_rows[0].case.name.as_deref(), Some("Kaiser, Anna"));
+        let hidden_rows: Vec<_> = t.deadlines.iter().filter(|d| d.case.id == hidden.id).collect();
+        assert!(!hidden_rows.is_empty() && hidden_rows.iter().all(|d| d.case.name.is_none()));
+        assert_eq!(t.overdue.len(), 1);
+        assert!(t.overdue[0].overdue && t.overdue[0].partner.name == "Jobcenter (Demo)");
+
+        let audit_of = |id: CaseId| async move { hub.store().audit_of_case(&id).await };
+        let views: Vec<_> =
+            audit_of(named.id.clone()).await?.into_iter().filter(|a| a.action == "dashboard.view").collect();
+        assert_eq!(views.len(), 1, "one entry per case and page");
+        assert_eq!(views[0].detail, "Heute: name, Fristen, Übergaben");
+        assert_eq!(views[0].staff.as_deref(), Some("Frau Test"));
+        assert_eq!(views[0].legal_basis, "owner");
+        let hidden_views: Vec<_> =
+            audit_of(hidden.id.clone()).await?.into_iter().filter(|a| a.action == "dashboard.view").collect();
+        assert_eq!(hidden_views.len(), 1);
+        assert_eq!(hidden_views[0].detail, "Heute: Fristen", "no name shown while restricted");
+
+        let h = hub.dash_handoffs(&fs, HandoffFilter::default()).await?;
+        assert_eq!(h.rows.len(), 1);
+        assert_eq!(h.rows[0].state, ReferralState::Received);
+        assert_eq!(h.partners.len(), 1);
+        let other = HandoffFilter { partner: Some(OrgId::parse(orgs::SOZIALAMT)?), ..HandoffFilter::default() };
+        assert!(hub.dash_handoffs(&fs, other).await?.rows.is_empty());
+        let done = HandoffFilter { state: Some(ReferralState::Completed), ..HandoffFilter::default() };
+        assert!(hub.dash_handoffs(&fs, done).await?.rows.is_empty());
+
+        let cases = hub.dash_cases(&fs).await?;
+        assert_eq!(cases.len(), 2);
+        let row = cases.iter().find(|c| c.case.id == named.id).expect("named case listed");
+        assert_eq!((row.open_referrals, row.overdue_referrals), (1, 1));
+
+        let p = hub.dash_partners(&fs).await?;
+        let jc_row = p.iter().find(|r| r.partner.id.as_str() == orgs::JOBCENTER).expect("jobcenter");
+        assert_eq!((jc_row.total, jc_row.open, jc_row.overdue), (1, 1, 1));
+        assert!(jc_row.median_ack_days.is_some_and(|d| (d - 1.0).abs() < 0.01), "{:?}", jc_row.median_ack_days);
+        assert_eq!(jc_row.median_decide_days, None);
+        assert!(p.iter().all(|r| r.partner.id.as_str() != orgs::FACHSTELLE));
+
+        let page = hub.dash_case(&fs, &named.id).await?;
+        assert!(matches!(
+            page.timeline.first().map(|e| &e.event),
+            Some(TimelineEvent::CaseOpened) | Some(TimelineEvent::Stage(_))
+        ));
+        assert!(page.timeline.iter().any(|e| matches!(e.event, TimelineEvent::ReferralCreated { .. })));
+        assert!(
+            page.timeline
+                .iter()
+                .any(|e| matches!(e.event, TimelineEvent::ReferralMoved { mv: Some(Move::Acknowledge), .. }))
+        );
+        assert!(page.timeline.windows(2).all(|w| w[0].at <= w[1].at), "sorted by time");
+        assert!(!page.deadlines.is_empty());
+        assert!(page.partners.iter().all(|p| p.id.as_str() != orgs::FACHSTELLE));
+        let reads: Vec<_> = audit_of(named.id.clone())
+            .await?
+            .into_iter()
+            .filter(|a| a.action == "case.read" && a.detail == "dashboard case page")
+            .collect();
+        assert_eq!(reads.len(), 1);
+
+        // Only the Fachstelle, and only its own cases.
+        assert!(matches!(hub.dash_today(&jc).await, Err(HubError::PermissionDenied(_))));
+        assert!(matches!(hub.dash_case(&jc, &named.id).await, Err(HubError::PermissionDenied(_))));
+        assert!(matches!(hub.dash_case(&fs, &CaseId::new()).await, Err(HubError::NotFound(_))));
+        th.shutdown().await;
+        Ok(())
+    }
+}
