@@ -29,10 +29,10 @@ use crate::store::{AuditEntry, IdempotentResponse, Store, StoreError, Tx};
 
 pub use cases::{CaseSummary, NewStage};
 pub use consents::{NewConsent, Revocation};
-pub use directory::DIRECTORY_TTL;
 pub use dashboard::{
     CaseLabel, CasePageModel, CaseRow, HandoffFilter, HandoffRow, HandoffsModel, PartnerRow, TodayModel,
 };
+pub use directory::DIRECTORY_TTL;
 pub use notices::{BulkRecord, BulkResult, NoticeStatus, Progress, Submitted, TriageItem};
 pub use outbox::{DeliveryResult, ListDeliveries, MailFacts};
 pub use referrals::{LinkAct, ListReferrals, Mailbox, NewReferral, ReferralPage, ReferralView};
