@@ -374,7 +374,18 @@ fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
 
     // Record consent.
     let _ = writeln!(out, "<form id=\"einwilligung\" method=\"post\" action=\"/faelle/{id}/einwilligung\">\n{csrf}");
-    out.push_str("<h3>Einwilligung erfassen</h3>\n<fieldset><legend>Empfänger</legend>\n");
+    out.push_str("<h3>Einwilligung erfassen</h3>\n<fieldset><legend>Einwilligende Personen</legend>\n");
+    for p in &m.case.details.persons {
+        let _ = writeln!(
+            out,
+            "<label><input type=\"checkbox\" name=\"personen\" value=\"{}\" checked> {}, {} ({})</label>",
+            esc(p.id.as_str()),
+            esc(&p.family_name),
+            esc(&p.given_name),
+            esc(labels::role(p.role))
+        );
+    }
+    out.push_str("</fieldset>\n<fieldset><legend>Empfänger</legend>\n");
     for p in &m.partners {
         let _ = writeln!(
             out,
@@ -392,6 +403,8 @@ fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
         out,
         "</select></label>\n<label>Nachweis <input type=\"text\" name=\"nachweis\" required></label>\n\
          <label>Gültig bis <input type=\"date\" name=\"gueltig_bis\" min=\"{}\" max=\"{latest}\" required></label>\n\
+         <label><input type=\"checkbox\" name=\"ausdruecklich\" value=\"on\"> Gesonderte ausdrückliche Einwilligung für \
+         Gesundheitsdaten (Art. 9 Abs. 2 lit. a DSGVO) liegt vor</label>\n\
          <label><input type=\"checkbox\" name=\"schweigepflicht\" value=\"on\"> Schweigepflichtentbindung liegt vor</label>\n\
          <button type=\"submit\">Einwilligung speichern</button>\n</form>",
         ctx.today
@@ -641,6 +654,8 @@ mod tests {
             "name=\"nachweis\"",
             "name=\"gueltig_bis\"",
             "name=\"schweigepflicht\" value=\"on\"",
+            "name=\"ausdruecklich\" value=\"on\"",
+            "name=\"personen\"",
             "name=\"ergebnis\"",
             "name=\"mittel\"",
             "name=\"notiz\"",
