@@ -12,6 +12,7 @@ mod outbox;
 mod referrals;
 mod scheduled;
 pub mod sla;
+pub mod staff;
 
 use std::sync::Arc;
 
