@@ -9,7 +9,8 @@ use crate::domain::vocab::{CaseOutcome, ConsentForm, ConsentStatus, DataCategory
 use crate::service::dashboard::{CasePageModel, CaseReferral, TimelineEntry, TimelineEvent};
 
 /// What the address paragraph says under a Schutzsperre (§51 BMG).
-pub const ADDRESS_BLOCKED: &str = "Adresse gesperrt (Auskunftssperre)";
+pub const ADDRESS_BLOCKED: &str = "Auskunftssperre (Schutzsperre): Die Adresse sieht nur die Fachstelle. Sie geht an \
+                                   keinen Partner, auch nicht mit Einwilligung, und steht in keiner Liste.";
 
 /// The page title as plain text (the layout escapes it): "Fall " and the main tenant's name, or
 /// the case id while processing is restricted.
@@ -71,19 +72,21 @@ fn household(out: &mut String, m: &CasePageModel) {
         );
     }
     out.push_str("</ul>\n");
+    // Only Fachstelle staff reach this page: they see a Schutzsperre address, marked as such
+    // (DOMAIN.md rule 7: it never leaves the hub; lists never show any address).
     if d.schutzsperre {
-        let _ = writeln!(out, "<p id=\"adresse\" class=\"gesperrt\">{ADDRESS_BLOCKED}</p>");
-    } else {
-        let a = &d.address;
-        let _ = writeln!(
-            out,
-            "<p id=\"adresse\">{} {}, {} {}</p>",
-            esc(&a.street),
-            esc(&a.house_number),
-            esc(&a.postal_code),
-            esc(&a.city)
-        );
+        let _ = writeln!(out, "<p id=\"auskunftssperre\" class=\"warnung\">{ADDRESS_BLOCKED}</p>");
     }
+    let a = &d.address;
+    let class = if d.schutzsperre { " class=\"gesperrt\"" } else { "" };
+    let _ = writeln!(
+        out,
+        "<p id=\"adresse\"{class}>{} {}, {} {}</p>",
+        esc(&a.street),
+        esc(&a.house_number),
+        esc(&a.postal_code),
+        esc(&a.city)
+    );
     out.push_str("<dl class=\"falldaten\">\n");
     let mut item = |k: &str, v: String| {
         let _ = writeln!(out, "<dt>{k}</dt><dd>{v}</dd>");
@@ -620,10 +623,10 @@ mod tests {
     }
 
     #[test]
-    fn schutzsperre_hides_the_address() {
+    fn schutzsperre_marks_the_address_for_fachstelle_staff() {
         let html = render(&model(true), &ctx());
-        assert!(html.contains(&format!("<p id=\"adresse\" class=\"gesperrt\">{ADDRESS_BLOCKED}</p>")), "{html}");
-        assert!(!html.contains("Musterweg") && !html.contains("30159"), "{html}");
+        assert!(html.contains(&format!("<p id=\"auskunftssperre\" class=\"warnung\">{ADDRESS_BLOCKED}</p>")), "{html}");
+        assert!(html.contains("<p id=\"adresse\" class=\"gesperrt\">Musterweg 7, 30159 Hannover</p>"), "{html}");
     }
 
     #[test]
