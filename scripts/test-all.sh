@@ -3,7 +3,9 @@
 #
 #   scripts/test-all.sh
 #
-# First, not a step: scripts/ensure-venv.sh sets up .venv (the cargo tests' SMTP sink needs aiosmtpd from it).
+# First, not steps: scripts/ensure-venv.sh sets up .venv (the cargo tests' SMTP sink needs aiosmtpd from it), and
+# scripts/ensure-chromium.sh makes chromium and chromedriver available (apt-get install chromium chromium-driver when
+# missing) for the dashboard's browser tests (dashboard_browser, run in steps 3 and 4).
 # Steps (each one check, pass or fail; a failed step does not stop the later ones):
 #   1. cargo fmt --all --check
 #   2. cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -18,8 +20,9 @@
 #
 # Ends with the line "N passed, M failed" (N, M = steps; ", K skipped" appended when a step was skipped) and exits 1
 # if any step failed.
-# Needs: Rust toolchain (cargo, rustfmt, clippy), Python 3 with venv, and registry access on the first run only
-# (PyPI, crates.io); later runs work offline. Debug builds only.
+# Needs: Rust toolchain (cargo, rustfmt, clippy), Python 3 with venv, root or `sudo -n` when chromium is not installed
+# yet, and registry access on the first run only (PyPI, crates.io, Debian's packages); later runs work offline.
+# Debug builds only.
 set -u
 set -o pipefail
 
@@ -67,6 +70,10 @@ buf_lint() {
 # names scripts/ensure-venv.sh. (buf_lint and tests/python/run.sh call it again; that is a no-op by then.)
 echo "==> setting up .venv (scripts/ensure-venv.sh) for the cargo tests"
 "$ROOT/scripts/ensure-venv.sh" || echo "scripts/ensure-venv.sh failed: tests that need .venv will fail" >&2
+# The browser tests drive headless Chromium through chromedriver. Same pattern: a failure shows up as failing
+# browser tests, which name scripts/ensure-chromium.sh.
+echo "==> making chromium and chromedriver available (scripts/ensure-chromium.sh) for the browser tests"
+"$ROOT/scripts/ensure-chromium.sh" || echo "scripts/ensure-chromium.sh failed: the browser tests will fail" >&2
 
 step "cargo fmt --all --check" cargo fmt --all --check
 step "cargo clippy --workspace --all-targets --locked -- -D warnings" \
