@@ -76,6 +76,7 @@ use crate::domain::vocab::{
     CaseOutcome, CompletionResult, Gender, HouseholdType, PersonRole, ReferralCategory, RescueMeans, RouteIn,
     Stadtbezirk, ThreatStage,
 };
+use crate::key_figures_charts;
 use crate::store::{AuditEntry, Store, StoreError, Tx};
 
 /// The audit action of a generated report.
@@ -90,6 +91,35 @@ pub const SUPPRESSED: &str = "<5";
 pub const NOT_RECORDED: &str = "not recorded";
 /// Cells from 1 to this value are suppressed.
 const SMALL: i64 = 4;
+/// The key of the table of cases by month of opening (rows `01` to `12`).
+pub const CASES_BY_MONTH: &str = "cases_by_month";
+/// The key of the cross table of outcome groups by stage at first contact (rows `STAGE.GROUP`).
+pub const OUTCOME_BY_STAGE: &str = "outcome_by_stage";
+/// The outcome groups of [`OUTCOME_BY_STAGE`]: key and German label, in the order shown.
+pub const OUTCOME_GROUPS: [(&str, &str); 4] = [
+    ("success", "Wohnung erhalten oder Ersatzwohnraum"),
+    ("contact_other", "anderes Ergebnis mit Kontakt"),
+    ("no_contact", "ohne Kontakt"),
+    ("open", "noch offen"),
+];
+/// The German month names, January first.
+pub const MONTHS_DE: [&str; 12] = [
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+];
+/// The row key of cases without a recorded stage.
+const STAGE_NONE: &str = "none";
+const STAGE_NONE_DE: &str = "keine Stufe erfasst";
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -567,6 +597,8 @@ impl Suppression {
 
 /// What one case of the cohort contributes, live or erased.
 struct Record {
+    /// The month of opening, 1 to 12.
+    month: u8,
     route_in: RouteIn,
     first_stage: Option<ThreatStage>,
     /// `None` while open.
@@ -634,10 +666,12 @@ fn row(key: impl Into<String>, label_de: impl Into<String>, count: usize) -> Dra
 
 /// The outcome breakdown of a group (all cases, women, violence protection): nodes and relations.
 struct OutcomeNodes {
+    open: usize,
     closed: usize,
     contact: usize,
     no_contact: usize,
     success: usize,
+    other: usize,
 }
 
 fn group_outcomes(s: &mut Suppression, total: usize, records: &[&Record]) -> (OutcomeNodes, Vec<DraftRow>) {
@@ -660,7 +694,7 @@ fn group_outcomes(s: &mut Suppression, total: usize, records: &[&Record]) -> (Ou
         row("contact_other", "davon anderes Ergebnis", other),
         row("no_contact", "abgeschlossen ohne Kontakt", no_contact),
     ];
-    (OutcomeNodes { closed, contact, no_contact, success }, rows)
+    (OutcomeNodes { open, closed, contact, no_contact, success, other }, rows)
 }
 
 /// Builds the key figures of the cases of `org` (all Fachstellen when `None`) opened in `year`
@@ -691,6 +725,7 @@ pub async fn build(
         let d = &case.details;
         let main = d.persons.iter().find(|p| p.role == PersonRole::MainTenant);
         records.push(Record {
+            month: u8::from(case.opened_at.day().date().month()),
             route_in: d.route_in,
             first_stage: case.stages.first().map(|s| s.stage),
             outcome: case.closure.as_ref().map(|c| c.outcome),
@@ -712,6 +747,7 @@ pub async fn build(
             continue;
         }
         records.push(Record {
+            month: st.opened_month.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(0),
             route_in: st.route_in,
             first_stage: st.first_stage,
             outcome: st.outcome,
@@ -727,6 +763,91 @@ pub async fn build(
     }
 
     Ok(compute(year, organisation, &records, &orgs, now))
+}
+
+/// The cohort by month of opening: a partition of the total like any other table, so a month is
+/// suppressed (and hidden enough that the year's total does not give it back) like any cell.
+fn month_draft(s: &mut Suppression, records: &[Record], total: usize) -> Draft {
+    let mut rows = vec![row("total", "Fälle insgesamt", total)];
+    let mut parts = Vec::new();
+    let count = |m: u8| records.iter().filter(|r| r.month == m).count() as i64;
+    for (m, name) in (1u8..).zip(MONTHS_DE) {
+        let node = s.count(count(m));
+        parts.push(node);
+        rows.push(row(format!("{m:02}"), name, node));
+    }
+    // Only an erased case whose statistics lack a readable month could land here.
+    let unknown = count(0);
+    if unknown > 0 {
+        let node = s.count(unknown);
+        parts.push(node);
+        rows.push(row("unknown", "Monat unbekannt", node));
+    }
+    s.sum(total, &parts);
+    Draft {
+        key: CASES_BY_MONTH,
+        title: "Cases by month of opening",
+        title_de: "Fälle je Monat der Eröffnung",
+        includes_erased: true,
+        note: "The month (UTC) a case was opened; erased cases count through the month their statistics keep.",
+        note_de: "Monat der Eröffnung des Falls; gelöschte Fälle zählen über den Monat in ihrer anonymen Statistik.",
+        count_heading_de: "Fälle",
+        rows,
+    }
+}
+
+/// Outcome groups by stage at first contact, a cross table: each stage's row adds up to its count
+/// in `first_stage`, each group's column to its count in `outcomes`. Both sets of relations enter
+/// the suppression, so neither table gives a hidden cell of the other back.
+fn outcome_by_stage_draft(s: &mut Suppression, records: &[Record], drafts: &[Draft], all: &OutcomeNodes) -> Draft {
+    let stage_node = |key: &str| {
+        drafts
+            .iter()
+            .find(|d| d.key == "first_stage")
+            .and_then(|d| d.rows.iter().find(|r| r.key == key))
+            .map(|r| r.count)
+            .expect("the first_stage table has a row per stage")
+    };
+    let group_of = |r: &Record| match r.outcome {
+        None => "open",
+        Some(o) if is_success(o) => "success",
+        Some(o) if has_contact(o) => "contact_other",
+        Some(_) => "no_contact",
+    };
+    let stages = ThreatStage::ALL.iter().map(|v| (Some(*v), v.as_str(), stage_de(*v))).chain([(
+        None,
+        STAGE_NONE,
+        STAGE_NONE_DE,
+    )]);
+    let mut rows = Vec::new();
+    let mut columns = vec![Vec::new(); OUTCOME_GROUPS.len()];
+    for (stage, key, label) in stages {
+        let mut parts = Vec::new();
+        for ((group, _), column) in OUTCOME_GROUPS.iter().zip(&mut columns) {
+            let n = records.iter().filter(|r| r.first_stage == stage && group_of(r) == *group).count() as i64;
+            let node = s.count(n);
+            parts.push(node);
+            column.push(node);
+            rows.push(row(format!("{key}.{group}"), label, node));
+        }
+        s.sum(stage_node(key), &parts);
+    }
+    // In the order of OUTCOME_GROUPS.
+    for (total, column) in [all.success, all.other, all.no_contact, all.open].into_iter().zip(&columns) {
+        s.sum(total, column);
+    }
+    Draft {
+        key: OUTCOME_BY_STAGE,
+        title: "Outcomes by stage at first contact",
+        title_de: "Ergebnisse nach Stufe beim Erstkontakt",
+        includes_erased: true,
+        note: "Rows STAGE.GROUP: the cases of a stage at first contact by outcome group (success, other outcome with \
+               contact, no contact, still open).",
+        note_de: "Fälle je Stufe beim Erstkontakt nach Ergebnis: Erfolg (Wohnung erhalten oder Ersatzwohnraum), \
+                  anderes Ergebnis mit Kontakt, ohne Kontakt, noch offen.",
+        count_heading_de: "Fälle",
+        rows,
+    }
 }
 
 fn compute(
@@ -798,7 +919,7 @@ fn compute(
         .iter()
         .map(|v| (v.as_str().to_owned(), stage_de(*v).to_owned(), count_where(&|r| r.first_stage == Some(*v))))
         .collect();
-    stages.push(("none".into(), "keine Stufe erfasst".into(), count_where(&|r| r.first_stage.is_none())));
+    stages.push((STAGE_NONE.into(), STAGE_NONE_DE.into(), count_where(&|r| r.first_stage.is_none())));
     drafts.push(partition(
         &mut s,
         stages,
@@ -1101,6 +1222,14 @@ fn compute(
         rows: violence_rows,
     });
 
+    // Added last so that their nodes come after the others' (the rule breaks ties by node order).
+    let by_month = month_draft(&mut s, records, total);
+    let at = drafts.iter().position(|d| d.key == "cases").map_or(0, |i| i + 1);
+    drafts.insert(at, by_month);
+    let by_stage = outcome_by_stage_draft(&mut s, records, &drafts, &main);
+    let at = drafts.iter().position(|d| d.key == "outcomes").map_or(drafts.len(), |i| i + 1);
+    drafts.insert(at, by_stage);
+
     s.run();
 
     // Rates, shown when numerator and denominator are.
@@ -1313,7 +1442,9 @@ impl KeyFigures {
         out
     }
 
-    /// A self-contained German HTML document; every value is escaped.
+    /// A self-contained German HTML document with the charts inline (SVG); every value is escaped.
+    /// Printing it from a browser ("Als PDF speichern") is the PDF export: see
+    /// [`key_figures_charts::PRINT_CSS`].
     pub fn to_html(&self) -> String {
         let mut h = String::new();
         let title = format!("Kennzahlen {}", self.year);
@@ -1323,23 +1454,39 @@ impl KeyFigures {
         h.push_str("body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}");
         h.push_str("table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #999;padding:.2em .5em;");
         h.push_str("text-align:left}td.n{text-align:right}th{background:#eee}tr.sum td{font-weight:bold}");
-        h.push_str(".note{color:#444}</style>\n</head>\n<body>\n<h1>");
+        h.push_str(".note{color:#444}");
+        h.push_str(key_figures_charts::CHART_CSS);
+        h.push_str(key_figures_charts::PRINT_CSS);
+        h.push_str("</style>\n</head>\n<body>\n<h1>");
         h.push_str(&escape(&title));
-        h.push_str("</h1>\n<p>");
+        h.push_str("</h1>\n");
+        h.push_str(&self.summary_html());
+        h.push_str(&key_figures_charts::charts_html(self));
+        h.push_str(&self.tables_html());
+        h.push_str("</body>\n</html>\n");
+        h
+    }
+
+    /// Whose cases of which year the report counts, when it was made, and what it leaves out
+    /// (HTML paragraphs, escaped): the report and the dashboard page show it below the heading.
+    pub fn summary_html(&self) -> String {
         let scope = match &self.organisation {
             Some(o) => format!("{} ({})", o.name, o.id),
             None => "alle Fachstellen".to_owned(),
         };
-        let _ = write!(
-            h,
-            "Fälle, die im Jahr {} eröffnet wurden: {}.<br>Erstellt am: {}",
+        format!(
+            "<p>Fälle, die im Jahr {} eröffnet wurden: {}.<br>Erstellt am: {}</p>\n<p class=\"note\">Fälle mit \
+             eingeschränkter Verarbeitung (Art. 18 DSGVO) sind nicht enthalten.</p>\n",
             self.year,
             escape(&scope),
             escape(&self.generated_at)
-        );
-        h.push_str(
-            "</p>\n<p class=\"note\">Fälle mit eingeschränkter Verarbeitung (Art. 18 DSGVO) sind nicht enthalten.</p>\n",
-        );
+        )
+    }
+
+    /// The suppression rule, every table with its rates, and what the hub does not record (HTML
+    /// sections, escaped): the report and the dashboard page render the tables through this alone.
+    pub fn tables_html(&self) -> String {
+        let mut h = String::new();
         h.push_str("<h2>Geheimhaltung kleiner Fallzahlen</h2>\n<p>");
         h.push_str(&escape(RULE_DE));
         h.push_str("</p>\n");
@@ -1351,6 +1498,10 @@ impl KeyFigures {
             }
             if !note.is_empty() {
                 let _ = writeln!(h, "<p class=\"note\">{}</p>", escape(&note));
+            }
+            if t.key == OUTCOME_BY_STAGE {
+                self.cross_table_html(&mut h, t);
+                continue;
             }
             let amounts = t.rows.iter().any(|r| r.amount_cents.is_some());
             let medians = t.rows.iter().any(|r| r.median_days.is_some());
@@ -1404,8 +1555,34 @@ impl KeyFigures {
         for n in &self.not_recorded {
             let _ = writeln!(h, "<li>{}</li>", escape(n.text_de));
         }
-        h.push_str("</ul>\n</body>\n</html>\n");
+        h.push_str("</ul>\n");
         h
+    }
+
+    /// The cross table of outcome groups by stage as a matrix: a row per stage with cases (its
+    /// count from `first_stage` first), a column per outcome group. Stages without cases are left
+    /// out here; CSV and JSON carry every cell.
+    fn cross_table_html(&self, h: &mut String, t: &Table) {
+        h.push_str("<table>\n<tr><th>Stufe beim Erstkontakt</th><th>Fälle</th>");
+        for (_, label) in OUTCOME_GROUPS {
+            let _ = write!(h, "<th>{}</th>", escape(label));
+        }
+        h.push_str("</tr>\n");
+        let stages = self.table("first_stage").map_or(&[][..], |s| &s.rows[..]);
+        for stage in stages.iter().filter(|r| r.key != "total" && r.count != Cell::Count(0)) {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"n\">{}</td>",
+                escape(&stage.label_de),
+                escape(&stage.count.german())
+            );
+            for (group, _) in OUTCOME_GROUPS {
+                let cell = t.row(&format!("{}.{group}", stage.key)).map_or(Cell::None, |r| r.count);
+                let _ = write!(h, "<td class=\"n\">{}</td>", escape(&cell.german()));
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</table>\n");
     }
 
     fn rates_html(&self, h: &mut String, group: &str, heading: &str) {
@@ -1530,6 +1707,80 @@ mod tests {
     fn nothing_is_suppressed_when_every_cell_is_zero_or_at_least_five() {
         let s = run(&[25, 5, 0, 20], &[(0, &[1, 2, 3])]);
         assert!(s.iter().all(|x| !x));
+    }
+
+    /// A stored case of the cohort opened in `month`, at `stage`, with `outcome`.
+    fn record(month: u8, stage: ThreatStage, outcome: Option<CaseOutcome>) -> Record {
+        Record {
+            month,
+            route_in: RouteIn::ALL[0],
+            first_stage: Some(stage),
+            outcome,
+            // Every closure carries one (UNSPECIFIED at least); the kept tenancies add up by it.
+            rescue_means: outcome.map(|_| RescueMeans::ALL[0]),
+            stadtbezirk: Stadtbezirk::ALL[0],
+            household_type: HouseholdType::ALL[0],
+            main_tenant: Some((Gender::Female, Some(40))),
+            schutzsperre: Some(false),
+            womens_counselling: false,
+            referrals: vec![],
+            erased: false,
+        }
+    }
+
+    /// The non-zero cells of `table` as (row, value).
+    fn cells(k: &KeyFigures, table: &str) -> Vec<(String, String)> {
+        let t = k.table(table).expect("table");
+        t.rows.iter().filter(|r| r.count != Cell::Count(0)).map(|r| (r.key.clone(), r.count.plain())).collect()
+    }
+
+    #[test]
+    fn a_small_month_hides_with_the_next_smallest_so_the_total_does_not_give_it_back() {
+        // 10 in January, 3 in February, 7 in March: February is primary, March its complement.
+        let mut records = Vec::new();
+        for (month, n) in [(1, 10), (2, 3), (3, 7)] {
+            records.extend((0..n).map(|_| record(month, ThreatStage::Mahnung, None)));
+        }
+        let k = compute(2026, None, &records, &HashMap::new(), Instant::from_millis(0));
+        let want = [("total", "20"), ("01", "10"), ("02", "<5"), ("03", "<5")];
+        assert_eq!(cells(&k, CASES_BY_MONTH), want.map(|(a, b)| (a.to_owned(), b.to_owned())));
+        assert_eq!(k.table(CASES_BY_MONTH).and_then(|t| t.row("12")).map(|r| r.count), Some(Cell::Count(0)));
+    }
+
+    #[test]
+    fn the_cross_table_hides_with_its_stage_rows_and_outcome_columns() {
+        // Mahnung: 8 kept, 6 open; Urteil: 6 kept, 2 without contact.
+        let mut records = Vec::new();
+        let kept = Some(CaseOutcome::WohnungErhalten);
+        let gone = Some(CaseOutcome::KeinKontakt);
+        for (stage, outcome, n) in [
+            (ThreatStage::Mahnung, kept, 8),
+            (ThreatStage::Mahnung, None, 6),
+            (ThreatStage::Urteil, kept, 6),
+            (ThreatStage::Urteil, gone, 2),
+        ] {
+            records.extend((0..n).map(|_| record(1, stage, outcome)));
+        }
+        let k = compute(2026, None, &records, &HashMap::new(), Instant::from_millis(0));
+        let cross = k.table(OUTCOME_BY_STAGE).expect("cross table");
+        assert_eq!(cross.rows.len(), (ThreatStage::ALL.len() + 1) * OUTCOME_GROUPS.len(), "every cell, zeros too");
+        let at = |stage: &str, group: &str| cross.row(&format!("{stage}.{group}")).expect("cell").count;
+        assert_eq!(at("URTEIL", "no_contact"), Cell::Suppressed, "primary");
+        assert_eq!(at("URTEIL", "success"), Cell::Suppressed, "the row 8 = 6 + 2 would give the 2 back");
+        assert_eq!(at("MAHNUNG", "contact_other"), Cell::Count(0));
+        // No row under a shown stage and no column under a shown group has one hidden cell alone.
+        let stages = k.table("first_stage").expect("stages");
+        let outcomes = k.table("outcomes").expect("outcomes");
+        for stage in stages.rows.iter().filter(|r| r.key != "total") {
+            let hidden = OUTCOME_GROUPS.iter().filter(|(g, _)| at(&stage.key, g) == Cell::Suppressed).count();
+            assert!(stage.count == Cell::Suppressed || hidden != 1, "stage {}", stage.key);
+        }
+        for (group, _) in OUTCOME_GROUPS {
+            let hidden = stages.rows.iter().filter(|r| r.key != "total" && at(&r.key, group) == Cell::Suppressed);
+            let total = outcomes.row(group).expect("group").count;
+            assert!(total == Cell::Suppressed || hidden.count() != 1, "group {group}");
+        }
+        assert_eq!(stages.row("total").map(|r| r.count), Some(Cell::Count(22)));
     }
 
     #[test]

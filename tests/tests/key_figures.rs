@@ -244,9 +244,20 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("route_in", "SELF_REFERRAL", "<5"),
     ("route_in", "JOBCENTER", "<5"),
     ("route_in", "BAILIFF", "0"),
-    // One small cell (4): the next smallest (KUENDIGUNG_FRISTLOS, 6) hides with it.
+    // Opened 10 in January, 4 in February, 12 in March, 4 in April: two small months, whose sum
+    // (8) the total gives, but not each.
+    ("cases_by_month", "total", "30"),
+    ("cases_by_month", "01", "10"),
+    ("cases_by_month", "02", "<5"),
+    ("cases_by_month", "03", "12"),
+    ("cases_by_month", "04", "<5"),
+    ("cases_by_month", "05", "0"),
+    ("cases_by_month", "12", "0"),
+    // One small cell (4): the next smallest (KUENDIGUNG_FRISTLOS, 6) hides with it. MAHNUNG (12)
+    // hides through the cross table below: its 12 successes must hide (see there), and then the
+    // stage's row (12 = 12 + 0 + 0 + 0) would give them back.
     ("first_stage", "total", "30"),
-    ("first_stage", "MAHNUNG", "12"),
+    ("first_stage", "MAHNUNG", "<5"),
     ("first_stage", "KUENDIGUNG_FRISTLOS", "<5"),
     ("first_stage", "RECHTSHAENGIG", "8"),
     ("first_stage", "RAEUMUNGSTERMIN", "<5"),
@@ -262,6 +273,19 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("outcomes", "HILFE_ABGELEHNT", "5"),
     ("outcomes", "KEIN_KONTAKT", "5"),
     ("outcomes", "ERSATZWOHNRAUM", "0"),
+    // Outcome groups by stage: MAHNUNG 12 successes; KUENDIGUNG_FRISTLOS 3 successes, 3 others;
+    // RECHTSHAENGIG 2 others, 5 without contact, 1 open; RAEUMUNGSTERMIN 4 open. The success
+    // column (15 = 12 + 3) would give the hidden 3 back, so the 12 hides too.
+    ("outcome_by_stage", "MAHNUNG.success", "<5"),
+    ("outcome_by_stage", "MAHNUNG.no_contact", "0"),
+    ("outcome_by_stage", "KUENDIGUNG_FRISTLOS.success", "<5"),
+    ("outcome_by_stage", "KUENDIGUNG_FRISTLOS.contact_other", "<5"),
+    ("outcome_by_stage", "RECHTSHAENGIG.contact_other", "<5"),
+    ("outcome_by_stage", "RECHTSHAENGIG.no_contact", "5"),
+    ("outcome_by_stage", "RECHTSHAENGIG.open", "<5"),
+    ("outcome_by_stage", "RAEUMUNGSTERMIN.open", "<5"),
+    ("outcome_by_stage", "RAEUMUNGSTERMIN.success", "0"),
+    ("outcome_by_stage", "none.open", "0"),
     ("rescue_means", "WOHNUNG_ERHALTEN", "15"),
     ("rescue_means", "OWN_MEANS", "5"),
     ("rescue_means", "SGB2_LOAN", "5"),
@@ -360,7 +384,7 @@ fn value(k: &KeyFigures, table: &str, row: &str) -> String {
 /// No published relation gives a suppressed cell back: in every table that splits the cohort,
 /// with the total shown, never exactly one part is hidden; and no count from 1 to 4 is shown.
 fn assert_no_cell_recomputable(k: &KeyFigures) {
-    for name in ["route_in", "first_stage", "household_type", "gender", "age_group", "stadtbezirk"] {
+    for name in ["cases_by_month", "route_in", "first_stage", "household_type", "gender", "age_group", "stadtbezirk"] {
         let t = k.table(name).expect("table");
         let total = t.row("total").expect("total").count;
         let hidden = t.rows.iter().filter(|r| r.key != "total" && r.count == Cell::Suppressed).count();
@@ -389,6 +413,21 @@ fn assert_no_cell_recomputable(k: &KeyFigures) {
             let hidden = parts.iter().filter(|p| c(p) == Cell::Suppressed).count();
             assert!(c(total) == Cell::Suppressed || hidden != 1, "{name}: {total} reveals one of {parts:?}");
         }
+    }
+    // The cross table: each stage's row adds up to the stage, each group's column to the group.
+    let stages = k.table("first_stage").expect("stages");
+    let outcomes = k.table("outcomes").expect("outcomes");
+    let cross = k.table("outcome_by_stage").expect("cross table");
+    let at = |stage: &str, group: &str| cross.row(&format!("{stage}.{group}")).expect("cell").count;
+    let groups = ["success", "contact_other", "no_contact", "open"];
+    for stage in stages.rows.iter().filter(|r| r.key != "total") {
+        let hidden = groups.iter().filter(|g| at(&stage.key, g) == Cell::Suppressed).count();
+        assert!(stage.count == Cell::Suppressed || hidden != 1, "stage {} reveals a group", stage.key);
+    }
+    for group in groups {
+        let hidden = stages.rows.iter().filter(|r| r.key != "total" && at(&r.key, group) == Cell::Suppressed).count();
+        let total = outcomes.row(group).expect("group").count;
+        assert!(total == Cell::Suppressed || hidden != 1, "outcome group {group} reveals a stage");
     }
 }
 
@@ -436,9 +475,12 @@ async fn key_figures_of_a_synthetic_year_show_the_known_totals_suppressed_where_
     let k = hub::key_figures::generate(th.hub().store().as_ref(), 2026, None, Format::Json, now)
         .await
         .expect("key figures");
-    for (table, row, want) in EXPECTED {
-        assert_eq!(&value(&k, table, row), want, "{table} / {row}");
-    }
+    let wrong: Vec<String> = EXPECTED
+        .iter()
+        .filter(|(table, row, want)| value(&k, table, row) != *want)
+        .map(|(table, row, want)| format!("{table} / {row}: {} (want {want})", value(&k, table, row)))
+        .collect();
+    assert!(wrong.is_empty(), "figures differ:\n{}", wrong.join("\n"));
     assert_no_cell_recomputable(&k);
     assert!(k.table("gender").is_some_and(|t| !t.includes_erased));
     assert!(k.table("route_in").is_some_and(|t| t.includes_erased));
@@ -508,6 +550,29 @@ async fn key_figures_of_a_synthetic_year_show_the_known_totals_suppressed_where_
         assert!(html.contains(heading), "HTML lacks {heading}");
     }
     assert!(html.contains("<td class=\"n\">&lt;5</td>"), "suppressed cells");
+    // The charts, inline SVG in figures, drawn from the suppressed cells only; and the print
+    // stylesheet that makes the browser's "save as PDF" the PDF export.
+    assert_eq!(html.matches("<figure class=\"diagramm\"").count(), 2, "two charts");
+    assert_eq!(html.matches("<svg ").count(), 2);
+    assert!(html.contains("<title>Ergebnisse nach Stufe beim Erstkontakt (2026)</title>"));
+    assert!(html.contains("<title>Eröffnete Fälle je Monat (2026)</title>"));
+    assert!(html.contains("@media print"));
+    assert!(html.contains("<h2>Fälle je Monat der Eröffnung</h2>"));
+    assert!(html.contains("<h2>Ergebnisse nach Stufe beim Erstkontakt</h2>"));
+    let figure = |id: &str| {
+        let start = html.find(&format!("<figure class=\"diagramm\" id=\"{id}\">")).expect("figure");
+        let end = start + html[start..].find("</figure>").expect("end of figure");
+        &html[start..end]
+    };
+    // The value at a bar's end is drawn in #1A1A1A, the axis labels in black.
+    let label = |svg: &str, text: &str| svg.matches(&format!("fill=\"#1A1A1A\">\n{text}\n</text>")).count();
+    let months = figure("diagramm-monate");
+    assert_eq!(label(months, "&lt;5"), 2, "February and April hatched, not drawn as 4");
+    assert_eq!(label(months, "10") + label(months, "12"), 2, "January and March labelled");
+    let stages = figure("diagramm-ergebnisse");
+    assert_eq!(label(stages, "&lt;5"), 6, "every hidden cell of the cross table");
+    assert_eq!(label(stages, "5"), 1, "RECHTSHAENGIG without contact");
+    assert!(stages.contains("Räumungstermin") && !stages.contains("Geräumt"), "stages with cases only");
     assert!(!html.contains("<5"), "the marker is escaped in HTML");
     assert!(html.contains("<td class=\"n\">11.920 €</td>"), "total amount in German notation");
     assert!(html.contains("<td class=\"n\">80,0 %</td>"), "contact rate");
