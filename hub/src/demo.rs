@@ -17,7 +17,7 @@ use crate::domain::vocab::DataCategory;
 use crate::testkit::{TestHub, frau_k_details, idem, orgs, with_staff};
 
 /// 2025-12-22T09:00:00Z: the housing company's early notice reaches the hub.
-const STORY_START_MS: i64 = 1_766_394_000_000;
+pub const STORY_START_MS: i64 = 1_766_394_000_000;
 
 fn day(s: &str) -> anyhow::Result<Day> {
     Day::parse(s).map_err(|e| anyhow!("{e}"))

@@ -28,9 +28,9 @@ const SESSION_COOKIE: &str = "__Host-wh_session";
 const FRAU_K_FAMILY: &str = "Kaiser";
 const FRAU_K_STREET: &str = "Musterweg";
 
-/// 2025-12-22T09:00:00Z, the first day of the demo's story: `hub::demo::play` needs a hub whose clock starts
-/// there (as `hub demo` starts it; it advances the clock through the story).
-const STORY_START_MS: i64 = 1_766_394_000_000;
+/// The first day of the demo's story: `hub::demo::play` needs a hub whose clock starts there (as `hub demo`
+/// starts it; it advances the clock through the story).
+use hub::demo::STORY_START_MS;
 /// Family name and street of the demo's open household with the overdue referral (Herr L.).
 const OPEN_FAMILY: &str = "Lehmann";
 const OPEN_STREET: &str = "Beispielstraße";

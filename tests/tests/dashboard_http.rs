@@ -284,11 +284,7 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
     let bad = b
         .send_form(
             &format!("{base}/ueberweisen"),
-            &vec![
-                ("csrf", csrf.clone()),
-                ("empfaenger", orgs::JOBCENTER.into()),
-                ("kategorie", "NO_SUCH_THING".into()),
-            ],
+            &[("csrf", csrf.clone()), ("empfaenger", orgs::JOBCENTER.into()), ("kategorie", "NO_SUCH_THING".into())],
         )
         .await;
     assert_eq!(bad.status, 400);
@@ -299,7 +295,7 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
     let consent = b
         .send_form(
             &format!("{base}/einwilligung"),
-            &vec![
+            &[
                 ("csrf", csrf.clone()),
                 ("empfaenger", orgs::SCHULDNERBERATUNG.into()),
                 ("daten", Cat::Identity.as_str().into()),
@@ -333,13 +329,12 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
     let closed = b
         .send_form(
             &format!("{base}/abschliessen"),
-            &vec![("csrf", csrf.clone()), ("ergebnis", "WOHNUNG_ERHALTEN".into()), ("mittel", "SGB2_LOAN".into())],
+            &[("csrf", csrf.clone()), ("ergebnis", "WOHNUNG_ERHALTEN".into()), ("mittel", "SGB2_LOAN".into())],
         )
         .await;
     assert_eq!(closed.status, 303, "{}", closed.body);
-    let again = b
-        .send_form(&format!("{base}/abschliessen"), &vec![("csrf", csrf), ("ergebnis", "WOHNUNG_ERHALTEN".into())])
-        .await;
+    let again =
+        b.send_form(&format!("{base}/abschliessen"), &[("csrf", csrf), ("ergebnis", "WOHNUNG_ERHALTEN".into())]).await;
     assert_eq!(again.status, 409, "closing twice: {}", again.body);
 }
 

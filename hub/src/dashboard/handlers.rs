@@ -59,8 +59,10 @@ fn error_parts(e: HubError) -> (StatusCode, &'static str, String) {
     }
 }
 
+/// A page with its title as the heading (unless the view brings its own, like the key figures).
 fn ok_page(staff: &Staff, nav: Nav, title: &str, body: &str) -> Response {
-    html(StatusCode::OK, page(title, Some(&staff.frame(nav)), body))
+    let body = if body.contains("<h1") { body.to_owned() } else { format!("<h1>{}</h1>\n{body}", views::esc(title)) };
+    html(StatusCode::OK, page(title, Some(&staff.frame(nav)), &body))
 }
 
 /// GET / : Heute.
