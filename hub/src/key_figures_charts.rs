@@ -113,11 +113,16 @@ fn value_label(h: HPos, v: VPos) -> TextStyle<'static> {
     text(13, h, v).color(&VALUE_INK)
 }
 
-/// Diagonal lines across the rectangle (pixels of `root`) `(x0, y0)`-`(x1, y1)`, and its outline.
-fn hatch(root: &DrawingArea<Backend<'_>, Shift>, (x0, y0): (i32, i32), (x1, y1): (i32, i32)) -> DrawResult {
+/// Diagonal lines in `colour` across the rectangle (pixels of `root`) `(x0, y0)`-`(x1, y1)`, and its outline.
+fn hatch(
+    root: &DrawingArea<Backend<'_>, Shift>,
+    (x0, y0): (i32, i32),
+    (x1, y1): (i32, i32),
+    colour: RGBColor,
+) -> DrawResult {
     let (left, right) = (x0.min(x1), x0.max(x1));
     let (top, bottom) = (y0.min(y1), y0.max(y1));
-    let line = ShapeStyle::from(&HATCH).stroke_width(1);
+    let line = ShapeStyle::from(&colour).stroke_width(1);
     // Lines y = x + c (going down to the right), every 6 pixels, clipped to the rectangle.
     let mut c = top - right;
     while c <= bottom - left {
@@ -201,7 +206,8 @@ pub fn outcomes_by_stage_svg(figures: &KeyFigures) -> String {
                         (v.to_string(), v)
                     }
                     Cell::Suppressed => {
-                        hatch(root, chart.backend_coord(&(0, y0)), chart.backend_coord(&(HIDDEN_REACH, y1)))?;
+                        // In the group's colour, so the reader sees which outcome is hidden.
+                        hatch(root, chart.backend_coord(&(0, y0)), chart.backend_coord(&(HIDDEN_REACH, y1)), colour)?;
                         (HIDDEN_LABEL.to_owned(), HIDDEN_REACH)
                     }
                     _ => continue,
@@ -231,7 +237,7 @@ fn legend(area: &DrawingArea<Backend<'_>, Shift>, labels: &[&str], colours: &[RG
         }
         match colour {
             Some(c) => area.draw(&Rectangle::new([(x, y - 7), (x + 14, y + 7)], c.filled()))?,
-            None => hatch(area, (x, y - 7), (x + 14, y + 7))?,
+            None => hatch(area, (x, y - 7), (x + 14, y + 7), HATCH)?,
         }
         area.draw(&Text::new(label.to_string(), (x + 20, y), label_style.clone()))?;
         x += item + 28;
@@ -282,7 +288,7 @@ pub fn cases_by_month_svg(figures: &KeyFigures) -> String {
                     (v.to_string(), v)
                 }
                 Cell::Suppressed => {
-                    hatch(root, chart.backend_coord(&(x0, 0)), chart.backend_coord(&(x1, HIDDEN_REACH)))?;
+                    hatch(root, chart.backend_coord(&(x0, 0)), chart.backend_coord(&(x1, HIDDEN_REACH)), HATCH)?;
                     (HIDDEN_LABEL.to_owned(), HIDDEN_REACH)
                 }
                 _ => continue,
@@ -404,9 +410,9 @@ pub(crate) mod tests {
         count(svg, &format!("fill=\"{colour}\" stroke=\"none\"/>")) - 1
     }
 
-    /// Hatched outlines, less the legend's swatch.
+    /// Hatched outlines (the only unfilled rectangles), less the legend's swatch.
     fn hatched(svg: &str) -> usize {
-        count(svg, "fill=\"none\" stroke=\"#5A5A5A\"/>") - 1
+        count(svg, "fill=\"none\" stroke=\"#") - 1
     }
 
     /// Value labels (in the value ink) that read exactly `text`.
@@ -470,6 +476,8 @@ pub(crate) mod tests {
         assert_eq!(bars(&stages, "#E69100"), 0, "other outcome: zeros only");
         assert_eq!(bars(&stages, "#1565C0"), 0, "open: only a hidden cell");
         assert_eq!(hatched(&stages), 2);
+        assert_eq!(count(&stages, "fill=\"none\" stroke=\"#2E7D32\""), 1, "hidden success, hatched in its colour");
+        assert_eq!(count(&stages, "fill=\"none\" stroke=\"#1565C0\""), 1, "hidden open, hatched in its colour");
         assert_eq!(hidden_labels(&stages), 2);
         let months = cases_by_month_svg(&f);
         assert_eq!(bars(&months, "#1565C0"), 1, "January only");
@@ -489,7 +497,7 @@ pub(crate) mod tests {
         let t = five.tables.iter_mut().find(|t| t.key == CASES_BY_MONTH).expect("months");
         t.rows.iter_mut().find(|r| r.key == "02").expect("February").count = Cell::Count(5);
         let outline = |svg: &str| -> String {
-            let i = svg.find("fill=\"none\" stroke=\"#5A5A5A\"/>").expect("an outline");
+            let i = svg.find("fill=\"none\" stroke=\"#").expect("an outline");
             let start = svg[..i].rfind("<rect").expect("rect");
             svg[start..i].split(" opacity").next().unwrap_or_default().to_owned()
         };
