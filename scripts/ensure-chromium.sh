@@ -33,7 +33,7 @@ if ! have_both; then
     echo "[chromium] installing chromium and chromium-driver with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     "${SUDO[@]}" apt-get update -qq >/dev/null || fail "apt-get update failed"
-    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null \
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null \
         || fail "apt-get install chromium chromium-driver failed"
     have_both || fail "chromium or chromedriver is still missing after apt-get install"
 fi
