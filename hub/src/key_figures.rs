@@ -5,9 +5,10 @@
 //!
 //! The cohort is every case of one Fachstelle (or of all) **opened** in the year (`Case.opened_at`,
 //! UTC day), whether open or closed now, plus the cases erased since (Art. 17 GDPR, §84 SGB X)
-//! whose anonymous statistics ([`CaseStatistics`]) say they were opened in that year. Cases under a
-//! restriction of processing (Art. 18 GDPR) are left out: statistics are processing beyond
-//! storage, which Art. 18(2) does not allow; the report says so without a count.
+//! whose anonymous statistics ([`CaseStatistics`](crate::domain::erasure::CaseStatistics)) say
+//! they were opened in that year. Cases under a restriction of processing (Art. 18 GDPR) are left
+//! out: statistics are processing beyond storage, which Art. 18(2) does not allow; the report says
+//! so without a count.
 //!
 //! Erased cases count wherever their statistics carry the figure: route in, stage at first contact,
 //! outcome and rescue means, district, household type, and a women's-counselling referral. They
@@ -36,6 +37,19 @@
 //!   60 and over; "unknown" without a year of birth).
 //! - **Women**: cases whose main tenant is female. **Violence protection**: cases with a
 //!   Schutzsperre or a referral of category `WOMENS_COUNSELLING`. Both are reported separately.
+//! - **Cases by month** ([`CASES_BY_MONTH`]): the month of opening (UTC), a partition of the
+//!   cohort like the route in.
+//! - **Outcomes by stage** ([`OUTCOME_BY_STAGE`]): a cross table of the stage at first contact and
+//!   four outcome groups ([`OUTCOME_GROUPS`]: success, other outcome with contact, no contact,
+//!   still open). Each stage's row adds up to the stage, each group's column to the group in the
+//!   outcomes, and both enter the suppression: publishing the cross table can hide a cell of
+//!   `first_stage` or `outcomes` that would otherwise be shown.
+//!
+//! # Charts and PDF
+//!
+//! The HTML report carries two charts inline as SVG ([`crate::key_figures_charts`]), drawn from the
+//! suppressed cells only, and a print stylesheet: printing it from a browser ("Als PDF speichern")
+//! is the PDF export. The dashboard page `/kennzahlen` shows the same charts and tables.
 //!
 //! # Suppression (statistical disclosure control)
 //!
