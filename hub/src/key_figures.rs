@@ -1730,8 +1730,8 @@ mod tests {
             route_in: RouteIn::ALL[0],
             first_stage: Some(stage),
             outcome,
-            // Every closure carries one (UNSPECIFIED at least); the kept tenancies add up by it.
-            rescue_means: outcome.map(|_| RescueMeans::ALL[0]),
+            // A closure as WOHNUNG_ERHALTEN must name one (and no other outcome may).
+            rescue_means: (outcome == Some(CaseOutcome::WohnungErhalten)).then_some(RescueMeans::ALL[0]),
             stadtbezirk: Stadtbezirk::ALL[0],
             household_type: HouseholdType::ALL[0],
             main_tenant: Some((Gender::Female, Some(40))),
