@@ -157,6 +157,37 @@ pub struct DemoCase {
     pub referral_ids: Vec<String>,
 }
 
+/// Frau K.'s early notice as the housing company sends it (with her consent slip).
+fn frau_k_notice() -> pb::ArrearsNotice {
+    pb::ArrearsNotice {
+        tenancy_reference: "WN-4711-03".into(),
+        stadtbezirk: pb::Stadtbezirk::LindenLimmer as i32,
+        rent: Some(pb::RentComponents {
+            base_rent_cents: 58_000,
+            service_charge_advance_cents: 12_000,
+            heating_advance_cents: 8_000,
+        }),
+        ledger: vec![
+            pb::LedgerEntry { due_date: "2025-11-04".into(), amount_due_cents: 78_000, amount_paid_cents: 0 },
+            pb::LedgerEntry { due_date: "2025-12-03".into(), amount_due_cents: 78_000, amount_paid_cents: 0 },
+        ],
+        stage: pb::ThreatStage::Mahnung as i32,
+        stage_date: "2025-12-08".into(),
+        tenant_consented: true,
+        consent_evidence: "Antwortabschnitt Mahnung 08.12.2025".into(),
+        tenant: Some(pb::TenantContact {
+            family_name: "Kaiser".into(),
+            given_name: "Katrin".into(),
+            street: "Musterweg".into(),
+            house_number: "7".into(),
+            postal_code: "30449".into(),
+            city: "Hannover".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// Runs the demo; with `serve`, keeps the hub and its dashboard running until Ctrl-C.
 pub async fn run(serve: bool) -> anyhow::Result<()> {
     println!("Wohnungserhalt Hub demo: the Frau K. case (synthetic data), played over mutual-TLS gRPC.\n");
@@ -287,18 +318,10 @@ pub async fn open_cases(th: &TestHub) -> anyhow::Result<()> {
             notice: Some(pb::ArrearsNotice {
                 tenancy_reference: "WN-7310-05".into(),
                 stadtbezirk: pb::Stadtbezirk::AhlemBadenstedtDavenstedt as i32,
-                rent: Some(pb::RentComponents {
-                    base_rent_cents: 51_000,
-                    service_charge_advance_cents: 11_000,
-                    heating_advance_cents: 7_000,
-                }),
-                ledger: vec![
-                    pb::LedgerEntry { due_date: "2026-03-03".into(), amount_due_cents: 69_000, amount_paid_cents: 0 },
-                    pb::LedgerEntry { due_date: "2026-04-03".into(), amount_due_cents: 69_000, amount_paid_cents: 0 },
-                ],
-                stage: pb::ThreatStage::Mahnung as i32,
+                ledger: ["2026-03-03", "2026-04-03"]
+                    .map(|due| pb::LedgerEntry { due_date: due.into(), amount_due_cents: 78_000, amount_paid_cents: 0 })
+                    .to_vec(),
                 stage_date: "2026-03-30".into(),
-                tenant_consented: true,
                 consent_evidence: "Antwortabschnitt Mahnung 30.03.2026".into(),
                 tenant: Some(pb::TenantContact {
                     family_name: "Neumann".into(),
@@ -309,7 +332,7 @@ pub async fn open_cases(th: &TestHub) -> anyhow::Result<()> {
                     city: "Hannover".into(),
                     ..Default::default()
                 }),
-                ..Default::default()
+                ..frau_k_notice()
             }),
         })
         .await?;
@@ -361,33 +384,7 @@ pub async fn play(th: &TestHub) -> anyhow::Result<DemoCase> {
     let submitted = notices_wb
         .submit_arrears_notice(pb::SubmitArrearsNoticeRequest {
             idempotency_key: idem(),
-            notice: Some(pb::ArrearsNotice {
-                tenancy_reference: "WN-4711-03".into(),
-                stadtbezirk: pb::Stadtbezirk::LindenLimmer as i32,
-                rent: Some(pb::RentComponents {
-                    base_rent_cents: 58_000,
-                    service_charge_advance_cents: 12_000,
-                    heating_advance_cents: 8_000,
-                }),
-                ledger: vec![
-                    pb::LedgerEntry { due_date: "2025-11-04".into(), amount_due_cents: 78_000, amount_paid_cents: 0 },
-                    pb::LedgerEntry { due_date: "2025-12-03".into(), amount_due_cents: 78_000, amount_paid_cents: 0 },
-                ],
-                stage: pb::ThreatStage::Mahnung as i32,
-                stage_date: "2025-12-08".into(),
-                tenant_consented: true,
-                consent_evidence: "Antwortabschnitt Mahnung 08.12.2025".into(),
-                tenant: Some(pb::TenantContact {
-                    family_name: "Kaiser".into(),
-                    given_name: "Katrin".into(),
-                    street: "Musterweg".into(),
-                    house_number: "7".into(),
-                    postal_code: "30449".into(),
-                    city: "Hannover".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
+            notice: Some(frau_k_notice()),
         })
         .await?
         .into_inner()
