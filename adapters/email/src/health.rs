@@ -6,24 +6,18 @@
 //! (transient) from "configuration wrong" (permanent).
 
 use crate::retry::SendError;
-use crate::sink::SmtpSink;
+use crate::sink::{Exchange, SmtpSink};
 
 impl SmtpSink {
-    /// Opens (or reuses) a pooled connection and sends `NOOP`.
+    /// Sends `NOOP` on a pooled connection, or on a new one if none is idle.
     ///
     /// A new connection goes through the full set-up (connect, greeting, EHLO, STARTTLS or TLS
     /// handshake with certificate check, AUTH), so a passing check means mail can be handed
     /// over; a reused pooled connection only proves the relay still answers. Bounded by
-    /// `timeout_secs` and by the same connection limit as [`SmtpSink::send`].
+    /// `timeout_secs` and by the same connection limit as [`SmtpSink::send`], and like a
+    /// delivery it replaces a pooled connection the relay closed while it was idle.
     pub async fn check(&self) -> Result<(), SendError> {
-        let _permit = self.permit().await?;
-        let transport = self.current_transport();
-        match tokio::time::timeout(self.attempt_timeout, transport.test_connection()).await {
-            Ok(Ok(true)) => Ok(()),
-            Ok(Ok(false)) => Err(SendError::transient("SMTP relay did not answer NOOP")),
-            Ok(Err(e)) => Err(SendError::from_smtp(&e, &self.secrets)),
-            Err(_elapsed) => Err(self.timed_out()),
-        }
+        self.attempt(Exchange::Noop).await
     }
 }
 

@@ -382,6 +382,8 @@ mod tests {
 #[cfg(test)]
 pub(crate) mod test_peer {
     use std::io;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use tokio::net::{TcpListener, TcpStream};
 
@@ -432,10 +434,23 @@ pub(crate) mod test_peer {
     /// each command with the reply of the first rule whose prefix matches (default `250 ok`).
     /// After a `354` reply to DATA, the message up to "." is swallowed and acknowledged.
     pub(crate) async fn scripted(greeting: &'static str, rules: Vec<(&'static str, &'static str)>) -> u16 {
+        scripted_peer(greeting, rules, false).await.0
+    }
+
+    /// Like [`scripted`], and also counts the connections it accepted. With `hang_up_after_mail`
+    /// it closes a connection right after acknowledging a mail, as a relay closes an idle one.
+    pub(crate) async fn scripted_peer(
+        greeting: &'static str,
+        rules: Vec<(&'static str, &'static str)>,
+        hang_up_after_mail: bool,
+    ) -> (u16, Arc<AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
                 let rules = rules.clone();
                 tokio::spawn(async move {
                     let mut conn = Conn::new(stream);
@@ -448,6 +463,9 @@ pub(crate) mod test_peer {
                             if line == "." {
                                 in_data = false;
                                 let _ = conn.write(b"250 2.0.0 queued\r\n").await;
+                                if hang_up_after_mail {
+                                    return;
+                                }
                             }
                             continue;
                         }
@@ -461,6 +479,6 @@ pub(crate) mod test_peer {
                 });
             }
         });
-        port
+        (port, accepted)
     }
 }
