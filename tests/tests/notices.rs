@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use hub::domain::ids::OrgId;
 use hub_proto::v1::notice_service_client::NoticeServiceClient;
 
 async fn notices(hub: &TestHub, org: &str) -> NoticeServiceClient<Channel> {
@@ -122,6 +123,67 @@ async fn bulk_stores_every_valid_record_and_a_resend_changes_nothing() {
         "re-sending the same file changes nothing"
     );
     assert_eq!(statuses(&th).await.len(), 3);
+}
+
+/// The bulk path stores a chunk with a few set-based statements. Its outcome must be what record-by-record
+/// submission gives: a tenancy repeated within one stream (same data: unchanged; changed: updated), more
+/// records than one transaction holds, one event per stored change and an intact audit chain.
+#[tokio::test]
+async fn bulk_across_transactions_with_repeated_tenancies_matches_record_by_record_submission() {
+    let th = start().await;
+    let mut changed = pseudonymous_notice("R-7");
+    changed.stage = ThreatStage::KuendigungFristlos as i32;
+    let mut records: Vec<ArrearsNotice> = (0..1_200).map(|i| pseudonymous_notice(&format!("R-{i}"))).collect();
+    records.push(pseudonymous_notice("R-3")); // same as record 4: unchanged
+    records.push(changed.clone()); // R-7 with a new stage: updated
+    records.insert(600, changed.clone()); // R-7 changed within the second chunk, before the repeat at the end
+    let mut in_chunk = pseudonymous_notice("R-1100");
+    in_chunk.stage = ThreatStage::KuendigungFristlos as i32;
+    records.push(in_chunk.clone()); // R-1100 changed in the chunk that stores it: updated before it is stored
+    records.push(in_chunk); // and repeated there: unchanged
+    let requests = |rs: &[ArrearsNotice]| {
+        rs.iter()
+            .enumerate()
+            .map(|(i, n)| StreamArrearsNoticesRequest { record_ref: format!("row {i}"), notice: Some(n.clone()) })
+            .collect::<Vec<_>>()
+    };
+    let mut client = notices(&th, orgs::WOHNBAU).await;
+    let before = th.hub().store().events_after(&OrgId::parse(orgs::FACHSTELLE).unwrap(), 0, 100_000).await.unwrap();
+    let resp = client.stream_arrears_notices(tokio_stream::iter(requests(&records))).await.unwrap().into_inner();
+    let s = resp.summary.unwrap();
+    assert_eq!((s.received, s.accepted, s.updated, s.unchanged, s.rejected), (1_205, 1_200, 2, 3, 0));
+    let by_ref = |r: &str| resp.results.iter().find(|x| x.record_ref == r).expect("result of every record");
+    assert_eq!(outcome(by_ref("row 600")), NoticeOutcome::Updated, "R-7 changed in a later chunk");
+    assert_eq!(outcome(by_ref("row 1201")), NoticeOutcome::Unchanged, "R-3 repeated: same data");
+    assert_eq!(outcome(by_ref("row 1202")), NoticeOutcome::Unchanged, "R-7 repeated after its change");
+    assert_eq!(by_ref("row 7").notice_id, by_ref("row 600").notice_id, "an update keeps the notice");
+    assert_eq!(outcome(by_ref("row 1203")), NoticeOutcome::Updated, "R-1100 changed in its own chunk");
+    assert_eq!(outcome(by_ref("row 1204")), NoticeOutcome::Unchanged, "R-1100 repeated in its own chunk");
+    assert_eq!(by_ref("row 1101").notice_id, by_ref("row 1203").notice_id, "one R-1100 notice");
+
+    let stored = statuses(&th).await;
+    assert_eq!(stored.len(), 1_200, "one notice per tenancy");
+    let events = th.hub().store().events_after(&OrgId::parse(orgs::FACHSTELLE).unwrap(), 0, 100_000).await.unwrap();
+    let new: Vec<_> = events.iter().filter(|e| !before.iter().any(|b| b.cursor == e.cursor)).collect();
+    assert_eq!(new.len(), 1_202, "one event per accepted or updated record");
+    assert!(new.windows(2).all(|w| w[0].cursor < w[1].cursor), "cursors ascend");
+    let key = hub::audit::seal::SealPublicKey::load(&hub::audit::seal::public_key_file(th.data_dir()))
+        .expect("the hub wrote its seal public key");
+    let report = hub::audit::verify(th.hub().store().as_ref(), Some(&key)).await.expect("verification runs");
+    assert!(report.is_intact(), "audit chain intact: {:?}", report.problems);
+    assert!(report.records >= 1_202, "one audit record per stored change, {} records", report.records);
+
+    // A resend of the same file: the file holds two versions of R-7 and of R-1100, so each first version
+    // replaces the stored (changed) one and the second changes it back; everything else is unchanged and
+    // announces nothing.
+    let resp = client.stream_arrears_notices(tokio_stream::iter(requests(&records))).await.unwrap().into_inner();
+    let s = resp.summary.unwrap();
+    assert_eq!((s.accepted, s.updated, s.unchanged), (0, 4, 1_201));
+    let after = th.hub().store().events_after(&OrgId::parse(orgs::FACHSTELLE).unwrap(), 0, 100_000).await.unwrap();
+    assert_eq!(after.len(), events.len() + 4, "only the four changes are announced");
+    let open = open_notices(&th).await;
+    let r7 = open.iter().find(|n| n.reference == "R-7").expect("R-7 in triage");
+    assert_eq!(r7.stage, ThreatStage::KuendigungFristlos as i32, "the stored R-7 is the changed one");
 }
 
 #[tokio::test]

@@ -352,14 +352,9 @@ impl Hub {
         outcome: Option<&Outcome>,
         pending: Pending,
     ) -> HubResult<()> {
-        let mut cursors = Vec::with_capacity(pending.events.len());
-        for e in &pending.events {
-            cursors.push(tx.append_event(e).await?);
-        }
+        let cursors = tx.append_events(&pending.events).await?;
         let mails = self.enqueue_mails(tx.as_mut(), &pending).await?;
-        for a in &pending.audit {
-            tx.append_audit(a).await?;
-        }
+        tx.append_audits(&pending.audit).await?;
         if let (Some(idem), Some(outcome)) = (idem, outcome) {
             let response = serde_json::to_string(outcome).map_err(|e| HubError::Internal(e.to_string()))?;
             let r = IdempotentResponse { fingerprint: idem.fingerprint.clone(), response };

@@ -1,6 +1,8 @@
 //! Notices: early arrears notices from housing companies (with or without the tenant's consent),
 //! court notices recorded by the Fachstelle, the housing company's status view, and triage.
 
+use std::collections::HashMap;
+
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
 use crate::domain::case::{Address, Case, CaseDetails, Contact, Person, Rent, StageEntry, Tenancy};
@@ -116,62 +118,106 @@ impl Hub {
         fachstellen: &[OrgId],
         now: Instant,
     ) -> HubResult<(Submitted, Notice)> {
-        let Origin { reporter, recorded_by } = origin;
-        let key = key_of(reporter, &data);
+        let key = key_of(origin.reporter, &data);
         let (what, notice) = match tx.notice_by_key(&key).await? {
             Some(existing) if existing.data == data => return Ok((Submitted::Unchanged, existing)),
-            Some(mut existing) => {
-                let old_stage = existing.stage();
-                existing.replace(data, now);
-                tx.update_notice(&existing).await?;
-                if let Some(case_id) = existing.case_id.clone()
-                    && existing.stage() != old_stage
-                    && let Some(mut case) = tx.case(&case_id).await?
-                    && case.closure.is_none()
-                {
-                    let by = reporter.or(recorded_by).cloned().unwrap_or_else(|| case.owner.clone());
-                    case.stages.push(stage_of(&existing, by, now.day()));
-                    tx.update_case(&case).await?;
-                }
-                (Submitted::Updated, existing)
-            }
+            Some(existing) => (Submitted::Updated, self.update_notice(tx, &origin, existing, data, now).await?),
             None => {
-                let notice = Notice {
-                    id: NoticeId::new(),
-                    reporter: reporter.cloned(),
-                    recorded_by: recorded_by.cloned(),
-                    data,
-                    history: vec![],
-                    case_id: None,
-                    received_at: now,
-                    updated_at: now,
-                };
+                let notice = new_notice(&origin, data, now);
                 tx.insert_notice(&notice).await?;
                 (Submitted::Accepted, notice)
             }
         };
-        for f in fachstellen {
-            let actor: String = reporter.or(recorded_by).map(ToString::to_string).unwrap_or_else(|| "court".into());
-            let case_id = notice.case_id.clone().unwrap_or_else(nil_case);
-            p.events.push(Event {
-                notice_id: Some(notice.id.clone()),
-                ..Event::new(f, EventKind::NoticeReceived, &case_id, &actor, now)
-            });
-        }
-        let basis = if notice.identifies_tenant() {
-            match &notice.data {
-                NoticeData::Arrears(a) => format!("consent:{}", a.consent_evidence.clone().unwrap_or_default()),
-                NoticeData::Court(_) => "statute:§22 Abs. 9 SGB II".into(),
-            }
-        } else {
-            "pseudonymous".into()
-        };
-        let actor = match reporter.or(recorded_by) {
-            Some(o) => crate::domain::ids::Actor::Org { org: o.clone(), staff: None },
-            None => crate::domain::ids::Actor::Hub,
-        };
-        p.audit.push(audit(&actor, now, "notice.write", notice.case_id.as_ref(), None, basis, notice.id.to_string()));
+        announce(p, &origin, &notice, fachstellen, now);
         Ok((what, notice))
+    }
+
+    /// Stores a chunk of a bulk submission inside `tx` with a handful of statements: one look-up of
+    /// every key, the changed notices updated one by one (rare in a daily batch), the new ones
+    /// inserted at once. The outcome per record is what [`Self::put_notice`] would give record by
+    /// record, a key repeated within the chunk included.
+    async fn put_notices(
+        &self,
+        tx: &mut dyn Tx,
+        p: &mut Pending,
+        reporter: &OrgId,
+        chunk: &[BulkRecord],
+        fachstellen: &[OrgId],
+        now: Instant,
+    ) -> HubResult<Vec<BulkResult>> {
+        let origin = Origin { reporter: Some(reporter), recorded_by: None };
+        let keys: Vec<String> = chunk
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .map(|a| key_of(Some(reporter), &NoticeData::Arrears(a.clone())))
+            .collect();
+        // Stored notices by key; `fresh` holds the chunk's new ones (by index into `fresh`).
+        let mut stored: HashMap<String, Notice> =
+            tx.notices_by_keys(&keys).await?.into_iter().map(|n| (n.key(), n)).collect();
+        let mut fresh: Vec<Notice> = Vec::new();
+        let mut fresh_at: HashMap<String, usize> = HashMap::new();
+        let mut results = Vec::with_capacity(chunk.len());
+        for (record_ref, parsed) in chunk {
+            let data = match parsed {
+                Err(e) => {
+                    results.push(BulkResult { record_ref: record_ref.clone(), outcome: Err(e.clone()) });
+                    continue;
+                }
+                Ok(a) => NoticeData::Arrears(a.clone()),
+            };
+            let key = key_of(Some(reporter), &data);
+            let (what, notice) = if let Some(&i) = fresh_at.get(&key) {
+                // Repeated within the chunk: the first is not stored yet; change it in memory.
+                let n = &mut fresh[i];
+                if n.data == data {
+                    (Submitted::Unchanged, n.clone())
+                } else {
+                    n.replace(data, now);
+                    (Submitted::Updated, n.clone())
+                }
+            } else if let Some(existing) = stored.get(&key).filter(|n| n.data == data) {
+                (Submitted::Unchanged, existing.clone())
+            } else if let Some(existing) = stored.remove(&key) {
+                let updated = self.update_notice(tx, &origin, existing, data, now).await?;
+                stored.insert(key, updated.clone());
+                (Submitted::Updated, updated)
+            } else {
+                let notice = new_notice(&origin, data, now);
+                fresh_at.insert(key, fresh.len());
+                fresh.push(notice.clone());
+                (Submitted::Accepted, notice)
+            };
+            if what != Submitted::Unchanged {
+                announce(p, &origin, &notice, fachstellen, now);
+            }
+            results.push(BulkResult { record_ref: record_ref.clone(), outcome: Ok((what, notice.id)) });
+        }
+        tx.insert_notices(&fresh).await?;
+        Ok(results)
+    }
+
+    /// Replaces a stored notice's data (history kept); a stage change enters its open case.
+    async fn update_notice(
+        &self,
+        tx: &mut dyn Tx,
+        origin: &Origin<'_>,
+        mut existing: Notice,
+        data: NoticeData,
+        now: Instant,
+    ) -> HubResult<Notice> {
+        let old_stage = existing.stage();
+        existing.replace(data, now);
+        tx.update_notice(&existing).await?;
+        if let Some(case_id) = existing.case_id.clone()
+            && existing.stage() != old_stage
+            && let Some(mut case) = tx.case(&case_id).await?
+            && case.closure.is_none()
+        {
+            let by = origin.reporter.or(origin.recorded_by).cloned().unwrap_or_else(|| case.owner.clone());
+            case.stages.push(stage_of(&existing, by, now.day()));
+            tx.update_case(&case).await?;
+        }
+        Ok(existing)
     }
 
     /// Submits one arrears notice.
@@ -214,25 +260,7 @@ impl Hub {
             let fachstellen = self.fachstellen(tx.as_mut()).await?;
             let mut p = Pending::new();
             let now = self.now();
-            for (record_ref, parsed) in chunk {
-                let outcome = match parsed {
-                    Err(e) => Err(e.clone()),
-                    Ok(data) => {
-                        let (what, notice) = self
-                            .put_notice(
-                                tx.as_mut(),
-                                &mut p,
-                                Origin { reporter: Some(&org), recorded_by: None },
-                                NoticeData::Arrears(data.clone()),
-                                &fachstellen,
-                                now,
-                            )
-                            .await?;
-                        Ok((what, notice.id))
-                    }
-                };
-                results.push(BulkResult { record_ref: record_ref.clone(), outcome });
-            }
+            results.extend(self.put_notices(tx.as_mut(), &mut p, &org, chunk, &fachstellen, now).await?);
             self.finish(tx, caller, None, None, p).await?;
         }
         Ok(results)
@@ -473,6 +501,46 @@ impl Hub {
 }
 
 /// Placeholder case id for events about notices not yet in a case (the nil UUID).
+/// A new notice from `origin`, not yet taken up.
+fn new_notice(origin: &Origin<'_>, data: NoticeData, now: Instant) -> Notice {
+    Notice {
+        id: NoticeId::new(),
+        reporter: origin.reporter.cloned(),
+        recorded_by: origin.recorded_by.cloned(),
+        data,
+        history: vec![],
+        case_id: None,
+        received_at: now,
+        updated_at: now,
+    }
+}
+
+/// The events (one per Fachstelle) and the audit record of a stored or changed notice.
+fn announce(p: &mut Pending, origin: &Origin<'_>, notice: &Notice, fachstellen: &[OrgId], now: Instant) {
+    let from = origin.reporter.or(origin.recorded_by);
+    let actor: String = from.map(ToString::to_string).unwrap_or_else(|| "court".into());
+    let case_id = notice.case_id.clone().unwrap_or_else(nil_case);
+    for f in fachstellen {
+        p.events.push(Event {
+            notice_id: Some(notice.id.clone()),
+            ..Event::new(f, EventKind::NoticeReceived, &case_id, &actor, now)
+        });
+    }
+    let basis = if notice.identifies_tenant() {
+        match &notice.data {
+            NoticeData::Arrears(a) => format!("consent:{}", a.consent_evidence.clone().unwrap_or_default()),
+            NoticeData::Court(_) => "statute:§22 Abs. 9 SGB II".into(),
+        }
+    } else {
+        "pseudonymous".into()
+    };
+    let actor = match from {
+        Some(o) => crate::domain::ids::Actor::Org { org: o.clone(), staff: None },
+        None => crate::domain::ids::Actor::Hub,
+    };
+    p.audit.push(audit(&actor, now, "notice.write", notice.case_id.as_ref(), None, basis, notice.id.to_string()));
+}
+
 fn nil_case() -> CaseId {
     CaseId::parse("00000000-0000-0000-0000-000000000000").unwrap_or_else(|_| CaseId::new())
 }

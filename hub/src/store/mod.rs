@@ -257,6 +257,23 @@ pub trait Tx: Send {
     async fn notices_of_reporter(&mut self, org: &OrgId) -> Result<Vec<Notice>, StoreError>;
     /// Inserts a notice; `Conflict` if its key exists.
     async fn insert_notice(&mut self, notice: &Notice) -> Result<(), StoreError>;
+    /// Reads the notices with these keys (see [`Notice::key`]); keys without a notice are left out.
+    /// Set-based for bulk intake; the default reads one key at a time.
+    async fn notices_by_keys(&mut self, keys: &[String]) -> Result<Vec<Notice>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.extend(self.notice_by_key(k).await?);
+        }
+        Ok(out)
+    }
+    /// Inserts new notices, in order; `Conflict` if a key exists (and nothing of the transaction may
+    /// then be committed). Set-based for bulk intake; the default inserts one at a time.
+    async fn insert_notices(&mut self, notices: &[Notice]) -> Result<(), StoreError> {
+        for n in notices {
+            self.insert_notice(n).await?;
+        }
+        Ok(())
+    }
     /// Replaces a notice.
     async fn update_notice(&mut self, notice: &Notice) -> Result<(), StoreError>;
 
@@ -267,10 +284,27 @@ pub trait Tx: Send {
 
     /// Appends an event; returns its cursor.
     async fn append_event(&mut self, event: &Event) -> Result<u64, StoreError>;
+    /// Appends events in order; returns their cursors, ascending, one per event. The default
+    /// appends one at a time.
+    async fn append_events(&mut self, events: &[Event]) -> Result<Vec<u64>, StoreError> {
+        let mut cursors = Vec::with_capacity(events.len());
+        for e in events {
+            cursors.push(self.append_event(e).await?);
+        }
+        Ok(cursors)
+    }
     /// Appends an audit record, chained to the newest one (see [`crate::audit`]). Writers are
     /// serialised, so the head read here is the head the record follows; the head is read once per
     /// transaction and then kept, so many records in one transaction cost one extra read.
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Appends audit records in order, each chained to the one before. The default appends one at
+    /// a time.
+    async fn append_audits(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        for a in entries {
+            self.append_audit(a).await?;
+        }
+        Ok(())
+    }
     /// Audit records matching `q`, oldest first, with their chain columns.
     async fn audit_records(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
     /// The newest audit record, if any.

@@ -407,6 +407,34 @@ fn audit_seal(r: &sqlx::postgres::PgRow) -> Result<AuditSeal, StoreError> {
 }
 
 impl PgTx {
+    /// The hash the next audit record chains to: the one this transaction appended last, else the
+    /// log's head (read once; the advisory lock keeps other writers out until commit).
+    async fn audit_chain_prev(&mut self) -> Result<String, StoreError> {
+        Ok(match &self.audit_prev {
+            Some(h) => h.clone(),
+            None => match self.audit_head().await? {
+                Some(AuditHead { hash: Some(h), .. }) => h,
+                // Empty log, or only records from before the chain began.
+                _ => crate::audit::GENESIS.to_owned(),
+            },
+        })
+    }
+
+    /// Draws `n` values of `table.column`'s identity sequence, ascending. Called under the write
+    /// lock, so they are above every committed value and the rows inserted with them keep their order.
+    async fn next_ids(&mut self, table: &str, column: &str, n: usize) -> Result<Vec<i64>, StoreError> {
+        let mut ids: Vec<i64> =
+            sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence($1, $2)) FROM generate_series(1, $3)")
+                .bind(table)
+                .bind(column)
+                .bind(i64::try_from(n).unwrap_or(i64::MAX))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
     /// The row's `body`, opened (sealed bodies with their scope's key; plain ones as they are).
     async fn one<T: DeserializeOwned>(&mut self, sql: &'static str, id: &str) -> Result<Option<T>, StoreError> {
         let body: Option<String> =
@@ -663,6 +691,59 @@ impl Tx for PgTx {
         Ok(notices)
     }
 
+    async fn notices_by_keys(&mut self, keys: &[String]) -> Result<Vec<Notice>, StoreError> {
+        let hashed: Vec<String> = keys.iter().map(|k| self.sealing.vault.index_hash(k)).collect();
+        let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM notices WHERE notice_key = ANY($1)")
+            .bind(&hashed)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        sealed::open_all(self, bodies).await
+    }
+
+    async fn insert_notices(&mut self, notices: &[Notice]) -> Result<(), StoreError> {
+        let n = notices.len();
+        let (mut ids, mut keys, mut reporters, mut cases) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut received, mut updated, mut bodies) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut new_keys = Vec::new();
+        for notice in notices {
+            let scope = notice_scope(notice);
+            let body = if notice.case_id.is_none() {
+                // Sealed under a key of its own, which cannot exist yet: no look-up.
+                let (body, key) = sealed::seal_fresh(self, &scope, notice)?;
+                new_keys.push((scope, key));
+                body
+            } else {
+                sealed::seal(self, &scope, notice).await?
+            };
+            ids.push(notice.id.as_str());
+            keys.push(self.sealing.vault.index_hash(&notice.key()));
+            reporters.push(notice.reporter.as_ref().map(OrgId::as_str));
+            cases.push(notice.case_id.as_ref().map(CaseId::as_str));
+            received.push(notice.received_at.millis());
+            updated.push(notice.updated_at.millis());
+            bodies.push(body);
+        }
+        self.insert_keys(&new_keys).await?;
+        sqlx::query(
+            "INSERT INTO notices (id, notice_key, reporter_id, case_id, received_at, updated_at, body)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])",
+        )
+        .bind(&ids)
+        .bind(&keys)
+        .bind(&reporters)
+        .bind(&cases)
+        .bind(&received)
+        .bind(&updated)
+        .bind(&bodies)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn insert_notice(&mut self, n: &Notice) -> Result<(), StoreError> {
         let body = sealed::seal(self, &notice_scope(n), n).await?;
         let key = self.sealing.vault.index_hash(&n.key());
@@ -734,15 +815,96 @@ impl Tx for PgTx {
         Ok(u64::try_from(c).unwrap_or(0))
     }
 
+    async fn append_events(&mut self, events: &[Event]) -> Result<Vec<u64>, StoreError> {
+        if events.len() < 2 {
+            let mut out = Vec::new();
+            for e in events {
+                out.push(self.append_event(e).await?);
+            }
+            return Ok(out);
+        }
+        let cursors = self.next_ids("events", "cursor", events.len()).await?;
+        let mut audiences = Vec::with_capacity(events.len());
+        let mut ats = Vec::with_capacity(events.len());
+        let mut cases = Vec::with_capacity(events.len());
+        let mut bodies = Vec::with_capacity(events.len());
+        for e in events {
+            audiences.push(e.audience.as_str());
+            ats.push(e.at.millis());
+            cases.push(e.case_id.as_str());
+            bodies.push(to_json(e)?);
+        }
+        sqlx::query(
+            "INSERT INTO events (cursor, audience_id, occurred_at, case_id, body) OVERRIDING SYSTEM VALUE
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])",
+        )
+        .bind(&cursors)
+        .bind(&audiences)
+        .bind(&ats)
+        .bind(&cases)
+        .bind(&bodies)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(cursors.into_iter().map(|c| u64::try_from(c).unwrap_or(0)).collect())
+    }
+
+    async fn append_audits(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        if entries.len() < 2 {
+            for a in entries {
+                self.append_audit(a).await?;
+            }
+            return Ok(());
+        }
+        let mut prev = self.audit_chain_prev().await?;
+        let seqs = self.next_ids("audit_log", "seq", entries.len()).await?;
+        let n = entries.len();
+        let (mut ats, mut actors, mut staff, mut actions) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut cases, mut referrals, mut bases, mut details) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut prevs, mut hashes) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for a in entries {
+            let hash = crate::audit::record_hash(&prev, &crate::audit::Fields::from(a));
+            ats.push(a.at.millis());
+            actors.push(a.actor.as_str());
+            staff.push(a.staff.as_deref());
+            actions.push(a.action.as_str());
+            cases.push(a.case_id.as_ref().map(CaseId::as_str));
+            referrals.push(a.referral_id.as_ref().map(ReferralId::as_str));
+            bases.push(a.legal_basis.as_str());
+            details.push(a.detail.as_str());
+            prevs.push(std::mem::replace(&mut prev, hash.clone()));
+            hashes.push(hash);
+        }
+        // Explicit positions drawn in order under the write lock: the chain's order is the order of
+        // `seq`, whatever order the server inserts the rows in.
+        sqlx::query(
+            "INSERT INTO audit_log (seq, occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis,
+                                    detail, prev_hash, hash) OVERRIDING SYSTEM VALUE
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])",
+        )
+        .bind(&seqs)
+        .bind(&ats)
+        .bind(&actors)
+        .bind(&staff)
+        .bind(&actions)
+        .bind(&cases)
+        .bind(&referrals)
+        .bind(&bases)
+        .bind(&details)
+        .bind(&prevs)
+        .bind(&hashes)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        self.audit_prev = Some(prev);
+        Ok(())
+    }
+
     async fn append_audit(&mut self, a: &AuditEntry) -> Result<(), StoreError> {
-        let prev = match &self.audit_prev {
-            Some(h) => h.clone(),
-            None => match self.audit_head().await? {
-                Some(AuditHead { hash: Some(h), .. }) => h,
-                // Empty log, or only records from before the chain began.
-                _ => crate::audit::GENESIS.to_owned(),
-            },
-        };
+        let prev = self.audit_chain_prev().await?;
         let hash = crate::audit::record_hash(&prev, &crate::audit::Fields::from(a));
         sqlx::query(
             "INSERT INTO audit_log (occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail,
@@ -1149,6 +1311,17 @@ impl Tx for PgTx {
     }
 }
 
+/// A `data_keys` row as (scope, wrapped key).
+fn scoped_key(r: &sqlx::postgres::PgRow) -> Result<(String, WrappedKey), StoreError> {
+    Ok((
+        r.try_get("scope").map_err(map_err)?,
+        WrappedKey {
+            master_id: r.try_get("master_id").map_err(map_err)?,
+            wrapped: r.try_get("wrapped").map_err(map_err)?,
+        },
+    ))
+}
+
 /// The scope a notice is sealed under: its case once taken up, else the notice itself.
 fn notice_scope(n: &Notice) -> String {
     n.case_id.as_ref().map_or_else(|| n.id.as_str().to_owned(), |c| c.as_str().to_owned())
@@ -1211,17 +1384,37 @@ impl KeyTable for PgTx {
         .fetch_all(&mut *self.tx)
         .await
         .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("scope").map_err(map_err)?,
-                    WrappedKey {
-                        master_id: r.try_get("master_id").map_err(map_err)?,
-                        wrapped: r.try_get("wrapped").map_err(map_err)?,
-                    },
-                ))
-            })
-            .collect()
+        rows.iter().map(scoped_key).collect()
+    }
+
+    async fn insert_keys(&mut self, keys: &[(String, WrappedKey)]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let scopes: Vec<&str> = keys.iter().map(|(s, _)| s.as_str()).collect();
+        let masters: Vec<&str> = keys.iter().map(|(_, k)| k.master_id.as_str()).collect();
+        let wrapped: Vec<&str> = keys.iter().map(|(_, k)| k.wrapped.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO data_keys (scope, master_id, wrapped, created_at)
+             SELECT s, m, w, $4 FROM UNNEST($1::text[], $2::text[], $3::text[]) AS k(s, m, w)",
+        )
+        .bind(&scopes)
+        .bind(&masters)
+        .bind(&wrapped)
+        .bind(sealed::now_millis())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn load_keys(&mut self, scopes: &[String]) -> Result<Vec<(String, WrappedKey)>, StoreError> {
+        let rows = sqlx::query("SELECT scope, master_id, wrapped FROM data_keys WHERE scope = ANY($1)")
+            .bind(scopes)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(scoped_key).collect()
     }
 
     async fn delete_key(&mut self, scope: &str) -> Result<bool, StoreError> {

@@ -5,7 +5,7 @@
 //! Keys created in a transaction are cached only after it commits, so a rolled-back case never
 //! leaves a cached key that the database does not have.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -73,6 +73,24 @@ pub(super) trait KeyTable: Send {
     ) -> Result<Vec<(String, WrappedKey)>, StoreError>;
     /// Deletes a scope's key; whether there was one.
     async fn delete_key(&mut self, scope: &str) -> Result<bool, StoreError>;
+    /// Stores new wrapped keys (see [`seal_fresh`]). The default stores one at a time.
+    async fn insert_keys(&mut self, keys: &[(String, WrappedKey)]) -> Result<(), StoreError> {
+        for (scope, k) in keys {
+            self.insert_key(scope, k).await?;
+        }
+        Ok(())
+    }
+    /// The wrapped keys of these scopes (scopes without a key are left out). The default reads one
+    /// at a time.
+    async fn load_keys(&mut self, scopes: &[String]) -> Result<Vec<(String, WrappedKey)>, StoreError> {
+        let mut out = Vec::with_capacity(scopes.len());
+        for s in scopes {
+            if let Some(k) = self.load_key(s).await? {
+                out.push((s.clone(), k));
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// The data key of `scope`, created (and stored wrapped) if it has none and `create` is set.
@@ -114,6 +132,26 @@ pub(super) async fn seal<T: KeyTable + ?Sized, V: Serialize + Sync>(
     tx.sealing().vault.seal(scope, &key, &json).map_err(vault_err)
 }
 
+/// Seals `value` under a data key created for `scope`, a scope that is new in this transaction (a
+/// fresh notice's id), without looking for an existing key. The wrapped key is returned, not stored:
+/// the caller stores it with [`KeyTable::insert_keys`] in the same transaction, many at once (a
+/// scope that had a key after all then fails there as a conflict, and nothing commits).
+pub(super) fn seal_fresh<T: KeyTable + ?Sized, V: Serialize>(
+    tx: &mut T,
+    scope: &str,
+    value: &V,
+) -> Result<(String, WrappedKey), StoreError> {
+    let json = serde_json::to_vec(value).map_err(|e| StoreError::Other(format!("encode: {e}")))?;
+    let vault = tx.sealing().vault.clone();
+    let k = vault.new_data_key().map_err(vault_err)?;
+    let w = vault.wrap(scope, &k).map_err(vault_err)?;
+    let body = vault.seal(scope, &k, &json).map_err(vault_err)?;
+    let s = tx.sealing();
+    s.local.insert(scope.to_owned(), k);
+    s.created.push(scope.to_owned());
+    Ok((body, w))
+}
+
 /// Opens a stored body: a sealed one with its scope's key, a plain one (written before encryption
 /// at rest) as it is.
 pub(super) async fn open<T: KeyTable + ?Sized, V: DeserializeOwned>(tx: &mut T, body: &str) -> Result<V, StoreError> {
@@ -141,11 +179,29 @@ pub(super) fn now_millis() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Opens many bodies.
+/// Opens many bodies. The keys of their scopes that are neither in this transaction nor cached are
+/// read in one go first, so a page of rows sealed under many scopes (notices) costs one key query.
 pub(super) async fn open_all<T: KeyTable + ?Sized, V: DeserializeOwned>(
     tx: &mut T,
     bodies: Vec<String>,
 ) -> Result<Vec<V>, StoreError> {
+    let mut missing: HashSet<String> = HashSet::new();
+    for b in &bodies {
+        if let Some((scope, _)) = crate::vault::sealed_scope(b) {
+            let s = tx.sealing();
+            if !s.local.contains_key(scope) && s.vault.cached(scope).is_none() {
+                missing.insert(scope.to_owned());
+            }
+        }
+    }
+    if missing.len() > 1 {
+        let vault = tx.sealing().vault.clone();
+        let missing: Vec<String> = missing.into_iter().collect();
+        for (scope, w) in tx.load_keys(&missing).await? {
+            let k = vault.unwrap(&scope, &w).map_err(vault_err)?;
+            tx.sealing().local.insert(scope, k);
+        }
+    }
     let mut out = Vec::with_capacity(bodies.len());
     for b in bodies {
         out.push(open(tx, &b).await?);

@@ -309,6 +309,26 @@ fn audit_seal(r: &sqlx::sqlite::SqliteRow) -> Result<AuditSeal, StoreError> {
 }
 
 impl SqliteTx {
+    /// Inserts a notice's row with its sealed body.
+    async fn insert_notice_row(&mut self, n: &Notice, body: String) -> Result<(), StoreError> {
+        let key = self.sealing.vault.index_hash(&n.key());
+        sqlx::query(
+            "INSERT INTO notices (id, notice_key, reporter_id, case_id, received_at, updated_at, body)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(n.id.as_str())
+        .bind(key)
+        .bind(n.reporter.as_ref().map(OrgId::as_str))
+        .bind(n.case_id.as_ref().map(CaseId::as_str))
+        .bind(n.received_at.millis())
+        .bind(n.updated_at.millis())
+        .bind(body)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
     /// The row's `body`, opened (sealed bodies with their scope's key; plain ones as they are).
     async fn one<T: DeserializeOwned>(&mut self, sql: &'static str, id: &str) -> Result<Option<T>, StoreError> {
         let body: Option<String> =
@@ -562,24 +582,25 @@ impl Tx for SqliteTx {
         Ok(notices)
     }
 
+    async fn insert_notices(&mut self, notices: &[Notice]) -> Result<(), StoreError> {
+        // Statements are cheap in-process; what a batch saves is the look-up of a data key that a
+        // new notice's own scope cannot have yet.
+        for n in notices {
+            if n.case_id.is_some() {
+                self.insert_notice(n).await?;
+                continue;
+            }
+            let scope = notice_scope(n);
+            let (body, key) = sealed::seal_fresh(self, &scope, n)?;
+            self.insert_key(&scope, &key).await?;
+            self.insert_notice_row(n, body).await?;
+        }
+        Ok(())
+    }
+
     async fn insert_notice(&mut self, n: &Notice) -> Result<(), StoreError> {
         let body = sealed::seal(self, &notice_scope(n), n).await?;
-        let key = self.sealing.vault.index_hash(&n.key());
-        sqlx::query(
-            "INSERT INTO notices (id, notice_key, reporter_id, case_id, received_at, updated_at, body)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(n.id.as_str())
-        .bind(key)
-        .bind(n.reporter.as_ref().map(OrgId::as_str))
-        .bind(n.case_id.as_ref().map(CaseId::as_str))
-        .bind(n.received_at.millis())
-        .bind(n.updated_at.millis())
-        .bind(body)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        Ok(())
+        self.insert_notice_row(n, body).await
     }
 
     async fn update_notice(&mut self, n: &Notice) -> Result<(), StoreError> {
