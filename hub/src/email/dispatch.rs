@@ -4,6 +4,11 @@
 //! DELIVERY_FAILED to the Fachstelle. Every attempt of one job carries the same Message-ID, and a
 //! job is only marked sent after the SMTP server accepted it, so a restart mid-send repeats the
 //! send (the receiver sees the same Message-ID) but never loses it.
+//!
+//! The results of a round are recorded in one transaction after its sends, so a round of `batch`
+//! mails costs one durable commit, not one per mail. A crash (or a failed commit) between the sends
+//! and that commit repeats the round's sends once the leases run out: more repeats than one mail,
+//! still with the same Message-IDs, still nothing lost.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,29 +77,42 @@ impl Dispatcher {
         let mut round = Round::default();
         let parallel = self.config.smtp.pool_size.max(1) as usize;
         let mut set = tokio::task::JoinSet::new();
-        let mut results = Vec::new();
+        let mut done = Vec::new();
         for job in jobs {
             if set.len() >= parallel
                 && let Some(r) = set.join_next().await
             {
-                results.push(r);
+                done.push(r);
             }
             let me = self.clone();
             set.spawn(async move { me.deliver(job).await });
         }
         while let Some(r) = set.join_next().await {
-            results.push(r);
+            done.push(r);
         }
-        for r in results {
+        let mut results = Vec::with_capacity(done.len());
+        let mut failure = None;
+        for r in done {
             match r {
-                Ok(Ok(Outcome::Sent)) => round.sent += 1,
-                Ok(Ok(Outcome::Retrying)) => round.retrying += 1,
-                Ok(Ok(Outcome::Dead)) => round.dead += 1,
-                Ok(Err(e)) => return Err(e),
+                Ok(Ok((id, result))) => {
+                    match &result {
+                        DeliveryResult::Sent { .. } => round.sent += 1,
+                        DeliveryResult::Failed { retry_at: Some(_), .. } => round.retrying += 1,
+                        DeliveryResult::Failed { retry_at: None, .. } => round.dead += 1,
+                    }
+                    results.push((id, result));
+                }
+                // Its lease runs out and another round tries again.
+                Ok(Err(e)) => failure = Some(e),
                 Err(e) => tracing::error!(error = %e, "mail delivery task failed"),
             }
         }
-        Ok(round)
+        // Record what was sent even when another job of the round failed.
+        self.hub.record_deliveries(results).await?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(round),
+        }
     }
 
     /// Runs until `shutdown` turns true: a round whenever a commit wrote mail jobs, and every
@@ -115,7 +133,8 @@ impl Dispatcher {
         tracing::info!(owner = %self.owner, "mail dispatcher stopped");
     }
 
-    async fn deliver(&self, job: MailJob) -> HubResult<Outcome> {
+    /// Sends `job`; what happened, to be recorded with the round's other results.
+    async fn deliver(&self, job: MailJob) -> HubResult<(String, DeliveryResult)> {
         let result = match self.hub.mail_facts(&job).await? {
             Err(reason) => DeliveryResult::Failed { error: reason, retry_at: None },
             Ok(facts) => match self.sink.send(&self.compose(&job, &facts)).await {
@@ -133,13 +152,7 @@ impl Dispatcher {
                 }
             },
         };
-        let outcome = match &result {
-            DeliveryResult::Sent { .. } => Outcome::Sent,
-            DeliveryResult::Failed { retry_at: Some(_), .. } => Outcome::Retrying,
-            DeliveryResult::Failed { retry_at: None, .. } => Outcome::Dead,
-        };
-        self.hub.record_delivery(&job.id, result).await?;
-        Ok(outcome)
+        Ok((job.id, result))
     }
 
     /// The mail of `job`: only references, codes, dates, organisation names and a link. A
@@ -186,12 +199,6 @@ impl Dispatcher {
             mail,
         }
     }
-}
-
-enum Outcome {
-    Sent,
-    Retrying,
-    Dead,
 }
 
 /// The adapter's claims of a receipt (signed when shown or mailed; deterministic).

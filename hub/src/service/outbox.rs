@@ -172,38 +172,51 @@ impl Hub {
         Ok(Ok(MailFacts { to, recipient_name: org.name, category, sender_name }))
     }
 
-    /// Records what sending `job_id` did. A dead letter raises DELIVERY_FAILED to the case's owner
-    /// in the same transaction. A job another dispatcher finished meanwhile (its lease ran out and
-    /// it was claimed again) is left as that dispatcher recorded it.
+    /// Records what sending `job_id` did (see [`Self::record_deliveries`]).
     pub async fn record_delivery(&self, job_id: &str, result: DeliveryResult) -> HubResult<MailJob> {
+        let mut jobs = self.record_deliveries(vec![(job_id.to_owned(), result)]).await?;
+        jobs.pop().ok_or(HubError::NotFound("delivery"))
+    }
+
+    /// Records what sending each job did, all in one transaction (one commit for a dispatcher's
+    /// round instead of one per mail). A dead letter raises DELIVERY_FAILED to the case's owner in
+    /// the same transaction. A job another dispatcher finished meanwhile (its lease ran out and it
+    /// was claimed again) is left as that dispatcher recorded it. Returns the jobs as stored, in
+    /// order; a job that no longer exists (erased with its case) is left out.
+    pub async fn record_deliveries(&self, results: Vec<(String, DeliveryResult)>) -> HubResult<Vec<MailJob>> {
         let mut tx = self.store.begin().await?;
-        let mut job = tx.mail(job_id).await?.ok_or(HubError::NotFound("delivery"))?;
-        if job.status != JobStatus::Pending {
-            return Ok(job);
-        }
         let now = self.now();
         let mut p = Pending::new();
-        match result {
-            DeliveryResult::Sent { by } => job.sent(&by, now),
-            DeliveryResult::Failed { error, retry_at } => {
-                job.failed(error, retry_at, now);
-                if job.status == JobStatus::Dead {
-                    let owner = match case_owner(tx.as_mut(), &job.case_id).await? {
-                        Some(owner) => owner,
-                        None => return Err(HubError::Internal(format!("mail job {} without case", job.id))),
-                    };
-                    p.events.push(Event {
-                        referral_id: job.referral_id.clone(),
-                        delivery_id: Some(job.id.clone()),
-                        ..Event::new(&owner, EventKind::DeliveryFailed, &job.case_id, "hub", now)
-                    });
-                    tracing::warn!(delivery = %job.id, org = %job.org, attempts = job.attempts, "mail dead-lettered");
+        let mut out = Vec::with_capacity(results.len());
+        for (job_id, result) in results {
+            let Some(mut job) = tx.mail(&job_id).await? else { continue };
+            if job.status != JobStatus::Pending {
+                out.push(job);
+                continue;
+            }
+            match result {
+                DeliveryResult::Sent { by } => job.sent(&by, now),
+                DeliveryResult::Failed { error, retry_at } => {
+                    job.failed(error, retry_at, now);
+                    if job.status == JobStatus::Dead {
+                        let owner = match case_owner(tx.as_mut(), &job.case_id).await? {
+                            Some(owner) => owner,
+                            None => return Err(HubError::Internal(format!("mail job {} without case", job.id))),
+                        };
+                        p.events.push(Event {
+                            referral_id: job.referral_id.clone(),
+                            delivery_id: Some(job.id.clone()),
+                            ..Event::new(&owner, EventKind::DeliveryFailed, &job.case_id, "hub", now)
+                        });
+                        tracing::warn!(delivery = %job.id, org = %job.org, attempts = job.attempts, "mail dead-lettered");
+                    }
                 }
             }
+            tx.update_mail(&job).await?;
+            out.push(job);
         }
-        tx.update_mail(&job).await?;
         self.finish(tx, &Caller::Operator { staff: None }, None, None, p).await?;
-        Ok(job)
+        Ok(out)
     }
 
     /// Lists deliveries: the operator sees all, a Fachstelle those of its cases.
