@@ -326,18 +326,22 @@ impl Hub {
         let org = caller.fachstelle("read cases")?;
         let mut tx = self.store.begin().await?;
         let case = self.owned_case(tx.as_mut(), &org.id, id).await?;
-        let mut p = Pending::new();
-        p.audit.push(audit(
-            &caller.actor(),
-            self.now(),
-            "case.read",
-            Some(&case.id),
-            None,
-            "owner".into(),
-            "case details".into(),
-        ));
-        self.finish(tx, caller, None, None, p).await?;
+        self.finish_case_read(tx, caller, &case.id, "case details").await?;
         Ok(case)
+    }
+
+    /// Commits `tx` with the audit record of the owning Fachstelle reading `case` (`detail` says
+    /// where: the API or the dashboard's case page).
+    pub(super) async fn finish_case_read(
+        &self,
+        tx: Box<dyn Tx>,
+        caller: &Caller,
+        case: &CaseId,
+        detail: &str,
+    ) -> HubResult<()> {
+        let mut p = Pending::new();
+        p.audit.push(audit(&caller.actor(), self.now(), "case.read", Some(case), None, "owner".into(), detail.into()));
+        self.finish(tx, caller, None, None, p).await
     }
 
     /// Lists the caller's cases, newest first (no personal data in the summary).

@@ -912,17 +912,7 @@ impl Hub {
             .collect();
         partners.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
 
-        let mut p = Pending::new();
-        p.audit.push(audit(
-            &caller.actor(),
-            self.now(),
-            "case.read",
-            Some(&case.id),
-            None,
-            "owner".into(),
-            "dashboard case page".into(),
-        ));
-        self.finish(tx, caller, None, None, p).await?;
+        self.finish_case_read(tx, caller, &case.id, "dashboard case page").await?;
         Ok(CasePageModel {
             deadlines: for_case(&case),
             case,
