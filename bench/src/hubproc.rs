@@ -31,6 +31,8 @@ pub struct HubProc {
     /// gRPC address.
     pub addr: SocketAddr,
     child: Option<Child>,
+    /// `perf record` attached to the hub (only with `HUB_BENCH_PERF`; see [`attach_perf`]).
+    perf: Option<Child>,
     options: HubOptions,
 }
 
@@ -48,7 +50,7 @@ impl HubProc {
         let data_dir = tempfile::Builder::new().prefix("hub-bench-").tempdir_in(parent)?.keep();
         run(Command::new(bin).args(["pki", "init", "--data-dir"]).arg(&data_dir))?;
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-        let mut hub = Self { bin: bin.to_owned(), data_dir, addr, child: None, options };
+        let mut hub = Self { bin: bin.to_owned(), data_dir, addr, child: None, perf: None, options };
         hub.spawn().await?;
         Ok(hub)
     }
@@ -86,6 +88,7 @@ impl HubProc {
             .stderr(log)
             .spawn()
             .context("starting hub serve")?;
+        self.perf = attach_perf(child.id());
         self.child = Some(child);
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
@@ -114,6 +117,17 @@ impl HubProc {
             }
             let _ = c.kill();
             let _ = c.wait();
+        }
+        if let Some(mut p) = self.perf.take() {
+            // `perf record -p` ends by itself once the hub has exited; give it time to write.
+            for _ in 0..600 {
+                if p.try_wait().ok().flatten().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = Command::new("kill").arg("-INT").arg(p.id().to_string()).status();
+            let _ = p.wait();
         }
     }
 
@@ -153,6 +167,34 @@ impl HubProc {
     /// The PKI folder.
     pub fn pki(&self) -> PathBuf {
         self.data_dir.join("pki")
+    }
+}
+
+/// With `HUB_BENCH_PERF=DIR` (set by `scripts/profile.sh`), samples the hub process `pid` with
+/// `perf record` (99 Hz, DWARF call graphs) into `DIR/hub-PID.data` until it exits. Profiling
+/// changes the figures a little (the sampling costs the hub CPU); profile runs are not benchmark
+/// runs.
+fn attach_perf(pid: u32) -> Option<Child> {
+    let dir = std::env::var_os("HUB_BENCH_PERF")?;
+    let out = Path::new(&dir).join(format!("hub-{pid}.data"));
+    let log = std::fs::File::create(Path::new(&dir).join(format!("perf-{pid}.log"))).ok()?;
+    match Command::new("perf")
+        .args(["record", "-F", "99", "--call-graph", "dwarf,8192", "-p", &pid.to_string(), "-o"])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().ok()?)
+        .stderr(log)
+        .spawn()
+    {
+        Ok(c) => {
+            eprintln!("perf: sampling hub {pid} into {}", out.display());
+            std::thread::sleep(Duration::from_millis(500));
+            Some(c)
+        }
+        Err(e) => {
+            eprintln!("perf: cannot start perf record ({e}); not profiling");
+            None
+        }
     }
 }
 
