@@ -3,7 +3,7 @@
 tests/python/requirements.txt; install with scripts/ensure-venv.sh).
 
     python mailsink.py --port P --dir D [--tls-cert C --tls-key K] [--auth USER:PASS]
-                       [--reject SUBSTR] [--tempfail SUBSTR]
+                       [--reject SUBSTR] [--tempfail SUBSTR] [--delay-ms N]
 
 Listens on 127.0.0.1:P (P = 0 picks a free port) and prints exactly "READY <port>" to stdout once it
 accepts connections. Exits with status 0 on SIGTERM or SIGINT.
@@ -14,6 +14,8 @@ accepts connections. Exits with status 0 on SIGTERM or SIGINT.
   --reject SUBSTR       RCPT TO whose address contains SUBSTR -> "550 5.1.1 mailbox unavailable"
   --tempfail SUBSTR     RCPT TO whose address contains SUBSTR -> "451 4.3.0 try again later"
                         (both may be given more than once; --reject is checked first)
+  --delay-ms N          answer each message's DATA only after N milliseconds, like a busy server
+                        (each connection waits on its own; other connections go on meanwhile)
 
 Each accepted message becomes one file D/<NNNNNN>.json (NNNNNN = arrival number, so the names sort in
 arrival order), written to a hidden temporary file first and then renamed, so a reader never sees a
@@ -64,8 +66,9 @@ def body_part(msg, subtype):
 class Sink:
     """aiosmtpd handler: filters recipients and stores each accepted message as a JSON file."""
 
-    def __init__(self, directory, reject, tempfail):
+    def __init__(self, directory, reject, tempfail, delay_ms=0):
         self.directory = directory
+        self.delay = delay_ms / 1000
         self.reject = reject
         self.tempfail = tempfail
         # Continue the numbering of files already there (a sink restarted on the same directory).
@@ -81,6 +84,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay > 0:
+            await asyncio.sleep(self.delay)
         raw = envelope.original_content or b""
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         record = {
@@ -124,7 +129,10 @@ def parse_args(argv):
     p.add_argument("--auth", metavar="USER:PASS", help="require AUTH PLAIN/LOGIN with these credentials")
     p.add_argument("--reject", action="append", default=[], metavar="SUBSTR", help="550 for matching RCPT TO")
     p.add_argument("--tempfail", action="append", default=[], metavar="SUBSTR", help="451 for matching RCPT TO")
+    p.add_argument("--delay-ms", type=int, default=0, metavar="N", help="answer DATA after N milliseconds")
     args = p.parse_args(argv)
+    if args.delay_ms < 0:
+        p.error("--delay-ms must not be negative")
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
     if args.auth is not None and ":" not in args.auth:
@@ -136,7 +144,7 @@ def parse_args(argv):
 
 async def serve(args):
     loop = asyncio.get_running_loop()
-    handler = Sink(args.dir, args.reject, args.tempfail)
+    handler = Sink(args.dir, args.reject, args.tempfail, args.delay_ms)
     smtp_kwargs = {"hostname": "mailsink.test", "ident": "hub-test mailsink"}
     if args.tls_cert:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -208,9 +208,21 @@ async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, m
 async fn two_hub_processes_split_the_outbox_and_send_every_mail_exactly_once() {
     const MAILS: usize = 24;
     let Some(server) = pg_server() else { return };
-    let sink = mailsink::MailSink::start(mailsink::SinkOptions::default()).await.expect("SMTP sink");
+    // A server that takes 100 ms per message and dispatchers that claim two mails a round: one
+    // replica alone needs over a second for the 24 mails, so the other, woken by its own commits,
+    // always finds mails nobody has claimed yet. (With the default round of 50 and an instant sink,
+    // whichever dispatcher wakes first may legitimately send them all, which proves nothing about
+    // sharing.)
+    let sink = mailsink::MailSink::start(mailsink::SinkOptions {
+        delay: Some(Duration::from_millis(100)),
+        ..mailsink::SinkOptions::default()
+    })
+    .await
+    .expect("SMTP sink");
     let bin = hub_binary();
     let (database_url, root, dir_a, dir_b) = prepare(&bin, &server).await;
+    let config = root.path().join("hub.toml");
+    std::fs::write(&config, "[email]\nbatch = 2\n").expect("write the config file");
 
     // Both replicas send through the same SMTP server and sign links with one shared key.
     let port = sink.port().to_string();
@@ -223,6 +235,7 @@ async fn two_hub_processes_split_the_outbox_and_send_every_mail_exactly_once() {
         ("HUB_SMTP_FROM", "Wohnungserhalt Hub <hub@hub.example>"),
         ("HUB_WEB_LISTEN", "127.0.0.1:0"),
         ("HUB_EMAIL_KEY_FILE", key.to_str().expect("UTF-8")),
+        ("HUB_CONFIG", config.to_str().expect("UTF-8")),
     ];
     let a = Replica::start_with("A", &bin, &dir_a, &database_url, &env);
     let b = Replica::start_with("B", &bin, &dir_b, &database_url, &env);

@@ -34,6 +34,8 @@ pub struct SinkOptions {
     pub reject: Option<String>,
     /// RCPT TO whose address contains this gets `451 4.3.0 try again later`.
     pub tempfail: Option<String>,
+    /// Answer each message's DATA only after this long, like a busy server (per connection).
+    pub delay: Option<Duration>,
 }
 
 /// One message the sink accepted.
@@ -181,6 +183,9 @@ impl MailSink {
         }
         if let Some(s) = &opts.tempfail {
             cmd.arg("--tempfail").arg(s);
+        }
+        if let Some(d) = opts.delay {
+            cmd.arg("--delay-ms").arg(d.as_millis().to_string());
         }
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log).env("PYTHONUNBUFFERED", "1");
         let mut child = cmd.spawn().with_context(|| format!("starting {} {}", py.display(), script().display()))?;
