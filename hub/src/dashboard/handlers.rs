@@ -18,6 +18,7 @@ use crate::domain::ids::{CaseId, IdempotencyKey, OrgId, PersonId};
 use crate::domain::time::Day;
 use crate::domain::vocab::{CaseOutcome, ConsentForm, DataCategory, ReferralCategory, RescueMeans};
 use crate::key_figures::{self, Format};
+use crate::service::Outage;
 use crate::service::dashboard::HandoffFilter;
 use crate::service::{HubError, Idem, NewConsent, NewReferral};
 use crate::store::AuditEntry;
@@ -43,10 +44,20 @@ fn error_parts(e: HubError) -> (StatusCode, &'static str, String) {
         }
         HubError::AlreadyExists(m) => (StatusCode::CONFLICT, "Schon vorhanden", m),
         HubError::FailedPrecondition(m) => (StatusCode::CONFLICT, "Nicht möglich", m),
-        HubError::Unavailable => (
+        HubError::Unavailable(outage) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "Vorübergehend nicht erreichbar",
-            "Die Datenbank ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.".into(),
+            "Vorübergehend nicht möglich",
+            match outage {
+                Outage::Busy => "Das System ist gerade ausgelastet. Bitte versuchen Sie es gleich noch einmal.",
+                Outage::Unreachable => {
+                    "Die Datenbank ist gerade nicht erreichbar. Bitte versuchen Sie es in einigen Sekunden noch einmal."
+                }
+                Outage::Full | Outage::Io => {
+                    "Der Datenspeicher kann gerade nichts aufnehmen; nichts wurde gespeichert. Bitte versuchen Sie \
+                     es später noch einmal und sagen Sie dem IT-Betrieb Bescheid, wenn es so bleibt."
+                }
+            }
+            .into(),
         ),
         HubError::Internal(detail) => {
             tracing::error!(%detail, "dashboard request failed");

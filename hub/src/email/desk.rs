@@ -408,7 +408,7 @@ fn desk_error(e: HubError) -> DeskError {
         ),
         HubError::NotFound(_) | HubError::AlreadyExists(_) => DeskError::NotFound,
         HubError::Unauthenticated(_) | HubError::PermissionDenied(_) => DeskError::Revoked,
-        HubError::Unavailable => DeskError::Unavailable,
+        HubError::Unavailable(_) => DeskError::Unavailable,
         HubError::Internal(m) => {
             tracing::error!(error = %m, "partner page action failed");
             DeskError::Internal

@@ -4,7 +4,21 @@
 
 use tonic::{Code, Status};
 
-use crate::service::HubError;
+use crate::service::{HubError, Outage};
+
+/// The status of a call the store could not serve: what happened, that the same request may be sent
+/// again, and when (the `grpc-retry-pushback-ms` trailer of gRPC's retry design).
+fn unavailable(outage: Outage) -> Status {
+    let (code, message, wait_ms) = match outage {
+        Outage::Busy => (Code::Unavailable, "the hub is busy", 200),
+        Outage::Unreachable => (Code::Unavailable, "the hub's database is unreachable", 2_000),
+        Outage::Io => (Code::Unavailable, "the hub's database reported an I/O error", 2_000),
+        Outage::Full => (Code::ResourceExhausted, "the hub's storage is full", 10_000),
+    };
+    let mut status = Status::new(code, format!("{message}; retry with the same idempotency key"));
+    status.metadata_mut().insert("grpc-retry-pushback-ms", tonic::metadata::MetadataValue::from(wait_ms));
+    status
+}
 
 impl From<HubError> for Status {
     fn from(e: HubError) -> Self {
@@ -15,9 +29,7 @@ impl From<HubError> for Status {
             e @ HubError::NotFound(_) => Status::not_found(e.to_string()),
             HubError::AlreadyExists(m) => Status::already_exists(m),
             HubError::FailedPrecondition(m) => Status::failed_precondition(m),
-            HubError::Unavailable => {
-                Status::new(Code::Unavailable, "the hub is busy; retry with the same idempotency key")
-            }
+            HubError::Unavailable(outage) => unavailable(outage),
             HubError::Internal(detail) => {
                 let id = uuid::Uuid::new_v4();
                 tracing::error!(correlation_id = %id, %detail, "internal error");

@@ -28,6 +28,8 @@ use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::OrgKind;
 use crate::store::{AuditEntry, IdempotentResponse, Store, StoreError, Tx};
 
+pub use crate::store::Outage;
+
 pub use cases::{CaseSummary, NewStage};
 pub use consents::{NewConsent, Revocation};
 pub use dashboard::{
@@ -59,9 +61,9 @@ pub enum HubError {
     /// The request is valid but the state of things forbids it.
     #[error("{0}")]
     FailedPrecondition(String),
-    /// The store is busy or unreachable; retrying with the same idempotency key is safe.
-    #[error("temporarily unavailable")]
-    Unavailable,
+    /// The store is busy, unreachable, full or failing; retrying with the same idempotency key is safe.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(Outage),
     /// A bug or a corrupt row; the details are logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -72,7 +74,7 @@ impl From<StoreError> for HubError {
         match e {
             StoreError::NotFound => HubError::Internal("row vanished inside a transaction".into()),
             StoreError::Conflict(m) => HubError::Internal(format!("unexpected conflict: {m}")),
-            StoreError::Unavailable => HubError::Unavailable,
+            StoreError::Unavailable(o) => HubError::Unavailable(o),
             StoreError::Other(m) => HubError::Internal(m),
         }
     }
@@ -255,6 +257,16 @@ impl Hub {
     pub fn with_audit_sealer(mut self, sealer: crate::audit::AuditSealer) -> Self {
         self.sealer = Some(Arc::new(sealer));
         self
+    }
+
+    /// What the store last saw of its database (for health and readiness).
+    pub fn store_condition(&self) -> watch::Receiver<crate::store::Condition> {
+        self.store.condition()
+    }
+
+    /// Probes the database now; the outcome also lands in [`Hub::store_condition`].
+    pub async fn probe_store(&self) -> HubResult<()> {
+        Ok(self.store.probe().await?)
     }
 
     /// The store (for health checks).

@@ -137,8 +137,17 @@ impl Hub {
     /// Claims up to `limit` due mails for the dispatcher `owner`, leased for `lease_secs`.
     pub async fn claim_mails(&self, owner: &str, lease_secs: u64, limit: u32) -> HubResult<Vec<MailJob>> {
         let now = self.now();
-        let until = Instant::from_millis(now.millis() + i64::try_from(lease_secs.saturating_mul(1000)).unwrap_or(0));
-        Ok(self.store.claim_mails(owner, now, until, limit).await?)
+        Ok(self.store.claim_mails(owner, now, lease_end(now, lease_secs), limit).await?)
+    }
+
+    /// Extends the leases of the dispatcher `owner` by `lease_secs` from now, while it is still sending.
+    pub async fn renew_mail_leases(&self, owner: &str, lease_secs: u64) -> HubResult<u64> {
+        Ok(self.store.renew_mail_leases(owner, lease_end(self.now(), lease_secs)).await?)
+    }
+
+    /// Frees the leases of the dispatcher `owner` on mail it has not sent (at shutdown).
+    pub async fn release_mail_leases(&self, owner: &str) -> HubResult<u64> {
+        Ok(self.store.release_mail_leases(owner).await?)
     }
 
     /// Where and what to send for `job`; `Err(reason)` inside when it cannot be sent at all (the
@@ -285,6 +294,13 @@ impl Hub {
             Caller::Org { .. } => Err(HubError::PermissionDenied("only the Fachstelle may see mail deliveries".into())),
         }
     }
+}
+
+/// The end of a lease of `lease_secs` taken at `now`.
+fn lease_end(now: Instant, lease_secs: u64) -> Instant {
+    Instant::from_millis(
+        now.millis().saturating_add(i64::try_from(lease_secs.saturating_mul(1000)).unwrap_or(i64::MAX)),
+    )
 }
 
 #[cfg(test)]

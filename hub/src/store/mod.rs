@@ -2,9 +2,12 @@
 //! sqlx types never leave the backend modules. A write runs in one [`Tx`]: the change, its events,
 //! its audit records and its idempotency record commit together or not at all.
 
+mod health;
 pub mod postgres;
 mod sealed;
 pub mod sqlite;
+
+pub use health::{Condition, Outage, StoreTimeouts};
 
 use std::sync::Arc;
 
@@ -32,9 +35,9 @@ pub enum StoreError {
     /// A uniqueness rule was violated.
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The database is busy or unreachable; the caller may retry.
-    #[error("storage unavailable")]
-    Unavailable,
+    /// The database is busy, unreachable, full or failing; the caller may retry (see [`Outage`]).
+    #[error("storage unavailable: {0}")]
+    Unavailable(Outage),
     /// Anything else (corrupt row, bug). Details are logged by the backend.
     #[error("storage error: {0}")]
     Other(String),
@@ -179,6 +182,13 @@ pub struct IdempotentResponse {
 /// A storage backend.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// What the store last saw of its database: the outcome of the latest write (begin and commit) or
+    /// probe, whichever came last. Health and readiness follow it.
+    fn condition(&self) -> tokio::sync::watch::Receiver<Condition>;
+    /// Checks that the database answers and can take writes (SQLite: the writer connection answers and
+    /// its file system has room; PostgreSQL: a connection answers), bounded by the connect timeout, and
+    /// records the outcome in [`Store::condition`].
+    async fn probe(&self) -> Result<(), StoreError>;
     /// Starts a write transaction (serialised with other writers where the backend needs it).
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
     /// Starts a read-only transaction on a consistent snapshot. It takes no write lock, so reads never
@@ -190,11 +200,14 @@ pub trait Store: Send + Sync + 'static {
     async fn org_by_id(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError>;
     /// The audit records of a case, oldest first (for the data protection officer and tests).
     async fn audit_of_case(&self, case: &CaseId) -> Result<Vec<AuditEntry>, StoreError>;
-    /// Quick liveness check for the health service.
-    async fn ping(&self) -> Result<(), StoreError>;
     /// Claims up to `limit` pending mail jobs due at `now` whose lease is free or ran out, for
     /// `owner` until `lease_until`, oldest first. Claims of concurrent dispatchers (other replicas)
     /// never overlap; a crashed dispatcher's claims become free again when their lease runs out.
+    /// Frees the leases `owner` still holds on unsent mail (a dispatcher shutting down), so another
+    /// replica, or this one after a restart, takes them at once. Returns how many were freed.
+    async fn release_mail_leases(&self, owner: &str) -> Result<u64, StoreError>;
+    /// Extends the leases `owner` holds to `until` (a dispatcher still sending a long round).
+    async fn renew_mail_leases(&self, owner: &str, until: Instant) -> Result<u64, StoreError>;
     async fn claim_mails(
         &self,
         owner: &str,
@@ -402,9 +415,19 @@ pub async fn open(url: &str, vault: Arc<Vault>) -> Result<Arc<dyn Store>, StoreE
 /// Either way a migration that was applied with a different checksum (the file changed since), one
 /// this hub does not know (a newer hub migrated the database) or a half-applied one is an error.
 pub async fn open_with(url: &str, mode: MigrationMode, vault: Arc<Vault>) -> Result<Arc<dyn Store>, StoreError> {
+    open_with_timeouts(url, mode, vault, StoreTimeouts::default()).await
+}
+
+/// [`open_with`] with the timeouts of the configuration (`[database]`).
+pub async fn open_with_timeouts(
+    url: &str,
+    mode: MigrationMode,
+    vault: Arc<Vault>,
+    timeouts: StoreTimeouts,
+) -> Result<Arc<dyn Store>, StoreError> {
     match backend(url)? {
         Backend::Sqlite => Ok(Arc::new(sqlite::SqliteStore::open_url_with(url, mode, vault).await?)),
-        Backend::Postgres => Ok(Arc::new(postgres::PgStore::open_with(url, mode, vault).await?)),
+        Backend::Postgres => Ok(Arc::new(postgres::PgStore::open_configured(url, mode, vault, timeouts).await?)),
     }
 }
 

@@ -37,9 +37,9 @@
 //! and serialisation errors are `Unavailable` (the caller may retry with the same idempotency key);
 //! anything else is `Other`, logged here.
 
+use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -48,10 +48,11 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQu
 use sqlx::{Connection, Postgres, Row, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use super::health::HealthCell;
 use super::sealed::{self, KeyTable, Sealing};
 use super::{
-    AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, IdempotentResponse, MailQuery, MigrationMode,
-    ReferralQuery, Store, StoreError, Tx,
+    AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, Condition, IdempotentResponse, MailQuery, MigrationMode,
+    Outage, ReferralQuery, Store, StoreError, StoreTimeouts, Tx,
 };
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
@@ -71,9 +72,9 @@ use crate::vault::{Vault, WrappedKey};
 /// Key of the advisory lock every write transaction holds ("WHUB" in ASCII).
 const WRITE_LOCK: i64 = 0x5748_5542;
 
-/// How long a writer waits for its turn (in-process gate, pooled connection, advisory lock) before
-/// the call fails as `Unavailable`.
-const WAIT: Duration = Duration::from_secs(30);
+/// How long a writer waits for the advisory lock (held by a writer of another replica) before the
+/// server gives up with 55P03; the whole begin is bounded by the shorter connect timeout anyway.
+const LOCK_TIMEOUT: &str = "30s";
 
 /// Pooled connections per replica.
 const MAX_CONNECTIONS: u32 = 10;
@@ -82,6 +83,8 @@ const MAX_CONNECTIONS: u32 = 10;
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    health: HealthCell,
+    timeouts: StoreTimeouts,
     /// Admits one writer of this replica at a time (the advisory lock serialises replicas).
     write_gate: Arc<Mutex<()>>,
     vault: Arc<Vault>,
@@ -91,17 +94,19 @@ fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
-        sqlx::Error::Database(db) if db.code().as_deref().is_some_and(retryable_sqlstate) => {
-            tracing::warn!(error = %e, "postgres busy or unreachable");
-            StoreError::Unavailable
+        sqlx::Error::Database(db) if let Some(outage) = db.code().as_deref().and_then(outage_of_sqlstate) => {
+            tracing::warn!(error = %e, %outage, "postgres cannot do it now");
+            StoreError::Unavailable(outage)
         }
+        // No connection within the connect timeout (the server refuses or does not answer), or the
+        // connection broke.
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => {
             tracing::warn!(error = %e, "postgres unreachable");
-            StoreError::Unavailable
+            StoreError::Unavailable(Outage::Unreachable)
         }
         _ => {
             tracing::error!(error = %e, "postgres error");
@@ -110,14 +115,19 @@ fn map_err(e: sqlx::Error) -> StoreError {
     }
 }
 
-/// SQLSTATEs after which a retry may succeed: connection exceptions (08), insufficient resources
-/// (53), operator intervention such as a server shutdown (57P), serialisation failure and deadlock
-/// (40001, 40P01), lock timeout (55P03).
-fn retryable_sqlstate(code: &str) -> bool {
-    code.starts_with("08")
-        || code.starts_with("53")
-        || code.starts_with("57P")
-        || matches!(code, "40001" | "40P01" | "55P03")
+/// The outage a SQLSTATE means, when a retry may succeed: connection exceptions (08) and operator
+/// intervention such as a server shutdown (57P) an unreachable database; disk full (53100) a full one;
+/// other insufficient resources (53), serialisation failure, deadlock and lock timeout (40001, 40P01,
+/// 55P03) a busy one; an I/O error (58030) an I/O error.
+fn outage_of_sqlstate(code: &str) -> Option<Outage> {
+    match code {
+        "53100" => Some(Outage::Full),
+        "58030" => Some(Outage::Io),
+        "40001" | "40P01" | "55P03" => Some(Outage::Busy),
+        c if c.starts_with("08") || c.starts_with("57P") => Some(Outage::Unreachable),
+        c if c.starts_with("53") => Some(Outage::Busy),
+        _ => None,
+    }
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
@@ -136,8 +146,8 @@ fn bad_url(e: impl std::fmt::Display) -> StoreError {
 }
 
 fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
-    // A writer waiting longer than WAIT for the advisory lock (or any lock) gives up with 55P03.
-    Ok(PgConnectOptions::from_str(url).map_err(bad_url)?.options([("lock_timeout", "30s")]))
+    // A writer waiting longer than LOCK_TIMEOUT for the advisory lock (or any lock) gives up with 55P03.
+    Ok(PgConnectOptions::from_str(url).map_err(bad_url)?.options([("lock_timeout", LOCK_TIMEOUT)]))
 }
 
 /// The PostgreSQL migrations (`migrations/postgres`), built into the binary.
@@ -191,6 +201,16 @@ impl PgStore {
     /// Connects to a `postgres://` (or `postgresql://`) URL, handling pending migrations as `mode`
     /// says (see [`super::open_with`]). `RequireCurrent` only reads the bookkeeping table.
     pub async fn open_with(url: &str, mode: MigrationMode, vault: Arc<Vault>) -> Result<Self, StoreError> {
+        Self::open_configured(url, mode, vault, StoreTimeouts::default()).await
+    }
+
+    /// [`PgStore::open_with`] with the configured timeouts.
+    pub async fn open_configured(
+        url: &str,
+        mode: MigrationMode,
+        vault: Arc<Vault>,
+        timeouts: StoreTimeouts,
+    ) -> Result<Self, StoreError> {
         let options = connect_options(url)?;
         match mode {
             MigrationMode::Apply => {
@@ -208,11 +228,16 @@ impl PgStore {
         }
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(WAIT)
+            // Connecting while the server is down is retried until this passes: a call fails after
+            // the connect timeout, not after a client's deadline.
+            .acquire_timeout(timeouts.connect)
+            // A connection whose commit failed mid-way goes back with its rollback queued; one still
+            // counting an open transaction is not reused.
+            .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_with(options)
             .await
             .map_err(map_err)?;
-        Ok(Self { pool, write_gate: Arc::new(Mutex::new(())), vault })
+        Ok(Self { pool, health: HealthCell::new(), timeouts, write_gate: Arc::new(Mutex::new(())), vault })
     }
 }
 
@@ -249,21 +274,60 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+impl PgStore {
+    fn tx(&self, tx: Transaction<'static, Postgres>, gate: Option<OwnedMutexGuard<()>>) -> Box<dyn Tx> {
+        let health = gate.is_some().then(|| self.health.clone());
+        Box::new(PgTx { tx, _gate: gate, audit_prev: None, sealing: Sealing::new(self.vault.clone()), health })
+    }
+
+    /// `f`, failing as unavailable (the known outage, else busy) when it takes longer than the connect
+    /// timeout.
+    async fn bounded<T>(&self, f: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        tokio::time::timeout(self.timeouts.connect, f)
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Unavailable(self.health.timed_out())))
+    }
+}
+
 #[async_trait]
 impl Store for PgStore {
+    fn condition(&self) -> tokio::sync::watch::Receiver<Condition> {
+        self.health.subscribe()
+    }
+
+    async fn probe(&self) -> Result<(), StoreError> {
+        let outcome =
+            self.bounded(async { sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err).map(drop) }).await;
+        self.health.record(&outcome);
+        outcome
+    }
+
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
-        let gate = tokio::time::timeout(WAIT, self.write_gate.clone().lock_owned())
-            .await
-            .map_err(|_| StoreError::Unavailable)?;
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await.map_err(map_err)?;
-        Ok(Box::new(PgTx { tx, _gate: Some(gate), audit_prev: None, sealing: Sealing::new(self.vault.clone()) }))
+        // The whole wait (this replica's writer queue, a connection, the advisory lock) is bounded by
+        // the connect timeout: during an outage queued writers fail together, not one after another.
+        let began = self
+            .bounded(async {
+                let gate = self.write_gate.clone().lock_owned().await;
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(self.tx(tx, Some(gate)))
+            })
+            .await;
+        if began.is_err() {
+            // Only failures: a begin succeeds even when the disk is full, the commit tells.
+            self.health.record(&began);
+        }
+        began
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
         // No gate and no advisory lock: a read-only snapshot never waits for writers.
         let tx = self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(map_err)?;
-        Ok(Box::new(PgTx { tx, _gate: None, audit_prev: None, sealing: Sealing::new(self.vault.clone()) }))
+        Ok(self.tx(tx, None))
     }
 
     async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
@@ -327,9 +391,23 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
-        Ok(())
+    async fn release_mail_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1")
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn renew_mail_leases(&self, owner: &str, until: Instant) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE outbox SET lease_until = $1 WHERE lease_owner = $2")
+            .bind(until.millis())
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
     }
 
     async fn claim_mails(
@@ -378,6 +456,8 @@ struct PgTx {
     /// keeps every other writer out until commit).
     audit_prev: Option<String>,
     sealing: Sealing,
+    /// Where a write transaction records its commit's outcome (`None` for reads).
+    health: Option<HealthCell>,
 }
 
 /// An audit row with its chain columns (ids kept as stored text; see [`AuditRecord`]).
@@ -1087,8 +1167,12 @@ impl Tx for PgTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        let PgTx { tx, _gate, sealing, .. } = *self;
-        tx.commit().await.map_err(map_err)?;
+        let PgTx { tx, _gate, sealing, health, .. } = *self;
+        let committed = tx.commit().await.map_err(map_err);
+        if let Some(h) = &health {
+            h.record(&committed);
+        }
+        committed?;
         sealing.committed();
         Ok(())
     }
@@ -1442,8 +1526,15 @@ mod tests {
     }
 
     #[test]
-    fn retryable_states() {
-        assert!(retryable_sqlstate("08006") && retryable_sqlstate("40001") && retryable_sqlstate("55P03"));
-        assert!(!retryable_sqlstate("23505") && !retryable_sqlstate("23503"));
+    fn sqlstates_name_their_outage() {
+        assert_eq!(outage_of_sqlstate("08006"), Some(Outage::Unreachable));
+        assert_eq!(outage_of_sqlstate("57P01"), Some(Outage::Unreachable));
+        assert_eq!(outage_of_sqlstate("53100"), Some(Outage::Full));
+        assert_eq!(outage_of_sqlstate("58030"), Some(Outage::Io));
+        for busy in ["40001", "40P01", "55P03", "53300"] {
+            assert_eq!(outage_of_sqlstate(busy), Some(Outage::Busy), "{busy}");
+        }
+        assert_eq!(outage_of_sqlstate("23505"), None);
+        assert_eq!(outage_of_sqlstate("23503"), None);
     }
 }

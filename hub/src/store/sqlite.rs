@@ -15,10 +15,11 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Row, Sqlite, Transaction};
 
+use super::health::{self, HealthCell};
 use super::sealed::{self, KeyTable, Sealing};
 use super::{
-    AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, IdempotentResponse, MailQuery, MigrationMode,
-    ReferralQuery, Store, StoreError, Tx,
+    AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, Condition, IdempotentResponse, MailQuery, MigrationMode,
+    Outage, ReferralQuery, Store, StoreError, Tx,
 };
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
@@ -41,18 +42,42 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     vault: Arc<Vault>,
+    health: HealthCell,
+    /// The database file, whose file system the probe checks for room.
+    file: std::path::PathBuf,
 }
 
 fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
-        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5" | "6")) => StoreError::Unavailable,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable,
+        sqlx::Error::Database(db) if let Some(outage) = db.code().as_deref().and_then(outage_of_code) => {
+            tracing::warn!(error = %e, %outage, "sqlite cannot do it now");
+            StoreError::Unavailable(outage)
+        }
+        // The single writer connection is queued for: a long queue is a busy database.
+        sqlx::Error::PoolTimedOut => StoreError::Unavailable(Outage::Busy),
+        sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Outage::Unreachable),
+        sqlx::Error::Io(_) => {
+            tracing::warn!(error = %e, "sqlite I/O error");
+            StoreError::Unavailable(Outage::Io)
+        }
         _ => {
             tracing::error!(error = %e, "sqlite error");
             StoreError::Other(e.to_string())
         }
+    }
+}
+
+/// The outage a SQLite result code means, by its primary code (the low byte of the extended code):
+/// BUSY (5) and LOCKED (6) a busy database, IOERR (10) an I/O error, FULL (13) a full disk, CANTOPEN
+/// (14) a database file that cannot be opened.
+fn outage_of_code(code: &str) -> Option<Outage> {
+    match code.parse::<i32>().ok()? & 0xff {
+        5 | 6 => Some(Outage::Busy),
+        10 | 14 => Some(Outage::Io),
+        13 => Some(Outage::Full),
+        _ => None,
     }
 }
 
@@ -130,9 +155,24 @@ impl SqliteStore {
     }
 
     async fn connect(opts: SqliteConnectOptions, mode: MigrationMode, vault: Arc<Vault>) -> Result<Self, StoreError> {
+        let file = opts.get_filename().to_path_buf();
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            // A statement or commit that failed with a full disk or an I/O error can leave the
+            // connection inside a transaction SQLite has already rolled back: the rollback on drop
+            // then fails and every later BEGIN would too. Such a connection is closed here, after
+            // the queued rollback ran (the ping waits for it), and the pool opens a fresh one.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    conn.ping().await?;
+                    let clean = !conn.is_in_transaction();
+                    if !clean {
+                        tracing::warn!("sqlite writer connection left inside a transaction; replacing it");
+                    }
+                    Ok(clean)
+                })
+            })
             .connect_with(opts.clone())
             .await
             .map_err(map_err)?;
@@ -157,22 +197,63 @@ impl SqliteStore {
             .connect_with(opts.read_only(true))
             .await
             .map_err(map_err)?;
-        Ok(Self { writer, reader, vault })
+        Ok(Self { writer, reader, vault, health: HealthCell::new(), file })
+    }
+
+    fn tx(&self, tx: Transaction<'static, Sqlite>, health: Option<HealthCell>) -> Box<dyn Tx> {
+        Box::new(SqliteTx { tx, audit_prev: None, sealing: Sealing::new(self.vault.clone()), health })
+    }
+
+    /// Room on the database's file system, unless it cannot be told (an in-memory database).
+    fn check_room(&self) -> Result<(), StoreError> {
+        let dir = match self.file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        match health::available_bytes(dir) {
+            Ok(free) if free < health::MIN_FREE_BYTES => {
+                tracing::warn!(free, dir = %dir.display(), "the database's file system is (nearly) full");
+                Err(StoreError::Unavailable(Outage::Full))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::debug!(error = %e, "no free-space check for the database");
+                Ok(())
+            }
+        }
     }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn condition(&self) -> tokio::sync::watch::Receiver<Condition> {
+        self.health.subscribe()
+    }
+
+    async fn probe(&self) -> Result<(), StoreError> {
+        let answered = tokio::time::timeout(Duration::from_secs(5), sqlx::query("SELECT 1").execute(&self.reader))
+            .await
+            .map_err(|_| StoreError::Unavailable(self.health.timed_out()))
+            .and_then(|r| r.map_err(map_err));
+        let outcome = answered.and_then(|_| self.check_room());
+        self.health.record(&outcome);
+        outcome
+    }
+
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
         // IMMEDIATE takes the write lock up front, so a read-then-write never fails half-way.
-        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-        Ok(Box::new(SqliteTx { tx, audit_prev: None, sealing: Sealing::new(self.vault.clone()) }))
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err);
+        if tx.is_err() {
+            // Only failures: a begin succeeds even on a full disk, the commit tells.
+            self.health.record(&tx);
+        }
+        Ok(self.tx(tx?, Some(self.health.clone())))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
         // A deferred transaction on a read-only connection: a WAL snapshot, no write lock.
         let tx = self.reader.begin().await.map_err(map_err)?;
-        Ok(Box::new(SqliteTx { tx, audit_prev: None, sealing: Sealing::new(self.vault.clone()) }))
+        Ok(self.tx(tx, None))
     }
 
     async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
@@ -235,9 +316,23 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(map_err)?;
-        Ok(())
+    async fn release_mail_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?")
+            .bind(owner)
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn renew_mail_leases(&self, owner: &str, until: Instant) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE outbox SET lease_until = ? WHERE lease_owner = ?")
+            .bind(until.millis())
+            .bind(owner)
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
     }
 
     async fn claim_mails(
@@ -280,6 +375,8 @@ struct SqliteTx {
     /// connection serialises writers, so nobody else appends meanwhile).
     audit_prev: Option<String>,
     sealing: Sealing,
+    /// Where a write transaction records its commit's outcome (`None` for reads).
+    health: Option<HealthCell>,
 }
 
 /// An audit row with its chain columns (ids kept as stored text; see [`AuditRecord`]).
@@ -842,8 +939,12 @@ impl Tx for SqliteTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        let SqliteTx { tx, sealing, .. } = *self;
-        tx.commit().await.map_err(map_err)?;
+        let SqliteTx { tx, sealing, health, .. } = *self;
+        let committed = tx.commit().await.map_err(map_err);
+        if let Some(h) = &health {
+            h.record(&committed);
+        }
+        committed?;
         sealing.committed();
         Ok(())
     }
@@ -1141,5 +1242,21 @@ impl KeyTable for SqliteTx {
             .await
             .map_err(map_err)?;
         Ok(r.rows_affected() > 0)
+    }
+}
+
+#[cfg(test)]
+mod outage_tests {
+    use super::*;
+
+    #[test]
+    fn result_codes_name_their_outage_by_primary_code() {
+        assert_eq!(outage_of_code("13"), Some(Outage::Full));
+        assert_eq!(outage_of_code("778"), Some(Outage::Io), "SQLITE_IOERR_WRITE");
+        assert_eq!(outage_of_code("1034"), Some(Outage::Io), "SQLITE_IOERR_FSYNC");
+        assert_eq!(outage_of_code("5"), Some(Outage::Busy));
+        assert_eq!(outage_of_code("517"), Some(Outage::Busy), "SQLITE_BUSY_SNAPSHOT");
+        assert_eq!(outage_of_code("2067"), None, "a unique violation is no outage");
+        assert_eq!(outage_of_code("x"), None);
     }
 }
