@@ -35,6 +35,64 @@ pub struct Config {
     /// The master key file (`HUB_MASTER_KEYS_FILE`, default `<data_dir>/keys/master.keys`). The
     /// variable `HUB_MASTER_KEYS` may hold the keys themselves instead. Never inside the database.
     pub master_keys_file: Option<PathBuf>,
+    /// Database timeouts (table `[database]`).
+    pub database: DatabaseConfig,
+    /// How often health is checked (table `[health]`).
+    pub health: HealthConfig,
+    /// Limits of the listeners (table `[connections]`).
+    pub connections: ConnectionsConfig,
+}
+
+/// Database timeouts (table `[database]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Seconds a call waits for a database connection (PostgreSQL: connecting, a pooled connection, this
+    /// replica's writer queue) before it fails with "the hub's database is unreachable" or "busy"
+    /// (`HUB_DATABASE_CONNECT_TIMEOUT_SECS`, default 5).
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { connect_timeout_secs: 5 }
+    }
+}
+
+/// How often health is checked (table `[health]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Seconds between probes of the database (`HUB_HEALTH_STORE_PROBE_SECS`, default 5).
+    pub store_probe_secs: u64,
+    /// Seconds between checks of the SMTP relay (`HUB_HEALTH_SMTP_CHECK_SECS`, default 30).
+    pub smtp_check_secs: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self { store_probe_secs: 5, smtp_check_secs: 30 }
+    }
+}
+
+/// Limits of the listeners (table `[connections]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionsConfig {
+    /// Established connections of all listeners together (`HUB_MAX_CONNECTIONS`, default 1000); lowered at
+    /// start to fit the process's file-descriptor limit.
+    pub max_open: usize,
+    /// Seconds a peer has to complete the TLS handshake (`HUB_HANDSHAKE_TIMEOUT_SECS`, default 10).
+    pub handshake_timeout_secs: u64,
+    /// Seconds between HTTP/2 keep-alive pings on idle gRPC connections; a peer that does not answer
+    /// within 20 s is dropped (default 60).
+    pub http2_keepalive_secs: u64,
+}
+
+impl Default for ConnectionsConfig {
+    fn default() -> Self {
+        Self { max_open: 1_000, handshake_timeout_secs: 10, http2_keepalive_secs: 60 }
+    }
 }
 
 impl Default for Config {
@@ -51,6 +109,9 @@ impl Default for Config {
             dashboard: crate::dashboard::DashboardConfig::default(),
             retention: crate::domain::erasure::Retention::default(),
             master_keys_file: None,
+            database: DatabaseConfig::default(),
+            health: HealthConfig::default(),
+            connections: ConnectionsConfig::default(),
         }
     }
 }
@@ -70,6 +131,7 @@ impl Config {
         c.sla.validate().map_err(anyhow::Error::msg)?;
         c.email.validate().map_err(anyhow::Error::msg)?;
         c.retention.validate().map_err(anyhow::Error::msg)?;
+        c.validate_limits().map_err(anyhow::Error::msg)?;
         Ok(c)
     }
 
@@ -98,9 +160,48 @@ impl Config {
         if let Some(v) = get("HUB_MASTER_KEYS_FILE") {
             self.master_keys_file = Some(PathBuf::from(v));
         }
+        let number = |k: &str, v: String| -> anyhow::Result<u64> {
+            v.trim().parse().with_context(|| format!("{k}: '{v}' is not a number"))
+        };
+        if let Some(v) = get("HUB_DATABASE_CONNECT_TIMEOUT_SECS") {
+            self.database.connect_timeout_secs = number("HUB_DATABASE_CONNECT_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = get("HUB_HEALTH_STORE_PROBE_SECS") {
+            self.health.store_probe_secs = number("HUB_HEALTH_STORE_PROBE_SECS", v)?;
+        }
+        if let Some(v) = get("HUB_HEALTH_SMTP_CHECK_SECS") {
+            self.health.smtp_check_secs = number("HUB_HEALTH_SMTP_CHECK_SECS", v)?;
+        }
+        if let Some(v) = get("HUB_MAX_CONNECTIONS") {
+            self.connections.max_open = usize::try_from(number("HUB_MAX_CONNECTIONS", v)?).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = get("HUB_HANDSHAKE_TIMEOUT_SECS") {
+            self.connections.handshake_timeout_secs = number("HUB_HANDSHAKE_TIMEOUT_SECS", v)?;
+        }
         self.email.apply_env(&get).map_err(anyhow::Error::msg)?;
         self.dashboard.apply_env(&get).map_err(anyhow::Error::msg)?;
         Ok(())
+    }
+
+    /// Limits that must be positive to make sense.
+    fn validate_limits(&self) -> Result<(), String> {
+        let positive = [
+            ("database.connect_timeout_secs", self.database.connect_timeout_secs),
+            ("health.store_probe_secs", self.health.store_probe_secs),
+            ("health.smtp_check_secs", self.health.smtp_check_secs),
+            ("connections.max_open", u64::try_from(self.connections.max_open).unwrap_or(u64::MAX)),
+            ("connections.handshake_timeout_secs", self.connections.handshake_timeout_secs),
+            ("connections.http2_keepalive_secs", self.connections.http2_keepalive_secs),
+        ];
+        match positive.iter().find(|(_, v)| *v == 0) {
+            Some((k, _)) => Err(format!("{k}: must be at least 1")),
+            None => Ok(()),
+        }
+    }
+
+    /// The store's timeouts.
+    pub fn store_timeouts(&self) -> crate::store::StoreTimeouts {
+        crate::store::StoreTimeouts { connect: std::time::Duration::from_secs(self.database.connect_timeout_secs) }
     }
 
     /// The master key file in effect (see [`crate::vault::keyring`]).

@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod health;
+pub mod listen;
 pub mod receipt;
 pub mod render;
 pub mod retry;

@@ -46,6 +46,8 @@ pub struct Dispatcher {
     config: Arc<EmailConfig>,
     /// Lease owner name: unique per dispatcher, so replicas never mistake each other's claims.
     owner: String,
+    /// Told when the relay accepts a mail, so health sees a recovered relay at once.
+    health: Option<crate::server::health::Health>,
 }
 
 impl Dispatcher {
@@ -53,7 +55,13 @@ impl Dispatcher {
     pub fn new(hub: Hub, sink: Arc<SmtpSink>, key: Arc<LinkKey>, config: EmailConfig) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let owner = format!("dispatcher-{}-{}", std::process::id(), &id[..8]);
-        Self { hub, sink, key, config: Arc::new(config), owner }
+        Self { hub, sink, key, config: Arc::new(config), owner, health: None }
+    }
+
+    /// Reports accepted mails to `health`.
+    pub fn with_health(mut self, health: crate::server::health::Health) -> Self {
+        self.health = Some(health);
+        self
     }
 
     /// Sends every mail that is due now, round after round until none is left; tests drive the
@@ -71,25 +79,47 @@ impl Dispatcher {
         }
     }
 
-    /// Claims one batch of due mails and sends them, `pool_size` at a time.
+    /// Claims one batch of due mails and sends them, `pool_size` at a time. While the round runs its
+    /// leases are renewed every third of `lease_secs`, so a short lease (how long a dead replica's mail
+    /// waits) never runs out under a slow relay and no other replica sends the same mail meanwhile.
     pub async fn run_once(&self) -> HubResult<Round> {
-        let jobs = self.hub.claim_mails(&self.owner, self.config.lease_secs, self.config.batch).await?;
+        let lease_secs = self.config.lease_secs;
+        let jobs = self.hub.claim_mails(&self.owner, lease_secs, self.config.batch).await?;
         let mut round = Round::default();
+        if jobs.is_empty() {
+            return Ok(round);
+        }
         let parallel = self.config.smtp.pool_size.max(1) as usize;
-        let mut set = tokio::task::JoinSet::new();
-        let mut done = Vec::new();
-        for job in jobs {
-            if set.len() >= parallel
-                && let Some(r) = set.join_next().await
-            {
+        let deliveries = async {
+            let mut set = tokio::task::JoinSet::new();
+            let mut done = Vec::new();
+            for job in jobs {
+                if set.len() >= parallel
+                    && let Some(r) = set.join_next().await
+                {
+                    done.push(r);
+                }
+                let me = self.clone();
+                set.spawn(async move { me.deliver(job).await });
+            }
+            while let Some(r) = set.join_next().await {
                 done.push(r);
             }
-            let me = self.clone();
-            set.spawn(async move { me.deliver(job).await });
-        }
-        while let Some(r) = set.join_next().await {
-            done.push(r);
-        }
+            done
+        };
+        tokio::pin!(deliveries);
+        let mut renew = tokio::time::interval(Duration::from_millis((lease_secs * 1000 / 3).max(100)));
+        renew.tick().await;
+        let done = loop {
+            tokio::select! {
+                done = &mut deliveries => break done,
+                _ = renew.tick() => {
+                    if let Err(e) = self.hub.renew_mail_leases(&self.owner, lease_secs).await {
+                        tracing::warn!(error = %e, "mail leases not renewed");
+                    }
+                }
+            }
+        };
         let mut results = Vec::with_capacity(done.len());
         let mut failure = None;
         for r in done {
@@ -130,6 +160,13 @@ impl Dispatcher {
                 _ = shutdown.wait_for(|s| *s) => break,
             }
         }
+        // A round in progress has finished and recorded its results; whatever this dispatcher still
+        // holds (a round that failed to record) is freed for the other replicas now, not after the lease.
+        match self.hub.release_mail_leases(&self.owner).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(owner = %self.owner, released = n, "mail leases released"),
+            Err(e) => tracing::warn!(error = %e, "mail leases not released; they run out by themselves"),
+        }
         tracing::info!(owner = %self.owner, "mail dispatcher stopped");
     }
 
@@ -138,7 +175,12 @@ impl Dispatcher {
         let result = match self.hub.mail_facts(&job).await? {
             Err(reason) => DeliveryResult::Failed { error: reason, retry_at: None },
             Ok(facts) => match self.sink.send(&self.compose(&job, &facts)).await {
-                Ok(()) => DeliveryResult::Sent { by: self.owner.clone() },
+                Ok(()) => {
+                    if let Some(h) = &self.health {
+                        h.relay_accepted_mail();
+                    }
+                    DeliveryResult::Sent { by: self.owner.clone() }
+                }
                 Err(e) => {
                     let attempt = job.attempts + 1;
                     let retry_at =

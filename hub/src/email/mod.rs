@@ -33,7 +33,9 @@ pub struct EmailConfig {
     pub key_file: Option<PathBuf>,
     /// Seconds between outbox polls when no commit wakes the dispatcher (retries, other replicas).
     pub poll_secs: u64,
-    /// Seconds a dispatcher holds a claimed mail before another replica may take it over.
+    /// Seconds a dispatcher holds a claimed mail before another replica may take it over: the most a
+    /// mail waits when the replica that claimed it dies. It must cover one round's sends (`batch` mails,
+    /// `smtp.pool_size` at a time, each bounded by `smtp.timeout_secs`).
     pub lease_secs: u64,
     /// Mails claimed per round.
     pub batch: u32,
@@ -67,7 +69,7 @@ impl Default for EmailConfig {
             link_ttl_days: 14,
             key_file: None,
             poll_secs: 5,
-            lease_secs: 300,
+            lease_secs: 30,
             batch: 50,
             dispatch_in_background: true,
         }
@@ -148,6 +150,9 @@ impl EmailConfig {
         }
         if let Some(v) = get("HUB_SMTP_CA_FILE") {
             self.smtp.ca_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("HUB_EMAIL_LEASE_SECS") {
+            self.lease_secs = num("HUB_EMAIL_LEASE_SECS", &v)?;
         }
         if let Some(v) = get("HUB_EMAIL_KEY_FILE") {
             self.key_file = Some(PathBuf::from(v));

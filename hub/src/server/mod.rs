@@ -1,15 +1,20 @@
 //! Building and running the hub: a server built from parts, taking its listener and shutdown
 //! future from the caller, so tests bind port 0 and stop it when they are done.
 
+pub mod health;
+mod listen;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use email_adapter::listen::{Limits, accept_tls};
 use hub_proto::v1 as pb;
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt as _;
+use tonic::server::NamedService;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 use email_adapter::sink::SmtpSink;
 use email_adapter::token::LinkKey;
@@ -23,13 +28,19 @@ use crate::grpc::services::Api;
 use crate::pki::PkiDir;
 use crate::service::Hub;
 use crate::store::{MigrationMode, Store};
+use health::Health;
 
 /// A hub ready to serve.
 pub struct Server {
     hub: Hub,
-    tls: ServerTlsConfig,
+    tls: Arc<rustls::ServerConfig>,
     max_message_bytes: usize,
     scheduler_interval: Duration,
+    health: Health,
+    limits: Limits,
+    http2_keepalive: Duration,
+    store_probe: Duration,
+    smtp_check: Duration,
     email: Option<EmailParts>,
     dashboard: Option<DashboardParts>,
 }
@@ -84,7 +95,9 @@ pub async fn open_existing_store(config: &Config) -> anyhow::Result<(Arc<dyn Sto
 async fn open_store_with(config: &Config, vault: Arc<crate::vault::Vault>) -> anyhow::Result<Arc<dyn Store>> {
     let (url, shown) = prepare_database_url(config)?;
     let mode = if config.auto_migrate { MigrationMode::Apply } else { MigrationMode::RequireCurrent };
-    crate::store::open_with(&url, mode, vault).await.map_err(|e| anyhow::anyhow!("opening {shown}: {e}"))
+    crate::store::open_with_timeouts(&url, mode, vault, config.store_timeouts())
+        .await
+        .map_err(|e| anyhow::anyhow!("opening {shown}: {e}"))
 }
 
 /// Applies the pending migrations of the configured database (`hub migrate`) and returns what it
@@ -125,13 +138,7 @@ impl Server {
                 format!("reading {} (run `hub pki init --data-dir {}` first)", p.display(), config.data_dir.display())
             })
         };
-        let tls = ServerTlsConfig::new()
-            .identity(Identity::from_pem(read(pki.server_cert())?, read(pki.server_key())?))
-            .client_ca_root(Certificate::from_pem(read(pki.ca_cert())?))
-            // Optional at the TLS layer so a client without a certificate gets a clear
-            // UNAUTHENTICATED from the hub services instead of a bare handshake failure; health
-            // and reflection stay reachable for load balancers and grpcurl.
-            .client_auth_optional(true);
+        let tls = listen::grpc_tls(&read(pki.server_cert())?, &read(pki.server_key())?, &read(pki.ca_cert())?)?;
         let store = open_store(config).await?;
         // The audit seal key lives in the data directory (never in the database), created on first start.
         let seal_key = crate::audit::seal::key_file(&config.data_dir);
@@ -140,10 +147,11 @@ impl Server {
         let hub = Hub::new(store, clock.clone(), config.sla.clone())
             .with_audit_sealer(sealer)
             .with_retention(config.retention.clone());
+        let health = Health::new(&hub);
         let email = if config.email.enabled {
             let cert = read(config.email.web.tls_cert.clone().unwrap_or_else(|| pki.server_cert()))?;
             let key = read(config.email.web.tls_key.clone().unwrap_or_else(|| pki.server_key()))?;
-            Some(Self::email_parts(config, &hub, clock, &cert, &key).await?)
+            Some(Self::email_parts(config, &hub, clock, &cert, &key, &health).await?)
         } else {
             tracing::info!("email channel disabled ([email] enabled = false): mails wait in the outbox");
             None
@@ -162,11 +170,18 @@ impl Server {
         } else {
             None
         };
+        let c = &config.connections;
+        let limits = Limits::new(c.max_open, Duration::from_secs(c.handshake_timeout_secs));
         Ok(Self {
             hub,
             tls,
             max_message_bytes: config.max_message_bytes,
             scheduler_interval: Duration::from_secs(config.scheduler_interval_secs.max(1)),
+            health,
+            limits,
+            http2_keepalive: Duration::from_secs(c.http2_keepalive_secs),
+            store_probe: Duration::from_secs(config.health.store_probe_secs),
+            smtp_check: Duration::from_secs(config.health.smtp_check_secs),
             email,
             dashboard,
         })
@@ -185,6 +200,7 @@ impl Server {
         clock: Arc<dyn Clock>,
         cert_pem: &str,
         key_pem: &str,
+        health: &Health,
     ) -> anyhow::Result<EmailParts> {
         let mut email = config.email.clone();
         let key_file = email.key_file(&config.data_dir);
@@ -213,7 +229,7 @@ impl Server {
         };
         let router = email_adapter::web::router(desk, key.clone(), now_ms, page);
         let background = email.dispatch_in_background;
-        let dispatcher = Dispatcher::new(hub.clone(), sink.clone(), key, email);
+        let dispatcher = Dispatcher::new(hub.clone(), sink.clone(), key, email).with_health(health.clone());
         Ok(EmailParts { dispatcher, sink, background, web, web_addr, web_tls, router })
     }
 
@@ -232,6 +248,11 @@ impl Server {
         &self.hub
     }
 
+    /// The hub's health as the server reports it.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
     /// Serves until `shutdown` resolves.
     pub async fn serve(
         self,
@@ -240,14 +261,21 @@ impl Server {
     ) -> anyhow::Result<()> {
         let api = Api::new(self.hub.clone());
         let max = self.max_message_bytes;
-        let (health, health_svc) = tonic_health::server::health_reporter();
-        health.set_serving::<pb::directory_service_server::DirectoryServiceServer<Api>>().await;
-        health.set_serving::<pb::case_service_server::CaseServiceServer<Api>>().await;
-        health.set_serving::<pb::consent_service_server::ConsentServiceServer<Api>>().await;
-        health.set_serving::<pb::referral_service_server::ReferralServiceServer<Api>>().await;
-        health.set_serving::<pb::event_service_server::EventServiceServer<Api>>().await;
-        health.set_serving::<pb::notice_service_server::NoticeServiceServer<Api>>().await;
-        health.set_serving::<pb::delivery_service_server::DeliveryServiceServer<Api>>().await;
+        let (reporter, health_svc) = tonic_health::server::health_reporter();
+        self.health.report_to(
+            reporter,
+            vec![
+                <pb::directory_service_server::DirectoryServiceServer<Api> as NamedService>::NAME,
+                <pb::case_service_server::CaseServiceServer<Api> as NamedService>::NAME,
+                <pb::consent_service_server::ConsentServiceServer<Api> as NamedService>::NAME,
+                <pb::referral_service_server::ReferralServiceServer<Api> as NamedService>::NAME,
+                <pb::event_service_server::EventServiceServer<Api> as NamedService>::NAME,
+                <pb::notice_service_server::NoticeServiceServer<Api> as NamedService>::NAME,
+                <pb::delivery_service_server::DeliveryServiceServer<Api> as NamedService>::NAME,
+            ],
+            "wohnungserhalt.hub.v1.Email",
+        );
+        Health::probe_store(self.hub.clone(), self.store_probe, self.hub.closing());
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(hub_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -257,13 +285,18 @@ impl Server {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
 
+        // A run in progress finishes at shutdown; only the waiting stops.
         let scheduler = {
             let hub = self.hub.clone();
             let every = self.scheduler_interval;
+            let mut closing = self.hub.closing();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(every);
                 loop {
-                    tick.tick().await;
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = closing.wait_for(|c| *c) => return,
+                    }
                     if let Err(e) = hub.run_scheduled().await {
                         tracing::warn!(error = %e, "scheduled work failed; will retry");
                     }
@@ -271,10 +304,18 @@ impl Server {
             })
         };
 
+        // Every listener shares one connection cap that fits the descriptor limit.
+        let limits = Limits {
+            connections: Arc::new(tokio::sync::Semaphore::new(listen::fit_connections(
+                self.limits.connections.available_permits(),
+            ))),
+            ..self.limits.clone()
+        };
         let mut email_tasks = Vec::new();
         if let Some(d) = self.dashboard {
             let mut until = self.hub.closing();
-            let serve = email_adapter::web::serve_tls(d.listener, d.tls, d.router, async move {
+            let router = d.router.merge(self.health.routes());
+            let serve = email_adapter::web::serve_tls(d.listener, d.tls, router, limits.clone(), async move {
                 let _ = until.wait_for(|c| *c).await;
             });
             tracing::info!(addr = %d.addr, "dashboard listening on https://{}", d.addr);
@@ -287,7 +328,8 @@ impl Server {
         if let Some(email) = self.email {
             let closing = self.hub.closing();
             let mut until = closing.clone();
-            let page = email_adapter::web::serve_tls(email.web, email.web_tls, email.router, async move {
+            let router = email.router.merge(self.health.routes());
+            let page = email_adapter::web::serve_tls(email.web, email.web_tls, router, limits.clone(), async move {
                 let _ = until.wait_for(|c| *c).await;
             });
             tracing::info!(addr = %email.web_addr, "partner page listening");
@@ -296,17 +338,7 @@ impl Server {
                     tracing::error!(error = %e, "partner page failed");
                 }
             }));
-            match email.sink.check().await {
-                Ok(()) => {
-                    health.set_service_status("wohnungserhalt.hub.v1.Email", tonic_health::ServingStatus::Serving).await
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e.message, "SMTP server not reachable at start; mails wait in the outbox and are retried");
-                    health
-                        .set_service_status("wohnungserhalt.hub.v1.Email", tonic_health::ServingStatus::NotServing)
-                        .await;
-                }
-            }
+            self.health.watch_relay(email.sink.clone(), self.smtp_check, closing.clone());
             if email.background {
                 let commits = self.hub.commits();
                 email_tasks.push(tokio::spawn(email.dispatcher.run(commits, closing)));
@@ -315,15 +347,23 @@ impl Server {
 
         let addr = listener.local_addr()?;
         tracing::info!(%addr, "listening");
+        let (stop_accepting, stop) = tokio::sync::watch::channel(false);
+        let incoming = accept_tls("grpc", listener, tokio_rustls::TlsAcceptor::from(self.tls), limits, stop);
+        let incoming = tokio_stream::wrappers::ReceiverStream::new(incoming)
+            .map(|(conn, _)| Ok::<_, std::io::Error>(listen::GrpcConn(conn)));
         // Graceful shutdown waits for open calls; event streams never end by themselves, so they
         // are closed first (clients resume from their last cursor).
         let hub = self.hub.clone();
         let shutdown = async move {
             shutdown.await;
+            let _ = stop_accepting.send(true);
             hub.close_streams();
         };
         let result = tonic::transport::Server::builder()
-            .tls_config(self.tls)?
+            // Idle connections are pinged; a peer that does not answer is dropped, so dead clients
+            // do not hold places under the connection cap.
+            .http2_keepalive_interval(Some(self.http2_keepalive))
+            .http2_keepalive_timeout(Some(Duration::from_secs(20)))
             .add_service(health_svc)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -355,15 +395,13 @@ impl Server {
                 pb::event_service_server::EventServiceServer::new(api).max_decoding_message_size(max),
                 identify,
             ))
-            // TCP_NODELAY: a small unary response must not wait for Nagle and the peer's delayed
-            // ACK (about 40 ms per call, measured by hub-bench before this was set).
-            .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-                shutdown,
-            )
+            .serve_with_incoming_shutdown(incoming, shutdown)
             .await;
-        scheduler.abort();
         self.hub.close_streams();
+        // The scheduler finishes the run it is in (bounded, so a hung database cannot hold the exit).
+        if tokio::time::timeout(Duration::from_secs(30), scheduler).await.is_err() {
+            tracing::warn!("scheduled work did not finish within 30 s of shutdown");
+        }
         for t in email_tasks {
             let _ = t.await;
         }

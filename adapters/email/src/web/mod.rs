@@ -18,7 +18,7 @@ use crate::token::{LinkClaims, LinkKey};
 
 mod html;
 mod routes;
-mod tls;
+pub(crate) mod tls;
 
 #[cfg(test)]
 mod tests;

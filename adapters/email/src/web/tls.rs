@@ -1,31 +1,23 @@
 //! Serving the page over rustls.
 //!
-//! TLS handshakes run in their own tasks, outside the accept loop, each with a timeout: a client that
-//! connects and then says nothing never delays anyone else. Finished handshakes are handed to axum through
-//! a channel-backed [`axum::serve::Listener`], so HTTP/1.1 handling and graceful shutdown are axum's own.
+//! Connections are accepted by [`crate::listen`] (handshakes in their own tasks with a timeout, caps,
+//! back-off). Finished handshakes are handed to axum through a channel-backed [`axum::serve::Listener`],
+//! so HTTP/1.1 handling and graceful shutdown are axum's own.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
 
 use crate::config::ConfigError;
-
-/// A client gets this long to complete the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshakes in progress at once; beyond this, new connections are closed at once instead of piling up.
-const MAX_PENDING_HANDSHAKES: usize = 512;
-/// Finished handshakes waiting for axum to pick them up.
-const READY_QUEUE: usize = 64;
+use crate::listen::{Limits, Ready, TlsConn, accept_tls};
 
 /// The server's TLS settings from PEM text: the certificate chain (leaf first) and its private key
 /// (PKCS#8, PKCS#1 or SEC1). TLS 1.2 and 1.3 only, no client certificates (partners authenticate by
@@ -53,82 +45,25 @@ pub fn tls_config(cert_pem: &str, key_pem: &str) -> Result<Arc<ServerConfig>, Co
 
 /// Serves `app` over TLS on `listener` until `shutdown` completes, then lets open requests finish.
 ///
-/// Each handshake runs in its own task with a 10 s timeout (a slow client never blocks accept); failed
+/// Connections are accepted as [`crate::listen`] describes (handshake timeout, caps, back-off); failed
 /// handshakes are logged at debug level and the loop goes on. Returns only after shutdown, or with the
 /// error of `listener.local_addr()`.
 pub async fn serve_tls(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
     app: axum::Router,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let local_addr = listener.local_addr()?;
-    let (ready_tx, ready_rx) = mpsc::channel(READY_QUEUE);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let accept = tokio::spawn(accept_loop(listener, TlsAcceptor::from(tls), ready_tx, stop_rx));
+    let ready = accept_tls("web", listener, TlsAcceptor::from(tls), limits, stop_rx);
     let shutdown = async move {
         shutdown.await;
         // Stop taking new connections at once, not only after open requests have finished.
         let _ = stop_tx.send(true);
     };
-    let result = axum::serve(TlsListener { ready: ready_rx, local_addr }, app).with_graceful_shutdown(shutdown).await;
-    accept.abort();
-    result
-}
-
-type Ready = (TlsStream<TcpStream>, SocketAddr);
-
-/// Accepts TCP connections and starts a handshake task for each, until told to stop or axum is gone.
-async fn accept_loop(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    ready: mpsc::Sender<Ready>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let pending = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
-    loop {
-        let (tcp, peer) = tokio::select! {
-            _ = stop.changed() => return,
-            () = ready.closed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    handle_accept_error(e).await;
-                    continue;
-                }
-            },
-        };
-        let Ok(permit) = Arc::clone(&pending).try_acquire_owned() else {
-            tracing::debug!("web: too many TLS handshakes in progress; connection closed");
-            continue;
-        };
-        // Small responses: do not wait for more data before sending.
-        let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let ready = ready.clone();
-        tokio::spawn(async move {
-            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
-            drop(permit);
-            match handshake {
-                // If axum is gone (shutdown), the connection is simply dropped.
-                Ok(Ok(stream)) => drop(ready.send((stream, peer)).await),
-                Ok(Err(e)) => tracing::debug!(error = %e, "web: TLS handshake failed"),
-                Err(_) => tracing::debug!("web: TLS handshake timed out"),
-            }
-        });
-    }
-}
-
-/// Errors of a single connection (reset before accept) are not worth a pause; others (out of file
-/// descriptors) would spin the loop, so wait a moment before trying again.
-async fn handle_accept_error(e: io::Error) {
-    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if matches!(e.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
-        tracing::debug!(error = %e, "web: connection failed before accept");
-    } else {
-        tracing::warn!(error = %e, "web: accept failed; retrying in 1 s");
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    axum::serve(TlsListener { ready, local_addr }, app).with_graceful_shutdown(shutdown).await
 }
 
 /// Hands connections with finished handshakes to axum.
@@ -138,7 +73,7 @@ struct TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
+    type Io = TlsConn;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
@@ -155,8 +90,9 @@ impl axum::serve::Listener for TlsListener {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use std::io::{Read, Write};
+    use std::time::Duration;
 
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
@@ -191,7 +127,7 @@ pub(super) mod tests {
 
     /// A throwaway self-signed Ed25519 certificate and key as PEM, made at test time (no key in the repo).
     /// Only as much X.509 as rustls needs to pair key and certificate; the test client trusts anything.
-    pub(in crate::web) fn self_signed() -> (String, String) {
+    pub(crate) fn self_signed() -> (String, String) {
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
         let ed25519 = der(0x30, &der(0x06, &[0x2b, 0x65, 0x70]));
@@ -299,7 +235,7 @@ pub(super) mod tests {
         let addr = listener.local_addr().unwrap();
         let app = axum::Router::new().route("/health", axum::routing::get(|| async { "ok" }));
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve_tls(listener, tls, app, async move {
+        let server = tokio::spawn(serve_tls(listener, tls, app, Limits::default(), async move {
             let _ = stop_rx.await;
         }));
 
