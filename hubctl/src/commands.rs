@@ -344,7 +344,7 @@ async fn arrears_import(cli: &Cli, args: &ImportArgs, out: Output) -> anyhow::Re
         Report::new(rejected)
     } else {
         let hub = Hub::connect(cli).await?;
-        arrears::send(&hub, valid, rejected).await?
+        arrears::send(&hub, valid, rejected).await.map_err(import_interrupted)?
     };
     out.emit(|| report.text(args.dry_run), || report.json(args.dry_run))?;
     report.verdict()
@@ -359,10 +359,20 @@ async fn court_import(cli: &Cli, args: &ImportArgs, out: Output) -> anyhow::Resu
         Report::new(rejected)
     } else {
         let hub = Hub::connect(cli).await?;
-        court::send(&hub, valid, rejected).await?
+        court::send(&hub, valid, rejected).await.map_err(import_interrupted)?
     };
     out.emit(|| report.text(args.dry_run), || report.json(args.dry_run))?;
     report.verdict()
+}
+
+/// An import that stopped half-way without a verdict from the hub: marked so the error report says that
+/// running it again is safe.
+fn import_interrupted(error: anyhow::Error) -> anyhow::Error {
+    let open_ended = error.downcast_ref::<tonic::Status>().is_none_or(|s| {
+        crate::connection_lost(s)
+            || matches!(s.code(), Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted)
+    });
+    if open_ended { error.context(crate::RerunSafe) } else { error }
 }
 
 /// The report of a dry run: valid rows as `valid`, the rest as rejected locally.

@@ -59,7 +59,20 @@ fn main() -> ExitCode {
 /// Prints an error the way the command-line contract says and picks the exit code.
 fn report(error: &anyhow::Error) -> ExitCode {
     if let Some(status) = error.downcast_ref::<tonic::Status>() {
-        eprintln!("error: {}: {}", grpc_code_name(status.code()), status_message(status));
+        if connection_lost(status) {
+            // The transport's own text (TLS close_notify, h2 frames) helps nobody at the terminal.
+            eprintln!(
+                "error: the connection to the hub was lost before it answered ({})",
+                grpc_code_name(status.code())
+            );
+        } else {
+            eprintln!("error: {}: {}", grpc_code_name(status.code()), status_message(status));
+        }
+        if error.downcast_ref::<RerunSafe>().is_some() {
+            eprintln!("hint: {RerunSafe}");
+        } else if connection_lost(status) {
+            eprintln!("hint: the hub stopped answering or the network broke; check that it runs, then try again");
+        }
         return ExitCode::from(1);
     }
     if let Some(usage) = error.downcast_ref::<UsageError>() {
@@ -74,6 +87,28 @@ fn report(error: &anyhow::Error) -> ExitCode {
     }
     eprintln!("error: {error:#}");
     ExitCode::from(1)
+}
+
+/// Context of an error after which running the same command again is safe and finishes the work (an
+/// import cut off half-way: rows the hub already took come back as unchanged).
+#[derive(Debug)]
+pub struct RerunSafe;
+
+impl std::fmt::Display for RerunSafe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the import stopped before the hub confirmed every row. Running the same command with the same file \
+             again is safe: rows the hub already took are recognised, reported as unchanged and not stored twice.",
+        )
+    }
+}
+
+/// Whether `status` says the connection broke (the hub died, the network failed) rather than that the
+/// hub answered with an error: tonic makes such statuses from transport errors, which carry a source.
+pub fn connection_lost(status: &tonic::Status) -> bool {
+    use tonic::Code;
+    matches!(status.code(), Code::Unavailable | Code::Unknown | Code::Cancelled | Code::Internal)
+        && std::error::Error::source(status).is_some()
 }
 
 /// The canonical gRPC name of a status code (`NOT_FOUND`), which is what people search for and
