@@ -324,3 +324,104 @@ async fn identifying_row_without_consent_is_rejected_under_name_and_never_stored
     let stored: Vec<String> = setup.statuses().await.into_iter().map(|status| status.tenancy_reference).collect();
     assert_eq!(stored, ["WN-OK"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_import_cut_off_by_a_dying_hub_says_so_in_words_and_running_it_again_completes_it() {
+    const ROWS: usize = 12_000;
+    let bin = process::hub_binary();
+    let root = tempfile::tempdir().expect("temp dir");
+    let data = root.path().join("hub-data");
+    let data_arg = data.to_str().expect("UTF-8 temp path");
+    process::run_hub(&bin, &["pki", "init", "--data-dir", data_arg], &[]);
+    process::run_hub(&bin, &["migrate", "--data-dir", data_arg], &[]);
+    let database_url = format!("sqlite://{}", data.join("hub.db").display());
+    let mut hub = process::Replica::start("the hub", &bin, &data, &database_url);
+    let ca = pki::load_ca(&PkiDir::in_data_dir(&data)).expect("CA");
+    let operator = pki::operator_cert(&ca).expect("operator certificate");
+    process::register_network(hub.channel(&ca, &operator).await, |_| {}).await;
+    let pair = pki::org_cert(&ca, &OrgId::parse(orgs::WOHNBAU).expect("org id")).expect("org certificate");
+    let files = root.path();
+    std::fs::write(files.join("ca.pem"), &ca.cert).expect("write CA");
+    std::fs::write(files.join("wohnbau.pem"), &pair.cert).expect("write cert");
+    std::fs::write(files.join("wohnbau.key"), &pair.key).expect("write key");
+    // Good rows only: this hub runs on the system clock, on which some of export()'s bad dates are valid.
+    let mut text = format!("\u{FEFF}{}\r\n", HEADER.join(";"));
+    let mut good = BTreeSet::new();
+    for i in 0..ROWS {
+        let row = good_row(i);
+        good.insert(row["mietverhaeltnis_ref"].clone());
+        let cells: Vec<String> = HEADER.iter().map(|column| cell(row.get(column).map_or("", String::as_str))).collect();
+        text.push_str(&cells.join(";"));
+        text.push_str("\r\n");
+    }
+    std::fs::write(files.join("export.csv"), text).expect("write CSV");
+    let import = |port: u16, json: bool| {
+        let mut command = Command::new(hubctl());
+        command
+            .arg("--hub")
+            .arg(format!("https://127.0.0.1:{port}"))
+            .args(["--tls-name", "localhost", "--ca"])
+            .arg(files.join("ca.pem"))
+            .arg("--cert")
+            .arg(files.join("wohnbau.pem"))
+            .arg("--key")
+            .arg(files.join("wohnbau.key"));
+        if json {
+            command.arg("--json");
+        }
+        command.args(["arrears", "import"]).arg(files.join("export.csv"));
+        command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        command.spawn().expect("hubctl starts")
+    };
+
+    // The hub dies (SIGKILL) while hubctl streams the rows.
+    // Killed as soon as the first rows are stored, so the cut falls in the middle of the stream.
+    let mut running = import(hub.port, false);
+    let db = sqlx::SqlitePool::connect(&format!("{database_url}?mode=ro")).await.expect("open the database");
+    let started = std::time::Instant::now();
+    loop {
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notices").fetch_one(&db).await.unwrap_or(0);
+        if stored > 0 {
+            break;
+        }
+        assert!(running.try_wait().expect("hubctl status").is_none(), "hubctl ended before the hub stored a row");
+        assert!(started.elapsed() < process::CALL_TIMEOUT, "no row stored within {:?}", process::CALL_TIMEOUT);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    db.close().await;
+    hub.kill();
+    assert!(running.try_wait().expect("hubctl status").is_none(), "the import was still running when the hub died");
+    let cut =
+        tokio::task::spawn_blocking(move || running.wait_with_output().expect("hubctl ends")).await.expect("join");
+    let stderr = String::from_utf8_lossy(&cut.stderr);
+    assert_eq!(cut.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains("the connection to the hub was lost"), "said in words:\n{stderr}");
+    assert!(stderr.contains("again is safe"), "and that running it again is safe:\n{stderr}");
+    assert!(!stderr.contains("rustls"), "no raw TLS library error:\n{stderr}");
+
+    // Again, on the restarted hub: every good row once, accepted now or unchanged from the first run.
+    let hub = process::Replica::start("the hub again", &bin, &data, &database_url);
+    let again = import(hub.port, true);
+    let again =
+        tokio::task::spawn_blocking(move || again.wait_with_output().expect("hubctl ends")).await.expect("join");
+    assert_eq!(again.status.code(), Some(0), "the second run completes: {}", String::from_utf8_lossy(&again.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON report");
+    let (accepted, unchanged) = (
+        report["summary"]["accepted"].as_u64().expect("accepted"),
+        report["summary"]["unchanged"].as_u64().expect("n"),
+    );
+    println!("after the cut: {unchanged} rows were in already, {accepted} accepted by the second run");
+    assert!(unchanged > 0, "the first run stored rows before the hub died");
+    assert_eq!(usize::try_from(accepted + unchanged).expect("count"), good.len(), "every good row once");
+    assert_eq!(report["summary"]["updated"], 0);
+    assert_eq!(report["summary"]["rejected"], 0);
+    let channel = hub.channel(&ca, &pair).await;
+    let stored = NoticeServiceClient::new(channel)
+        .list_notice_statuses(ListNoticeStatusesRequest::default())
+        .await
+        .expect("ListNoticeStatuses")
+        .into_inner()
+        .statuses;
+    let stored: BTreeSet<String> = stored.into_iter().map(|s| s.tenancy_reference).collect();
+    assert_eq!(stored, good, "exactly the good rows are stored, each once");
+}

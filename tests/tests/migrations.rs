@@ -79,7 +79,7 @@ where
     // (c)
     let store =
         hub::store::open_with(url, MigrationMode::RequireCurrent, keys()).await.expect("a current database opens");
-    store.ping().await.expect("the store answers");
+    store.probe().await.expect("the store answers");
 }
 
 /// A migration whose file changed after it was applied is refused in both modes.

@@ -154,7 +154,7 @@ async fn replicas_starting_together_on_a_fresh_database_both_migrate() {
     );
     for (i, store) in [one, two, three].into_iter().enumerate() {
         let store = store.unwrap_or_else(|e| panic!("replica {i} opens and migrates: {e}"));
-        store.ping().await.expect("ping");
+        store.probe().await.expect("probe");
         let mut tx = store.begin().await.expect("begin");
         assert!(tx.orgs().await.expect("the schema is there").is_empty());
     }

@@ -88,6 +88,14 @@ pub fn run_hub(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `hub serve` on a free loopback port on `data_dir` and `database_url` (migrated beforehand), with `env`.
+pub fn serve_command(bin: &Path, data_dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Command {
+    let data = data_dir.to_str().expect("UTF-8 temp path");
+    let mut cmd = hub_command(bin, &["serve", "--data-dir", data, "--listen", "127.0.0.1:0"]);
+    cmd.env("HUB_DATABASE_URL", database_url).env("HUB_AUTO_MIGRATE", "false").envs(env.iter().copied());
+    cmd
+}
+
 /// A running `hub serve` process; killed (SIGKILL) and reaped on drop, also when the test panics.
 pub struct Replica {
     name: &'static str,
@@ -112,11 +120,13 @@ impl Replica {
         database_url: &str,
         env: &[(&str, &str)],
     ) -> Self {
-        let data = data_dir.to_str().expect("UTF-8 temp path");
-        let child = hub_command(bin, &["serve", "--data-dir", data, "--listen", "127.0.0.1:0"])
-            .env("HUB_DATABASE_URL", database_url)
-            .env("HUB_AUTO_MIGRATE", "false")
-            .envs(env.iter().copied())
+        Self::spawn(name, serve_command(bin, data_dir, database_url, env))
+    }
+
+    /// Starts `cmd` (a `hub serve`, see [`serve_command`], perhaps wrapped, e.g. by `prlimit`) and waits
+    /// until it listens.
+    pub fn spawn(name: &'static str, mut cmd: Command) -> Self {
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -136,7 +146,7 @@ impl Replica {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 // "hub: listening on 127.0.0.1:PORT (database ...)"
-                Ok(line) if line.contains("listening on") => {
+                Ok(line) if line.starts_with("hub: listening on") => {
                     let addr = line.split("listening on ").nth(1).and_then(|r| r.split_whitespace().next());
                     let addr: std::net::SocketAddr =
                         addr.and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("no address in {line:?}"));
@@ -147,6 +157,11 @@ impl Replica {
                 Err(_) => panic!("replica {name} did not start listening; stderr: {:#?}", replica.log()),
             }
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("the replica runs")
     }
 
     /// Its stderr lines so far.
