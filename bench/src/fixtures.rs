@@ -100,6 +100,7 @@ pub fn referral(case_id: &str) -> pb::CreateReferralRequest {
         data_categories: vec![pb::DataCategory::Identity as i32, pb::DataCategory::Arrears as i32],
         message: "Bitte um Terminvergabe (Benchmark, synthetisch).".into(),
         reply_by: String::new(),
+        confirm_duplicate: true,
     }
 }
 

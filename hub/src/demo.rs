@@ -289,6 +289,7 @@ pub async fn open_cases(th: &TestHub) -> anyhow::Result<()> {
             data_categories: vec![D::Identity as i32, D::Tenancy as i32, D::Arrears as i32],
             message: "Schonfrist läuft bis Mitte April: bitte vorrangig entscheiden.".into(),
             reply_by: "2026-04-02".into(),
+            confirm_duplicate: false,
         })
         .await?;
     println!(
@@ -503,6 +504,7 @@ pub async fn play(th: &TestHub) -> anyhow::Result<DemoCase> {
             data_categories: cats.iter().map(|c| *c as i32).collect(),
             message: message.into(),
             reply_by: reply_by.into(),
+            confirm_duplicate: false,
         }
     };
     let denied = fs

@@ -541,6 +541,10 @@ pub struct ReferArgs {
     #[arg(long, value_name = "TEXT")]
     pub message: Option<String>,
 
+    /// Send even though an open referral of this category to this recipient exists.
+    #[arg(long)]
+    pub confirm_duplicate: bool,
+
     #[command(flatten)]
     pub mutation: Mutation,
 }

@@ -172,6 +172,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
                 data_categories: args.data.iter().map(|category| *category as i32).collect(),
                 message: args.message.clone().unwrap_or_default(),
                 reply_by: args.reply_by.clone(),
+                confirm_duplicate: args.confirm_duplicate,
             };
             let referral = referrals
                 .create_referral(hub.request(request))

@@ -52,6 +52,7 @@ async fn reads_and_writes_of_personal_data_are_audited_with_their_basis() {
             data_categories: vec![pb::DataCategory::Identity as i32, pb::DataCategory::Arrears as i32],
             message: String::new(),
             reply_by: th.date_in_days(14),
+            confirm_duplicate: false,
         })
         .await
         .unwrap()

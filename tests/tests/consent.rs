@@ -6,6 +6,16 @@ mod common;
 use DataCategory as D;
 use common::*;
 
+async fn case_consents(hub: &TestHub, case_id: &str) -> Vec<Consent> {
+    consents(hub, orgs::FACHSTELLE)
+        .await
+        .list_consents(ListConsentsRequest { case_id: case_id.to_owned() })
+        .await
+        .expect("ListConsents")
+        .into_inner()
+        .consents
+}
+
 async fn case_referrals(hub: &TestHub, case_id: &str) -> Vec<ReferralSummary> {
     referrals(hub, orgs::FACHSTELLE)
         .await
@@ -190,8 +200,21 @@ async fn housing_company_never_gets_income_health_or_counselling_notes_even_with
         D::CounsellingNotes,
         D::Outcome,
     ];
-    let consent = record_consent(&hub, &case, &[orgs::WOHNBAU], &all).await;
-    assert!(consent.art9_explicit);
+    // Refused when the consent is recorded, not only later at referral time: nothing is stored.
+    for forbidden in [D::IncomeBenefits, D::Health, D::CounsellingNotes] {
+        let req = consent_request(&case, &[orgs::WOHNBAU], &[D::Identity, forbidden], &hub.date_in_days(170));
+        let refused = consents(&hub, orgs::FACHSTELLE).await.record_consent(req).await;
+        assert_status(refused, Code::InvalidArgument, &["categories", category_name(forbidden), "housing company"]);
+    }
+    let refused = consents(&hub, orgs::FACHSTELLE)
+        .await
+        .record_consent(consent_request(&case, &[orgs::JOBCENTER, orgs::WOHNBAU], &all, &hub.date_in_days(170)))
+        .await;
+    assert_status(refused, Code::InvalidArgument, &["recipient_organisation_ids[1]", orgs::WOHNBAU]);
+    assert!(case_consents(&hub, &case.id).await.is_empty(), "no refused consent is stored");
+    let allowed = [D::Identity, D::Contact, D::Tenancy, D::Arrears, D::Outcome];
+    record_consent(&hub, &case, &[orgs::WOHNBAU], &allowed).await;
+    // A referral asking for a forbidden category is still refused (no basis, whatever the consent).
     for forbidden in [D::IncomeBenefits, D::Health, D::CounsellingNotes] {
         let req = referral_request(
             &hub,
@@ -203,8 +226,7 @@ async fn housing_company_never_gets_income_health_or_counselling_notes_even_with
         assert_status(try_create_referral(&hub, req).await, Code::FailedPrecondition, &[category_name(forbidden)]);
     }
     assert!(case_referrals(&hub, &case.id).await.is_empty());
-    // The rest of the consent works.
-    let allowed = [D::Identity, D::Contact, D::Tenancy, D::Arrears, D::Outcome];
+    // The consent works.
     let r = create_referral(&hub, &case.id, orgs::WOHNBAU, ReferralCategory::LandlordAgreement, &allowed).await;
     let v = view(&referral(&hub, orgs::WOHNBAU, &r.id).await);
     assert_eq!((v.income_benefits_note.as_str(), v.health_note.as_str(), v.counselling_note.as_str()), ("", "", ""));
@@ -367,4 +389,71 @@ async fn revoked_consent_cuts_off_at_once_cancels_what_relied_on_it_and_spares_s
         &[&pair(orgs::SCHULDNERBERATUNG, D::Identity)],
     );
     assert_eq!(list_consents(&hub, &case.id).await[0].status, ConsentStatus::Revoked as i32);
+}
+
+#[tokio::test]
+async fn a_consent_names_persons_of_the_case_recipients_and_categories_each_once_with_real_evidence() {
+    let hub = start().await;
+    let case = open_case(&hub).await;
+    let other = open_case(&hub).await;
+    let base = || consent_request(&case, &[orgs::JOBCENTER], &[D::Identity], &hub.date_in_days(170));
+    let person = person_ids(&case)[0].clone();
+    let cases: Vec<(&str, RecordConsentRequest, &[&str])> = vec![
+        ("no person", RecordConsentRequest { person_ids: vec![], ..base() }, &["person_ids", "at least one"]),
+        (
+            "no recipient",
+            RecordConsentRequest { recipient_organisation_ids: vec![], ..base() },
+            &["recipient_organisation_ids", "at least one"],
+        ),
+        ("no category", RecordConsentRequest { categories: vec![], ..base() }, &["categories", "at least one"]),
+        (
+            "blank evidence",
+            RecordConsentRequest { evidence_reference: "   ".into(), ..base() },
+            &["evidence_reference", "empty"],
+        ),
+        (
+            "evidence with a control character",
+            RecordConsentRequest { evidence_reference: "EW\u{7}1".into(), ..base() },
+            &["evidence_reference"],
+        ),
+        (
+            "overlong evidence",
+            RecordConsentRequest { evidence_reference: "E".repeat(201), ..base() },
+            &["evidence_reference", "200"],
+        ),
+        (
+            "a person twice",
+            RecordConsentRequest { person_ids: vec![person.clone(), person.clone()], ..base() },
+            &["person_ids[1]", "twice"],
+        ),
+        (
+            "another case's person",
+            RecordConsentRequest { person_ids: person_ids(&other)[..1].to_vec(), ..base() },
+            &["person_ids[0]", "not a person of this case"],
+        ),
+        (
+            "a recipient twice",
+            RecordConsentRequest {
+                recipient_organisation_ids: vec![orgs::JOBCENTER.into(), orgs::JOBCENTER.into()],
+                ..base()
+            },
+            &["recipient_organisation_ids[1]", "twice"],
+        ),
+        (
+            "a category twice",
+            RecordConsentRequest { categories: vec![D::Identity as i32, D::Identity as i32], ..base() },
+            &["categories[1]", "twice"],
+        ),
+        (
+            "valid for more than 12 months",
+            RecordConsentRequest { valid_until: hub.date_in_days(400), ..base() },
+            &["valid_until", "12 months"],
+        ),
+    ];
+    for (what, req, needles) in cases {
+        let refused = consents(&hub, orgs::FACHSTELLE).await.record_consent(req).await;
+        let status = assert_status(refused, Code::InvalidArgument, needles);
+        println!("{what}: {}", status.message());
+    }
+    assert!(case_consents(&hub, &case.id).await.is_empty(), "nothing refused is stored");
 }

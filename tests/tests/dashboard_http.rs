@@ -297,6 +297,7 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
             &format!("{base}/einwilligung"),
             &[
                 ("csrf", csrf.clone()),
+                ("personen", person_ids(&case)[0].clone()),
                 ("empfaenger", orgs::SCHULDNERBERATUNG.into()),
                 ("daten", Cat::Identity.as_str().into()),
                 ("daten", Cat::Arrears.as_str().into()),
@@ -312,6 +313,64 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
     assert_eq!(referral_count(&hub, &case.id).await, 1);
     let page = b.get(&base).await.body;
     assert!(page.contains("class=\"ueberweisung\""), "the referral is on the case page");
+
+    // The forms meet the same rules as the API; each refusal stores nothing.
+    let twice = b.send_form(&format!("{base}/ueberweisen"), &refer(&csrf)).await;
+    assert_eq!(twice.status, 409, "a second open referral of the same kind to the same partner: {}", twice.body);
+    let mut far = refer(&csrf);
+    far.push(("antwort_bis", "2099-12-31".to_owned()));
+    assert_eq!(b.send_form(&format!("{base}/ueberweisen"), &far).await.status, 400, "reply by 31.12.2099");
+    let no_data: Vec<(&str, String)> = refer(&csrf).into_iter().filter(|(k, _)| *k != "daten").collect();
+    assert_eq!(b.send_form(&format!("{base}/ueberweisen"), &no_data).await.status, 400, "no data category");
+    assert_eq!(referral_count(&hub, &case.id).await, 1, "no refused referral stored");
+    let consent_form = |extra: &[(&'static str, String)]| {
+        let mut f = vec![
+            ("csrf", csrf.clone()),
+            ("form", "WRITTEN".to_owned()),
+            ("nachweis", "EW-TEST-2".to_owned()),
+            ("gueltig_bis", hub.date_in_days(90)),
+        ];
+        f.extend_from_slice(extra);
+        f
+    };
+    let person = ("personen", person_ids(&case)[0].clone());
+    let to_jobcenter = ("empfaenger", orgs::JOBCENTER.to_owned());
+    let identity = ("daten", Cat::Identity.as_str().to_owned());
+    for (what, fields) in [
+        ("nothing chosen", consent_form(&[])),
+        ("no person", consent_form(&[to_jobcenter.clone(), identity.clone()])),
+        ("no recipient", consent_form(&[person.clone(), identity.clone()])),
+        ("no category", consent_form(&[person.clone(), to_jobcenter.clone()])),
+        (
+            "blank evidence",
+            consent_form(&[person.clone(), to_jobcenter.clone(), identity.clone(), ("nachweis", "   ".to_owned())]),
+        ),
+        (
+            "income data to a housing company",
+            consent_form(&[
+                person.clone(),
+                ("empfaenger", orgs::WOHNBAU.to_owned()),
+                ("daten", Cat::IncomeBenefits.as_str().to_owned()),
+            ]),
+        ),
+    ] {
+        let fields: Vec<(&str, String)> = match what {
+            // The later "nachweis" replaces the first in the form, as a browser sends only one.
+            "blank evidence" => fields.into_iter().filter(|(k, v)| *k != "nachweis" || v.trim().is_empty()).collect(),
+            _ => fields,
+        };
+        let refused = b.send_form(&format!("{base}/einwilligung"), &fields).await;
+        assert_eq!(refused.status, 400, "{what}: {}", refused.body);
+    }
+    let caller =
+        hub.hub().authenticate(hub::service::Principal::Org(org(orgs::FACHSTELLE)), None).await.expect("caller");
+    let consents = hub.hub().list_consents(&caller, &CaseId::parse(&case.id).expect("id")).await.expect("consents");
+    assert_eq!(consents.len(), 1, "no refused consent stored");
+    // Confirmed, a second referral of the same kind is sent.
+    let mut confirmed = refer(&csrf);
+    confirmed.push(("zweite_bestaetigt", "on".to_owned()));
+    assert_eq!(b.send_form(&format!("{base}/ueberweisen"), &confirmed).await.status, 303);
+    assert_eq!(referral_count(&hub, &case.id).await, 2);
 
     // The changes carry the staff member's name in the audit trail.
     let audit = hub.hub().audit_of_case(&CaseId::parse(&case.id).expect("id")).await.expect("audit");

@@ -490,6 +490,7 @@ async fn mail_leased_by_a_killed_replica_goes_out_through_another_within_the_lea
             data_categories: vec![DataCategory::Identity as i32],
             message: "Bitte um Termin (synthetisch)".to_owned(),
             reply_by: date_in_days(14),
+            confirm_duplicate: false,
         }),
     )
     .await

@@ -361,6 +361,7 @@ fn seeds(ids: &Ids) -> Vec<(u8, u8, Vec<u8>)> {
             data_categories: vec![D::Identity as i32, D::Arrears as i32, D::Tenancy as i32],
             message: "Bitte Darlehen nach §22 Abs. 8 SGB II prüfen (synthetisch).".into(),
             reply_by: ids.reply_by.clone(),
+            confirm_duplicate: false,
         }
         .encode_to_vec(),
     );
@@ -840,6 +841,7 @@ fn referral_request(ids: &Ids, to: &str, category: pb::ReferralCategory) -> pb::
         data_categories: vec![pb::DataCategory::Identity as i32, pb::DataCategory::Arrears as i32],
         message: "Bitte prüfen (synthetisch).".into(),
         reply_by: ids.reply_by.clone(),
+        confirm_duplicate: false,
     }
 }
 
@@ -885,10 +887,8 @@ async fn set_up(th: &TestHub, api: &Api) -> Ids {
         req.idempotency_key = format!("setup-consent-{n}");
         api.record_consent(fs.request(req))
     };
-    let main = consent(&[orgs::JOBCENTER, orgs::SCHULDNERBERATUNG, orgs::WOHNBAU, EMAIL_ORG], 1)
-        .await
-        .expect("RecordConsent")
-        .into_inner();
+    let main =
+        consent(&[orgs::JOBCENTER, orgs::SCHULDNERBERATUNG, EMAIL_ORG], 1).await.expect("RecordConsent").into_inner();
     let spare = consent(&[orgs::SOZIALAMT], 2).await.expect("RecordConsent").into_inner();
     live.consent = main.consent.expect("consent").id;
     live.spare_consent = spare.consent.expect("consent").id;

@@ -267,6 +267,7 @@ async fn two_hub_processes_split_the_outbox_and_send_every_mail_exactly_once() {
                 data_categories: vec![DataCategory::Identity as i32],
                 message: format!("Vermittlung {i} (synthetisch)"),
                 reply_by: date_in_days(14),
+                confirm_duplicate: true,
             };
             bounded("CreateReferral", client.create_referral(req)).await.expect("CreateReferral")
         });

@@ -14,6 +14,7 @@ use super::form::FormData;
 use super::layout::{Frame, Nav, html, message_page, page, secure_headers};
 use super::views;
 use crate::domain::FieldError;
+use crate::domain::consent::ConsentDraft;
 use crate::domain::ids::{CaseId, IdempotencyKey, OrgId, PersonId};
 use crate::domain::time::Day;
 use crate::domain::vocab::{CaseOutcome, ConsentForm, DataCategory, ReferralCategory, RescueMeans};
@@ -303,6 +304,7 @@ pub async fn refer(State(state): State<DashState>, staff: Staff, Path(id): Path<
             data,
             message: form.one("nachricht").unwrap_or_default(),
             reply_by: day_field(&form, "antwort_bis")?,
+            confirm_duplicate: form.one("zweite_bestaetigt").is_some(),
         };
         state.hub.create_referral(&caller, &idem, new).await.map(|_| ())
     })
@@ -320,25 +322,23 @@ pub async fn consent(State(state): State<DashState>, staff: Staff, Path(id): Pat
             .map(|v| OrgId::parse(v).map_err(|e| HubError::Invalid(e.within("empfaenger"))))
             .collect::<Result<Vec<_>, _>>()?;
         let categories = parse_all(&form, "daten", DataCategory::parse)?;
-        let mut persons = form
+        let persons = form
             .all("personen")
             .iter()
             .map(|v| PersonId::parse(v).map_err(|e| HubError::Invalid(e.within("personen"))))
             .collect::<Result<Vec<_>, _>>()?;
-        if persons.is_empty() {
-            // Without a choice: the household members named in the case consent together.
-            persons = state.hub.get_case(&caller, &case_id).await?.details.persons.into_iter().map(|p| p.id).collect();
-        }
         let new = NewConsent {
             case_id,
-            persons,
-            recipients,
-            art9_explicit: categories.iter().any(|c| c.is_special()) && form.one("ausdruecklich").is_some(),
-            categories,
-            form: required(parse_one(&form, "form", ConsentForm::parse)?, "form")?,
-            evidence: form.one("nachweis").unwrap_or_default(),
-            valid_until: required(day_field(&form, "gueltig_bis")?, "gueltig_bis")?,
-            secrecy_release: form.one("schweigepflicht").is_some(),
+            draft: ConsentDraft {
+                persons,
+                recipients,
+                art9_explicit: categories.iter().any(|c| c.is_special()) && form.one("ausdruecklich").is_some(),
+                categories,
+                form: required(parse_one(&form, "form", ConsentForm::parse)?, "form")?,
+                evidence: form.one("nachweis").unwrap_or_default(),
+                valid_until: required(day_field(&form, "gueltig_bis")?, "gueltig_bis")?,
+                secrecy_release: form.one("schweigepflicht").is_some(),
+            },
         };
         state.hub.record_consent(&caller, &idem, new).await.map(|_| ())
     })

@@ -116,6 +116,49 @@ impl CaseDetails {
     pub fn person(&self, id: &PersonId) -> Option<&Person> {
         self.persons.iter().find(|p| &p.id == id)
     }
+
+    /// The household as it replaces `prior`: person ids are the hub's. A person submitted without an
+    /// id is new and gets one; a person with an id must be one of `prior`'s persons, each at most once.
+    /// Consents and the Art. 15 report address persons by these ids, so a made-up id, another case's id
+    /// or the same person twice is refused.
+    pub fn carry_person_ids(mut self, prior: &CaseDetails) -> Result<Self, FieldError> {
+        let mut seen: Vec<&PersonId> = Vec::new();
+        for (i, p) in self.persons.iter_mut().enumerate() {
+            let field = || format!("persons[{i}].person_id");
+            if p.id.is_unassigned() {
+                p.id = PersonId::new();
+                continue;
+            }
+            let Some(known) = prior.persons.iter().find(|q| q.id == p.id) else {
+                return Err(FieldError::new(
+                    field(),
+                    "is not a person of this case (ids are assigned by the hub: leave it empty for a new person)",
+                ));
+            };
+            if seen.contains(&&known.id) {
+                return Err(FieldError::new(field(), "names a person listed before: each person appears once"));
+            }
+            seen.push(&known.id);
+        }
+        Ok(self)
+    }
+}
+
+/// A tenancy reference (the landlord's contract number, a Mietvertragsnummer): trimmed, at most `max`
+/// characters, at least one unless `optional`, and printable only (no line breaks or tabs: it is a key
+/// the hub matches notices and cases by, and a column of the partners' exports).
+pub fn tenancy_reference(s: &str, optional: bool, max: usize) -> Result<String, FieldError> {
+    let t = s.trim();
+    if t.is_empty() && !optional {
+        return Err(FieldError::new("", "must not be empty"));
+    }
+    if t.chars().count() > max {
+        return Err(FieldError::new("", format!("must be at most {max} characters")));
+    }
+    if t.chars().any(char::is_control) {
+        return Err(FieldError::new("", "must contain printable characters only (no line breaks or tabs)"));
+    }
+    Ok(t.to_owned())
 }
 
 /// One threat stage entry (append-only).
@@ -213,6 +256,11 @@ impl Case {
         notice_ids: Vec<super::ids::NoticeId>,
         at: Instant,
     ) -> Self {
+        let mut details = details;
+        // Person ids are the hub's: whatever an edge or a notice brought, a new case's persons get new ones.
+        for p in &mut details.persons {
+            p.id = PersonId::new();
+        }
         Self {
             id: super::ids::CaseId::new(),
             owner,
@@ -232,9 +280,10 @@ impl Case {
         if self.closure.is_some() { CaseStatus::Closed } else { CaseStatus::Open }
     }
 
-    /// The latest stage recorded.
+    /// The current stage: the one reached last by date (stages may be recorded out of order, e.g. a
+    /// court notice typed in after a later reminder); of two on the same day, the one recorded later.
     pub fn latest_stage(&self) -> Option<ThreatStage> {
-        self.stages.last().map(|s| s.stage)
+        self.stages.iter().enumerate().max_by_key(|(i, s)| (s.date, *i)).map(|(_, s)| s.stage)
     }
 }
 
@@ -389,5 +438,63 @@ mod tests {
         moved.schutzsperre = true;
         moved.address.street = "Geschützter Ort".into();
         assert_eq!(changed_disclosed_categories(&open, &moved), [DataCategory::Contact]);
+    }
+
+    #[test]
+    fn an_update_keeps_the_case_s_own_person_ids_and_assigns_new_ones() {
+        let prior = details();
+        let mut next = prior.clone();
+        next.persons[1].id = PersonId::unassigned();
+        let kept = next.clone().carry_person_ids(&prior).expect("own ids and a new person");
+        assert_eq!(kept.persons[0].id, prior.persons[0].id);
+        assert!(!kept.persons[1].id.is_unassigned() && kept.persons[1].id != prior.persons[1].id);
+
+        let mut made_up = prior.clone();
+        made_up.persons[1].id = PersonId::new();
+        let e = made_up.carry_person_ids(&prior).expect_err("a made-up id (or another case's)");
+        assert_eq!(e.field, "persons[1].person_id");
+
+        let mut twice = prior.clone();
+        twice.persons[1].id = prior.persons[0].id.clone();
+        let e = twice.carry_person_ids(&prior).expect_err("the main tenant's id twice");
+        assert_eq!(e.field, "persons[1].person_id");
+    }
+
+    #[test]
+    fn a_new_case_s_persons_get_ids_from_the_hub() {
+        let d = details();
+        let given = d.persons[0].id.clone();
+        let case = Case::open(OrgId::parse("fachstelle-x").unwrap(), d, vec![], vec![], Instant::from_millis(0));
+        assert!(case.details.persons.iter().all(|p| p.id != given && !p.id.is_unassigned()));
+    }
+
+    #[test]
+    fn the_current_stage_is_the_latest_by_date_not_by_recording() {
+        let org = OrgId::parse("fachstelle-x").unwrap();
+        let entry = |stage, day: &str| StageEntry {
+            stage,
+            date: Day::parse(day).unwrap(),
+            end_date: None,
+            source: String::new(),
+            recorded_by: org.clone(),
+        };
+        let mut case = Case::open(org.clone(), details(), vec![], vec![], Instant::from_millis(0));
+        assert_eq!(case.latest_stage(), None);
+        case.stages.push(entry(ThreatStage::KuendigungFristlos, "2026-02-01"));
+        case.stages.push(entry(ThreatStage::Mahnung, "2026-01-10"));
+        assert_eq!(case.latest_stage(), Some(ThreatStage::KuendigungFristlos), "recorded later, reached earlier");
+        case.stages.push(entry(ThreatStage::Rechtshaengig, "2026-02-01"));
+        assert_eq!(case.latest_stage(), Some(ThreatStage::Rechtshaengig), "same day: the one recorded later");
+    }
+
+    #[test]
+    fn tenancy_references_are_printable() {
+        assert_eq!(tenancy_reference(" WN-4711-03 ", false, 64).unwrap(), "WN-4711-03");
+        for bad in ["WN-1\n2", "WN\t1", "\u{7}"] {
+            assert!(tenancy_reference(bad, false, 64).is_err(), "{bad:?}");
+        }
+        assert!(tenancy_reference("", false, 64).is_err());
+        assert_eq!(tenancy_reference("", true, 64).unwrap(), "");
+        assert!(tenancy_reference(&"x".repeat(65), false, 64).is_err());
     }
 }

@@ -3,9 +3,22 @@
 use serde::{Deserialize, Serialize};
 
 use super::FieldError;
+use super::case::Case;
 use super::ids::{CaseId, ConsentId, OrgId, PersonId};
+use super::org::Organisation;
 use super::time::{Day, Instant};
-use super::vocab::{ConsentForm, ConsentStatus, DataCategory};
+use super::vocab::{ConsentForm, ConsentStatus, DataCategory, OrgKind};
+
+/// `items` is not empty and names nothing twice; errors name `field` (and the index of a repeat).
+pub fn nonempty_unique<T: PartialEq>(items: &[T], field: &str, empty: &str) -> Result<(), FieldError> {
+    if items.is_empty() {
+        return Err(FieldError::new(field, empty));
+    }
+    match items.iter().enumerate().find(|(i, x)| items[..*i].contains(x)) {
+        Some((i, _)) => Err(FieldError::new(format!("{field}[{i}]"), "is listed twice")),
+        None => Ok(()),
+    }
+}
 
 /// A consent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +73,91 @@ pub fn check_valid_until(valid_until: Day, today: Day) -> Result<Day, FieldError
     Ok(valid_until)
 }
 
+/// A consent as an edge submits it, before any rule is checked.
+#[derive(Debug, Clone)]
+pub struct ConsentDraft {
+    /// Persons who consent (ids of the case's household).
+    pub persons: Vec<PersonId>,
+    /// Recipients.
+    pub recipients: Vec<OrgId>,
+    /// Categories.
+    pub categories: Vec<DataCategory>,
+    /// Form.
+    pub form: ConsentForm,
+    /// Evidence reference (where the signed slip or the electronic record is).
+    pub evidence: String,
+    /// Last valid day.
+    pub valid_until: Day,
+    /// Explicit Art. 9 consent.
+    pub art9_explicit: bool,
+    /// Release from professional secrecy.
+    pub secrecy_release: bool,
+}
+
+/// Longest evidence reference.
+const MAX_EVIDENCE: usize = 200;
+
 impl Consent {
+    /// A consent of `case` to record at `now`, with every rule of DOMAIN.md 2-3 checked here for every edge
+    /// (gRPC, dashboard): at least one person of the case, one recipient and one category, each once;
+    /// evidence that says something; a validity within the next 12 months; HEALTH only with the separate
+    /// explicit consent; and no category a recipient may never receive (a housing company never gets
+    /// income, health or counselling data), refused now rather than when a referral is made.
+    /// `recipients` are the registered organisations the draft names, in its order.
+    pub fn record(
+        case: &Case,
+        recipients: &[Organisation],
+        draft: ConsentDraft,
+        now: Instant,
+    ) -> Result<Consent, FieldError> {
+        nonempty_unique(&draft.persons, "person_ids", "must name at least one person who consents")?;
+        for (i, p) in draft.persons.iter().enumerate() {
+            if case.details.person(p).is_none() {
+                return Err(FieldError::new(format!("person_ids[{i}]"), "is not a person of this case"));
+            }
+        }
+        nonempty_unique(&draft.recipients, "recipient_organisation_ids", "must name at least one recipient")?;
+        nonempty_unique(&draft.categories, "categories", "must name at least one data category")?;
+        let evidence =
+            super::ids::text(&draft.evidence, 1, MAX_EVIDENCE).map_err(|e| e.within("evidence_reference"))?;
+        if draft.categories.contains(&DataCategory::Health) && !draft.art9_explicit {
+            return Err(FieldError::new(
+                "art9_explicit",
+                "must be true when HEALTH is covered: health data needs a separate explicit consent (Art. 9(2)(a) GDPR)",
+            ));
+        }
+        for (i, org) in recipients.iter().enumerate() {
+            if org.kind == OrgKind::HousingCompany
+                && let Some(c) = draft.categories.iter().find(|c| c.forbidden_for_housing_company())
+            {
+                return Err(FieldError::new(
+                    "categories",
+                    format!(
+                        "{c} may never be disclosed to a housing company (recipient_organisation_ids[{i}] {}), \
+                         whatever the consent says",
+                        org.id
+                    ),
+                ));
+            }
+        }
+        let valid_until = check_valid_until(draft.valid_until, now.day())?;
+        Ok(Consent {
+            id: ConsentId::new(),
+            case_id: case.id.clone(),
+            persons: draft.persons,
+            recipients: draft.recipients,
+            categories: draft.categories,
+            form: draft.form,
+            evidence,
+            valid_until,
+            art9_explicit: draft.art9_explicit,
+            secrecy_release: draft.secrecy_release,
+            status: ConsentStatus::Active,
+            recorded_at: now,
+            ended_at: None,
+        })
+    }
+
     /// In force on `today`: active and not past its last valid day.
     pub fn in_force(&self, today: Day) -> bool {
         self.status == ConsentStatus::Active && today <= self.valid_until

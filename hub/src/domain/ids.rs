@@ -60,6 +60,19 @@ uuid_id!(
     /// A person within a case.
     PersonId
 );
+
+impl PersonId {
+    /// The id of a person an edge submitted without one: a new household member, whose id the hub
+    /// assigns ([`super::case::CaseDetails::carry_person_ids`], [`super::case::Case::open`]).
+    pub fn unassigned() -> Self {
+        Self(uuid::Uuid::nil().hyphenated().to_string())
+    }
+
+    /// Whether the hub has yet to assign this id.
+    pub fn is_unassigned(&self) -> bool {
+        *self == Self::unassigned()
+    }
+}
 uuid_id!(
     /// A note on a referral.
     NoteId

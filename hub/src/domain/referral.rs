@@ -211,7 +211,53 @@ pub struct Referral {
     pub reminded: bool,
 }
 
+/// The furthest ahead a referral's reply-by date may lie: about three months. A partner asked to answer
+/// later than that is not asked at all, and a typo such as 2099 must not hide a referral from the
+/// overdue list for decades.
+pub const MAX_REPLY_DAYS: i64 = 92;
+
+/// Longest message to the recipient.
+const MAX_MESSAGE: usize = 4000;
+
+/// What a new referral asks, checked once here for every edge before anything is disclosed: at least one
+/// data category, each once; a message of at most 4000 characters; a reply-by date from today to
+/// [`MAX_REPLY_DAYS`] ahead (none: the SLA default). Returns the trimmed message.
+pub fn check_request(
+    data: &[DataCategory],
+    message: &str,
+    reply_by: Option<Day>,
+    today: Day,
+) -> Result<String, super::FieldError> {
+    use super::FieldError;
+    super::consent::nonempty_unique(data, "data_categories", "must name at least one data category")?;
+    let message = super::ids::text(message, 0, MAX_MESSAGE).map_err(|e| e.within("message"))?;
+    if let Some(d) = reply_by {
+        if d < today {
+            return Err(FieldError::new("reply_by", "must not be in the past"));
+        }
+        let latest = today.plus_days(MAX_REPLY_DAYS);
+        if d > latest {
+            return Err(FieldError::new(
+                "reply_by",
+                format!("must be at most {MAX_REPLY_DAYS} days ahead (latest {latest})"),
+            ));
+        }
+    }
+    Ok(message)
+}
+
 impl Referral {
+    /// The open referral among `others` that asks `recipient` for the same `category`, if any: a second
+    /// one is usually a mistake (a double click, a colleague's referral overlooked) and is sent only when
+    /// the caseworker confirms it.
+    pub fn open_duplicate<'a>(
+        others: &'a [Referral],
+        recipient: &OrgId,
+        category: ReferralCategory,
+    ) -> Option<&'a Referral> {
+        others.iter().find(|r| r.state.is_open() && &r.recipient == recipient && r.category == category)
+    }
+
     /// The side `org` is on, if any. The Fachstelle sending to itself is treated as sender.
     pub fn side_of(&self, org: &OrgId) -> Option<Side> {
         if &self.recipient == org && &self.sender != org {

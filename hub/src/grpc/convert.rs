@@ -446,7 +446,7 @@ fn person(p: &pb::Person, path: &str, this_year: i32) -> Result<Person, FieldErr
     }
     Ok(Person {
         id: if p.person_id.is_empty() {
-            PersonId::new()
+            PersonId::unassigned()
         } else {
             PersonId::parse(&p.person_id).map_err(|e| e.within(&format!("{path}.person_id")))?
         },
@@ -498,7 +498,8 @@ pub fn case_details(d: Option<pb::CaseDetails>, path: &str, today: Day) -> Resul
         } else {
             Some(org_id(&t.landlord_organisation_id, &f("tenancy.landlord_organisation_id"))?)
         },
-        reference: field_text(&t.tenancy_reference, &f("tenancy.tenancy_reference"), 0, 100)?,
+        reference: crate::domain::case::tenancy_reference(&t.tenancy_reference, true, 100)
+            .map_err(|e| e.within(&f("tenancy.tenancy_reference")))?,
         start: day_opt(&t.start_date, &f("tenancy.start_date"))?,
         rent: Rent {
             base: cents(rent.base_rent_cents, &f("tenancy.rent.base_rent_cents"))?,

@@ -55,7 +55,8 @@ fn month(s: &str) -> Result<Option<String>, FieldError> {
 /// An arrears notice from proto, with every rule of [`ArrearsData::check`].
 pub fn arrears(n: Option<pb::ArrearsNotice>, today: Day) -> Result<ArrearsData, FieldError> {
     let n = n.ok_or_else(|| FieldError::new("notice", "must be set"))?;
-    let reference = cv::field_text(&n.tenancy_reference, "tenancy_reference", 1, 64)?;
+    let reference = crate::domain::case::tenancy_reference(&n.tenancy_reference, false, 64)
+        .map_err(|e| e.within("tenancy_reference"))?;
     let rent = n.rent.unwrap_or_default();
     let ledger = n
         .ledger
@@ -142,7 +143,8 @@ fn court(n: Option<pb::CourtNotice>, today: Day) -> Result<CourtData, FieldError
         use_compensation: cv::cents(n.use_compensation_cents, "notice.use_compensation_cents")?,
         hearing: cv::day_opt(&n.hearing_date, "notice.hearing_date")?,
         stadtbezirk: cv::optional(n.stadtbezirk, cv::stadtbezirk, "notice.stadtbezirk")?,
-        tenancy_reference: cv::field_text(&n.tenancy_reference, "notice.tenancy_reference", 0, 64)?,
+        tenancy_reference: crate::domain::case::tenancy_reference(&n.tenancy_reference, true, 64)
+            .map_err(|e| e.within("notice.tenancy_reference"))?,
     })
 }
 

@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status};
 use super::convert as cv;
 use super::identity::Identity;
 use crate::domain::FieldError;
+use crate::domain::consent::ConsentDraft;
 use crate::domain::ids::{CaseId, ConsentId, IdempotencyKey, ReferralId};
 use crate::domain::referral::{Move, Reason};
 use crate::service::{Caller, Hub, HubError, Idem, ListReferrals, Mailbox, NewConsent, NewReferral};
@@ -257,15 +258,6 @@ impl pb::consent_service_server::ConsentService for Api {
         let mut m = req.into_inner();
         let idem = idem("RecordConsent", &mut m, |m| &mut m.idempotency_key)?;
         let parse = || -> Result<NewConsent, FieldError> {
-            if m.person_ids.is_empty() {
-                return Err(FieldError::new("person_ids", "must name at least one person"));
-            }
-            if m.recipient_organisation_ids.is_empty() {
-                return Err(FieldError::new("recipient_organisation_ids", "must name at least one recipient"));
-            }
-            if m.categories.is_empty() {
-                return Err(FieldError::new("categories", "must name at least one data category"));
-            }
             cv::optional(
                 m.purpose,
                 |v, f| {
@@ -280,26 +272,33 @@ impl pb::consent_service_server::ConsentService for Api {
             .ok_or_else(|| FieldError::new("purpose", "must be CONSENT_PURPOSE_WOHNUNGSSICHERUNG"))?;
             Ok(NewConsent {
                 case_id: CaseId::parse(&m.case_id).map_err(|e| e.within("case_id"))?,
-                persons: m
-                    .person_ids
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        crate::domain::ids::PersonId::parse(p).map_err(|e| e.within(&format!("person_ids[{i}]")))
-                    })
-                    .collect::<Result<_, _>>()?,
-                recipients: m
-                    .recipient_organisation_ids
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| cv::org_id(r, &format!("recipient_organisation_ids[{i}]")))
-                    .collect::<Result<_, _>>()?,
-                categories: cv::enum_list(&m.categories, cv::data_category, "categories")?,
-                form: cv::consent_form(m.form, "form")?,
-                evidence: cv::field_text(&m.evidence_reference, "evidence_reference", 1, 200)?,
-                valid_until: cv::day(&m.valid_until, "valid_until")?,
-                art9_explicit: m.art9_explicit,
-                secrecy_release: m.secrecy_release,
+                draft: ConsentDraft {
+                    persons: m
+                        .person_ids
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| {
+                            crate::domain::ids::PersonId::parse(p).map_err(|e| e.within(&format!("person_ids[{i}]")))
+                        })
+                        .collect::<Result<_, _>>()?,
+                    recipients: m
+                        .recipient_organisation_ids
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| cv::org_id(r, &format!("recipient_organisation_ids[{i}]")))
+                        .collect::<Result<_, _>>()?,
+                    categories: m
+                        .categories
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| cv::data_category(*c, &format!("categories[{i}]")))
+                        .collect::<Result<_, _>>()?,
+                    form: cv::consent_form(m.form, "form")?,
+                    evidence: m.evidence_reference.clone(),
+                    valid_until: cv::day(&m.valid_until, "valid_until")?,
+                    art9_explicit: m.art9_explicit,
+                    secrecy_release: m.secrecy_release,
+                },
             })
         };
         let new = parse().map_err(invalid)?;
@@ -350,16 +349,19 @@ impl pb::referral_service_server::ReferralService for Api {
         let mut m = req.into_inner();
         let idem = idem("CreateReferral", &mut m, |m| &mut m.idempotency_key)?;
         let parse = || -> Result<NewReferral, FieldError> {
-            if m.data_categories.is_empty() {
-                return Err(FieldError::new("data_categories", "must name at least one data category"));
-            }
             Ok(NewReferral {
                 case_id: CaseId::parse(&m.case_id).map_err(|e| e.within("case_id"))?,
                 recipient: cv::org_id(&m.recipient_organisation_id, "recipient_organisation_id")?,
                 category: cv::referral_category(m.category, "category")?,
-                data: cv::enum_list(&m.data_categories, cv::data_category, "data_categories")?,
-                message: cv::field_text(&m.message, "message", 0, 4000)?,
+                data: m
+                    .data_categories
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| cv::data_category(*c, &format!("data_categories[{i}]")))
+                    .collect::<Result<_, _>>()?,
+                message: m.message.clone(),
                 reply_by: cv::day_opt(&m.reply_by, "reply_by")?,
+                confirm_duplicate: m.confirm_duplicate,
             })
         };
         let new = parse().map_err(invalid)?;

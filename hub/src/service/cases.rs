@@ -6,7 +6,7 @@ use crate::domain::case::{
     Case, CaseDetails, Closure, Restriction, StageEntry, changed_categories, changed_disclosed_categories,
 };
 use crate::domain::event::Event;
-use crate::domain::ids::{CaseId, OrgId, PersonId, ReferralId};
+use crate::domain::ids::{CaseId, OrgId, ReferralId};
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::{CaseOutcome, CaseStatus, DataCategory, EventKind, ReasonCode, RescueMeans, ThreatStage};
 use crate::store::Tx;
@@ -76,7 +76,7 @@ impl Hub {
         &self,
         caller: &Caller,
         idem: &Idem,
-        mut details: CaseDetails,
+        details: CaseDetails,
         initial: Option<NewStage>,
     ) -> HubResult<Case> {
         let org = caller.fachstelle("open cases")?;
@@ -85,9 +85,6 @@ impl Hub {
             return self.owned_case(tx.as_mut(), &org.id, &id).await;
         }
         self.check_landlord(tx.as_mut(), &details).await?;
-        for p in &mut details.persons {
-            p.id = PersonId::new();
-        }
         let now = self.now();
         let stages = match initial {
             Some(s) => vec![Self::stage_entry(s, &org.id, now.day()).map_err(|e| within(e, "initial_stage"))?],
@@ -138,6 +135,7 @@ impl Hub {
             return self.owned_case(tx.as_mut(), &org.id, &id).await;
         }
         let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
+        let details = details.carry_person_ids(&case.details).map_err(|e| e.within("details"))?;
         self.check_landlord(tx.as_mut(), &details).await?;
         let changed = changed_categories(&case.details, &details);
         let disclosed = changed_disclosed_categories(&case.details, &details);

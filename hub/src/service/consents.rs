@@ -3,34 +3,20 @@
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
-use crate::domain::consent::{Consent, check_valid_until};
+use crate::domain::consent::{Consent, ConsentDraft};
 use crate::domain::event::Event;
-use crate::domain::ids::{CaseId, ConsentId, OrgId, PersonId, ReferralId};
-use crate::domain::time::{Day, Instant};
-use crate::domain::vocab::{ConsentForm, ConsentStatus, DataCategory, EventKind, ReasonCode};
+use crate::domain::ids::{CaseId, ConsentId, OrgId, ReferralId};
+use crate::domain::time::Instant;
+use crate::domain::vocab::{ConsentStatus, DataCategory, EventKind, ReasonCode};
 use crate::store::Tx;
 
-/// A consent as the Fachstelle records it.
+/// A consent as the Fachstelle records it: the case and the draft the domain checks ([`Consent::record`]).
 #[derive(Debug, Clone)]
 pub struct NewConsent {
     /// Case.
     pub case_id: CaseId,
-    /// Persons who consent.
-    pub persons: Vec<PersonId>,
-    /// Recipients.
-    pub recipients: Vec<OrgId>,
-    /// Categories.
-    pub categories: Vec<DataCategory>,
-    /// Form.
-    pub form: ConsentForm,
-    /// Evidence reference.
-    pub evidence: String,
-    /// Last valid day.
-    pub valid_until: Day,
-    /// Explicit Art. 9 consent.
-    pub art9_explicit: bool,
-    /// Secrecy release.
-    pub secrecy_release: bool,
+    /// What the consent says.
+    pub draft: ConsentDraft,
 }
 
 /// What a revocation did.
@@ -56,44 +42,15 @@ impl Hub {
         if case.closure.is_some() {
             return Err(HubError::FailedPrecondition("the case is closed".into()));
         }
-        for (i, p) in new.persons.iter().enumerate() {
-            if case.details.person(p).is_none() {
-                return Err(FieldError::new(format!("person_ids[{i}]"), "is not a person of this case").into());
-            }
-        }
-        for (i, r) in new.recipients.iter().enumerate() {
-            if tx.org(r).await?.is_none() {
-                return Err(FieldError::new(
-                    format!("recipient_organisation_ids[{i}]"),
-                    "is not a registered organisation",
-                )
-                .into());
-            }
-        }
-        if new.categories.contains(&DataCategory::Health) && !new.art9_explicit {
-            return Err(FieldError::new(
-                "art9_explicit",
-                "must be true when HEALTH is covered: health data needs a separate explicit consent (Art. 9(2)(a) GDPR)",
-            )
-            .into());
+        let mut recipients = Vec::with_capacity(new.draft.recipients.len());
+        for (i, r) in new.draft.recipients.iter().enumerate() {
+            let found = tx.org(r).await?.ok_or_else(|| {
+                FieldError::new(format!("recipient_organisation_ids[{i}]"), "is not a registered organisation")
+            })?;
+            recipients.push(found);
         }
         let now = self.now();
-        let valid_until = check_valid_until(new.valid_until, now.day())?;
-        let consent = Consent {
-            id: ConsentId::new(),
-            case_id: case.id.clone(),
-            persons: new.persons,
-            recipients: new.recipients,
-            categories: new.categories,
-            form: new.form,
-            evidence: new.evidence,
-            valid_until,
-            art9_explicit: new.art9_explicit,
-            secrecy_release: new.secrecy_release,
-            status: ConsentStatus::Active,
-            recorded_at: now,
-            ended_at: None,
-        };
+        let consent = Consent::record(&case, &recipients, new.draft, now)?;
         tx.insert_consent(&consent).await?;
         let mut p = Pending::new();
         p.events.push(consent_event(&org.id, EventKind::ConsentRecorded, &consent, caller.actor().id(), now, vec![]));

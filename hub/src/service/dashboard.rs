@@ -1152,6 +1152,7 @@ mod tests {
             data: vec![DataCategory::Identity, DataCategory::Arrears],
             message: "Bitte prüfen".into(),
             reply_by: Some(today.plus_days(2)),
+            confirm_duplicate: false,
         };
         let sent = hub.create_referral(&fs, &idem(), new).await?.referral;
         th.advance_days(1);

@@ -9,7 +9,7 @@ use crate::domain::ids::{CaseId, NoteId, OrgId, ReferralId};
 use crate::domain::mail::{LinkReceipt, MailJob, MailKind};
 use crate::domain::note::Note;
 use crate::domain::projection::{CaseView, view_for_recipient};
-use crate::domain::referral::{Completion, Move, Reason, Referral, ReferralState, Side, Transition};
+use crate::domain::referral::{Completion, Move, Reason, Referral, ReferralState, Side, Transition, check_request};
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::{DataCategory, EventKind, OrgKind, ReferralCategory};
 use crate::store::{ReferralQuery, Tx};
@@ -48,6 +48,8 @@ pub struct NewReferral {
     pub message: String,
     /// Reply-by day; `None` for the SLA default.
     pub reply_by: Option<Day>,
+    /// Send even though an open referral of the same category to the same recipient exists.
+    pub confirm_duplicate: bool,
 }
 
 /// A referral as one caller sees it.
@@ -179,8 +181,17 @@ impl Hub {
             )));
         }
         let now = self.now();
+        let message = check_request(&new.data, &new.message, new.reply_by, now.day())?;
+        if !new.confirm_duplicate
+            && let Some(open) =
+                Referral::open_duplicate(&tx.referrals_of_case(&case.id).await?, &recipient.id, new.category)
+        {
+            return Err(HubError::FailedPrecondition(format!(
+                "referral {} of category {} to '{}' is still open; set confirm_duplicate to send a second one",
+                open.id, new.category, recipient.id
+            )));
+        }
         let reply_by = match new.reply_by {
-            Some(d) if d < now.day() => return Err(FieldError::new("reply_by", "must not be in the past").into()),
             Some(d) => d,
             None => self.sla.reply_by(new.category, now.day(), &crate::domain::deadline::for_case(&case)),
         };
@@ -193,7 +204,7 @@ impl Hub {
             recipient: recipient.id.clone(),
             category: new.category,
             disclosures,
-            message: new.message,
+            message,
             reply_by,
             state: ReferralState::Requested,
             completion: None,

@@ -169,6 +169,7 @@ pub fn referral_request(
         data_categories: data.iter().map(|c| *c as i32).collect(),
         message: "Bitte um Pruefung (synthetischer Testfall)".to_owned(),
         reply_by: hub.date_in_days(14),
+        confirm_duplicate: true,
     }
 }
 

@@ -222,6 +222,7 @@ pub fn referral_request(case_id: &str) -> CreateReferralRequest {
         data_categories: vec![DataCategory::Identity as i32, DataCategory::Arrears as i32],
         message: "Bitte um Pruefung (synthetischer Testfall)".to_owned(),
         reply_by: date_in_days(14),
+        confirm_duplicate: true,
     }
 }
 

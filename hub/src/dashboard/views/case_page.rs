@@ -369,10 +369,15 @@ fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
     super::options(out, ReferralCategory::ALL, ReferralCategory::as_str, labels::category, None);
     out.push_str("</select></label>\n");
     data_checkboxes(out, "Weitergegebene Daten");
-    out.push_str(
-        "<label>Antwort bis (optional) <input type=\"date\" name=\"antwort_bis\"></label>\n\
-         <label>Nachricht <textarea name=\"nachricht\" rows=\"3\"></textarea></label>\n\
-         <button type=\"submit\">Vermittlung senden</button>\n</form>\n",
+    let latest_reply = ctx.today.plus_days(crate::domain::referral::MAX_REPLY_DAYS);
+    let _ = writeln!(
+        out,
+        "<label>Antwort bis (optional) <input type=\"date\" name=\"antwort_bis\" min=\"{}\" max=\"{latest_reply}\"></label>\n\
+         <label>Nachricht <textarea name=\"nachricht\" rows=\"3\" maxlength=\"4000\"></textarea></label>\n\
+         <label><input type=\"checkbox\" name=\"zweite_bestaetigt\" value=\"on\"> Auch senden, wenn schon eine \
+         offene Vermittlung mit diesem Anliegen an diesen Partner besteht</label>\n\
+         <button type=\"submit\">Vermittlung senden</button>\n</form>",
+        ctx.today
     );
 
     // Record consent.

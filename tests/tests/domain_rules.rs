@@ -1,0 +1,129 @@
+//! Rules the domain enforces for every edge, over real mTLS gRPC with requests built from `proto/` alone:
+//! referrals (data categories, the reply-by window, a second open referral of the same kind), person ids
+//! of a case (assigned by the hub, kept only for the case's own persons), printable tenancy references,
+//! the current threat stage by date, and closing a case (open referrals and running deadlines confirmed,
+//! consents ended). The dashboard's forms are held to the same rules in `dashboard_http.rs`.
+
+mod common;
+
+use common::*;
+use hub_proto::v1::notice_service_client::NoticeServiceClient;
+
+async fn with_consent(hub: &TestHub) -> Case {
+    let case = open_case(hub).await;
+    record_consent(hub, &case, &[orgs::SCHULDNERBERATUNG], &[DataCategory::Identity, DataCategory::Arrears]).await;
+    case
+}
+
+/// A debt-counselling referral of `case`, not confirmed as a second one (the common helper confirms).
+fn debt_counselling(hub: &TestHub, case: &Case) -> CreateReferralRequest {
+    CreateReferralRequest {
+        confirm_duplicate: false,
+        ..referral_request(
+            hub,
+            &case.id,
+            orgs::SCHULDNERBERATUNG,
+            ReferralCategory::DebtCounselling,
+            &[DataCategory::Identity, DataCategory::Arrears],
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_referral_names_its_data_a_sane_reply_by_date_and_is_not_sent_twice_by_mistake() {
+    let hub = start().await;
+    let case = with_consent(&hub).await;
+    let none = CreateReferralRequest { data_categories: vec![], ..debt_counselling(&hub, &case) };
+    assert_status(try_create_referral(&hub, none).await, Code::InvalidArgument, &["data_categories", "at least one"]);
+    let twice = CreateReferralRequest {
+        data_categories: vec![DataCategory::Identity as i32, DataCategory::Identity as i32],
+        ..debt_counselling(&hub, &case)
+    };
+    assert_status(try_create_referral(&hub, twice).await, Code::InvalidArgument, &["data_categories[1]", "twice"]);
+    let far = CreateReferralRequest { reply_by: "2099-12-31".into(), ..debt_counselling(&hub, &case) };
+    assert_status(try_create_referral(&hub, far).await, Code::InvalidArgument, &["reply_by", "92 days"]);
+    let past = CreateReferralRequest { reply_by: hub.date_in_days(-1), ..debt_counselling(&hub, &case) };
+    assert_status(try_create_referral(&hub, past).await, Code::InvalidArgument, &["reply_by", "past"]);
+    let long = CreateReferralRequest { message: "x".repeat(4001), ..debt_counselling(&hub, &case) };
+    assert_status(try_create_referral(&hub, long).await, Code::InvalidArgument, &["message", "4000"]);
+    let edge = CreateReferralRequest { reply_by: hub.date_in_days(92), ..debt_counselling(&hub, &case) };
+    let first = try_create_referral(&hub, edge).await.expect("92 days ahead is allowed");
+
+    let again = try_create_referral(&hub, debt_counselling(&hub, &case)).await;
+    assert_status(again, Code::FailedPrecondition, &[&first.id, "still open", "confirm_duplicate"]);
+    let confirmed = CreateReferralRequest { confirm_duplicate: true, ..debt_counselling(&hub, &case) };
+    let second = try_create_referral(&hub, confirmed).await.expect("a confirmed second referral");
+    assert_ne!(second.id, first.id);
+    // Once the first is closed, another of the same kind needs no confirmation.
+    do_move(&hub, orgs::FACHSTELLE, &first.id, ReferralMove::Cancel).await;
+    do_move(&hub, orgs::FACHSTELLE, &second.id, ReferralMove::Cancel).await;
+    try_create_referral(&hub, debt_counselling(&hub, &case)).await.expect("no open referral of the kind left");
+}
+
+#[tokio::test]
+async fn person_ids_are_the_hub_s_and_an_update_keeps_only_the_case_s_own() {
+    let hub = start().await;
+    let case = open_case(&hub).await;
+    let other = open_case(&hub).await;
+    let update = |details: CaseDetails| UpdateCaseRequest {
+        idempotency_key: idem(),
+        case_id: case.id.clone(),
+        details: Some(details),
+    };
+    let own = case.details.clone().expect("details");
+    let main_tenant = own.persons[0].person_id.clone();
+    let with = |f: &dyn Fn(&mut CaseDetails)| {
+        let mut d = own.clone();
+        f(&mut d);
+        update(d)
+    };
+    let refused = [
+        ("another case's person", with(&|d| d.persons[1].person_id = person_ids(&other)[0].clone())),
+        ("a made-up id", with(&|d| d.persons[1].person_id = random_id())),
+        ("the main tenant twice", with(&|d| d.persons[1].person_id = main_tenant.clone())),
+    ];
+    for (what, req) in refused {
+        let r = cases(&hub, orgs::FACHSTELLE).await.update_case(req).await;
+        let s = assert_status(r, Code::InvalidArgument, &["details.persons[1].person_id"]);
+        println!("{what}: {}", s.message());
+    }
+    // The case's own ids are kept, a person without an id is new and gets one from the hub.
+    let req = with(&|d| {
+        let mut newborn = d.persons[1].clone();
+        newborn.person_id = String::new();
+        newborn.given_name = "Lina".into();
+        d.persons.push(newborn);
+    });
+    let updated = cases(&hub, orgs::FACHSTELLE).await.update_case(req).await.expect("UpdateCase").into_inner();
+    let ids = person_ids(&updated.case.expect("case"));
+    assert_eq!(ids[..own.persons.len()], person_ids(&case)[..], "own ids kept");
+    let new = ids.last().expect("the new person");
+    assert!(!new.is_empty() && !person_ids(&case).contains(new), "the new person got a new id: {new}");
+    // Ids sent with a new case are replaced by the hub's.
+    let mut d = details();
+    d.persons[0].person_id = main_tenant.clone();
+    let opened = open_case_with(&hub, d).await;
+    assert!(!person_ids(&opened).contains(&main_tenant), "OpenCase assigns its own ids");
+}
+
+#[tokio::test]
+async fn tenancy_references_hold_printable_characters_only() {
+    let hub = start().await;
+    let mut notices = NoticeServiceClient::new(hub.channel(orgs::WOHNBAU).await.expect("channel"));
+    for bad in ["WN-1\n2", "WN\t12", "WN\u{7}3"] {
+        let r = notices
+            .submit_arrears_notice(SubmitArrearsNoticeRequest {
+                idempotency_key: idem(),
+                notice: Some(pseudonymous_notice(bad)),
+            })
+            .await;
+        assert_status(r, Code::InvalidArgument, &["tenancy_reference", "printable"]);
+    }
+    let mut d = details();
+    d.tenancy.as_mut().expect("tenancy").tenancy_reference = "WN-4711\n03".into();
+    let r = cases(&hub, orgs::FACHSTELLE)
+        .await
+        .open_case(OpenCaseRequest { idempotency_key: idem(), details: Some(d), initial_stage: None })
+        .await;
+    assert_status(r, Code::InvalidArgument, &["details.tenancy.tenancy_reference", "printable"]);
+}
