@@ -1440,6 +1440,7 @@ fn consent_status_de(s: ConsentStatus) -> &'static str {
         ConsentStatus::Active => "wirksam",
         ConsentStatus::Revoked => "widerrufen",
         ConsentStatus::Expired => "abgelaufen",
+        ConsentStatus::Ended => "mit dem Fall beendet",
     }
 }
 

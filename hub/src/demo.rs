@@ -680,6 +680,7 @@ pub async fn play(th: &TestHub) -> anyhow::Result<DemoCase> {
             outcome: pb::CaseOutcome::WohnungErhalten as i32,
             rescue_means: pb::RescueMeans::Sgb2Loan as i32,
             note: "Mietverhältnis gesichert.".into(),
+            confirm_open_items: true,
         })
         .await?;
 

@@ -162,6 +162,7 @@ async fn only_the_fachstelle_uses_cases_consents_create_referral_and_mailbox_all
                 outcome: CaseOutcome::KeinKontakt as i32,
                 rescue_means: 0,
                 note: String::new(),
+                confirm_open_items: true,
             })
             .await
             .map(|_| ()),

@@ -1004,6 +1004,7 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
                     outcome: CaseOutcome::KeinKontakt as i32,
                     rescue_means: 0,
                     note: String::new(),
+                    confirm_open_items: true,
                 })
                 .await
                 .map(|r| owner_leak(&r.into_inner().case.expect("case"), &me))
@@ -1058,6 +1059,7 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
                         outcome: CaseOutcome::KeinKontakt as i32,
                         rescue_means: 0,
                         note: String::new(),
+                        confirm_open_items: true,
                     })
                     .await
                     .expect("close before erasing");

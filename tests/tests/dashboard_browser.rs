@@ -247,6 +247,12 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     do_move(&th, orgs::TRAEGER, &rid, ReferralMove::Accept).await;
     status_becomes(&b, &rid, "angenommen").await;
     b.screenshot("fall-offen").await;
+    // Before closing, the page names what is still open, and the close needs a confirmation.
+    let still_open = b.text("#noch-offen").await;
+    assert!(still_open.contains("offene Vermittlung"), "the open referrals are named: {still_open}");
+    assert_eq!(b.count("form#abschliessen input[name=\"offenes_bestaetigt\"][required]").await, 1);
+    b.screenshot_sized("fall-abschliessen-1366", "#noch-offen", 1366, 768).await;
+    b.screenshot_sized("fall-abschliessen-390", "#noch-offen", 390, 844).await;
     b.goto("/uebergaben").await;
     assert_eq!(b.text(&format!("{row} td.status")).await, "angenommen", "Übergaben shows the move too");
 

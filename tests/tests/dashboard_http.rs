@@ -384,13 +384,16 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
         audit.iter().any(|e| e.staff.as_deref() == Some("K. Meyer (Sachbearbeitung 3)") && e.action == "case.read")
     );
 
-    // Close: the open referral is cancelled with the case.
-    let closed = b
-        .send_form(
-            &format!("{base}/abschliessen"),
-            &[("csrf", csrf.clone()), ("ergebnis", "WOHNUNG_ERHALTEN".into()), ("mittel", "SGB2_LOAN".into())],
-        )
-        .await;
+    // Close: the page lists what is still open, and the close needs the confirmation; then the open
+    // referrals are cancelled with the case.
+    let page = b.get(&base).await.body;
+    assert!(page.contains("2 offene Vermittlungen"), "the open referrals are named before closing");
+    let close = [("csrf", csrf.clone()), ("ergebnis", "WOHNUNG_ERHALTEN".into()), ("mittel", "SGB2_LOAN".into())];
+    let unconfirmed = b.send_form(&format!("{base}/abschliessen"), &close).await;
+    assert_eq!(unconfirmed.status, 409, "not closed without confirming the open referrals: {}", unconfirmed.body);
+    let mut confirmed = close.to_vec();
+    confirmed.push(("offenes_bestaetigt", "on".into()));
+    let closed = b.send_form(&format!("{base}/abschliessen"), &confirmed).await;
     assert_eq!(closed.status, 303, "{}", closed.body);
     let again =
         b.send_form(&format!("{base}/abschliessen"), &[("csrf", csrf), ("ergebnis", "WOHNUNG_ERHALTEN".into())]).await;

@@ -127,3 +127,38 @@ async fn tenancy_references_hold_printable_characters_only() {
         .await;
     assert_status(r, Code::InvalidArgument, &["details.tenancy.tenancy_reference", "printable"]);
 }
+
+#[tokio::test]
+async fn closing_a_case_names_what_is_still_open_needs_a_confirmation_and_ends_its_consents() {
+    let hub = start().await;
+    let case = with_consent(&hub).await;
+    let sent = try_create_referral(&hub, debt_counselling(&hub, &case)).await.expect("CreateReferral");
+    let close = |confirm: bool| CloseCaseRequest {
+        idempotency_key: idem(),
+        case_id: case.id.clone(),
+        outcome: CaseOutcome::WohnungErhalten as i32,
+        rescue_means: RescueMeans::Sgb2Loan as i32,
+        note: String::new(),
+        confirm_open_items: confirm,
+    };
+    let refused = cases(&hub, orgs::FACHSTELLE).await.close_case(close(false)).await;
+    assert_status(refused, Code::FailedPrecondition, &[&sent.id, "confirm_open_items"]);
+    assert_eq!(state_of(&referral(&hub, orgs::FACHSTELLE, &sent.id).await), ReferralState::Requested);
+
+    let closed = cases(&hub, orgs::FACHSTELLE).await.close_case(close(true)).await.expect("CloseCase").into_inner();
+    assert_eq!(closed.cancelled_referral_ids, [sent.id.clone()]);
+    assert_eq!(closed.ended_consent_ids.len(), 1, "the consent ended with the case");
+    let listed = consents(&hub, orgs::FACHSTELLE)
+        .await
+        .list_consents(ListConsentsRequest { case_id: case.id.clone() })
+        .await
+        .expect("ListConsents")
+        .into_inner()
+        .consents;
+    assert_eq!(listed[0].status, ConsentStatus::Ended as i32, "no longer shown as in force");
+    assert_eq!(state_of(&referral(&hub, orgs::FACHSTELLE, &sent.id).await), ReferralState::Cancelled);
+    // Nothing open: no confirmation needed.
+    let quiet = open_case(&hub).await;
+    let req = CloseCaseRequest { case_id: quiet.id.clone(), confirm_open_items: false, ..close(false) };
+    cases(&hub, orgs::FACHSTELLE).await.close_case(req).await.expect("a case with nothing open closes");
+}

@@ -259,6 +259,7 @@ async fn an_erased_case_tells_every_email_recipient_by_a_mail_without_link() {
             outcome: CaseOutcome::HilfeAbgelehnt as i32,
             rescue_means: RescueMeans::Unspecified as i32,
             note: String::new(),
+            confirm_open_items: true,
         })
         .await
         .expect("CloseCase");

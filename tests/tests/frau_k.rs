@@ -216,6 +216,7 @@ async fn frau_k_from_notice_to_wohnung_erhalten() {
             outcome: CaseOutcome::WohnungErhalten as i32,
             rescue_means: RescueMeans::Sgb2Loan as i32,
             note: "Erhalt vor Kuendigung erreicht".to_owned(),
+            confirm_open_items: true,
         })
         .await
         .expect("CloseCase")

@@ -333,6 +333,7 @@ fn seeds(ids: &Ids) -> Vec<(u8, u8, Vec<u8>)> {
             outcome: pb::CaseOutcome::WohnungErhalten as i32,
             rescue_means: pb::RescueMeans::Sgb2Loan as i32,
             note: "SYNTH: Rückstand ausgeglichen".into(),
+            confirm_open_items: true,
         }
         .encode_to_vec(),
     );

@@ -184,6 +184,7 @@ async fn close(hub: &TestHub, case_id: &str, outcome: CaseOutcome, means: Rescue
             outcome: outcome as i32,
             rescue_means: means as i32,
             note: String::new(),
+            confirm_open_items: true,
         })
         .await
         .expect("CloseCase");

@@ -258,6 +258,7 @@ async fn the_housing_company_learns_progress_and_the_takeover_only_with_outcome_
             outcome: CaseOutcome::WohnungErhalten as i32,
             rescue_means: RescueMeans::Sgb2Loan as i32,
             note: String::new(),
+            confirm_open_items: true,
         })
         .await
         .unwrap();

@@ -152,6 +152,7 @@ async fn a_closed_case_can_be_corrected_while_its_data_is_kept() {
             outcome: CaseOutcome::KeinKontakt as i32,
             rescue_means: RescueMeans::Unspecified as i32,
             note: String::new(),
+            confirm_open_items: true,
         })
         .await
         .expect("CloseCase")

@@ -21,7 +21,7 @@ use crate::domain::vocab::{CaseOutcome, ConsentForm, DataCategory, ReferralCateg
 use crate::key_figures::{self, Format};
 use crate::service::Outage;
 use crate::service::dashboard::HandoffFilter;
-use crate::service::{HubError, Idem, NewConsent, NewReferral};
+use crate::service::{HubError, Idem, NewClosure, NewConsent, NewReferral};
 use crate::store::AuditEntry;
 
 /// The error page of a failed request. Internal details are logged, never shown.
@@ -352,8 +352,13 @@ pub async fn close(State(state): State<DashState>, staff: Staff, Path(id): Path<
         let idem = form_idem("close", &form)?;
         let outcome = required(parse_one(&form, "ergebnis", CaseOutcome::parse)?, "ergebnis")?;
         let means = parse_one(&form, "mittel", RescueMeans::parse)?;
-        let note = form.one("notiz").unwrap_or_default();
-        state.hub.close_case(&caller, &idem, &case_id, outcome, means, note).await.map(|_| ())
+        let close = NewClosure {
+            outcome,
+            rescue_means: means,
+            note: form.one("notiz").unwrap_or_default(),
+            confirm_open_items: form.one("offenes_bestaetigt").is_some(),
+        };
+        state.hub.close_case(&caller, &idem, &case_id, close).await.map(|_| ())
     })
     .await
 }

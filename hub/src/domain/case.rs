@@ -144,6 +144,53 @@ impl CaseDetails {
     }
 }
 
+/// What is still running when a case is to be closed: referrals not yet finished and deadlines not yet
+/// passed. Closing with any of them needs an explicit confirmation, so a case is never closed with a
+/// partner still working on it, or a Schonfrist running, by mistake.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenItems {
+    /// Open referrals of the case.
+    pub referrals: Vec<super::ids::ReferralId>,
+    /// Deadlines from today on, as `(kind, date)`.
+    pub deadlines: Vec<(String, Day)>,
+}
+
+impl OpenItems {
+    /// The open items of `case` with its `referrals` on `today`.
+    pub fn of(case: &Case, referrals: &[super::referral::Referral], today: Day) -> Self {
+        Self {
+            referrals: referrals.iter().filter(|r| r.state.is_open()).map(|r| r.id.clone()).collect(),
+            deadlines: super::deadline::for_case(case)
+                .into_iter()
+                .filter(|d| d.date >= today)
+                .map(|d| (d.kind, d.date))
+                .collect(),
+        }
+    }
+
+    /// Nothing is running.
+    pub fn is_empty(&self) -> bool {
+        self.referrals.is_empty() && self.deadlines.is_empty()
+    }
+
+    /// Refuses the close unless `confirmed` or nothing is running, naming what is.
+    pub fn confirmed(&self, confirmed: bool) -> Result<(), String> {
+        if confirmed || self.is_empty() {
+            return Ok(());
+        }
+        let mut parts = Vec::new();
+        if !self.referrals.is_empty() {
+            let ids: Vec<String> = self.referrals.iter().map(ToString::to_string).collect();
+            parts.push(format!("{} open referral(s) ({}) would be cancelled", ids.len(), ids.join(", ")));
+        }
+        if !self.deadlines.is_empty() {
+            let d: Vec<String> = self.deadlines.iter().map(|(k, day)| format!("{k} on {day}")).collect();
+            parts.push(format!("deadline(s) still running: {}", d.join(", ")));
+        }
+        Err(format!("{}; set confirm_open_items to close anyway", parts.join("; ")))
+    }
+}
+
 /// A tenancy reference (the landlord's contract number, a Mietvertragsnummer): trimmed, at most `max`
 /// characters, at least one unless `optional`, and printable only (no line breaks or tabs: it is a key
 /// the hub matches notices and cases by, and a column of the partners' exports).
@@ -190,13 +237,15 @@ pub struct Closure {
 }
 
 impl Closure {
-    /// Checks that rescue means go with WOHNUNG_ERHALTEN and only with it.
+    /// Checks that rescue means go with WOHNUNG_ERHALTEN and only with it, and that the note is at most
+    /// 4000 characters of text.
     pub fn new(
         outcome: CaseOutcome,
         rescue_means: Option<RescueMeans>,
         note: String,
         at: Instant,
     ) -> Result<Self, FieldError> {
+        let note = super::ids::text(&note, 0, 4000).map_err(|e| e.within("note"))?;
         match (outcome, rescue_means) {
             (CaseOutcome::WohnungErhalten, None) => {
                 Err(FieldError::new("rescue_means", "is required with outcome WOHNUNG_ERHALTEN"))

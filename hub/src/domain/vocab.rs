@@ -404,6 +404,8 @@ text_enum!(
         Revoked = "REVOKED",
         /// Expired (the sweep processed it).
         Expired = "EXPIRED",
+        /// Ended with the closure of its case (a consent runs until the case closes at the latest).
+        Ended = "ENDED",
     }
 );
 

@@ -15,7 +15,7 @@ use crate::domain::FieldError;
 use crate::domain::consent::ConsentDraft;
 use crate::domain::ids::{CaseId, ConsentId, IdempotencyKey, ReferralId};
 use crate::domain::referral::{Move, Reason};
-use crate::service::{Caller, Hub, HubError, Idem, ListReferrals, Mailbox, NewConsent, NewReferral};
+use crate::service::{Caller, Hub, HubError, Idem, ListReferrals, Mailbox, NewClosure, NewConsent, NewReferral};
 
 /// Implements every hub service over one [`Hub`].
 #[derive(Clone)]
@@ -225,11 +225,17 @@ impl pb::case_service_server::CaseService for Api {
         let id = case_id(&m.case_id, "case_id")?;
         let outcome = cv::case_outcome(m.outcome, "outcome").map_err(invalid)?;
         let means = cv::optional(m.rescue_means, cv::rescue_means, "rescue_means").map_err(invalid)?;
-        let note = cv::field_text(&m.note, "note", 0, 4000).map_err(invalid)?;
-        let (case, cancelled) = self.hub.close_case(&caller, &idem, &id, outcome, means, note).await?;
+        let close = NewClosure {
+            outcome,
+            rescue_means: means,
+            note: std::mem::take(&mut m.note),
+            confirm_open_items: m.confirm_open_items,
+        };
+        let closed = self.hub.close_case(&caller, &idem, &id, close).await?;
         Ok(Response::new(pb::CloseCaseResponse {
-            case: Some(cv::case_to_pb(&case)),
-            cancelled_referral_ids: cancelled.iter().map(ToString::to_string).collect(),
+            case: Some(cv::case_to_pb(&closed.case)),
+            cancelled_referral_ids: closed.cancelled.iter().map(ToString::to_string).collect(),
+            ended_consent_ids: closed.ended_consents.iter().map(ToString::to_string).collect(),
         }))
     }
 

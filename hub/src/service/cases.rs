@@ -3,12 +3,14 @@
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
 use crate::domain::case::{
-    Case, CaseDetails, Closure, Restriction, StageEntry, changed_categories, changed_disclosed_categories,
+    Case, CaseDetails, Closure, OpenItems, Restriction, StageEntry, changed_categories, changed_disclosed_categories,
 };
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, OrgId, ReferralId};
 use crate::domain::time::{Day, Instant};
-use crate::domain::vocab::{CaseOutcome, CaseStatus, DataCategory, EventKind, ReasonCode, RescueMeans, ThreatStage};
+use crate::domain::vocab::{
+    CaseOutcome, CaseStatus, ConsentStatus, DataCategory, EventKind, ReasonCode, RescueMeans, ThreatStage,
+};
 use crate::store::Tx;
 
 /// A stage entry as the caller states it.
@@ -31,6 +33,30 @@ pub struct CaseSummary {
     pub case: Case,
     /// Referrals not yet closed.
     pub open_referrals: usize,
+}
+
+/// A closure as the Fachstelle asks for it.
+#[derive(Debug, Clone)]
+pub struct NewClosure {
+    /// The outcome.
+    pub outcome: CaseOutcome,
+    /// Rescue means (with WOHNUNG_ERHALTEN).
+    pub rescue_means: Option<RescueMeans>,
+    /// Closure note.
+    pub note: String,
+    /// Close although referrals are open or deadlines running ([`OpenItems`]).
+    pub confirm_open_items: bool,
+}
+
+/// What a closure did.
+#[derive(Debug, Clone)]
+pub struct ClosedCase {
+    /// The closed case.
+    pub case: Case,
+    /// Referrals that were open and are cancelled.
+    pub cancelled: Vec<ReferralId>,
+    /// Consents that were in force and ended with the case.
+    pub ended_consents: Vec<crate::domain::ids::ConsentId>,
 }
 
 impl Hub {
@@ -227,26 +253,29 @@ impl Hub {
         caller: &Caller,
         idem: &Idem,
         id: &CaseId,
-        outcome: CaseOutcome,
-        rescue_means: Option<RescueMeans>,
-        note: String,
-    ) -> HubResult<(Case, Vec<ReferralId>)> {
+        close: NewClosure,
+    ) -> HubResult<ClosedCase> {
         let org = caller.fachstelle("close cases")?;
         let mut tx = self.store.begin().await?;
-        if let Some(Outcome::CaseClosed { case, cancelled }) = self.replay(tx.as_mut(), caller, idem).await? {
-            return Ok((self.owned_case(tx.as_mut(), &org.id, &case).await?, cancelled));
+        if let Some(Outcome::CaseClosed { case, cancelled, ended }) = self.replay(tx.as_mut(), caller, idem).await? {
+            let case = self.owned_case(tx.as_mut(), &org.id, &case).await?;
+            return Ok(ClosedCase { case, cancelled, ended_consents: ended });
         }
         let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
         open(&case)?;
         let now = self.now();
-        case.closure = Some(Closure::new(outcome, rescue_means, note, now)?);
+        let referrals = tx.referrals_of_case(&case.id).await?;
+        OpenItems::of(&case, &referrals, now.day())
+            .confirmed(close.confirm_open_items)
+            .map_err(HubError::FailedPrecondition)?;
+        case.closure = Some(Closure::new(close.outcome, close.rescue_means, close.note, now)?);
         // §84 SGB X: from now on the case is kept only for its retention period.
-        case.erase_on = Some(self.retention.erase_on(outcome, now.day()));
+        case.erase_on = Some(self.retention.erase_on(close.outcome, now.day()));
         tx.update_case(&case).await?;
         let mut p = Pending::new();
         let mut cancelled = Vec::new();
         let mut told: Vec<OrgId> = vec![org.id.clone()];
-        for mut r in tx.referrals_of_case(&case.id).await? {
+        for mut r in referrals {
             if r.state.is_open() {
                 r.cancel_by_hub(ReasonCode::CaseClosed, "Fall abgeschlossen", now);
                 tx.update_referral(&r).await?;
@@ -262,6 +291,16 @@ impl Hub {
                 told.push(r.recipient.clone());
             }
         }
+        // A consent runs until the case closes at the latest (DOMAIN.md rule 3).
+        let mut ended = Vec::new();
+        for mut c in tx.consents_of_case(&case.id).await? {
+            if c.status == ConsentStatus::Active {
+                c.status = ConsentStatus::Ended;
+                c.ended_at = Some(now);
+                tx.update_consent(&c).await?;
+                ended.push(c.id.clone());
+            }
+        }
         for aud in &told {
             p.events.push(case_event(aud, EventKind::CaseClosed, &case.id, caller, now));
         }
@@ -272,11 +311,11 @@ impl Hub {
             Some(&case.id),
             None,
             "owner".into(),
-            outcome.to_string(),
+            close.outcome.to_string(),
         ));
-        let out = Outcome::CaseClosed { case: case.id.clone(), cancelled: cancelled.clone() };
+        let out = Outcome::CaseClosed { case: case.id.clone(), cancelled: cancelled.clone(), ended: ended.clone() };
         self.finish(tx, caller, Some(idem), Some(&out), p).await?;
-        Ok((case, cancelled))
+        Ok(ClosedCase { case, cancelled, ended_consents: ended })
     }
 
     /// Restricts (`Some(reason)`) or lifts (`None`) the processing of a case's data (Art. 18 GDPR).

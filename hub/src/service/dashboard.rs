@@ -416,6 +416,8 @@ pub struct CasePageModel {
     pub partners: Vec<PartnerOption>,
     /// Display names of every organisation, by id.
     pub org_names: BTreeMap<OrgId, String>,
+    /// What closing the case now would have to confirm.
+    pub open_items: crate::domain::case::OpenItems,
 }
 
 impl CasePageModel {
@@ -913,7 +915,10 @@ impl Hub {
         partners.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
 
         self.finish_case_read(tx, caller, &case.id, "dashboard case page").await?;
+        let plain: Vec<_> = referrals.iter().map(|r| r.referral.clone()).collect();
+        let open_items = crate::domain::case::OpenItems::of(&case, &plain, today);
         Ok(CasePageModel {
+            open_items,
             deadlines: for_case(&case),
             case,
             today,

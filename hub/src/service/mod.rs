@@ -30,7 +30,7 @@ use crate::store::{AuditEntry, IdempotentResponse, Store, StoreError, Tx};
 
 pub use crate::store::Outage;
 
-pub use cases::{CaseSummary, NewStage};
+pub use cases::{CaseSummary, ClosedCase, NewClosure, NewStage};
 pub use consents::{NewConsent, Revocation};
 pub use dashboard::{
     CaseLabel, CasePageModel, CaseRow, HandoffFilter, HandoffRow, HandoffsModel, PartnerRow, TodayModel,
@@ -162,14 +162,36 @@ pub struct Idem {
 enum Outcome {
     Org(OrgId),
     Case(CaseId),
-    CaseClosed { case: CaseId, cancelled: Vec<ReferralId> },
+    CaseClosed {
+        case: CaseId,
+        cancelled: Vec<ReferralId>,
+        #[serde(default)]
+        ended: Vec<ConsentId>,
+    },
     Consent(ConsentId),
-    Revoked { consent: ConsentId, cancelled: Vec<ReferralId>, notified: Vec<OrgId> },
+    Revoked {
+        consent: ConsentId,
+        cancelled: Vec<ReferralId>,
+        notified: Vec<OrgId>,
+    },
     Referral(ReferralId),
-    Note { referral: ReferralId, note: NoteId },
-    Notice { notice: crate::domain::ids::NoticeId, submitted: notices::Submitted },
-    Court { notice: crate::domain::ids::NoticeId, submitted: notices::Submitted, case: Option<CaseId> },
-    TakenUp { case: CaseId, linked: bool },
+    Note {
+        referral: ReferralId,
+        note: NoteId,
+    },
+    Notice {
+        notice: crate::domain::ids::NoticeId,
+        submitted: notices::Submitted,
+    },
+    Court {
+        notice: crate::domain::ids::NoticeId,
+        submitted: notices::Submitted,
+        case: Option<CaseId>,
+    },
+    TakenUp {
+        case: CaseId,
+        linked: bool,
+    },
     Requeued(String),
     ViaLink(crate::domain::mail::LinkReceipt),
     Erased(CaseId),

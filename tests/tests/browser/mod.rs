@@ -432,6 +432,29 @@ impl Browser {
         save(&format!("{name}.png"), &png)
     }
 
+    /// A PNG of the viewport, in a window of `width` × `height` (restored afterwards), with the first element
+    /// matching `css` scrolled to its middle: how that part looks
+    /// on a laptop (1366 × 768) or a phone (390 px wide). Returns the path and whether the page scrolls
+    /// sideways at that width.
+    pub async fn screenshot_sized(&self, name: &str, css: &str, width: u32, height: u32) -> (PathBuf, bool) {
+        let (w, h) = self.client.get_window_size().await.expect("window size");
+        self.client.set_window_size(width, height).await.expect("resizing the window");
+        const JS: &str = "const el = document.querySelector(arguments[0]); if (!el) return false;\
+            el.scrollIntoView({ block: 'center' }); return true;";
+        let found = self.client.execute(JS, vec![json!(css)]).await.expect("scrolling");
+        assert_eq!(found, json!(true), "no element {css} to scroll to");
+        let png = self.client.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        assert!(png.starts_with(b"\x89PNG"), "screenshot {name} is not a PNG");
+        let path = save(&format!("{name}.png"), &png);
+        let sideways = self
+            .client
+            .execute("return document.documentElement.scrollWidth > document.documentElement.clientWidth;", vec![])
+            .await
+            .expect("page width");
+        self.client.set_window_size(w as u32, h as u32).await.expect("restoring the window");
+        (path, sideways == json!(true))
+    }
+
     /// Prints the current page to PDF through WebDriver's print endpoint (the browser's own print, with
     /// the page's print CSS), writes it to `target/browser-screenshots/{name}.pdf` and returns the bytes.
     pub async fn print_pdf(&self, name: &str) -> (PathBuf, Vec<u8>) {

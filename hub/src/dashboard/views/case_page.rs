@@ -283,6 +283,7 @@ fn event_text(e: &TimelineEvent) -> (&'static str, Option<String>, String) {
             let what = match status {
                 ConsentStatus::Revoked => "Einwilligung widerrufen",
                 ConsentStatus::Expired => "Einwilligung abgelaufen",
+                ConsentStatus::Ended => "Einwilligung mit dem Abschluss des Falls beendet",
                 ConsentStatus::Active => "Einwilligung beendet",
             };
             ("einwilligung-ende", None, what.into())
@@ -428,8 +429,34 @@ fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
     );
     super::options(out, RescueMeans::ALL, RescueMeans::as_str, labels::rescue_means, None);
     out.push_str(
-        "</select></label>\n<label>Notiz <textarea name=\"notiz\" rows=\"2\"></textarea></label>\n\
-         <button type=\"submit\">Fall abschließen</button>\n</form>\n</section>\n",
+        "</select></label>\n<label>Notiz <textarea name=\"notiz\" rows=\"2\" maxlength=\"4000\"></textarea></label>\n",
+    );
+    open_items(out, m);
+    out.push_str("<button type=\"submit\">Fall abschließen</button>\n</form>\n</section>\n");
+}
+
+/// What is still running, above the close button, and the confirmation the close then needs.
+fn open_items(out: &mut String, m: &CasePageModel) {
+    let items = &m.open_items;
+    if items.is_empty() {
+        return;
+    }
+    out.push_str("<div class=\"hinweis\" id=\"noch-offen\">\n<p>Noch nicht erledigt:</p>\n<ul>\n");
+    let n = items.referrals.len();
+    if n > 0 {
+        let text = if n == 1 {
+            "1 offene Vermittlung – sie wird beim Abschluss storniert und der Partner benachrichtigt".to_owned()
+        } else {
+            format!("{n} offene Vermittlungen – sie werden beim Abschluss storniert und die Partner benachrichtigt")
+        };
+        let _ = writeln!(out, "<li>{}</li>", esc(&text));
+    }
+    for (kind, day) in &items.deadlines {
+        let _ = writeln!(out, "<li>Laufende Frist: {} bis {}</li>", esc(&labels::deadline_kind(kind)), time_day(*day));
+    }
+    out.push_str(
+        "</ul>\n<label><input type=\"checkbox\" name=\"offenes_bestaetigt\" value=\"on\" required> \
+         Trotzdem abschließen</label>\n</div>\n",
     );
 }
 
@@ -587,6 +614,7 @@ mod tests {
         let mut org_names = BTreeMap::new();
         org_names.insert(jc.id.clone(), jc.name.clone());
         CasePageModel {
+            open_items: crate::domain::case::OpenItems::default(),
             today: Day::parse("2026-01-20").unwrap(),
             deadlines: vec![CaseDeadline {
                 kind: "SCHONFRIST".into(),

@@ -151,6 +151,7 @@ pub mod labels {
             ConsentStatus::Active => "wirksam",
             ConsentStatus::Revoked => "widerrufen",
             ConsentStatus::Expired => "abgelaufen",
+            ConsentStatus::Ended => "mit dem Fall beendet",
         }
     }
 
