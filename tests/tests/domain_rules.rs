@@ -146,7 +146,7 @@ async fn closing_a_case_names_what_is_still_open_needs_a_confirmation_and_ends_i
     assert_eq!(state_of(&referral(&hub, orgs::FACHSTELLE, &sent.id).await), ReferralState::Requested);
 
     let closed = cases(&hub, orgs::FACHSTELLE).await.close_case(close(true)).await.expect("CloseCase").into_inner();
-    assert_eq!(closed.cancelled_referral_ids, [sent.id.clone()]);
+    assert_eq!(closed.cancelled_referral_ids, std::slice::from_ref(&sent.id));
     assert_eq!(closed.ended_consent_ids.len(), 1, "the consent ended with the case");
     let listed = consents(&hub, orgs::FACHSTELLE)
         .await
