@@ -43,3 +43,15 @@ chromium_version=$(chromium --version 2>/dev/null) || fail "chromium --version f
 driver_version=$(chromedriver --version 2>/dev/null) || fail "chromedriver --version failed"
 echo "[chromium] $chromium_version"
 echo "[chromium] $driver_version"
+
+# axe-core (npm, pinned) for the accessibility checks of the browser tests, into .axe/ of the workspace.
+AXE_VERSION="4.14.1"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+AXE_JS="$ROOT/.axe/node_modules/axe-core/axe.min.js"
+if ! grep -qs "\"version\": \"$AXE_VERSION\"" "$ROOT/.axe/node_modules/axe-core/package.json"; then
+    command -v npm >/dev/null 2>&1 || fail "npm is missing: the accessibility checks need axe-core $AXE_VERSION from npm"
+    npm install --silent --no-audit --no-fund --prefix "$ROOT/.axe" "axe-core@$AXE_VERSION" >/dev/null \
+        || fail "npm install axe-core@$AXE_VERSION failed"
+fi
+[[ -s "$AXE_JS" ]] || fail "axe-core missing at $AXE_JS"
+echo "axe-core $AXE_VERSION"

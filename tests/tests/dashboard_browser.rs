@@ -149,6 +149,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
         assert!(!src.contains(street), "no address on Today: {street}");
     }
     b.screenshot("heute").await;
+    b.assert_accessible("heute").await;
 
     // Handoffs: the open referral with partner and state, linking to its case; no address.
     b.click_and_wait("#hauptmenue a[href=\"/uebergaben\"]").await;
@@ -162,6 +163,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
         assert!(!src.contains(street), "no address on Übergaben: {street}");
     }
     b.screenshot("uebergaben").await;
+    b.assert_accessible("uebergaben").await;
     b.click_and_wait("#hauptmenue a[href=\"/faelle\"]").await;
     expect_title(&b, "Fälle").await;
     let src = b.source().await;
@@ -170,6 +172,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
         assert!(!src.contains(street), "no address on Fälle: {street}");
     }
     b.screenshot("faelle").await;
+    b.assert_accessible("faelle").await;
 
     // (b) The Frau K. case as the demo left it (closed, so in no list of open work: opened by its URL,
     // as `hub demo --serve` prints it): the whole timeline and the address.
@@ -204,6 +207,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     }
     assert_eq!(b.count("section#fristen").await, 1, "the case page shows its deadlines");
     b.screenshot("fall").await;
+    b.assert_accessible("fall").await;
     b.screenshot_at("fall-verlauf", "tr.ueberweisung").await;
 
     // (c) Follow the open case from Today, record a consent for the social-work provider and refer to it,
@@ -217,6 +221,22 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
         b.check(&format!("form#einwilligung input[name=\"daten\"][value=\"{data}\"]")).await;
     }
     b.select("form#einwilligung select[name=\"form\"]", "WRITTEN").await;
+    // Evidence of spaces only: the rule refuses it; the page comes back with everything entered kept and the
+    // message at the field, in German.
+    b.fill("form#einwilligung [name=\"nachweis\"]", "   ").await;
+    b.set_value("form#einwilligung [name=\"gueltig_bis\"]", &th.date_in_days(90)).await;
+    b.click_and_wait("form#einwilligung button[type=\"submit\"]").await;
+    let summary = b.text(".fehlerliste").await;
+    assert!(summary.contains("Die Einwilligung wurde nicht gespeichert"), "a summary at the top: {summary}");
+    assert_eq!(b.text("#einwilligung-nachweis-fehler").await, "Bitte ausfüllen.");
+    let kept = format!("form#einwilligung input[name=\"empfaenger\"][value=\"{}\"]:checked", orgs::TRAEGER);
+    assert_eq!(b.count(&kept).await, 1, "the chosen recipient is kept");
+    assert_eq!(b.count("form#einwilligung input[name=\"daten\"]:checked").await, 2, "the chosen categories are kept");
+    assert_eq!(b.attr("form#einwilligung [name=\"gueltig_bis\"]", "value").await, Some(th.date_in_days(90)));
+    b.screenshot_sized("einwilligung-fehler-1366", "#einwilligung-nachweis-fehler", 1366, 768).await;
+    b.screenshot_sized("einwilligung-fehler-390", "#einwilligung-nachweis-fehler", 390, 844).await;
+    b.screenshot_sized("einwilligung-fehler-oben-390", ".fehlerliste", 390, 844).await;
+    b.assert_accessible("the case page with a refused consent").await;
     b.fill("form#einwilligung [name=\"nachweis\"]", "EW-2026-0099 (synthetisch)").await;
     b.set_value("form#einwilligung [name=\"gueltig_bis\"]", &th.date_in_days(90)).await;
     b.check("form#einwilligung input[name=\"schweigepflicht\"]").await;
@@ -247,6 +267,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     do_move(&th, orgs::TRAEGER, &rid, ReferralMove::Accept).await;
     status_becomes(&b, &rid, "angenommen").await;
     b.screenshot("fall-offen").await;
+    b.assert_accessible("fall-offen").await;
     // Before closing, the page names what is still open, and the close needs a confirmation.
     let still_open = b.text("#noch-offen").await;
     assert!(still_open.contains("offene Vermittlung"), "the open referrals are named: {still_open}");
@@ -261,12 +282,14 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     expect_title(&b, "Partner").await;
     assert!(b.source().await.contains("Träger Wohnhilfe"), "the partner list names the provider");
     b.screenshot("partner").await;
+    b.assert_accessible("partner").await;
 
     // (h) Key figures: inline SVG charts, the CSV link works in the browser, and the page prints to PDF.
     b.goto("/kennzahlen?jahr=2026").await;
     expect_title(&b, "Kennzahlen 2026").await;
     assert!(b.count("figure.diagramm svg").await >= 1, "the key figures page has an inline SVG chart");
     b.screenshot("kennzahlen").await;
+    b.assert_accessible("kennzahlen").await;
     let csv = b.attr("a#csv", "href").await.expect("a#csv has an href");
     assert_eq!(csv, "/kennzahlen.csv?jahr=2026");
     let (file, body) = b.download("a#csv").await;
@@ -339,6 +362,7 @@ async fn housing_company_and_signed_out_browser_see_nothing_and_no_list_shows_a_
     let (status, csv) = get(&th, None, "/kennzahlen.csv?jahr=2026").await;
     assert!(status == 303 && !csv.contains("table;row;value"), "signed out, the CSV is not served");
     b.screenshot("anmelden").await;
+    b.assert_accessible("anmelden").await;
 
     // The housing company's account: signed in, but "Kein Zugriff" (HTTP 403) everywhere, and no data.
     b.sign_in(HOUSING.0, PASSWORD).await;
@@ -357,6 +381,7 @@ async fn housing_company_and_signed_out_browser_see_nothing_and_no_list_shows_a_
     let (status, csv) = get(&th, Some(&session), "/kennzahlen.csv?jahr=2026").await;
     assert!(status == 403 && !csv.contains("table;row;value"), "the housing company gets no CSV");
     b.screenshot("kein-zugriff").await;
+    b.assert_accessible("kein-zugriff").await;
     b.sign_out().await;
     let (status, _) = get(&th, Some(&session), "/").await;
     assert_eq!(status, 303, "signing out on the Kein-Zugriff page ends the session");
@@ -379,6 +404,7 @@ async fn housing_company_and_signed_out_browser_see_nothing_and_no_list_shows_a_
     assert_eq!(b.attr("p#adresse", "class").await.as_deref(), Some("gesperrt"), "the address is marked blocked");
     assert!(b.text("p#adresse").await.contains(SCHUTZ_STREET), "Fachstelle staff see the address on the case page");
     b.screenshot("fall-schutzsperre").await;
+    b.assert_accessible("fall-schutzsperre").await;
     b.close().await;
 
     // Only the caseworker's page views are in the cases' audit trails: the refused housing company's are not.

@@ -280,7 +280,12 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
     assert_eq!(forged.status, 403, "a forged form token");
     let no_consent = b.send_form(&format!("{base}/ueberweisen"), &refer(&csrf)).await;
     assert_eq!(no_consent.status, 409, "{}", no_consent.body);
-    assert!(no_consent.body.contains("Zurück zum Fall"));
+    assert!(no_consent.body.contains("Die Vermittlung wurde nicht gespeichert"), "{}", no_consent.body);
+    assert!(no_consent.body.contains("keine Rechtsgrundlage"), "why, in German: {}", no_consent.body);
+    assert!(no_consent.body.contains("Bitte um Prüfung der Mietschuldenübernahme."), "the message typed is kept");
+    for english in ["no legal basis", "consent or statute", "data_categories", "recipient_organisation_id"] {
+        assert!(!no_consent.body.contains(english), "no English or internal names on the page: {english}");
+    }
     let bad = b
         .send_form(
             &format!("{base}/ueberweisen"),
@@ -288,7 +293,7 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
         )
         .await;
     assert_eq!(bad.status, 400);
-    assert!(bad.body.contains("kategorie"), "names the field: {}", bad.body);
+    assert!(bad.body.contains("id=\"ueberweisen-kategorie-fehler\""), "the message is at the field: {}", bad.body);
     assert_eq!(referral_count(&hub, &case.id).await, 0, "nothing written");
 
     // Consent, then the referral: each answered with a redirect back to the case page.
@@ -361,6 +366,10 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
         };
         let refused = b.send_form(&format!("{base}/einwilligung"), &fields).await;
         assert_eq!(refused.status, 400, "{what}: {}", refused.body);
+        assert!(refused.body.contains("Die Einwilligung wurde nicht gespeichert"), "{what}: {}", refused.body);
+        for english in ["must ", "person_ids", "evidence_reference", "categories", "housing company"] {
+            assert!(!refused.body.contains(english), "{what}: no English or internal names ({english})");
+        }
     }
     let caller =
         hub.hub().authenticate(hub::service::Principal::Org(org(orgs::FACHSTELLE)), None).await.expect("caller");

@@ -30,21 +30,31 @@ pub fn error_page(e: HubError, frame: Option<&Frame<'_>>) -> Response {
     message_page(status, title, &text, frame)
 }
 
-/// Status, German title and message of a failed request.
+/// Status, German title and message of a failed request. Only German reaches the page: a rule's own
+/// German wording where it has one, otherwise a plain sentence; English texts (meant for API clients)
+/// and internal names never do.
 fn error_parts(e: HubError) -> (StatusCode, &'static str, String) {
     match e {
         HubError::Invalid(f) => (
             StatusCode::BAD_REQUEST,
-            "Eingabe ungültig",
-            format!("Bitte prüfen Sie das Feld „{}“: {}", f.field, f.reason),
+            "Eingabe prüfen",
+            f.reason_de.unwrap_or_else(|| "Diese Angabe ist nicht gültig.".into()),
         ),
-        HubError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, "Nicht angemeldet", m),
-        HubError::PermissionDenied(m) => (StatusCode::FORBIDDEN, "Kein Zugriff", m),
-        HubError::NotFound(what) => {
-            (StatusCode::NOT_FOUND, "Nicht gefunden", format!("Nicht gefunden ({what}) oder kein Zugriff."))
+        HubError::Unauthenticated(_) => {
+            (StatusCode::UNAUTHORIZED, "Nicht angemeldet", "Bitte melden Sie sich an.".into())
         }
-        HubError::AlreadyExists(m) => (StatusCode::CONFLICT, "Schon vorhanden", m),
-        HubError::FailedPrecondition(m) => (StatusCode::CONFLICT, "Nicht möglich", m),
+        HubError::PermissionDenied(_) => {
+            (StatusCode::FORBIDDEN, "Kein Zugriff", "Dafür haben Sie keine Berechtigung.".into())
+        }
+        HubError::NotFound(_) => {
+            (StatusCode::NOT_FOUND, "Nicht gefunden", "Nicht gefunden, oder Sie haben keinen Zugriff darauf.".into())
+        }
+        HubError::AlreadyExists(_) => (StatusCode::CONFLICT, "Schon vorhanden", "Das gibt es schon.".into()),
+        HubError::FailedPrecondition(r) => (
+            StatusCode::CONFLICT,
+            "Nicht möglich",
+            r.de.unwrap_or_else(|| "Das ist beim jetzigen Stand des Falls nicht möglich.".into()),
+        ),
         HubError::Unavailable(outage) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Vorübergehend nicht möglich",
@@ -240,7 +250,13 @@ fn form_idem(action: &str, form: &FormData) -> Result<Idem, HubError> {
 fn parse_all<T>(form: &FormData, field: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, HubError> {
     form.all(field)
         .iter()
-        .map(|v| parse(v).ok_or_else(|| FieldError::new(field, format!("unbekannter Wert '{v}'")).into()))
+        .map(|v| {
+            parse(v).ok_or_else(|| {
+                FieldError::new(field, format!("unknown value '{v}'"))
+                    .de("Diesen Wert gibt es nicht; bitte neu wählen.")
+                    .into()
+            })
+        })
         .collect()
 }
 
@@ -249,15 +265,72 @@ fn parse_one<T>(form: &FormData, field: &str, parse: impl Fn(&str) -> Option<T>)
 }
 
 fn required<T>(v: Option<T>, field: &str) -> Result<T, HubError> {
-    v.ok_or_else(|| FieldError::new(field, "fehlt").into())
+    v.ok_or_else(|| FieldError::new(field, "missing").de("Bitte ausfüllen.").into())
 }
 
 fn day_field(form: &FormData, field: &str) -> Result<Option<Day>, HubError> {
     form.non_empty(field).map(|v| Day::parse(&v).map_err(|e| HubError::Invalid(e.within(field)))).transpose()
 }
 
-/// Runs an action on a case and redirects back to its page, or shows what went wrong.
-async fn case_action<F, Fut>(staff: Staff, id: String, form: FormData, act: F) -> Response
+/// A form of the case page: its id, and which of its fields shows a rule's message, by the field path the
+/// rule names (proto names from the domain, or the form's own names from parsing above), with the field's
+/// label for the summary at the top of the page.
+struct CaseForm {
+    id: &'static str,
+    fields: &'static [(&'static str, &'static str, &'static str)],
+}
+
+const REFER: CaseForm = CaseForm {
+    id: "ueberweisen",
+    fields: &[
+        ("recipient_organisation_id", "empfaenger", "Empfänger"),
+        ("category", "kategorie", "Anliegen"),
+        ("data_categories", "daten", "Daten"),
+        ("reply_by", "antwort_bis", "Antwort bis"),
+        ("message", "nachricht", "Nachricht"),
+        ("confirm_duplicate", "zweite_bestaetigt", "Zweite Vermittlung"),
+    ],
+};
+
+const CONSENT: CaseForm = CaseForm {
+    id: "einwilligung",
+    fields: &[
+        ("person_ids", "personen", "Einwilligende Personen"),
+        ("recipient_organisation_ids", "empfaenger", "Empfänger"),
+        ("categories", "daten", "Daten"),
+        ("evidence_reference", "nachweis", "Nachweis"),
+        ("valid_until", "gueltig_bis", "Gültig bis"),
+        ("art9_explicit", "ausdruecklich", "Ausdrückliche Einwilligung"),
+    ],
+};
+
+const CLOSE: CaseForm = CaseForm {
+    id: "abschliessen",
+    fields: &[("outcome", "ergebnis", "Ergebnis"), ("rescue_means", "mittel", "Mittel"), ("note", "notiz", "Notiz")],
+};
+
+impl CaseForm {
+    /// The form field (name and label) a rule's field path belongs to (`person_ids[1]` to `personen`).
+    fn field_of(&self, path: &str) -> Option<(&'static str, &'static str)> {
+        let head = path.split(['[', '.']).next().unwrap_or(path);
+        self.fields
+            .iter()
+            .find(|(proto, name, _)| *proto == head || *name == head)
+            .map(|(_, name, label)| (*name, *label))
+    }
+}
+
+/// Runs an action on a case and redirects back to its page. When a rule refuses it, the case page comes
+/// back with everything the caseworker entered in `form`, the message at the field it concerns and a
+/// summary at the top; other failures get an error page.
+async fn case_action<F, Fut>(
+    state: &DashState,
+    staff: Staff,
+    id: String,
+    which: CaseForm,
+    form: FormData,
+    act: F,
+) -> Response
 where
     F: FnOnce(CaseId, FormData) -> Fut,
     Fut: Future<Output = Result<(), HubError>>,
@@ -265,33 +338,47 @@ where
     if let Err(r) = staff.check_csrf(&form) {
         return *r;
     }
-    let result = match case_id(&id) {
-        Ok(id) => act(id.clone(), form).await.map(|()| id),
-        Err(e) => Err(e),
+    let case = match case_id(&id) {
+        Ok(case) => case,
+        Err(e) => return error_page(e, Some(&staff.frame(Nav::Cases))),
     };
-    match result {
-        Ok(id) => {
-            let mut r = Redirect::to(&format!("/faelle/{id}")).into_response();
+    let error = match act(case.clone(), form.clone()).await {
+        Ok(()) => {
+            let mut r = Redirect::to(&format!("/faelle/{case}")).into_response();
             secure_headers(r.headers_mut());
-            r
+            return r;
         }
-        Err(e) => {
-            let (status, title, text) = error_parts(e);
-            let body = format!(
-                "<h1>{}</h1><p class=\"fehler\">{}</p><p><a class=\"zurueck\" href=\"/faelle/{}\">Zurück zum Fall</a></p>",
-                views::esc(title),
-                views::esc(&text),
-                views::esc(&id)
-            );
-            html(status, page(title, Some(&staff.frame(Nav::Cases)), &body))
+        Err(e) => e,
+    };
+    let field = match &error {
+        HubError::Invalid(f) => which.field_of(&f.field),
+        HubError::FailedPrecondition(_) => None,
+        _ => return error_page(error, Some(&staff.frame(Nav::Cases))),
+    };
+    let (status, _, message) = error_parts(error);
+    match state.hub.dash_case(&staff.user.caller, &case).await {
+        Ok(model) => {
+            let echo = views::case_page::FormEcho {
+                form: which.id,
+                values: form,
+                field: field.map(|(name, _)| name),
+                label: field.map(|(_, label)| label),
+                message,
+            };
+            let title = format!("Nicht gespeichert – {}", views::case_page::title(&model));
+            let body = views::case_page::render_with(&model, &staff.ctx(state), Some(&echo));
+            let body = if body.contains("<h1") { body } else { format!("<h1>{}</h1>\n{body}", views::esc(&title)) };
+            html(status, page(&title, Some(&staff.frame(Nav::Cases)), &body))
         }
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Cases))),
     }
 }
 
 /// POST /faelle/{id}/ueberweisen : a referral.
 pub async fn refer(State(state): State<DashState>, staff: Staff, Path(id): Path<String>, form: FormData) -> Response {
     let caller = staff.user.caller.clone();
-    case_action(staff, id, form, |case_id, form| async move {
+    let hub = state.hub.clone();
+    case_action(&state, staff, id, REFER, form, |case_id, form| async move {
         let idem = form_idem("refer", &form)?;
         let recipient = OrgId::parse(&required(form.non_empty("empfaenger"), "empfaenger")?)
             .map_err(|e| HubError::Invalid(e.within("empfaenger")))?;
@@ -306,7 +393,7 @@ pub async fn refer(State(state): State<DashState>, staff: Staff, Path(id): Path<
             reply_by: day_field(&form, "antwort_bis")?,
             confirm_duplicate: form.one("zweite_bestaetigt").is_some(),
         };
-        state.hub.create_referral(&caller, &idem, new).await.map(|_| ())
+        hub.create_referral(&caller, &idem, new).await.map(|_| ())
     })
     .await
 }
@@ -314,7 +401,8 @@ pub async fn refer(State(state): State<DashState>, staff: Staff, Path(id): Path<
 /// POST /faelle/{id}/einwilligung : a consent.
 pub async fn consent(State(state): State<DashState>, staff: Staff, Path(id): Path<String>, form: FormData) -> Response {
     let caller = staff.user.caller.clone();
-    case_action(staff, id, form, |case_id, form| async move {
+    let hub = state.hub.clone();
+    case_action(&state, staff, id, CONSENT, form, |case_id, form| async move {
         let idem = form_idem("consent", &form)?;
         let recipients = form
             .all("empfaenger")
@@ -340,7 +428,7 @@ pub async fn consent(State(state): State<DashState>, staff: Staff, Path(id): Pat
                 secrecy_release: form.one("schweigepflicht").is_some(),
             },
         };
-        state.hub.record_consent(&caller, &idem, new).await.map(|_| ())
+        hub.record_consent(&caller, &idem, new).await.map(|_| ())
     })
     .await
 }
@@ -348,7 +436,8 @@ pub async fn consent(State(state): State<DashState>, staff: Staff, Path(id): Pat
 /// POST /faelle/{id}/abschliessen : closes the case.
 pub async fn close(State(state): State<DashState>, staff: Staff, Path(id): Path<String>, form: FormData) -> Response {
     let caller = staff.user.caller.clone();
-    case_action(staff, id, form, |case_id, form| async move {
+    let hub = state.hub.clone();
+    case_action(&state, staff, id, CLOSE, form, |case_id, form| async move {
         let idem = form_idem("close", &form)?;
         let outcome = required(parse_one(&form, "ergebnis", CaseOutcome::parse)?, "ergebnis")?;
         let means = parse_one(&form, "mittel", RescueMeans::parse)?;
@@ -358,7 +447,7 @@ pub async fn close(State(state): State<DashState>, staff: Staff, Path(id): Path<
             note: form.one("notiz").unwrap_or_default(),
             confirm_open_items: form.one("offenes_bestaetigt").is_some(),
         };
-        state.hub.close_case(&caller, &idem, &case_id, close).await.map(|_| ())
+        hub.close_case(&caller, &idem, &case_id, close).await.map(|_| ())
     })
     .await
 }

@@ -48,6 +48,9 @@ th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #dde1e6;verti
 th{background:#eef1f4;font-weight:600}
 .ueberfaellig,.fehler,.warnung{color:#b00020;font-weight:600}
 .hinweis{color:#555}
+.fehlerliste{border:3px solid #b00020;background:#fff;padding:.4rem 1rem;margin:0 0 1rem}
+.fehlerliste a{color:#b00020;font-weight:600}
+[aria-invalid=true]{outline:2px solid #b00020}
 .leer{color:#666;font-style:italic}
 section{margin-bottom:1.4rem}
 form.aktion{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:.8rem 1rem;margin:.6rem 0}

@@ -174,7 +174,7 @@ impl OpenItems {
     }
 
     /// Refuses the close unless `confirmed` or nothing is running, naming what is.
-    pub fn confirmed(&self, confirmed: bool) -> Result<(), String> {
+    pub fn confirmed(&self, confirmed: bool) -> Result<(), super::Refusal> {
         if confirmed || self.is_empty() {
             return Ok(());
         }
@@ -187,7 +187,10 @@ impl OpenItems {
             let d: Vec<String> = self.deadlines.iter().map(|(k, day)| format!("{k} on {day}")).collect();
             parts.push(format!("deadline(s) still running: {}", d.join(", ")));
         }
-        Err(format!("{}; set confirm_open_items to close anyway", parts.join("; ")))
+        let en = format!("{}; set confirm_open_items to close anyway", parts.join("; "));
+        let de = "Es ist noch nicht alles erledigt (siehe „Noch nicht erledigt“). Wenn Sie den Fall trotzdem \
+                  abschließen wollen, setzen Sie das Häkchen „Trotzdem abschließen“.";
+        Err(super::Refusal::new(en, de))
     }
 }
 
@@ -248,10 +251,12 @@ impl Closure {
         let note = super::ids::text(&note, 0, 4000).map_err(|e| e.within("note"))?;
         match (outcome, rescue_means) {
             (CaseOutcome::WohnungErhalten, None) => {
-                Err(FieldError::new("rescue_means", "is required with outcome WOHNUNG_ERHALTEN"))
+                Err(FieldError::new("rescue_means", "is required with outcome WOHNUNG_ERHALTEN")
+                    .de("Bitte wählen Sie, womit die Wohnung erhalten wurde."))
             }
             (o, Some(_)) if o != CaseOutcome::WohnungErhalten => {
-                Err(FieldError::new("rescue_means", "is only allowed with outcome WOHNUNG_ERHALTEN"))
+                Err(FieldError::new("rescue_means", "is only allowed with outcome WOHNUNG_ERHALTEN")
+                    .de("Ein Mittel gibt es nur beim Ergebnis „Wohnung erhalten“."))
             }
             _ => Ok(Self { outcome, rescue_means, note, at }),
         }

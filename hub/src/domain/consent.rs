@@ -9,13 +9,14 @@ use super::org::Organisation;
 use super::time::{Day, Instant};
 use super::vocab::{ConsentForm, ConsentStatus, DataCategory, OrgKind};
 
-/// `items` is not empty and names nothing twice; errors name `field` (and the index of a repeat).
-pub fn nonempty_unique<T: PartialEq>(items: &[T], field: &str, empty: &str) -> Result<(), FieldError> {
+/// `items` is not empty and names nothing twice; errors name `field` (and the index of a repeat), with
+/// `empty` and `empty_de` saying what is missing.
+pub fn nonempty_unique<T: PartialEq>(items: &[T], field: &str, empty: &str, empty_de: &str) -> Result<(), FieldError> {
     if items.is_empty() {
-        return Err(FieldError::new(field, empty));
+        return Err(FieldError::new(field, empty).de(empty_de));
     }
     match items.iter().enumerate().find(|(i, x)| items[..*i].contains(x)) {
-        Some((i, _)) => Err(FieldError::new(format!("{field}[{i}]"), "is listed twice")),
+        Some((i, _)) => Err(FieldError::new(format!("{field}[{i}]"), "is listed twice").de("Ist doppelt angegeben.")),
         None => Ok(()),
     }
 }
@@ -64,11 +65,14 @@ pub fn latest_valid_until(recorded: Day) -> Day {
 /// Checks a requested validity window.
 pub fn check_valid_until(valid_until: Day, today: Day) -> Result<Day, FieldError> {
     if valid_until < today {
-        return Err(FieldError::new("valid_until", "must not be in the past"));
+        return Err(
+            FieldError::new("valid_until", "must not be in the past").de("Darf nicht in der Vergangenheit liegen.")
+        );
     }
     let max = latest_valid_until(today);
     if valid_until > max {
-        return Err(FieldError::new("valid_until", format!("must be at most 12 months ahead (latest {max})")));
+        return Err(FieldError::new("valid_until", format!("must be at most 12 months ahead (latest {max})"))
+            .de(format!("Höchstens zwölf Monate im Voraus, also spätestens am {}.", crate::email::labels::day(max))));
     }
     Ok(valid_until)
 }
@@ -110,21 +114,38 @@ impl Consent {
         draft: ConsentDraft,
         now: Instant,
     ) -> Result<Consent, FieldError> {
-        nonempty_unique(&draft.persons, "person_ids", "must name at least one person who consents")?;
+        nonempty_unique(
+            &draft.persons,
+            "person_ids",
+            "must name at least one person who consents",
+            "Bitte wählen Sie, wer eingewilligt hat.",
+        )?;
         for (i, p) in draft.persons.iter().enumerate() {
             if case.details.person(p).is_none() {
-                return Err(FieldError::new(format!("person_ids[{i}]"), "is not a person of this case"));
+                return Err(FieldError::new(format!("person_ids[{i}]"), "is not a person of this case")
+                    .de("Diese Person gehört nicht zu diesem Haushalt."));
             }
         }
-        nonempty_unique(&draft.recipients, "recipient_organisation_ids", "must name at least one recipient")?;
-        nonempty_unique(&draft.categories, "categories", "must name at least one data category")?;
+        nonempty_unique(
+            &draft.recipients,
+            "recipient_organisation_ids",
+            "must name at least one recipient",
+            "Bitte wählen Sie mindestens einen Empfänger.",
+        )?;
+        nonempty_unique(
+            &draft.categories,
+            "categories",
+            "must name at least one data category",
+            "Bitte wählen Sie mindestens eine Datenkategorie.",
+        )?;
         let evidence =
             super::ids::text(&draft.evidence, 1, MAX_EVIDENCE).map_err(|e| e.within("evidence_reference"))?;
         if draft.categories.contains(&DataCategory::Health) && !draft.art9_explicit {
             return Err(FieldError::new(
                 "art9_explicit",
                 "must be true when HEALTH is covered: health data needs a separate explicit consent (Art. 9(2)(a) GDPR)",
-            ));
+            )
+            .de("Gesundheitsdaten brauchen eine gesonderte ausdrückliche Einwilligung (Art. 9 Abs. 2 lit. a DSGVO)."));
         }
         for (i, org) in recipients.iter().enumerate() {
             if org.kind == OrgKind::HousingCompany
@@ -137,7 +158,12 @@ impl Consent {
                          whatever the consent says",
                         org.id
                     ),
-                ));
+                )
+                .de(format!(
+                    "„{}“ darf nie an ein Wohnungsunternehmen ({}) gehen, auch nicht mit Einwilligung.",
+                    crate::email::labels::data_category(*c),
+                    org.name
+                )));
             }
         }
         let valid_until = check_valid_until(draft.valid_until, now.day())?;

@@ -227,13 +227,15 @@ pub fn text(s: &str, min: usize, max: usize) -> Result<String, FieldError> {
     let t = s.trim();
     let n = t.chars().count();
     if n < min {
-        return Err(FieldError::new("", "must not be empty"));
+        return Err(FieldError::new("", "must not be empty").de("Bitte ausfüllen."));
     }
     if n > max {
-        return Err(FieldError::new("", format!("must be at most {max} characters")));
+        return Err(FieldError::new("", format!("must be at most {max} characters"))
+            .de(format!("Höchstens {max} Zeichen, bitte kürzen ({n} Zeichen).")));
     }
     if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(FieldError::new("", "must not contain control characters"));
+        return Err(FieldError::new("", "must not contain control characters")
+            .de("Enthält Steuerzeichen; bitte den Text neu eingeben."));
     }
     Ok(t.to_owned())
 }

@@ -229,18 +229,29 @@ pub fn check_request(
     today: Day,
 ) -> Result<String, super::FieldError> {
     use super::FieldError;
-    super::consent::nonempty_unique(data, "data_categories", "must name at least one data category")?;
+    super::consent::nonempty_unique(
+        data,
+        "data_categories",
+        "must name at least one data category",
+        "Bitte wählen Sie mindestens eine Datenkategorie.",
+    )?;
     let message = super::ids::text(message, 0, MAX_MESSAGE).map_err(|e| e.within("message"))?;
     if let Some(d) = reply_by {
         if d < today {
-            return Err(FieldError::new("reply_by", "must not be in the past"));
+            return Err(
+                FieldError::new("reply_by", "must not be in the past").de("Darf nicht in der Vergangenheit liegen.")
+            );
         }
         let latest = today.plus_days(MAX_REPLY_DAYS);
         if d > latest {
             return Err(FieldError::new(
                 "reply_by",
                 format!("must be at most {MAX_REPLY_DAYS} days ahead (latest {latest})"),
-            ));
+            )
+            .de(format!(
+                "Höchstens {MAX_REPLY_DAYS} Tage im Voraus, also spätestens am {}.",
+                crate::email::labels::day(latest)
+            )));
         }
     }
     Ok(message)

@@ -28,7 +28,7 @@ impl From<HubError> for Status {
             HubError::PermissionDenied(m) => Status::permission_denied(m),
             e @ HubError::NotFound(_) => Status::not_found(e.to_string()),
             HubError::AlreadyExists(m) => Status::already_exists(m),
-            HubError::FailedPrecondition(m) => Status::failed_precondition(m),
+            HubError::FailedPrecondition(r) => Status::failed_precondition(r.en),
             HubError::Unavailable(outage) => unavailable(outage),
             HubError::Internal(detail) => {
                 let id = uuid::Uuid::new_v4();

@@ -399,7 +399,7 @@ impl Hub {
 
 fn open(case: &Case) -> HubResult<()> {
     if case.closure.is_some() {
-        return Err(HubError::FailedPrecondition("the case is closed".into()));
+        return Err(HubError::FailedPrecondition(super::referrals::case_closed()));
     }
     Ok(())
 }

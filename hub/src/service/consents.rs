@@ -40,7 +40,7 @@ impl Hub {
         }
         let case = self.owned_case(tx.as_mut(), &org.id, &new.case_id).await?;
         if case.closure.is_some() {
-            return Err(HubError::FailedPrecondition("the case is closed".into()));
+            return Err(HubError::FailedPrecondition(super::referrals::case_closed()));
         }
         let mut recipients = Vec::with_capacity(new.draft.recipients.len());
         for (i, r) in new.draft.recipients.iter().enumerate() {
@@ -84,7 +84,7 @@ impl Hub {
         let mut consent = tx.consent(id).await?.ok_or(HubError::NotFound("consent"))?;
         self.owned_case(tx.as_mut(), &org.id, &consent.case_id).await.map_err(|_| HubError::NotFound("consent"))?;
         if consent.status != ConsentStatus::Active {
-            return Err(HubError::FailedPrecondition(format!("the consent is already {}", consent.status)));
+            return Err(HubError::FailedPrecondition(format!("the consent is already {}", consent.status).into()));
         }
         let now = self.now();
         consent.status = ConsentStatus::Revoked;

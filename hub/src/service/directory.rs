@@ -135,7 +135,9 @@ impl Hub {
         self.change_org(caller, idem, id, action, move |org, now| {
             if org.active == active {
                 let state = if active { "active" } else { "deactivated" };
-                return Err(HubError::FailedPrecondition(format!("organisation '{}' is already {state}", org.id)));
+                return Err(HubError::FailedPrecondition(
+                    format!("organisation '{}' is already {state}", org.id).into(),
+                ));
             }
             org.active = active;
             org.updated_at = now;

@@ -30,10 +30,9 @@ impl Hub {
             Some(c) if c.owner == org.id => c,
             _ => {
                 return match tx.erasure(id).await? {
-                    Some(e) if e.owner == org.id => Err(HubError::FailedPrecondition(format!(
-                        "the case was erased already on {}",
-                        e.erased_at.day()
-                    ))),
+                    Some(e) if e.owner == org.id => Err(HubError::FailedPrecondition(
+                        format!("the case was erased already on {}", e.erased_at.day()).into(),
+                    )),
                     _ => Err(HubError::NotFound("case")),
                 };
             }

@@ -60,7 +60,7 @@ pub enum HubError {
     AlreadyExists(String),
     /// The request is valid but the state of things forbids it.
     #[error("{0}")]
-    FailedPrecondition(String),
+    FailedPrecondition(crate::domain::Refusal),
     /// The store is busy, unreachable, full or failing; retrying with the same idempotency key is safe.
     #[error("temporarily unavailable: {0}")]
     Unavailable(Outage),

@@ -598,7 +598,9 @@ fn person_from(t: &TenantContact, role: PersonRole) -> Option<Person> {
 
 fn details_from_notice(notice: &Notice) -> HubResult<CaseDetails> {
     let need = |what: &str| {
-        HubError::FailedPrecondition(format!("the notice has no {what}; send the household details with the request"))
+        HubError::FailedPrecondition(
+            format!("the notice has no {what}; send the household details with the request").into(),
+        )
     };
     let (tenants, stadtbezirk, rent, arrears, reference, landlord, route) = match &notice.data {
         NoticeData::Arrears(a) => {

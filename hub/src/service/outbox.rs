@@ -263,10 +263,9 @@ impl Hub {
             return Err(HubError::NotFound("delivery"));
         }
         if job.status != JobStatus::Dead {
-            return Err(HubError::FailedPrecondition(format!(
-                "only a failed (DEAD) delivery can be re-queued; this one is {}",
-                job.status
-            )));
+            return Err(HubError::FailedPrecondition(
+                format!("only a failed (DEAD) delivery can be re-queued; this one is {}", job.status).into(),
+            ));
         }
         let now = self.now();
         job.requeue(now);

@@ -3,6 +3,7 @@
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
+use crate::domain::Refusal as Refusal2;
 use crate::domain::basis::{Disclosure, Refusal, bases_for};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, NoteId, OrgId, ReferralId};
@@ -133,20 +134,33 @@ impl Hub {
         for &category in data {
             match bases_for(sender, recipient, category, &consents, today) {
                 Ok(bases) => out.push(Disclosure { category, bases }),
-                Err(Refusal::Missing) => missing.push(format!("{}/{}", recipient.id, category)),
-                Err(Refusal::Forbidden) => forbidden.push(format!("{}/{}", recipient.id, category)),
+                Err(Refusal::Missing) => missing.push(category),
+                Err(Refusal::Forbidden) => forbidden.push(category),
             }
         }
+        let pairs =
+            |cs: &[DataCategory]| cs.iter().map(|c| format!("{}/{c}", recipient.id)).collect::<Vec<_>>().join(", ");
+        let german = |cs: &[DataCategory]| {
+            cs.iter().map(|c| format!("„{}“", crate::email::labels::data_category(*c))).collect::<Vec<_>>().join(", ")
+        };
         if !forbidden.is_empty() {
-            return Err(HubError::FailedPrecondition(format!(
-                "never disclosed to a housing company: {}",
-                forbidden.join(", ")
+            return Err(HubError::FailedPrecondition(Refusal2::new(
+                format!("never disclosed to a housing company: {}", pairs(&forbidden)),
+                format!(
+                    "{} darf nie an ein Wohnungsunternehmen gehen, auch nicht mit Einwilligung.",
+                    german(&forbidden)
+                ),
             )));
         }
         if !missing.is_empty() {
-            return Err(HubError::FailedPrecondition(format!(
-                "no legal basis (consent or statute) for: {}",
-                missing.join(", ")
+            return Err(HubError::FailedPrecondition(Refusal2::new(
+                format!("no legal basis (consent or statute) for: {}", pairs(&missing)),
+                format!(
+                    "Für {} an {} gibt es keine Rechtsgrundlage (weder Einwilligung noch Gesetz). Bitte erfassen Sie \
+                     zuerst die Einwilligung oder wählen Sie weniger Daten.",
+                    german(&missing),
+                    recipient.name
+                ),
             )));
         }
         Ok(out)
@@ -161,7 +175,7 @@ impl Hub {
         }
         let case = self.owned_case(tx.as_mut(), &org.id, &new.case_id).await?;
         if case.closure.is_some() {
-            return Err(HubError::FailedPrecondition("the case is closed".into()));
+            return Err(HubError::FailedPrecondition(case_closed()));
         }
         restricted(&case)?;
         let recipient = tx
@@ -169,15 +183,22 @@ impl Hub {
             .await?
             .ok_or_else(|| FieldError::new("recipient_organisation_id", "is not a registered organisation"))?;
         if !recipient.active {
-            return Err(HubError::FailedPrecondition(format!("recipient '{}' is deactivated", recipient.id)));
+            return Err(HubError::FailedPrecondition(Refusal2::new(
+                format!("recipient '{}' is deactivated", recipient.id),
+                format!("{} ist deaktiviert und nimmt keine Vermittlungen an.", recipient.name),
+            )));
         }
         if recipient.id == org.id {
             return Err(FieldError::new("recipient_organisation_id", "must not be the sender").into());
         }
         if !recipient.accepts(new.category) {
-            return Err(HubError::FailedPrecondition(format!(
-                "recipient '{}' does not accept referrals of category {}",
-                recipient.id, new.category
+            return Err(HubError::FailedPrecondition(Refusal2::new(
+                format!("recipient '{}' does not accept referrals of category {}", recipient.id, new.category),
+                format!(
+                    "{} nimmt keine Vermittlungen „{}“ an.",
+                    recipient.name,
+                    crate::email::labels::category(new.category)
+                ),
             )));
         }
         let now = self.now();
@@ -186,9 +207,18 @@ impl Hub {
             && let Some(open) =
                 Referral::open_duplicate(&tx.referrals_of_case(&case.id).await?, &recipient.id, new.category)
         {
-            return Err(HubError::FailedPrecondition(format!(
-                "referral {} of category {} to '{}' is still open; set confirm_duplicate to send a second one",
-                open.id, new.category, recipient.id
+            return Err(HubError::FailedPrecondition(Refusal2::new(
+                format!(
+                    "referral {} of category {} to '{}' is still open; set confirm_duplicate to send a second one",
+                    open.id, new.category, recipient.id
+                ),
+                format!(
+                    "An {} ist schon eine Vermittlung „{}“ offen (gesendet am {}). Wenn Sie wirklich eine zweite senden \
+                     wollen, setzen Sie das Häkchen „Auch senden, wenn schon eine offene Vermittlung … besteht“.",
+                    recipient.name,
+                    crate::email::labels::category(new.category),
+                    crate::email::labels::day(open.created_at.day())
+                ),
             )));
         }
         let reply_by = match new.reply_by {
@@ -417,12 +447,14 @@ impl Hub {
         if mv == Move::Reopen && referral.state.is_closed() && side == Side::Sender {
             let case = tx.case(&referral.case_id).await?.ok_or(HubError::NotFound("referral"))?;
             if case.closure.is_some() {
-                return Err(HubError::FailedPrecondition("the case is closed".into()));
+                return Err(HubError::FailedPrecondition(case_closed()));
             }
             restricted(&case)?;
             let recipient = tx.org(&referral.recipient).await?.ok_or(HubError::NotFound("referral"))?;
             if !recipient.active {
-                return Err(HubError::FailedPrecondition(format!("recipient '{}' is deactivated", recipient.id)));
+                return Err(HubError::FailedPrecondition(
+                    format!("recipient '{}' is deactivated", recipient.id).into(),
+                ));
             }
             let data: Vec<DataCategory> = referral.categories().collect();
             referral.disclosures =
@@ -434,7 +466,7 @@ impl Hub {
         let actor = caller.actor();
         referral
             .apply(mv, side, actor.clone(), now, reason, completion)
-            .map_err(|e| HubError::FailedPrecondition(e.to_string()))?;
+            .map_err(|e| HubError::FailedPrecondition(e.to_string().into()))?;
         tx.update_referral(&referral).await?;
         push_referral_events(p, &referral, EventKind::ReferralStateChanged, actor.id(), now);
         p.audit.push(audit(
@@ -560,10 +592,11 @@ impl Hub {
 /// Refuses a disclosure while the case's processing is restricted (Art. 18 GDPR).
 fn restricted(case: &crate::domain::case::Case) -> HubResult<()> {
     match &case.restriction {
-        Some(_) => Err(HubError::FailedPrecondition(
-            "processing of this case is restricted (Art. 18 GDPR): nothing is disclosed until the restriction is lifted"
-                .into(),
-        )),
+        Some(_) => Err(HubError::FailedPrecondition(Refusal2::new(
+            "processing of this case is restricted (Art. 18 GDPR): nothing is disclosed until the restriction is lifted",
+            "Die Verarbeitung dieses Falls ist eingeschränkt (Art. 18 DSGVO): Es wird nichts weitergegeben, bis die \
+             Einschränkung aufgehoben ist.",
+        ))),
         None => Ok(()),
     }
 }
@@ -584,4 +617,9 @@ fn bases_text<'a>(ds: impl IntoIterator<Item = &'a Disclosure>) -> String {
 
 fn categories_text(cs: impl Iterator<Item = DataCategory>) -> String {
     cs.map(|c| c.as_str()).collect::<Vec<_>>().join(",")
+}
+
+/// The refusal of any change to a closed case.
+pub(super) fn case_closed() -> Refusal2 {
+    Refusal2::new("the case is closed", "Der Fall ist abgeschlossen; er kann nicht mehr geändert werden.")
 }

@@ -455,6 +455,27 @@ impl Browser {
         (path, sideways == json!(true))
     }
 
+    /// Runs axe-core (`.axe/`, installed by scripts/ensure-chromium.sh) on the current page with the WCAG 2.1
+    /// A/AA rules and fails naming every serious or critical violation and its elements.
+    pub async fn assert_accessible(&self, what: &str) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.axe/node_modules/axe-core/axe.min.js");
+        let axe =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("axe-core at {}: {e}; {ENSURE}", path.display()));
+        self.client.execute(&axe, vec![]).await.expect("loading axe-core into the page");
+        const RUN: &str = "const done = arguments[arguments.length - 1];\
+            axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })\
+              .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')\
+                .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))\
+              .catch(e => done(['axe failed: ' + e]));";
+        let found = self.client.execute_async(RUN, vec![]).await.expect("running axe-core");
+        let violations: Vec<String> = serde_json::from_value(found).expect("axe violations as text");
+        assert!(
+            violations.is_empty(),
+            "{what}: serious or critical accessibility violations:\n{}",
+            violations.join("\n")
+        );
+    }
+
     /// Prints the current page to PDF through WebDriver's print endpoint (the browser's own print, with
     /// the page's print CSS), writes it to `target/browser-screenshots/{name}.pdf` and returns the bytes.
     pub async fn print_pdf(&self, name: &str) -> (PathBuf, Vec<u8>) {

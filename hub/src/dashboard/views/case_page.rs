@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::super::form::FormData;
 use super::{Ctx, csrf_field, empty, esc, instant, labels, partner_name, time_day, who};
 use crate::domain::vocab::{CaseOutcome, ConsentForm, ConsentStatus, DataCategory, ReferralCategory, RescueMeans};
 use crate::service::dashboard::{CasePageModel, CaseReferral, TimelineEntry, TimelineEvent};
@@ -24,13 +25,22 @@ pub fn title(m: &CasePageModel) -> String {
 
 /// The body of the case page.
 pub fn render(m: &CasePageModel, ctx: &Ctx) -> String {
+    render_with(m, ctx, None)
+}
+
+/// The body of the case page, with a form sent back by a rule (`echo`): a summary at the top, the
+/// caseworker's input kept, the message at its field.
+pub fn render_with(m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEcho>) -> String {
     let mut out = String::new();
+    if let Some(e) = echo {
+        error_summary(&mut out, e);
+    }
     household(&mut out, m);
     deadlines(&mut out, m, ctx);
     consents(&mut out, m, ctx);
     referrals(&mut out, &m.referrals);
     timeline(&mut out, &m.timeline);
-    actions(&mut out, m, ctx);
+    actions(&mut out, m, ctx, echo);
     out
 }
 
@@ -346,97 +356,269 @@ fn event_text(e: &TimelineEvent) -> (&'static str, Option<String>, String) {
     }
 }
 
-fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
+/// A form sent back because a rule refused it: what the caseworker entered (shown again), and the
+/// message, at the field it concerns (`field`, the form's own name) or at the top of the form.
+pub struct FormEcho {
+    /// Which form (`ueberweisen`, `einwilligung`, `abschliessen`).
+    pub form: &'static str,
+    /// The values as sent.
+    pub values: FormData,
+    /// The field the message belongs to, if it belongs to one.
+    pub field: Option<&'static str>,
+    /// That field's label.
+    pub label: Option<&'static str>,
+    /// The message, German.
+    pub message: String,
+}
+
+/// The state of one form while it is rendered: the echo when it is the one sent back.
+struct FormState<'a> {
+    form: &'static str,
+    echo: Option<&'a FormEcho>,
+}
+
+impl FormState<'_> {
+    /// The value sent for `name`, when this form comes back.
+    fn value(&self, name: &str) -> Option<String> {
+        self.echo.and_then(|e| e.values.one(name))
+    }
+
+    /// Whether the box `name`=`value` is ticked: as sent when this form comes back, else `default`.
+    fn checked(&self, name: &str, value: &str, default: bool) -> &'static str {
+        let on = match self.echo {
+            Some(e) => e.values.all(name).iter().any(|v| v == value),
+            None => default,
+        };
+        if on { " checked" } else { "" }
+    }
+
+    /// `selected` when `value` was the choice sent for `name`.
+    fn selected(&self, name: &str, value: &str) -> &'static str {
+        if self.value(name).as_deref() == Some(value) { " selected" } else { "" }
+    }
+
+    /// The message at `field`, if it belongs there.
+    fn error_at(&self, out: &mut String, field: &str) {
+        if let Some(e) = self.echo.filter(|e| e.field == Some(field)) {
+            let _ = writeln!(
+                out,
+                "<p class=\"fehler\" id=\"{}-{field}-fehler\" role=\"alert\">{}</p>",
+                self.form,
+                esc(&e.message)
+            );
+        }
+    }
+
+    /// The message at the top of the form, when it belongs to no field.
+    fn error_on_form(&self, out: &mut String) {
+        if let Some(e) = self.echo.filter(|e| e.field.is_none()) {
+            let _ =
+                writeln!(out, "<p class=\"fehler\" id=\"{}-fehler\" role=\"alert\">{}</p>", self.form, esc(&e.message));
+        }
+    }
+
+    /// `aria-invalid` and `aria-describedby` for the input of `field` when the message is there.
+    fn aria(&self, field: &str) -> String {
+        match self.echo.filter(|e| e.field == Some(field)) {
+            Some(_) => format!(" aria-invalid=\"true\" aria-describedby=\"{}-{field}-fehler\"", self.form),
+            None => String::new(),
+        }
+    }
+}
+
+/// The summary above the page when a form came back: what was not saved, linking to the field.
+fn error_summary(out: &mut String, echo: &FormEcho) {
+    let what = match echo.form {
+        "ueberweisen" => "Die Vermittlung",
+        "einwilligung" => "Die Einwilligung",
+        _ => "Der Abschluss",
+    };
+    let target = match echo.field {
+        Some(f) => format!("{}-{f}", echo.form),
+        None => echo.form.to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "<div class=\"fehlerliste\" role=\"alert\">\n<p><strong>{what} wurde nicht gespeichert.</strong> \
+         <a href=\"#{target}\">{}{}</a></p>\n<p>Ihre Eingaben sind unten im Formular erhalten.</p>\n</div>",
+        echo.label.map(|l| format!("{}: ", esc(l))).unwrap_or_default(),
+        esc(&echo.message)
+    );
+}
+
+fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEcho>) {
     if m.case.closure.is_some() {
         return;
     }
     let id = esc(m.case.id.as_str());
     let csrf = csrf_field(ctx);
+    let state = |form: &'static str| FormState { form, echo: echo.filter(|e| e.form == form) };
     out.push_str("<section id=\"aktionen\">\n<h2>Aktionen</h2>\n");
 
     // Refer.
+    let f = state("ueberweisen");
     let _ = writeln!(out, "<form id=\"ueberweisen\" method=\"post\" action=\"/faelle/{id}/ueberweisen\">\n{csrf}");
-    out.push_str("<h3>Vermitteln</h3>\n<label>An <select name=\"empfaenger\" required>\n");
+    out.push_str("<h3>Vermitteln</h3>\n");
+    f.error_on_form(out);
+    let _ = writeln!(
+        out,
+        "<label>An <select name=\"empfaenger\" id=\"ueberweisen-empfaenger\" required{}>",
+        f.aria("empfaenger")
+    );
     for p in &m.partners {
         let _ = writeln!(
             out,
-            "<option value=\"{}\">{} ({})</option>",
+            "<option value=\"{}\"{}>{} ({})</option>",
             esc(p.id.as_str()),
+            f.selected("empfaenger", p.id.as_str()),
             esc(&p.name),
             esc(labels::org_kind(p.kind))
         );
     }
-    out.push_str("</select></label>\n<label>Anliegen <select name=\"kategorie\" required>\n");
-    super::options(out, ReferralCategory::ALL, ReferralCategory::as_str, labels::category, None);
     out.push_str("</select></label>\n");
-    data_checkboxes(out, "Weitergegebene Daten");
+    f.error_at(out, "empfaenger");
+    let _ = writeln!(
+        out,
+        "<label>Anliegen <select name=\"kategorie\" id=\"ueberweisen-kategorie\" required{}>",
+        f.aria("kategorie")
+    );
+    let chosen = f.value("kategorie").and_then(|v| ReferralCategory::parse(&v));
+    super::options(out, ReferralCategory::ALL, ReferralCategory::as_str, labels::category, chosen);
+    out.push_str("</select></label>\n");
+    f.error_at(out, "kategorie");
+    data_checkboxes(out, &f, "Weitergegebene Daten");
     let latest_reply = ctx.today.plus_days(crate::domain::referral::MAX_REPLY_DAYS);
     let _ = writeln!(
         out,
-        "<label>Antwort bis (optional) <input type=\"date\" name=\"antwort_bis\" min=\"{}\" max=\"{latest_reply}\"></label>\n\
-         <label>Nachricht <textarea name=\"nachricht\" rows=\"3\" maxlength=\"4000\"></textarea></label>\n\
-         <label><input type=\"checkbox\" name=\"zweite_bestaetigt\" value=\"on\"> Auch senden, wenn schon eine \
-         offene Vermittlung mit diesem Anliegen an diesen Partner besteht</label>\n\
-         <button type=\"submit\">Vermittlung senden</button>\n</form>",
-        ctx.today
+        "<label>Antwort bis (optional) <input type=\"date\" name=\"antwort_bis\" id=\"ueberweisen-antwort_bis\" \
+         min=\"{}\" max=\"{latest_reply}\" value=\"{}\"{}></label>",
+        ctx.today,
+        esc(&f.value("antwort_bis").unwrap_or_default()),
+        f.aria("antwort_bis")
     );
+    f.error_at(out, "antwort_bis");
+    let _ = writeln!(
+        out,
+        "<label>Nachricht <textarea name=\"nachricht\" id=\"ueberweisen-nachricht\" rows=\"3\" maxlength=\"4000\"{}>{}</textarea></label>",
+        f.aria("nachricht"),
+        esc(&f.value("nachricht").unwrap_or_default())
+    );
+    f.error_at(out, "nachricht");
+    let _ = writeln!(
+        out,
+        "<label><input type=\"checkbox\" name=\"zweite_bestaetigt\" value=\"on\" id=\"ueberweisen-zweite_bestaetigt\"{}> \
+         Auch senden, wenn schon eine offene Vermittlung mit diesem Anliegen an diesen Partner besteht</label>",
+        f.checked("zweite_bestaetigt", "on", false)
+    );
+    out.push_str("<button type=\"submit\">Vermittlung senden</button>\n</form>\n");
 
     // Record consent.
+    let f = state("einwilligung");
     let _ = writeln!(out, "<form id=\"einwilligung\" method=\"post\" action=\"/faelle/{id}/einwilligung\">\n{csrf}");
-    out.push_str("<h3>Einwilligung erfassen</h3>\n<fieldset><legend>Einwilligende Personen</legend>\n");
+    out.push_str("<h3>Einwilligung erfassen</h3>\n");
+    f.error_on_form(out);
+    let _ = writeln!(
+        out,
+        "<fieldset id=\"einwilligung-personen\"{}><legend>Einwilligende Personen</legend>",
+        f.aria("personen")
+    );
     for p in &m.case.details.persons {
         let _ = writeln!(
             out,
-            "<label><input type=\"checkbox\" name=\"personen\" value=\"{}\" checked> {}, {} ({})</label>",
+            "<label><input type=\"checkbox\" name=\"personen\" value=\"{}\"{}> {}, {} ({})</label>",
             esc(p.id.as_str()),
+            f.checked("personen", p.id.as_str(), true),
             esc(&p.family_name),
             esc(&p.given_name),
             esc(labels::role(p.role))
         );
     }
-    out.push_str("</fieldset>\n<fieldset><legend>Empfänger</legend>\n");
+    out.push_str("</fieldset>\n");
+    f.error_at(out, "personen");
+    let _ =
+        writeln!(out, "<fieldset id=\"einwilligung-empfaenger\"{}><legend>Empfänger</legend>", f.aria("empfaenger"));
     for p in &m.partners {
         let _ = writeln!(
             out,
-            "<label><input type=\"checkbox\" name=\"empfaenger\" value=\"{}\"> {}</label>",
+            "<label><input type=\"checkbox\" name=\"empfaenger\" value=\"{}\"{}> {}</label>",
             esc(p.id.as_str()),
+            f.checked("empfaenger", p.id.as_str(), false),
             esc(&p.name)
         );
     }
     out.push_str("</fieldset>\n");
-    data_checkboxes(out, "Datenkategorien");
-    out.push_str("<label>Form <select name=\"form\" required>\n");
-    super::options(out, ConsentForm::ALL, ConsentForm::as_str, labels::consent_form, None);
+    f.error_at(out, "empfaenger");
+    data_checkboxes(out, &f, "Datenkategorien");
+    out.push_str("<label>Form <select name=\"form\" id=\"einwilligung-form\" required>\n");
+    let chosen = f.value("form").and_then(|v| ConsentForm::parse(&v));
+    super::options(out, ConsentForm::ALL, ConsentForm::as_str, labels::consent_form, chosen);
+    out.push_str("</select></label>\n");
+    f.error_at(out, "form");
+    let _ = writeln!(
+        out,
+        "<label>Nachweis <input type=\"text\" name=\"nachweis\" id=\"einwilligung-nachweis\" maxlength=\"200\" \
+         value=\"{}\" required{}></label>",
+        esc(&f.value("nachweis").unwrap_or_default()),
+        f.aria("nachweis")
+    );
+    f.error_at(out, "nachweis");
     let latest = crate::domain::consent::latest_valid_until(ctx.today);
     let _ = writeln!(
         out,
-        "</select></label>\n<label>Nachweis <input type=\"text\" name=\"nachweis\" required></label>\n\
-         <label>Gültig bis <input type=\"date\" name=\"gueltig_bis\" min=\"{}\" max=\"{latest}\" required></label>\n\
-         <label><input type=\"checkbox\" name=\"ausdruecklich\" value=\"on\"> Gesonderte ausdrückliche Einwilligung für \
-         Gesundheitsdaten (Art. 9 Abs. 2 lit. a DSGVO) liegt vor</label>\n\
-         <label><input type=\"checkbox\" name=\"schweigepflicht\" value=\"on\"> Schweigepflichtentbindung liegt vor</label>\n\
+        "<label>Gültig bis <input type=\"date\" name=\"gueltig_bis\" id=\"einwilligung-gueltig_bis\" min=\"{}\" \
+         max=\"{latest}\" value=\"{}\" required{}></label>",
+        ctx.today,
+        esc(&f.value("gueltig_bis").unwrap_or_default()),
+        f.aria("gueltig_bis")
+    );
+    f.error_at(out, "gueltig_bis");
+    let _ = writeln!(
+        out,
+        "<label><input type=\"checkbox\" name=\"ausdruecklich\" value=\"on\" id=\"einwilligung-ausdruecklich\"{}> \
+         Gesonderte ausdrückliche Einwilligung für Gesundheitsdaten (Art. 9 Abs. 2 lit. a DSGVO) liegt vor</label>",
+        f.checked("ausdruecklich", "on", false)
+    );
+    f.error_at(out, "ausdruecklich");
+    let _ = writeln!(
+        out,
+        "<label><input type=\"checkbox\" name=\"schweigepflicht\" value=\"on\"{}> Schweigepflichtentbindung liegt vor</label>\n\
          <button type=\"submit\">Einwilligung speichern</button>\n</form>",
-        ctx.today
+        f.checked("schweigepflicht", "on", false)
     );
 
     // Close.
+    let f = state("abschliessen");
     let _ = writeln!(out, "<form id=\"abschliessen\" method=\"post\" action=\"/faelle/{id}/abschliessen\">\n{csrf}");
-    out.push_str("<h3>Fall abschließen</h3>\n<label>Ergebnis <select name=\"ergebnis\" required>\n");
-    super::options(out, CaseOutcome::ALL, CaseOutcome::as_str, labels::outcome, None);
-    out.push_str(
-        "</select></label>\n<label>Mittel (nur bei „Wohnung erhalten“) <select name=\"mittel\">\n\
-         <option value=\"\">–</option>\n",
+    out.push_str("<h3>Fall abschließen</h3>\n");
+    f.error_on_form(out);
+    out.push_str("<label>Ergebnis <select name=\"ergebnis\" id=\"abschliessen-ergebnis\" required>\n");
+    let chosen = f.value("ergebnis").and_then(|v| CaseOutcome::parse(&v));
+    super::options(out, CaseOutcome::ALL, CaseOutcome::as_str, labels::outcome, chosen);
+    out.push_str("</select></label>\n");
+    f.error_at(out, "ergebnis");
+    let _ = writeln!(
+        out,
+        "<label>Mittel (nur bei „Wohnung erhalten“) <select name=\"mittel\" id=\"abschliessen-mittel\"{}>\n\
+         <option value=\"\">–</option>",
+        f.aria("mittel")
     );
-    super::options(out, RescueMeans::ALL, RescueMeans::as_str, labels::rescue_means, None);
-    out.push_str(
-        "</select></label>\n<label>Notiz <textarea name=\"notiz\" rows=\"2\" maxlength=\"4000\"></textarea></label>\n",
+    let chosen = f.value("mittel").and_then(|v| RescueMeans::parse(&v));
+    super::options(out, RescueMeans::ALL, RescueMeans::as_str, labels::rescue_means, chosen);
+    out.push_str("</select></label>\n");
+    f.error_at(out, "mittel");
+    let _ = writeln!(
+        out,
+        "<label>Notiz <textarea name=\"notiz\" id=\"abschliessen-notiz\" rows=\"2\" maxlength=\"4000\"{}>{}</textarea></label>",
+        f.aria("notiz"),
+        esc(&f.value("notiz").unwrap_or_default())
     );
-    open_items(out, m);
+    f.error_at(out, "notiz");
+    open_items(out, m, &f);
     out.push_str("<button type=\"submit\">Fall abschließen</button>\n</form>\n</section>\n");
 }
 
 /// What is still running, above the close button, and the confirmation the close then needs.
-fn open_items(out: &mut String, m: &CasePageModel) {
+fn open_items(out: &mut String, m: &CasePageModel, f: &FormState<'_>) {
     let items = &m.open_items;
     if items.is_empty() {
         return;
@@ -454,23 +636,27 @@ fn open_items(out: &mut String, m: &CasePageModel) {
     for (kind, day) in &items.deadlines {
         let _ = writeln!(out, "<li>Laufende Frist: {} bis {}</li>", esc(&labels::deadline_kind(kind)), time_day(*day));
     }
-    out.push_str(
-        "</ul>\n<label><input type=\"checkbox\" name=\"offenes_bestaetigt\" value=\"on\" required> \
-         Trotzdem abschließen</label>\n</div>\n",
+    let _ = writeln!(
+        out,
+        "</ul>\n<label><input type=\"checkbox\" name=\"offenes_bestaetigt\" value=\"on\" required{}> \
+         Trotzdem abschließen</label>\n</div>",
+        f.checked("offenes_bestaetigt", "on", false)
     );
 }
 
-fn data_checkboxes(out: &mut String, legend: &str) {
-    let _ = writeln!(out, "<fieldset><legend>{legend}</legend>");
+fn data_checkboxes(out: &mut String, f: &FormState<'_>, legend: &str) {
+    let _ = writeln!(out, "<fieldset id=\"{}-daten\"{}><legend>{legend}</legend>", f.form, f.aria("daten"));
     for c in DataCategory::ALL {
         let _ = writeln!(
             out,
-            "<label><input type=\"checkbox\" name=\"daten\" value=\"{}\"> {}</label>",
+            "<label><input type=\"checkbox\" name=\"daten\" value=\"{}\"{}> {}</label>",
             c.as_str(),
+            f.checked("daten", c.as_str(), false),
             esc(labels::data_category(*c))
         );
     }
     out.push_str("</fieldset>\n");
+    f.error_at(out, "daten");
 }
 
 #[cfg(test)]
