@@ -162,3 +162,14 @@ async fn closing_a_case_names_what_is_still_open_needs_a_confirmation_and_ends_i
     let req = CloseCaseRequest { case_id: quiet.id.clone(), confirm_open_items: false, ..close(false) };
     cases(&hub, orgs::FACHSTELLE).await.close_case(req).await.expect("a case with nothing open closes");
 }
+
+#[tokio::test]
+async fn a_request_above_max_message_bytes_is_resource_exhausted() {
+    let hub = start().await;
+    let note = AddNoteRequest { idempotency_key: idem(), referral_id: random_id(), text: "x".repeat(5 * 1024 * 1024) };
+    let r = referrals(&hub, orgs::FACHSTELLE).await.add_note(note).await;
+    assert_status(r, Code::ResourceExhausted, &["max_message_bytes"]);
+    // A normal call on the same connection still works.
+    let small = AddNoteRequest { idempotency_key: idem(), referral_id: random_id(), text: "kurz".into() };
+    assert_status(referrals(&hub, orgs::FACHSTELLE).await.add_note(small).await, Code::NotFound, &[]);
+}

@@ -122,3 +122,65 @@ pub fn fit_connections(wanted: usize) -> usize {
     }
     wanted.min(room)
 }
+
+/// tonic answers a request above the decoding limit with OUT_OF_RANGE; gRPC's status table says
+/// RESOURCE_EXHAUSTED, which is what clients retry-classify correctly. The status travels in the
+/// response's headers or, after a streamed response, in its trailers: both are rewritten here.
+pub fn oversized_is_resource_exhausted(
+    res: axum::http::Response<tonic::body::Body>,
+) -> axum::http::Response<tonic::body::Body> {
+    let (mut parts, body) = res.into_parts();
+    rewrite_oversized(&mut parts.headers);
+    axum::http::Response::from_parts(parts, tonic::body::Body::new(OversizedTrailers(body)))
+}
+
+/// Rewrites an OUT_OF_RANGE "message length too large" status in `h` to RESOURCE_EXHAUSTED.
+fn rewrite_oversized(h: &mut axum::http::HeaderMap) {
+    use axum::http::HeaderValue;
+    let out_of_range = h.get("grpc-status").is_some_and(|v| v == "11");
+    // The message arrives percent-encoded (spaces as %20).
+    let too_large = h
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .is_some_and(|m| m.replace("%20", " ").contains("decoded message length too large"));
+    if out_of_range && too_large {
+        h.insert("grpc-status", HeaderValue::from_static("8"));
+        h.insert(
+            "grpc-message",
+            HeaderValue::from_static("the request is larger than the hub accepts (max_message_bytes)"),
+        );
+    }
+}
+
+/// A response body whose trailers pass through [`rewrite_oversized`].
+struct OversizedTrailers(tonic::body::Body);
+
+impl http_body::Body for OversizedTrailers {
+    type Data = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.0).poll_frame(cx).map(|frame| {
+            frame.map(|f| {
+                f.map(|f| match f.into_trailers() {
+                    Ok(mut trailers) => {
+                        rewrite_oversized(&mut trailers);
+                        http_body::Frame::trailers(trailers)
+                    }
+                    Err(data) => data,
+                })
+            })
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.0.size_hint()
+    }
+}

@@ -364,6 +364,7 @@ impl Server {
             // do not hold places under the connection cap.
             .http2_keepalive_interval(Some(self.http2_keepalive))
             .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+            .layer(tower::util::MapResponseLayer::new(listen::oversized_is_resource_exhausted))
             .add_service(health_svc)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
