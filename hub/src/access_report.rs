@@ -357,6 +357,9 @@ pub struct ReferralItem {
     pub state: ReferralState,
     /// Message to the recipient.
     pub message: String,
+    /// Whether the person's own identity (IDENTITY) went to the recipient: it did only under a statute or
+    /// a consent the person gave themselves; `None` when IDENTITY was not disclosed at all.
+    pub subject_identity_disclosed: Option<bool>,
     /// Each disclosed category with its legal bases, without the special categories.
     pub disclosures: Vec<DisclosureItem>,
     /// Each disclosed special category (Art. 9 GDPR) with its legal bases and whether they carry the
@@ -602,7 +605,7 @@ pub async fn build(
             .into_iter()
             .map(|n| NoteItem { at: n.created_at, author: actor_ref(&n.author), text: n.text })
             .collect();
-        referrals.push(referral_item(&r, notes, &case_consents, &org_ref, &actor_ref));
+        referrals.push(referral_item(&r, &subject.id, notes, &case_consents, &org_ref, &actor_ref));
     }
 
     let mut partner_reads = Vec::new();
@@ -753,6 +756,7 @@ fn notice_item(n: &Notice, org_ref: &impl Fn(&OrgId) -> OrgRef) -> NoticeItem {
 
 fn referral_item(
     r: &Referral,
+    subject: &PersonId,
     notes: Vec<NoteItem>,
     consents: &[Consent],
     org_ref: &impl Fn(&OrgId) -> OrgRef,
@@ -781,6 +785,11 @@ fn referral_item(
         reply_by: r.reply_by,
         state: r.state,
         message: r.message.clone(),
+        subject_identity_disclosed: r
+            .disclosures
+            .iter()
+            .find(|d| d.category == DataCategory::Identity)
+            .map(|d| d.covered_when_made(consents, subject)),
         disclosures: r
             .disclosures
             .iter()
@@ -1054,6 +1063,15 @@ impl AccessReport {
             h.row("Antwort erbeten bis", &labels::day(r.reply_by));
             h.row("Stand", labels::state(r.state));
             h.note_row("Nachricht an den Empfänger", &r.message);
+            match r.subject_identity_disclosed {
+                Some(true) => h.row("Ihre Personalien", "übermittelt"),
+                Some(false) => h.row(
+                    "Ihre Personalien",
+                    "nicht übermittelt: Sie haben in diese Weitergabe nicht eingewilligt (weitergegeben wurden \
+                     nur die Personalien der Personen, die eingewilligt haben)",
+                ),
+                None => {}
+            }
             if let Some(c) = &r.completion {
                 let mut result = labels::result(c.result).to_owned();
                 if let Some(a) = c.amount_cents {

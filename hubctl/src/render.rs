@@ -319,6 +319,7 @@ fn case_view_json(view: &CaseView) -> Value {
     json!({
         "readable_categories": readable,
         "withheld_categories": withheld,
+        "persons_withheld": view.persons_withheld,
         "persons": view.persons.iter().map(|person| json!({
             "person_id": person.person_id,
             "role": name_of::<PersonRole>(person.role),
@@ -613,6 +614,12 @@ fn case_view_text(view: &CaseView) -> String {
             ]);
         }
         out.push_str(&indent(&indent(&table.render(""))));
+    }
+    if view.persons_withheld > 0 {
+        out.push_str(&format!(
+            "  {} more household member(s) withheld: no consent of theirs covers you, and no statute applies\n",
+            view.persons_withheld
+        ));
     }
     if !view.stages.is_empty() {
         out.push_str("\n  Threat stages\n");

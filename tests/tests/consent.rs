@@ -457,3 +457,132 @@ async fn a_consent_names_persons_of_the_case_recipients_and_categories_each_once
     }
     assert!(case_consents(&hub, &case.id).await.is_empty(), "nothing refused is stored");
 }
+
+#[tokio::test]
+async fn a_consent_discloses_only_the_persons_who_gave_it_a_statute_the_household() {
+    let hub = start().await;
+    let case = open_case(&hub).await;
+    let persons = person_ids(&case);
+    assert!(persons.len() >= 2, "the Frau K. household has more than one person");
+    // Only the main tenant consents to the debt counselling service (a private recipient: consent only).
+    let mut req =
+        consent_request(&case, &[orgs::SCHULDNERBERATUNG], &[D::Identity, D::Arrears], &hub.date_in_days(170));
+    req.person_ids = vec![persons[0].clone()];
+    consents(&hub, orgs::FACHSTELLE).await.record_consent(req).await.expect("RecordConsent");
+    let private = create_referral(
+        &hub,
+        &case.id,
+        orgs::SCHULDNERBERATUNG,
+        ReferralCategory::DebtCounselling,
+        &[D::Identity, D::Arrears],
+    )
+    .await;
+    let v = view(&referral(&hub, orgs::SCHULDNERBERATUNG, &private.id).await);
+    let shown: Vec<&str> = v.persons.iter().map(|p| p.person_id.as_str()).collect();
+    assert_eq!(shown, [persons[0].as_str()], "only the person who consented");
+    assert_eq!(v.persons_withheld as usize, persons.len() - 1, "the others are withheld, and counted");
+    // The Jobcenter receives identity under §69 SGB X: the whole household.
+    let statutory =
+        create_referral(&hub, &case.id, orgs::JOBCENTER, ReferralCategory::RentDebtTakeoverSgb2, &[D::Identity]).await;
+    let v = view(&referral(&hub, orgs::JOBCENTER, &statutory.id).await);
+    assert_eq!(v.persons.len(), persons.len());
+    assert_eq!(v.persons_withheld, 0);
+    // The Art. 15 report of the second person says their identity went to the Jobcenter, not to the
+    // debt counselling service.
+    let second = hub::domain::ids::PersonId::parse(&persons[1]).expect("person id");
+    let report = hub::access_report::generate(
+        hub.hub().store().as_ref(),
+        &hub::domain::ids::CaseId::parse(&case.id).expect("case id"),
+        Some(&second),
+        hub::access_report::Format::Json,
+        hub.hub().clock_now(),
+    )
+    .await
+    .expect("access report");
+    let disclosed =
+        |to: &str| report.referrals.iter().find(|r| r.recipient.id == to).and_then(|r| r.subject_identity_disclosed);
+    assert_eq!(disclosed(orgs::SCHULDNERBERATUNG), Some(false));
+    assert_eq!(disclosed(orgs::JOBCENTER), Some(true));
+    assert!(report.to_html().contains("Sie haben in diese Weitergabe nicht eingewilligt"));
+}
+
+/// Revokes `consent` as the Fachstelle and returns the ids of the referrals the hub cancelled.
+async fn revoke(hub: &TestHub, consent: &Consent) -> Vec<String> {
+    consents(hub, orgs::FACHSTELLE)
+        .await
+        .revoke_consent(RevokeConsentRequest {
+            idempotency_key: idem(),
+            consent_id: consent.id.clone(),
+            note: String::new(),
+        })
+        .await
+        .expect("RevokeConsent")
+        .into_inner()
+        .cancelled_referral_ids
+}
+
+#[tokio::test]
+async fn a_referral_keeps_going_without_the_revoked_categories_while_what_remains_serves_its_purpose() {
+    let hub = start().await;
+    let case = open_case(&hub).await;
+    // The Jobcenter gets identity and arrears under §69 SGB X, health data on a consent of its own.
+    let health = record_consent(&hub, &case, &[orgs::JOBCENTER], &[D::Health]).await;
+    let takeover = create_referral(
+        &hub,
+        &case.id,
+        orgs::JOBCENTER,
+        ReferralCategory::RentDebtTakeoverSgb2,
+        &[D::Identity, D::Arrears, D::Health],
+    )
+    .await;
+    // Debt counselling: identity and arrears on one consent, health on another.
+    let base = record_consent(&hub, &case, &[orgs::SCHULDNERBERATUNG], &[D::Identity, D::Arrears]).await;
+    let health_sb = record_consent(&hub, &case, &[orgs::SCHULDNERBERATUNG], &[D::Health]).await;
+    let counselling = create_referral(
+        &hub,
+        &case.id,
+        orgs::SCHULDNERBERATUNG,
+        ReferralCategory::DebtCounselling,
+        &[D::Identity, D::Arrears, D::Health],
+    )
+    .await;
+
+    // Withdrawing the health consents: both referrals stay open, the health data is withheld.
+    assert!(revoke(&hub, &health).await.is_empty(), "the statutory takeover is not cancelled");
+    assert!(revoke(&hub, &health_sb).await.is_empty(), "debt counselling still has who and what");
+    for (org, id) in [(orgs::JOBCENTER, &takeover.id), (orgs::SCHULDNERBERATUNG, &counselling.id)] {
+        let r = referral(&hub, org, id).await;
+        assert_eq!(state_of(&r), ReferralState::Requested, "{org}: still open");
+        let v = view(&r);
+        assert_eq!(categories(&v.withheld_categories), [D::Health], "{org}: health withheld");
+        assert_eq!(v.health_note, "", "{org}");
+        assert_eq!(v.arrears_cents, Some(156_000), "{org}: arrears still readable");
+    }
+    // Withdrawing the consent that carries identity: debt counselling cannot serve its purpose any more.
+    assert_eq!(revoke(&hub, &base).await, std::slice::from_ref(&counselling.id));
+    let cut = referral(&hub, orgs::SCHULDNERBERATUNG, &counselling.id).await;
+    assert_eq!(state_of(&cut), ReferralState::Cancelled);
+    assert_eq!(cut.history.last().map(|t| t.reason_code), Some(ReasonCode::ConsentRevoked as i32));
+}
+
+#[tokio::test]
+async fn an_expired_consent_follows_the_same_rule() {
+    let hub = start().await;
+    let case = open_case(&hub).await;
+    let mut req = consent_request(&case, &[orgs::JOBCENTER], &[D::Health], &hub.date_in_days(5));
+    req.art9_explicit = true;
+    consents(&hub, orgs::FACHSTELLE).await.record_consent(req).await.expect("RecordConsent");
+    let takeover = create_referral(
+        &hub,
+        &case.id,
+        orgs::JOBCENTER,
+        ReferralCategory::RentDebtTakeoverSgb2,
+        &[D::Identity, D::Arrears, D::Health],
+    )
+    .await;
+    hub.advance_days(6);
+    hub.run_scheduled().await.expect("sweep");
+    let r = referral(&hub, orgs::JOBCENTER, &takeover.id).await;
+    assert_eq!(state_of(&r), ReferralState::Requested, "the takeover stays open on §69 SGB X");
+    assert_eq!(categories(&view(&r).withheld_categories), [D::Health]);
+}

@@ -112,6 +112,37 @@ impl Disclosure {
         self.bases.iter().any(|b| b.in_force(consents, recipient, self.category, today))
     }
 
+    /// The household members this disclosure covers for `recipient` on `today`: all of `household` when
+    /// a statute is among its bases (a statute covers the household), otherwise the persons who gave a
+    /// consent among its bases that is still in force (a consent covers those who gave it, DOMAIN.md
+    /// rule 5), in the household's order.
+    pub fn persons_covered<'a>(
+        &self,
+        consents: &[Consent],
+        recipient: &OrgId,
+        today: Day,
+        household: &'a [super::case::Person],
+    ) -> Vec<&'a super::case::Person> {
+        if self.bases.iter().any(|b| matches!(b, LegalBasis::Statute(_))) {
+            return household.iter().collect();
+        }
+        let givers: Vec<&super::ids::PersonId> = consents
+            .iter()
+            .filter(|c| self.uses(&c.id) && c.covers(recipient, self.category, today))
+            .flat_map(|c| c.persons.iter())
+            .collect();
+        household.iter().filter(|p| givers.contains(&&p.id)).collect()
+    }
+
+    /// Whether this disclosure, as made, covered `person`: a statute covers everyone, a consent those
+    /// who gave it (for the Art. 15 report, which tells a person what was disclosed about them).
+    pub fn covered_when_made(&self, consents: &[Consent], person: &super::ids::PersonId) -> bool {
+        self.bases.iter().any(|b| match b {
+            LegalBasis::Statute(_) => true,
+            LegalBasis::Consent(id) => consents.iter().any(|c| &c.id == id && c.persons.contains(person)),
+        })
+    }
+
     /// Relies on nothing but `consent` (so revoking it cuts this category off).
     pub fn relies_only_on(&self, consent: &ConsentId) -> bool {
         self.bases.iter().all(|b| matches!(b, LegalBasis::Consent(id) if id == consent))

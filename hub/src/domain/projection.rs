@@ -24,8 +24,10 @@ pub struct OutcomeSummary {
 /// The case as one recipient may read it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CaseView {
-    /// IDENTITY.
+    /// IDENTITY: the persons a basis covers.
     pub persons: Vec<Person>,
+    /// IDENTITY: household members no basis covers, withheld.
+    pub persons_withheld: usize,
     /// CONTACT, never with Schutzsperre.
     pub address: Option<Address>,
     /// CONTACT.
@@ -76,7 +78,11 @@ pub fn view_for_recipient(
         v.readable.push(d.category);
         let det = &case.details;
         match d.category {
-            DataCategory::Identity => v.persons.clone_from(&det.persons),
+            DataCategory::Identity => {
+                let covered = d.persons_covered(consents, recipient, today, &det.persons);
+                v.persons_withheld = det.persons.len() - covered.len();
+                v.persons = covered.into_iter().cloned().collect();
+            }
             DataCategory::Contact => {
                 v.contact = Some(det.contact.clone());
                 if !det.schutzsperre {

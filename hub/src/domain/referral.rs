@@ -269,6 +269,24 @@ impl Referral {
         others.iter().find(|r| r.state.is_open() && &r.recipient == recipient && r.category == category)
     }
 
+    /// The one rule for a referral whose consent ends (revoked or expired), chosen for the household's
+    /// benefit (DOMAIN.md rule 5): an open referral stays open, without the categories that lost every
+    /// basis (they are withheld from then on), as long as what remains still serves its purpose: every
+    /// essential category it was sent with ([`ReferralCategory::essential_data`]) keeps a basis, and at
+    /// least one category does. Otherwise it is cancelled with CONSENT_REVOKED or CONSENT_EXPIRED.
+    pub fn survives_basis_loss(&self, consents: &[super::consent::Consent], today: Day) -> bool {
+        let readable = |c: DataCategory| {
+            self.disclosures.iter().any(|d| d.category == c && d.readable(consents, &self.recipient, today))
+        };
+        let essential_kept = self
+            .category
+            .essential_data()
+            .iter()
+            .filter(|c| self.disclosures.iter().any(|d| d.category == **c))
+            .all(|c| readable(*c));
+        essential_kept && self.disclosures.iter().any(|d| readable(d.category))
+    }
+
     /// The side `org` is on, if any. The Fachstelle sending to itself is treated as sender.
     pub fn side_of(&self, org: &OrgId) -> Option<Side> {
         if &self.recipient == org && &self.sender != org {

@@ -106,6 +106,20 @@ text_enum!(
 );
 
 impl ReferralCategory {
+    /// The data a referral of this category cannot do without: who the household is, and for a rent-debt
+    /// takeover the arrears, for direct rent payment the tenancy. When a consent ends and one of these
+    /// loses its last basis, the referral cannot serve its purpose any more (see
+    /// [`super::referral::Referral::survives_basis_loss`]).
+    pub fn essential_data(self) -> &'static [DataCategory] {
+        match self {
+            ReferralCategory::RentDebtTakeoverSgb2 | ReferralCategory::RentDebtTakeoverSgb12 => {
+                &[DataCategory::Identity, DataCategory::Arrears]
+            }
+            ReferralCategory::DirectRentPayment => &[DataCategory::Identity, DataCategory::Tenancy],
+            _ => &[DataCategory::Identity],
+        }
+    }
+
     /// The topic under which a result of this category may be shared as OUTCOME, or `None` when
     /// the result itself is sensitive (that someone is in debt counselling, women's counselling or
     /// social work says more about causes than a landlord or an authority may learn). The topic

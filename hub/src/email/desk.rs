@@ -268,15 +268,29 @@ fn parse_day(s: &str) -> Option<Day> {
 /// The case data of a view as table sections, one per kind of data.
 fn sections(v: &CaseView) -> Vec<Section> {
     let mut out = Vec::new();
-    if !v.persons.is_empty() {
-        let rows = v
+    if !v.persons.is_empty() || v.persons_withheld > 0 {
+        let mut rows: Vec<(String, String)> = v
             .persons
             .iter()
             .map(|p| {
                 let year = p.birth_year.map(|y| format!(", geb. {y}")).unwrap_or_default();
-                (p.role.as_str().to_owned(), format!("{} {}{year}", p.given_name, p.family_name))
+                (
+                    crate::dashboard::views::labels::role(p.role).to_owned(),
+                    format!("{} {}{year}", p.given_name, p.family_name),
+                )
             })
             .collect();
+        match v.persons_withheld {
+            0 => {}
+            1 => rows.push((
+                "Weitere Person".into(),
+                "1 weitere Person des Haushalts hat nicht in die Weitergabe an Sie eingewilligt".into(),
+            )),
+            n => rows.push((
+                "Weitere Personen".into(),
+                format!("{n} weitere Personen des Haushalts haben nicht in die Weitergabe an Sie eingewilligt"),
+            )),
+        }
         out.push(Section { heading: "Personen".into(), rows });
     }
     let mut contact = Vec::new();

@@ -659,6 +659,7 @@ fn case_view_to_pb(v: &CaseView) -> pb::CaseView {
             .collect(),
         readable_categories: v.readable.iter().map(|c| data_category_pb(*c)).collect(),
         withheld_categories: v.withheld.iter().map(|c| data_category_pb(*c)).collect(),
+        persons_withheld: u32::try_from(v.persons_withheld).unwrap_or(u32::MAX),
     }
 }
 

@@ -126,9 +126,10 @@ impl Hub {
             .collect())
     }
 
-    /// Consequences of a consent ending (revoked or expired), inside the caller's transaction:
-    /// every recipient that received data under it is told to delete it, and open referrals left
-    /// with a disclosed category that no basis covers any more are cancelled.
+    /// Consequences of a consent ending (revoked or expired), inside the caller's transaction: every
+    /// recipient that received data under it is told to delete it, and open referrals follow the one rule
+    /// of [`crate::domain::referral::Referral::survives_basis_loss`] (kept without the lost categories, or
+    /// cancelled).
     pub(super) async fn end_consent(
         &self,
         tx: &mut dyn Tx,
@@ -154,8 +155,7 @@ impl Hub {
             if !notified.contains(&r.recipient) {
                 notified.push(r.recipient.clone());
             }
-            let cut_off = r.disclosures.iter().any(|d| !d.readable(&consents, &r.recipient, today));
-            if r.state.is_open() && cut_off {
+            if r.state.is_open() && !r.survives_basis_loss(&consents, today) {
                 r.cancel_by_hub(reason, "Rechtsgrundlage für die Datenübermittlung entfallen", now);
                 tx.update_referral(&r).await?;
                 for aud in [&r.sender, &r.recipient] {
