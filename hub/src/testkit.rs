@@ -297,6 +297,11 @@ impl TestHub {
         &self.hub
     }
 
+    /// The hub's store, for tests that check stored rows directly (the hub's edges never do).
+    pub fn store(&self) -> &std::sync::Arc<dyn crate::store::Store> {
+        self.hub.store()
+    }
+
     async fn connect(&self, identity: Option<&PemPair>) -> anyhow::Result<Channel> {
         let url = format!("https://127.0.0.1:{}", self.addr.port());
         crate::client::connect(&url, "localhost", &self.ca.cert, identity.map(|p| (p.cert.as_str(), p.key.as_str())))

@@ -48,7 +48,7 @@ fn report_to_file(bin: &Path, th: &TestHub, case_id: &str, format: &str, extra: 
 
 async fn org_name(th: &TestHub, id: &str) -> String {
     let id = OrgId::parse(id).expect("org id");
-    th.hub().store().org_by_id(&id).await.expect("directory").expect("registered").name
+    th.store().org_by_id(&id).await.expect("directory").expect("registered").name
 }
 
 fn strs(v: &Value) -> Vec<&str> {
@@ -100,7 +100,7 @@ async fn access_report_lists_data_disclosures_and_reads_in_json_and_german_html_
     referral(&th, orgs::JOBCENTER, &jc.id).await;
 
     let case_id = CaseId::parse(&case.id).expect("case id");
-    let audit = th.hub().store().audit_of_case(&case_id).await.expect("audit of case");
+    let audit = th.store().audit_of_case(&case_id).await.expect("audit of case");
     let read_by = |org: &str| {
         audit
             .iter()
@@ -241,7 +241,7 @@ async fn access_report_lists_data_disclosures_and_reads_in_json_and_german_html_
     assert!(stderr.contains("--case: is not a valid id"), "{stderr}");
 
     // Each generated report is itself recorded as an access: three reports, three records.
-    let audit = th.hub().store().audit_of_case(&case_id).await.expect("audit of case");
+    let audit = th.store().audit_of_case(&case_id).await.expect("audit of case");
     let own: Vec<_> = audit.iter().filter(|e| e.action == hub::access_report::ACTION).collect();
     assert_eq!(own.len(), 3, "{audit:#?}");
     for e in &own {
@@ -253,7 +253,7 @@ async fn access_report_lists_data_disclosures_and_reads_in_json_and_german_html_
     assert!(own[2].detail.contains(&persons[1]), "{}", own[2].detail);
     // The chain stays intact with the report's records in it.
     let key = hub::audit::SealPublicKey::load(&hub::audit::seal::public_key_file(th.data_dir())).expect("seal key");
-    let report = hub::audit::verify(th.hub().store().as_ref(), Some(&key)).await.expect("verification runs");
+    let report = hub::audit::verify(th.store().as_ref(), Some(&key)).await.expect("verification runs");
     assert!(report.is_intact(), "{} {:?}", report.summary(), report.problems);
     assert!(!audit.iter().any(|e| e.action == hub::access_report::ACTION && e.case_id.as_ref() != Some(&case_id)));
 }

@@ -189,7 +189,7 @@ async fn the_access_report_lists_special_categories_apart_with_the_explicit_cons
     .await;
     referral(&th, orgs::SCHULDNERBERATUNG, &r.id).await;
     let case_id = CaseId::parse(&case.id).expect("case id");
-    let store = th.hub().store();
+    let store = th.store();
     let now = th.hub().clock_now();
 
     // JSON: special categories in fields of their own, never among the others.

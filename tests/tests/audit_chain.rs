@@ -34,7 +34,7 @@ async fn read_case(th: &TestHub, case_id: &str) {
 
 /// Every audit record, oldest first, as the store reads it.
 async fn records(th: &TestHub) -> Vec<AuditRecord> {
-    let mut tx = th.hub().store().begin_read().await.expect("read transaction");
+    let mut tx = th.store().begin_read().await.expect("read transaction");
     tx.audit_records(&AuditQuery { limit: 100_000, ..AuditQuery::default() }).await.expect("audit records")
 }
 
@@ -43,7 +43,7 @@ fn public_key(th: &TestHub) -> SealPublicKey {
 }
 
 async fn verify(th: &TestHub) -> VerifyReport {
-    hub::audit::verify(th.hub().store().as_ref(), Some(&public_key(th))).await.expect("verification runs")
+    hub::audit::verify(th.store().as_ref(), Some(&public_key(th))).await.expect("verification runs")
 }
 
 /// Runs SQL (one or more statements) directly on the hub's database, bypassing the hub.

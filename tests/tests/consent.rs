@@ -491,7 +491,7 @@ async fn a_consent_discloses_only_the_persons_who_gave_it_a_statute_the_househol
     // debt counselling service.
     let second = hub::domain::ids::PersonId::parse(&persons[1]).expect("person id");
     let report = hub::access_report::generate(
-        hub.hub().store().as_ref(),
+        hub.store().as_ref(),
         &hub::domain::ids::CaseId::parse(&case.id).expect("case id"),
         Some(&second),
         hub::access_report::Format::Json,

@@ -140,7 +140,6 @@ async fn wrong_passwords_say_nothing_about_the_account_and_five_lock_it() {
     assert_eq!(b.get("/").await.status, 200);
 
     let audit = hub
-        .hub()
         .store()
         .begin_read()
         .await

@@ -221,7 +221,7 @@ async fn erasure_on_request_removes_the_case_and_tells_the_recipients() {
     for s in ["Kaiser", NOTE_TEXT, EVIDENCE, HEALTH_NOTE] {
         assert!(!contains(&raw, s), "{s} left after erasure");
     }
-    let mut tx = hub.hub().store().begin_read().await.expect("read");
+    let mut tx = hub.store().begin_read().await.expect("read");
     let id = hub::domain::ids::CaseId::parse(&case.id).expect("id");
     assert!(tx.case(&id).await.expect("read").is_none());
     let erasure = tx.erasure(&id).await.expect("read").expect("erasure record");
@@ -266,7 +266,7 @@ async fn retention_ends_in_erasure_and_a_schonfrist_cure_day_outlives_its_case()
     assert!(cure.legal_basis.contains("§569"), "{}", cure.legal_basis);
     let subject = format!("tenancy:{}:WN-4711-03", orgs::WOHNBAU);
     let cures = |subject: String| {
-        let store = hub.hub().store().clone();
+        let store = hub.store().clone();
         async move { store.begin_read().await.expect("read").cures(&subject).await.expect("cures") }
     };
     assert_eq!(cures(subject.clone()).await, vec![cured_on], "findable by the tenancy");
@@ -282,7 +282,7 @@ async fn retention_ends_in_erasure_and_a_schonfrist_cure_day_outlives_its_case()
     assert_status(get_case(&hub, &no_contact.id).await, Code::NotFound, &["case"]);
     assert!(get_case(&hub, &open.id).await.is_ok(), "an open case is never due");
     let id = hub::domain::ids::CaseId::parse(&no_contact.id).expect("id");
-    let erasure = hub.hub().store().begin_read().await.expect("read").erasure(&id).await.expect("read");
+    let erasure = hub.store().begin_read().await.expect("read").erasure(&id).await.expect("read");
     let erasure = erasure.expect("erasure record");
     assert_eq!(erasure.reason, hub::domain::erasure::ErasureReason::RetentionEnded);
     let audit = hub.hub().audit_of_case(&id).await.expect("audit");
@@ -298,7 +298,6 @@ async fn retention_ends_in_erasure_and_a_schonfrist_cure_day_outlives_its_case()
     assert_eq!(cures(subject.clone()).await, vec![cured_on], "kept through its last day");
     assert!(notice_refs(&hub).await.is_empty(), "a notice never taken up is erased after a year");
     let audit = hub
-        .hub()
         .store()
         .begin_read()
         .await

@@ -237,3 +237,53 @@ async fn events_carry_ids_and_codes_but_no_personal_data() {
         }
     }
 }
+
+/// The next event of a service subscription, at most 10 s away.
+async fn next_of(rx: &mut hub::service::events::Subscription) -> hub::domain::event::Event {
+    tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("an event within 10 s")
+        .expect("the stream is open")
+        .expect("no error")
+}
+
+/// The stream's rules (catch-up, then live, increasing cursors, resume without gaps or repeats) live in
+/// the service and hold without gRPC.
+#[tokio::test]
+async fn the_service_stream_catches_up_goes_live_and_resumes_without_gaps_or_repeats() {
+    use hub::domain::ids::OrgId;
+    use hub::service::Principal;
+    let hub = start().await;
+    let case = open_case(&hub).await;
+    let jc = hub
+        .hub()
+        .authenticate(Principal::Org(OrgId::parse(orgs::JOBCENTER).expect("org id")), None)
+        .await
+        .expect("caller");
+    let r =
+        create_referral(&hub, &case.id, orgs::JOBCENTER, ReferralCategory::RentDebtTakeoverSgb2, &[D::Identity]).await;
+    // Catch-up: the creation, committed before the subscription.
+    let mut rx = hub.hub().subscribe_events(&jc, 0).expect("subscribe");
+    let first = next_of(&mut rx).await;
+    assert_eq!(first.kind.as_str(), "REFERRAL_CREATED");
+    // Live: each move, in order.
+    let mut seen = vec![first.cursor];
+    for mv in [ReferralMove::Acknowledge, ReferralMove::Accept] {
+        do_move(&hub, orgs::JOBCENTER, &r.id, mv).await;
+        let e = next_of(&mut rx).await;
+        assert_eq!(e.kind.as_str(), "REFERRAL_STATE_CHANGED");
+        seen.push(e.cursor);
+    }
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "increasing cursors: {seen:?}");
+    drop(rx);
+    // Resume after the second: only the third and what follows, nothing twice.
+    do_move(&hub, orgs::JOBCENTER, &r.id, ReferralMove::Start).await;
+    let mut again = hub.hub().subscribe_events(&jc, seen[1]).expect("subscribe");
+    let resumed = next_of(&mut again).await;
+    assert_eq!(resumed.cursor, seen[2], "resumes right after its cursor");
+    let started = next_of(&mut again).await;
+    assert!(started.cursor > seen[2], "then the move made while nobody listened");
+    // The operator has no event stream.
+    let operator = hub.hub().authenticate(Principal::Operator, None).await.expect("operator");
+    assert!(hub.hub().subscribe_events(&operator, 0).is_err());
+}

@@ -464,7 +464,7 @@ async fn key_figures_of_a_synthetic_year_show_the_known_totals_suppressed_where_
     let th = start().await;
     let erased = play_year(&th).await;
     {
-        let mut tx = th.hub().store().begin_read().await.expect("read");
+        let mut tx = th.store().begin_read().await.expect("read");
         assert_eq!(tx.cases().await.expect("cases").len(), 30, "29 of 2026 and one of 2027 stored");
         let e = tx.erasures().await.expect("erasures");
         assert_eq!(e.len(), 1);
@@ -473,9 +473,7 @@ async fn key_figures_of_a_synthetic_year_show_the_known_totals_suppressed_where_
 
     // The library, on the test hub's store.
     let now = th.hub().clock_now();
-    let k = hub::key_figures::generate(th.hub().store().as_ref(), 2026, None, Format::Json, now)
-        .await
-        .expect("key figures");
+    let k = hub::key_figures::generate(th.store().as_ref(), 2026, None, Format::Json, now).await.expect("key figures");
     let wrong: Vec<String> = EXPECTED
         .iter()
         .filter(|(table, row, want)| value(&k, table, row) != *want)
@@ -488,9 +486,8 @@ async fn key_figures_of_a_synthetic_year_show_the_known_totals_suppressed_where_
     assert!(k.not_recorded.iter().any(|n| n.key == "erased_person_data"));
 
     // The 2027 case is the only one of that year: everything under 5.
-    let next = hub::key_figures::generate(th.hub().store().as_ref(), 2027, None, Format::Json, now)
-        .await
-        .expect("key figures 2027");
+    let next =
+        hub::key_figures::generate(th.store().as_ref(), 2027, None, Format::Json, now).await.expect("key figures 2027");
     assert_eq!(value(&next, "cases", "total"), "<5");
     assert_eq!(value(&next, "route_in", "HOUSING_COMPANY_NOTICE"), "<5");
 
@@ -581,7 +578,7 @@ async fn key_figures_of_a_synthetic_year_show_the_known_totals_suppressed_where_
     assert!(!html.contains("Synth") && !html.contains("Jahresfall") && !html.contains("KZ-2026"), "no personal data");
 
     // Each report was recorded in the audit trail, as aggregated data without a case.
-    let mut tx = th.hub().store().begin_read().await.expect("read");
+    let mut tx = th.store().begin_read().await.expect("read");
     let records = tx.audit_records(&AuditQuery { limit: 10_000, ..AuditQuery::default() }).await.expect("audit");
     let reports: Vec<_> = records.iter().filter(|r| r.action == hub::key_figures::ACTION).collect();
     assert_eq!(reports.len(), 5, "2026 and 2027 from the library, json, csv and html from the binary");

@@ -148,7 +148,7 @@ async fn bulk_across_transactions_with_repeated_tenancies_matches_record_by_reco
             .collect::<Vec<_>>()
     };
     let mut client = notices(&th, orgs::WOHNBAU).await;
-    let before = th.hub().store().events_after(&OrgId::parse(orgs::FACHSTELLE).unwrap(), 0, 100_000).await.unwrap();
+    let before = th.store().events_after(&OrgId::parse(orgs::FACHSTELLE).unwrap(), 0, 100_000).await.unwrap();
     let resp = client.stream_arrears_notices(tokio_stream::iter(requests(&records))).await.unwrap().into_inner();
     let s = resp.summary.unwrap();
     assert_eq!((s.received, s.accepted, s.updated, s.unchanged, s.rejected), (1_205, 1_200, 2, 3, 0));
@@ -163,13 +163,13 @@ async fn bulk_across_transactions_with_repeated_tenancies_matches_record_by_reco
 
     let stored = statuses(&th).await;
     assert_eq!(stored.len(), 1_200, "one notice per tenancy");
-    let events = th.hub().store().events_after(&OrgId::parse(orgs::FACHSTELLE).unwrap(), 0, 100_000).await.unwrap();
+    let events = th.store().events_after(&OrgId::parse(orgs::FACHSTELLE).unwrap(), 0, 100_000).await.unwrap();
     let new: Vec<_> = events.iter().filter(|e| !before.iter().any(|b| b.cursor == e.cursor)).collect();
     assert_eq!(new.len(), 1_202, "one event per accepted or updated record");
     assert!(new.windows(2).all(|w| w[0].cursor < w[1].cursor), "cursors ascend");
     let key = hub::audit::seal::SealPublicKey::load(&hub::audit::seal::public_key_file(th.data_dir()))
         .expect("the hub wrote its seal public key");
-    let report = hub::audit::verify(th.hub().store().as_ref(), Some(&key)).await.expect("verification runs");
+    let report = hub::audit::verify(th.store().as_ref(), Some(&key)).await.expect("verification runs");
     assert!(report.is_intact(), "audit chain intact: {:?}", report.problems);
     assert!(report.records >= 1_202, "one audit record per stored change, {} records", report.records);
 
@@ -179,7 +179,7 @@ async fn bulk_across_transactions_with_repeated_tenancies_matches_record_by_reco
     let resp = client.stream_arrears_notices(tokio_stream::iter(requests(&records))).await.unwrap().into_inner();
     let s = resp.summary.unwrap();
     assert_eq!((s.accepted, s.updated, s.unchanged), (0, 4, 1_201));
-    let after = th.hub().store().events_after(&OrgId::parse(orgs::FACHSTELLE).unwrap(), 0, 100_000).await.unwrap();
+    let after = th.store().events_after(&OrgId::parse(orgs::FACHSTELLE).unwrap(), 0, 100_000).await.unwrap();
     assert_eq!(after.len(), events.len() + 4, "only the four changes are announced");
     let open = open_notices(&th).await;
     let r7 = open.iter().find(|n| n.reference == "R-7").expect("R-7 in triage");

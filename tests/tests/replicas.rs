@@ -33,7 +33,7 @@ async fn reread(hub: &TestHub, org: &str) -> Vec<hub::domain::event::Event> {
     let mut out = Vec::new();
     let mut cursor = 0;
     loop {
-        let batch = hub.hub().store().events_after(&org, cursor, 1000).await.expect("events_after");
+        let batch = hub.store().events_after(&org, cursor, 1000).await.expect("events_after");
         match batch.last() {
             None => return out,
             Some(last) => cursor = last.cursor,
@@ -174,7 +174,7 @@ async fn one_idempotency_key_sent_to_both_replicas_at_once_creates_one_referral(
         ids.insert(via_a.id);
     }
     assert_eq!(ids.len(), 10, "ten keys, ten referrals");
-    let mut tx = b.hub().store().begin().await.expect("begin");
+    let mut tx = b.store().begin().await.expect("begin");
     let stored = tx.referrals_of_case(&CaseId::parse(&case.id).expect("case id")).await.expect("referrals of case");
     let stored: BTreeSet<String> = stored.iter().map(|r| r.id.to_string()).collect();
     assert_eq!(stored, ids, "exactly one stored referral per idempotency key");

@@ -22,7 +22,6 @@ use crate::key_figures::{self, Format};
 use crate::service::Outage;
 use crate::service::dashboard::HandoffFilter;
 use crate::service::{HubError, Idem, NewClosure, NewConsent, NewReferral};
-use crate::store::AuditEntry;
 
 /// The error page of a failed request. Internal details are logged, never shown.
 pub fn error_page(e: HubError, frame: Option<&Frame<'_>>) -> Response {
@@ -173,29 +172,7 @@ async fn figures(
     year: i32,
     format: Format,
 ) -> Result<key_figures::KeyFigures, HubError> {
-    let org = staff.user.caller.fachstelle("read key figures")?.id.clone();
-    let now = state.hub.clock_now();
-    let store = state.hub.store();
-    let figures = {
-        let mut tx = store.begin_read().await?;
-        key_figures::build(tx.as_mut(), year, Some(&org), now).await.map_err(|e| HubError::Internal(e.to_string()))?
-    };
-    let mut tx = store.begin().await?;
-    tx.append_audit(&AuditEntry {
-        at: now,
-        actor: org.as_str().to_owned(),
-        staff: Some(staff.user.account.display_name.as_str().to_owned()),
-        action: "report.key_figures".into(),
-        case_id: None,
-        referral_id: None,
-        legal_basis: "aggregated statistics".into(),
-        detail: format!(
-            "key figures {year} ({format}) on the dashboard: aggregated counts only, cells under 5 suppressed"
-        ),
-    })
-    .await?;
-    tx.commit().await?;
-    Ok(figures)
+    state.hub.key_figures_for(&staff.user.caller, year, format, "on the dashboard").await
 }
 
 /// GET /kennzahlen?jahr=Y

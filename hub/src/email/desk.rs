@@ -41,7 +41,7 @@ impl HubDesk {
     async fn caller(&self, link: &LinkClaims) -> Result<(Caller, ReferralId), DeskError> {
         let org_id = OrgId::parse(&link.org).map_err(|_| DeskError::NotFound)?;
         let id = ReferralId::parse(&link.referral).map_err(|_| DeskError::NotFound)?;
-        let org = self.hub.store().org_by_id(&org_id).await.map_err(|_| DeskError::Unavailable)?;
+        let org = self.hub.organisation(&org_id).await.map_err(|_| DeskError::Unavailable)?;
         let Some(org) = org else { return Err(DeskError::Revoked) };
         let revoked = !org.active
             || !matches!(org.delivery, Delivery::Email(_))
@@ -53,7 +53,7 @@ impl HubDesk {
     }
 
     async fn org_name(&self, id: &OrgId) -> String {
-        match self.hub.store().org_by_id(id).await {
+        match self.hub.organisation(id).await {
             Ok(Some(Organisation { name, .. })) => name,
             _ => id.to_string(),
         }

@@ -1,7 +1,6 @@
 //! The gRPC services: authenticate, convert the request, call the hub, convert the answer.
 
 use std::pin::Pin;
-use std::time::Duration;
 
 use hub_proto::v1 as pb;
 use prost::Message;
@@ -503,125 +502,18 @@ impl pb::referral_service_server::ReferralService for Api {
 /// Stream of events for one subscriber.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::SubscribeResponse, Status>> + Send + 'static>>;
 
-/// Events fetched per read; a slow subscriber never holds more than this in memory.
-const EVENT_BATCH: u32 = 256;
-
-/// How often an idle stream reads the store for events committed elsewhere (another replica, or
-/// another process on the same database), which the in-process feed never carries.
-const EVENT_POLL: Duration = Duration::from_secs(2);
-
-/// One subscriber's position. Events go out in cursor order, each once: `cursor` is the last one
-/// sent, and nothing at or below it is sent again. `covered` is a cursor of the global stream up to
-/// which every event of this audience has been sent (`covered >= cursor`).
-struct Position {
-    cursor: u64,
-    covered: u64,
-}
-
-type Outbox = tokio::sync::mpsc::Sender<Result<pb::SubscribeResponse, Status>>;
-
-impl Position {
-    /// Reads the store after `cursor` until it is drained and sends what it finds; afterwards every
-    /// event that had committed when the read began has been sent, so `covered` may rise to any
-    /// cursor known to have committed by then (`committed`). Returns false when the stream is over.
-    async fn catch_up(&mut self, hub: &Hub, caller: &Caller, out: &Outbox, committed: u64) -> bool {
-        loop {
-            let batch = match hub.events_after(caller, self.cursor, EVENT_BATCH).await {
-                Ok(b) => b,
-                Err(e) => {
-                    let _ = out.send(Err(e.into())).await;
-                    return false;
-                }
-            };
-            let full = batch.len() == EVENT_BATCH as usize;
-            for e in &batch {
-                if !self.send(out, e).await {
-                    return false;
-                }
-            }
-            if !full {
-                self.covered = self.covered.max(committed).max(self.cursor);
-                return true;
-            }
-        }
-    }
-
-    /// Sends one event unless it went out already.
-    async fn send(&mut self, out: &Outbox, e: &crate::domain::event::Event) -> bool {
-        if e.cursor <= self.cursor {
-            return true;
-        }
-        self.cursor = e.cursor;
-        out.send(Ok(pb::SubscribeResponse { event: Some(cv::event_to_pb(e)) })).await.is_ok()
-    }
-}
-
 #[tonic::async_trait]
 impl pb::event_service_server::EventService for Api {
     type SubscribeStream = EventStream;
 
-    /// Catch-up from the store, then live events from the hub's in-process feed: a commit of this
-    /// hub is sent from memory when it follows on what the stream has covered. A hole before a
-    /// commit (events another replica committed in between), a lag (the stream fell more than the
-    /// feed's capacity behind) and the idle poll read the store instead. Either way events go out
-    /// in cursor order, without gaps or repeats, and a client resumes with its last cursor.
+    /// The caller's events after `after_cursor`, in cursor order, without gaps or repeats (see
+    /// [`crate::service::events`]); each converted to proto here.
     async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
-        use tokio::sync::broadcast::error::RecvError;
+        use tokio_stream::StreamExt as _;
         let caller = self.caller(&req).await?;
-        let audience = caller.org().map_err(Status::from)?.id.clone();
-        let after = req.get_ref().after_cursor;
-        let hub = self.hub.clone();
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::SubscribeResponse, Status>>(64);
-        tokio::spawn(async move {
-            let mut closing = hub.closing();
-            if *closing.borrow_and_update() {
-                return;
-            }
-            // Subscribe to the feed first: what committed up to `head` is in the store for the
-            // catch-up, everything later arrives on the feed.
-            let (mut feed, head) = hub.event_feed();
-            let mut at = Position { cursor: after, covered: after };
-            if !at.catch_up(&hub, &caller, &tx, head).await {
-                return;
-            }
-            loop {
-                tokio::select! {
-                    _ = closing.changed() => return,
-                    () = tx.closed() => return,
-                    got = feed.recv() => {
-                        let ok = match got {
-                            Ok(c) if c.last <= at.covered => true,
-                            Ok(c) if c.first <= at.covered + 1 => {
-                                let mut ok = true;
-                                for e in c.events.iter().filter(|e| e.audience == audience) {
-                                    if !at.send(&tx, e).await {
-                                        ok = false;
-                                        break;
-                                    }
-                                }
-                                at.covered = at.covered.max(c.last);
-                                ok
-                            }
-                            // A hole before this commit: it and everything below it has committed.
-                            Ok(c) => at.catch_up(&hub, &caller, &tx, c.last).await,
-                            Err(RecvError::Lagged(_)) => {
-                                let head = hub.event_head();
-                                at.catch_up(&hub, &caller, &tx, head).await
-                            }
-                            Err(RecvError::Closed) => false,
-                        };
-                        if !ok {
-                            return;
-                        }
-                    }
-                    () = tokio::time::sleep(EVENT_POLL) => {
-                        if !at.catch_up(&hub, &caller, &tx, 0).await {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        let events = self.hub.subscribe_events(&caller, req.get_ref().after_cursor)?;
+        let stream = tokio_stream::wrappers::ReceiverStream::new(events)
+            .map(|item| item.map(|e| pb::SubscribeResponse { event: Some(cv::event_to_pb(&e)) }).map_err(Status::from));
+        Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -7,6 +7,7 @@ mod consents;
 pub mod dashboard;
 mod directory;
 mod erasure;
+pub mod events;
 mod notices;
 mod outbox;
 mod referrals;
@@ -291,9 +292,48 @@ impl Hub {
         Ok(self.store.probe().await?)
     }
 
-    /// The store (for health checks).
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The store, inside the crate only (the test kit's checks of stored rows). Every edge (gRPC, the
+    /// dashboard, the email desk) goes through the use cases above: `tests/tests/architecture.rs` fails
+    /// when an edge reaches the store.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// A directory entry by id (names and channels are not personal data: no audit).
+    pub async fn organisation(&self, id: &OrgId) -> HubResult<Option<Organisation>> {
+        Ok(self.store.org_by_id(id).await?)
+    }
+
+    /// The key figures of `year` for the caller's Fachstelle, read from one snapshot and recorded in the
+    /// audit trail as a report read (`via` says where, e.g. "on the dashboard").
+    pub async fn key_figures_for(
+        &self,
+        caller: &Caller,
+        year: i32,
+        format: crate::key_figures::Format,
+        via: &str,
+    ) -> HubResult<crate::key_figures::KeyFigures> {
+        let org = caller.fachstelle("read key figures")?.id.clone();
+        let now = self.now();
+        let figures = {
+            let mut tx = self.store.begin_read().await?;
+            crate::key_figures::build(tx.as_mut(), year, Some(&org), now)
+                .await
+                .map_err(|e| HubError::Internal(e.to_string()))?
+        };
+        let mut tx = self.store.begin().await?;
+        tx.append_audit(&audit(
+            &caller.actor(),
+            now,
+            "report.key_figures",
+            None,
+            None,
+            "aggregated statistics".into(),
+            format!("key figures {year} ({format}) {via}: aggregated counts only, cells under 5 suppressed"),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(figures)
     }
 
     fn now(&self) -> Instant {
