@@ -471,3 +471,317 @@ async fn hub_staff_add_creates_an_account_that_signs_in() {
     let listed = String::from_utf8_lossy(&list.stdout);
     assert!(listed.contains("a.neu") && !listed.contains("argon2"), "{listed}");
 }
+
+/// One invalid input, sent through both edges: the gRPC API (as a client written from `proto/`) and the
+/// dashboard's form over HTTPS. Both must refuse it with the same rule: the same kind of answer, and the
+/// message at the same field (the proto field on gRPC, the form field on the page).
+struct Row {
+    what: &'static str,
+    call: Call,
+    form: &'static str,
+    fields: Vec<(&'static str, String)>,
+    code: Code,
+    /// The proto field the gRPC message names, and the form field the page shows the message at.
+    at: Option<(&'static str, &'static str)>,
+}
+
+enum Call {
+    Consent(RecordConsentRequest),
+    Referral(CreateReferralRequest),
+    Close(CloseCaseRequest),
+}
+
+#[tokio::test]
+async fn every_invalid_input_is_refused_by_the_api_and_the_dashboard_with_the_same_rule_and_nothing_is_stored() {
+    let hub = staff_hub().await;
+    let case = open_case(&hub).await;
+    let other = open_case(&hub).await;
+    let mut b = Browser::new(&hub);
+    b.sign_in("k.meyer", PASSWORD).await;
+    let csrf = b.csrf().await;
+    let base = format!("/faelle/{}", case.id);
+    // One referral exists already (consent for the debt counselling service), for the duplicate and the
+    // close rows.
+    record_consent(&hub, &case, &[orgs::SCHULDNERBERATUNG], &[DataCategory::Identity]).await;
+    let existing = CreateReferralRequest {
+        confirm_duplicate: false,
+        ..referral_request(
+            &hub,
+            &case.id,
+            orgs::SCHULDNERBERATUNG,
+            ReferralCategory::DebtCounselling,
+            &[DataCategory::Identity],
+        )
+    };
+    try_create_referral(&hub, existing.clone()).await.expect("the first referral");
+
+    let person = person_ids(&case)[0].clone();
+    let consent = |f: &dyn Fn(&mut RecordConsentRequest)| {
+        let mut r = consent_request(&case, &[orgs::JOBCENTER], &[DataCategory::Identity], &hub.date_in_days(90));
+        r.person_ids = vec![person.clone()];
+        f(&mut r);
+        Call::Consent(r)
+    };
+    let consent_form = |f: &dyn Fn(&mut Vec<(&'static str, String)>)| {
+        let mut v = vec![
+            ("csrf", csrf.clone()),
+            ("personen", person.clone()),
+            ("empfaenger", orgs::JOBCENTER.to_owned()),
+            ("daten", "IDENTITY".to_owned()),
+            ("form", "WRITTEN".to_owned()),
+            ("nachweis", "EW-2026-0001 (synthetisch)".to_owned()),
+            ("gueltig_bis", hub.date_in_days(90)),
+        ];
+        f(&mut v);
+        v
+    };
+    let set = |v: &mut Vec<(&'static str, String)>, k: &'static str, value: &str| {
+        v.retain(|(name, _)| *name != k);
+        v.push((k, value.to_owned()));
+    };
+    let refer = |f: &dyn Fn(&mut CreateReferralRequest)| {
+        let mut r = existing.clone();
+        r.idempotency_key = idem();
+        f(&mut r);
+        Call::Referral(r)
+    };
+    let refer_form = |f: &dyn Fn(&mut Vec<(&'static str, String)>)| {
+        let mut v = vec![
+            ("csrf", csrf.clone()),
+            ("empfaenger", orgs::SCHULDNERBERATUNG.to_owned()),
+            ("kategorie", "DEBT_COUNSELLING".to_owned()),
+            ("daten", "IDENTITY".to_owned()),
+        ];
+        f(&mut v);
+        v
+    };
+    let close = |f: &dyn Fn(&mut CloseCaseRequest)| {
+        let mut r = CloseCaseRequest {
+            idempotency_key: idem(),
+            case_id: case.id.clone(),
+            outcome: CaseOutcome::WohnungErhalten as i32,
+            rescue_means: RescueMeans::Sgb2Loan as i32,
+            note: String::new(),
+            confirm_open_items: true,
+        };
+        f(&mut r);
+        Call::Close(r)
+    };
+    let close_form = |f: &dyn Fn(&mut Vec<(&'static str, String)>)| {
+        let mut v = vec![
+            ("csrf", csrf.clone()),
+            ("ergebnis", "WOHNUNG_ERHALTEN".to_owned()),
+            ("mittel", "SGB2_LOAN".to_owned()),
+            ("offenes_bestaetigt", "on".to_owned()),
+        ];
+        f(&mut v);
+        v
+    };
+    let e = "einwilligung";
+    let u = "ueberweisen";
+    let a = "abschliessen";
+    let inv = Code::InvalidArgument;
+    let rows = vec![
+        Row {
+            what: "consent without a person",
+            call: consent(&|r| r.person_ids.clear()),
+            form: e,
+            fields: consent_form(&|v| v.retain(|(k, _)| *k != "personen")),
+            code: inv,
+            at: Some(("person_ids", "personen")),
+        },
+        Row {
+            what: "consent of another case's person",
+            call: consent(&|r| r.person_ids = person_ids(&other)[..1].to_vec()),
+            form: e,
+            fields: consent_form(&|v| set(v, "personen", &person_ids(&other)[0])),
+            code: inv,
+            at: Some(("person_ids[0]", "personen")),
+        },
+        Row {
+            what: "consent without a recipient",
+            call: consent(&|r| r.recipient_organisation_ids.clear()),
+            form: e,
+            fields: consent_form(&|v| v.retain(|(k, _)| *k != "empfaenger")),
+            code: inv,
+            at: Some(("recipient_organisation_ids", "empfaenger")),
+        },
+        Row {
+            what: "consent to an unregistered recipient",
+            call: consent(&|r| r.recipient_organisation_ids = vec!["niemand-hier".into()]),
+            form: e,
+            fields: consent_form(&|v| set(v, "empfaenger", "niemand-hier")),
+            code: inv,
+            at: Some(("recipient_organisation_ids[0]", "empfaenger")),
+        },
+        Row {
+            what: "consent without a data category",
+            call: consent(&|r| r.categories.clear()),
+            form: e,
+            fields: consent_form(&|v| v.retain(|(k, _)| *k != "daten")),
+            code: inv,
+            at: Some(("categories", "daten")),
+        },
+        Row {
+            what: "consent with blank evidence",
+            call: consent(&|r| r.evidence_reference = "   ".into()),
+            form: e,
+            fields: consent_form(&|v| set(v, "nachweis", "   ")),
+            code: inv,
+            at: Some(("evidence_reference", "nachweis")),
+        },
+        Row {
+            what: "consent with a control character in the evidence",
+            call: consent(&|r| r.evidence_reference = "EW\u{7}1".into()),
+            form: e,
+            fields: consent_form(&|v| set(v, "nachweis", "EW\u{7}1")),
+            code: inv,
+            at: Some(("evidence_reference", "nachweis")),
+        },
+        Row {
+            what: "consent with overlong evidence",
+            call: consent(&|r| r.evidence_reference = "E".repeat(201)),
+            form: e,
+            fields: consent_form(&|v| set(v, "nachweis", &"E".repeat(201))),
+            code: inv,
+            at: Some(("evidence_reference", "nachweis")),
+        },
+        Row {
+            what: "consent valid for more than 12 months",
+            call: consent(&|r| r.valid_until = hub.date_in_days(400)),
+            form: e,
+            fields: consent_form(&|v| set(v, "gueltig_bis", &hub.date_in_days(400))),
+            code: inv,
+            at: Some(("valid_until", "gueltig_bis")),
+        },
+        Row {
+            what: "consent that ended yesterday",
+            call: consent(&|r| r.valid_until = hub.date_in_days(-1)),
+            form: e,
+            fields: consent_form(&|v| set(v, "gueltig_bis", &hub.date_in_days(-1))),
+            code: inv,
+            at: Some(("valid_until", "gueltig_bis")),
+        },
+        Row {
+            what: "health data without the explicit consent",
+            call: consent(&|r| {
+                r.categories = vec![DataCategory::Health as i32];
+                r.art9_explicit = false;
+            }),
+            form: e,
+            fields: consent_form(&|v| set(v, "daten", "HEALTH")),
+            code: inv,
+            at: Some(("art9_explicit", "ausdruecklich")),
+        },
+        Row {
+            what: "income data to a housing company",
+            call: consent(&|r| {
+                r.recipient_organisation_ids = vec![orgs::WOHNBAU.into()];
+                r.categories = vec![DataCategory::IncomeBenefits as i32];
+            }),
+            form: e,
+            fields: consent_form(&|v| {
+                set(v, "empfaenger", orgs::WOHNBAU);
+                set(v, "daten", "INCOME_BENEFITS");
+            }),
+            code: inv,
+            at: Some(("categories", "daten")),
+        },
+        Row {
+            what: "referral without data",
+            call: refer(&|r| r.data_categories.clear()),
+            form: u,
+            fields: refer_form(&|v| v.retain(|(k, _)| *k != "daten")),
+            code: inv,
+            at: Some(("data_categories", "daten")),
+        },
+        Row {
+            what: "referral to be answered by 31.12.2099",
+            call: refer(&|r| r.reply_by = "2099-12-31".into()),
+            form: u,
+            fields: refer_form(&|v| set(v, "antwort_bis", "2099-12-31")),
+            code: inv,
+            at: Some(("reply_by", "antwort_bis")),
+        },
+        Row {
+            what: "referral to be answered yesterday",
+            call: refer(&|r| r.reply_by = hub.date_in_days(-1)),
+            form: u,
+            fields: refer_form(&|v| set(v, "antwort_bis", &hub.date_in_days(-1))),
+            code: inv,
+            at: Some(("reply_by", "antwort_bis")),
+        },
+        Row {
+            what: "referral with an overlong message",
+            call: refer(&|r| r.message = "x".repeat(4001)),
+            form: u,
+            fields: refer_form(&|v| set(v, "nachricht", &"x".repeat(4001))),
+            code: inv,
+            at: Some(("message", "nachricht")),
+        },
+        Row {
+            what: "a second open referral of the same kind, unconfirmed",
+            call: refer(&|_| {}),
+            form: u,
+            fields: refer_form(&|_| {}),
+            code: Code::FailedPrecondition,
+            at: None,
+        },
+        Row {
+            what: "closing as saved without the means",
+            call: close(&|r| r.rescue_means = 0),
+            form: a,
+            fields: close_form(&|v| v.retain(|(k, _)| *k != "mittel")),
+            code: inv,
+            at: Some(("rescue_means", "mittel")),
+        },
+        Row {
+            what: "closing with an overlong note",
+            call: close(&|r| r.note = "n".repeat(4001)),
+            form: a,
+            fields: close_form(&|v| set(v, "notiz", &"n".repeat(4001))),
+            code: inv,
+            at: Some(("note", "notiz")),
+        },
+        Row {
+            what: "closing with an open referral, unconfirmed",
+            call: close(&|r| r.confirm_open_items = false),
+            form: a,
+            fields: close_form(&|v| v.retain(|(k, _)| *k != "offenes_bestaetigt")),
+            code: Code::FailedPrecondition,
+            at: None,
+        },
+    ];
+    let rows_n = rows.len();
+    for row in rows {
+        let refused = match row.call {
+            Call::Consent(r) => consents(&hub, orgs::FACHSTELLE).await.record_consent(r).await.map(|_| ()),
+            Call::Referral(r) => try_create_referral(&hub, r).await.map(|_| ()),
+            Call::Close(r) => cases(&hub, orgs::FACHSTELLE).await.close_case(r).await.map(|_| ()),
+        };
+        let status = refused.expect_err(row.what);
+        assert_eq!(status.code(), row.code, "{}: gRPC {status:?}", row.what);
+        let page = b.send_form(&format!("{base}/{}", row.form), &row.fields).await;
+        let want = if row.code == Code::FailedPrecondition { 409 } else { 400 };
+        assert_eq!(page.status, want, "{}: dashboard {}", row.what, page.body);
+        match row.at {
+            Some((proto, form_field)) => {
+                assert!(status.message().starts_with(proto), "{}: gRPC names {proto}: {}", row.what, status.message());
+                let at = format!("id=\"{}-{form_field}-fehler\"", row.form);
+                assert!(page.body.contains(&at), "{}: the page shows the message at {form_field}", row.what);
+            }
+            None => {
+                let at = format!("id=\"{}-fehler\"", row.form);
+                assert!(page.body.contains(&at), "{}: the page shows the message on the form", row.what);
+            }
+        }
+    }
+    println!("{rows_n} invalid inputs refused by both edges");
+    // Nothing was stored by any of them.
+    let caller =
+        hub.hub().authenticate(hub::service::Principal::Org(org(orgs::FACHSTELLE)), None).await.expect("caller");
+    let id = CaseId::parse(&case.id).expect("id");
+    assert_eq!(hub.hub().list_consents(&caller, &id).await.expect("consents").len(), 1, "only the setup's consent");
+    assert_eq!(referral_count(&hub, &case.id).await, 1, "only the setup's referral");
+    assert!(hub.hub().dash_case(&caller, &id).await.expect("case").case.closure.is_none(), "the case is open");
+}
