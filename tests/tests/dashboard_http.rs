@@ -479,11 +479,14 @@ struct Row {
     what: &'static str,
     call: Call,
     form: &'static str,
-    fields: Vec<(&'static str, String)>,
+    fields: Fields,
     code: Code,
     /// The proto field the gRPC message names, and the form field the page shows the message at.
     at: Option<(&'static str, &'static str)>,
 }
+
+/// A form's fields as sent.
+type Fields = Vec<(&'static str, String)>;
 
 enum Call {
     Consent(RecordConsentRequest),
@@ -522,7 +525,7 @@ async fn every_invalid_input_is_refused_by_the_api_and_the_dashboard_with_the_sa
         f(&mut r);
         Call::Consent(r)
     };
-    let consent_form = |f: &dyn Fn(&mut Vec<(&'static str, String)>)| {
+    let consent_form = |f: &dyn Fn(&mut Fields)| {
         let mut v = vec![
             ("csrf", csrf.clone()),
             ("personen", person.clone()),
@@ -535,7 +538,7 @@ async fn every_invalid_input_is_refused_by_the_api_and_the_dashboard_with_the_sa
         f(&mut v);
         v
     };
-    let set = |v: &mut Vec<(&'static str, String)>, k: &'static str, value: &str| {
+    let set = |v: &mut Fields, k: &'static str, value: &str| {
         v.retain(|(name, _)| *name != k);
         v.push((k, value.to_owned()));
     };
@@ -545,7 +548,7 @@ async fn every_invalid_input_is_refused_by_the_api_and_the_dashboard_with_the_sa
         f(&mut r);
         Call::Referral(r)
     };
-    let refer_form = |f: &dyn Fn(&mut Vec<(&'static str, String)>)| {
+    let refer_form = |f: &dyn Fn(&mut Fields)| {
         let mut v = vec![
             ("csrf", csrf.clone()),
             ("empfaenger", orgs::SCHULDNERBERATUNG.to_owned()),
@@ -567,7 +570,7 @@ async fn every_invalid_input_is_refused_by_the_api_and_the_dashboard_with_the_sa
         f(&mut r);
         Call::Close(r)
     };
-    let close_form = |f: &dyn Fn(&mut Vec<(&'static str, String)>)| {
+    let close_form = |f: &dyn Fn(&mut Fields)| {
         let mut v = vec![
             ("csrf", csrf.clone()),
             ("ergebnis", "WOHNUNG_ERHALTEN".to_owned()),
