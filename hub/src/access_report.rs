@@ -40,8 +40,8 @@ use crate::domain::vocab::{
 use crate::email::labels;
 use crate::store::{AuditEntry, AuditQuery, AuditRecord, Store, StoreError, Tx};
 
-/// The audit action of a generated report.
-pub const ACTION: &str = "access_report";
+/// The audit action of a generated report, as stored.
+pub const ACTION: &str = crate::domain::audit::AuditAction::AccessReport.as_str();
 /// The legal basis recorded with it.
 pub const LEGAL_BASIS: &str = "Art. 15 GDPR";
 /// The actor recorded with it: the operator (data protection officer) who ran the command.
@@ -727,15 +727,15 @@ fn pick_person<'c>(case: &'c Case, person: Option<&PersonId>) -> Result<&'c Pers
 
 /// A read of case data by an organisation other than the controller.
 fn is_partner_read(r: &AuditRecord, owner: &OrgId) -> bool {
-    r.action.ends_with(".read") && r.actor != owner.as_str() && r.actor != "hub" && r.actor != "operator"
+    crate::domain::audit::AuditAction::parse(&r.action).is_some_and(crate::domain::audit::AuditAction::is_read)
+        && r.actor != owner.as_str()
+        && r.actor != "hub"
+        && r.actor != "operator"
 }
 
 /// The categories a `referral.read` record names in its detail (`case data: IDENTITY,ARREARS`).
 fn categories_read(detail: &str) -> Vec<DataCategory> {
-    detail
-        .strip_prefix("case data:")
-        .map(|list| list.split(',').filter_map(|c| DataCategory::parse(c.trim())).collect())
-        .unwrap_or_default()
+    crate::domain::audit::CaseDataShown::parse(detail).map(|s| s.0).unwrap_or_default()
 }
 
 fn notice_item(n: &Notice, org_ref: &impl Fn(&OrgId) -> OrgRef) -> NoticeItem {

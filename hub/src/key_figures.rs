@@ -93,8 +93,8 @@ use crate::domain::vocab::{
 use crate::key_figures_charts;
 use crate::store::{AuditEntry, Store, StoreError, Tx};
 
-/// The audit action of a generated report.
-pub const ACTION: &str = "report.key_figures";
+/// The audit action of a generated report, as stored.
+pub const ACTION: &str = crate::domain::audit::AuditAction::KeyFigures.as_str();
 /// The legal basis recorded with it.
 pub const LEGAL_BASIS: &str = "§ 67c SGB X (Statistik/Planung)";
 /// The actor recorded with it: the operator who ran the command.

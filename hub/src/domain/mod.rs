@@ -1,6 +1,7 @@
 //! The hub's domain: typed identifiers, vocabularies, the referral state machine and the
 //! data-protection rules. Nothing here knows about gRPC or SQL.
 
+pub mod audit;
 pub mod basis;
 pub mod case;
 pub mod consent;

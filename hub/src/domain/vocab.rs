@@ -14,7 +14,7 @@ macro_rules! text_enum {
             pub const ALL: &'static [Self] = &[$(Self::$v),*];
 
             /// The stored and displayed name.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self { $(Self::$v => $s),* }
             }
 

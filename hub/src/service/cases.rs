@@ -2,6 +2,7 @@
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
+use crate::domain::audit::AuditAction;
 use crate::domain::case::{
     Case, CaseDetails, Closure, OpenItems, Restriction, StageEntry, changed_categories, changed_disclosed_categories,
 };
@@ -123,7 +124,7 @@ impl Hub {
         p.audit.push(audit(
             &caller.actor(),
             now,
-            "case.open",
+            AuditAction::CaseOpen,
             Some(&case.id),
             None,
             "owner".into(),
@@ -173,7 +174,7 @@ impl Hub {
             p.audit.push(audit(
                 &caller.actor(),
                 now,
-                "case.update",
+                AuditAction::CaseUpdate,
                 Some(&case.id),
                 None,
                 "owner".into(),
@@ -205,7 +206,7 @@ impl Hub {
             p.audit.push(audit(
                 &caller.actor(),
                 now,
-                "case.rectify",
+                AuditAction::CaseRectify,
                 Some(&case.id),
                 None,
                 "Art. 16 GDPR".into(),
@@ -236,7 +237,7 @@ impl Hub {
         p.audit.push(audit(
             &caller.actor(),
             now,
-            "case.stage",
+            AuditAction::CaseStage,
             Some(&case.id),
             None,
             "owner".into(),
@@ -307,7 +308,7 @@ impl Hub {
         p.audit.push(audit(
             &caller.actor(),
             now,
-            "case.close",
+            AuditAction::CaseClose,
             Some(&case.id),
             None,
             "owner".into(),
@@ -342,8 +343,8 @@ impl Hub {
             (None, None) => {
                 return Err(HubError::FailedPrecondition("processing of this case is not restricted".into()));
             }
-            (Some(r), None) => (EventKind::ProcessingRestricted, "case.restrict", r.clone()),
-            (None, Some(_)) => (EventKind::RestrictionLifted, "case.lift_restriction", String::new()),
+            (Some(r), None) => (EventKind::ProcessingRestricted, AuditAction::CaseRestrict, r.clone()),
+            (None, Some(_)) => (EventKind::RestrictionLifted, AuditAction::CaseLiftRestriction, String::new()),
         };
         case.restriction = reason.map(|reason| Restriction { reason, since: now });
         tx.update_case(&case).await?;
@@ -377,7 +378,15 @@ impl Hub {
         detail: &str,
     ) -> HubResult<()> {
         let mut p = Pending::new();
-        p.audit.push(audit(&caller.actor(), self.now(), "case.read", Some(case), None, "owner".into(), detail.into()));
+        p.audit.push(audit(
+            &caller.actor(),
+            self.now(),
+            AuditAction::CaseRead,
+            Some(case),
+            None,
+            "owner".into(),
+            detail.into(),
+        ));
         self.finish(tx, caller, None, None, p).await
     }
 

@@ -3,6 +3,7 @@
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
+use crate::domain::audit::AuditAction;
 use crate::domain::consent::{Consent, ConsentDraft};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, ConsentId, OrgId, ReferralId};
@@ -57,7 +58,7 @@ impl Hub {
         p.audit.push(audit(
             &caller.actor(),
             now,
-            "consent.record",
+            AuditAction::ConsentRecord,
             Some(&case.id),
             None,
             "owner".into(),
@@ -97,7 +98,7 @@ impl Hub {
         p.audit.push(audit(
             &caller.actor(),
             now,
-            "consent.revoke",
+            AuditAction::ConsentRevoke,
             Some(&consent.case_id),
             None,
             "owner".into(),

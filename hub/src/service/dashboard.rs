@@ -7,6 +7,7 @@
 //! the commit of the transaction that read it, as `get_case` does. Cases whose processing is
 //! restricted (Art. 18 GDPR) appear in lists without the tenant's name.
 
+use crate::domain::audit::AuditAction;
 use std::collections::{BTreeMap, HashMap};
 
 use super::{Caller, Hub, HubResult, Pending, TriageItem, audit};
@@ -587,7 +588,7 @@ impl Shown {
             p.audit.push(audit(
                 &caller.actor(),
                 now,
-                "dashboard.view",
+                AuditAction::DashboardView,
                 Some(&case),
                 None,
                 "owner".into(),

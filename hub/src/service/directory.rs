@@ -11,6 +11,7 @@
 //! one within [`DIRECTORY_TTL`] (1 s): for at most that long a deactivated organisation can still be
 //! served by a replica that did not make the change.
 
+use crate::domain::audit::AuditAction;
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
@@ -104,7 +105,15 @@ impl Hub {
         let org = Organisation::register(spec, now);
         tx.insert_org(&org).await?;
         let mut p = Pending::new();
-        p.audit.push(audit(&caller.actor(), now, "org.register", None, None, "operator".into(), org.id.to_string()));
+        p.audit.push(audit(
+            &caller.actor(),
+            now,
+            AuditAction::OrgRegister,
+            None,
+            None,
+            "operator".into(),
+            org.id.to_string(),
+        ));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Org(org.id.clone())), p).await?;
         self.directory.put(&org);
         tracing::info!(org = %org.id, kind = %org.kind, "organisation registered");
@@ -115,7 +124,7 @@ impl Hub {
     pub async fn update_org(&self, caller: &Caller, idem: &Idem, spec: OrgSpec) -> HubResult<Organisation> {
         caller.operator()?;
         let id = spec.id.clone();
-        self.change_org(caller, idem, &id, "org.update", move |org, now| {
+        self.change_org(caller, idem, &id, AuditAction::OrgUpdate, move |org, now| {
             org.update(spec, now);
             Ok(())
         })
@@ -131,7 +140,7 @@ impl Hub {
         active: bool,
     ) -> HubResult<Organisation> {
         caller.operator()?;
-        let action = if active { "org.reactivate" } else { "org.deactivate" };
+        let action = if active { AuditAction::OrgReactivate } else { AuditAction::OrgDeactivate };
         self.change_org(caller, idem, id, action, move |org, now| {
             if org.active == active {
                 let state = if active { "active" } else { "deactivated" };
@@ -151,7 +160,7 @@ impl Hub {
         caller: &Caller,
         idem: &Idem,
         id: &OrgId,
-        action: &str,
+        action: AuditAction,
         change: impl FnOnce(&mut Organisation, crate::domain::time::Instant) -> HubResult<()>,
     ) -> HubResult<Organisation> {
         let mut tx = self.store.begin().await?;
@@ -166,7 +175,7 @@ impl Hub {
         p.audit.push(audit(&caller.actor(), now, action, None, None, "operator".into(), org.id.to_string()));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Org(org.id.clone())), p).await?;
         self.directory.put(&org);
-        tracing::info!(org = %org.id, action, "organisation changed");
+        tracing::info!(org = %org.id, action = action.as_str(), "organisation changed");
         Ok(org)
     }
 

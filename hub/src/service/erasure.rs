@@ -6,6 +6,7 @@
 //! has not happened.
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
+use crate::domain::audit::AuditAction;
 use crate::domain::case::Case;
 use crate::domain::erasure::{CURE_KEPT_DAYS, Erasure, ErasureReason, cure_day, cure_subject};
 use crate::domain::event::Event;
@@ -100,7 +101,7 @@ impl Hub {
             p.audit.push(audit(
                 &Actor::Hub,
                 self.now(),
-                "notice.erase",
+                AuditAction::NoticeErase,
                 None,
                 None,
                 "§84 Abs. 2 SGB X (retention period ended)".into(),
@@ -150,7 +151,7 @@ impl Hub {
         p.audit.push(audit(
             actor,
             now,
-            "case.erase",
+            AuditAction::CaseErase,
             Some(&case.id),
             None,
             basis.into(),

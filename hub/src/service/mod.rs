@@ -15,6 +15,7 @@ mod scheduled;
 pub mod sla;
 pub mod staff;
 
+use crate::domain::audit::AuditAction;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -325,7 +326,7 @@ impl Hub {
         tx.append_audit(&audit(
             &caller.actor(),
             now,
-            "report.key_figures",
+            AuditAction::KeyFigures,
             None,
             None,
             "aggregated statistics".into(),
@@ -457,7 +458,7 @@ impl Pending {
 fn audit(
     actor: &Actor,
     at: Instant,
-    action: &str,
+    action: AuditAction,
     case_id: Option<&CaseId>,
     referral_id: Option<&ReferralId>,
     legal_basis: String,
@@ -467,7 +468,7 @@ fn audit(
         at,
         actor: actor.id().to_owned(),
         staff: actor.staff().map(|s| s.as_str().to_owned()),
-        action: action.to_owned(),
+        action: action.as_str().to_owned(),
         case_id: case_id.cloned(),
         referral_id: referral_id.cloned(),
         legal_basis,

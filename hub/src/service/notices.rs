@@ -1,6 +1,7 @@
 //! Notices: early arrears notices from housing companies (with or without the tenant's consent),
 //! court notices recorded by the Fachstelle, the housing company's status view, and triage.
 
+use crate::domain::audit::AuditAction;
 use std::collections::HashMap;
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
@@ -409,7 +410,7 @@ impl Hub {
             p.audit.push(audit(
                 &caller.actor(),
                 self.now(),
-                "notice.list",
+                AuditAction::NoticeList,
                 None,
                 None,
                 "consent or statute per notice".into(),
@@ -488,7 +489,7 @@ impl Hub {
         p.audit.push(audit(
             &caller.actor(),
             now,
-            "notice.take_up",
+            AuditAction::NoticeTakeUp,
             Some(&case.id),
             None,
             "owner".into(),
@@ -538,7 +539,15 @@ fn announce(p: &mut Pending, origin: &Origin<'_>, notice: &Notice, fachstellen: 
         Some(o) => crate::domain::ids::Actor::Org { org: o.clone(), staff: None },
         None => crate::domain::ids::Actor::Hub,
     };
-    p.audit.push(audit(&actor, now, "notice.write", notice.case_id.as_ref(), None, basis, notice.id.to_string()));
+    p.audit.push(audit(
+        &actor,
+        now,
+        AuditAction::NoticeWrite,
+        notice.case_id.as_ref(),
+        None,
+        basis,
+        notice.id.to_string(),
+    ));
 }
 
 fn nil_case() -> CaseId {

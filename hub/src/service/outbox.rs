@@ -2,6 +2,7 @@
 //! change, see [`Hub::finish`]), claiming due mails for a dispatcher, recording what sending did,
 //! and the Fachstelle's view of deliveries with re-queueing of dead letters.
 
+use crate::domain::audit::AuditAction;
 use std::collections::HashMap;
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
@@ -274,7 +275,7 @@ impl Hub {
         p.audit.push(audit(
             &caller.actor(),
             now,
-            "delivery.requeue",
+            AuditAction::DeliveryRequeue,
             Some(&job.case_id),
             job.referral_id.as_ref(),
             "owner".into(),

@@ -4,6 +4,7 @@
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
 use crate::domain::Refusal as Refusal2;
+use crate::domain::audit::AuditAction;
 use crate::domain::basis::{Disclosure, Refusal, bases_for};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, NoteId, OrgId, ReferralId};
@@ -258,7 +259,7 @@ impl Hub {
         p.audit.push(audit(
             &actor,
             now,
-            "referral.disclose",
+            AuditAction::ReferralDisclose,
             Some(&case.id),
             Some(&referral.id),
             bases_text(&referral.disclosures),
@@ -327,7 +328,7 @@ impl Hub {
                         referral.disclosures.iter().filter(|d| v.readable.contains(&d.category)).collect();
                     (
                         bases_text(readable.iter().copied()),
-                        format!("case data: {}", categories_text(v.readable.iter().copied())),
+                        crate::domain::audit::CaseDataShown(v.readable.clone()).detail(),
                     )
                 }
                 None if side == Side::Recipient => {
@@ -338,7 +339,7 @@ impl Hub {
             p.audit.push(audit(
                 &caller.actor(),
                 now,
-                "referral.read",
+                AuditAction::ReferralRead,
                 Some(&referral.case_id),
                 Some(&referral.id),
                 basis,
@@ -472,7 +473,7 @@ impl Hub {
         p.audit.push(audit(
             &actor,
             now,
-            "referral.move",
+            AuditAction::ReferralMove,
             Some(&referral.case_id),
             Some(&referral.id),
             if side == Side::Sender && mv == Move::Reopen { bases_text(&referral.disclosures) } else { "party".into() },
@@ -514,7 +515,7 @@ impl Hub {
         p.audit.push(audit(
             &actor,
             now,
-            "note.write",
+            AuditAction::NoteWrite,
             Some(&referral.case_id),
             Some(&referral.id),
             "party".into(),
@@ -578,7 +579,7 @@ impl Hub {
         p.audit.push(audit(
             &caller.actor(),
             self.now(),
-            "note.read",
+            AuditAction::NoteRead,
             Some(&referral.case_id),
             Some(&referral.id),
             "party".into(),

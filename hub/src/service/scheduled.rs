@@ -4,6 +4,7 @@
 //! or restart neither loses nor repeats an announcement.
 
 use super::{Caller, Hub, HubResult, Pending, audit};
+use crate::domain::audit::AuditAction;
 use crate::domain::deadline::for_case;
 use crate::domain::event::Event;
 use crate::domain::ids::Actor;
@@ -70,7 +71,7 @@ impl Hub {
             p.audit.push(audit(
                 &Actor::Hub,
                 now,
-                "consent.expire",
+                AuditAction::ConsentExpire,
                 Some(&c.case_id),
                 None,
                 "rule".into(),

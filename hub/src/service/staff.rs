@@ -3,6 +3,7 @@
 //! name, exactly as a gRPC client with the organisation's certificate and `x-staff-member` would,
 //! so every rule and every audit record of the service layer applies unchanged.
 
+use crate::domain::audit::AuditAction;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -105,12 +106,12 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn staff_audit(at: Instant, actor: &str, staff: Option<&str>, action: &str, detail: String) -> AuditEntry {
+fn staff_audit(at: Instant, actor: &str, staff: Option<&str>, action: AuditAction, detail: String) -> AuditEntry {
     AuditEntry {
         at,
         actor: actor.to_owned(),
         staff: staff.map(str::to_owned),
-        action: action.to_owned(),
+        action: action.as_str().to_owned(),
         case_id: None,
         referral_id: None,
         legal_basis: "account administration".into(),
@@ -145,7 +146,7 @@ impl Hub {
         };
         tx.save_staff_account(&account).await?;
         let detail = format!("staff account {} for {} created", account.username, account.org);
-        tx.append_audit(&staff_audit(self.now(), "operator", None, "staff.add", detail)).await?;
+        tx.append_audit(&staff_audit(self.now(), "operator", None, AuditAction::StaffAdd, detail)).await?;
         tx.commit().await?;
         Ok(account)
     }
@@ -154,7 +155,7 @@ impl Hub {
     pub async fn set_staff_password(&self, caller: &Caller, username: &str, password: &str) -> HubResult<()> {
         Self::operator_only(caller)?;
         let hash = hash_password(password)?;
-        self.change_account(username, "staff.password", |a| {
+        self.change_account(username, AuditAction::StaffPassword, |a| {
             a.password_hash = hash;
             a.failed_sign_ins = 0;
             a.locked_until = None;
@@ -165,7 +166,7 @@ impl Hub {
     /// Disables or re-enables an account (operator only); disabling ends its sessions at once.
     pub async fn set_staff_disabled(&self, caller: &Caller, username: &str, disabled: bool) -> HubResult<()> {
         Self::operator_only(caller)?;
-        let action = if disabled { "staff.disable" } else { "staff.enable" };
+        let action = if disabled { AuditAction::StaffDisable } else { AuditAction::StaffEnable };
         self.change_account(username, action, |a| a.disabled = disabled).await
     }
 
@@ -199,8 +200,14 @@ impl Hub {
                 tx.save_staff_account(&account).await?;
             }
             let detail = format!("failed sign-in of {username}");
-            tx.append_audit(&staff_audit(now, account.org.as_str(), staff.as_deref(), "staff.sign_in_failed", detail))
-                .await?;
+            tx.append_audit(&staff_audit(
+                now,
+                account.org.as_str(),
+                staff.as_deref(),
+                AuditAction::StaffSignInFailed,
+                detail,
+            ))
+            .await?;
             tx.commit().await?;
             tracing::info!(%username, "dashboard sign-in failed");
             return Err(failed());
@@ -218,7 +225,8 @@ impl Hub {
         };
         tx.insert_session(&session).await?;
         let detail = format!("{username} signed in to the dashboard");
-        tx.append_audit(&staff_audit(now, account.org.as_str(), staff.as_deref(), "staff.sign_in", detail)).await?;
+        tx.append_audit(&staff_audit(now, account.org.as_str(), staff.as_deref(), AuditAction::StaffSignIn, detail))
+            .await?;
         tx.purge_sessions(
             Instant::from_millis(now.millis() - SESSION_IDLE_MS),
             Instant::from_millis(now.millis() - SESSION_MAX_MS),
@@ -265,7 +273,8 @@ impl Hub {
         tx.delete_session(&user.session.token_hash).await?;
         let detail = format!("{} signed out", user.account.username);
         let staff = Some(user.account.display_name.as_str());
-        tx.append_audit(&staff_audit(self.now(), user.account.org.as_str(), staff, "staff.sign_out", detail)).await?;
+        tx.append_audit(&staff_audit(self.now(), user.account.org.as_str(), staff, AuditAction::StaffSignOut, detail))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -282,7 +291,7 @@ impl Hub {
     async fn change_account(
         &self,
         username: &str,
-        action: &str,
+        action: AuditAction,
         change: impl FnOnce(&mut StaffAccount),
     ) -> HubResult<()> {
         let username = Username::parse(username)?;
