@@ -303,6 +303,7 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
                 ("csrf", csrf.clone()),
                 ("personen", person_ids(&case)[0].clone()),
                 ("empfaenger", orgs::SCHULDNERBERATUNG.into()),
+                ("schweigepflicht", "on".into()),
                 ("daten", Cat::Identity.as_str().into()),
                 ("daten", Cat::Arrears.as_str().into()),
                 ("form", "WRITTEN".into()),
@@ -675,6 +676,17 @@ async fn every_invalid_input_is_refused_by_the_api_and_the_dashboard_with_the_sa
             fields: consent_form(&|v| set(v, "daten", "HEALTH")),
             code: inv,
             at: Some(("art9_explicit", "ausdruecklich")),
+        },
+        Row {
+            what: "consent to debt counselling without the release from professional secrecy",
+            call: consent(&|r| {
+                r.recipient_organisation_ids = vec![orgs::SCHULDNERBERATUNG.into()];
+                r.secrecy_release = false;
+            }),
+            form: e,
+            fields: consent_form(&|v| set(v, "empfaenger", orgs::SCHULDNERBERATUNG)),
+            code: inv,
+            at: Some(("secrecy_release", "schweigepflicht")),
         },
         Row {
             what: "income data to a housing company",

@@ -278,6 +278,7 @@ const CONSENT: CaseForm = CaseForm {
         ("evidence_reference", "nachweis", "Nachweis"),
         ("valid_until", "gueltig_bis", "Gültig bis"),
         ("art9_explicit", "ausdruecklich", "Ausdrückliche Einwilligung"),
+        ("secrecy_release", "schweigepflicht", "Schweigepflichtentbindung"),
     ],
 };
 

@@ -105,8 +105,10 @@ impl Consent {
     /// A consent of `case` to record at `now`, with every rule of DOMAIN.md 2-3 checked here for every edge
     /// (gRPC, dashboard): at least one person of the case, one recipient and one category, each once;
     /// evidence that says something; a validity within the next 12 months; HEALTH only with the separate
-    /// explicit consent; and no category a recipient may never receive (a housing company never gets
-    /// income, health or counselling data), refused now rather than when a referral is made.
+    /// explicit consent; the release from professional secrecy where a recipient is bound by it (§203 StGB:
+    /// its reports back to the Fachstelle depend on it); and no category a recipient may never receive (a
+    /// housing company never gets income, health or counselling data), refused now rather than when a
+    /// referral is made.
     /// `recipients` are the registered organisations the draft names, in its order.
     pub fn record(
         case: &Case,
@@ -146,6 +148,23 @@ impl Consent {
                 "must be true when HEALTH is covered: health data needs a separate explicit consent (Art. 9(2)(a) GDPR)",
             )
             .de("Gesundheitsdaten brauchen eine gesonderte ausdrückliche Einwilligung (Art. 9 Abs. 2 lit. a DSGVO)."));
+        }
+        if !draft.secrecy_release
+            && let Some((i, org)) = recipients.iter().enumerate().find(|(_, o)| o.kind.bound_by_professional_secrecy())
+        {
+            return Err(FieldError::new(
+                "secrecy_release",
+                format!(
+                    "must be true: recipient_organisation_ids[{i}] {} is bound by professional secrecy (§203 StGB), \
+                     and what it reports back to the Fachstelle needs the household's release from it",
+                    org.id
+                ),
+            )
+            .de(format!(
+                "{} unterliegt der Schweigepflicht (§ 203 StGB); für ihre Rückmeldungen an die Fachstelle braucht \
+                 es die Schweigepflichtentbindung.",
+                org.name
+            )));
         }
         for (i, org) in recipients.iter().enumerate() {
             if org.kind == OrgKind::HousingCompany

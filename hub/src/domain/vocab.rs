@@ -59,6 +59,13 @@ impl OrgKind {
     pub fn is_social_benefit_body(self) -> bool {
         matches!(self, OrgKind::Fachstelle | OrgKind::Jobcenter | OrgKind::SocialServices)
     }
+
+    /// Charity-run counselling and social work, whose staff are bound by professional secrecy
+    /// (§203 StGB): what they report back to the Fachstelle about a household needs the household's
+    /// release from that secrecy (DOMAIN.md rule 2).
+    pub fn bound_by_professional_secrecy(self) -> bool {
+        matches!(self, OrgKind::DebtCounselling | OrgKind::SocialWorkProvider | OrgKind::WomensCounselling)
+    }
 }
 
 text_enum!(

@@ -581,10 +581,12 @@ fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEch
     f.error_at(out, "ausdruecklich");
     let _ = writeln!(
         out,
-        "<label><input type=\"checkbox\" name=\"schweigepflicht\" value=\"on\"{}> Schweigepflichtentbindung liegt vor</label>\n\
-         <button type=\"submit\">Einwilligung speichern</button>\n</form>",
+        "<label><input type=\"checkbox\" name=\"schweigepflicht\" value=\"on\" id=\"einwilligung-schweigepflicht\"{}> \
+         Schweigepflichtentbindung liegt vor (nötig für Schuldnerberatung, Träger und Frauenberatung)</label>",
         f.checked("schweigepflicht", "on", false)
     );
+    f.error_at(out, "schweigepflicht");
+    out.push_str("<button type=\"submit\">Einwilligung speichern</button>\n</form>\n");
 
     // Close.
     let f = state("abschliessen");
