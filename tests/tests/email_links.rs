@@ -156,3 +156,55 @@ async fn a_revoked_consent_takes_the_covered_data_off_the_page() {
     let _ = &s.case;
     s.hub.shutdown().await;
 }
+
+/// The partner page meets the rules of a note and of a move's reason exactly as the gRPC API does: the
+/// same inputs are refused by both, with the page's message in German at the field, and nothing changes.
+#[tokio::test]
+async fn the_partner_page_and_the_api_refuse_the_same_notes_and_moves() {
+    let s = setup().await;
+    let (referral, link) = &s.referrals[0];
+    let (_, page) = get(&s.client, link).await;
+    let long = "n".repeat(4001);
+    let (status, body) =
+        post(&s.client, link, form(&forms(&page), "Notiz speichern"), &[("text", long.as_str())]).await;
+    assert_eq!(status, 422, "an overlong note on the page: {body}");
+    assert!(body.contains("Höchstens 4000 Zeichen"), "the rule's German message: {body}");
+    let api = referrals(&s.hub, orgs::SCHULDNERBERATUNG)
+        .await
+        .add_note(AddNoteRequest { idempotency_key: idem(), referral_id: referral.id.clone(), text: long.clone() })
+        .await;
+    assert_status(api, Code::InvalidArgument, &["text", "4000"]);
+    let blank = referrals(&s.hub, orgs::SCHULDNERBERATUNG)
+        .await
+        .add_note(AddNoteRequest { idempotency_key: idem(), referral_id: referral.id.clone(), text: "  ".into() })
+        .await;
+    assert_status(blank, Code::InvalidArgument, &["text"]);
+    let (status, _) = post(&s.client, link, form(&forms(&page), "Notiz speichern"), &[("text", "  ")]).await;
+    assert_eq!(status, 422, "a blank note on the page");
+    let notes = referrals(&s.hub, orgs::FACHSTELLE)
+        .await
+        .list_notes(ListNotesRequest { referral_id: referral.id.clone() })
+        .await
+        .expect("ListNotes")
+        .into_inner()
+        .notes;
+    assert!(notes.is_empty(), "no refused note is stored: {notes:?}");
+    // Declining with OTHER but no text: refused by both, the referral stays where it was.
+    do_move(&s.hub, orgs::SCHULDNERBERATUNG, &referral.id, ReferralMove::Acknowledge).await;
+    let (_, page) = get(&s.client, link).await;
+    let api = referrals(&s.hub, orgs::SCHULDNERBERATUNG)
+        .await
+        .transition_referral(TransitionReferralRequest {
+            reason_code: ReasonCode::Other as i32,
+            reason_text: " ".into(),
+            ..move_request(&referral.id, ReferralMove::Decline)
+        })
+        .await;
+    assert_status(api, Code::InvalidArgument, &["reason_text", "OTHER"]);
+    let all = forms(&page);
+    let decline = form(&all, move_label(Move::Decline));
+    let (status, body) = post(&s.client, link, decline, &[("reason_code", "OTHER"), ("reason_text", " ")]).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("Sonstiges"), "the rule's German message: {body}");
+    assert_eq!(state(&s, 0).await, ReferralState::Received);
+}

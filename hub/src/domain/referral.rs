@@ -211,6 +211,58 @@ pub struct Referral {
     pub reminded: bool,
 }
 
+/// What a move says for itself, checked once here for every edge (gRPC, the partner page): a reason text
+/// of at most 2000 characters; no reason code the hub keeps for itself; a coded reason for declining,
+/// failing and cancelling, a text with OTHER and for reopening; a result exactly with COMPLETE, its
+/// summary at most 4000 characters. Returns the reason (none when neither code nor text is given) and
+/// the completion, trimmed.
+pub fn check_move(
+    mv: Move,
+    code: Option<ReasonCode>,
+    text: &str,
+    completion: Option<Completion>,
+) -> Result<(Option<Reason>, Option<Completion>), super::FieldError> {
+    use super::FieldError;
+    let text = super::ids::text(text, 0, 2000).map_err(|e| e.within("reason_text"))?;
+    if code.is_some_and(ReasonCode::is_hub_only) {
+        return Err(FieldError::new("reason_code", "is set by the hub only")
+            .de("Diesen Grund setzt nur der Hub; bitte wählen Sie einen anderen."));
+    }
+    if matches!(mv, Move::Decline | Move::Fail | Move::Cancel) && code.is_none() {
+        return Err(FieldError::new("reason_code", format!("is required for {mv}")).de("Bitte wählen Sie einen Grund."));
+    }
+    if code == Some(ReasonCode::Other) && text.is_empty() {
+        return Err(FieldError::new("reason_text", "is required with reason code OTHER")
+            .de("Bitte beschreiben Sie den Grund „Sonstiges“ kurz."));
+    }
+    if mv == Move::Reopen && text.is_empty() {
+        return Err(
+            FieldError::new("reason_text", "is required for REOPEN").de("Bitte begründen Sie das Wiederöffnen.")
+        );
+    }
+    let completion = match (mv, completion) {
+        (Move::Complete, None) => {
+            return Err(FieldError::new("outcome", "is required for COMPLETE").de("Bitte wählen Sie ein Ergebnis."));
+        }
+        (Move::Complete, Some(c)) => {
+            let summary = super::ids::text(&c.summary, 0, 4000).map_err(|e| e.within("outcome.summary"))?;
+            Some(Completion { summary, ..c })
+        }
+        (_, Some(_)) => {
+            return Err(FieldError::new("outcome", "is only allowed with COMPLETE")
+                .de("Ein Ergebnis gibt es nur beim Abschließen."));
+        }
+        (_, None) => None,
+    };
+    let reason = (code.is_some() || !text.is_empty()).then_some(Reason { code, text });
+    Ok((reason, completion))
+}
+
+/// A note's text: 1 to 4000 characters (checked here for every edge).
+pub fn note_text(text: &str) -> Result<String, super::FieldError> {
+    super::ids::text(text, 1, 4000).map_err(|e| e.within("text"))
+}
+
 /// The furthest ahead a referral's reply-by date may lie: about three months. A partner asked to answer
 /// later than that is not asked at all, and a typo such as 2099 must not hide a referral from the
 /// overdue list for decades.
@@ -361,6 +413,29 @@ impl Referral {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_move_says_what_it_needs_for_every_edge() {
+        let done = |summary: &str| Completion {
+            result: CompletionResult::ApprovedLoan,
+            amount: None,
+            effective_date: None,
+            summary: summary.into(),
+        };
+        let field = |r: Result<(Option<Reason>, Option<Completion>), crate::domain::FieldError>| r.unwrap_err().field;
+        assert_eq!(field(check_move(Move::Decline, None, "", None)), "reason_code");
+        assert_eq!(field(check_move(Move::Decline, Some(ReasonCode::Other), "  ", None)), "reason_text");
+        assert_eq!(field(check_move(Move::Decline, Some(ReasonCode::CaseClosed), "", None)), "reason_code");
+        assert_eq!(field(check_move(Move::Reopen, None, "", None)), "reason_text");
+        assert_eq!(field(check_move(Move::Accept, None, &"x".repeat(2001), None)), "reason_text");
+        assert_eq!(field(check_move(Move::Complete, None, "", None)), "outcome");
+        assert_eq!(field(check_move(Move::Accept, None, "", Some(done("")))), "outcome");
+        assert_eq!(field(check_move(Move::Complete, None, "", Some(done(&"s".repeat(4001))))), "outcome.summary");
+        let (reason, completion) = check_move(Move::Complete, None, "  ", Some(done(" bewilligt "))).unwrap();
+        assert_eq!((reason, completion.map(|c| c.summary)), (None, Some("bewilligt".into())));
+        assert!(check_move(Move::Decline, Some(ReasonCode::NotResponsible), "", None).unwrap().0.is_some());
+        assert!(note_text(" ").is_err() && note_text(&"n".repeat(4001)).is_err() && note_text("ok").is_ok());
+    }
     use ReferralState as S;
 
     #[test]

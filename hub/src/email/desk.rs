@@ -170,43 +170,28 @@ fn move_option(m: Move) -> MoveOption {
     MoveOption { code: m.as_str().to_owned(), label: labels::move_label(m).to_owned(), input }
 }
 
-/// Parses the form of an action with the same rules as the gRPC edge.
+/// Converts the form of an action into the use case's input: the transport's own shapes (German amounts
+/// and dates, codes from the lists) are parsed here; every rule of a note, a move's reason and its result
+/// is the domain's, checked in the use case like for the gRPC API.
 fn link_act(action: &str, input: &ActionInput) -> Result<LinkAct, DeskError> {
-    let text = |v: &Option<String>| v.as_deref().unwrap_or("").trim().to_owned();
+    let text = |v: &Option<String>| v.as_deref().unwrap_or("").to_owned();
     let invalid =
         |field: &str, message: &str| DeskError::Invalid { field: field.to_owned(), message: message.to_owned() };
     if action == "NOTE" {
-        let t = text(&input.text);
-        if t.is_empty() || t.chars().count() > 4000 {
-            return Err(invalid("text", "Bitte geben Sie eine Notiz mit 1 bis 4000 Zeichen ein."));
-        }
-        return Ok(LinkAct::Note { text: t });
+        return Ok(LinkAct::Note { text: text(&input.text) });
     }
     let mv = Move::parse(action).ok_or_else(|| invalid("action", "Diese Aktion gibt es nicht."))?;
-    let reason_text = text(&input.reason_text);
-    if reason_text.chars().count() > 2000 {
-        return Err(invalid("reason_text", "Die Begründung darf höchstens 2000 Zeichen haben."));
-    }
-    let code = match text(&input.reason_code).as_str() {
+    let code = match text(&input.reason_code).trim() {
         "" => None,
-        c => match ReasonCode::parse(c) {
-            Some(code) if !code.is_hub_only() => Some(code),
-            _ => return Err(invalid("reason_code", "Bitte wählen Sie einen Grund aus der Liste.")),
-        },
+        c => Some(
+            ReasonCode::parse(c)
+                .ok_or_else(|| invalid("reason_code", "Bitte wählen Sie einen Grund aus der Liste."))?,
+        ),
     };
-    if matches!(mv, Move::Decline | Move::Fail | Move::Cancel) && code.is_none() {
-        return Err(invalid("reason_code", "Bitte wählen Sie einen Grund."));
-    }
-    if code == Some(ReasonCode::Other) && reason_text.is_empty() {
-        return Err(invalid("reason_text", "Bitte beschreiben Sie den Grund „Sonstiges“ kurz."));
-    }
-    if mv == Move::Reopen && reason_text.is_empty() {
-        return Err(invalid("reason_text", "Bitte begründen Sie das Wiederöffnen."));
-    }
     let completion = if mv == Move::Complete {
-        let result = CompletionResult::parse(&text(&input.result))
+        let result = CompletionResult::parse(text(&input.result).trim())
             .ok_or_else(|| invalid("result", "Bitte wählen Sie ein Ergebnis."))?;
-        let amount = match text(&input.amount).as_str() {
+        let amount = match text(&input.amount).trim() {
             "" => None,
             a => Some(
                 euro_cents(a)
@@ -214,23 +199,18 @@ fn link_act(action: &str, input: &ActionInput) -> Result<LinkAct, DeskError> {
                     .ok_or_else(|| invalid("amount", "Bitte geben Sie einen Betrag wie 1.560,00 an."))?,
             ),
         };
-        let effective_date = match text(&input.effective_date).as_str() {
+        let effective_date = match text(&input.effective_date).trim() {
             "" => None,
             d => Some(
                 parse_day(d)
                     .ok_or_else(|| invalid("effective_date", "Bitte geben Sie ein Datum wie 28.01.2026 an."))?,
             ),
         };
-        let summary = text(&input.summary);
-        if summary.chars().count() > 4000 {
-            return Err(invalid("summary", "Die Zusammenfassung darf höchstens 4000 Zeichen haben."));
-        }
-        Some(Completion { result, amount, effective_date, summary })
+        Some(Completion { result, amount, effective_date, summary: text(&input.summary) })
     } else {
         None
     };
-    let reason = (code.is_some() || !reason_text.is_empty()).then_some(Reason { code, text: reason_text });
-    Ok(LinkAct::Move { mv, reason, completion })
+    Ok(LinkAct::Move { mv, reason: Some(Reason { code, text: text(&input.reason_text) }), completion })
 }
 
 /// A euro amount as people write it (`1560`, `1560,00`, `1.560,00`, `1560.00`) in cents.
@@ -414,9 +394,15 @@ fn desk_error(e: HubError) -> DeskError {
             "Dieses Formular wurde bereits mit anderen Angaben abgeschickt. Bitte öffnen Sie den Link aus der E-Mail neu."
                 .into(),
         ),
-        HubError::Invalid(FieldError { field, .. }) => {
-            DeskError::Invalid { field, message: "Diese Angabe ist nicht gültig.".into() }
-        }
+        HubError::Invalid(FieldError { field, reason_de, .. }) => DeskError::Invalid {
+            // The page's own names for the fields the domain names after the API.
+            field: match field.as_str() {
+                "outcome" => "result".to_owned(),
+                "outcome.summary" => "summary".to_owned(),
+                f => f.to_owned(),
+            },
+            message: reason_de.unwrap_or_else(|| "Diese Angabe ist nicht gültig.".into()),
+        },
         HubError::FailedPrecondition(_) => DeskError::Refused(
             "Diese Aktion ist beim jetzigen Stand der Vermittlung nicht möglich. Bitte laden Sie die Seite neu.".into(),
         ),
@@ -455,14 +441,18 @@ mod tests {
     }
 
     #[test]
-    fn forms_need_what_the_move_needs() {
+    fn the_page_parses_its_own_shapes_and_leaves_the_rules_to_the_domain() {
         let none = ActionInput::default();
-        assert!(matches!(link_act("DECLINE", &none), Err(DeskError::Invalid { field, .. }) if field == "reason_code"));
-        assert!(matches!(link_act("COMPLETE", &none), Err(DeskError::Invalid { field, .. }) if field == "result"));
-        assert!(matches!(link_act("NOTE", &none), Err(DeskError::Invalid { field, .. }) if field == "text"));
-        assert!(matches!(link_act("ACCEPT", &none), Ok(LinkAct::Move { mv: Move::Accept, .. })));
-        let hub_only = ActionInput { reason_code: Some("CASE_CLOSED".into()), ..ActionInput::default() };
-        assert!(matches!(link_act("DECLINE", &hub_only), Err(DeskError::Invalid { .. })));
+        // Transport shapes: an unknown action or code, a result that is not on the list.
         assert!(matches!(link_act("EXPLODE", &none), Err(DeskError::Invalid { .. })));
+        let unknown = ActionInput { reason_code: Some("NO_SUCH_CODE".into()), ..ActionInput::default() };
+        assert!(
+            matches!(link_act("DECLINE", &unknown), Err(DeskError::Invalid { field, .. }) if field == "reason_code")
+        );
+        assert!(matches!(link_act("COMPLETE", &none), Err(DeskError::Invalid { field, .. }) if field == "result"));
+        // Rules (a reason for declining, a note's length) are checked by the use case, as for gRPC.
+        assert!(matches!(link_act("DECLINE", &none), Ok(LinkAct::Move { mv: Move::Decline, .. })));
+        assert!(matches!(link_act("NOTE", &none), Ok(LinkAct::Note { .. })));
+        assert!(matches!(link_act("ACCEPT", &none), Ok(LinkAct::Move { mv: Move::Accept, .. })));
     }
 }

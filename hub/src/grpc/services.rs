@@ -452,28 +452,9 @@ impl pb::referral_service_server::ReferralService for Api {
             let id = ReferralId::parse(&m.referral_id).map_err(|e| e.within("referral_id"))?;
             let mv = cv::referral_move(m.r#move, "move")?;
             let code = cv::optional(m.reason_code, cv::reason, "reason_code")?;
-            if code.is_some_and(|c| c.is_hub_only()) {
-                return Err(FieldError::new("reason_code", "is set by the hub only"));
-            }
-            let text = cv::field_text(&m.reason_text, "reason_text", 0, 2000)?;
-            let needs_code = matches!(mv, Move::Decline | Move::Fail | Move::Cancel);
-            if needs_code && code.is_none() {
-                return Err(FieldError::new("reason_code", format!("is required for {mv}")));
-            }
-            if code == Some(crate::domain::vocab::ReasonCode::Other) && text.is_empty() {
-                return Err(FieldError::new("reason_text", "is required with reason code OTHER"));
-            }
-            if mv == Move::Reopen && text.is_empty() {
-                return Err(FieldError::new("reason_text", "is required for REOPEN"));
-            }
             let completion = cv::completion(m.outcome.clone())?;
-            if mv == Move::Complete && completion.is_none() {
-                return Err(FieldError::new("outcome", "is required for COMPLETE"));
-            }
-            if mv != Move::Complete && completion.is_some() {
-                return Err(FieldError::new("outcome", "is only allowed with COMPLETE"));
-            }
-            let reason = (code.is_some() || !text.is_empty()).then_some(Reason { code, text });
+            // The rules of a move's reason and result are the domain's (checked in the use case).
+            let reason = Some(Reason { code, text: m.reason_text.clone() });
             Ok((id, mv, reason, completion))
         };
         let (id, mv, reason, completion) = parse().map_err(invalid)?;
@@ -486,8 +467,7 @@ impl pb::referral_service_server::ReferralService for Api {
         let mut m = req.into_inner();
         let idem = idem("AddNote", &mut m, |m| &mut m.idempotency_key)?;
         let id = referral_id(&m.referral_id)?;
-        let text = cv::field_text(&m.text, "text", 1, 4000).map_err(invalid)?;
-        let note = self.hub.add_note(&caller, &idem, &id, text).await?;
+        let note = self.hub.add_note(&caller, &idem, &id, std::mem::take(&mut m.text)).await?;
         Ok(Response::new(pb::AddNoteResponse { note: Some(cv::note_to_pb(&note)) }))
     }
 

@@ -11,7 +11,9 @@ use crate::domain::ids::{CaseId, NoteId, OrgId, ReferralId};
 use crate::domain::mail::{LinkReceipt, MailJob, MailKind};
 use crate::domain::note::Note;
 use crate::domain::projection::{CaseView, view_for_recipient};
-use crate::domain::referral::{Completion, Move, Reason, Referral, ReferralState, Side, Transition, check_request};
+use crate::domain::referral::{
+    Completion, Move, Reason, Referral, ReferralState, Side, Transition, check_move, check_request, note_text,
+};
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::{DataCategory, EventKind, OrgKind, ReferralCategory};
 use crate::store::{ReferralQuery, Tx};
@@ -442,6 +444,8 @@ impl Hub {
         completion: Option<Completion>,
         p: &mut Pending,
     ) -> HubResult<Referral> {
+        let (code, text) = reason.map(|r| (r.code, r.text)).unwrap_or_default();
+        let (reason, completion) = check_move(mv, code, &text, completion)?;
         let org = caller.org()?;
         let (mut referral, side) = self.party_referral(tx, &org.id, id).await?;
         let now = self.now();
@@ -504,6 +508,7 @@ impl Hub {
         text: String,
         p: &mut Pending,
     ) -> HubResult<(Referral, Note)> {
+        let text = note_text(&text)?;
         let org = caller.org()?;
         let (referral, _) = self.party_referral(tx, &org.id, id).await?;
         let now = self.now();
