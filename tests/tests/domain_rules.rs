@@ -173,3 +173,38 @@ async fn a_request_above_max_message_bytes_is_resource_exhausted() {
     let small = AddNoteRequest { idempotency_key: idem(), referral_id: random_id(), text: "kurz".into() };
     assert_status(referrals(&hub, orgs::FACHSTELLE).await.add_note(small).await, Code::NotFound, &[]);
 }
+
+#[tokio::test]
+async fn household_details_follow_the_domain_s_rules_on_open_update_and_take_up() {
+    let hub = start().await;
+    let case = open_case(&hub).await;
+    let bad: Vec<(&str, Box<dyn Fn(&mut CaseDetails)>)> = vec![
+        ("details.address.postal_code", Box::new(|d| d.address.as_mut().expect("address").postal_code = "3015".into())),
+        ("details.persons[0].birth_year", Box::new(|d| d.persons[0].birth_year = 1850)),
+        ("details.persons[0].given_name", Box::new(|d| d.persons[0].given_name = "  ".into())),
+        ("details.persons[0].family_name", Box::new(|d| d.persons[0].family_name = "x".repeat(101))),
+        ("details.address.street", Box::new(|d| d.address.as_mut().expect("address").street = "Weg\u{7}".into())),
+        (
+            "details.contact.email",
+            Box::new(|d| d.contact.get_or_insert_with(Contact::default).email = "kein-at".into()),
+        ),
+        ("details.health_note", Box::new(|d| d.health_note = "h".repeat(4001))),
+        ("details.persons", Box::new(|d| d.persons.clear())),
+    ];
+    for (field, spoil) in bad {
+        let mut d = details();
+        spoil(&mut d);
+        let opened = cases(&hub, orgs::FACHSTELLE)
+            .await
+            .open_case(OpenCaseRequest { idempotency_key: idem(), details: Some(d.clone()), initial_stage: None })
+            .await;
+        assert_status(opened, Code::InvalidArgument, &[field]);
+        let mut own = case.details.clone().expect("details");
+        spoil(&mut own);
+        let updated = cases(&hub, orgs::FACHSTELLE)
+            .await
+            .update_case(UpdateCaseRequest { idempotency_key: idem(), case_id: case.id.clone(), details: Some(own) })
+            .await;
+        assert_status(updated, Code::InvalidArgument, &[field]);
+    }
+}

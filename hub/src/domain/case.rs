@@ -103,12 +103,54 @@ pub struct CaseDetails {
 }
 
 impl CaseDetails {
-    /// Cross-field rules, after each field parsed on its own.
-    pub fn check(self) -> Result<Self, FieldError> {
+    /// Every rule of a household's details, checked once here whoever sends them (the use cases call it
+    /// for OpenCase, UpdateCase and a take-up with details; an edge only converts): 1-20 persons with
+    /// exactly one main tenant, names of 1-100 characters, a birth year from 1900 to `today`'s year; a
+    /// street (1-200), house number (1-20), five-digit postal code and city (1-100); a phone of up to 50
+    /// characters and a valid email or none; a printable tenancy reference of up to 100; notes of up to
+    /// 4000 characters each. Texts come back trimmed; field paths are relative to the details.
+    pub fn check(mut self, today: Day) -> Result<Self, FieldError> {
+        use super::ids::text;
+        if self.persons.is_empty() || self.persons.len() > 20 {
+            return Err(FieldError::new("persons", "must list 1-20 persons").de("Bitte 1 bis 20 Personen angeben."));
+        }
+        let this_year = today.year();
+        for (i, p) in self.persons.iter_mut().enumerate() {
+            let at = |f: &str| format!("persons[{i}].{f}");
+            p.given_name = text(&p.given_name, 1, 100).map_err(|e| e.within(&at("given_name")))?;
+            p.family_name = text(&p.family_name, 1, 100).map_err(|e| e.within(&at("family_name")))?;
+            if let Some(y) = p.birth_year
+                && !(1900..=this_year).contains(&y)
+            {
+                return Err(FieldError::new(at("birth_year"), format!("must be between 1900 and {this_year}"))
+                    .de(format!("Bitte ein Geburtsjahr zwischen 1900 und {this_year} angeben.")));
+            }
+        }
         let main = self.persons.iter().filter(|p| p.role == PersonRole::MainTenant).count();
         if main != 1 {
-            return Err(FieldError::new("persons", "exactly one person must have the role MAIN_TENANT"));
+            return Err(FieldError::new("persons", "exactly one person must have the role MAIN_TENANT")
+                .de("Genau eine Person muss Hauptmieter/in sein."));
         }
+        let a = &mut self.address;
+        a.street = text(&a.street, 1, 200).map_err(|e| e.within("address.street"))?;
+        a.house_number = text(&a.house_number, 1, 20).map_err(|e| e.within("address.house_number"))?;
+        a.postal_code = a.postal_code.trim().to_owned();
+        if a.postal_code.len() != 5 || !a.postal_code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(FieldError::new("address.postal_code", "must be five digits").de("Fünf Ziffern, bitte."));
+        }
+        a.city = text(&a.city, 1, 100).map_err(|e| e.within("address.city"))?;
+        let c = &mut self.contact;
+        c.phone = text(&c.phone, 0, 50).map_err(|e| e.within("contact.phone"))?;
+        c.email = match c.email.trim() {
+            "" => String::new(),
+            e => super::org::EmailAddress::parse(e).map_err(|e| e.within("contact.email"))?.as_str().to_owned(),
+        };
+        self.tenancy.reference =
+            tenancy_reference(&self.tenancy.reference, true, 100).map_err(|e| e.within("tenancy.tenancy_reference"))?;
+        self.income_benefits_note =
+            text(&self.income_benefits_note, 0, 4000).map_err(|e| e.within("income_benefits_note"))?;
+        self.health_note = text(&self.health_note, 0, 4000).map_err(|e| e.within("health_note"))?;
+        self.counselling_note = text(&self.counselling_note, 0, 4000).map_err(|e| e.within("counselling_note"))?;
         Ok(self)
     }
 

@@ -440,10 +440,7 @@ pub fn new_stage(e: &pb::ThreatStageEntry, path: &str) -> Result<NewStage, Field
     })
 }
 
-fn person(p: &pb::Person, path: &str, this_year: i32) -> Result<Person, FieldError> {
-    if p.birth_year != 0 && !(1900..=this_year).contains(&p.birth_year) {
-        return Err(FieldError::new(format!("{path}.birth_year"), format!("must be between 1900 and {this_year}")));
-    }
+fn person(p: &pb::Person, path: &str) -> Result<Person, FieldError> {
     Ok(Person {
         id: if p.person_id.is_empty() {
             PersonId::unassigned()
@@ -451,45 +448,28 @@ fn person(p: &pb::Person, path: &str, this_year: i32) -> Result<Person, FieldErr
             PersonId::parse(&p.person_id).map_err(|e| e.within(&format!("{path}.person_id")))?
         },
         role: role(p.role, &format!("{path}.role"))?,
-        given_name: field_text(&p.given_name, &format!("{path}.given_name"), 1, 100)?,
-        family_name: field_text(&p.family_name, &format!("{path}.family_name"), 1, 100)?,
+        given_name: p.given_name.clone(),
+        family_name: p.family_name.clone(),
         gender: gender(p.gender, &format!("{path}.gender"))?,
         birth_year: (p.birth_year != 0).then_some(p.birth_year),
     })
 }
 
-/// Case details from proto, under the field path `path`.
-pub fn case_details(d: Option<pb::CaseDetails>, path: &str, today: Day) -> Result<CaseDetails, FieldError> {
+/// Case details from proto, under the field path `path`: only the conversion (enums, amounts, dates, ids).
+/// Their rules are the domain's ([`CaseDetails::check`]), applied by the use case.
+pub fn case_details(d: Option<pb::CaseDetails>, path: &str) -> Result<CaseDetails, FieldError> {
     let d = d.ok_or_else(|| FieldError::new(path, "must be set"))?;
     let f = |name: &str| format!("{path}.{name}");
-    if d.persons.is_empty() || d.persons.len() > 20 {
-        return Err(FieldError::new(f("persons"), "must list 1-20 persons"));
-    }
     let persons = d
         .persons
         .iter()
         .enumerate()
-        .map(|(i, p)| person(p, &format!("{path}.persons[{i}]"), today.year()))
+        .map(|(i, p)| person(p, &format!("{path}.persons[{i}]")))
         .collect::<Result<Vec<_>, _>>()?;
     let a = d.address.ok_or_else(|| FieldError::new(f("address"), "must be set"))?;
-    if a.postal_code.len() != 5 || !a.postal_code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(FieldError::new(f("address.postal_code"), "must be five digits"));
-    }
-    let address = Address {
-        street: field_text(&a.street, &f("address.street"), 1, 200)?,
-        house_number: field_text(&a.house_number, &f("address.house_number"), 1, 20)?,
-        postal_code: a.postal_code,
-        city: field_text(&a.city, &f("address.city"), 1, 100)?,
-    };
+    let address = Address { street: a.street, house_number: a.house_number, postal_code: a.postal_code, city: a.city };
     let c = d.contact.unwrap_or_default();
-    let contact = Contact {
-        phone: field_text(&c.phone, &f("contact.phone"), 0, 50)?,
-        email: if c.email.is_empty() {
-            String::new()
-        } else {
-            EmailAddress::parse(&c.email).map_err(|e| e.within(&f("contact.email")))?.as_str().to_owned()
-        },
-    };
+    let contact = Contact { phone: c.phone, email: c.email };
     let t = d.tenancy.ok_or_else(|| FieldError::new(f("tenancy"), "must be set"))?;
     let rent = t.rent.ok_or_else(|| FieldError::new(f("tenancy.rent"), "must be set"))?;
     let tenancy = Tenancy {
@@ -498,8 +478,7 @@ pub fn case_details(d: Option<pb::CaseDetails>, path: &str, today: Day) -> Resul
         } else {
             Some(org_id(&t.landlord_organisation_id, &f("tenancy.landlord_organisation_id"))?)
         },
-        reference: crate::domain::case::tenancy_reference(&t.tenancy_reference, true, 100)
-            .map_err(|e| e.within(&f("tenancy.tenancy_reference")))?,
+        reference: t.tenancy_reference,
         start: day_opt(&t.start_date, &f("tenancy.start_date"))?,
         rent: Rent {
             base: cents(rent.base_rent_cents, &f("tenancy.rent.base_rent_cents"))?,
@@ -510,7 +489,7 @@ pub fn case_details(d: Option<pb::CaseDetails>, path: &str, today: Day) -> Resul
             heating_advance: cents(rent.heating_advance_cents, &f("tenancy.rent.heating_advance_cents"))?,
         },
     };
-    CaseDetails {
+    Ok(CaseDetails {
         persons,
         address,
         contact,
@@ -520,12 +499,10 @@ pub fn case_details(d: Option<pb::CaseDetails>, path: &str, today: Day) -> Resul
         route_in: route_in(d.route_in, &f("route_in"))?,
         schutzsperre: d.schutzsperre,
         household_type: household_type(d.household_type, &f("household_type"))?,
-        income_benefits_note: field_text(&d.income_benefits_note, &f("income_benefits_note"), 0, 4000)?,
-        health_note: field_text(&d.health_note, &f("health_note"), 0, 4000)?,
-        counselling_note: field_text(&d.counselling_note, &f("counselling_note"), 0, 4000)?,
-    }
-    .check()
-    .map_err(|e| e.within(path))
+        income_benefits_note: d.income_benefits_note,
+        health_note: d.health_note,
+        counselling_note: d.counselling_note,
+    })
 }
 
 fn details_to_pb(d: &CaseDetails) -> pb::CaseDetails {

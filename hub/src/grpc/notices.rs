@@ -329,9 +329,7 @@ impl pb::notice_service_server::NoticeService for Api {
         let idem = idem("TakeUpNotice", &mut m, |m| &mut m.idempotency_key)?;
         let id = NoticeId::parse(&m.notice_id).map_err(|e| invalid(e.within("notice_id")))?;
         let details = match m.details {
-            Some(d) if d != pb::CaseDetails::default() => {
-                Some(cv::case_details(Some(d), "details", self.hub().clock_today()).map_err(invalid)?)
-            }
+            Some(d) if d != pb::CaseDetails::default() => Some(cv::case_details(Some(d), "details").map_err(invalid)?),
             _ => None,
         };
         let (case, linked) = self.hub().take_up_notice(&caller, &idem, &id, details).await?;

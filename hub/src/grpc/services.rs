@@ -182,8 +182,7 @@ impl pb::case_service_server::CaseService for Api {
         let caller = self.caller(&req).await?;
         let mut m = req.into_inner();
         let idem = idem("OpenCase", &mut m, |m| &mut m.idempotency_key)?;
-        let today = self.hub.clock_today();
-        let details = cv::case_details(m.details, "details", today).map_err(invalid)?;
+        let details = cv::case_details(m.details, "details").map_err(invalid)?;
         let initial =
             m.initial_stage.as_ref().map(|e| cv::new_stage(e, "initial_stage")).transpose().map_err(invalid)?;
         let case = self.hub.open_case(&caller, &idem, details, initial).await?;
@@ -198,7 +197,7 @@ impl pb::case_service_server::CaseService for Api {
         let mut m = req.into_inner();
         let idem = idem("UpdateCase", &mut m, |m| &mut m.idempotency_key)?;
         let id = case_id(&m.case_id, "case_id")?;
-        let details = cv::case_details(m.details, "details", self.hub.clock_today()).map_err(invalid)?;
+        let details = cv::case_details(m.details, "details").map_err(invalid)?;
         let case = self.hub.update_case(&caller, &idem, &id, details).await?;
         Ok(Response::new(pb::UpdateCaseResponse { case: Some(cv::case_to_pb(&case)) }))
     }

@@ -111,6 +111,7 @@ impl Hub {
         if let Some(Outcome::Case(id)) = self.replay(tx.as_mut(), caller, idem).await? {
             return self.owned_case(tx.as_mut(), &org.id, &id).await;
         }
+        let details = details.check(self.today()).map_err(|e| e.within("details"))?;
         self.check_landlord(tx.as_mut(), &details).await?;
         let now = self.now();
         let stages = match initial {
@@ -162,7 +163,10 @@ impl Hub {
             return self.owned_case(tx.as_mut(), &org.id, &id).await;
         }
         let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
-        let details = details.carry_person_ids(&case.details).map_err(|e| e.within("details"))?;
+        let details = details
+            .check(self.today())
+            .and_then(|d| d.carry_person_ids(&case.details))
+            .map_err(|e| e.within("details"))?;
         self.check_landlord(tx.as_mut(), &details).await?;
         let changed = changed_categories(&case.details, &details);
         let disclosed = changed_disclosed_categories(&case.details, &details);

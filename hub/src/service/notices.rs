@@ -470,7 +470,7 @@ impl Hub {
             }
             None => {
                 let details = match details {
-                    Some(d) => d,
+                    Some(d) => d.check(now.day()).map_err(|e| e.within("details"))?,
                     None => details_from_notice(&notice)?,
                 };
                 self.check_landlord(tx.as_mut(), &details).await?;
