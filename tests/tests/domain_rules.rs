@@ -174,11 +174,14 @@ async fn a_request_above_max_message_bytes_is_resource_exhausted() {
     assert_status(referrals(&hub, orgs::FACHSTELLE).await.add_note(small).await, Code::NotFound, &[]);
 }
 
+/// A change that makes household details invalid.
+type Spoil = Box<dyn Fn(&mut CaseDetails)>;
+
 #[tokio::test]
 async fn household_details_follow_the_domain_s_rules_on_open_update_and_take_up() {
     let hub = start().await;
     let case = open_case(&hub).await;
-    let bad: Vec<(&str, Box<dyn Fn(&mut CaseDetails)>)> = vec![
+    let bad: Vec<(&str, Spoil)> = vec![
         ("details.address.postal_code", Box::new(|d| d.address.as_mut().expect("address").postal_code = "3015".into())),
         ("details.persons[0].birth_year", Box::new(|d| d.persons[0].birth_year = 1850)),
         ("details.persons[0].given_name", Box::new(|d| d.persons[0].given_name = "  ".into())),
