@@ -104,6 +104,25 @@ fn open_case_request(key: &str) -> OpenCaseRequest {
     }
 }
 
+/// Opens `n` cases and returns the ids the hub acknowledged.
+async fn open_cases(cases: &mut CaseServiceClient<Channel>, n: usize) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for _ in 0..n {
+        let case = bounded("OpenCase", cases.open_case(open_case_request(&idem()))).await.expect("OpenCase");
+        ids.insert(case.into_inner().case.expect("case").id);
+    }
+    ids
+}
+
+/// Every case of `ids` can be read back.
+async fn assert_readable(cases: &mut CaseServiceClient<Channel>, ids: &BTreeSet<String>) {
+    for id in ids {
+        bounded("GetCase", cases.get_case(GetCaseRequest { case_id: id.clone() }))
+            .await
+            .unwrap_or_else(|s| panic!("acknowledged case {id} readable: {s:?}"));
+    }
+}
+
 /// A tmpfs of `size` mounted at `dir`, unmounted on drop. Needs root (CAP_SYS_ADMIN): without it the
 /// test fails under CI and is skipped otherwise, saying why.
 struct Tmpfs(PathBuf);
@@ -161,11 +180,7 @@ async fn a_full_disk_fails_writes_clearly_and_they_work_again_once_space_is_free
     register_network(hub.channel(&ca, &operator).await, |_| {}).await;
     let channel = hub.channel(&ca, &fachstelle).await;
     let mut cases = CaseServiceClient::new(channel.clone());
-    let mut acknowledged = BTreeSet::new();
-    for _ in 0..3 {
-        let case = bounded("OpenCase", cases.open_case(open_case_request(&idem()))).await.expect("OpenCase");
-        acknowledged.insert(case.into_inner().case.expect("case").id);
-    }
+    let mut acknowledged = open_cases(&mut cases, 3).await;
     assert_eq!(health(channel.clone(), "").await, ServingStatus::Serving);
     let dashboard = dashboard_addr(&hub);
     assert_eq!(readyz(dashboard, &ca).await.0, 200, "ready before the disk fills");
@@ -210,11 +225,7 @@ async fn a_full_disk_fails_writes_clearly_and_they_work_again_once_space_is_free
         acknowledged.insert(case.into_inner().case.expect("case").id);
     }
     // Every acknowledged case is there (audited reads write too: they work again as well).
-    for id in &acknowledged {
-        bounded("GetCase", cases.get_case(GetCaseRequest { case_id: id.clone() }))
-            .await
-            .unwrap_or_else(|s| panic!("acknowledged case {id} readable: {s:?}"));
-    }
+    assert_readable(&mut cases, &acknowledged).await;
     println!("{} acknowledged cases, all readable", acknowledged.len());
     assert!(!hub.log().iter().any(|l| l.contains("non-zero transaction depth")), "no poisoned connection");
 }
@@ -349,11 +360,7 @@ async fn an_unreachable_postgres_fails_calls_fast_naming_the_database_and_they_r
     register_network(hub.channel(&ca, &operator).await, |_| {}).await;
     let channel = hub.channel(&ca, &fachstelle).await;
     let mut cases = CaseServiceClient::new(channel.clone());
-    let mut acknowledged = BTreeSet::new();
-    for _ in 0..3 {
-        let case = bounded("OpenCase", cases.open_case(open_case_request(&idem()))).await.expect("OpenCase");
-        acknowledged.insert(case.into_inner().case.expect("case").id);
-    }
+    let mut acknowledged = open_cases(&mut cases, 3).await;
 
     // Every backend of the hub terminated (a failover, an administrator): at most one failed call,
     // clearly UNAVAILABLE, then the same request works with new connections.
@@ -413,11 +420,7 @@ async fn an_unreachable_postgres_fails_calls_fast_naming_the_database_and_they_r
     let retried =
         bounded("OpenCase (retry)", cases.open_case(open_case_request(&key))).await.expect("the retry succeeds");
     acknowledged.insert(retried.into_inner().case.expect("case").id);
-    for id in &acknowledged {
-        bounded("GetCase", cases.get_case(GetCaseRequest { case_id: id.clone() }))
-            .await
-            .unwrap_or_else(|s| panic!("acknowledged case {id} readable: {s:?}"));
-    }
+    assert_readable(&mut cases, &acknowledged).await;
     drop(hub);
 }
 
