@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::super::form::FormData;
 use super::{Ctx, csrf_field, empty, esc, instant, labels, partner_name, time_day, who};
+use crate::domain::time::Day;
 use crate::domain::vocab::{CaseOutcome, ConsentForm, ConsentStatus, DataCategory, ReferralCategory, RescueMeans};
 use crate::service::dashboard::{CasePageModel, CaseReferral, TimelineEntry, TimelineEvent};
 
@@ -417,6 +418,22 @@ impl FormState<'_> {
         }
     }
 
+    /// A date field `name` labelled `label`, limited to `range`, with the value sent and the message at it.
+    fn date(&self, out: &mut String, label: &str, name: &str, range: (Day, Day), required: bool) {
+        let _ = writeln!(
+            out,
+            "<label>{label} <input type=\"date\" name=\"{name}\" id=\"{}-{name}\" min=\"{}\" max=\"{}\" \
+             value=\"{}\"{}{}></label>",
+            self.form,
+            range.0,
+            range.1,
+            esc(&self.value(name).unwrap_or_default()),
+            if required { " required" } else { "" },
+            self.aria(name)
+        );
+        self.error_at(out, name);
+    }
+
     /// `aria-invalid` and `aria-describedby` for the input of `field` when the message is there.
     fn aria(&self, field: &str) -> String {
         match self.echo.filter(|e| e.field == Some(field)) {
@@ -488,15 +505,7 @@ fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEch
     f.error_at(out, "kategorie");
     data_checkboxes(out, &f, "Weitergegebene Daten");
     let latest_reply = ctx.today.plus_days(crate::domain::referral::MAX_REPLY_DAYS);
-    let _ = writeln!(
-        out,
-        "<label>Antwort bis (optional) <input type=\"date\" name=\"antwort_bis\" id=\"ueberweisen-antwort_bis\" \
-         min=\"{}\" max=\"{latest_reply}\" value=\"{}\"{}></label>",
-        ctx.today,
-        esc(&f.value("antwort_bis").unwrap_or_default()),
-        f.aria("antwort_bis")
-    );
-    f.error_at(out, "antwort_bis");
+    f.date(out, "Antwort bis (optional)", "antwort_bis", (ctx.today, latest_reply), false);
     let _ = writeln!(
         out,
         "<label>Nachricht <textarea name=\"nachricht\" id=\"ueberweisen-nachricht\" rows=\"3\" maxlength=\"4000\"{}>{}</textarea></label>",
@@ -563,15 +572,7 @@ fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEch
     );
     f.error_at(out, "nachweis");
     let latest = crate::domain::consent::latest_valid_until(ctx.today);
-    let _ = writeln!(
-        out,
-        "<label>Gültig bis <input type=\"date\" name=\"gueltig_bis\" id=\"einwilligung-gueltig_bis\" min=\"{}\" \
-         max=\"{latest}\" value=\"{}\" required{}></label>",
-        ctx.today,
-        esc(&f.value("gueltig_bis").unwrap_or_default()),
-        f.aria("gueltig_bis")
-    );
-    f.error_at(out, "gueltig_bis");
+    f.date(out, "Gültig bis", "gueltig_bis", (ctx.today, latest), true);
     let _ = writeln!(
         out,
         "<label><input type=\"checkbox\" name=\"ausdruecklich\" value=\"on\" id=\"einwilligung-ausdruecklich\"{}> \
