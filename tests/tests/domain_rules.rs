@@ -211,3 +211,47 @@ async fn household_details_follow_the_domain_s_rules_on_open_update_and_take_up(
         assert_status(updated, Code::InvalidArgument, &[field]);
     }
 }
+
+#[tokio::test]
+async fn court_and_arrears_notices_follow_the_domain_s_rules() {
+    let hub = start().await;
+    let mut court = NoticeServiceClient::new(hub.channel(orgs::FACHSTELLE).await.expect("channel"));
+    let served = hub.date_in_days(-3);
+    let spoilt: Vec<(&str, CourtNotice)> = vec![
+        ("notice.tenants", CourtNotice { tenants: vec![], ..court_notice("2 C 1/26", &served) }),
+        ("notice.claim_served_date", court_notice("2 C 2/26", &hub.date_in_days(2))),
+        ("notice.court_file_number", CourtNotice { court_file_number: "  ".into(), ..court_notice("x", &served) }),
+        ("notice.tenants[0].postal_code", {
+            let mut n = court_notice("2 C 3/26", &served);
+            n.tenants[0].postal_code = "123".into();
+            n
+        }),
+        ("notice.tenants[0].email", {
+            let mut n = court_notice("2 C 4/26", &served);
+            n.tenants[0].email = "kein-at".into();
+            n
+        }),
+        ("notice.tenants[0].family_name", {
+            let mut n = court_notice("2 C 5/26", &served);
+            n.tenants[0].family_name = " ".into();
+            n
+        }),
+    ];
+    for (field, notice) in spoilt {
+        let r =
+            court.record_court_notice(RecordCourtNoticeRequest { idempotency_key: idem(), notice: Some(notice) }).await;
+        assert_status(r, Code::InvalidArgument, &[field]);
+    }
+    let mut wohnbau = NoticeServiceClient::new(hub.channel(orgs::WOHNBAU).await.expect("channel"));
+    let mut long = consented_notice("WN-R-1");
+    long.remark = "r".repeat(2001);
+    let r =
+        wohnbau.submit_arrears_notice(SubmitArrearsNoticeRequest { idempotency_key: idem(), notice: Some(long) }).await;
+    assert_status(r, Code::InvalidArgument, &["notice.remark"]);
+    let mut future = pseudonymous_notice("WN-R-2");
+    future.stage_date = hub.date_in_days(5);
+    let r = wohnbau
+        .submit_arrears_notice(SubmitArrearsNoticeRequest { idempotency_key: idem(), notice: Some(future) })
+        .await;
+    assert_status(r, Code::InvalidArgument, &["notice.stage_date", "future"]);
+}

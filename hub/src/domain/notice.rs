@@ -47,6 +47,40 @@ impl TenantContact {
     pub fn display_name(&self) -> String {
         format!("{} {}", self.given_name, self.family_name).trim().to_owned()
     }
+
+    /// Every rule of a tenant's contact data: names (up to 100), street (200), house number (20), city
+    /// (100) and phone (50) as text, a postal code of five digits and a valid email where given. Texts
+    /// come back trimmed; field paths are relative to the contact.
+    pub fn check(mut self) -> Result<Self, FieldError> {
+        use super::ids::text;
+        self.family_name = text(&self.family_name, 0, 100).map_err(|e| e.within("family_name"))?;
+        self.given_name = text(&self.given_name, 0, 100).map_err(|e| e.within("given_name"))?;
+        self.street = text(&self.street, 0, 200).map_err(|e| e.within("street"))?;
+        self.house_number = text(&self.house_number, 0, 20).map_err(|e| e.within("house_number"))?;
+        self.city = text(&self.city, 0, 100).map_err(|e| e.within("city"))?;
+        self.phone = text(&self.phone, 0, 50).map_err(|e| e.within("phone"))?;
+        self.postal_code = self.postal_code.trim().to_owned();
+        if !self.postal_code.is_empty()
+            && (self.postal_code.len() != 5 || !self.postal_code.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(FieldError::new("postal_code", "must be five digits").de("Fünf Ziffern, bitte."));
+        }
+        self.email = match self.email.trim() {
+            "" => String::new(),
+            e => super::org::EmailAddress::parse(e).map_err(|e| e.within("email"))?.as_str().to_owned(),
+        };
+        Ok(self)
+    }
+}
+
+/// `d` unless it lies after `today`: a notice reports what happened, not what will.
+fn not_future(d: Option<Day>, field: &str, today: Day) -> Result<Option<Day>, FieldError> {
+    match d {
+        Some(x) if x > today => {
+            Err(FieldError::new(field, "must not be in the future").de("Darf nicht in der Zukunft liegen."))
+        }
+        other => Ok(other),
+    }
 }
 
 /// One ledger line.
@@ -106,8 +140,25 @@ pub struct ArrearsData {
 }
 
 impl ArrearsData {
-    /// Cross-field rules: identifying data needs consent; totals follow from the ledger.
-    pub fn check(mut self) -> Result<Self, FieldError> {
+    /// Every rule of an early notice, checked once here (the use cases call it for single and bulk
+    /// submissions): a printable tenancy reference (1-64), evidence of consent (1-200) where given, a
+    /// remark of up to 2000 characters, no reported date in the future, the tenant's contact data, and
+    /// the cross-field rules: identifying data needs consent; totals follow from the ledger.
+    pub fn check(mut self, today: Day) -> Result<Self, FieldError> {
+        self.tenancy_reference = super::case::tenancy_reference(&self.tenancy_reference, false, 64)
+            .map_err(|e| e.within("tenancy_reference"))?;
+        self.consent_evidence = match self.consent_evidence.take() {
+            Some(e) => Some(super::ids::text(&e, 1, 200).map_err(|e| e.within("consent_evidence"))?),
+            None => None,
+        };
+        self.remark = super::ids::text(&self.remark, 0, 2000).map_err(|e| e.within("remark"))?;
+        self.stage_date = not_future(self.stage_date, "stage_date", today)?;
+        self.termination_date = not_future(self.termination_date, "termination_date", today)?;
+        self.claim_served = not_future(self.claim_served, "claim_served_date", today)?;
+        self.tenant = match self.tenant.take() {
+            Some(t) => Some(t.check().map_err(|e| e.within("tenant"))?).filter(|t| !t.is_empty()),
+            None => None,
+        };
         if self.consent_evidence.is_none() {
             if self.tenant.as_ref().is_some_and(|t| !t.is_empty()) {
                 return Err(FieldError::new(
@@ -186,6 +237,40 @@ pub struct CourtData {
     pub stadtbezirk: Option<Stadtbezirk>,
     /// Tenancy reference.
     pub tenancy_reference: String,
+}
+
+impl CourtData {
+    /// Every rule of a court notice, checked once here (the use case calls it; today the gRPC API feeds
+    /// it, the dashboard's form will too): at least one defendant with a family name, each with valid
+    /// contact data; a file number (Aktenzeichen, 1-64), a landlord name of up to 200 characters, claim
+    /// dates not in the future and a printable tenancy reference. Field paths are relative to the notice.
+    pub fn check(mut self, today: Day) -> Result<Self, FieldError> {
+        if self.tenants.is_empty() {
+            return Err(FieldError::new("tenants", "must name at least one tenant")
+                .de("Bitte mindestens eine beklagte Person angeben."));
+        }
+        let mut tenants = Vec::with_capacity(self.tenants.len());
+        for (i, t) in std::mem::take(&mut self.tenants).into_iter().enumerate() {
+            let t = t.check().map_err(|e| e.within(&format!("tenants[{i}]")))?;
+            if t.family_name.is_empty() {
+                return Err(FieldError::new(format!("tenants[{i}].family_name"), "must not be empty")
+                    .de("Bitte den Familiennamen angeben."));
+            }
+            tenants.push(t);
+        }
+        self.tenants = tenants;
+        self.court_file_number =
+            super::ids::text(&self.court_file_number, 1, 64).map_err(|e| e.within("court_file_number"))?;
+        self.landlord_name = super::ids::text(&self.landlord_name, 0, 200).map_err(|e| e.within("landlord_name"))?;
+        if self.claim_received > today {
+            return Err(FieldError::new("claim_received_date", "must not be in the future")
+                .de("Darf nicht in der Zukunft liegen."));
+        }
+        self.claim_served = not_future(self.claim_served, "claim_served_date", today)?;
+        self.tenancy_reference = super::case::tenancy_reference(&self.tenancy_reference, true, 64)
+            .map_err(|e| e.within("tenancy_reference"))?;
+        Ok(self)
+    }
 }
 
 /// What a notice reports. Not boxed: notices are handled one at a time, so the size difference

@@ -16,30 +16,17 @@ use crate::service::{BulkResult, Progress, Submitted, TriageItem};
 /// Most records one bulk stream may carry: a nationwide day is about 550,000; more is a client bug.
 const MAX_BULK_RECORDS: usize = 1_000_000;
 
-fn tenant(t: &pb::TenantContact, path: &str) -> Result<TenantContact, FieldError> {
-    let f = |n: &str| format!("{path}.{n}");
-    if !t.postal_code.is_empty() && (t.postal_code.len() != 5 || !t.postal_code.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(FieldError::new(f("postal_code"), "must be five digits"));
-    }
-    if !t.email.is_empty() {
-        crate::domain::org::EmailAddress::parse(&t.email).map_err(|e| e.within(&f("email")))?;
-    }
-    Ok(TenantContact {
-        family_name: cv::field_text(&t.family_name, &f("family_name"), 0, 100)?,
-        given_name: cv::field_text(&t.given_name, &f("given_name"), 0, 100)?,
-        street: cv::field_text(&t.street, &f("street"), 0, 200)?,
-        house_number: cv::field_text(&t.house_number, &f("house_number"), 0, 20)?,
+/// A tenant's contact data as sent; its rules are the domain's ([`TenantContact::check`]).
+fn tenant(t: &pb::TenantContact) -> TenantContact {
+    TenantContact {
+        family_name: t.family_name.clone(),
+        given_name: t.given_name.clone(),
+        street: t.street.clone(),
+        house_number: t.house_number.clone(),
         postal_code: t.postal_code.clone(),
-        city: cv::field_text(&t.city, &f("city"), 0, 100)?,
-        phone: cv::field_text(&t.phone, &f("phone"), 0, 50)?,
-        email: t.email.trim().to_owned(),
-    })
-}
-
-fn not_future(d: Option<Day>, field: &str, today: Day) -> Result<Option<Day>, FieldError> {
-    match d {
-        Some(x) if x > today => Err(FieldError::new(field, "must not be in the future")),
-        other => Ok(other),
+        city: t.city.clone(),
+        phone: t.phone.clone(),
+        email: t.email.clone(),
     }
 }
 
@@ -52,11 +39,10 @@ fn month(s: &str) -> Result<Option<String>, FieldError> {
         .map_err(|_| FieldError::new("oldest_unpaid_month", "must be of the form YYYY-MM"))
 }
 
-/// An arrears notice from proto, with every rule of [`ArrearsData::check`].
-pub fn arrears(n: Option<pb::ArrearsNotice>, today: Day) -> Result<ArrearsData, FieldError> {
+/// An arrears notice from proto: only the conversion (enums, amounts, dates, the consent's two fields
+/// into one). Its rules are the domain's ([`ArrearsData::check`]), applied by the use case.
+pub fn arrears(n: Option<pb::ArrearsNotice>) -> Result<ArrearsData, FieldError> {
     let n = n.ok_or_else(|| FieldError::new("notice", "must be set"))?;
-    let reference = crate::domain::case::tenancy_reference(&n.tenancy_reference, false, 64)
-        .map_err(|e| e.within("tenancy_reference"))?;
     let rent = n.rent.unwrap_or_default();
     let ledger = n
         .ledger
@@ -73,13 +59,12 @@ pub fn arrears(n: Option<pb::ArrearsNotice>, today: Day) -> Result<ArrearsData, 
         .collect::<Result<Vec<_>, FieldError>>()?;
     let consent_evidence = match (n.tenant_consented, n.consent_evidence.trim()) {
         (true, "") => return Err(FieldError::new("consent_evidence", "is required when tenant_consented is true")),
-        (true, e) => Some(cv::field_text(e, "consent_evidence", 1, 200)?),
+        (true, e) => Some(e.to_owned()),
         (false, "") => None,
         (false, _) => return Err(FieldError::new("consent_evidence", "is only allowed when tenant_consented is true")),
     };
-    let tenant = n.tenant.as_ref().map(|t| tenant(t, "tenant")).transpose()?.filter(|t| !t.is_empty());
-    ArrearsData {
-        tenancy_reference: reference,
+    Ok(ArrearsData {
+        tenancy_reference: n.tenancy_reference,
         stadtbezirk: cv::stadtbezirk(n.stadtbezirk, "stadtbezirk")?,
         rent: Rent {
             base: cv::cents(rent.base_rent_cents, "rent.base_rent_cents")?,
@@ -90,61 +75,36 @@ pub fn arrears(n: Option<pb::ArrearsNotice>, today: Day) -> Result<ArrearsData, 
         arrears_total: cv::cents(n.arrears_total_cents, "arrears_total_cents")?,
         oldest_unpaid_month: month(&n.oldest_unpaid_month)?,
         stage: cv::threat_stage(n.stage, "stage")?,
-        stage_date: not_future(cv::day_opt(&n.stage_date, "stage_date")?, "stage_date", today)?,
-        termination_date: not_future(cv::day_opt(&n.termination_date, "termination_date")?, "termination_date", today)?,
-        claim_served: not_future(cv::day_opt(&n.claim_served_date, "claim_served_date")?, "claim_served_date", today)?,
+        stage_date: cv::day_opt(&n.stage_date, "stage_date")?,
+        termination_date: cv::day_opt(&n.termination_date, "termination_date")?,
+        claim_served: cv::day_opt(&n.claim_served_date, "claim_served_date")?,
         eviction_date: cv::day_opt(&n.eviction_date, "eviction_date")?,
         consent_evidence,
-        tenant,
-        remark: cv::field_text(&n.remark, "remark", 0, 2000)?,
-    }
-    .check()
+        tenant: n.tenant.as_ref().map(tenant),
+        remark: n.remark,
+    })
 }
 
-fn court(n: Option<pb::CourtNotice>, today: Day) -> Result<CourtData, FieldError> {
+/// A court notice from proto: only the conversion; its rules are the domain's ([`CourtData::check`]).
+fn court(n: Option<pb::CourtNotice>) -> Result<CourtData, FieldError> {
     let n = n.ok_or_else(|| FieldError::new("notice", "must be set"))?;
-    if n.tenants.is_empty() {
-        return Err(FieldError::new("notice.tenants", "must name at least one tenant"));
-    }
-    let tenants = n
-        .tenants
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let t = tenant(t, &format!("notice.tenants[{i}]"))?;
-            if t.family_name.is_empty() {
-                return Err(FieldError::new(format!("notice.tenants[{i}].family_name"), "must not be empty"));
-            }
-            Ok(t)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(CourtData {
-        court_file_number: cv::field_text(&n.court_file_number, "notice.court_file_number", 1, 64)?,
-        claim_received: not_future(
-            Some(cv::day(&n.claim_received_date, "notice.claim_received_date")?),
-            "notice.claim_received_date",
-            today,
-        )?
-        .unwrap_or(today),
-        claim_served: not_future(
-            cv::day_opt(&n.claim_served_date, "notice.claim_served_date")?,
-            "notice.claim_served_date",
-            today,
-        )?,
-        tenants,
-        landlord_name: cv::field_text(&n.landlord_name, "notice.landlord_name", 0, 200)?,
+        court_file_number: n.court_file_number,
+        claim_received: cv::day(&n.claim_received_date, "claim_received_date")?,
+        claim_served: cv::day_opt(&n.claim_served_date, "claim_served_date")?,
+        tenants: n.tenants.iter().map(tenant).collect(),
+        landlord_name: n.landlord_name,
         landlord_org: if n.landlord_organisation_id.is_empty() {
             None
         } else {
-            Some(cv::org_id(&n.landlord_organisation_id, "notice.landlord_organisation_id")?)
+            Some(cv::org_id(&n.landlord_organisation_id, "landlord_organisation_id")?)
         },
-        monthly_rent: cv::cents(n.monthly_rent_cents, "notice.monthly_rent_cents")?,
-        arrears_claimed: cv::cents(n.arrears_claimed_cents, "notice.arrears_claimed_cents")?,
-        use_compensation: cv::cents(n.use_compensation_cents, "notice.use_compensation_cents")?,
-        hearing: cv::day_opt(&n.hearing_date, "notice.hearing_date")?,
-        stadtbezirk: cv::optional(n.stadtbezirk, cv::stadtbezirk, "notice.stadtbezirk")?,
-        tenancy_reference: crate::domain::case::tenancy_reference(&n.tenancy_reference, true, 64)
-            .map_err(|e| e.within("notice.tenancy_reference"))?,
+        monthly_rent: cv::cents(n.monthly_rent_cents, "monthly_rent_cents")?,
+        arrears_claimed: cv::cents(n.arrears_claimed_cents, "arrears_claimed_cents")?,
+        use_compensation: cv::cents(n.use_compensation_cents, "use_compensation_cents")?,
+        hearing: cv::day_opt(&n.hearing_date, "hearing_date")?,
+        stadtbezirk: cv::optional(n.stadtbezirk, cv::stadtbezirk, "stadtbezirk")?,
+        tenancy_reference: n.tenancy_reference,
     })
 }
 
@@ -228,9 +188,8 @@ impl pb::notice_service_server::NoticeService for Api {
         let caller = self.caller(&req).await?;
         let mut m = req.into_inner();
         let idem = idem("SubmitArrearsNotice", &mut m, |m| &mut m.idempotency_key)?;
-        let today = self.hub().clock_today();
-        let data = arrears(m.notice, today).map_err(|e| invalid(e.within_notice()))?;
-        let (what, id) = self.hub().submit_arrears(&caller, &idem, data).await?;
+        let data = arrears(m.notice).map_err(|e| invalid(e.within_notice()))?;
+        let (what, id) = self.hub().submit_arrears(&caller, &idem, data).await.map_err(within_notice)?;
         Ok(Response::new(pb::SubmitArrearsNoticeResponse { result: Some(result_pb(String::new(), &Ok((what, id)))) }))
     }
 
@@ -239,7 +198,6 @@ impl pb::notice_service_server::NoticeService for Api {
         req: Request<Streaming<pb::StreamArrearsNoticesRequest>>,
     ) -> Result<Response<pb::StreamArrearsNoticesResponse>, Status> {
         let caller = self.caller(&req).await?;
-        let today = self.hub().clock_today();
         let mut stream = req.into_inner();
         let mut records = Vec::new();
         while let Some(msg) = stream.next().await {
@@ -248,7 +206,7 @@ impl pb::notice_service_server::NoticeService for Api {
                 return Err(Status::resource_exhausted(format!("at most {MAX_BULK_RECORDS} records per stream")));
             }
             let record_ref = if msg.record_ref.is_empty() { (records.len() + 1).to_string() } else { msg.record_ref };
-            records.push((record_ref, arrears(msg.notice, today)));
+            records.push((record_ref, arrears(msg.notice)));
         }
         let results: Vec<BulkResult> = self.hub().submit_arrears_bulk(&caller, records).await?;
         let mut summary =
@@ -298,8 +256,8 @@ impl pb::notice_service_server::NoticeService for Api {
         let caller = self.caller(&req).await?;
         let mut m = req.into_inner();
         let idem = idem("RecordCourtNotice", &mut m, |m| &mut m.idempotency_key)?;
-        let data = court(m.notice, self.hub().clock_today()).map_err(invalid)?;
-        let (what, id, case) = self.hub().record_court_notice(&caller, &idem, data).await?;
+        let data = court(m.notice).map_err(|e| invalid(e.within_notice()))?;
+        let (what, id, case) = self.hub().record_court_notice(&caller, &idem, data).await.map_err(within_notice)?;
         Ok(Response::new(pb::RecordCourtNoticeResponse {
             result: Some(result_pb(String::new(), &Ok((what, id)))),
             case_id: case.map(|c| c.to_string()).unwrap_or_default(),
@@ -334,6 +292,14 @@ impl pb::notice_service_server::NoticeService for Api {
         };
         let (case, linked) = self.hub().take_up_notice(&caller, &idem, &id, details).await?;
         Ok(Response::new(pb::TakeUpNoticeResponse { case: Some(cv::case_to_pb(&case)), linked_existing: linked }))
+    }
+}
+
+/// A single submission's error, its field named under `notice.` as the request nests it.
+fn within_notice(e: crate::service::HubError) -> Status {
+    match e {
+        crate::service::HubError::Invalid(f) => invalid(f.within_notice()),
+        e => e.into(),
     }
 }
 

@@ -229,6 +229,7 @@ impl Hub {
         data: ArrearsData,
     ) -> HubResult<(Submitted, NoticeId)> {
         let org = self.housing_company(caller)?.id.clone();
+        let data = data.check(self.today())?;
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Notice { notice, submitted }) = self.replay(tx.as_mut(), caller, idem).await? {
             return Ok((submitted, notice));
@@ -255,6 +256,8 @@ impl Hub {
     /// is stored, in transactions of [`BULK_BATCH`] records.
     pub async fn submit_arrears_bulk(&self, caller: &Caller, records: Vec<BulkRecord>) -> HubResult<Vec<BulkResult>> {
         let org = self.housing_company(caller)?.id.clone();
+        let today = self.today();
+        let records: Vec<BulkRecord> = records.into_iter().map(|(r, d)| (r, d.and_then(|d| d.check(today)))).collect();
         let mut results = Vec::with_capacity(records.len());
         for chunk in records.chunks(BULK_BATCH) {
             let mut tx = self.store.begin().await?;
@@ -330,6 +333,7 @@ impl Hub {
         data: crate::domain::notice::CourtData,
     ) -> HubResult<(Submitted, NoticeId, Option<CaseId>)> {
         let org = caller.fachstelle("record court notices")?.id.clone();
+        let data = data.check(self.today())?;
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Court { notice, submitted, case }) = self.replay(tx.as_mut(), caller, idem).await? {
             return Ok((submitted, notice, case));
@@ -337,7 +341,7 @@ impl Hub {
         if let Some(l) = &data.landlord_org
             && tx.org(l).await?.is_none()
         {
-            return Err(FieldError::new("notice.landlord_organisation_id", "is not a registered organisation").into());
+            return Err(FieldError::new("landlord_organisation_id", "is not a registered organisation").into());
         }
         let now = self.now();
         let mut p = Pending::new();
