@@ -436,7 +436,7 @@ pub fn new_stage(e: &pb::ThreatStageEntry, path: &str) -> Result<NewStage, Field
         stage: threat_stage(e.stage, &format!("{path}.stage"))?,
         date: day(&e.date, &format!("{path}.date"))?,
         end_date: day_opt(&e.end_date, &format!("{path}.end_date"))?,
-        source: field_text(&e.source, &format!("{path}.source"), 1, 500)?,
+        source: e.source.clone(),
     })
 }
 
@@ -607,7 +607,7 @@ pub fn completion(c: Option<pb::CompletionOutcome>) -> Result<Option<Completion>
         result: completion_result(c.result, "outcome.result")?,
         amount: c.amount_cents.map(|a| cents(a, "outcome.amount_cents")).transpose()?,
         effective_date: day_opt(&c.effective_date, "outcome.effective_date")?,
-        summary: field_text(&c.summary, "outcome.summary", 0, 4000)?,
+        summary: c.summary,
     }))
 }
 

@@ -152,8 +152,7 @@ impl pb::case_service_server::CaseService for Api {
         let mut m = req.into_inner();
         let idem = idem("RestrictProcessing", &mut m, |m| &mut m.idempotency_key)?;
         let id = case_id(&m.case_id, "case_id")?;
-        let reason = cv::field_text(&m.reason, "reason", 1, 500).map_err(invalid)?;
-        let case = self.hub.set_restriction(&caller, &idem, &id, Some(reason)).await?;
+        let case = self.hub.set_restriction(&caller, &idem, &id, Some(std::mem::take(&mut m.reason))).await?;
         Ok(Response::new(pb::RestrictProcessingResponse { case: Some(cv::case_to_pb(&case)) }))
     }
 
@@ -319,7 +318,7 @@ impl pb::consent_service_server::ConsentService for Api {
         let mut m = req.into_inner();
         let idem = idem("RevokeConsent", &mut m, |m| &mut m.idempotency_key)?;
         let id = ConsentId::parse(&m.consent_id).map_err(|e| invalid(e.within("consent_id")))?;
-        let note = cv::field_text(&m.note, "note", 0, 1000).map_err(invalid)?;
+        let note = std::mem::take(&mut m.note);
         let r = self.hub.revoke_consent(&caller, &idem, &id, note).await?;
         let today = self.hub.clock_today();
         Ok(Response::new(pb::RevokeConsentResponse {

@@ -82,20 +82,21 @@ impl Hub {
         Ok(())
     }
 
+    /// A threat stage as recorded: reached by `today`, ending (if at all) after it began, with a source
+    /// of 1-500 characters (the court's letter, a phone call).
     fn stage_entry(new: NewStage, by: &OrgId, today: Day) -> HubResult<StageEntry> {
         if new.date > today {
-            return Err(FieldError::new("date", "must not be in the future").into());
+            return Err(FieldError::new("date", "must not be in the future")
+                .de("Darf nicht in der Zukunft liegen.")
+                .into());
         }
         if new.end_date.is_some_and(|e| e < new.date) {
-            return Err(FieldError::new("end_date", "must not be before the date").into());
+            return Err(FieldError::new("end_date", "must not be before the date")
+                .de("Darf nicht vor dem Datum der Stufe liegen.")
+                .into());
         }
-        Ok(StageEntry {
-            stage: new.stage,
-            date: new.date,
-            end_date: new.end_date,
-            source: new.source,
-            recorded_by: by.clone(),
-        })
+        let source = crate::domain::ids::text(&new.source, 1, 500).map_err(|e| e.within("source"))?;
+        Ok(StageEntry { stage: new.stage, date: new.date, end_date: new.end_date, source, recorded_by: by.clone() })
     }
 
     /// Opens a case. Persons get fresh ids.
@@ -334,6 +335,9 @@ impl Hub {
         reason: Option<String>,
     ) -> HubResult<Case> {
         let org = caller.fachstelle("restrict processing")?;
+        // Why the household asked: 1-500 characters.
+        let reason =
+            reason.map(|r| crate::domain::ids::text(&r, 1, 500).map_err(|e| e.within("reason"))).transpose()?;
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Case(case)) = self.replay(tx.as_mut(), caller, idem).await? {
             return self.owned_case(tx.as_mut(), &org.id, &case).await;

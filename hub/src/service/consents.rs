@@ -77,6 +77,7 @@ impl Hub {
         note: String,
     ) -> HubResult<Revocation> {
         let org = caller.fachstelle("revoke consent")?;
+        let note = crate::domain::ids::text(&note, 0, 1000).map_err(|e| e.within("note"))?;
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Revoked { consent, cancelled, notified }) = self.replay(tx.as_mut(), caller, idem).await? {
             let consent = tx.consent(&consent).await?.ok_or(HubError::NotFound("consent"))?;
