@@ -157,10 +157,8 @@ impl Disclosure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{CaseId, PersonId};
     use crate::domain::org::Delivery;
     use crate::domain::time::Instant;
-    use crate::domain::vocab::{ConsentForm, ConsentStatus};
 
     fn org(id: &str, kind: OrgKind) -> Organisation {
         Organisation {
@@ -178,21 +176,7 @@ mod tests {
     }
 
     fn consent(to: &str, cats: &[DataCategory], art9: bool) -> Consent {
-        Consent {
-            id: ConsentId::new(),
-            case_id: CaseId::new(),
-            persons: vec![PersonId::new()],
-            recipients: vec![OrgId::parse(to).unwrap()],
-            categories: cats.to_vec(),
-            form: ConsentForm::Written,
-            evidence: "E-1".into(),
-            valid_until: Day::parse("2026-06-30").unwrap(),
-            art9_explicit: art9,
-            secrecy_release: false,
-            status: ConsentStatus::Active,
-            recorded_at: Instant::from_millis(0),
-            ended_at: None,
-        }
+        Consent::for_test(to, cats, art9, "2026-06-30")
     }
 
     #[test]

@@ -279,6 +279,9 @@ pub struct Closure {
     pub note: String,
     /// When.
     pub at: Instant,
+    /// Private: a closure is made only by [`Closure::new`].
+    #[serde(skip)]
+    made: Made,
 }
 
 impl Closure {
@@ -300,7 +303,7 @@ impl Closure {
                 Err(FieldError::new("rescue_means", "is only allowed with outcome WOHNUNG_ERHALTEN")
                     .de("Ein Mittel gibt es nur beim Ergebnis „Wohnung erhalten“."))
             }
-            _ => Ok(Self { outcome, rescue_means, note, at }),
+            _ => Ok(Self { outcome, rescue_means, note, at, made: Made }),
         }
     }
 }
@@ -332,7 +335,14 @@ pub struct Case {
     /// The day the closed case is due for erasure (closing day + retention of its outcome).
     #[serde(default)]
     pub erase_on: Option<Day>,
+    /// Private: a case is made only by [`Case::open`] (its fields stay readable).
+    #[serde(skip)]
+    made: Made,
 }
+
+/// The mark of a value made by its module's constructor; no other code can name or build it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Made;
 
 /// A restriction of processing (Art. 18 GDPR).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -368,6 +378,7 @@ impl Case {
             announced_deadlines: vec![],
             restriction: None,
             erase_on: None,
+            made: Made,
         }
     }
 

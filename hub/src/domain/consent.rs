@@ -50,6 +50,9 @@ pub struct Consent {
     pub recorded_at: Instant,
     /// Revoked or expired.
     pub ended_at: Option<Instant>,
+    /// Private: a consent is made only by [`Consent::record`] (its fields stay readable).
+    #[serde(skip)]
+    made: Made,
 }
 
 /// The longest a consent may run: twelve months (DOMAIN.md rule 3).
@@ -76,6 +79,10 @@ pub fn check_valid_until(valid_until: Day, today: Day) -> Result<Day, FieldError
     }
     Ok(valid_until)
 }
+
+/// The mark of a value made by its module's constructor; no other code can name or build it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Made;
 
 /// A consent as an edge submits it, before any rule is checked.
 #[derive(Debug, Clone)]
@@ -200,7 +207,29 @@ impl Consent {
             status: ConsentStatus::Active,
             recorded_at: now,
             ended_at: None,
+            made: Made,
         })
+    }
+
+    /// A consent for the domain's own unit tests, which need one without a case.
+    #[cfg(test)]
+    pub(crate) fn for_test(recipient: &str, categories: &[DataCategory], art9: bool, valid_until: &str) -> Self {
+        Consent {
+            id: ConsentId::new(),
+            case_id: CaseId::new(),
+            persons: vec![PersonId::new()],
+            recipients: vec![OrgId::parse(recipient).expect("org id")],
+            categories: categories.to_vec(),
+            form: ConsentForm::Written,
+            evidence: "E-1".into(),
+            valid_until: Day::parse(valid_until).expect("day"),
+            art9_explicit: art9,
+            secrecy_release: false,
+            status: ConsentStatus::Active,
+            recorded_at: Instant::from_millis(0),
+            ended_at: None,
+            made: Made,
+        }
     }
 
     /// In force on `today`: active and not past its last valid day.

@@ -209,6 +209,32 @@ pub struct Referral {
     /// An email recipient was reminded before the reply-by date (set once).
     #[serde(default)]
     pub reminded: bool,
+    /// Private: a referral is made only by [`Referral::request`] (its fields stay readable).
+    #[serde(skip)]
+    made: Made,
+}
+
+/// The mark of a value made by its module's constructor; no other code can name or build it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Made;
+
+/// What a new referral asks and discloses, after [`check_request`] and the legal bases.
+#[derive(Debug, Clone)]
+pub struct ReferralDraft {
+    /// Case.
+    pub case_id: CaseId,
+    /// Sender.
+    pub sender: OrgId,
+    /// Recipient.
+    pub recipient: OrgId,
+    /// What is asked.
+    pub category: ReferralCategory,
+    /// Each disclosed category with its bases.
+    pub disclosures: Vec<Disclosure>,
+    /// Message to the recipient.
+    pub message: String,
+    /// Reply-by day.
+    pub reply_by: Day,
 }
 
 /// What a move says for itself, checked once here for every edge (gRPC, the partner page): a reason text
@@ -310,6 +336,36 @@ pub fn check_request(
 }
 
 impl Referral {
+    /// A new referral in REQUESTED, with its first handoff by `actor` at `now`: the only way to make one.
+    pub fn request(draft: ReferralDraft, actor: Actor, now: Instant) -> Self {
+        Self {
+            id: ReferralId::new(),
+            case_id: draft.case_id,
+            sender: draft.sender,
+            recipient: draft.recipient,
+            category: draft.category,
+            disclosures: draft.disclosures,
+            message: draft.message,
+            reply_by: draft.reply_by,
+            state: ReferralState::Requested,
+            completion: None,
+            history: vec![Transition {
+                from: None,
+                to: ReferralState::Requested,
+                mv: None,
+                actor,
+                at: now,
+                reason: None,
+            }],
+            created_at: now,
+            updated_at: now,
+            overdue_announced: false,
+            escalation_announced: false,
+            reminded: false,
+            made: Made,
+        }
+    }
+
     /// The open referral among `others` that asks `recipient` for the same `category`, if any: a second
     /// one is usually a mistake (a double click, a colleague's referral overlooked) and is sent only when
     /// the caseworker confirms it.

@@ -1044,24 +1044,22 @@ mod tests {
             });
             state = *to;
         }
-        Referral {
-            id: ReferralId::new(),
-            case_id: CaseId::new(),
-            sender: org("fachstelle"),
-            recipient: org("jobcenter"),
-            category: ReferralCategory::RentDebtTakeoverSgb2,
-            disclosures: vec![],
-            message: String::new(),
-            reply_by: Day::parse(reply_by).unwrap(),
-            state,
-            completion: None,
-            history,
-            created_at: created,
-            updated_at: created,
-            overdue_announced: false,
-            escalation_announced: false,
-            reminded: false,
-        }
+        let mut r = Referral::request(
+            crate::domain::referral::ReferralDraft {
+                case_id: CaseId::new(),
+                sender: org("fachstelle"),
+                recipient: org("jobcenter"),
+                category: ReferralCategory::RentDebtTakeoverSgb2,
+                disclosures: vec![],
+                message: String::new(),
+                reply_by: Day::parse(reply_by).unwrap(),
+            },
+            Actor::Org { org: org("fachstelle"), staff: None },
+            created,
+        );
+        r.state = state;
+        r.history = history;
+        r
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::domain::mail::{LinkReceipt, MailJob, MailKind};
 use crate::domain::note::Note;
 use crate::domain::projection::{CaseView, view_for_recipient};
 use crate::domain::referral::{
-    Completion, Move, Reason, Referral, ReferralState, Side, Transition, check_move, check_request, note_text,
+    Completion, Move, Reason, Referral, ReferralDraft, ReferralState, Side, check_move, check_request, note_text,
 };
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::{DataCategory, EventKind, OrgKind, ReferralCategory};
@@ -230,31 +230,19 @@ impl Hub {
         };
         let disclosures = self.disclosures(tx.as_mut(), org.kind, &recipient, &case.id, &new.data, now.day()).await?;
         let actor = caller.actor();
-        let referral = Referral {
-            id: ReferralId::new(),
-            case_id: case.id.clone(),
-            sender: org.id.clone(),
-            recipient: recipient.id.clone(),
-            category: new.category,
-            disclosures,
-            message,
-            reply_by,
-            state: ReferralState::Requested,
-            completion: None,
-            history: vec![Transition {
-                from: None,
-                to: ReferralState::Requested,
-                mv: None,
-                actor: actor.clone(),
-                at: now,
-                reason: None,
-            }],
-            created_at: now,
-            updated_at: now,
-            overdue_announced: false,
-            escalation_announced: false,
-            reminded: false,
-        };
+        let referral = Referral::request(
+            ReferralDraft {
+                case_id: case.id.clone(),
+                sender: org.id.clone(),
+                recipient: recipient.id.clone(),
+                category: new.category,
+                disclosures,
+                message,
+                reply_by,
+            },
+            actor.clone(),
+            now,
+        );
         tx.insert_referral(&referral).await?;
         let mut p = Pending::new();
         push_referral_events(&mut p, &referral, EventKind::ReferralCreated, actor.id(), now);

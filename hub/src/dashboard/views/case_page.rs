@@ -669,7 +669,7 @@ mod tests {
     use super::*;
     use crate::domain::case::{Address, Case, CaseDetails, Contact, Person, Rent, StageEntry, Tenancy};
     use crate::domain::deadline::CaseDeadline;
-    use crate::domain::ids::{Actor, Cents, OrgId, PersonId, ReferralId};
+    use crate::domain::ids::{Actor, Cents, OrgId, PersonId};
     use crate::domain::referral::{Move, Referral, ReferralState, Transition};
     use crate::domain::time::{Day, Instant};
     use crate::domain::vocab::{
@@ -729,41 +729,39 @@ mod tests {
         let created = Instant::from_millis(1_767_949_200_000);
         let acked = Instant::from_millis(1_768_035_600_000);
         let actor = Actor::Org { org: jc.id.clone(), staff: None };
-        let referral = Referral {
-            id: ReferralId::new(),
-            case_id: case.id.clone(),
-            sender: fachstelle(),
-            recipient: jc.id.clone(),
-            category: ReferralCategory::RentDebtTakeoverSgb2,
-            disclosures: vec![],
-            message: String::new(),
-            reply_by: Day::parse("2026-01-16").unwrap(),
-            state: ReferralState::Received,
-            completion: None,
-            history: vec![
-                Transition {
-                    from: None,
-                    to: ReferralState::Requested,
-                    mv: None,
-                    actor: Actor::Org { org: fachstelle(), staff: None },
-                    at: created,
-                    reason: None,
-                },
-                Transition {
-                    from: Some(ReferralState::Requested),
-                    to: ReferralState::Received,
-                    mv: Some(Move::Acknowledge),
-                    actor,
-                    at: acked,
-                    reason: None,
-                },
-            ],
-            created_at: created,
-            updated_at: acked,
-            overdue_announced: false,
-            escalation_announced: false,
-            reminded: false,
-        };
+        let mut referral = Referral::request(
+            crate::domain::referral::ReferralDraft {
+                case_id: case.id.clone(),
+                sender: fachstelle(),
+                recipient: jc.id.clone(),
+                category: ReferralCategory::RentDebtTakeoverSgb2,
+                disclosures: vec![],
+                message: String::new(),
+                reply_by: Day::parse("2026-01-16").unwrap(),
+            },
+            Actor::Org { org: fachstelle(), staff: None },
+            created,
+        );
+        referral.state = ReferralState::Received;
+        referral.history = vec![
+            Transition {
+                from: None,
+                to: ReferralState::Requested,
+                mv: None,
+                actor: Actor::Org { org: fachstelle(), staff: None },
+                at: created,
+                reason: None,
+            },
+            Transition {
+                from: Some(ReferralState::Requested),
+                to: ReferralState::Received,
+                mv: Some(Move::Acknowledge),
+                actor,
+                at: acked,
+                reason: None,
+            },
+        ];
+        referral.updated_at = acked;
         let who_jc = Who::Org { org: jc.clone(), staff: Some("Frau <M>".into()) };
         let timeline = vec![
             TimelineEntry { at: case.opened_at, day_only: false, who: None, event: TimelineEvent::CaseOpened },
