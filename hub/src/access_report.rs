@@ -25,6 +25,7 @@ use std::str::FromStr;
 use serde::{Serialize, Serializer};
 
 use crate::audit::export::rfc3339;
+use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::basis::{Disclosure, LegalBasis};
 use crate::domain::case::{Case, Person};
 use crate::domain::consent::Consent;
@@ -617,7 +618,7 @@ pub async fn build(
                 let org = OrgId::parse(&r.actor)
                     .map_or_else(|_| OrgRef { id: r.actor.clone(), name: r.actor.clone() }, |id| org_ref(&id));
                 let (special_categories, categories) =
-                    categories_read(&r.detail).into_iter().partition(|c: &DataCategory| c.is_special());
+                    r.detail().categories_shown().iter().copied().partition(|c: &DataCategory| c.is_special());
                 partner_reads.push(ReadItem {
                     at: r.at,
                     org,
@@ -727,15 +728,10 @@ fn pick_person<'c>(case: &'c Case, person: Option<&PersonId>) -> Result<&'c Pers
 
 /// A read of case data by an organisation other than the controller.
 fn is_partner_read(r: &AuditRecord, owner: &OrgId) -> bool {
-    crate::domain::audit::AuditAction::parse(&r.action).is_some_and(crate::domain::audit::AuditAction::is_read)
+    r.action().is_some_and(AuditAction::is_read)
         && r.actor != owner.as_str()
         && r.actor != "hub"
         && r.actor != "operator"
-}
-
-/// The categories a `referral.read` record names in its detail (`case data: IDENTITY,ARREARS`).
-fn categories_read(detail: &str) -> Vec<DataCategory> {
-    crate::domain::audit::CaseDataShown::parse(detail).map(|s| s.0).unwrap_or_default()
 }
 
 fn notice_item(n: &Notice, org_ref: &impl Fn(&OrgId) -> OrgRef) -> NoticeItem {
@@ -844,14 +840,14 @@ pub async fn generate(
         at: now,
         actor: ACTOR.to_owned(),
         staff: None,
-        action: ACTION.to_owned(),
+        action: AuditAction::AccessReport,
         case_id: Some(case_id.clone()),
         referral_id: None,
         legal_basis: LEGAL_BASIS.to_owned(),
-        detail: format!(
+        detail: AuditDetail::words(format!(
             "access report ({format}) for person {}: case data, consents, notices, referrals, partner reads",
             report.subject.person_id
-        ),
+        )),
     })
     .await?;
     tx.commit().await?;
@@ -1482,8 +1478,6 @@ mod tests {
             "Personalien: Einwilligung abc / §69 Abs. 1 Nr. 1 SGB X; Mietrückstände: Einwilligung abc"
         );
         assert_eq!(recorded_basis_de("party"), "Beteiligung an der Vermittlung");
-        assert_eq!(categories_read("case data: IDENTITY,ARREARS"), vec![DataCategory::Identity, DataCategory::Arrears]);
-        assert!(categories_read("3 notes").is_empty());
     }
 
     #[test]

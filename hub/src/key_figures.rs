@@ -1378,14 +1378,14 @@ pub async fn generate(
         at: now,
         actor: ACTOR.to_owned(),
         staff: None,
-        action: ACTION.to_owned(),
+        action: crate::domain::audit::AuditAction::KeyFigures,
         case_id: None,
         referral_id: None,
         legal_basis: LEGAL_BASIS.to_owned(),
-        detail: format!(
+        detail: crate::domain::audit::AuditDetail::words(format!(
             "key figures {year} ({format}) for {}: aggregated counts only, cells under 5 suppressed",
             org.map_or("all Fachstellen", OrgId::as_str)
-        ),
+        )),
     })
     .await?;
     tx.commit().await?;

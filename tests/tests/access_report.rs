@@ -104,7 +104,7 @@ async fn access_report_lists_data_disclosures_and_reads_in_json_and_german_html_
     let read_by = |org: &str| {
         audit
             .iter()
-            .find(|e| e.action == "referral.read" && e.actor == org)
+            .find(|e| e.action.as_str() == "referral.read" && e.actor == org)
             .unwrap_or_else(|| panic!("no referral.read by {org}: {audit:#?}"))
             .clone()
     };
@@ -242,20 +242,26 @@ async fn access_report_lists_data_disclosures_and_reads_in_json_and_german_html_
 
     // Each generated report is itself recorded as an access: three reports, three records.
     let audit = th.store().audit_of_case(&case_id).await.expect("audit of case");
-    let own: Vec<_> = audit.iter().filter(|e| e.action == hub::access_report::ACTION).collect();
+    let own: Vec<_> = audit.iter().filter(|e| e.action.as_str() == hub::access_report::ACTION).collect();
     assert_eq!(own.len(), 3, "{audit:#?}");
     for e in &own {
         assert_eq!(e.actor, "operator");
         assert_eq!(e.legal_basis, "Art. 15 GDPR");
         assert_eq!(e.case_id.as_ref(), Some(&case_id));
     }
-    assert!(own[0].detail.contains("json") && own[0].detail.contains(&persons[0]), "{}", own[0].detail);
-    assert!(own[2].detail.contains(&persons[1]), "{}", own[2].detail);
+    assert!(
+        own[0].detail.stored().contains("json") && own[0].detail.stored().contains(&persons[0]),
+        "{}",
+        own[0].detail.stored()
+    );
+    assert!(own[2].detail.stored().contains(&persons[1]), "{}", own[2].detail.stored());
     // The chain stays intact with the report's records in it.
     let key = hub::audit::SealPublicKey::load(&hub::audit::seal::public_key_file(th.data_dir())).expect("seal key");
     let report = hub::audit::verify(th.store().as_ref(), Some(&key)).await.expect("verification runs");
     assert!(report.is_intact(), "{} {:?}", report.summary(), report.problems);
-    assert!(!audit.iter().any(|e| e.action == hub::access_report::ACTION && e.case_id.as_ref() != Some(&case_id)));
+    assert!(
+        !audit.iter().any(|e| e.action.as_str() == hub::access_report::ACTION && e.case_id.as_ref() != Some(&case_id))
+    );
 }
 
 #[tokio::test]

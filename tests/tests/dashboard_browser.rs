@@ -13,6 +13,7 @@ mod common;
 
 use browser::Browser;
 use common::*;
+use hub::domain::audit::{AuditAction, AuditDetail};
 use hub::domain::ids::CaseId;
 use hub::domain::time::Instant;
 
@@ -97,7 +98,7 @@ async fn status_becomes(b: &Browser, id: &str, want: &str) {
 }
 
 /// What the audit trail of `case` holds from the dashboard's staff member `name`: (action, detail).
-async fn audited_for(th: &TestHub, case: &str, name: &str) -> Vec<(String, String)> {
+async fn audited_for(th: &TestHub, case: &str, name: &str) -> Vec<(AuditAction, AuditDetail)> {
     let id = CaseId::parse(case).expect("case id");
     let trail = th.hub().audit_of_case(&id).await.expect("audit of the case");
     trail
@@ -302,13 +303,14 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     // (f) The page views of personal data are in the audit trail, with the caseworker's name.
     let audited = audited_for(&th, &open, CASEWORKER.1).await;
     assert!(
-        audited.iter().any(|(action, _)| action == "dashboard.view"),
+        audited.iter().any(|(action, _)| *action == AuditAction::DashboardView),
         "Today/Übergaben views of the case are audited with the staff name: {audited:#?}"
     );
     for case in [&open, &frau_k] {
         let audited = audited_for(&th, case, CASEWORKER.1).await;
         assert!(
-            audited.iter().any(|(action, detail)| action == "case.read" && detail.contains("dashboard")),
+            audited.iter().any(|(action, detail)| *action == AuditAction::CaseRead
+                && matches!(detail, AuditDetail::Owner { place } if place.contains("dashboard"))),
             "the case page view of {case} is audited with the staff name: {audited:#?}"
         );
     }
@@ -414,7 +416,8 @@ async fn housing_company_and_signed_out_browser_see_nothing_and_no_list_shows_a_
             trail.iter().all(|e| e.staff.as_deref() != Some(HOUSING.1) && e.actor != orgs::WOHNBAU),
             "a refused page view left an audit entry of the housing company on {case}"
         );
-        let viewed = trail.iter().any(|e| e.staff.as_deref() == Some(CASEWORKER.1) && e.action == "dashboard.view");
+        let viewed =
+            trail.iter().any(|e| e.staff.as_deref() == Some(CASEWORKER.1) && e.action == AuditAction::DashboardView);
         assert!(viewed, "the caseworker's list views of {case} are audited");
     }
 }

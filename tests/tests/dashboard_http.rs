@@ -386,11 +386,14 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
     assert!(
         audit
             .iter()
-            .any(|e| e.action.starts_with("referral") && e.staff.as_deref() == Some("K. Meyer (Sachbearbeitung 3)")),
+            .any(|e| e.action.as_str().starts_with("referral")
+                && e.staff.as_deref() == Some("K. Meyer (Sachbearbeitung 3)")),
         "{audit:?}"
     );
     assert!(
-        audit.iter().any(|e| e.staff.as_deref() == Some("K. Meyer (Sachbearbeitung 3)") && e.action == "case.read")
+        audit
+            .iter()
+            .any(|e| e.staff.as_deref() == Some("K. Meyer (Sachbearbeitung 3)") && e.action.as_str() == "case.read")
     );
 
     // Close: the page lists what is still open, and the close needs the confirmation; then the open

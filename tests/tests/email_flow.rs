@@ -100,7 +100,10 @@ async fn an_email_partner_handles_a_whole_referral_through_mail_and_links_alone(
     for action in ["referral.read", "note.read", "referral.move", "note.write"] {
         assert!(by_link.contains(&action), "{action} audited via link: {by_link:?}");
     }
-    let reads = audit.iter().find(|a| a.action == "referral.read" && a.actor == orgs::SCHULDNERBERATUNG).expect("read");
+    let reads = audit
+        .iter()
+        .find(|a| a.action.as_str() == "referral.read" && a.actor == orgs::SCHULDNERBERATUNG)
+        .expect("read");
     assert!(reads.legal_basis.contains("consent:"), "the read names its legal basis: {}", reads.legal_basis);
 
     // Each action is confirmed by mail with the same receipt the page showed.

@@ -229,7 +229,8 @@ async fn erasure_on_request_removes_the_case_and_tells_the_recipients() {
     assert_eq!(erasure.statistics.outcome, Some(hub::domain::vocab::CaseOutcome::HilfeAbgelehnt));
     drop(tx);
     let audit = hub.hub().audit_of_case(&id).await.expect("audit");
-    let entry = audit.iter().find(|a| a.action == "case.erase").expect("case.erase audited");
+    let entry =
+        audit.iter().find(|a| a.action == hub::domain::audit::AuditAction::CaseErase).expect("case.erase audited");
     assert!(entry.legal_basis.contains("Art. 17"), "{}", entry.legal_basis);
 }
 
@@ -286,7 +287,8 @@ async fn retention_ends_in_erasure_and_a_schonfrist_cure_day_outlives_its_case()
     let erasure = erasure.expect("erasure record");
     assert_eq!(erasure.reason, hub::domain::erasure::ErasureReason::RetentionEnded);
     let audit = hub.hub().audit_of_case(&id).await.expect("audit");
-    let entry = audit.iter().find(|a| a.action == "case.erase").expect("case.erase audited");
+    let entry =
+        audit.iter().find(|a| a.action == hub::domain::audit::AuditAction::CaseErase).expect("case.erase audited");
     assert!(entry.legal_basis.contains("§84"), "{}", entry.legal_basis);
 
     // The consented notice of populated() was never taken up: kept a year after its last update.

@@ -16,6 +16,8 @@ mod mailsink;
 
 use common::*;
 use emailkit::*;
+use hub::domain::audit::AuditDetail;
+use hub::domain::vocab::DataCategory as Category;
 use mailsink::{MailSink, SinkOptions};
 
 use DataCategory as D;
@@ -111,24 +113,22 @@ async fn a_correction_tells_each_recipient_of_a_corrected_category_and_the_owner
     // Audited: each correction with Art. 16, its categories and the recipients told; the request
     // without change as a plain update.
     let audit = audit_of(&hub, &case.id).await;
-    let rectified: Vec<_> = audit.iter().filter(|a| a.action == "case.rectify").collect();
+    let rectified: Vec<_> = audit.iter().filter(|a| a.action.as_str() == "case.rectify").collect();
     assert_eq!(rectified.len(), 2, "{audit:#?}");
     assert!(rectified.iter().all(|a| a.legal_basis == "Art. 16 GDPR" && a.actor == orgs::FACHSTELLE));
-    assert_eq!(rectified[0].detail, format!("corrected: CONTACT; recipients told (Art. 19 GDPR): {}", orgs::JOBCENTER));
+    let corrected = |categories: Vec<Category>, told: &[&str]| AuditDetail::Corrected {
+        categories,
+        told: told.iter().map(|t| (*t).to_owned()).collect(),
+    };
+    assert_eq!(rectified[0].detail, corrected(vec![Category::Contact], &[orgs::JOBCENTER]));
     assert_eq!(
         rectified[1].detail,
-        format!(
-            "corrected: IDENTITY,ARREARS; recipients told (Art. 19 GDPR): {},{}",
-            orgs::JOBCENTER,
-            orgs::SCHULDNERBERATUNG
-        )
+        corrected(vec![Category::Identity, Category::Arrears], &[orgs::JOBCENTER, orgs::SCHULDNERBERATUNG])
     );
-    let plain: Vec<_> = audit.iter().filter(|a| a.action == "case.update").collect();
+    let plain: Vec<_> = audit.iter().filter(|a| a.action.as_str() == "case.update").collect();
     assert_eq!(plain.len(), 1, "{audit:#?}");
-    assert_eq!(
-        (plain[0].legal_basis.as_str(), plain[0].detail.as_str()),
-        ("owner", "case details: no data category changed")
-    );
+    assert_eq!(plain[0].legal_basis, "owner");
+    assert_eq!(plain[0].detail, corrected(vec![], &[]), "no data category changed");
     hub.shutdown().await;
 }
 
@@ -170,9 +170,9 @@ async fn a_closed_case_can_be_corrected_while_its_data_is_kept() {
     assert_eq!(corrected.closed_at, closed.closed_at);
     let told = next_rectified(&mut jc).await;
     assert_eq!((told.referral_id.as_str(), categories(&told.categories)), (r.id.as_str(), vec![D::Tenancy]));
-    assert!(audit_of(&hub, &case.id).await.iter().any(|a| a.action == "case.rectify"
+    assert!(audit_of(&hub, &case.id).await.iter().any(|a| a.action.as_str() == "case.rectify"
         && a.legal_basis == "Art. 16 GDPR"
-        && a.detail.starts_with("corrected: TENANCY;")));
+        && matches!(&a.detail, AuditDetail::Corrected { categories, .. } if *categories == [Category::Tenancy])));
 
     // Only the correction is allowed: the closed case takes no new threat stage.
     let stage = cases(&hub, orgs::FACHSTELLE)
@@ -265,8 +265,8 @@ async fn correcting_an_address_under_schutzsperre_tells_only_the_owner() {
     let told = next_rectified(&mut fb).await;
     assert_eq!((told.referral_id.as_str(), categories(&told.categories)), (r.id.as_str(), vec![D::Identity]));
     let audit = audit_of(&hub, &case.id).await;
-    let first = audit.iter().find(|a| a.action == "case.rectify").expect("audited");
-    assert_eq!(first.detail, "corrected: CONTACT; recipients told (Art. 19 GDPR): none");
+    let first = audit.iter().find(|a| a.action.as_str() == "case.rectify").expect("audited");
+    assert_eq!(first.detail, AuditDetail::Corrected { categories: vec![Category::Contact], told: vec![] });
     hub.shutdown().await;
 }
 

@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use hub::domain::audit::{AuditDetail, NoCaseData};
 
 async fn restrict(hub: &TestHub, org: &str, case_id: &str, reason: &str) -> Result<Case, Status> {
     cases(hub, org)
@@ -93,8 +94,14 @@ async fn a_restricted_case_discloses_nothing_until_the_restriction_is_lifted() {
     // Both are audited with their legal basis, and the restricted read says why it showed nothing.
     let audit = hub.hub().audit_of_case(&hub::domain::ids::CaseId::parse(&case.id).expect("id")).await.expect("audit");
     for action in ["case.restrict", "case.lift_restriction"] {
-        assert!(audit.iter().any(|a| a.action == action && a.legal_basis == "Art. 18 GDPR"), "{action} audited");
+        assert!(
+            audit.iter().any(|a| a.action.as_str() == action && a.legal_basis == "Art. 18 GDPR"),
+            "{action} audited"
+        );
     }
-    assert!(audit.iter().any(|a| a.action == "referral.read" && a.detail.contains("processing restricted")));
+    assert!(
+        audit.iter().any(|a| a.action.as_str() == "referral.read"
+            && a.detail == AuditDetail::NoCaseData { why: NoCaseData::Restricted })
+    );
     hub.shutdown().await;
 }

@@ -61,7 +61,7 @@ const WINDOW: usize = 256;
 const MAX_PROBLEMS: usize = 200;
 
 /// The hashed fields of one record, borrowed from an entry being written or a record being checked.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Fields<'a> {
     /// Milliseconds since the epoch.
     pub occurred_at: i64,
@@ -77,8 +77,8 @@ pub struct Fields<'a> {
     pub referral_id: Option<&'a str>,
     /// Legal basis.
     pub legal_basis: &'a str,
-    /// Detail.
-    pub detail: &'a str,
+    /// Detail, as stored.
+    pub detail: std::borrow::Cow<'a, str>,
 }
 
 impl<'a> From<&'a AuditEntry> for Fields<'a> {
@@ -87,11 +87,11 @@ impl<'a> From<&'a AuditEntry> for Fields<'a> {
             occurred_at: a.at.millis(),
             actor: &a.actor,
             staff: a.staff.as_deref(),
-            action: &a.action,
+            action: a.action.as_str(),
             case_id: a.case_id.as_ref().map(|c| c.as_str()),
             referral_id: a.referral_id.as_ref().map(|r| r.as_str()),
             legal_basis: &a.legal_basis,
-            detail: &a.detail,
+            detail: a.detail.stored().into(),
         }
     }
 }
@@ -106,7 +106,7 @@ impl<'a> From<&'a AuditRecord> for Fields<'a> {
             case_id: r.case_id.as_deref(),
             referral_id: r.referral_id.as_deref(),
             legal_basis: &r.legal_basis,
-            detail: &r.detail,
+            detail: r.detail.as_str().into(),
         }
     }
 }
@@ -139,7 +139,7 @@ pub fn record_hash(prev_hash: &str, f: &Fields<'_>) -> String {
     put_opt(&mut h, f.case_id);
     put_opt(&mut h, f.referral_id);
     put_str(&mut h, f.legal_basis);
-    put_str(&mut h, f.detail);
+    put_str(&mut h, &f.detail);
     hex::encode(h.finalize())
 }
 

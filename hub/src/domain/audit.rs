@@ -1,6 +1,6 @@
 //! What the audit trail records: the actions as one closed vocabulary (a new kind of access does not
-//! compile until it is named here) and the detail of a read that showed case data, written and read in
-//! one place. The trail itself stores them as text (see `crate::audit`: the hash chain covers the text).
+//! compile until it is named here) and the detail as typed fields, written and read in one place. The
+//! trail itself stores both as text (see `crate::audit`: the hash chain covers the text).
 
 use serde::{Deserialize, Serialize};
 
@@ -92,23 +92,179 @@ impl AuditAction {
     }
 }
 
-/// The detail of a read that showed case data: which categories it showed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseDataShown(pub Vec<DataCategory>);
+/// Why a read of a referral showed no case data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoCaseData {
+    /// The case's processing is restricted (Art. 18 GDPR): the recipient sees none of it.
+    Restricted,
+    /// The sender reads its own referral; the case view is only for the recipient.
+    SenderView,
+}
 
-impl CaseDataShown {
-    const PREFIX: &'static str = "case data: ";
+/// What an audited action touched, as fields (never the data itself). Stored as one JSON object in
+/// the trail's text column, so the hash chain covers it as before; records written before the
+/// detail was typed are read as [`AuditDetail::Legacy`], and the one older shape a report depends
+/// on (`case data: IDENTITY,ARREARS`) is read as [`AuditDetail::Shown`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AuditDetail {
+    /// Nothing beyond the action itself.
+    Nothing,
+    /// A partner's read of a referral showed these categories of the case.
+    Shown {
+        /// The categories shown.
+        #[serde(with = "stored_names")]
+        categories: Vec<DataCategory>,
+    },
+    /// A read of a referral showed no case data.
+    NoCaseData {
+        /// Why.
+        why: NoCaseData,
+    },
+    /// The owning Fachstelle worked with the whole case, at this place (the API, a dashboard page).
+    Owner {
+        /// Where, in words.
+        place: String,
+    },
+    /// A dashboard list showed a case: the page and what of the case it showed.
+    Listed {
+        /// The page.
+        page: String,
+        /// What was shown (`name`, deadlines, ...).
+        shown: Vec<String>,
+    },
+    /// Data disclosed with a referral.
+    Disclosed {
+        /// The recipient organisation.
+        recipient: String,
+        /// The categories disclosed.
+        #[serde(with = "stored_names")]
+        categories: Vec<DataCategory>,
+    },
+    /// Case data corrected (Art. 16 GDPR) and the recipients told (Art. 19 GDPR).
+    Corrected {
+        /// The categories that changed (none: the update changed no category).
+        #[serde(with = "stored_names")]
+        categories: Vec<DataCategory>,
+        /// The organisations told.
+        told: Vec<String>,
+    },
+    /// A referral moved.
+    Moved {
+        /// The move.
+        change: String,
+        /// The state it reached.
+        state: String,
+    },
+    /// The object the action is about (a consent, note, notice or organisation), with the note given.
+    Object {
+        /// Its id.
+        id: String,
+        /// What the person said, when anything.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// How many records were shown or removed.
+    Count {
+        /// The number.
+        n: u64,
+        /// Of what, in words.
+        of: String,
+    },
+    /// A threat stage recorded.
+    Stage {
+        /// The stage.
+        stage: String,
+    },
+    /// A case closed.
+    Closed {
+        /// The outcome.
+        outcome: String,
+    },
+    /// A case's processing restricted.
+    Restricted {
+        /// Why the household asked.
+        reason: String,
+    },
+    /// A case erased.
+    Erased {
+        /// Rows removed.
+        rows: u64,
+        /// What stays, and why.
+        kept: Vec<String>,
+    },
+    /// Account, delivery and report actions: words without personal data of households.
+    Words {
+        /// The words.
+        text: String,
+    },
+    /// A record written before details were typed, as stored.
+    #[serde(skip)]
+    Legacy(String),
+}
 
-    /// The detail as the trail stores it (`case data: IDENTITY,ARREARS`).
-    pub fn detail(&self) -> String {
-        let names: Vec<&str> = self.0.iter().map(|c| c.as_str()).collect();
-        format!("{}{}", Self::PREFIX, names.join(","))
+impl AuditDetail {
+    const LEGACY_SHOWN: &'static str = "case data:";
+
+    /// A detail in words.
+    pub fn words(text: impl Into<String>) -> Self {
+        AuditDetail::Words { text: text.into() }
     }
 
-    /// The categories of a stored detail, when it is one of these.
-    pub fn parse(detail: &str) -> Option<Self> {
-        let list = detail.strip_prefix(Self::PREFIX.trim_end())?;
-        Some(Self(list.split(',').filter_map(|c| DataCategory::parse(c.trim())).collect()))
+    /// The object `id` without a note.
+    pub fn object(id: impl ToString) -> Self {
+        AuditDetail::Object { id: id.to_string(), note: None }
+    }
+
+    /// The text the trail stores (and the hash chain covers).
+    pub fn stored(&self) -> String {
+        match self {
+            AuditDetail::Legacy(text) => text.clone(),
+            typed => serde_json::to_string(typed).unwrap_or_else(|_| String::new()),
+        }
+    }
+
+    /// Reads a stored detail: typed when it is one, the older `case data:` shape as `Shown`, anything
+    /// else as it was written.
+    pub fn read(stored: &str) -> Self {
+        if stored.starts_with('{')
+            && let Ok(typed) = serde_json::from_str(stored)
+        {
+            return typed;
+        }
+        match stored.strip_prefix(Self::LEGACY_SHOWN) {
+            Some(list) => AuditDetail::Shown {
+                categories: list.split(',').filter_map(|c| DataCategory::parse(c.trim())).collect(),
+            },
+            None => AuditDetail::Legacy(stored.to_owned()),
+        }
+    }
+
+    /// The categories of case data a read showed (empty for anything else).
+    pub fn categories_shown(&self) -> &[DataCategory] {
+        match self {
+            AuditDetail::Shown { categories } => categories,
+            _ => &[],
+        }
+    }
+}
+
+/// Categories by their stored names (`IDENTITY`), as everywhere else in the trail.
+mod stored_names {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use crate::domain::vocab::DataCategory;
+
+    pub fn serialize<S: Serializer>(cats: &[DataCategory], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(cats.iter().map(|c| c.as_str()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<DataCategory>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|c| DataCategory::parse(c).ok_or_else(|| D::Error::custom(format!("unknown category {c}"))))
+            .collect()
     }
 }
 
@@ -117,14 +273,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shown_categories_round_trip_and_read_older_records() {
-        let shown = CaseDataShown(vec![DataCategory::Identity, DataCategory::Arrears]);
-        assert_eq!(CaseDataShown::parse(&shown.detail()), Some(shown));
-        assert_eq!(
-            CaseDataShown::parse("case data: IDENTITY,ARREARS").map(|s| s.0),
-            Some(vec![DataCategory::Identity, DataCategory::Arrears])
-        );
-        assert_eq!(CaseDataShown::parse("dashboard case page"), None);
+    fn details_round_trip_and_older_records_stay_readable() {
+        let all = [
+            AuditDetail::Nothing,
+            AuditDetail::Shown { categories: vec![DataCategory::Identity, DataCategory::Arrears] },
+            AuditDetail::NoCaseData { why: NoCaseData::Restricted },
+            AuditDetail::Owner { place: "dashboard case page".into() },
+            AuditDetail::Listed { page: "Heute".into(), shown: vec!["name".into()] },
+            AuditDetail::Disclosed { recipient: "jobcenter".into(), categories: vec![DataCategory::IncomeBenefits] },
+            AuditDetail::Corrected { categories: vec![], told: vec![] },
+            AuditDetail::Moved { change: "ACCEPT".into(), state: "ACCEPTED".into() },
+            AuditDetail::Object { id: "c-1".into(), note: Some("per phone".into()) },
+            AuditDetail::object("n-1"),
+            AuditDetail::Count { n: 3, of: "notes".into() },
+            AuditDetail::Closed { outcome: "TENANCY_KEPT".into() },
+            AuditDetail::Stage { stage: "EVICTION_SUIT".into() },
+            AuditDetail::Restricted { reason: "asked by letter".into() },
+            AuditDetail::Erased { rows: 12, kept: vec!["the audit trail".into()] },
+            AuditDetail::words("key figures 2026"),
+        ];
+        for d in all {
+            assert_eq!(AuditDetail::read(&d.stored()), d, "{}", d.stored());
+        }
+        let shown = AuditDetail::Shown { categories: vec![DataCategory::Identity] };
+        assert_eq!(shown.stored(), r#"{"kind":"shown","categories":["IDENTITY"]}"#);
+        let older = AuditDetail::read("case data: IDENTITY,ARREARS");
+        assert_eq!(older.categories_shown(), [DataCategory::Identity, DataCategory::Arrears]);
+        assert_eq!(AuditDetail::read("dashboard case page"), AuditDetail::Legacy("dashboard case page".into()));
+        assert_eq!(AuditDetail::Legacy("{broken".into()).stored(), "{broken");
+        assert_eq!(AuditDetail::read("{broken"), AuditDetail::Legacy("{broken".into()));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::{
     Case, CaseDetails, Closure, OpenItems, Restriction, StageEntry, changed_categories, changed_disclosed_categories,
 };
@@ -130,7 +130,7 @@ impl Hub {
             Some(&case.id),
             None,
             "owner".into(),
-            "case details".into(),
+            AuditDetail::Owner { place: "case details".into() },
         ));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
         Ok(case)
@@ -183,7 +183,7 @@ impl Hub {
                 Some(&case.id),
                 None,
                 "owner".into(),
-                "case details: no data category changed".into(),
+                AuditDetail::Corrected { categories: Vec::new(), told: Vec::new() },
             ));
         } else {
             let mut told: Vec<&str> = Vec::new();
@@ -206,8 +206,6 @@ impl Hub {
             e.categories.clone_from(&changed);
             p.events.push(e);
             told.sort_unstable();
-            let list = |cats: &[DataCategory]| cats.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",");
-            let told = if told.is_empty() { "none".to_owned() } else { told.join(",") };
             p.audit.push(audit(
                 &caller.actor(),
                 now,
@@ -215,7 +213,10 @@ impl Hub {
                 Some(&case.id),
                 None,
                 "Art. 16 GDPR".into(),
-                format!("corrected: {}; recipients told (Art. 19 GDPR): {told}", list(&changed)),
+                AuditDetail::Corrected {
+                    categories: changed.clone(),
+                    told: told.into_iter().map(str::to_owned).collect(),
+                },
             ));
         }
         self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
@@ -235,19 +236,13 @@ impl Hub {
         let mut case = self.owned_case(tx.as_mut(), &org.id, id).await?;
         open(&case)?;
         let now = self.now();
-        case.stages.push(Self::stage_entry(stage, &org.id, now.day()).map_err(|e| within(e, "entry"))?);
+        let entry = Self::stage_entry(stage, &org.id, now.day()).map_err(|e| within(e, "entry"))?;
+        let detail = AuditDetail::Stage { stage: entry.stage.to_string() };
+        case.stages.push(entry);
         tx.update_case(&case).await?;
         let mut p = Pending::new();
         p.events.push(case_event(&org.id, EventKind::ThreatStageRecorded, &case.id, caller, now));
-        p.audit.push(audit(
-            &caller.actor(),
-            now,
-            AuditAction::CaseStage,
-            Some(&case.id),
-            None,
-            "owner".into(),
-            "threat stage".into(),
-        ));
+        p.audit.push(audit(&caller.actor(), now, AuditAction::CaseStage, Some(&case.id), None, "owner".into(), detail));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
         Ok(case)
     }
@@ -317,7 +312,7 @@ impl Hub {
             Some(&case.id),
             None,
             "owner".into(),
-            close.outcome.to_string(),
+            AuditDetail::Closed { outcome: close.outcome.to_string() },
         ));
         let out = Outcome::CaseClosed { case: case.id.clone(), cancelled: cancelled.clone(), ended: ended.clone() };
         self.finish(tx, caller, Some(idem), Some(&out), p).await?;
@@ -351,8 +346,12 @@ impl Hub {
             (None, None) => {
                 return Err(HubError::FailedPrecondition("processing of this case is not restricted".into()));
             }
-            (Some(r), None) => (EventKind::ProcessingRestricted, AuditAction::CaseRestrict, r.clone()),
-            (None, Some(_)) => (EventKind::RestrictionLifted, AuditAction::CaseLiftRestriction, String::new()),
+            (Some(r), None) => (
+                EventKind::ProcessingRestricted,
+                AuditAction::CaseRestrict,
+                AuditDetail::Restricted { reason: r.clone() },
+            ),
+            (None, Some(_)) => (EventKind::RestrictionLifted, AuditAction::CaseLiftRestriction, AuditDetail::Nothing),
         };
         case.restriction = reason.map(|reason| Restriction { reason, since: now });
         tx.update_case(&case).await?;
@@ -376,14 +375,14 @@ impl Hub {
         Ok(case)
     }
 
-    /// Commits `tx` with the audit record of the owning Fachstelle reading `case` (`detail` says
+    /// Commits `tx` with the audit record of the owning Fachstelle reading `case` (`place` says
     /// where: the API or the dashboard's case page).
     pub(super) async fn finish_case_read(
         &self,
         tx: Box<dyn Tx>,
         caller: &Caller,
         case: &CaseId,
-        detail: &str,
+        place: &str,
     ) -> HubResult<()> {
         let mut p = Pending::new();
         p.audit.push(audit(
@@ -393,7 +392,7 @@ impl Hub {
             Some(case),
             None,
             "owner".into(),
-            detail.into(),
+            AuditDetail::Owner { place: place.into() },
         ));
         self.finish(tx, caller, None, None, p).await
     }

@@ -3,7 +3,7 @@
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::consent::{Consent, ConsentDraft};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, ConsentId, OrgId, ReferralId};
@@ -62,7 +62,7 @@ impl Hub {
             Some(&case.id),
             None,
             "owner".into(),
-            consent.id.to_string(),
+            AuditDetail::object(&consent.id),
         ));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Consent(consent.id.clone())), p).await?;
         Ok(consent)
@@ -95,7 +95,8 @@ impl Hub {
         let mut p = Pending::new();
         let (cancelled, notified) =
             self.end_consent(tx.as_mut(), &mut p, &consent, &org.id, EventKind::ConsentRevoked, now).await?;
-        let detail = if note.is_empty() { consent.id.to_string() } else { format!("{}: {note}", consent.id) };
+        let detail =
+            AuditDetail::Object { id: consent.id.to_string(), note: (!note.is_empty()).then(|| note.to_string()) };
         p.audit.push(audit(
             &caller.actor(),
             now,

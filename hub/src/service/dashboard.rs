@@ -7,7 +7,7 @@
 //! the commit of the transaction that read it, as `get_case` does. Cases whose processing is
 //! restricted (Art. 18 GDPR) appear in lists without the tenant's name.
 
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{AuditAction, AuditDetail};
 use std::collections::{BTreeMap, HashMap};
 
 use super::{Caller, Hub, HubResult, Pending, TriageItem, audit};
@@ -580,11 +580,11 @@ impl Shown {
     fn audit(self, hub: &Hub, caller: &Caller, page: &str, p: &mut Pending) {
         let now = hub.now();
         for (case, (named, what)) in self.0 {
-            let mut parts: Vec<&str> = Vec::new();
+            let mut shown: Vec<String> = Vec::new();
             if named {
-                parts.push("name");
+                shown.push("name".into());
             }
-            parts.extend(what);
+            shown.extend(what.into_iter().map(str::to_owned));
             p.audit.push(audit(
                 &caller.actor(),
                 now,
@@ -592,7 +592,7 @@ impl Shown {
                 Some(&case),
                 None,
                 "owner".into(),
-                format!("{page}: {}", parts.join(", ")),
+                AuditDetail::Listed { page: page.into(), shown },
             ));
         }
     }
@@ -1174,15 +1174,19 @@ mod tests {
 
         let audit_of = |id: CaseId| async move { hub.store().audit_of_case(&id).await };
         let views: Vec<_> =
-            audit_of(named.id.clone()).await?.into_iter().filter(|a| a.action == "dashboard.view").collect();
+            audit_of(named.id.clone()).await?.into_iter().filter(|a| a.action == AuditAction::DashboardView).collect();
         assert_eq!(views.len(), 1, "one entry per case and page");
-        assert_eq!(views[0].detail, "Heute: name, Fristen, Übergaben");
+        let listed = |shown: &[&str]| AuditDetail::Listed {
+            page: "Heute".into(),
+            shown: shown.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        assert_eq!(views[0].detail, listed(&["name", "Fristen", "Übergaben"]));
         assert_eq!(views[0].staff.as_deref(), Some("Frau Test"));
         assert_eq!(views[0].legal_basis, "owner");
         let hidden_views: Vec<_> =
-            audit_of(hidden.id.clone()).await?.into_iter().filter(|a| a.action == "dashboard.view").collect();
+            audit_of(hidden.id.clone()).await?.into_iter().filter(|a| a.action == AuditAction::DashboardView).collect();
         assert_eq!(hidden_views.len(), 1);
-        assert_eq!(hidden_views[0].detail, "Heute: Fristen", "no name shown while restricted");
+        assert_eq!(hidden_views[0].detail, listed(&["Fristen"]), "no name shown while restricted");
 
         let h = hub.dash_handoffs(&fs, HandoffFilter::default()).await?;
         assert_eq!(h.rows.len(), 1);
@@ -1222,7 +1226,10 @@ mod tests {
         let reads: Vec<_> = audit_of(named.id.clone())
             .await?
             .into_iter()
-            .filter(|a| a.action == "case.read" && a.detail == "dashboard case page")
+            .filter(|a| {
+                a.action == AuditAction::CaseRead
+                    && a.detail == AuditDetail::Owner { place: "dashboard case page".into() }
+            })
             .collect();
         assert_eq!(reads.len(), 1);
 

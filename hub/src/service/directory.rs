@@ -11,7 +11,7 @@
 //! one within [`DIRECTORY_TTL`] (1 s): for at most that long a deactivated organisation can still be
 //! served by a replica that did not make the change.
 
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{AuditAction, AuditDetail};
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
@@ -112,7 +112,7 @@ impl Hub {
             None,
             None,
             "operator".into(),
-            org.id.to_string(),
+            AuditDetail::object(&org.id),
         ));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Org(org.id.clone())), p).await?;
         self.directory.put(&org);
@@ -172,7 +172,7 @@ impl Hub {
         change(&mut org, now)?;
         tx.update_org(&org).await?;
         let mut p = Pending::new();
-        p.audit.push(audit(&caller.actor(), now, action, None, None, "operator".into(), org.id.to_string()));
+        p.audit.push(audit(&caller.actor(), now, action, None, None, "operator".into(), AuditDetail::object(&org.id)));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Org(org.id.clone())), p).await?;
         self.directory.put(&org);
         tracing::info!(org = %org.id, action = action.as_str(), "organisation changed");

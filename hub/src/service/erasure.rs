@@ -6,7 +6,7 @@
 //! has not happened.
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
 use crate::domain::erasure::{CURE_KEPT_DAYS, Erasure, ErasureReason, cure_day, cure_subject};
 use crate::domain::event::Event;
@@ -105,7 +105,12 @@ impl Hub {
                 None,
                 None,
                 "§84 Abs. 2 SGB X (retention period ended)".into(),
-                format!("{n} notice(s) not taken up into a case within {days} days of their last update, with their data keys"),
+                AuditDetail::Count {
+                    n: n as u64,
+                    of: format!(
+                        "notices not taken up into a case within {days} days of their last update, with their data keys"
+                    ),
+                },
             ));
             self.finish(tx, &Caller::Operator { staff: None }, None, None, p).await?;
             tracing::info!(erased = n, "notices never taken up erased");
@@ -155,7 +160,7 @@ impl Hub {
             Some(&case.id),
             None,
             basis.into(),
-            format!("all case data ({rows} rows) and its data key; kept: {}", kept.join("; ")),
+            AuditDetail::Erased { rows: rows as u64, kept },
         ));
         Ok((erasure, p))
     }

@@ -15,7 +15,7 @@ mod scheduled;
 pub mod sla;
 pub mod staff;
 
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{AuditAction, AuditDetail};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -330,7 +330,9 @@ impl Hub {
             None,
             None,
             "aggregated statistics".into(),
-            format!("key figures {year} ({format}) {via}: aggregated counts only, cells under 5 suppressed"),
+            AuditDetail::words(format!(
+                "key figures {year} ({format}) {via}: aggregated counts only, cells under 5 suppressed"
+            )),
         ))
         .await?;
         tx.commit().await?;
@@ -462,13 +464,13 @@ fn audit(
     case_id: Option<&CaseId>,
     referral_id: Option<&ReferralId>,
     legal_basis: String,
-    detail: String,
+    detail: AuditDetail,
 ) -> AuditEntry {
     AuditEntry {
         at,
         actor: actor.id().to_owned(),
         staff: actor.staff().map(|s| s.as_str().to_owned()),
-        action: action.as_str().to_owned(),
+        action,
         case_id: case_id.cloned(),
         referral_id: referral_id.cloned(),
         legal_basis,

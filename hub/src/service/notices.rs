@@ -1,7 +1,7 @@
 //! Notices: early arrears notices from housing companies (with or without the tenant's consent),
 //! court notices recorded by the Fachstelle, the housing company's status view, and triage.
 
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{AuditAction, AuditDetail};
 use std::collections::HashMap;
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
@@ -418,7 +418,7 @@ impl Hub {
                 None,
                 None,
                 "consent or statute per notice".into(),
-                format!("{named} notices with names"),
+                AuditDetail::Count { n: named as u64, of: "notices with names".into() },
             ));
         }
         self.finish(tx, caller, None, None, p).await?;
@@ -497,7 +497,7 @@ impl Hub {
             Some(&case.id),
             None,
             "owner".into(),
-            notice.id.to_string(),
+            AuditDetail::object(&notice.id),
         ));
         let out = Outcome::TakenUp { case: case.id.clone(), linked };
         self.finish(tx, caller, Some(idem), Some(&out), p).await?;
@@ -550,7 +550,7 @@ fn announce(p: &mut Pending, origin: &Origin<'_>, notice: &Notice, fachstellen: 
         notice.case_id.as_ref(),
         None,
         basis,
-        notice.id.to_string(),
+        AuditDetail::object(&notice.id),
     ));
 }
 

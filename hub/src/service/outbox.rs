@@ -2,7 +2,7 @@
 //! change, see [`Hub::finish`]), claiming due mails for a dispatcher, recording what sending did,
 //! and the Fachstelle's view of deliveries with re-queueing of dead letters.
 
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{AuditAction, AuditDetail};
 use std::collections::HashMap;
 
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
@@ -279,7 +279,7 @@ impl Hub {
             Some(&job.case_id),
             job.referral_id.as_ref(),
             "owner".into(),
-            format!("delivery {} to {}", job.id, job.org),
+            AuditDetail::words(format!("delivery {} to {}", job.id, job.org)),
         ));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Requeued(job.id.clone())), p).await?;
         tracing::info!(delivery = %job.id, org = %job.org, "delivery re-queued");

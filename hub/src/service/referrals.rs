@@ -4,7 +4,7 @@
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
 use crate::domain::Refusal as Refusal2;
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{AuditAction, AuditDetail, NoCaseData};
 use crate::domain::basis::{Disclosure, Refusal, bases_for};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, NoteId, OrgId, ReferralId};
@@ -253,7 +253,7 @@ impl Hub {
             Some(&case.id),
             Some(&referral.id),
             bases_text(&referral.disclosures),
-            format!("to {}: {}", recipient.id, categories_text(referral.categories())),
+            AuditDetail::Disclosed { recipient: recipient.id.to_string(), categories: referral.categories().collect() },
         ));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Referral(referral.id.clone())), p).await?;
         tracing::info!(referral = %referral.id, recipient = %referral.recipient, category = %referral.category, "referral created");
@@ -316,15 +316,12 @@ impl Hub {
                 Some(v) => {
                     let readable: Vec<&Disclosure> =
                         referral.disclosures.iter().filter(|d| v.readable.contains(&d.category)).collect();
-                    (
-                        bases_text(readable.iter().copied()),
-                        crate::domain::audit::CaseDataShown(v.readable.clone()).detail(),
-                    )
+                    (bases_text(readable.iter().copied()), AuditDetail::Shown { categories: v.readable.clone() })
                 }
                 None if side == Side::Recipient => {
-                    ("Art. 18 GDPR".to_owned(), "referral without case data: processing restricted".to_owned())
+                    ("Art. 18 GDPR".to_owned(), AuditDetail::NoCaseData { why: NoCaseData::Restricted })
                 }
-                None => ("sender".to_owned(), "referral without case data".to_owned()),
+                None => ("sender".to_owned(), AuditDetail::NoCaseData { why: NoCaseData::SenderView }),
             };
             p.audit.push(audit(
                 &caller.actor(),
@@ -469,7 +466,7 @@ impl Hub {
             Some(&referral.case_id),
             Some(&referral.id),
             if side == Side::Sender && mv == Move::Reopen { bases_text(&referral.disclosures) } else { "party".into() },
-            format!("{mv} -> {}", referral.state),
+            AuditDetail::Moved { change: mv.to_string(), state: referral.state.to_string() },
         ));
         Ok(referral)
     }
@@ -512,7 +509,7 @@ impl Hub {
             Some(&referral.case_id),
             Some(&referral.id),
             "party".into(),
-            note.id.to_string(),
+            AuditDetail::object(&note.id),
         ));
         Ok((referral, note))
     }
@@ -576,7 +573,7 @@ impl Hub {
             Some(&referral.case_id),
             Some(&referral.id),
             "party".into(),
-            format!("{} notes", notes.len()),
+            AuditDetail::Count { n: notes.len() as u64, of: "notes".into() },
         ));
         self.finish(tx, caller, None, None, p).await?;
         Ok(notes)
@@ -607,10 +604,6 @@ fn bases_text<'a>(ds: impl IntoIterator<Item = &'a Disclosure>) -> String {
         .map(|d| format!("{}={}", d.category, d.bases.iter().map(|b| b.describe()).collect::<Vec<_>>().join("|")))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-fn categories_text(cs: impl Iterator<Item = DataCategory>) -> String {
-    cs.map(|c| c.as_str()).collect::<Vec<_>>().join(",")
 }
 
 /// The refusal of any change to a closed case.

@@ -4,7 +4,7 @@
 //! or restart neither loses nor repeats an announcement.
 
 use super::{Caller, Hub, HubResult, Pending, audit};
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::deadline::for_case;
 use crate::domain::event::Event;
 use crate::domain::ids::Actor;
@@ -75,7 +75,7 @@ impl Hub {
                 Some(&c.case_id),
                 None,
                 "rule".into(),
-                c.id.to_string(),
+                AuditDetail::object(&c.id),
             ));
         }
         let n = expired.len();

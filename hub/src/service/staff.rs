@@ -3,7 +3,7 @@
 //! name, exactly as a gRPC client with the organisation's certificate and `x-staff-member` would,
 //! so every rule and every audit record of the service layer applies unchanged.
 
-use crate::domain::audit::AuditAction;
+use crate::domain::audit::{AuditAction, AuditDetail};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -107,11 +107,12 @@ pub fn token_hash(token: &str) -> String {
 }
 
 fn staff_audit(at: Instant, actor: &str, staff: Option<&str>, action: AuditAction, detail: String) -> AuditEntry {
+    let detail = AuditDetail::words(detail);
     AuditEntry {
         at,
         actor: actor.to_owned(),
         staff: staff.map(str::to_owned),
-        action: action.as_str().to_owned(),
+        action,
         case_id: None,
         referral_id: None,
         legal_basis: "account administration".into(),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
 use crate::domain::erasure::Erasure;
@@ -88,16 +89,16 @@ pub struct AuditEntry {
     pub actor: String,
     /// Named staff member.
     pub staff: Option<String>,
-    /// What was done, e.g. `referral.read`.
-    pub action: String,
+    /// What was done.
+    pub action: AuditAction,
     /// Case concerned.
     pub case_id: Option<CaseId>,
     /// Referral concerned.
     pub referral_id: Option<ReferralId>,
     /// Legal basis, e.g. `consent:<id>`, `statute:§69 ...`, `owner` for the case owner.
     pub legal_basis: String,
-    /// Which data, in words (categories), never the data itself.
-    pub detail: String,
+    /// Which data (categories, objects), never the data itself.
+    pub detail: AuditDetail,
 }
 
 /// One audit record as stored, with its place in the hash chain (see [`crate::audit`]). Ids are kept
@@ -128,6 +129,18 @@ pub struct AuditRecord {
     pub prev_hash: Option<String>,
     /// SHA-256 over `prev_hash` and the fields, hex; `None` for records before the chain began.
     pub hash: Option<String>,
+}
+
+impl AuditRecord {
+    /// The action, when it is one the hub knows.
+    pub fn action(&self) -> Option<AuditAction> {
+        AuditAction::parse(&self.action)
+    }
+
+    /// The detail as fields (see [`AuditDetail::read`]).
+    pub fn detail(&self) -> AuditDetail {
+        AuditDetail::read(&self.detail)
+    }
 }
 
 /// Filter of an audit listing (export, verification), evaluated by the store; oldest first.

@@ -54,6 +54,7 @@ use super::{
     AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, Condition, IdempotentResponse, MailQuery, MigrationMode,
     Outage, ReferralQuery, Store, StoreError, StoreTimeouts, Tx,
 };
+use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
 use crate::domain::erasure::Erasure;
@@ -375,7 +376,8 @@ impl Store for PgStore {
                     at: Instant::from_millis(r.try_get("occurred_at").map_err(map_err)?),
                     actor: r.try_get("actor_id").map_err(map_err)?,
                     staff: r.try_get("staff_member").map_err(map_err)?,
-                    action: r.try_get("action").map_err(map_err)?,
+                    action: AuditAction::parse(&r.try_get::<String, _>("action").map_err(map_err)?)
+                        .ok_or_else(|| StoreError::Other("unknown audit action".into()))?,
                     case_id: id("case_id")?
                         .map(|s| CaseId::parse(&s))
                         .transpose()
@@ -385,7 +387,7 @@ impl Store for PgStore {
                         .transpose()
                         .map_err(|e| StoreError::Other(e.to_string()))?,
                     legal_basis: r.try_get("legal_basis").map_err(map_err)?,
-                    detail: r.try_get("detail").map_err(map_err)?,
+                    detail: AuditDetail::read(&r.try_get::<String, _>("detail").map_err(map_err)?),
                 })
             })
             .collect()
@@ -953,7 +955,7 @@ impl Tx for PgTx {
             cases.push(a.case_id.as_ref().map(CaseId::as_str));
             referrals.push(a.referral_id.as_ref().map(ReferralId::as_str));
             bases.push(a.legal_basis.as_str());
-            details.push(a.detail.as_str());
+            details.push(a.detail.stored());
             prevs.push(std::mem::replace(&mut prev, hash.clone()));
             hashes.push(hash);
         }
@@ -994,11 +996,11 @@ impl Tx for PgTx {
         .bind(a.at.millis())
         .bind(&a.actor)
         .bind(a.staff.as_deref())
-        .bind(&a.action)
+        .bind(a.action.as_str())
         .bind(a.case_id.as_ref().map(CaseId::as_str))
         .bind(a.referral_id.as_ref().map(ReferralId::as_str))
         .bind(&a.legal_basis)
-        .bind(&a.detail)
+        .bind(a.detail.stored())
         .bind(&prev)
         .bind(&hash)
         .execute(&mut *self.tx)
