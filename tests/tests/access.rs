@@ -308,8 +308,23 @@ async fn only_the_operator_writes_the_directory_and_everyone_reads_it() {
         assert!(traeger.active && traeger.name != "Umbenannt");
     }
 
-    // The operator may.
+    // The operator may, within the directory's rules (a name, short office hours); a refused spec stores
+    // nothing.
     let mut op = operator_directory(&hub).await;
+    for (field, spec) in [
+        ("organisation.name", OrganisationSpec { name: "   ".into(), ..new_org_spec("mieterhilfe-test") }),
+        (
+            "organisation.office_hours",
+            OrganisationSpec { office_hours: "x".repeat(201), ..new_org_spec("mieterhilfe-test") },
+        ),
+    ] {
+        let refused = op
+            .register_organisation(RegisterOrganisationRequest { idempotency_key: idem(), organisation: Some(spec) })
+            .await
+            .expect_err(field);
+        assert_eq!(refused.code(), Code::InvalidArgument, "{field}: {}", refused.message());
+        assert!(refused.message().starts_with(field), "{field}: {}", refused.message());
+    }
     let registered = op
         .register_organisation(RegisterOrganisationRequest {
             idempotency_key: idem(),

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::FieldError;
-use super::ids::OrgId;
+use super::ids::{OrgId, text};
 use super::time::Instant;
 use super::vocab::{Channel, OrgKind, ReferralCategory};
 
@@ -76,6 +76,16 @@ pub struct OrgSpec {
     pub delivery: Delivery,
     /// Office hours.
     pub office_hours: String,
+}
+
+impl OrgSpec {
+    /// The spec with its texts checked: a name of 1-200 characters and office hours of at most 200
+    /// (both shown to the Fachstelle and in mails), trimmed.
+    pub fn check(mut self) -> Result<Self, FieldError> {
+        self.name = text(&self.name, 1, 200).map_err(|e| e.within("name"))?;
+        self.office_hours = text(&self.office_hours, 0, 200).map_err(|e| e.within("office_hours"))?;
+        Ok(self)
+    }
 }
 
 /// A registered organisation.
@@ -151,5 +161,20 @@ mod tests {
         for bad in ["", "no-at", "a@b", "a@.b", "a b@c.de", "a@b@c.de"] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_spec_needs_a_name_and_short_office_hours() {
+        let spec = |name: &str, hours: &str| OrgSpec {
+            id: OrgId::parse("beratung-test").expect("id"),
+            name: name.into(),
+            kind: OrgKind::DebtCounselling,
+            accepted: vec![],
+            delivery: Delivery::Grpc,
+            office_hours: hours.into(),
+        };
+        assert_eq!(spec("  Beratung  ", "").check().expect("valid").name, "Beratung");
+        assert_eq!(spec("   ", "").check().expect_err("blank name").field, "name");
+        assert_eq!(spec("Beratung", &"x".repeat(201)).check().expect_err("long hours").field, "office_hours");
     }
 }

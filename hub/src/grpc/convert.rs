@@ -7,7 +7,7 @@ use crate::domain::FieldError;
 use crate::domain::case::{Address, Case, CaseDetails, Contact, Person, Rent, StageEntry, Tenancy};
 use crate::domain::consent::Consent;
 use crate::domain::event::Event;
-use crate::domain::ids::{Cents, OrgId, PersonId, text};
+use crate::domain::ids::{Cents, OrgId, PersonId};
 use crate::domain::mail::{JobStatus, MailJob, MailKind};
 use crate::domain::note::Note;
 use crate::domain::org::{Delivery, EmailAddress, OrgSpec, Organisation};
@@ -281,11 +281,6 @@ pub fn enum_list<T: PartialEq>(
     Ok(out)
 }
 
-/// Free text with bounds, naming the field.
-pub fn field_text(s: &str, field: &str, min: usize, max: usize) -> Result<String, FieldError> {
-    text(s, min, max).map_err(|e| e.within(field))
-}
-
 /// A required day.
 pub fn day(s: &str, field: &str) -> Result<Day, FieldError> {
     if s.is_empty() {
@@ -372,11 +367,11 @@ pub fn org_spec(s: Option<pb::OrganisationSpec>, kind_required: bool) -> Result<
     };
     Ok(OrgSpec {
         id: org_id(&s.id, "organisation.id")?,
-        name: field_text(&s.name, "organisation.name", 1, 200)?,
+        name: s.name,
         kind,
         accepted: enum_list(&s.accepted_categories, referral_category, "organisation.accepted_categories")?,
         delivery,
-        office_hours: field_text(&s.office_hours, "organisation.office_hours", 0, 200)?,
+        office_hours: s.office_hours,
     })
 }
 

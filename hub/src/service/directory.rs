@@ -94,6 +94,7 @@ impl Hub {
     /// Registers an organisation.
     pub async fn register_org(&self, caller: &Caller, idem: &Idem, spec: OrgSpec) -> HubResult<Organisation> {
         caller.operator()?;
+        let spec = spec.check().map_err(|e| e.within("organisation"))?;
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Org(id)) = self.replay(tx.as_mut(), caller, idem).await? {
             return tx.org(&id).await?.ok_or(HubError::NotFound("organisation"));
@@ -123,6 +124,7 @@ impl Hub {
     /// Updates an organisation's mutable fields.
     pub async fn update_org(&self, caller: &Caller, idem: &Idem, spec: OrgSpec) -> HubResult<Organisation> {
         caller.operator()?;
+        let spec = spec.check().map_err(|e| e.within("organisation"))?;
         let id = spec.id.clone();
         self.change_org(caller, idem, &id, AuditAction::OrgUpdate, move |org, now| {
             org.update(spec, now);
