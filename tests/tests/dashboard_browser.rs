@@ -149,8 +149,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     for street in [OPEN_STREET, FRAU_K_STREET, DEMO_SCHUTZ_STREET] {
         assert!(!src.contains(street), "no address on Today: {street}");
     }
-    b.screenshot("heute").await;
-    b.assert_accessible("heute").await;
+    b.check_page("heute").await;
 
     // Handoffs: the open referral with partner and state, linking to its case; no address.
     b.click_and_wait("#hauptmenue a[href=\"/uebergaben\"]").await;
@@ -163,8 +162,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     for street in [OPEN_STREET, FRAU_K_STREET, DEMO_SCHUTZ_STREET] {
         assert!(!src.contains(street), "no address on Übergaben: {street}");
     }
-    b.screenshot("uebergaben").await;
-    b.assert_accessible("uebergaben").await;
+    b.check_page("uebergaben").await;
     b.click_and_wait("#hauptmenue a[href=\"/faelle\"]").await;
     expect_title(&b, "Fälle").await;
     let src = b.source().await;
@@ -172,8 +170,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     for street in [OPEN_STREET, FRAU_K_STREET, DEMO_SCHUTZ_STREET] {
         assert!(!src.contains(street), "no address on Fälle: {street}");
     }
-    b.screenshot("faelle").await;
-    b.assert_accessible("faelle").await;
+    b.check_page("faelle").await;
 
     // (b) The Frau K. case as the demo left it (closed, so in no list of open work: opened by its URL,
     // as `hub demo --serve` prints it): the whole timeline and the address.
@@ -207,8 +204,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
         assert_eq!(b.text(&cell).await, "abgeschlossen", "the demo's referral {rid} is completed");
     }
     assert_eq!(b.count("section#fristen").await, 1, "the case page shows its deadlines");
-    b.screenshot("fall").await;
-    b.assert_accessible("fall").await;
+    b.check_page("fall").await;
     b.screenshot_at("fall-verlauf", "tr.ueberweisung").await;
 
     // (c) Follow the open case from Today, record a consent for the social-work provider and refer to it,
@@ -267,8 +263,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     status_becomes(&b, &rid, "eingegangen").await;
     do_move(&th, orgs::TRAEGER, &rid, ReferralMove::Accept).await;
     status_becomes(&b, &rid, "angenommen").await;
-    b.screenshot("fall-offen").await;
-    b.assert_accessible("fall-offen").await;
+    b.check_page("fall-offen").await;
     // Before closing, the page names what is still open, and the close needs a confirmation.
     let still_open = b.text("#noch-offen").await;
     assert!(still_open.contains("offene Vermittlung"), "the open referrals are named: {still_open}");
@@ -282,15 +277,13 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     b.goto("/partner").await;
     expect_title(&b, "Partner").await;
     assert!(b.source().await.contains("Träger Wohnhilfe"), "the partner list names the provider");
-    b.screenshot("partner").await;
-    b.assert_accessible("partner").await;
+    b.check_page("partner").await;
 
     // (h) Key figures: inline SVG charts, the CSV link works in the browser, and the page prints to PDF.
     b.goto("/kennzahlen?jahr=2026").await;
     expect_title(&b, "Kennzahlen 2026").await;
     assert!(b.count("figure.diagramm svg").await >= 1, "the key figures page has an inline SVG chart");
-    b.screenshot("kennzahlen").await;
-    b.assert_accessible("kennzahlen").await;
+    b.check_page("kennzahlen").await;
     let csv = b.attr("a#csv", "href").await.expect("a#csv has an href");
     assert_eq!(csv, "/kennzahlen.csv?jahr=2026");
     let (file, body) = b.download("a#csv").await;
@@ -363,8 +356,7 @@ async fn housing_company_and_signed_out_browser_see_nothing_and_no_list_shows_a_
     }
     let (status, csv) = get(&th, None, "/kennzahlen.csv?jahr=2026").await;
     assert!(status == 303 && !csv.contains("table;row;value"), "signed out, the CSV is not served");
-    b.screenshot("anmelden").await;
-    b.assert_accessible("anmelden").await;
+    b.check_page("anmelden").await;
 
     // The housing company's account: signed in, but "Kein Zugriff" (HTTP 403) everywhere, and no data.
     b.sign_in(HOUSING.0, PASSWORD).await;
@@ -382,8 +374,7 @@ async fn housing_company_and_signed_out_browser_see_nothing_and_no_list_shows_a_
     }
     let (status, csv) = get(&th, Some(&session), "/kennzahlen.csv?jahr=2026").await;
     assert!(status == 403 && !csv.contains("table;row;value"), "the housing company gets no CSV");
-    b.screenshot("kein-zugriff").await;
-    b.assert_accessible("kein-zugriff").await;
+    b.check_page("kein-zugriff").await;
     b.sign_out().await;
     let (status, _) = get(&th, Some(&session), "/").await;
     assert_eq!(status, 303, "signing out on the Kein-Zugriff page ends the session");
@@ -405,8 +396,7 @@ async fn housing_company_and_signed_out_browser_see_nothing_and_no_list_shows_a_
     assert!(b.text("p#auskunftssperre").await.contains("Auskunftssperre"), "the case page warns of the Schutzsperre");
     assert_eq!(b.attr("p#adresse", "class").await.as_deref(), Some("gesperrt"), "the address is marked blocked");
     assert!(b.text("p#adresse").await.contains(SCHUTZ_STREET), "Fachstelle staff see the address on the case page");
-    b.screenshot("fall-schutzsperre").await;
-    b.assert_accessible("fall-schutzsperre").await;
+    b.check_page("fall-schutzsperre").await;
     b.close().await;
 
     // Only the caseworker's page views are in the cases' audit trails: the refused housing company's are not.

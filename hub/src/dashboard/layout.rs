@@ -62,6 +62,13 @@ button{font:inherit}
 .anmelden input{width:100%;box-sizing:border-box}
 .anmelden button{margin-top:1rem;padding:.4rem 1.2rem}
 li.ereignis{margin:.25rem 0}
+body{overflow-wrap:break-word}
+.tabelle{overflow-x:auto;max-width:100%;margin-bottom:1rem}
+.tabelle table{margin-bottom:0}
+.tabelle:focus{outline:2px solid #0b4f6c}
+input,select,textarea{max-width:100%;box-sizing:border-box}
+svg,img{max-width:100%;height:auto}
+@media (max-width:600px){header{padding:.5rem .8rem;gap:.5rem 1rem}header .wer{margin-left:0}main{padding:.8rem .8rem 2rem}header nav a{display:inline-block;margin:.1rem .9rem .1rem 0}}
 @media print{header,form,nav{display:none}main{max-width:none;padding:0}body{background:#fff}}
 ";
 
@@ -94,6 +101,7 @@ pub fn page(title: &str, frame: Option<&Frame<'_>>, body: &str) -> String {
         ));
     }
     header.push_str("</header>");
+    let body = scroll_tables(body);
     format!(
         "<!DOCTYPE html>\n<html lang=\"de\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -101,6 +109,12 @@ pub fn page(title: &str, frame: Option<&Frame<'_>>, body: &str) -> String {
          <body>{header}<main>{body}</main></body></html>\n",
         esc(title)
     )
+}
+
+/// Puts every table in its own scroll box: a wide table scrolls inside the page at 390 px instead of
+/// making the whole page scroll sideways. The box is focusable so keyboard users can scroll it too.
+fn scroll_tables(body: &str) -> String {
+    body.replace("<table", "<div class=\"tabelle\" tabindex=\"0\"><table").replace("</table>", "</table></div>")
 }
 
 /// An HTML response with the headers every dashboard page carries: no caching of personal data,

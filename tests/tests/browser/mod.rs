@@ -455,6 +455,46 @@ impl Browser {
         (path, sideways == json!(true))
     }
 
+    /// What people see of the current page, checked: a whole-page screenshot at 1366 × 768 and at 390 px
+    /// (`{name}-1366.png`, `{name}-390.png`), no sideways scrolling at 390 px (failing with the elements that
+    /// stick out), and no serious or critical axe-core violation.
+    pub async fn check_page(&self, name: &str) {
+        const OVERFLOW: &str = "const w = document.documentElement.clientWidth; const out = [];\
+            if (document.documentElement.scrollWidth <= w) return out;\
+            for (const el of document.querySelectorAll('body *')) {\
+              const r = el.getBoundingClientRect();\
+              if (r.right > w + 1 && !el.closest('.tabelle')) out.push(el.tagName.toLowerCase()\
+                + (el.id ? '#' + el.id : '') + (el.className ? '.' + el.className : '') + ' ' + Math.round(r.right));\
+            }\
+            return out.slice(0, 12);";
+        let (w, h) = self.client.get_window_size().await.expect("window size");
+        self.client.set_window_size(1366, 768).await.expect("resizing the window");
+        self.screenshot(&format!("{name}-1366")).await;
+        self.client.set_window_size(390, 844).await.expect("resizing the window");
+        self.screenshot(&format!("{name}-390")).await;
+        let sticking_out = self.client.execute(OVERFLOW, vec![]).await.expect("page width");
+        let sticking_out: Vec<String> = serde_json::from_value(sticking_out).expect("elements as text");
+        self.client.set_window_size(w as u32, h as u32).await.expect("restoring the window");
+        assert!(
+            sticking_out.is_empty() && !self.scrolls_sideways_at(390).await,
+            "{name}: the page scrolls sideways at 390 px; wider than the screen: {sticking_out:?}"
+        );
+        self.assert_accessible(name).await;
+    }
+
+    /// Whether the page is wider than a window `width` px wide.
+    async fn scrolls_sideways_at(&self, width: u32) -> bool {
+        let (w, h) = self.client.get_window_size().await.expect("window size");
+        self.client.set_window_size(width, 844).await.expect("resizing the window");
+        let wide = self
+            .client
+            .execute("return document.documentElement.scrollWidth > document.documentElement.clientWidth;", vec![])
+            .await
+            .expect("page width");
+        self.client.set_window_size(w as u32, h as u32).await.expect("restoring the window");
+        wide == json!(true)
+    }
+
     /// Runs axe-core (`.axe/`, installed by scripts/ensure-chromium.sh) on the current page with the WCAG 2.1
     /// A/AA rules and fails naming every serious or critical violation and its elements.
     pub async fn assert_accessible(&self, what: &str) {
