@@ -110,7 +110,47 @@ async fn staff_hub() -> TestHub {
 }
 
 fn signed_out(a: &Answer) -> bool {
-    a.status == 303 && a.location.as_deref() == Some("/anmelden")
+    a.status == 303 && a.location.as_deref().is_some_and(|l| l == "/anmelden" || l.starts_with("/anmelden?weiter="))
+}
+
+#[tokio::test]
+async fn a_deep_link_is_kept_across_sign_in_and_only_to_this_dashboard() {
+    let hub = staff_hub().await;
+    let case = open_case(&hub).await;
+    let mut b = Browser::new(&hub);
+    let wanted = format!("/faelle/{}", case.id);
+    let a = b.get(&wanted).await;
+    let to = a.location.clone().expect("a redirect");
+    assert_eq!(to, format!("/anmelden?weiter=%2Ffaelle%2F{}", case.id));
+    let page = b.get(&to).await;
+    assert!(page.body.contains(&format!("name=\"weiter\" value=\"{wanted}\"")), "{}", page.body);
+    // A wrong password keeps the link for the next try.
+    let wrong = send(b.client.post(format!("{}/anmelden", b.base)).form(&[
+        ("benutzer", "k.meyer"),
+        ("passwort", "wrong"),
+        ("weiter", wanted.as_str()),
+    ]))
+    .await;
+    assert!(wrong.body.contains(&format!("name=\"weiter\" value=\"{wanted}\"")), "{}", wrong.body);
+    let signed = send(b.client.post(format!("{}/anmelden", b.base)).form(&[
+        ("benutzer", "k.meyer"),
+        ("passwort", PASSWORD),
+        ("weiter", wanted.as_str()),
+    ]))
+    .await;
+    assert_eq!((signed.status, signed.location.as_deref()), (303, Some(wanted.as_str())), "back to the case");
+    // Another site is never a target: the sign-in goes to Heute instead.
+    for evil in ["//evil.example/", "https://evil.example/", "/\\evil.example"] {
+        let a = send(b.client.post(format!("{}/anmelden", b.base)).form(&[
+            ("benutzer", "k.meyer"),
+            ("passwort", PASSWORD),
+            ("weiter", evil),
+        ]))
+        .await;
+        assert_eq!((a.status, a.location.as_deref()), (303, Some("/")), "{evil}");
+    }
+    b.cookie = signed.set_cookie.and_then(|c| c.split(';').next().map(str::to_owned));
+    assert_eq!(b.get(&wanted).await.status, 200);
 }
 
 #[tokio::test]
@@ -129,11 +169,19 @@ async fn wrong_passwords_say_nothing_about_the_account_and_five_lock_it() {
         unknown.body.replace("nobody", "NAME"),
         "the same page whether or not the account exists"
     );
-    for _ in 0..4 {
+    for _ in 0..3 {
         assert_eq!(b.sign_in("k.meyer", "still wrong").await.status, 401);
     }
-    // Five failures in a row: even the right password is refused for 15 minutes.
-    assert_eq!(b.sign_in("k.meyer", PASSWORD).await.status, 401, "the account is locked");
+    // The fifth failure in a row locks the account, and the page says so (not "wrong password" again),
+    // with the time the lock ends; then even the right password is refused for 15 minutes, saying why.
+    let fifth = b.sign_in("k.meyer", "still wrong").await;
+    assert_eq!(fifth.status, 401);
+    assert!(fifth.body.contains("Zu viele Fehlversuche: Das Konto ist jetzt gesperrt, bis "), "{}", fifth.body);
+    assert!(!fifth.body.contains("Benutzername oder Passwort falsch"), "{}", fifth.body);
+    let locked = b.sign_in("k.meyer", PASSWORD).await;
+    assert_eq!(locked.status, 401, "the account is locked");
+    assert!(locked.body.contains("Dieses Konto ist gesperrt, bis "), "{}", locked.body);
+    assert!(locked.set_cookie.is_none(), "no session while locked");
     hub.advance_minutes(16);
     let ok = b.sign_in("K.Meyer", PASSWORD).await;
     assert_eq!((ok.status, ok.location.as_deref()), (303, Some("/")), "names fold case; the lock ends");

@@ -15,7 +15,7 @@ use super::form::FormData;
 use super::layout::{Frame, Nav, html, message_page, page, secure_headers};
 use super::views::{Ctx, esc};
 use crate::service::HubError;
-use crate::service::staff::{SIGN_IN_FAILED, SessionUser, may_use_dashboard};
+use crate::service::staff::{SessionUser, may_use_dashboard};
 
 /// The session cookie's name. `__Host-` makes browsers refuse it unless Secure, path `/` and no
 /// Domain: no other host or path can set or shadow it.
@@ -84,10 +84,13 @@ impl FromRequestParts<DashState> for AnyUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &DashState) -> Result<Self, Self::Rejection> {
-        let Some(token) = session_token(&parts.headers) else { return Err(to_sign_in()) };
+        // A page opened from a link (a mail, a colleague's note) comes back after signing in.
+        let back = (parts.method == axum::http::Method::GET).then(|| parts.uri.path_and_query()).flatten();
+        let back = back.map(|p| p.as_str()).filter(|p| *p != "/");
+        let Some(token) = session_token(&parts.headers) else { return Err(to_sign_in(back)) };
         match state.hub.session_user(&token).await {
             Ok(Some(user)) => Ok(AnyUser(user)),
-            Ok(None) => Err(to_sign_in()),
+            Ok(None) => Err(to_sign_in(back)),
             Err(e) => Err(super::handlers::error_page(e, None)),
         }
     }
@@ -118,17 +121,43 @@ fn no_access(user: &SessionUser) -> Response {
     html(StatusCode::FORBIDDEN, page("Kein Zugriff", None, &body))
 }
 
-fn to_sign_in() -> Response {
-    let mut r = Redirect::to("/anmelden").into_response();
+/// The sign-in page, remembering the page `back` the browser asked for.
+fn to_sign_in(back: Option<&str>) -> Response {
+    let to = match back.and_then(local_path) {
+        Some(p) => format!("/anmelden?weiter={}", form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()),
+        None => "/anmelden".to_owned(),
+    };
+    let mut r = Redirect::to(&to).into_response();
     secure_headers(r.headers_mut());
     r
 }
 
-fn sign_in_page(status: StatusCode, error: Option<&str>, username: &str) -> Response {
-    let error = error.map(|e| format!("<p class=\"fehler\">{}</p>", esc(e))).unwrap_or_default();
+/// `p` when it is a path of this dashboard (never another site: no scheme, no `//host`, no
+/// backslash or control character a browser might read as one), and not the sign-in page itself.
+fn local_path(p: &str) -> Option<&str> {
+    let ok = p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.starts_with("/anmelden")
+        && p.len() <= 512
+        && !p.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    ok.then_some(p)
+}
+
+/// Where the sign-in page was asked to go afterwards.
+#[derive(Debug, serde::Deserialize)]
+pub struct SignInQuery {
+    weiter: Option<String>,
+}
+
+fn sign_in_page(status: StatusCode, error: Option<&str>, username: &str, back: Option<&str>) -> Response {
+    let error = error.map(|e| format!("<p class=\"fehler\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default();
+    let back = back
+        .and_then(local_path)
+        .map(|p| format!("<input type=\"hidden\" name=\"weiter\" value=\"{}\">", esc(p)))
+        .unwrap_or_default();
     let body = format!(
         "<div class=\"anmelden\"><h1>Anmelden</h1>{error}\
-         <form id=\"anmelden\" method=\"post\" action=\"/anmelden\">\
+         <form id=\"anmelden\" method=\"post\" action=\"/anmelden\">{back}\
          <label for=\"benutzer\">Benutzername</label>\
          <input id=\"benutzer\" name=\"benutzer\" autocomplete=\"username\" required value=\"{}\">\
          <label for=\"passwort\">Passwort</label>\
@@ -142,17 +171,18 @@ fn sign_in_page(status: StatusCode, error: Option<&str>, username: &str) -> Resp
 }
 
 /// GET /anmelden
-pub async fn sign_in_form() -> Response {
-    sign_in_page(StatusCode::OK, None, "")
+pub async fn sign_in_form(axum::extract::Query(q): axum::extract::Query<SignInQuery>) -> Response {
+    sign_in_page(StatusCode::OK, None, "", q.weiter.as_deref())
 }
 
 /// POST /anmelden
 pub async fn sign_in(State(state): State<DashState>, form: FormData) -> Response {
     let username = form.one("benutzer").unwrap_or_default();
     let password = form.one("passwort").unwrap_or_default();
+    let back = form.one("weiter");
     match state.hub.sign_in(&username, &password).await {
         Ok(signed) => {
-            let mut r = Redirect::to("/").into_response();
+            let mut r = Redirect::to(back.as_deref().and_then(local_path).unwrap_or("/")).into_response();
             let cookie = format!("{COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict", signed.token);
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
@@ -160,7 +190,10 @@ pub async fn sign_in(State(state): State<DashState>, form: FormData) -> Response
             secure_headers(r.headers_mut());
             r
         }
-        Err(HubError::Unauthenticated(_)) => sign_in_page(StatusCode::UNAUTHORIZED, Some(SIGN_IN_FAILED), &username),
+        // The service's refusal is the German sentence for this page (wrong credentials, or locked until when).
+        Err(HubError::Unauthenticated(why)) => {
+            sign_in_page(StatusCode::UNAUTHORIZED, Some(&why), &username, back.as_deref())
+        }
         Err(e) => super::handlers::error_page(e, None),
     }
 }
@@ -195,5 +228,17 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::COOKIE, HeaderValue::from_static("wh_session=abc"));
         assert_eq!(session_token(&h), None);
+    }
+
+    #[test]
+    fn only_a_path_of_this_dashboard_is_followed_after_sign_in() {
+        for ok in ["/faelle/abc", "/uebergaben?status=OVERDUE", "/kennzahlen?jahr=2026"] {
+            assert_eq!(local_path(ok), Some(ok));
+        }
+        for bad in
+            ["//evil.example/x", "https://evil.example/", "/\\evil.example", "faelle", "/a b", "/a\nb", "/anmelden"]
+        {
+            assert_eq!(local_path(bad), None, "{bad}");
+        }
     }
 }

@@ -31,6 +31,17 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 /// The one answer to every failed sign-in: it must not tell whether the name exists.
 pub const SIGN_IN_FAILED: &str = "Benutzername oder Passwort falsch.";
 
+/// The answer while an account is locked after failed sign-ins, in German for the sign-in page.
+fn locked_message(until: Instant, was_locked: bool) -> String {
+    let first =
+        if was_locked { "Dieses Konto ist gesperrt" } else { "Zu viele Fehlversuche: Das Konto ist jetzt gesperrt" };
+    format!(
+        "{first}, bis {} Uhr. Danach können Sie sich wieder anmelden; wenn Sie Ihr Passwort vergessen haben, \
+         wenden Sie sich an die Administration.",
+        crate::email::labels::instant(until)
+    )
+}
+
 /// A new account as the operator states it.
 #[derive(Debug, Clone)]
 pub struct NewStaff {
@@ -193,7 +204,8 @@ impl Hub {
             return Err(failed());
         };
         let org = tx.org(&account.org).await?;
-        let usable = !account.disabled && !account.locked_at(now) && org.is_some_and(|o| o.active);
+        let was_locked = account.locked_at(now);
+        let usable = !account.disabled && !was_locked && org.is_some_and(|o| o.active);
         let staff = Some(account.display_name.as_str().to_owned());
         if !usable || !password_matches(password, &account.password_hash) {
             if usable {
@@ -211,7 +223,12 @@ impl Hub {
             .await?;
             tx.commit().await?;
             tracing::info!(%username, "dashboard sign-in failed");
-            return Err(failed());
+            // A locked account says so (and until when): "wrong password" would send the caseworker
+            // retrying into a lock that never ends. It only tells what five failed tries told already.
+            return Err(match account.locked_until.filter(|_| !account.disabled && account.locked_at(now)) {
+                Some(until) => HubError::Unauthenticated(locked_message(until, was_locked)),
+                None => failed(),
+            });
         }
         account.failed_sign_ins = 0;
         account.locked_until = None;
