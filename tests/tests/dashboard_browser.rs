@@ -153,14 +153,14 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
 
     // Handoffs: the open referral with partner and state, linking to its case; no address.
     b.click_and_wait("#hauptmenue a[href=\"/uebergaben\"]").await;
-    expect_title(&b, "Übergaben").await;
+    expect_title(&b, "Vermittlungen").await;
     let row = format!("tr.ueberweisung[data-referral=\"{overdue}\"]");
     assert_eq!(b.text(&format!("{row} td.status")).await, "angefragt");
     assert!(b.text(&format!("{row} td.partner")).await.contains("Jobcenter"));
     assert!(b.count(&format!("{row} a.fall-link[href=\"/faelle/{open}\"]")).await >= 1, "the row links to its case");
     let src = b.source().await;
     for street in [OPEN_STREET, FRAU_K_STREET, DEMO_SCHUTZ_STREET] {
-        assert!(!src.contains(street), "no address on Übergaben: {street}");
+        assert!(!src.contains(street), "no address on Vermittlungen: {street}");
     }
     b.check_page("uebergaben").await;
     b.click_and_wait("#hauptmenue a[href=\"/faelle\"]").await;
@@ -271,7 +271,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     b.screenshot_sized("fall-abschliessen-1366", "#noch-offen", 1366, 768).await;
     b.screenshot_sized("fall-abschliessen-390", "#noch-offen", 390, 844).await;
     b.goto("/uebergaben").await;
-    assert_eq!(b.text(&format!("{row} td.status")).await, "angenommen", "Übergaben shows the move too");
+    assert_eq!(b.text(&format!("{row} td.status")).await, "angenommen", "Vermittlungen shows the move too");
 
     // Partners.
     b.goto("/partner").await;
@@ -297,7 +297,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     let audited = audited_for(&th, &open, CASEWORKER.1).await;
     assert!(
         audited.iter().any(|(action, _)| *action == AuditAction::DashboardView),
-        "Today/Übergaben views of the case are audited with the staff name: {audited:#?}"
+        "Today/Vermittlungen views of the case are audited with the staff name: {audited:#?}"
     );
     for case in [&open, &frau_k] {
         let audited = audited_for(&th, case, CASEWORKER.1).await;
@@ -389,7 +389,7 @@ async fn housing_company_and_signed_out_browser_see_nothing_and_no_list_shows_a_
     }
     b.goto("/uebergaben").await;
     let link = format!("a.fall-link[href=\"/faelle/{hidden}\"]");
-    assert!(b.count(&link).await >= 1, "the Schutzsperre case is listed on Übergaben");
+    assert!(b.count(&link).await >= 1, "the Schutzsperre case is listed on Vermittlungen");
     b.click_and_wait(&link).await;
     expect_path(&b, &format!("/faelle/{hidden}")).await;
     // Only Fachstelle staff reach the case page: there the address is shown, marked as blocked.
@@ -423,7 +423,7 @@ async fn frau_k_with_open_referral(th: &TestHub) -> String {
 }
 
 /// Opens a Schutzsperre case (violence protection: the address is blocked) with a consent and an open
-/// referral to the women's counselling, so it appears on Übergaben. Returns its id.
+/// referral to the women's counselling, so it appears on Vermittlungen. Returns its id.
 async fn schutzsperre_case(th: &TestHub) -> String {
     let mut d = details();
     for p in &mut d.persons {

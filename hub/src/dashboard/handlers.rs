@@ -102,11 +102,11 @@ pub struct HandoffQuery {
     ueberfaellig: Option<String>,
 }
 
-/// GET /uebergaben : Übergaben.
+/// GET /uebergaben : Vermittlungen (every referral sent).
 pub async fn handoffs(State(state): State<DashState>, staff: Staff, Query(q): Query<HandoffQuery>) -> Response {
     let filter = HandoffFilter::from_query(q.partner.as_deref(), q.status.as_deref(), q.ueberfaellig.as_deref());
     match state.hub.dash_handoffs(&staff.user.caller, filter.clone()).await {
-        Ok(m) => ok_page(&staff, Nav::Handoffs, "Übergaben", &views::handoffs::render(&m, &filter, &staff.ctx(&state))),
+        Ok(m) => ok_page(&staff, Nav::Handoffs, "Vermittlungen", &views::handoffs::render(&m, &filter, &staff.ctx(&state))),
         Err(e) => error_page(e, Some(&staff.frame(Nav::Handoffs))),
     }
 }

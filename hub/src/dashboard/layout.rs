@@ -25,7 +25,7 @@ pub enum Nav {
 
 const MENU: &[(Nav, &str, &str)] = &[
     (Nav::Today, "/", "Heute"),
-    (Nav::Handoffs, "/uebergaben", "Übergaben"),
+    (Nav::Handoffs, "/uebergaben", "Vermittlungen"),
     (Nav::Cases, "/faelle", "Fälle"),
     (Nav::Partners, "/partner", "Partner"),
     (Nav::Figures, "/kennzahlen", "Kennzahlen"),

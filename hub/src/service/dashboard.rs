@@ -1,4 +1,4 @@
-//! Read models of the Fachstelle dashboard: what the "Heute", "Übergaben", "Fälle", case and
+//! Read models of the Fachstelle dashboard: what the "Heute", "Vermittlungen", "Fälle", case and
 //! partner pages show, assembled from the store in one transaction each.
 //!
 //! The models are plain structs over domain types (no proto types), so the views stay pure
@@ -633,7 +633,7 @@ impl Hub {
         for r in all_referrals(tx.as_mut(), query).await? {
             let Some(case) = cases.get(tx.as_mut(), &r.case_id).await? else { continue };
             let label = CaseLabel::of(case);
-            shown.add(&label, "Übergaben");
+            shown.add(&label, "Vermittlungen");
             overdue.push(handoff_row(&names, label, &r, now));
         }
         overdue.sort_by(|a, b| a.reply_by.cmp(&b.reply_by).then(a.created_at.cmp(&b.created_at)));
@@ -690,7 +690,7 @@ impl Hub {
         for r in all_referrals(tx.as_mut(), query).await? {
             let Some(case) = cases.get(tx.as_mut(), &r.case_id).await? else { continue };
             let label = CaseLabel::of(case);
-            shown.add(&label, "Übergaben");
+            shown.add(&label, "Vermittlungen");
             rows.push(handoff_row(&names, label, &r, now));
         }
         rows.sort_by(|a, b| {
@@ -707,7 +707,7 @@ impl Hub {
         }
         partners.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         let mut p = Pending::new();
-        shown.audit(self, caller, "Übergaben", &mut p);
+        shown.audit(self, caller, "Vermittlungen", &mut p);
         self.finish(tx, caller, None, None, p).await?;
         Ok(HandoffsModel { rows, partners })
     }
@@ -1180,7 +1180,7 @@ mod tests {
             page: "Heute".into(),
             shown: shown.iter().map(|s| (*s).to_owned()).collect(),
         };
-        assert_eq!(views[0].detail, listed(&["name", "Fristen", "Übergaben"]));
+        assert_eq!(views[0].detail, listed(&["name", "Fristen", "Vermittlungen"]));
         assert_eq!(views[0].staff.as_deref(), Some("Frau Test"));
         assert_eq!(views[0].legal_basis, "owner");
         let hidden_views: Vec<_> =

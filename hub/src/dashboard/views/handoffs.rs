@@ -1,4 +1,4 @@
-//! The "Übergaben" page (every referral the Fachstelle sent, with a filter) and the case list.
+//! The "Vermittlungen" page (every referral the Fachstelle sent, with a filter) and the case list.
 
 use std::fmt::Write as _;
 
@@ -6,7 +6,7 @@ use super::{Ctx, case_link, empty, esc, instant, labels, partner_name, time_day,
 use crate::domain::referral::ReferralState;
 use crate::service::dashboard::{CaseRow, HandoffFilter, HandoffRow, HandoffsModel, LastEvent};
 
-/// The body of the "Übergaben" page.
+/// The body of the "Vermittlungen" page.
 pub fn render(m: &HandoffsModel, filter: &HandoffFilter, ctx: &Ctx) -> String {
     let _ = ctx;
     let mut out = String::new();
@@ -15,7 +15,7 @@ pub fn render(m: &HandoffsModel, filter: &HandoffFilter, ctx: &Ctx) -> String {
         out.push_str(&empty("Keine Vermittlungen für diese Auswahl."));
         return out;
     }
-    let _ = writeln!(out, "<p class=\"anzahl\">{} Vermittlungen</p>", m.rows.len());
+    let _ = writeln!(out, "<p class=\"anzahl\">{}</p>", super::count(m.rows.len(), "Vermittlung", "Vermittlungen"));
     out.push_str(
         "<table id=\"uebergaben\">\n<thead><tr><th>Fall</th><th>Partner</th><th>Anliegen</th><th>Status</th>\
          <th>Alter</th><th>Antwort bis</th><th>Letztes Ereignis</th></tr></thead>\n<tbody>\n",
@@ -90,7 +90,7 @@ pub fn render_cases(rows: &[CaseRow], ctx: &Ctx) -> String {
         out.push_str(&empty("Keine offenen Fälle."));
         return out;
     }
-    let _ = writeln!(out, "<p class=\"anzahl\">{} offene Fälle</p>", rows.len());
+    let _ = writeln!(out, "<p class=\"anzahl\">{}</p>", super::count(rows.len(), "offener Fall", "offene Fälle"));
     out.push_str(
         "<table id=\"faelle\">\n<thead><tr><th>Fall</th><th>Eröffnet</th><th>Zugang</th><th>Stufe</th>\
          <th>Offene Vermittlungen</th><th>Nächste Frist</th></tr></thead>\n<tbody>\n",

@@ -86,9 +86,15 @@ pub(crate) fn days(d: Option<f64>) -> String {
         None => "–".to_owned(),
         Some(d) => {
             let s = format!("{d:.1}").replace('.', ",");
-            if s == "1,0" { "1,0 Tag".to_owned() } else { format!("{s} Tage") }
+            format!("{s} Tage")
         }
     }
+}
+
+/// A count with its noun in the right number: `count(1, "Vermittlung", "Vermittlungen")` is
+/// "1 Vermittlung", `count(3, …)` "3 Vermittlungen".
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
 }
 
 /// A paragraph saying a list is empty.
@@ -236,7 +242,10 @@ mod tests {
     fn days_are_german() {
         assert_eq!(days(None), "–");
         assert_eq!(days(Some(2.5)), "2,5 Tage");
-        assert_eq!(days(Some(1.0)), "1,0 Tag");
+        assert_eq!(days(Some(1.0)), "1,0 Tage");
+        assert_eq!(count(1, "offener Fall", "offene Fälle"), "1 offener Fall");
+        assert_eq!(count(0, "offener Fall", "offene Fälle"), "0 offene Fälle");
+        assert_eq!(count(2, "Vermittlung", "Vermittlungen"), "2 Vermittlungen");
     }
 
     #[test]
