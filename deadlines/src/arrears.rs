@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::{Deadline, DeadlineKind};
+use crate::{Deadline, DeadlineKind, Warning};
 
 /// One due date of the rent account.
 ///
@@ -67,20 +67,10 @@ impl TerminationRight {
             date: self.since_due_date,
             source: self.rule.source(),
             provisional: false,
-            warnings: vec![format!(
-                "rent arrears of {} EUR: paying all of it before a termination is received excludes the \
-                 termination (§543 Abs. 2 S. 2 BGB); afterwards only within the Schonfrist (§569 Abs. 3 Nr. 2 BGB)",
-                format_euros(self.arrears_cents)
-            )],
+            // Paying it all before a termination arrives excludes it; afterwards only the Schonfrist helps.
+            warnings: vec![Warning::RentArrears { arrears_cents: self.arrears_cents }],
         }
     }
-}
-
-/// "1234.56" from cents, for warnings.
-pub(crate) fn format_euros(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
 /// Whether, and since which due date, the landlord may terminate without notice for rent arrears.
@@ -273,7 +263,5 @@ mod tests {
         // than two.
         let one = LedgerEntry { due: JAN, amount_due_cents: 3 * RENT, amount_paid_cents: 0 };
         assert_eq!(termination_without_notice(RENT, &[one]), None);
-        assert_eq!(format_euros(123_456), "1234.56");
-        assert_eq!(format_euros(-5), "-0.05");
     }
 }

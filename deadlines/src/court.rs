@@ -3,7 +3,7 @@
 use time::{Date, Duration};
 
 use crate::calendar::{add_months, next_working_day_on_or_after, previous_working_day_on_or_before};
-use crate::{Deadline, DeadlineKind};
+use crate::{Deadline, DeadlineKind, Warning};
 
 /// Source string of the Schonfrist.
 pub const SCHONFRIST_SOURCE: &str = "§569 Abs. 3 Nr. 2 BGB";
@@ -46,17 +46,12 @@ pub fn schonfrist(
     if let Some(cure) = earlier_cure
         && cure_blocks(cure, termination)
     {
-        warnings.push(format!(
-            "Schonfrist not available: a cure on {cure} lies within two years before the termination of \
-                 {termination} (§569 Abs. 3 Nr. 2 S. 2 BGB); paying now does not void the termination"
-        ));
+        // Still reported with the date: the court may see the earlier cure differently.
+        warnings.push(Warning::CureBlocked { earlier_cure: cure, termination });
     }
     if parallel_ordinary_termination {
-        warnings.push(
-            "a parallel ordinary termination is not voided by paying within the Schonfrist (BGH VIII ZR \
-             231/17): ask the landlord to withdraw it"
-                .to_owned(),
-        );
+        // BGH VIII ZR 231/17: the landlord must withdraw it, or the tenancy ends with the notice period.
+        warnings.push(Warning::ParallelOrdinaryTermination);
     }
     Deadline { kind: DeadlineKind::Schonfrist, date, source: SCHONFRIST_SOURCE, provisional, warnings }
 }
@@ -111,20 +106,13 @@ pub fn hardship_application(eviction_date: Date, announced_on: Option<Date>) -> 
     let date = previous_working_day_on_or_before(eviction_date - Duration::days(14));
     let mut warnings = Vec::new();
     match announced_on {
-        None => warnings.push(format!(
-            "the day the eviction date was announced is unknown: it must have been served so that at least \
-             three weeks lie before {eviction_date} (§128 Abs. 2 GVGA Nds); check the bailiff's notice"
-        )),
+        // The three weeks of §128 Abs. 2 GVGA Nds cannot be checked: the caseworker must look at the notice.
+        None => warnings.push(Warning::EvictionAnnouncementUnknown { eviction_date }),
         Some(announced) if !announced_in_time(announced, eviction_date) => {
-            warnings.push(format!(
-                "the eviction date {eviction_date} was announced on {announced}, less than three weeks ahead \
-                 (§128 Abs. 2 GVGA Nds): ask the bailiff to postpone, or object (Erinnerung, §766 ZPO)"
-            ));
+            warnings.push(Warning::EvictionAnnouncedLate { eviction_date, announced });
             if announced > date {
-                warnings.push(format!(
-                    "announced after the two-week day {date}: a hardship application is still admissible \
-                     because the tenant was hindered without fault (§765a Abs. 3 ZPO); file at once"
-                ));
+                // §765a Abs. 3 ZPO's exception: the tenant was hindered without fault.
+                warnings.push(Warning::AnnouncedAfterHardshipDay { hardship_day: date });
             }
         }
         Some(_) => {}
@@ -211,7 +199,8 @@ mod tests {
             let d = schonfrist(served, false, termination, Some(cure), false);
             assert_eq!(d.warnings.len(), usize::from(blocked), "cure {cure}: {:?}", d.warnings);
             if blocked {
-                assert!(d.warnings[0].contains("not available"));
+                assert_eq!(d.warnings[0], Warning::CureBlocked { earlier_cure: cure, termination });
+                assert!(d.warnings[0].to_string().contains("not available"));
             }
             // The date is still reported: the court may see the earlier cure differently.
             assert_eq!(d.date, date!(2026 - 06 - 01));
@@ -227,12 +216,15 @@ mod tests {
         let d = schonfrist(date!(2026 - 02 - 10), true, date!(2026 - 01 - 05), None, true);
         assert!(d.provisional);
         assert_eq!(d.warnings.len(), 1);
-        assert!(d.warnings[0].contains("ordinary termination"));
+        assert_eq!(d.warnings[0], Warning::ParallelOrdinaryTermination);
+        assert!(d.warnings[0].to_string().contains("ordinary termination"));
         // Both warnings together, blocked cure first.
         let d = schonfrist(date!(2026 - 02 - 10), false, date!(2026 - 01 - 05), Some(date!(2025 - 06 - 01)), true);
         assert!(!d.provisional);
         assert_eq!(d.warnings.len(), 2);
-        assert!(d.warnings[0].contains("not available"));
+        assert!(matches!(d.warnings[0], Warning::CureBlocked { .. }));
+        assert!(d.warnings[0].to_string().contains("not available"));
+        assert_eq!(d.warnings[1], Warning::ParallelOrdinaryTermination);
     }
 
     /// Service + 14 days, then §222 Abs. 2 ZPO.
@@ -302,7 +294,8 @@ mod tests {
         // Unknown announcement -> warned.
         let d = hardship_application(date!(2026 - 05 - 20), None);
         assert_eq!(d.warnings.len(), 1);
-        assert!(d.warnings[0].contains("unknown"));
+        assert_eq!(d.warnings[0], Warning::EvictionAnnouncementUnknown { eviction_date: date!(2026 - 05 - 20) });
+        assert!(d.warnings[0].to_string().contains("unknown"));
         // Eviction Mon 8 Jun 2026 -> Mon 25 May, Pfingstmontag -> Fri 22 May.
         let d = hardship_application(date!(2026 - 06 - 08), Some(date!(2026 - 05 - 01)));
         assert_eq!(d.date, date!(2026 - 05 - 22));

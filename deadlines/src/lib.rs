@@ -19,6 +19,7 @@ mod calendar;
 mod court;
 pub mod holidays;
 mod notice;
+mod warning;
 
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -35,6 +36,7 @@ pub use court::{
 };
 pub use holidays::is_public_holiday;
 pub use notice::{ORDINARY_NOTICE_SOURCE, ordinary_notice_end};
+pub use warning::{Warning, euros_de};
 
 /// Source string of the rent due date.
 pub const RENT_DUE_SOURCE: &str = "§556b Abs. 1 BGB";
@@ -112,8 +114,9 @@ pub struct Deadline {
     /// Derived from a date not yet confirmed (a court notice may lack the service date), or from an assumption
     /// in place of a missing fact; it may move once confirmed.
     pub provisional: bool,
-    /// Things the caseworker must check or tell the tenant (e.g. cure already used within two years).
-    pub warnings: Vec<String>,
+    /// Things the caseworker must check or tell the tenant (e.g. cure already used within two years), typed so
+    /// that each can be shown in English ([`Warning::en`]) or German ([`Warning::de`]).
+    pub warnings: Vec<Warning>,
 }
 
 /// The facts of a case the deadlines are computed from. Every field is optional: the engine computes what the
@@ -173,11 +176,7 @@ pub fn compute(f: &Facts) -> Vec<Deadline> {
                 // Assume a fresh tenancy: the shortest period gives the earliest end.
                 let mut d = ordinary_notice_end(received, received);
                 d.provisional = true;
-                d.warnings.push(
-                    "tenancy start unknown: computed with the shortest period (3 months); after 5 or 8 years \
-                     the tenancy ends 3 or 6 months later"
-                        .to_owned(),
-                );
+                d.warnings.push(Warning::TenancyStartUnknown);
                 out.push(d);
             }
         }
@@ -188,10 +187,8 @@ pub fn compute(f: &Facts) -> Vec<Deadline> {
         (None, Some(filed)) => Some((
             filed,
             true,
-            Some(format!(
-                "service date unknown: computed from the filing date {filed}, the earliest possible; the \
-                 deadline moves later once service is known"
-            )),
+            // Service always follows filing: the real deadlines can only be later.
+            Some(Warning::ServiceDateUnknown { filed }),
         )),
         (None, None) => None,
     };
@@ -200,17 +197,12 @@ pub fn compute(f: &Facts) -> Vec<Deadline> {
         let mut sf = schonfrist(basis, provisional, termination, f.earlier_cure, f.ordinary_notice_received.is_some());
         if f.termination_without_notice_received.is_none() {
             if let Some(cure) = f.earlier_cure {
-                sf.warnings.push(format!(
-                    "date of the termination without notice unknown: check whether the earlier cure on {cure} \
-                     lies within two years before it (§569 Abs. 3 Nr. 2 S. 2 BGB)"
-                ));
+                // The claim date stood in for the termination when checking the block.
+                sf.warnings.push(Warning::TerminationDateUnknown { earlier_cure: cure });
             }
             if f.ordinary_notice_received.is_some() {
-                sf.warnings.push(
-                    "no termination without notice recorded: the Schonfrist only voids a termination without \
-                     notice for arrears"
-                        .to_owned(),
-                );
+                // The Schonfrist voids only a termination without notice for arrears.
+                sf.warnings.push(Warning::NoTerminationWithoutNotice);
             }
         }
         let mut dn = defence_notice(basis, provisional);
@@ -224,11 +216,8 @@ pub fn compute(f: &Facts) -> Vec<Deadline> {
                 date: due,
                 source: RENT_DUE_SOURCE,
                 provisional,
-                warnings: vec![format!(
-                    "falls due before the Schonfrist ends on {}: it must be paid too for the cure \
-                     (§569 Abs. 3 Nr. 2 BGB)",
-                    sf.date
-                )],
+                // Rent falling due by the end of the Schonfrist must be paid as well for the cure to work.
+                warnings: vec![Warning::RentDueWithinSchonfrist { schonfrist_end: sf.date }],
             });
         }
         out.push(sf);

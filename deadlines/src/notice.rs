@@ -4,7 +4,7 @@ use time::{Date, Month};
 
 use crate::calendar::{add_months, is_working_day, last_day_of_month};
 use crate::holidays::is_public_holiday;
-use crate::{Deadline, DeadlineKind};
+use crate::{Deadline, DeadlineKind, Warning};
 
 /// Source string of the ordinary notice period.
 pub const ORDINARY_NOTICE_SOURCE: &str = "§573c Abs. 1 BGB";
@@ -38,15 +38,12 @@ pub fn ordinary_notice_end(notice_received: Date, tenancy_start: Date) -> Deadli
     let mut warnings = Vec::new();
     let end_counting_saturday = notice_end(notice_received, period, is_werktag_including_saturday);
     if end_counting_saturday != end {
-        warnings.push(format!(
-            "the BGH counts Saturday as a working day under §573c BGB (VIII ZR 206/04); on that reading the \
-             notice came too late for its month and the tenancy ends on {end_counting_saturday}"
-        ));
+        // The hub reports the earlier end (Monday to Friday) and warns about the BGH's later one.
+        warnings.push(Warning::SaturdayWorkingDay { end_counting_saturday });
     }
     if tenancy_start > notice_received {
-        warnings.push(format!(
-            "tenancy start {tenancy_start} lies after the notice date {notice_received}: check the dates"
-        ));
+        // Impossible facts: most likely a typing error in one of the dates.
+        warnings.push(Warning::TenancyStartAfterNotice { tenancy_start, notice_received });
     }
     Deadline {
         kind: DeadlineKind::OrdinaryNoticeEnd,
@@ -148,7 +145,8 @@ mod tests {
         let d = ordinary_notice_end(date!(2026 - 08 - 05), date!(2024 - 01 - 01));
         assert_eq!(d.date, date!(2026 - 10 - 31));
         assert_eq!(d.warnings.len(), 1);
-        assert!(d.warnings[0].contains("2026-11-30"), "{:?}", d.warnings);
+        assert_eq!(d.warnings[0], Warning::SaturdayWorkingDay { end_counting_saturday: date!(2026 - 11 - 30) });
+        assert!(d.warnings[0].to_string().contains("2026-11-30"), "{:?}", d.warnings);
         // A day on which both readings agree gives no warning.
         let d = ordinary_notice_end(date!(2026 - 08 - 03), date!(2024 - 01 - 01));
         assert!(d.warnings.is_empty());

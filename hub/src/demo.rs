@@ -413,6 +413,7 @@ pub async fn play(th: &TestHub) -> anyhow::Result<DemoCase> {
                 idempotency_key: idem(),
                 notice_id: submitted.notice_id.clone(),
                 details: Some(frau_k_details()),
+                ..Default::default()
             },
             "Demo-Fachkraft",
         ))

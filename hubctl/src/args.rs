@@ -211,6 +211,14 @@ pub struct TakeUpArgs {
     #[arg(value_name = "NOTICE_ID")]
     pub id: String,
 
+    /// Take it up into this open case (default: the open case of the same tenancy, or a new one).
+    #[arg(long = "case", value_name = "CASE_ID", conflicts_with = "new_case")]
+    pub case: Option<String>,
+
+    /// Open a new case even when an open case of the same tenancy exists.
+    #[arg(long)]
+    pub new_case: bool,
+
     #[command(flatten)]
     pub mutation: Mutation,
 }

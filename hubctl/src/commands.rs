@@ -279,8 +279,13 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::TakeUp(args) => {
             let key = idempotency_key(&args.mutation);
-            let request =
-                TakeUpNoticeRequest { idempotency_key: key.clone(), notice_id: args.id.clone(), details: None };
+            let request = TakeUpNoticeRequest {
+                idempotency_key: key.clone(),
+                notice_id: args.id.clone(),
+                details: None,
+                case_id: args.case.clone().unwrap_or_default(),
+                open_new_case: args.new_case,
+            };
             let response = NoticeServiceClient::new(hub.channel())
                 .take_up_notice(hub.request(request))
                 .await

@@ -50,7 +50,11 @@ pub fn table(list: &[Deadline]) -> String {
             german::weekday(deadline.date).to_owned(),
             deadline.source.to_owned(),
             if deadline.provisional { "yes" } else { "no" }.to_owned(),
-            if deadline.warnings.is_empty() { "-".to_owned() } else { deadline.warnings.join("; ") },
+            if deadline.warnings.is_empty() {
+                "-".to_owned()
+            } else {
+                deadline.warnings.iter().map(|w| w.en()).collect::<Vec<_>>().join("; ")
+            },
         ]);
     }
     table.render("no deadlines follow from these facts")
@@ -67,7 +71,7 @@ pub fn json(list: &[Deadline]) -> Value {
                     "weekday": german::weekday(deadline.date),
                     "source": deadline.source,
                     "provisional": deadline.provisional,
-                    "warnings": deadline.warnings,
+                    "warnings": deadline.warnings.iter().map(|w| w.en()).collect::<Vec<_>>(),
                 })
             })
             .collect(),

@@ -674,6 +674,7 @@ impl Fx {
                 idempotency_key: idem(),
                 notice_id: notice_f2_taken.clone(),
                 details: None,
+                ..Default::default()
             })
             .await
             .expect("TakeUpNotice by the second Fachstelle")
@@ -1289,7 +1290,12 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
                 fx.notice_for(who, obj)?
             };
             NoticeServiceClient::new(ch)
-                .take_up_notice(TakeUpNoticeRequest { idempotency_key: idem(), notice_id: id, details: None })
+                .take_up_notice(TakeUpNoticeRequest {
+                    idempotency_key: idem(),
+                    notice_id: id,
+                    details: None,
+                    ..Default::default()
+                })
                 .await
                 .map(|r| {
                     let c = r.into_inner().case.expect("case");

@@ -460,8 +460,13 @@ fn seeds(ids: &Ids) -> Vec<(u8, u8, Vec<u8>)> {
     add(
         "TakeUpNotice",
         Who::Fachstelle,
-        pb::TakeUpNoticeRequest { idempotency_key: idem(18), notice_id: ids.notice.clone(), details: None }
-            .encode_to_vec(),
+        pb::TakeUpNoticeRequest {
+            idempotency_key: idem(18),
+            notice_id: ids.notice.clone(),
+            details: None,
+            ..Default::default()
+        }
+        .encode_to_vec(),
     );
     add("Subscribe", Who::Partner, pb::SubscribeRequest { after_cursor: 0 }.encode_to_vec());
     add(

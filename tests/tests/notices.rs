@@ -213,6 +213,7 @@ async fn the_housing_company_learns_progress_and_the_takeover_only_with_outcome_
             idempotency_key: idem(),
             notice_id: res.notice_id.clone(),
             details: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -333,20 +334,31 @@ async fn a_court_notice_for_an_open_case_updates_it_and_take_up_links_the_same_t
             idempotency_key: idem(),
             notice_id: early.notice_id.clone(),
             details: None,
+            ..Default::default()
         })
         .await
         .unwrap()
         .into_inner();
     assert!(!linked.linked_existing, "different tenancy reference: a new case");
     let again = fs
-        .take_up_notice(TakeUpNoticeRequest { idempotency_key: idem(), notice_id: early.notice_id, details: None })
+        .take_up_notice(TakeUpNoticeRequest {
+            idempotency_key: idem(),
+            notice_id: early.notice_id,
+            details: None,
+            ..Default::default()
+        })
         .await;
     assert_status(again, Code::FailedPrecondition, &["already taken up"]);
     let mut same = consented_notice("REF-9 C 9/26");
     same.stage = ThreatStage::Rechtshaengig as i32;
     let n = submit(&th, same).await.unwrap();
     let linked = fs
-        .take_up_notice(TakeUpNoticeRequest { idempotency_key: idem(), notice_id: n.notice_id, details: None })
+        .take_up_notice(TakeUpNoticeRequest {
+            idempotency_key: idem(),
+            notice_id: n.notice_id,
+            details: None,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();

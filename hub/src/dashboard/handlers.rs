@@ -16,12 +16,13 @@ use super::views;
 use crate::domain::FieldError;
 use crate::domain::consent::ConsentDraft;
 use crate::domain::ids::{CaseId, IdempotencyKey, OrgId, PersonId};
+use crate::domain::notice::NoticeId;
 use crate::domain::time::Day;
 use crate::domain::vocab::{CaseOutcome, ConsentForm, DataCategory, ReferralCategory, RescueMeans};
 use crate::key_figures::{self, Format};
 use crate::service::Outage;
 use crate::service::dashboard::HandoffFilter;
-use crate::service::{HubError, Idem, NewClosure, NewConsent, NewReferral};
+use crate::service::{HubError, Idem, NewClosure, NewConsent, NewReferral, TakeUpTarget};
 
 /// The error page of a failed request. Internal details are logged, never shown.
 pub fn error_page(e: HubError, frame: Option<&Frame<'_>>) -> Response {
@@ -106,7 +107,9 @@ pub struct HandoffQuery {
 pub async fn handoffs(State(state): State<DashState>, staff: Staff, Query(q): Query<HandoffQuery>) -> Response {
     let filter = HandoffFilter::from_query(q.partner.as_deref(), q.status.as_deref(), q.ueberfaellig.as_deref());
     match state.hub.dash_handoffs(&staff.user.caller, filter.clone()).await {
-        Ok(m) => ok_page(&staff, Nav::Handoffs, "Vermittlungen", &views::handoffs::render(&m, &filter, &staff.ctx(&state))),
+        Ok(m) => {
+            ok_page(&staff, Nav::Handoffs, "Vermittlungen", &views::handoffs::render(&m, &filter, &staff.ctx(&state)))
+        }
         Err(e) => error_page(e, Some(&staff.frame(Nav::Handoffs))),
     }
 }
@@ -123,8 +126,19 @@ fn case_id(raw: &str) -> Result<CaseId, HubError> {
     CaseId::parse(raw).map_err(|e| HubError::Invalid(e.within("Fall")))
 }
 
+/// The confirmation a case page shows after a redirect from a finished action.
+#[derive(Debug, Deserialize)]
+pub struct DoneQuery {
+    erledigt: Option<String>,
+}
+
 /// GET /faelle/{id} : the case page.
-pub async fn case_page(State(state): State<DashState>, staff: Staff, Path(id): Path<String>) -> Response {
+pub async fn case_page(
+    State(state): State<DashState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
     let model = match case_id(&id) {
         Ok(id) => state.hub.dash_case(&staff.user.caller, &id).await,
         Err(e) => Err(e),
@@ -132,9 +146,82 @@ pub async fn case_page(State(state): State<DashState>, staff: Staff, Path(id): P
     match model {
         Ok(m) => {
             let title = views::case_page::title(&m);
-            ok_page(&staff, Nav::Cases, &title, &views::case_page::render(&m, &staff.ctx(&state)))
+            let body = views::case_page::render_done(&m, &staff.ctx(&state), q.erledigt.as_deref());
+            ok_page(&staff, Nav::Cases, &title, &body)
         }
         Err(e) => error_page(e, Some(&staff.frame(Nav::Cases))),
+    }
+}
+
+fn notice_id(raw: &str) -> Result<NoticeId, HubError> {
+    NoticeId::parse(raw).map_err(|e| HubError::Invalid(e.within("Meldung")))
+}
+
+/// The triage page of a notice, with `error` (a refused take-up) above the choice.
+async fn triage_page(state: &DashState, staff: &Staff, id: &NoticeId, error: Option<String>) -> Response {
+    let frame = staff.frame(Nav::Today);
+    let triage = match state.hub.notice_triage(&staff.user.caller, id).await {
+        Ok(t) => t,
+        Err(e) => return error_page(e, Some(&frame)),
+    };
+    let from_org = match &triage.item.notice.data {
+        crate::domain::notice::NoticeData::Arrears(_) => triage.item.notice.reporter.clone(),
+        crate::domain::notice::NoticeData::Court(c) => c.landlord_org.clone(),
+    };
+    let from = match from_org {
+        Some(org) => state.hub.organisation(&org).await.ok().flatten().map(|o| o.name),
+        None => None,
+    };
+    let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    let page_model = views::triage::TriagePage { triage: &triage, from, error };
+    let body = views::triage::render(&page_model, &staff.ctx(state));
+    html(status, page(views::triage::title(), Some(&frame), &body))
+}
+
+/// GET /meldungen/{id} : triage of a new notice.
+pub async fn notice_page(State(state): State<DashState>, staff: Staff, Path(id): Path<String>) -> Response {
+    match notice_id(&id) {
+        Ok(id) => triage_page(&state, &staff, &id, None).await,
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Today))),
+    }
+}
+
+/// POST /meldungen/{id}/uebernehmen : takes the notice up into the chosen case or a new one.
+pub async fn take_up(State(state): State<DashState>, staff: Staff, Path(id): Path<String>, form: FormData) -> Response {
+    if let Err(r) = staff.check_csrf(&form) {
+        return *r;
+    }
+    let id = match notice_id(&id) {
+        Ok(id) => id,
+        Err(e) => return error_page(e, Some(&staff.frame(Nav::Today))),
+    };
+    let target = match form.one("ziel").as_deref() {
+        Some("neu") => Ok(TakeUpTarget::NewCase),
+        Some(v) => v
+            .strip_prefix("fall:")
+            .and_then(|c| CaseId::parse(c).ok())
+            .map(TakeUpTarget::Case)
+            .ok_or_else(|| "Diese Auswahl gibt es nicht; bitte neu wählen.".to_owned()),
+        None => Err("Bitte wählen Sie, wohin die Meldung gehört.".to_owned()),
+    };
+    let result = match target {
+        Ok(target) => match form_idem("take_up", &form) {
+            Ok(idem) => state.hub.take_up_notice(&staff.user.caller, &idem, &id, None, target).await,
+            Err(e) => Err(e),
+        },
+        Err(message) => return triage_page(&state, &staff, &id, Some(message)).await,
+    };
+    match result {
+        Ok((case, _)) => {
+            let mut r = Redirect::to(&format!("/faelle/{}?erledigt=meldung", case.id)).into_response();
+            secure_headers(r.headers_mut());
+            r
+        }
+        Err(e @ (HubError::FailedPrecondition(_) | HubError::Invalid(_))) => {
+            let (_, _, message) = error_parts(e);
+            triage_page(&state, &staff, &id, Some(message)).await
+        }
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Today))),
     }
 }
 
@@ -322,7 +409,7 @@ where
     };
     let error = match act(case.clone(), form.clone()).await {
         Ok(()) => {
-            let mut r = Redirect::to(&format!("/faelle/{case}")).into_response();
+            let mut r = Redirect::to(&format!("/faelle/{case}?erledigt={}", which.id)).into_response();
             secure_headers(r.headers_mut());
             return r;
         }

@@ -48,6 +48,11 @@ th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #dde1e6;verti
 th{background:#eef1f4;font-weight:600}
 .ueberfaellig,.fehler,.warnung{color:#b00020;font-weight:600}
 .hinweis{color:#555}
+.unsichtbar{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.erfolg{border-left:6px solid #1e7b34;background:#e9f6ec;padding:.6rem 1rem;margin:0 0 1rem;font-weight:600}
+dl.angaben{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;background:#fff;padding:.8rem 1rem;border:1px solid #dde1e6;border-radius:6px}
+dl.angaben dt{font-weight:600}dl.angaben dd{margin:0}
+@media (max-width:600px){dl.angaben{grid-template-columns:1fr}dl.angaben dd{margin-bottom:.4rem}}
 .fehlerliste{border:3px solid #b00020;background:#fff;padding:.4rem 1rem;margin:0 0 1rem}
 .fehlerliste a{color:#b00020;font-weight:600}
 [aria-invalid=true]{outline:2px solid #b00020}
@@ -63,7 +68,7 @@ button{font:inherit}
 .anmelden button{margin-top:1rem;padding:.4rem 1.2rem}
 li.ereignis{margin:.25rem 0}
 body{overflow-wrap:break-word}
-.tabelle{overflow-x:auto;max-width:100%;margin-bottom:1rem}
+.tabelle{overflow-x:auto;max-width:100%;margin-bottom:1rem;position:relative}
 .tabelle table{margin-bottom:0}
 .tabelle:focus{outline:2px solid #0b4f6c}
 input,select,textarea{max-width:100%;box-sizing:border-box}

@@ -7,8 +7,8 @@
 //! share a city network and city PCs; installing and renewing a personal certificate in every
 //! browser is the step that would make them fall back to email. Partner systems keep mutual TLS.
 //!
-//! Pages: `/` (Heute), `/uebergaben`, `/faelle`, `/faelle/{id}` (with the refer, consent and close
-//! forms), `/partner`, `/kennzahlen` (and `.csv`). Only staff of a Fachstelle see any of them; any
+//! Pages: `/` (Heute), `/meldungen/{id}` (triage of a new notice), `/uebergaben`, `/faelle`,
+//! `/faelle/{id}` (with the refer, consent and close forms), `/partner`, `/kennzahlen` (and `.csv`). Only staff of a Fachstelle see any of them; any
 //! other account gets "Kein Zugriff", a signed-out browser the sign-in page.
 
 pub mod auth;
@@ -82,6 +82,8 @@ pub fn router(hub: Hub) -> Router {
         .route("/faelle/{id}/ueberweisen", post(handlers::refer))
         .route("/faelle/{id}/einwilligung", post(handlers::consent))
         .route("/faelle/{id}/abschliessen", post(handlers::close))
+        .route("/meldungen/{id}", get(handlers::notice_page))
+        .route("/meldungen/{id}/uebernehmen", post(handlers::take_up))
         .route("/partner", get(handlers::partners))
         .route("/kennzahlen", get(handlers::key_figures_page))
         .route("/kennzahlen.csv", get(handlers::key_figures_csv))

@@ -47,6 +47,8 @@ text_enum!(
         NoticeWrite = "notice.write",
         /// Open notices were listed.
         NoticeList = "notice.list",
+        /// A notice was opened for triage.
+        NoticeRead = "notice.read",
         /// A notice was taken up into a case.
         NoticeTakeUp = "notice.take_up",
         /// A notice was erased.
@@ -172,6 +174,15 @@ pub enum AuditDetail {
         /// Of what, in words.
         of: String,
     },
+    /// A notice taken up: into an existing case or a new one, and the suggested cases not chosen.
+    TakenUp {
+        /// The notice.
+        notice: String,
+        /// Whether it went into an existing case.
+        linked: bool,
+        /// Suggested cases the caseworker declined.
+        declined: Vec<String>,
+    },
     /// A threat stage recorded.
     Stage {
         /// The stage.
@@ -288,6 +299,7 @@ mod tests {
             AuditDetail::Count { n: 3, of: "notes".into() },
             AuditDetail::Closed { outcome: "TENANCY_KEPT".into() },
             AuditDetail::Stage { stage: "EVICTION_SUIT".into() },
+            AuditDetail::TakenUp { notice: "n-1".into(), linked: false, declined: vec!["c-2".into()] },
             AuditDetail::Restricted { reason: "asked by letter".into() },
             AuditDetail::Erased { rows: 12, kept: vec!["the audit trail".into()] },
             AuditDetail::words("key figures 2026"),

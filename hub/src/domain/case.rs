@@ -60,6 +60,13 @@ pub struct Rent {
     pub heating_advance: Cents,
 }
 
+impl Rent {
+    /// The monthly total of the three parts, in cents: what counts as rent for the arrears rules.
+    pub fn total_cents(&self) -> i64 {
+        self.base.get() + self.service_charge_advance.get() + self.heating_advance.get()
+    }
+}
+
 /// The tenancy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tenancy {

@@ -19,8 +19,38 @@ pub struct CaseDeadline {
     pub source: String,
     /// Derived from an unconfirmed date.
     pub provisional: bool,
-    /// Warnings.
-    pub warnings: Vec<String>,
+    /// What the caseworker must check or tell the tenant.
+    pub warnings: Vec<DeadlineWarning>,
+}
+
+/// A warning of the deadlines engine: typed, so each edge says it in its language (the API in
+/// English, the pages in German). Events stored before the warnings were typed carry the English
+/// text; they stay readable as [`DeadlineWarning::Text`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DeadlineWarning {
+    /// A warning of the engine.
+    Typed(deadlines::Warning),
+    /// An English warning as stored by an older version.
+    Text(String),
+}
+
+impl DeadlineWarning {
+    /// In English, for the API.
+    pub fn en(&self) -> String {
+        match self {
+            DeadlineWarning::Typed(w) => w.en(),
+            DeadlineWarning::Text(t) => t.clone(),
+        }
+    }
+
+    /// In German, for the pages (an older stored warning only has its English text).
+    pub fn de(&self) -> String {
+        match self {
+            DeadlineWarning::Typed(w) => w.de(),
+            DeadlineWarning::Text(t) => t.clone(),
+        }
+    }
 }
 
 impl CaseDeadline {
@@ -38,7 +68,7 @@ fn convert(list: Vec<deadlines::Deadline>) -> Vec<CaseDeadline> {
             date: Day::from_date(d.date),
             source: d.source.to_owned(),
             provisional: d.provisional,
-            warnings: d.warnings,
+            warnings: d.warnings.into_iter().map(DeadlineWarning::Typed).collect(),
         })
         .collect();
     out.sort_by(|a, b| a.date.cmp(&b.date).then(a.kind.cmp(&b.kind)));
@@ -52,7 +82,7 @@ fn latest(case: &Case, stage: ThreatStage) -> Option<&StageEntry> {
 /// The deadlines of a case, nearest first, from its stage history and tenancy.
 pub fn for_case(case: &Case) -> Vec<CaseDeadline> {
     let rent = case.details.tenancy.rent;
-    let monthly = rent.base.get() + rent.service_charge_advance.get() + rent.heating_advance.get();
+    let monthly = rent.total_cents();
     let served = latest(case, ThreatStage::Rechtshaengig).map(|s| s.date);
     let filed = latest(case, ThreatStage::KlageEingereicht).map(|s| s.date);
     let eviction = latest(case, ThreatStage::Raeumungstermin);

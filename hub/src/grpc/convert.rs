@@ -727,14 +727,15 @@ pub fn event_to_pb(e: &Event) -> pb::Event {
     }
 }
 
-/// Deadline to proto.
+/// Deadline to proto (warnings in English, as the API speaks).
 pub fn deadline_to_pb(d: &crate::domain::deadline::CaseDeadline) -> pb::Deadline {
+    use crate::domain::deadline::DeadlineWarning;
     pb::Deadline {
         kind: d.kind.clone(),
         date: d.date.to_string(),
         source: d.source.clone(),
         provisional: d.provisional,
-        warnings: d.warnings.clone(),
+        warnings: d.warnings.iter().map(DeadlineWarning::en).collect(),
     }
 }
 

@@ -8,10 +8,10 @@ use super::convert as cv;
 use super::services::{Api, idem, invalid};
 use crate::domain::FieldError;
 use crate::domain::case::Rent;
-use crate::domain::ids::Cents;
+use crate::domain::ids::{CaseId, Cents};
 use crate::domain::notice::{ArrearsData, CourtData, LedgerLine, NoticeId, TenantContact};
 use crate::domain::time::Day;
-use crate::service::{BulkResult, Progress, Submitted, TriageItem};
+use crate::service::{BulkResult, Progress, Submitted, TakeUpTarget, TriageItem};
 
 /// Most records one bulk stream may carry: a nationwide day is about 550,000; more is a client bug.
 const MAX_BULK_RECORDS: usize = 1_000_000;
@@ -290,7 +290,15 @@ impl pb::notice_service_server::NoticeService for Api {
             Some(d) if d != pb::CaseDetails::default() => Some(cv::case_details(Some(d), "details").map_err(invalid)?),
             _ => None,
         };
-        let (case, linked) = self.hub().take_up_notice(&caller, &idem, &id, details).await?;
+        let target = match (m.case_id.trim(), m.open_new_case) {
+            ("", false) => TakeUpTarget::SameTenancy,
+            ("", true) => TakeUpTarget::NewCase,
+            (_, true) => {
+                return Err(invalid(FieldError::new("open_new_case", "must be false when case_id is set")));
+            }
+            (case, false) => TakeUpTarget::Case(CaseId::parse(case).map_err(|e| invalid(e.within("case_id")))?),
+        };
+        let (case, linked) = self.hub().take_up_notice(&caller, &idem, &id, details, target).await?;
         Ok(Response::new(pb::TakeUpNoticeResponse { case: Some(cv::case_to_pb(&case)), linked_existing: linked }))
     }
 }

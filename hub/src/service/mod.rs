@@ -38,7 +38,9 @@ pub use dashboard::{
     CaseLabel, CasePageModel, CaseRow, HandoffFilter, HandoffRow, HandoffsModel, PartnerRow, TodayModel,
 };
 pub use directory::DIRECTORY_TTL;
-pub use notices::{BulkRecord, BulkResult, NoticeStatus, Progress, Submitted, TriageItem};
+pub use notices::{
+    BulkRecord, BulkResult, NoticeStatus, NoticeTriage, Progress, Submitted, SuggestedCase, TakeUpTarget, TriageItem,
+};
 pub use outbox::{DeliveryResult, ListDeliveries, MailFacts};
 pub use referrals::{LinkAct, ListReferrals, Mailbox, NewReferral, ReferralPage, ReferralView};
 

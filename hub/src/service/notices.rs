@@ -4,12 +4,13 @@
 use crate::domain::audit::{AuditAction, AuditDetail};
 use std::collections::HashMap;
 
+use super::dashboard::CaseLabel;
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
-use crate::domain::FieldError;
 use crate::domain::case::{Address, Case, CaseDetails, Contact, Person, Rent, StageEntry, Tenancy};
 use crate::domain::deadline::{CaseDeadline, for_notice};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, Cents, OrgId, PersonId};
+use crate::domain::matching::{Suggestion, same_tenancy, suggestions};
 use crate::domain::notice::{ArrearsData, Notice, NoticeData, NoticeId, TenantContact, key_of};
 use crate::domain::referral::ReferralState;
 use crate::domain::time::{Day, Instant};
@@ -17,6 +18,7 @@ use crate::domain::vocab::{
     CompletionResult, DataCategory, EventKind, Gender, HouseholdType, OrgKind, PersonRole, ReferralCategory, RouteIn,
     ThreatStage,
 };
+use crate::domain::{FieldError, Refusal};
 use crate::store::Tx;
 
 /// What happened to one submitted notice.
@@ -79,6 +81,40 @@ pub struct TriageItem {
     pub deadlines: Vec<CaseDeadline>,
     /// The nearest hard deadline still ahead.
     pub nearest: Option<CaseDeadline>,
+}
+
+/// Where a notice goes when it is taken up.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TakeUpTarget {
+    /// Into the open case of the same tenancy, or a new case when there is none (the API's default).
+    #[default]
+    SameTenancy,
+    /// Into this open case of the caller (a suggestion the caseworker accepted).
+    Case(CaseId),
+    /// Into a new case, even when an open case of the same tenancy exists (it is another household).
+    NewCase,
+}
+
+/// One notice on the triage page: its deadlines, and the cases it may belong to.
+#[derive(Debug, Clone)]
+pub struct NoticeTriage {
+    /// The notice and its deadlines.
+    pub item: TriageItem,
+    /// Cases it may belong to, strongest first, each with the case as the page shows it.
+    pub suggestions: Vec<(Suggestion, SuggestedCase)>,
+}
+
+/// What the triage page shows of a suggested case: enough to recognise it, nothing more.
+#[derive(Debug, Clone)]
+pub struct SuggestedCase {
+    /// The case and its main tenant's name (none while processing is restricted).
+    pub label: CaseLabel,
+    /// Opened on.
+    pub opened: Day,
+    /// Closed on, for a closed case.
+    pub closed: Option<Day>,
+    /// The tenancy reference.
+    pub tenancy_reference: String,
 }
 
 /// Deadlines that decide whether a tenancy can still be saved.
@@ -390,11 +426,7 @@ impl Hub {
             .into_iter()
             .map(|notice| {
                 let deadlines = for_notice(&notice, notice.received_at.day());
-                let nearest = deadlines
-                    .iter()
-                    .filter(|d| HARD_KINDS.contains(&d.kind.as_str()) && d.date >= today)
-                    .min_by_key(|d| d.date)
-                    .cloned();
+                let nearest = nearest_hard(&deadlines, today);
                 TriageItem { notice, deadlines, nearest }
             })
             .collect();
@@ -425,14 +457,73 @@ impl Hub {
         Ok(items)
     }
 
-    /// Takes a notice up into a case: links it to the open case of the same tenancy, or opens one
-    /// (from `details`, or built from the notice).
+    /// One notice for triage, with the cases it may belong to (see [`crate::domain::matching`]).
+    /// Audited: the notice (names where it carries them) and each suggested case's name.
+    pub async fn notice_triage(&self, caller: &Caller, id: &NoticeId) -> HubResult<NoticeTriage> {
+        let org = caller.fachstelle("triage notices")?.clone();
+        let mut tx = self.store.begin().await?;
+        let notice = tx.notice(id).await?.ok_or(HubError::NotFound("notice"))?;
+        if notice.case_id.is_some() {
+            return Err(HubError::FailedPrecondition(Refusal::new(
+                "the notice was already taken up",
+                "Diese Meldung ist schon einem Fall zugeordnet.",
+            )));
+        }
+        let cases = tx.cases().await?;
+        let found = suggestions(&notice, &cases, &org.id);
+        let now = self.now();
+        let mut p = Pending::new();
+        p.audit.push(audit(
+            &caller.actor(),
+            now,
+            AuditAction::NoticeRead,
+            None,
+            None,
+            "consent or statute per notice".into(),
+            AuditDetail::object(&notice.id),
+        ));
+        let mut shown = Vec::with_capacity(found.len());
+        for s in found {
+            let Some(case) = cases.iter().find(|c| c.id == s.case_id) else { continue };
+            let label = CaseLabel::of(case);
+            p.audit.push(audit(
+                &caller.actor(),
+                now,
+                AuditAction::DashboardView,
+                Some(&case.id),
+                None,
+                "owner".into(),
+                AuditDetail::Listed {
+                    page: "Sichtung".into(),
+                    shown: if label.named() { vec!["name".into()] } else { vec![] },
+                },
+            ));
+            let closed = case.closure.as_ref().map(|c| c.at.day());
+            let detail = SuggestedCase {
+                label,
+                opened: case.opened_at.day(),
+                closed,
+                tenancy_reference: case.details.tenancy.reference.clone(),
+            };
+            shown.push((s, detail));
+        }
+        self.finish(tx, caller, None, None, p).await?;
+        let deadlines = for_notice(&notice, notice.received_at.day());
+        let today = self.today();
+        let nearest = nearest_hard(&deadlines, today);
+        Ok(NoticeTriage { item: TriageItem { notice, deadlines, nearest }, suggestions: shown })
+    }
+
+    /// Takes a notice up into a case: by default links it to the open case of the same tenancy, or
+    /// opens one (from `details`, or built from the notice); `target` lets the caseworker choose a
+    /// suggested case or a new one. The suggestions not chosen are recorded in the audit as declined.
     pub async fn take_up_notice(
         &self,
         caller: &Caller,
         idem: &Idem,
         id: &NoticeId,
         details: Option<CaseDetails>,
+        target: TakeUpTarget,
     ) -> HubResult<(Case, bool)> {
         let org = caller.fachstelle("take up notices")?.clone();
         let mut tx = self.store.begin().await?;
@@ -444,19 +535,27 @@ impl Hub {
             return Err(HubError::FailedPrecondition("the notice was already taken up".into()));
         }
         let now = self.now();
-        let (reference, landlord) = match &notice.data {
-            NoticeData::Arrears(a) => (a.tenancy_reference.clone(), notice.reporter.clone()),
-            NoticeData::Court(c) => (c.tenancy_reference.clone(), c.landlord_org.clone()),
-        };
-        let existing = if reference.is_empty() {
-            None
-        } else {
-            tx.cases().await?.into_iter().find(|c| {
-                c.owner == org.id
-                    && c.closure.is_none()
-                    && c.details.tenancy.reference == reference
-                    && c.details.tenancy.landlord == landlord
-            })
+        let cases = tx.cases().await?;
+        let offered = suggestions(&notice, &cases, &org.id);
+        let existing = match &target {
+            TakeUpTarget::SameTenancy => {
+                cases.into_iter().find(|c| c.owner == org.id && c.closure.is_none() && same_tenancy(&notice, c))
+            }
+            TakeUpTarget::NewCase => None,
+            TakeUpTarget::Case(wanted) => {
+                let case = cases
+                    .into_iter()
+                    .find(|c| &c.id == wanted && c.owner == org.id)
+                    .ok_or(HubError::NotFound("case"))?;
+                if case.closure.is_some() {
+                    return Err(HubError::FailedPrecondition(Refusal::new(
+                        "the case is closed: a notice is taken up into an open case or a new one",
+                        "Dieser Fall ist abgeschlossen. Eine neue Meldung kommt in einen offenen oder einen \
+                             neuen Fall.",
+                    )));
+                }
+                Some(case)
+            }
         };
         let stages = match &notice.data {
             NoticeData::Arrears(_) => {
@@ -490,6 +589,7 @@ impl Hub {
         notice.case_id = Some(case.id.clone());
         notice.updated_at = now;
         tx.update_notice(&notice).await?;
+        let declined = offered.iter().filter(|s| s.case_id != case.id).map(|s| s.case_id.to_string()).collect();
         p.audit.push(audit(
             &caller.actor(),
             now,
@@ -497,12 +597,21 @@ impl Hub {
             Some(&case.id),
             None,
             "owner".into(),
-            AuditDetail::object(&notice.id),
+            AuditDetail::TakenUp { notice: notice.id.to_string(), linked, declined },
         ));
         let out = Outcome::TakenUp { case: case.id.clone(), linked };
         self.finish(tx, caller, Some(idem), Some(&out), p).await?;
         Ok((case, linked))
     }
+}
+
+/// The nearest hard deadline still ahead of `today`.
+fn nearest_hard(deadlines: &[CaseDeadline], today: Day) -> Option<CaseDeadline> {
+    deadlines
+        .iter()
+        .filter(|d| HARD_KINDS.contains(&d.kind.as_str()) && d.date >= today)
+        .min_by_key(|d| d.date)
+        .cloned()
 }
 
 /// Placeholder case id for events about notices not yet in a case (the nil UUID).
@@ -610,18 +719,20 @@ fn person_from(t: &TenantContact, role: PersonRole) -> Option<Person> {
 }
 
 fn details_from_notice(notice: &Notice) -> HubResult<CaseDetails> {
-    let need = |what: &str| {
-        HubError::FailedPrecondition(
-            format!("the notice has no {what}; send the household details with the request").into(),
-        )
+    let need = |what: &str, was: &str| {
+        HubError::FailedPrecondition(Refusal::new(
+            format!("the notice has no {what}; send the household details with the request"),
+            format!("In der Meldung fehlt {was}. Ohne diese Angabe lässt sich kein Fall eröffnen."),
+        ))
     };
     let (tenants, stadtbezirk, rent, arrears, reference, landlord, route) = match &notice.data {
         NoticeData::Arrears(a) => {
-            let t = a
-                .tenant
-                .clone()
-                .filter(|_| a.consent_evidence.is_some())
-                .ok_or_else(|| need("tenant name (it came without consent)"))?;
+            let t = a.tenant.clone().filter(|_| a.consent_evidence.is_some()).ok_or_else(|| {
+                need(
+                    "tenant name (it came without consent)",
+                    "der Name der Mieterin oder des Mieters (gemeldet ohne Einwilligung)",
+                )
+            })?;
             (
                 vec![t],
                 Some(a.stadtbezirk),
@@ -642,14 +753,14 @@ fn details_from_notice(notice: &Notice) -> HubResult<CaseDetails> {
             RouteIn::CourtNotice,
         ),
     };
-    let first = tenants.first().ok_or_else(|| need("tenant"))?;
+    let first = tenants.first().ok_or_else(|| need("tenant", "die Mieterin oder der Mieter"))?;
     let mut persons: Vec<Person> = Vec::new();
     for (i, t) in tenants.iter().enumerate() {
         let role = if i == 0 { PersonRole::MainTenant } else { PersonRole::CoTenant };
-        persons.push(person_from(t, role).ok_or_else(|| need("tenant name"))?);
+        persons.push(person_from(t, role).ok_or_else(|| need("tenant name", "ein vollständiger Name"))?);
     }
     if first.street.is_empty() || first.postal_code.len() != 5 || first.city.is_empty() {
-        return Err(need("complete address"));
+        return Err(need("complete address", "die vollständige Anschrift"));
     }
     Ok(CaseDetails {
         persons,
@@ -660,7 +771,7 @@ fn details_from_notice(notice: &Notice) -> HubResult<CaseDetails> {
             city: first.city.clone(),
         },
         contact: Contact { phone: first.phone.clone(), email: first.email.clone() },
-        stadtbezirk: stadtbezirk.ok_or_else(|| need("Stadtbezirk"))?,
+        stadtbezirk: stadtbezirk.ok_or_else(|| need("Stadtbezirk", "der Stadtbezirk"))?,
         tenancy: Tenancy { landlord, reference, start: None, rent },
         arrears,
         route_in: route,

@@ -29,6 +29,28 @@ pub fn render(m: &CasePageModel, ctx: &Ctx) -> String {
     render_with(m, ctx, None)
 }
 
+/// The body of the case page after an action succeeded: the confirmation of what was saved on top.
+pub fn render_done(m: &CasePageModel, ctx: &Ctx, done: Option<&str>) -> String {
+    let mut out = String::new();
+    if let Some(text) = done.and_then(done_message) {
+        let _ = writeln!(out, "<p class=\"erfolg\" role=\"status\" id=\"erledigt\">{text}</p>");
+    }
+    out.push_str(&render_with(m, ctx, None));
+    out
+}
+
+/// The confirmation of a finished action, by the key its redirect names (`?erledigt=…`).
+fn done_message(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "meldung" => "Die Meldung ist diesem Fall zugeordnet.",
+        "einwilligung" => "Die Einwilligung ist gespeichert.",
+        "ueberweisen" => "Die Vermittlung ist gesendet; der Partner wird benachrichtigt.",
+        "abschliessen" => "Der Fall ist abgeschlossen.",
+        "widerruf" => "Der Widerruf ist gespeichert; betroffene Partner werden benachrichtigt.",
+        _ => return None,
+    })
+}
+
 /// The body of the case page, with a form sent back by a rule (`echo`): a summary at the top, the
 /// caseworker's input kept, the message at its field.
 pub fn render_with(m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEcho>) -> String {
@@ -145,7 +167,7 @@ fn deadlines(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
             if d.provisional {
                 notes.push("vorläufig (Datum nicht bestätigt)".into());
             }
-            notes.extend(d.warnings.iter().map(|w| esc(w)));
+            notes.extend(d.warnings.iter().map(|w| esc(&w.de())));
             let class = if d.date < ctx.today { "frist vorbei" } else { "frist" };
             let _ = writeln!(
                 out,

@@ -18,6 +18,7 @@ pub mod figures;
 pub mod handoffs;
 pub mod partners;
 pub mod today;
+pub mod triage;
 
 /// What every view needs besides its model.
 #[derive(Debug, Clone)]
@@ -95,6 +96,11 @@ pub(crate) fn days(d: Option<f64>) -> String {
 /// "1 Vermittlung", `count(3, …)` "3 Vermittlungen".
 pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
     if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
+/// Cents as German euros with thousands separators ("1.234,56 €"), as the deadline hints write them.
+pub(crate) fn euros(cents: i64) -> String {
+    deadlines::euros_de(cents)
 }
 
 /// A paragraph saying a list is empty.
@@ -246,6 +252,9 @@ mod tests {
         assert_eq!(count(1, "offener Fall", "offene Fälle"), "1 offener Fall");
         assert_eq!(count(0, "offener Fall", "offene Fälle"), "0 offene Fälle");
         assert_eq!(count(2, "Vermittlung", "Vermittlungen"), "2 Vermittlungen");
+        assert_eq!(euros(123_456), "1.234,56 €");
+        assert_eq!(euros(5), "0,05 €");
+        assert_eq!(euros(100_000_000), "1.000.000,00 €");
     }
 
     #[test]

@@ -82,7 +82,7 @@ fn notices(out: &mut String, rows: &[NoticeRow]) {
     } else {
         out.push_str(
             "<table>\n<thead><tr><th>Eingang</th><th>Von</th><th>Mieter/in</th><th>Stufe</th><th>Rückstand</th>\
-             <th>Stadtbezirk</th><th>Nächste Frist</th></tr></thead>\n<tbody>\n",
+             <th>Stadtbezirk</th><th>Nächste Frist</th><th>Sichtung</th></tr></thead>\n<tbody>\n",
         );
         for n in rows {
             let from = match (&n.from, n.court) {
@@ -96,10 +96,13 @@ fn notices(out: &mut String, rows: &[NoticeRow]) {
                 || "–".to_owned(),
                 |d| format!("{} ({})", time_day(d.date), esc(&labels::deadline_kind(&d.kind))),
             );
+            let id = esc(n.notice_id.as_str());
+            let day = instant(n.received_at);
             let _ = writeln!(
                 out,
                 "<tr class=\"meldung\" data-notice=\"{}\"><td>{}</td><td>{from}</td><td>{name}</td><td>{}</td>\
-                 <td>{}</td><td>{}</td><td>{nearest}</td></tr>",
+                 <td>{}</td><td>{}</td><td>{nearest}</td>\
+                 <td><a class=\"sichten\" href=\"/meldungen/{id}\">Sichten<span class=\"unsichtbar\"> (Meldung vom {day})</span></a></td></tr>",
                 esc(n.notice_id.as_str()),
                 instant(n.received_at),
                 esc(labels::stage(n.stage)),

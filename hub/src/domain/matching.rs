@@ -1,0 +1,125 @@
+//! Which existing cases a new notice may belong to: the same tenancy (the landlord's reference), or a
+//! tenant whose name sounds like a person of the case (Kölner Phonetik) with the same given name or
+//! the same address. The caseworker decides; these are only suggestions, so a closed case counts too
+//! (a household coming back is a repeat case).
+
+use super::case::{Address, Case};
+use super::ids::{CaseId, OrgId};
+use super::notice::{Notice, NoticeData, TenantContact};
+use super::phonetic::sounds_alike;
+
+/// Why a case is suggested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MatchReason {
+    /// The same landlord's tenancy reference.
+    SameTenancy,
+    /// A person's family and given names sound alike.
+    SimilarName,
+    /// A person's family name sounds alike and the address is the same.
+    SimilarNameSameAddress,
+}
+
+/// A case a notice may belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    /// The case.
+    pub case_id: CaseId,
+    /// Why, strongest first.
+    pub reasons: Vec<MatchReason>,
+}
+
+/// The tenancy a notice is about: the landlord and its reference.
+pub fn tenancy_of(notice: &Notice) -> (Option<&OrgId>, &str) {
+    match &notice.data {
+        NoticeData::Arrears(a) => (notice.reporter.as_ref(), a.tenancy_reference.as_str()),
+        NoticeData::Court(c) => (c.landlord_org.as_ref(), c.tenancy_reference.as_str()),
+    }
+}
+
+/// The tenants a notice names (none when a housing company reported without consent).
+pub fn tenants_of(notice: &Notice) -> Vec<&TenantContact> {
+    match &notice.data {
+        NoticeData::Arrears(a) => a.tenant.iter().collect(),
+        NoticeData::Court(c) => c.tenants.iter().collect(),
+    }
+}
+
+/// Whether `case` holds the tenancy the notice is about (a reference is only compared when present).
+pub fn same_tenancy(notice: &Notice, case: &Case) -> bool {
+    let (landlord, reference) = tenancy_of(notice);
+    !reference.is_empty()
+        && case.details.tenancy.reference == reference
+        && case.details.tenancy.landlord.as_ref() == landlord
+}
+
+/// The cases of `owner` a notice may belong to, strongest reason first, then the newest case.
+pub fn suggestions(notice: &Notice, cases: &[Case], owner: &OrgId) -> Vec<Suggestion> {
+    let tenants = tenants_of(notice);
+    let mut out: Vec<(Suggestion, &Case)> = cases
+        .iter()
+        .filter(|c| &c.owner == owner)
+        .filter_map(|case| {
+            let mut reasons = Vec::new();
+            if same_tenancy(notice, case) {
+                reasons.push(MatchReason::SameTenancy);
+            }
+            for t in &tenants {
+                for p in &case.details.persons {
+                    if !sounds_alike(&t.family_name, &p.family_name) {
+                        continue;
+                    }
+                    if sounds_alike(&t.given_name, &p.given_name) {
+                        reasons.push(MatchReason::SimilarName);
+                    }
+                    if same_address(t, &case.details.address) {
+                        reasons.push(MatchReason::SimilarNameSameAddress);
+                    }
+                }
+            }
+            reasons.sort_unstable();
+            reasons.dedup();
+            (!reasons.is_empty()).then(|| (Suggestion { case_id: case.id.clone(), reasons }, case))
+        })
+        .collect();
+    out.sort_by(|(a, ca), (b, cb)| a.reasons[0].cmp(&b.reasons[0]).then(cb.opened_at.cmp(&ca.opened_at)));
+    out.into_iter().map(|(s, _)| s).collect()
+}
+
+/// The same flat: postal code and house number equal, the street equal once written the same way
+/// ("Musterstr. 7" and "Musterstraße 7").
+fn same_address(t: &TenantContact, a: &Address) -> bool {
+    let street = |s: &str| {
+        let s = s.trim().to_lowercase().replace('ß', "ss").replace([' ', '-', '.'], "");
+        s.strip_suffix("str").map_or(s.clone(), |stem| format!("{stem}strasse"))
+    };
+    let number = |s: &str| s.trim().to_lowercase().replace(' ', "");
+    !t.street.trim().is_empty()
+        && t.postal_code.trim() == a.postal_code.trim()
+        && number(&t.house_number) == number(&a.house_number)
+        && street(&t.street) == street(&a.street)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streets_written_differently_are_the_same_street() {
+        let t = TenantContact {
+            family_name: "Müller".into(),
+            street: "Musterstr.".into(),
+            house_number: "7 a".into(),
+            postal_code: "30449".into(),
+            ..TenantContact::default()
+        };
+        let a = Address {
+            street: "Musterstraße".into(),
+            house_number: "7a".into(),
+            postal_code: "30449".into(),
+            city: "Hannover".into(),
+        };
+        assert!(same_address(&t, &a));
+        assert!(!same_address(&TenantContact { postal_code: "30159".into(), ..t.clone() }, &a));
+        assert!(!same_address(&TenantContact { street: String::new(), ..t }, &a));
+    }
+}
