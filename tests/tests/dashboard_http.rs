@@ -360,7 +360,12 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
             ],
         )
         .await;
-    assert_eq!((consent.status, consent.location.as_deref()), (303, Some(base.as_str())), "{}", consent.body);
+    assert_eq!(
+        (consent.status, consent.location.as_deref()),
+        (303, Some(format!("{base}?erledigt=einwilligung").as_str())),
+        "{}",
+        consent.body
+    );
     let made = b.send_form(&format!("{base}/ueberweisen"), &refer(&csrf)).await;
     assert_eq!(made.status, 303, "{}", made.body);
     assert_eq!(referral_count(&hub, &case.id).await, 1);

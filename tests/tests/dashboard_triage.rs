@@ -1,7 +1,10 @@
 //! Triage of new notices in a real browser (headless Chromium over WebDriver): from "Heute" a caseworker
 //! opens each new notice, sees what was reported, its deadlines and legal basis, and the cases it may belong
 //! to (the same tenancy, or a name that sounds alike: "Keiser" for "Kaiser"); takes it up into the suggested
-//! case, or declines the suggestion and opens a new case; both are audited. All data is synthetic.
+//! case, or declines the suggestion and opens a new case; both are audited. A consent about to end shows on
+//! "Heute", and the household's revocation is recorded on the case page. An overdue referral is followed up on
+//! its own page (message, data and bases, partner contact, history, notes) and withdrawn with a reason. All
+//! data is synthetic.
 
 mod browser;
 mod common;
@@ -121,5 +124,114 @@ async fn a_caseworker_triages_notices_and_takes_them_up_with_duplicate_suggestio
     assert!(b.text("main").await.contains("schon einem Fall zugeordnet"), "{}", b.text("main").await);
     b.goto("/").await;
     assert_eq!(b.count("section#meldungen a.sichten").await, 0, "nothing left to triage");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_about_to_end_shows_on_heute_and_its_revocation_is_recorded_on_the_case_page() {
+    let th = TestHub::start().await.expect("the test hub starts");
+    th.add_staff(orgs::FACHSTELLE, CASEWORKER.0, CASEWORKER.1, PASSWORD).await.expect("staff");
+    let case = open_case(&th).await;
+    let soon = consent_request(&case, &[orgs::TRAEGER], &[DataCategory::Identity], &th.date_in_days(10));
+    let ending = consents(&th, orgs::FACHSTELLE)
+        .await
+        .record_consent(soon)
+        .await
+        .expect("RecordConsent")
+        .into_inner()
+        .consent
+        .expect("consent");
+    let later = record_consent(&th, &case, &[orgs::JOBCENTER], &[DataCategory::Identity]).await;
+
+    let b = Browser::start(&format!("https://localhost:{}", th.dashboard_addr().port())).await;
+    b.sign_in(CASEWORKER.0, PASSWORD).await;
+    b.wait_for_text("h1", "Heute", |t| t == "Heute").await;
+    let row = format!("section#einwilligungen tr.einwilligung[data-consent=\"{}\"]", ending.id);
+    assert!(b.text(&row).await.contains("10 Tage"), "{}", b.text("section#einwilligungen").await);
+    assert_eq!(
+        b.count(&format!("section#einwilligungen tr[data-consent=\"{}\"]", later.id)).await,
+        0,
+        "a consent valid for months is not listed"
+    );
+    b.check_page("heute-einwilligungen").await;
+
+    // The case page shows the evidence and takes the household's revocation.
+    b.click_and_wait(&format!("{row} a.fall-link")).await;
+    assert_eq!(b.path().await, format!("/faelle/{}", case.id));
+    let evidence = format!("section#einwilligungen tr[data-consent=\"{}\"] td.nachweis", ending.id);
+    assert_eq!(b.text(&evidence).await, "EW-2026-0001 (synthetisch)");
+    b.select("form#widerruf select[name=\"einwilligung\"]", &ending.id).await;
+    b.fill("form#widerruf [name=\"notiz\"]", "Telefonisch am Vormittag, Frau K. selbst (synthetisch)").await;
+    b.check_page("fall-widerruf").await;
+    b.click_and_wait("form#widerruf button[type=\"submit\"]").await;
+    assert_eq!(b.path().await, format!("/faelle/{}?erledigt=widerruf", case.id));
+    assert!(b.text("#erledigt").await.starts_with("Der Widerruf ist gespeichert"));
+    let status = format!("section#einwilligungen tr[data-consent=\"{}\"] td.status", ending.id);
+    assert_eq!(b.text(&status).await, "widerrufen");
+    let other = format!("section#einwilligungen tr[data-consent=\"{}\"] td.status", later.id);
+    assert_eq!(b.text(&other).await, "wirksam", "only the chosen consent ends");
+    // Only the one still in force can be revoked now; Heute no longer lists the ended one.
+    assert_eq!(b.count("form#widerruf option").await, 1);
+    let audited = th.hub().audit_of_case(&CaseId::parse(&case.id).expect("id")).await.expect("audit");
+    assert!(
+        audited.iter().any(|a| a.action == AuditAction::ConsentRevoke
+            && a.staff.as_deref() == Some(CASEWORKER.1)
+            && matches!(&a.detail, AuditDetail::Object { id, note: Some(n) } if *id == ending.id && n.contains("Telefonisch"))),
+        "the revocation is audited with the caseworker's name and note"
+    );
+    b.goto("/").await;
+    assert_eq!(b.count(&row).await, 0);
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overdue_referral_is_followed_up_on_its_page_with_a_note_and_withdrawn_with_a_reason() {
+    let th = TestHub::start().await.expect("the test hub starts");
+    th.add_staff(orgs::FACHSTELLE, CASEWORKER.0, CASEWORKER.1, PASSWORD).await.expect("staff");
+    let case = open_case(&th).await;
+    let r = create_referral(
+        &th,
+        &case.id,
+        orgs::JOBCENTER,
+        ReferralCategory::RentDebtTakeoverSgb2,
+        &[DataCategory::Identity, DataCategory::Arrears],
+    )
+    .await;
+    th.advance_days(15);
+
+    let b = Browser::start(&format!("https://localhost:{}", th.dashboard_addr().port())).await;
+    b.sign_in(CASEWORKER.0, PASSWORD).await;
+    b.wait_for_text("h1", "Heute", |t| t == "Heute").await;
+    // From Heute's overdue list to the referral's own page.
+    b.click_and_wait(&format!("section#ueberfaellig tr[data-referral=\"{}\"] a.vermittlung-link", r.id)).await;
+    assert_eq!(b.path().await, format!("/vermittlungen/{}", r.id));
+    assert!(b.text("h1").await.starts_with("Vermittlung an Jobcenter"), "{}", b.text("h1").await);
+    assert!(b.text("section#ueberblick").await.contains("überfällig"));
+    assert!(b.text("section#nachricht").await.contains("Bitte um Pruefung"), "the message sent is shown");
+    let data = b.text("section#daten").await;
+    assert!(data.contains("Personalien") && data.contains("§ 69 Abs. 1 Nr. 1 SGB X"), "data and basis: {data}");
+    assert!(b.text("section#partner").await.contains("Sprechzeiten"));
+    assert!(b.text("section#verlauf").await.contains("Vermittlung gesendet"));
+
+    // A note without text is refused at its field, nothing stored; then a real note.
+    b.set_value("form#notiz textarea[name=\"text\"]", "   ").await;
+    b.click_and_wait("form#notiz button[type=\"submit\"]").await;
+    assert_eq!(b.text("#notiz-fehler").await, "Bitte ausfüllen.");
+    b.fill("form#notiz textarea[name=\"text\"]", "Bitte um kurze Rückmeldung zum Stand (synthetisch).").await;
+    b.click_and_wait("form#notiz button[type=\"submit\"]").await;
+    assert_eq!(b.path().await, format!("/vermittlungen/{}?erledigt=notiz", r.id));
+    assert!(b.text("section#notizen li.notiz").await.contains("Bitte um kurze Rückmeldung"));
+    assert!(b.text("section#notizen li.notiz").await.contains(CASEWORKER.1), "the note names its author");
+    b.check_page("vermittlung").await;
+
+    // Withdrawn with a reason: the partner's view shows the cancellation.
+    b.select("form#zurueckziehen-form select[name=\"code\"]", "HELP_REFUSED").await;
+    b.fill("form#zurueckziehen-form textarea[name=\"grund\"]", "Haushalt hat selbst gezahlt (synthetisch).").await;
+    b.click_and_wait("form#zurueckziehen-form button[type=\"submit\"]").await;
+    assert_eq!(b.path().await, format!("/vermittlungen/{}?erledigt=zurueckziehen", r.id));
+    assert_eq!(b.text("#status").await, "zurückgezogen");
+    assert_eq!(b.count("form#zurueckziehen-form").await, 0, "a cancelled referral cannot be withdrawn again");
+    let seen = referral(&th, orgs::JOBCENTER, &r.id).await;
+    assert_eq!(state_of(&seen), ReferralState::Cancelled);
     b.close().await;
 }

@@ -15,10 +15,11 @@ use super::layout::{Frame, Nav, html, message_page, page, secure_headers};
 use super::views;
 use crate::domain::FieldError;
 use crate::domain::consent::ConsentDraft;
-use crate::domain::ids::{CaseId, IdempotencyKey, OrgId, PersonId};
+use crate::domain::ids::{CaseId, ConsentId, IdempotencyKey, OrgId, PersonId, ReferralId};
 use crate::domain::notice::NoticeId;
+use crate::domain::referral::{Move, Reason};
 use crate::domain::time::Day;
-use crate::domain::vocab::{CaseOutcome, ConsentForm, DataCategory, ReferralCategory, RescueMeans};
+use crate::domain::vocab::{CaseOutcome, ConsentForm, DataCategory, ReasonCode, ReferralCategory, RescueMeans};
 use crate::key_figures::{self, Format};
 use crate::service::Outage;
 use crate::service::dashboard::HandoffFilter;
@@ -225,6 +226,117 @@ pub async fn take_up(State(state): State<DashState>, staff: Staff, Path(id): Pat
     }
 }
 
+fn referral_id(raw: &str) -> Result<ReferralId, HubError> {
+    ReferralId::parse(raw).map_err(|e| HubError::Invalid(e.within("Vermittlung")))
+}
+
+/// The referral page, with `echo` (a refused note or withdrawal) and `done` (a finished one).
+async fn referral_view(
+    state: &DashState,
+    staff: &Staff,
+    id: &ReferralId,
+    echo: Option<views::referral_page::PageEcho>,
+    done: Option<&str>,
+) -> Response {
+    let frame = staff.frame(Nav::Handoffs);
+    match state.hub.dash_referral(&staff.user.caller, id).await {
+        Ok(m) => {
+            let status = if echo.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+            let body = views::referral_page::render(&m, &staff.ctx(state), echo.as_ref(), done);
+            html(status, page(&views::referral_page::title(&m), Some(&frame), &body))
+        }
+        Err(e) => error_page(e, Some(&frame)),
+    }
+}
+
+/// GET /vermittlungen/{id} : one referral, to follow it up.
+pub async fn referral_page(
+    State(state): State<DashState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    match referral_id(&id) {
+        Ok(id) => referral_view(&state, &staff, &id, None, q.erledigt.as_deref()).await,
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Handoffs))),
+    }
+}
+
+/// Runs an action on a referral: back to its page with a confirmation, or with the rule's message at
+/// the form's text and the text kept.
+async fn referral_action<Fut>(
+    state: &DashState,
+    staff: Staff,
+    id: String,
+    form: FormData,
+    which: (&'static str, &'static str),
+    act: impl FnOnce(ReferralId, Idem, String) -> Fut,
+) -> Response
+where
+    Fut: Future<Output = Result<(), HubError>>,
+{
+    if let Err(r) = staff.check_csrf(&form) {
+        return *r;
+    }
+    let (name, field) = which;
+    let id = match referral_id(&id) {
+        Ok(id) => id,
+        Err(e) => return error_page(e, Some(&staff.frame(Nav::Handoffs))),
+    };
+    let text = form.one(field).unwrap_or_default();
+    let result = match form_idem(name, &form) {
+        Ok(idem) => act(id.clone(), idem, text.clone()).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => {
+            let mut r = Redirect::to(&format!("/vermittlungen/{id}?erledigt={name}")).into_response();
+            secure_headers(r.headers_mut());
+            r
+        }
+        Err(e @ (HubError::Invalid(_) | HubError::FailedPrecondition(_))) => {
+            let (_, _, message) = error_parts(e);
+            let code = form.one("code").and_then(|c| ReasonCode::parse(&c));
+            let echo = views::referral_page::PageEcho { form: name, message, text, code };
+            referral_view(state, &staff, &id, Some(echo), None).await
+        }
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Handoffs))),
+    }
+}
+
+/// POST /vermittlungen/{id}/notiz : a note to the partner.
+pub async fn referral_note(
+    State(state): State<DashState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let caller = staff.user.caller.clone();
+    let hub = state.hub.clone();
+    referral_action(&state, staff, id, form, ("notiz", "text"), |id, idem, text| async move {
+        hub.add_note(&caller, &idem, &id, text).await.map(|_| ())
+    })
+    .await
+}
+
+/// POST /vermittlungen/{id}/zurueckziehen : the Fachstelle withdraws the referral, with a reason.
+pub async fn withdraw(
+    State(state): State<DashState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let caller = staff.user.caller.clone();
+    let hub = state.hub.clone();
+    let code = parse_one(&form, "code", ReasonCode::parse);
+    referral_action(&state, staff, id, form, ("zurueckziehen", "grund"), |id, idem, text| async move {
+        let code = required(code?, "code")?;
+        let reason = Reason { code: Some(code), text };
+        hub.transition(&caller, &idem, &id, Move::Cancel, Some(reason), None).await.map(|_| ())
+    })
+    .await
+}
+
 /// GET /partner : Partner.
 pub async fn partners(State(state): State<DashState>, staff: Staff) -> Response {
     match state.hub.dash_partners(&staff.user.caller).await {
@@ -369,6 +481,11 @@ const CONSENT: CaseForm = CaseForm {
     ],
 };
 
+const REVOKE: CaseForm = CaseForm {
+    id: "widerruf",
+    fields: &[("consent_id", "einwilligung", "Einwilligung"), ("note", "notiz", "Wie und wann widerrufen")],
+};
+
 const CLOSE: CaseForm = CaseForm {
     id: "abschliessen",
     fields: &[("outcome", "ergebnis", "Ergebnis"), ("rescue_means", "mittel", "Mittel"), ("note", "notiz", "Notiz")],
@@ -494,6 +611,19 @@ pub async fn consent(State(state): State<DashState>, staff: Staff, Path(id): Pat
             },
         };
         hub.record_consent(&caller, &idem, new).await.map(|_| ())
+    })
+    .await
+}
+
+/// POST /faelle/{id}/widerruf : records that the household revoked a consent.
+pub async fn revoke(State(state): State<DashState>, staff: Staff, Path(id): Path<String>, form: FormData) -> Response {
+    let caller = staff.user.caller.clone();
+    let hub = state.hub.clone();
+    case_action(&state, staff, id, REVOKE, form, |_, form| async move {
+        let idem = form_idem("revoke", &form)?;
+        let consent = ConsentId::parse(&required(form.non_empty("einwilligung"), "einwilligung")?)
+            .map_err(|e| HubError::Invalid(e.within("einwilligung")))?;
+        hub.revoke_consent(&caller, &idem, &consent, form.one("notiz").unwrap_or_default()).await.map(|_| ())
     })
     .await
 }

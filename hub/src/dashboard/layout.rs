@@ -72,6 +72,9 @@ body{overflow-wrap:break-word}
 .tabelle table{margin-bottom:0}
 .tabelle:focus{outline:2px solid #0b4f6c}
 input,select,textarea{max-width:100%;box-sizing:border-box}
+textarea{width:40rem}
+form.aktion button[type=submit]{display:block;margin-top:.6rem}
+p.text{white-space:pre-wrap;background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:.6rem 1rem}
 svg,img{max-width:100%;height:auto}
 @media (max-width:600px){header{padding:.5rem .8rem;gap:.5rem 1rem}header .wer{margin-left:0}main{padding:.8rem .8rem 2rem}header nav a{display:inline-block;margin:.1rem .9rem .1rem 0}}
 @media print{header,form,nav{display:none}main{max-width:none;padding:0}body{background:#fff}}

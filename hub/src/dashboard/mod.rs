@@ -8,7 +8,8 @@
 //! browser is the step that would make them fall back to email. Partner systems keep mutual TLS.
 //!
 //! Pages: `/` (Heute), `/meldungen/{id}` (triage of a new notice), `/uebergaben`, `/faelle`,
-//! `/faelle/{id}` (with the refer, consent and close forms), `/partner`, `/kennzahlen` (and `.csv`). Only staff of a Fachstelle see any of them; any
+//! `/faelle/{id}` (with the refer, consent, revoke and close forms), `/vermittlungen/{id}` (follow-up of
+//! one referral: notes, withdrawal), `/partner`, `/kennzahlen` (and `.csv`). Only staff of a Fachstelle see any of them; any
 //! other account gets "Kein Zugriff", a signed-out browser the sign-in page.
 
 pub mod auth;
@@ -81,9 +82,13 @@ pub fn router(hub: Hub) -> Router {
         .route("/faelle/{id}", get(handlers::case_page))
         .route("/faelle/{id}/ueberweisen", post(handlers::refer))
         .route("/faelle/{id}/einwilligung", post(handlers::consent))
+        .route("/faelle/{id}/widerruf", post(handlers::revoke))
         .route("/faelle/{id}/abschliessen", post(handlers::close))
         .route("/meldungen/{id}", get(handlers::notice_page))
         .route("/meldungen/{id}/uebernehmen", post(handlers::take_up))
+        .route("/vermittlungen/{id}", get(handlers::referral_page))
+        .route("/vermittlungen/{id}/notiz", post(handlers::referral_note))
+        .route("/vermittlungen/{id}/zurueckziehen", post(handlers::withdraw))
         .route("/partner", get(handlers::partners))
         .route("/kennzahlen", get(handlers::key_figures_page))
         .route("/kennzahlen.csv", get(handlers::key_figures_csv))

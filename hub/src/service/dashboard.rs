@@ -10,7 +10,7 @@
 use crate::domain::audit::{AuditAction, AuditDetail};
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Caller, Hub, HubResult, Pending, TriageItem, audit};
+use super::{Caller, Hub, HubError, HubResult, Pending, ReferralView, TriageItem, audit};
 use crate::domain::case::{Case, Closure, StageEntry};
 use crate::domain::consent::Consent;
 use crate::domain::deadline::{CaseDeadline, for_case};
@@ -19,7 +19,7 @@ use crate::domain::mail::{JobStatus, MailJob, MailKind};
 use crate::domain::note::Note;
 use crate::domain::notice::NoticeData;
 use crate::domain::org::Organisation;
-use crate::domain::referral::{Move, Reason, Referral, ReferralState};
+use crate::domain::referral::{Move, Reason, Referral, ReferralState, Transition};
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::{
     Channel, ConsentStatus, DataCategory, OrgKind, ReferralCategory, RouteIn, Stadtbezirk, ThreatStage,
@@ -240,6 +240,25 @@ pub struct TodayModel {
     pub notices: Vec<NoticeRow>,
     /// Failed deliveries about the caller's cases, newest first.
     pub failed_mails: Vec<MailFailureRow>,
+    /// Consents of open cases whose last valid day is at most [`CONSENT_WARNING_DAYS`] away, soonest first.
+    pub expiring: Vec<ExpiringConsent>,
+}
+
+/// Days ahead in which an ending consent appears on "Heute": time to ask the household to renew it
+/// before a referral loses its basis.
+pub const CONSENT_WARNING_DAYS: i64 = 14;
+
+/// A consent about to end.
+#[derive(Debug, Clone)]
+pub struct ExpiringConsent {
+    /// The case.
+    pub case: CaseLabel,
+    /// The consent.
+    pub consent_id: ConsentId,
+    /// Its recipients.
+    pub recipients: Vec<PartnerRef>,
+    /// Its last valid day.
+    pub valid_until: Day,
 }
 
 /// An open case in the case list.
@@ -426,6 +445,23 @@ impl CasePageModel {
     pub fn org_name<'a>(&'a self, id: &'a OrgId) -> &'a str {
         self.org_names.get(id).map_or(id.as_str(), String::as_str)
     }
+}
+
+/// The referral page: one referral as its sender follows it up.
+#[derive(Debug, Clone)]
+pub struct ReferralPageModel {
+    /// The referral, the moves the Fachstelle may make, and whether each basis still holds.
+    pub view: ReferralView,
+    /// Its case.
+    pub case: CaseLabel,
+    /// The recipient, with its office hours and how it is reached.
+    pub partner: Organisation,
+    /// The notes, oldest first, with their authors.
+    pub notes: Vec<(Note, Who)>,
+    /// The history, oldest first, with who made each move.
+    pub history: Vec<(Transition, Who)>,
+    /// The case's consents (a disclosure names the one it rests on).
+    pub consents: Vec<Consent>,
 }
 
 /// A partner's figures on the partner page.
@@ -663,11 +699,25 @@ impl Hub {
         }
         failed_mails.sort_by_key(|m| std::cmp::Reverse(m.at));
 
+        let mut expiring = Vec::new();
+        for c in tx.consents_expired_before(today.plus_days(CONSENT_WARNING_DAYS + 1)).await? {
+            let Some(case) = own.iter().find(|k| k.id == c.case_id && k.closure.is_none()) else { continue };
+            let label = CaseLabel::of(case);
+            shown.add(&label, "Einwilligungen");
+            expiring.push(ExpiringConsent {
+                case: label,
+                consent_id: c.id.clone(),
+                recipients: c.recipients.iter().map(|o| partner(&names, o)).collect(),
+                valid_until: c.valid_until,
+            });
+        }
+        expiring.sort_by(|a, b| a.valid_until.cmp(&b.valid_until).then(a.case.id.cmp(&b.case.id)));
+
         let notices = notices.into_iter().map(|i| notice_row(&names, i)).collect();
         let mut p = Pending::new();
         shown.audit(self, caller, "Heute", &mut p);
         self.finish(tx, caller, None, None, p).await?;
-        Ok(TodayModel { today, horizon, deadlines, overdue, notices, failed_mails })
+        Ok(TodayModel { today, horizon, deadlines, overdue, notices, failed_mails, expiring })
     }
 
     /// The handoff list: referrals sent by the caller (open ones unless the filter names a
@@ -747,6 +797,32 @@ impl Hub {
         shown.audit(self, caller, "Fälle", &mut p);
         self.finish(tx, caller, None, None, p).await?;
         Ok(rows)
+    }
+
+    /// The referral page: one referral of the caller's case with its history, notes, the data sent
+    /// and its bases, and the recipient's contact. Audited as over the API (the referral read, the
+    /// notes read).
+    pub async fn dash_referral(&self, caller: &Caller, id: &ReferralId) -> HubResult<ReferralPageModel> {
+        let org = caller.fachstelle("follow up referrals")?.clone();
+        // Both read and audit in their own transactions, as over the API.
+        let view = self.get_referral(caller, id).await?;
+        let notes = self.list_notes(caller, id).await?;
+        let mut tx = self.store.begin_read().await?;
+        let case = self.owned_case(tx.as_mut(), &org.id, &view.referral.case_id).await?;
+        let (orgs, names) = org_names(tx.as_mut()).await?;
+        let partner = orgs.into_iter().find(|o| o.id == view.referral.recipient).ok_or_else(|| {
+            HubError::Internal(format!("recipient {} of a referral is not registered", view.referral.recipient))
+        })?;
+        let consents = tx.consents_of_case(&case.id).await?;
+        let notes = notes
+            .into_iter()
+            .map(|n| {
+                let w = who(&names, &n.author);
+                (n, w)
+            })
+            .collect();
+        let history = view.referral.history.iter().map(|t| (t.clone(), who(&names, &t.actor))).collect();
+        Ok(ReferralPageModel { case: CaseLabel::of(&case), partner, notes, history, consents, view })
     }
 
     /// The case page: the case with its deadlines, consents, referrals (history, notes), the mails

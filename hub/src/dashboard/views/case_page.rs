@@ -189,8 +189,8 @@ fn consents(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
         out.push_str(&empty("Keine Einwilligung erfasst."));
     } else {
         out.push_str(
-            "<table>\n<thead><tr><th>Erfasst</th><th>Empfänger</th><th>Daten</th><th>Form</th><th>Gültig bis</th>\
-             <th>Status</th></tr></thead>\n<tbody>\n",
+            "<table>\n<thead><tr><th>Erfasst</th><th>Empfänger</th><th>Daten</th><th>Form</th><th>Nachweis</th>\
+             <th>Gültig bis</th><th>Status</th></tr></thead>\n<tbody>\n",
         );
         for c in &m.consents {
             let recipients: Vec<String> = c.recipients.iter().map(|o| esc(m.org_name(o))).collect();
@@ -204,13 +204,14 @@ fn consents(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
             let status = c.effective_status(ctx.today);
             let _ = writeln!(
                 out,
-                "<tr class=\"einwilligung\" data-consent=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td class=\"status\">{}</td></tr>",
+                "<tr class=\"einwilligung\" data-consent=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td class=\"nachweis\">{}</td><td>{}</td><td class=\"status\">{}</td></tr>",
                 esc(c.id.as_str()),
                 instant(c.recorded_at),
                 recipients.join(", "),
                 esc(&cats.join(", ")),
                 esc(labels::consent_form(c.form)),
+                esc(&c.evidence),
                 time_day(c.valid_until),
                 esc(labels::consent_status(status)),
             );
@@ -256,7 +257,7 @@ fn referrals(out: &mut String, rows: &[CaseReferral]) {
                  <td class=\"status\">{}</td><td>{}</td><td>{reply}</td><td class=\"letztes\">{}</td><td>{result}</td></tr>",
                 esc(r.id.as_str()),
                 partner_name(&cr.partner),
-                esc(labels::category(r.category)),
+                super::referral_link(&r.id, r.category),
                 esc(labels::state(r.state)),
                 instant(r.created_at),
                 super::handoffs::last_event(cr.last_event.as_ref()),
@@ -610,6 +611,47 @@ fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEch
     );
     f.error_at(out, "schweigepflicht");
     out.push_str("<button type=\"submit\">Einwilligung speichern</button>\n</form>\n");
+
+    // Revoke a consent: the household said so by phone, letter or in person.
+    let active: Vec<_> = m.consents.iter().filter(|c| c.effective_status(ctx.today) == ConsentStatus::Active).collect();
+    if !active.is_empty() {
+        let f = state("widerruf");
+        let _ = writeln!(out, "<form id=\"widerruf\" method=\"post\" action=\"/faelle/{id}/widerruf\">\n{csrf}");
+        out.push_str("<h3>Einwilligung widerrufen</h3>\n");
+        f.error_on_form(out);
+        let _ = writeln!(
+            out,
+            "<label>Einwilligung <select name=\"einwilligung\" id=\"widerruf-einwilligung\" required{}>",
+            f.aria("einwilligung")
+        );
+        for c in active {
+            let recipients: Vec<&str> = c.recipients.iter().map(|o| m.org_name(o)).collect();
+            let _ = writeln!(
+                out,
+                "<option value=\"{}\"{}>{} – erfasst am {}, gültig bis {}</option>",
+                esc(c.id.as_str()),
+                f.selected("einwilligung", c.id.as_str()),
+                esc(&recipients.join(", ")),
+                super::day(c.recorded_at.day()),
+                super::day(c.valid_until)
+            );
+        }
+        out.push_str("</select></label>\n");
+        f.error_at(out, "einwilligung");
+        let _ = writeln!(
+            out,
+            "<label>Wie und wann wurde widerrufen? <textarea name=\"notiz\" id=\"widerruf-notiz\" rows=\"2\" \
+             maxlength=\"1000\"{}>{}</textarea></label>",
+            f.aria("notiz"),
+            esc(&f.value("notiz").unwrap_or_default())
+        );
+        f.error_at(out, "notiz");
+        out.push_str(
+            "<p class=\"hinweis\">Vermittlungen, die nur auf dieser Einwilligung beruhen, werden storniert; die \
+             Empfänger werden benachrichtigt und um Löschung gebeten.</p>\n\
+             <button type=\"submit\">Widerruf speichern</button>\n</form>\n",
+        );
+    }
 
     // Close.
     let f = state("abschliessen");

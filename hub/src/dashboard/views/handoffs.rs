@@ -65,7 +65,7 @@ fn row(out: &mut String, r: &HandoffRow) {
         esc(r.referral_id.as_str()),
         case_link(&r.case),
         partner_name(&r.partner),
-        esc(labels::category(r.category)),
+        super::referral_link(&r.referral_id, r.category),
         esc(labels::state(r.state)),
         last_event(r.last_event.as_ref()),
     );

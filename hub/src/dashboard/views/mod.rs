@@ -17,6 +17,7 @@ pub mod case_page;
 pub mod figures;
 pub mod handoffs;
 pub mod partners;
+pub mod referral_page;
 pub mod today;
 pub mod triage;
 
@@ -58,6 +59,18 @@ pub(crate) fn day(d: Day) -> String {
 /// An instant as `dd.mm.yyyy HH:MM`, Hannover time.
 pub(crate) fn instant(i: Instant) -> String {
     mail_labels::instant(i)
+}
+
+/// A link to a referral's page, showing its category.
+pub(crate) fn referral_link(
+    id: &crate::domain::ids::ReferralId,
+    category: crate::domain::vocab::ReferralCategory,
+) -> String {
+    format!(
+        "<a class=\"vermittlung-link\" href=\"/vermittlungen/{}\">{}</a>",
+        esc(id.as_str()),
+        esc(labels::category(category))
+    )
 }
 
 /// `<time>` element for a day.

@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 
 use super::{Ctx, case_link, empty, esc, instant, labels, partner_name, time_day};
-use crate::service::dashboard::{DeadlineRow, HandoffRow, MailFailureRow, NoticeRow, TodayModel};
+use crate::service::dashboard::{
+    CONSENT_WARNING_DAYS, DeadlineRow, ExpiringConsent, HandoffRow, MailFailureRow, NoticeRow, TodayModel,
+};
 
 /// The body of the "Heute" page.
 pub fn render(m: &TodayModel, ctx: &Ctx) -> String {
@@ -12,8 +14,42 @@ pub fn render(m: &TodayModel, ctx: &Ctx) -> String {
     deadlines(&mut out, m);
     overdue(&mut out, &m.overdue);
     notices(&mut out, &m.notices);
+    expiring(&mut out, &m.expiring, m.today);
     failed_mails(&mut out, &m.failed_mails);
     out
+}
+
+fn expiring(out: &mut String, rows: &[ExpiringConsent], today: crate::domain::time::Day) {
+    let _ = writeln!(
+        out,
+        "<section id=\"einwilligungen\">\n<h2>Einwilligungen laufen ab (nächste {CONSENT_WARNING_DAYS} Tage)</h2>"
+    );
+    if rows.is_empty() {
+        out.push_str(&empty("Keine Einwilligung läuft in den nächsten 14 Tagen ab."));
+    } else {
+        out.push_str(
+            "<table>\n<thead><tr><th>Gültig bis</th><th>Fall</th><th>Empfänger</th><th>Noch</th></tr></thead>\n<tbody>\n",
+        );
+        for c in rows {
+            let left = match today.days_until(c.valid_until) {
+                ..=-1 => "abgelaufen".to_owned(),
+                0 => "nur noch heute".to_owned(),
+                1 => "1 Tag".to_owned(),
+                n => format!("{n} Tage"),
+            };
+            let recipients: Vec<String> = c.recipients.iter().map(partner_name).collect();
+            let _ = writeln!(
+                out,
+                "<tr class=\"einwilligung\" data-consent=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{left}</td></tr>",
+                esc(c.consent_id.as_str()),
+                time_day(c.valid_until),
+                case_link(&c.case),
+                recipients.join(", "),
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    out.push_str("</section>\n");
 }
 
 fn deadlines(out: &mut String, m: &TodayModel) {
@@ -65,7 +101,7 @@ fn overdue(out: &mut String, rows: &[HandoffRow]) {
                 esc(r.referral_id.as_str()),
                 case_link(&r.case),
                 partner_name(&r.partner),
-                esc(labels::category(r.category)),
+                super::referral_link(&r.referral_id, r.category),
                 esc(labels::state(r.state)),
                 time_day(r.reply_by),
             );
@@ -201,13 +237,14 @@ mod tests {
                 dead: true,
                 at: Instant::from_millis(0),
             }],
+            expiring: vec![],
         }
     }
 
     #[test]
     fn has_the_four_sections_and_escapes() {
         let html = render(&model(), &ctx());
-        for id in ["fristen", "ueberfaellig", "meldungen", "zustellfehler"] {
+        for id in ["fristen", "ueberfaellig", "meldungen", "einwilligungen", "zustellfehler"] {
             assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
         }
         assert!(!html.contains("<script>"), "{html}");
