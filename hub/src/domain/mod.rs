@@ -11,6 +11,7 @@ pub mod event;
 pub mod ids;
 pub mod mail;
 pub mod matching;
+pub mod notation;
 pub mod note;
 pub mod notice;
 pub mod org;

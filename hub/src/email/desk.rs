@@ -20,7 +20,6 @@ use crate::domain::ids::{Actor, Cents, IdempotencyKey, OrgId, ReferralId, StaffM
 use crate::domain::org::{Delivery, Organisation};
 use crate::domain::projection::CaseView;
 use crate::domain::referral::{Completion, Move, Reason};
-use crate::domain::time::Day;
 use crate::domain::vocab::{CompletionResult, DataCategory, ReasonCode};
 use crate::service::{Caller, Hub, HubError, Idem, LinkAct, ReferralView};
 
@@ -194,7 +193,7 @@ fn link_act(action: &str, input: &ActionInput) -> Result<LinkAct, DeskError> {
         let amount = match text(&input.amount).trim() {
             "" => None,
             a => Some(
-                euro_cents(a)
+                crate::domain::notation::euro_cents(a)
                     .and_then(|c| Cents::parse(c).ok())
                     .ok_or_else(|| invalid("amount", "Bitte geben Sie einen Betrag wie 1.560,00 an."))?,
             ),
@@ -202,7 +201,7 @@ fn link_act(action: &str, input: &ActionInput) -> Result<LinkAct, DeskError> {
         let effective_date = match text(&input.effective_date).trim() {
             "" => None,
             d => Some(
-                parse_day(d)
+                crate::domain::notation::day(d)
                     .ok_or_else(|| invalid("effective_date", "Bitte geben Sie ein Datum wie 28.01.2026 an."))?,
             ),
         };
@@ -211,38 +210,6 @@ fn link_act(action: &str, input: &ActionInput) -> Result<LinkAct, DeskError> {
         None
     };
     Ok(LinkAct::Move { mv, reason: Some(Reason { code, text: text(&input.reason_text) }), completion })
-}
-
-/// A euro amount as people write it (`1560`, `1560,00`, `1.560,00`, `1560.00`) in cents.
-fn euro_cents(s: &str) -> Option<i64> {
-    let s = s.trim().trim_end_matches('€').trim();
-    let (whole, frac) = match s.rfind([',', '.']) {
-        Some(i) if s.len() - i - 1 <= 2 && s[i + 1..].bytes().all(|b| b.is_ascii_digit()) => (&s[..i], &s[i + 1..]),
-        _ => (s, ""),
-    };
-    let whole: String = whole.chars().filter(|c| *c != '.' && *c != ' ').collect();
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 10 {
-        return None;
-    }
-    let cents = match frac.len() {
-        0 => 0,
-        1 => frac.parse::<i64>().ok()? * 10,
-        _ => frac.parse::<i64>().ok()?,
-    };
-    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
-}
-
-/// A date as `2026-01-28` (HTML date input) or `28.01.2026`.
-fn parse_day(s: &str) -> Option<Day> {
-    if let Ok(d) = Day::parse(s) {
-        return Some(d);
-    }
-    let mut parts = s.split('.');
-    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    Day::parse(&format!("{y:0>4}-{m:0>2}-{d:0>2}")).ok()
 }
 
 /// The case data of a view as table sections, one per kind of data.
@@ -419,26 +386,6 @@ fn desk_error(e: HubError) -> DeskError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn euro_amounts_as_people_write_them() {
-        assert_eq!(euro_cents("1560"), Some(156_000));
-        assert_eq!(euro_cents("1560,00"), Some(156_000));
-        assert_eq!(euro_cents("1.560,50"), Some(156_050));
-        assert_eq!(euro_cents("1560.5"), Some(156_050));
-        assert_eq!(euro_cents("1.560 €"), Some(156_000));
-        for bad in ["", "abc", "-5", "1,2,3", "12345678901"] {
-            assert_eq!(euro_cents(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn dates_in_both_forms() {
-        assert_eq!(parse_day("2026-01-28").map(|d| d.to_string()), Some("2026-01-28".into()));
-        assert_eq!(parse_day("28.01.2026").map(|d| d.to_string()), Some("2026-01-28".into()));
-        assert_eq!(parse_day("31.02.2026"), None);
-        assert_eq!(parse_day("28.01"), None);
-    }
 
     #[test]
     fn the_page_parses_its_own_shapes_and_leaves_the_rules_to_the_domain() {
