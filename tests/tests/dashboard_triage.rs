@@ -235,3 +235,73 @@ async fn an_overdue_referral_is_followed_up_on_its_page_with_a_note_and_withdraw
     assert_eq!(state_of(&seen), ReferralState::Cancelled);
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_court_notice_from_the_post_is_entered_its_schonfrist_shows_at_once_and_a_stage_is_recorded() {
+    let th = TestHub::start().await.expect("the test hub starts");
+    th.add_staff(orgs::FACHSTELLE, CASEWORKER.0, CASEWORKER.1, PASSWORD).await.expect("staff");
+    let b = Browser::start(&format!("https://localhost:{}", th.dashboard_addr().port())).await;
+    b.sign_in(CASEWORKER.0, PASSWORD).await;
+    b.wait_for_text("h1", "Heute", |t| t == "Heute").await;
+    b.click_and_wait("a#gericht-erfassen").await;
+    assert_eq!(b.path().await, "/gericht/neu");
+    let fill = |css: &'static str, v: String| {
+        let b = &b;
+        async move { b.set_value(&format!("form#gericht [name=\"{css}\"]"), &v).await }
+    };
+    fill("aktenzeichen", "12 C 345/26 (synthetisch)".into()).await;
+    fill("eingang", th.date_in_days(-10)).await;
+    fill("zustellung", th.date_in_days(-5)).await;
+    fill("nachname", "Sommer".into()).await;
+    fill("vorname", "Sina".into()).await;
+    fill("strasse", "Probeweg".into()).await;
+    fill("hausnummer", "3".into()).await;
+    fill("plz", "30453".into()).await;
+    fill("ort", "Hannover".into()).await;
+    fill("vermieter", "Wohnbau Nord eG".into()).await;
+    fill("mietvertrag", "WN-7777-01".into()).await;
+    fill("miete", "780,00".into()).await;
+    fill("rueckstand", "1.560,00".into()).await;
+    b.select("form#gericht select[name=\"vermieter_org\"]", orgs::WOHNBAU).await;
+    b.select("form#gericht select[name=\"bezirk\"]", "LINDEN_LIMMER").await;
+    // An amount that is none: refused at its field, everything entered kept, nothing stored.
+    fill("nutzung", "zweihundert".into()).await;
+    b.click_and_wait("form#gericht button[type=\"submit\"]").await;
+    assert_eq!(b.text("#nutzung-fehler").await, "Bitte einen Betrag wie 1.560,00 angeben.");
+    assert_eq!(
+        b.attr("form#gericht [name=\"aktenzeichen\"]", "value").await.as_deref(),
+        Some("12 C 345/26 (synthetisch)")
+    );
+    assert_eq!(b.attr("form#gericht [name=\"nachname\"]", "value").await.as_deref(), Some("Sommer"));
+    b.check_page("gericht-fehler").await;
+    let open = th.store().begin_read().await.expect("read").open_notices().await.expect("open notices");
+    assert!(open.is_empty(), "a refused form stores nothing");
+
+    fill("nutzung", "0".into()).await;
+    b.click_and_wait("form#gericht button[type=\"submit\"]").await;
+    let path = b.path().await;
+    assert!(path.starts_with("/meldungen/") && path.ends_with("?erledigt=gericht"), "{path}");
+    assert!(b.text("#erledigt").await.starts_with("Die Mitteilung ist gespeichert"));
+    let deadlines = b.text("section#fristen").await;
+    assert!(deadlines.contains("Ende der Schonfrist"), "the Schonfrist appears at once: {deadlines}");
+    assert!(b.text("section#gemeldet").await.contains("12 C 345/26"));
+    b.check_page("gericht-sichten").await;
+
+    // Into a new case; there the Schonfrist is among the case's deadlines, and a stage is added.
+    b.click_and_wait("form#uebernehmen button[type=\"submit\"]").await;
+    let path = b.path().await;
+    assert!(path.starts_with("/faelle/") && path.ends_with("?erledigt=meldung"), "{path}");
+    assert!(b.text("section#fristen").await.contains("Ende der Schonfrist"));
+    b.select("form#stufe select[name=\"stufe\"]", "KUENDIGUNG_FRISTLOS").await;
+    b.set_value("form#stufe [name=\"datum\"]", &th.date_in_days(-20)).await;
+    b.set_value("form#stufe [name=\"quelle\"]", "Kündigungsschreiben, Kopie von der Mieterin (synthetisch)").await;
+    b.click_and_wait("form#stufe button[type=\"submit\"]").await;
+    assert!(b.path().await.ends_with("?erledigt=stufe"), "{}", b.path().await);
+    assert_eq!(b.text("#erledigt").await, "Die Stufe ist eingetragen; die Fristen sind neu berechnet.");
+    assert!(
+        b.text("section#zeitleiste").await.contains("Fristlose Kündigung"),
+        "{}",
+        b.text("section#zeitleiste").await
+    );
+    b.close().await;
+}

@@ -73,6 +73,7 @@ body{overflow-wrap:break-word}
 .tabelle:focus{outline:2px solid #0b4f6c}
 input,select,textarea{max-width:100%;box-sizing:border-box}
 textarea{width:40rem}
+form.aktion input:not([type=checkbox]):not([type=radio]):not([type=date]):not([type=hidden]){width:24rem}
 form.aktion button[type=submit]{display:block;margin-top:.6rem}
 p.text{white-space:pre-wrap;background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:.6rem 1rem}
 svg,img{max-width:100%;height:auto}

@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use super::super::form::FormData;
 use super::{Ctx, csrf_field, empty, esc, instant, labels, partner_name, time_day, who};
 use crate::domain::time::Day;
-use crate::domain::vocab::{CaseOutcome, ConsentForm, ConsentStatus, DataCategory, ReferralCategory, RescueMeans};
+use crate::domain::vocab::{
+    CaseOutcome, ConsentForm, ConsentStatus, DataCategory, ReferralCategory, RescueMeans, ThreatStage,
+};
 use crate::service::dashboard::{CasePageModel, CaseReferral, TimelineEntry, TimelineEvent};
 
 /// What the address paragraph says under a Schutzsperre (§51 BMG).
@@ -43,6 +45,10 @@ pub fn render_done(m: &CasePageModel, ctx: &Ctx, done: Option<&str>) -> String {
 fn done_message(key: &str) -> Option<&'static str> {
     Some(match key {
         "meldung" => "Die Meldung ist diesem Fall zugeordnet.",
+        "gericht" => {
+            "Die Mitteilung des Gerichts ist gespeichert und diesem Fall zugeordnet; die Fristen sind neu berechnet."
+        }
+        "stufe" => "Die Stufe ist eingetragen; die Fristen sind neu berechnet.",
         "einwilligung" => "Die Einwilligung ist gespeichert.",
         "ueberweisen" => "Die Vermittlung ist gesendet; der Partner wird benachrichtigt.",
         "abschliessen" => "Der Fall ist abgeschlossen.",
@@ -471,6 +477,8 @@ fn error_summary(out: &mut String, echo: &FormEcho) {
     let what = match echo.form {
         "ueberweisen" => "Die Vermittlung",
         "einwilligung" => "Die Einwilligung",
+        "widerruf" => "Der Widerruf",
+        "stufe" => "Die Stufe",
         _ => "Der Abschluss",
     };
     let target = match echo.field {
@@ -611,6 +619,35 @@ fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEch
     );
     f.error_at(out, "schweigepflicht");
     out.push_str("<button type=\"submit\">Einwilligung speichern</button>\n</form>\n");
+
+    // Record a threat stage (a termination, a claim, an eviction date) with its date and source.
+    let f = state("stufe");
+    let _ = writeln!(out, "<form id=\"stufe\" method=\"post\" action=\"/faelle/{id}/stufe\">\n{csrf}");
+    out.push_str("<h3>Stufe eintragen</h3>\n");
+    f.error_on_form(out);
+    let _ = writeln!(out, "<label>Stufe <select name=\"stufe\" id=\"stufe-stufe\" required{}>", f.aria("stufe"));
+    let chosen = f.value("stufe").and_then(|v| ThreatStage::parse(&v));
+    super::options(out, ThreatStage::ALL, ThreatStage::as_str, labels::stage, chosen);
+    out.push_str("</select></label>\n");
+    f.error_at(out, "stufe");
+    let opened = m.case.opened_at.day().plus_days(-3650);
+    f.date(out, "Erreicht am", "datum", (opened, ctx.today), true);
+    f.date(
+        out,
+        "Endet am (nur bei Fristen wie dem Räumungstermin, optional)",
+        "ende",
+        (opened, ctx.today.plus_days(3650)),
+        false,
+    );
+    let _ = writeln!(
+        out,
+        "<label>Woher bekannt? (z. B. „Kündigungsschreiben vom Vermieter, Kopie liegt vor“) \
+         <input name=\"quelle\" id=\"stufe-quelle\" maxlength=\"500\" required value=\"{}\"{}></label>",
+        esc(&f.value("quelle").unwrap_or_default()),
+        f.aria("quelle")
+    );
+    f.error_at(out, "quelle");
+    out.push_str("<button type=\"submit\">Stufe speichern</button>\n</form>\n");
 
     // Revoke a consent: the household said so by phone, letter or in person.
     let active: Vec<_> = m.consents.iter().filter(|c| c.effective_status(ctx.today) == ConsentStatus::Active).collect();

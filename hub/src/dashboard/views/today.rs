@@ -112,7 +112,11 @@ fn overdue(out: &mut String, rows: &[HandoffRow]) {
 }
 
 fn notices(out: &mut String, rows: &[NoticeRow]) {
-    out.push_str("<section id=\"meldungen\">\n<h2>Neue Meldungen zur Sichtung</h2>\n");
+    out.push_str(
+        "<section id=\"meldungen\">\n<h2>Neue Meldungen zur Sichtung</h2>\n\
+         <p><a id=\"gericht-erfassen\" href=\"/gericht/neu\">Mitteilung des Gerichts erfassen</a> \
+         (kam per Post oder Fax)</p>\n",
+    );
     if rows.is_empty() {
         out.push_str(&empty("Keine offenen Meldungen."));
     } else {

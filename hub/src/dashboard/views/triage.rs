@@ -16,6 +16,8 @@ pub struct TriagePage<'a> {
     pub from: Option<String>,
     /// A refusal of the last take-up attempt, shown above the choice.
     pub error: Option<String>,
+    /// The notice was just entered by hand (a court notice from the post).
+    pub recorded: bool,
 }
 
 /// The page title.
@@ -29,6 +31,12 @@ pub fn render(p: &TriagePage<'_>, ctx: &Ctx) -> String {
     let n = &t.item.notice;
     let mut out = String::new();
     let _ = writeln!(out, "<h1>Meldung sichten</h1>");
+    if p.recorded {
+        out.push_str(
+            "<p class=\"erfolg\" role=\"status\" id=\"erledigt\">Die Mitteilung ist gespeichert. Ihre Fristen \
+             stehen unten; bitte ordnen Sie sie einem Fall zu.</p>\n",
+        );
+    }
     out.push_str("<section id=\"gemeldet\">\n<h2>Gemeldet</h2>\n<dl class=\"angaben\">\n");
     let mut row = |label: &str, value: String| {
         let _ = writeln!(out, "<dt>{label}</dt><dd>{value}</dd>");
