@@ -1456,6 +1456,47 @@ impl KeyFigures {
         out
     }
 
+    /// The figures as a German CSV for people (the dashboard's download, opened in a spreadsheet):
+    /// German headings and labels instead of keys, decimal commas, the time of the report in Hannover
+    /// time. [`KeyFigures::to_csv`] stays the stable format for programs.
+    pub fn to_csv_de(&self) -> String {
+        let mut out = String::from("Bereich;Angabe;Wert\n");
+        let mut line = |t: &str, r: &str, v: &str| {
+            let _ = writeln!(out, "{};{};{}", csv_field(t), csv_field(r), csv_field(v));
+        };
+        line("Bericht", "Jahr der Fallöffnung", &self.year.to_string());
+        let org = self.organisation.as_ref().map_or_else(|| "alle Fachstellen".to_owned(), |o| o.name.clone());
+        line("Bericht", "Fachstelle", &org);
+        let made = time::OffsetDateTime::parse(&self.generated_at, &time::format_description::well_known::Rfc3339)
+            .map(|t| crate::email::labels::instant(Instant::from_millis((t.unix_timestamp_nanos() / 1_000_000) as i64)))
+            .unwrap_or_else(|_| self.generated_at.clone());
+        line("Bericht", "Erstellt am", &made);
+        for t in &self.tables {
+            for r in &t.rows {
+                line(t.title_de, &r.label_de, &r.count.german());
+            }
+            for r in &t.rows {
+                if let Some(a) = r.amount_cents {
+                    let v = match a {
+                        Cell::Cents(c) => format!("{},{:02}", c / 100, c % 100),
+                        other => other.german(),
+                    };
+                    line(&format!("{} – Summe in Euro", t.title_de), &r.label_de, &v);
+                }
+                if let Some(m) = r.median_days {
+                    line(&format!("{} – Median in Tagen", t.title_de), &r.label_de, &m.german());
+                }
+            }
+        }
+        for r in &self.rates {
+            line("Quoten", &r.label_de, &r.percent.german());
+        }
+        for n in &self.not_recorded {
+            line("Nicht erfasst", n.text_de, "nicht erfasst");
+        }
+        out
+    }
+
     /// A self-contained German HTML document with the charts inline (SVG); every value is escaped.
     /// Printing it from a browser ("Als PDF speichern") is the PDF export: see
     /// [`key_figures_charts::PRINT_CSS`].

@@ -291,7 +291,15 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     let (file, body) = b.download("a#csv").await;
     let body = String::from_utf8(body).expect("the CSV is UTF-8");
     assert!(file.ends_with(".csv"), "the download is a CSV file: {file}");
-    assert!(body.starts_with("table;row;value\n") && body.contains("meta;year;2026"), "CSV {file}: {body}");
+    // For people: German headings and labels, no codes, the time in Hannover time (TT.MM.JJJJ HH:MM).
+    assert!(
+        body.starts_with("Bereich;Angabe;Wert\n") && body.contains("Bericht;Jahr der Fallöffnung;2026"),
+        "CSV {file}: {body}"
+    );
+    assert!(!body.contains("WOHNUNG_ERHALTEN") && !body.contains("T0") && !body.contains("meta;"), "no codes: {body}");
+    let made = body.lines().find(|l| l.starts_with("Bericht;Erstellt am;")).expect("the report's time");
+    let stamp = made.trim_start_matches("Bericht;Erstellt am;");
+    assert!(stamp.len() == 16 && stamp.as_bytes()[2] == b'.' && stamp.as_bytes()[10] == b' ', "{made}");
     let (pdf_path, pdf) = b.print_pdf("kennzahlen").await;
     assert!(pdf.starts_with(b"%PDF"), "{} is a PDF", pdf_path.display());
 
@@ -363,7 +371,7 @@ async fn housing_company_and_signed_out_browser_see_nothing_and_no_list_shows_a_
         }
     }
     let (status, csv) = get(&th, None, "/kennzahlen.csv?jahr=2026").await;
-    assert!(status == 303 && !csv.contains("table;row;value"), "signed out, the CSV is not served");
+    assert!(status == 303 && !csv.contains("Bereich;Angabe;Wert"), "signed out, the CSV is not served");
     b.check_page("anmelden").await;
 
     // The housing company's account: signed in, but "Kein Zugriff" (HTTP 403) everywhere, and no data.
@@ -381,7 +389,7 @@ async fn housing_company_and_signed_out_browser_see_nothing_and_no_list_shows_a_
         assert_eq!(status, 403, "{page} answers a housing-company account with 403");
     }
     let (status, csv) = get(&th, Some(&session), "/kennzahlen.csv?jahr=2026").await;
-    assert!(status == 403 && !csv.contains("table;row;value"), "the housing company gets no CSV");
+    assert!(status == 403 && !csv.contains("Bereich;Angabe;Wert"), "the housing company gets no CSV");
     b.check_page("kein-zugriff").await;
     b.sign_out().await;
     let (status, _) = get(&th, Some(&session), "/").await;

@@ -556,7 +556,7 @@ pub async fn key_figures_csv(State(state): State<DashState>, staff: Staff, Query
     };
     match figures(&state, &staff, year, Format::Csv).await {
         Ok(f) => {
-            let mut r = (StatusCode::OK, f.to_csv()).into_response();
+            let mut r = (StatusCode::OK, f.to_csv_de()).into_response();
             let h = r.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
             if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"kennzahlen-{year}.csv\"")) {
