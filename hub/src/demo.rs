@@ -189,9 +189,9 @@ fn frau_k_notice() -> pb::ArrearsNotice {
 }
 
 /// Runs the demo; with `serve`, keeps the hub and its dashboard running until Ctrl-C.
-pub async fn run(serve: bool) -> anyhow::Result<()> {
+pub async fn run(serve: bool, listen: crate::testkit::Listen) -> anyhow::Result<()> {
     println!("Wohnungserhalt Hub demo: the Frau K. case (synthetic data), played over mutual-TLS gRPC.\n");
-    let th = TestHub::start_at(Instant::from_millis(STORY_START_MS)).await?;
+    let th = TestHub::start_at_on(Instant::from_millis(STORY_START_MS), listen).await?;
     println!("hub started on {} with a fresh SQLite database in {}", th.addr(), th.data_dir().display());
     let demo = play(&th).await?;
     if serve {

@@ -60,6 +60,12 @@ enum Command {
         /// address and a caseworker's sign-in); stop with Ctrl-C.
         #[arg(long)]
         serve: bool,
+        /// With --serve: the gRPC address (default a free port on 127.0.0.1).
+        #[arg(long, value_name = "ADDR", requires = "serve")]
+        listen: Option<std::net::SocketAddr>,
+        /// With --serve: the dashboard's address (default a free port on 127.0.0.1), e.g. 127.0.0.1:8444.
+        #[arg(long, value_name = "ADDR", requires = "serve")]
+        dashboard_listen: Option<std::net::SocketAddr>,
     },
     /// Dashboard accounts of staff (sign-in with name and password).
     Staff {
@@ -286,7 +292,12 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Pki { command } => pki(command),
         Command::Org(args) => cli_org::run(args).await,
-        Command::Demo { serve } => hub::demo::run(serve).await,
+        Command::Demo { serve, listen, dashboard_listen } => {
+            let mut at = hub::testkit::Listen::default();
+            at.grpc = listen.unwrap_or(at.grpc);
+            at.dashboard = dashboard_listen.unwrap_or(at.dashboard);
+            hub::demo::run(serve, at).await
+        }
         Command::Staff { command } => cli_staff::run(command).await,
         Command::Receipt { command: ReceiptCommand::Verify { receipt, config, data_dir } } => {
             verify_receipt(&receipt, config, data_dir)

@@ -56,6 +56,22 @@ struct Served {
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
+/// Where a test hub listens: free ports on 127.0.0.1, unless `hub demo --serve` is told otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen {
+    /// The gRPC port.
+    pub grpc: SocketAddr,
+    /// The dashboard.
+    pub dashboard: SocketAddr,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        let free = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self { grpc: free, dashboard: free }
+    }
+}
+
 impl TestHub {
     /// Starts a hub with a manual clock at 2026-01-09 09:00 UTC and the standard network registered.
     pub async fn start() -> anyhow::Result<Self> {
@@ -64,8 +80,13 @@ impl TestHub {
 
     /// Starts a hub with a manual clock at `start` and the standard network registered.
     pub async fn start_at(start: Instant) -> anyhow::Result<Self> {
+        Self::start_at_on(start, Listen::default()).await
+    }
+
+    /// Starts a hub with a manual clock at `start`, listening where `listen` says.
+    pub async fn start_at_on(start: Instant, listen: Listen) -> anyhow::Result<Self> {
         let clock = ManualClock::new(start);
-        let mut th = Self::start_with(Arc::new(clock.clone())).await?;
+        let mut th = Self::start_inner(Arc::new(clock.clone()), None, listen).await?;
         th.clock = Some(clock);
         Ok(th)
     }
@@ -74,17 +95,21 @@ impl TestHub {
     /// manual clock at 2026-01-09 09:00 UTC and the standard network registered.
     pub async fn start_with_email(email: crate::email::EmailConfig) -> anyhow::Result<Self> {
         let clock = ManualClock::new(Instant::from_millis(START_MS));
-        let mut th = Self::start_inner(Arc::new(clock.clone()), Some(email)).await?;
+        let mut th = Self::start_inner(Arc::new(clock.clone()), Some(email), Listen::default()).await?;
         th.clock = Some(clock);
         Ok(th)
     }
 
     /// Starts a hub with the given clock and the standard network registered.
     pub async fn start_with(clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        Self::start_inner(clock, None).await
+        Self::start_inner(clock, None, Listen::default()).await
     }
 
-    async fn start_inner(clock: Arc<dyn Clock>, email: Option<crate::email::EmailConfig>) -> anyhow::Result<Self> {
+    async fn start_inner(
+        clock: Arc<dyn Clock>,
+        email: Option<crate::email::EmailConfig>,
+        listen: Listen,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let pki_dir = PkiDir::in_data_dir(dir.path());
         pki::init(&pki_dir, &["localhost".to_owned(), "127.0.0.1".to_owned()], false)?;
@@ -100,7 +125,7 @@ impl TestHub {
             }
             None => None,
         };
-        let served = Self::serve(dir.path(), database_url.as_deref(), clock.clone(), email.as_ref()).await?;
+        let served = Self::serve(dir.path(), database_url.as_deref(), clock.clone(), email.as_ref(), listen).await?;
         let th = Self {
             addr: served.addr,
             dir,
@@ -147,8 +172,14 @@ impl TestHub {
             }
             std::fs::copy(from, to)?;
         }
-        let served =
-            Self::serve(dir.path(), database_url.as_deref(), other.shared_clock.clone(), other.email.as_ref()).await?;
+        let served = Self::serve(
+            dir.path(),
+            database_url.as_deref(),
+            other.shared_clock.clone(),
+            other.email.as_ref(),
+            Listen::default(),
+        )
+        .await?;
         Ok(Self {
             addr: served.addr,
             dir,
@@ -187,10 +218,11 @@ impl TestHub {
         database_url: Option<&str>,
         clock: Arc<dyn Clock>,
         email: Option<&crate::email::EmailConfig>,
+        listen: Listen,
     ) -> anyhow::Result<Served> {
         let mut config =
             Config { data_dir: dir.to_owned(), database_url: database_url.map(str::to_owned), ..Config::default() };
-        config.dashboard.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.dashboard.listen = listen.dashboard;
         if let Some(email) = email {
             config.email = email.clone();
             config.email.enabled = true;
@@ -202,7 +234,9 @@ impl TestHub {
         let dispatcher = server.dispatcher();
         let web_addr = server.web_addr();
         let dashboard_addr = server.dashboard_addr();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = tokio::net::TcpListener::bind(listen.grpc)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {} for gRPC: {e}", listen.grpc))?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(server.serve(listener, async move {
@@ -252,9 +286,14 @@ impl TestHub {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        let served =
-            Self::serve(self.dir.path(), self.database_url.as_deref(), self.shared_clock.clone(), self.email.as_ref())
-                .await?;
+        let served = Self::serve(
+            self.dir.path(),
+            self.database_url.as_deref(),
+            self.shared_clock.clone(),
+            self.email.as_ref(),
+            Listen::default(),
+        )
+        .await?;
         self.addr = served.addr;
         self.hub = served.hub;
         self.dispatcher = served.dispatcher;
