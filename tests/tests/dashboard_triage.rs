@@ -252,7 +252,7 @@ async fn a_court_notice_from_the_post_is_entered_its_schonfrist_shows_at_once_an
     fill("aktenzeichen", "12 C 345/26 (synthetisch)".into()).await;
     fill("eingang", th.date_in_days(-10)).await;
     fill("zustellung", th.date_in_days(-5)).await;
-    fill("nachname", "Sommer".into()).await;
+    fill("nachname", "Süßmann".into()).await;
     fill("vorname", "Sina".into()).await;
     fill("strasse", "Probeweg".into()).await;
     fill("hausnummer", "3".into()).await;
@@ -272,7 +272,7 @@ async fn a_court_notice_from_the_post_is_entered_its_schonfrist_shows_at_once_an
         b.attr("form#gericht [name=\"aktenzeichen\"]", "value").await.as_deref(),
         Some("12 C 345/26 (synthetisch)")
     );
-    assert_eq!(b.attr("form#gericht [name=\"nachname\"]", "value").await.as_deref(), Some("Sommer"));
+    assert_eq!(b.attr("form#gericht [name=\"nachname\"]", "value").await.as_deref(), Some("Süßmann"));
     b.check_page("gericht-fehler").await;
     let open = th.store().begin_read().await.expect("read").open_notices().await.expect("open notices");
     assert!(open.is_empty(), "a refused form stores nothing");
@@ -303,5 +303,23 @@ async fn a_court_notice_from_the_post_is_entered_its_schonfrist_shows_at_once_an
         "{}",
         b.text("section#zeitleiste").await
     );
+    let case = b.path().await.trim_start_matches("/faelle/").split('?').next().expect("case id").to_owned();
+
+    // Found again by its Aktenzeichen, and by the name typed without umlauts; a search is audited.
+    let link = format!("table#faelle a.fall-link[href=\"/faelle/{case}\"]");
+    for words in ["345/26", "Suessmann", "suessmann sina"] {
+        b.goto("/faelle").await;
+        b.fill("form#filter input[name=\"suche\"]", words).await;
+        b.click_and_wait("form#filter button[type=\"submit\"]").await;
+        assert_eq!(b.count(&link).await, 1, "search {words:?}: {}", b.text("main").await);
+    }
+    b.check_page("faelle-suche").await;
+    b.goto("/faelle?suche=Zimmermann").await;
+    assert!(b.text("main").await.contains("Kein Fall passt zu dieser Suche."));
+    let query = hub::store::AuditQuery { limit: 10_000, ..Default::default() };
+    let records = th.store().begin_read().await.expect("read").audit_records(&query).await.expect("audit");
+    let searches: Vec<_> = records.iter().filter(|r| r.action == "dashboard.search").collect();
+    assert_eq!(searches.len(), 4, "every search is audited");
+    assert!(searches.iter().all(|r| !r.detail.contains("uessmann") && r.staff.as_deref() == Some(CASEWORKER.1)));
     b.close().await;
 }

@@ -17,6 +17,7 @@ use crate::domain::FieldError;
 use crate::domain::consent::ConsentDraft;
 use crate::domain::ids::Cents;
 use crate::domain::ids::{CaseId, ConsentId, IdempotencyKey, OrgId, PersonId, ReferralId};
+use crate::domain::matching::Search;
 use crate::domain::notice::{CourtData, NoticeId, TenantContact};
 use crate::domain::referral::{Move, Reason};
 use crate::domain::time::Day;
@@ -26,7 +27,7 @@ use crate::domain::vocab::{
 };
 use crate::key_figures::{self, Format};
 use crate::service::Outage;
-use crate::service::dashboard::HandoffFilter;
+use crate::service::dashboard::{CaseFilter, HandoffFilter};
 use crate::service::{HubError, Idem, NewClosure, NewConsent, NewReferral, NewStage, TakeUpTarget};
 
 /// The error page of a failed request. Internal details are logged, never shown.
@@ -119,10 +120,18 @@ pub async fn handoffs(State(state): State<DashState>, staff: Staff, Query(q): Qu
     }
 }
 
-/// GET /faelle : open cases.
-pub async fn cases(State(state): State<DashState>, staff: Staff) -> Response {
-    match state.hub.dash_cases(&staff.user.caller).await {
-        Ok(rows) => ok_page(&staff, Nav::Cases, "Fälle", &views::handoffs::render_cases(&rows, &staff.ctx(&state))),
+/// GET /faelle : the case list with its filters, search and pages.
+pub async fn cases(State(state): State<DashState>, staff: Staff, Query(q): Query<views::cases::CaseQuery>) -> Response {
+    let filter = CaseFilter {
+        status: q.status(),
+        stadtbezirk: q.bezirk.as_deref().and_then(Stadtbezirk::parse),
+        stage: q.stufe.as_deref().and_then(ThreatStage::parse),
+        search: q.suche.as_deref().and_then(Search::parse),
+        sort: q.sort(),
+        page: q.page(),
+    };
+    match state.hub.dash_cases(&staff.user.caller, &filter).await {
+        Ok(m) => ok_page(&staff, Nav::Cases, "Fälle", &views::cases::render(&m, &q, &staff.ctx(&state))),
         Err(e) => error_page(e, Some(&staff.frame(Nav::Cases))),
     }
 }

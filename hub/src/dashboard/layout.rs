@@ -73,6 +73,9 @@ body{overflow-wrap:break-word}
 .tabelle:focus{outline:2px solid #0b4f6c}
 input,select,textarea{max-width:100%;box-sizing:border-box}
 textarea{width:40rem}
+fieldset{min-width:0}
+form#filter{display:flex;flex-wrap:wrap;gap:.5rem 1.2rem;align-items:flex-end;margin-bottom:1rem}
+form#filter label{margin:0}
 form.aktion input:not([type=checkbox]):not([type=radio]):not([type=date]):not([type=hidden]){width:24rem}
 form.aktion button[type=submit]{display:block;margin-top:.6rem}
 p.text{white-space:pre-wrap;background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:.6rem 1rem}

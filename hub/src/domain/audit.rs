@@ -79,6 +79,8 @@ text_enum!(
         DeliveryRequeue = "delivery.requeue",
         /// A dashboard list showed cases.
         DashboardView = "dashboard.view",
+        /// A caseworker searched cases and notices.
+        Search = "dashboard.search",
         /// Key figures were read.
         KeyFigures = "report.key_figures",
         /// An access report (Art. 15 GDPR) was made.

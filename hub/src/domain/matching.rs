@@ -99,9 +99,94 @@ fn same_address(t: &TenantContact, a: &Address) -> bool {
         && street(&t.street) == street(&a.street)
 }
 
+/// What a caseworker types into the search: words, each of which must be found in a name (by how
+/// it sounds or as written, umlauts and accents folded: "Mueller", "Müller" and "Muller" meet), the
+/// address, the tenancy reference or a court file number (Aktenzeichen).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    words: Vec<String>,
+}
+
+impl Search {
+    /// The search for `text`; `None` when it holds nothing to search for.
+    pub fn parse(text: &str) -> Option<Self> {
+        let words: Vec<String> = text.split_whitespace().map(fold).filter(|w| !w.is_empty()).collect();
+        (!words.is_empty()).then_some(Self { words })
+    }
+
+    /// Whether `case` (with the file numbers of its court notices) matches every word.
+    pub fn matches_case(&self, case: &Case, file_numbers: &[&str]) -> bool {
+        let d = &case.details;
+        let mut texts: Vec<String> = vec![
+            fold(&format!("{} {}", d.address.street, d.address.house_number)),
+            fold(&d.address.postal_code),
+            fold(&d.tenancy.reference),
+        ];
+        texts.extend(file_numbers.iter().map(|f| fold(f)));
+        let names: Vec<&str> = d.persons.iter().flat_map(|p| [p.family_name.as_str(), p.given_name.as_str()]).collect();
+        self.words.iter().all(|w| word_found(w, &names, &texts))
+    }
+
+    /// Whether a notice not yet in a case matches every word (only what it lawfully carries).
+    pub fn matches_notice(&self, notice: &Notice) -> bool {
+        let (_, reference) = tenancy_of(notice);
+        let mut texts = vec![fold(reference)];
+        if let NoticeData::Court(c) = &notice.data {
+            texts.push(fold(&c.court_file_number));
+        }
+        let identified = match &notice.data {
+            NoticeData::Arrears(a) => a.consent_evidence.is_some(),
+            NoticeData::Court(_) => true,
+        };
+        let tenants = if identified { tenants_of(notice) } else { Vec::new() };
+        for t in &tenants {
+            texts.push(fold(&format!("{} {}", t.street, t.house_number)));
+        }
+        let names: Vec<&str> = tenants.iter().flat_map(|t| [t.family_name.as_str(), t.given_name.as_str()]).collect();
+        self.words.iter().all(|w| word_found(w, &names, &texts))
+    }
+}
+
+fn word_found(word: &str, names: &[&str], texts: &[String]) -> bool {
+    names.iter().any(|n| fold(n).contains(word) || sounds_alike(n, word)) || texts.iter().any(|t| t.contains(word))
+}
+
+/// Lower case with umlauts spelled out and accents dropped, without spaces inside file numbers
+/// mattering less than letters: "Müller" and "Mueller" fold to "mueller", "12 C 345/26" to "12 c 345/26".
+fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.trim().chars().flat_map(char::to_lowercase) {
+        match c {
+            'ä' => out.push_str("ae"),
+            'ö' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
+            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
+            'á' | 'à' | 'â' => out.push('a'),
+            'ç' => out.push('c'),
+            'ş' | 'š' => out.push('s'),
+            'ı' | 'í' | 'î' => out.push('i'),
+            'ó' | 'ô' | 'ø' => out.push('o'),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_search_folds_umlauts_and_hears_names() {
+        let s = Search::parse("  Mueller  ").expect("a word");
+        assert_eq!(s.words, ["mueller"]);
+        assert!(Search::parse("   ").is_none());
+        assert!(word_found("mueller", &["Müller"], &[]));
+        assert!(word_found("muller", &["Müller"], &[]), "sounds alike");
+        assert!(word_found("345/26", &[], &[fold("12 C 345/26")]));
+        assert!(!word_found("schmidt", &["Müller"], &[fold("Musterweg 7")]));
+    }
 
     #[test]
     fn streets_written_differently_are_the_same_street() {

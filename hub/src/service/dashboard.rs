@@ -16,13 +16,14 @@ use crate::domain::consent::Consent;
 use crate::domain::deadline::{CaseDeadline, for_case};
 use crate::domain::ids::{Actor, CaseId, Cents, ConsentId, NoticeId, OrgId, ReferralId};
 use crate::domain::mail::{JobStatus, MailJob, MailKind};
+use crate::domain::matching::Search;
 use crate::domain::note::Note;
-use crate::domain::notice::NoticeData;
+use crate::domain::notice::{Notice, NoticeData};
 use crate::domain::org::Organisation;
 use crate::domain::referral::{Move, Reason, Referral, ReferralState, Transition};
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::{
-    Channel, ConsentStatus, DataCategory, OrgKind, ReferralCategory, RouteIn, Stadtbezirk, ThreatStage,
+    CaseOutcome, Channel, ConsentStatus, DataCategory, OrgKind, ReferralCategory, RouteIn, Stadtbezirk, ThreatStage,
 };
 use crate::domain::workdays;
 use crate::store::{MailQuery, ReferralQuery, Tx};
@@ -261,7 +262,64 @@ pub struct ExpiringConsent {
     pub valid_until: Day,
 }
 
-/// An open case in the case list.
+/// Rows per page of the case list.
+pub const CASES_PER_PAGE: usize = 50;
+
+/// Which cases the case list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseStatus {
+    /// Open cases (the default).
+    #[default]
+    Open,
+    /// Closed cases.
+    Closed,
+    /// Both.
+    All,
+}
+
+/// How the case list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseSort {
+    /// Newest first (the default).
+    #[default]
+    Opened,
+    /// Nearest deadline first.
+    Deadline,
+}
+
+/// The case list's filters, search and page.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Open, closed or all.
+    pub status: CaseStatus,
+    /// Only this district.
+    pub stadtbezirk: Option<Stadtbezirk>,
+    /// Only cases whose latest stage is this one.
+    pub stage: Option<ThreatStage>,
+    /// Words to find (see [`Search`]); with a search, open notices are searched too.
+    pub search: Option<Search>,
+    /// The sort order.
+    pub sort: CaseSort,
+    /// The page, from 1.
+    pub page: usize,
+}
+
+/// The case list: one page of rows, how many there are, and the notices a search found.
+#[derive(Debug, Clone)]
+pub struct CasesModel {
+    /// The rows of this page.
+    pub rows: Vec<CaseRow>,
+    /// Cases matching the filter.
+    pub total: usize,
+    /// This page, from 1.
+    pub page: usize,
+    /// Pages in all.
+    pub pages: usize,
+    /// Notices not yet in a case that the search found.
+    pub notices: Vec<NoticeRow>,
+}
+
+/// A case in the case list.
 #[derive(Debug, Clone)]
 pub struct CaseRow {
     /// The case.
@@ -278,6 +336,10 @@ pub struct CaseRow {
     pub overdue_referrals: usize,
     /// The nearest deadline from today on.
     pub next_deadline: Option<CaseDeadline>,
+    /// The district.
+    pub stadtbezirk: Stadtbezirk,
+    /// Closed on, with the outcome.
+    pub closed: Option<(Day, CaseOutcome)>,
 }
 
 /// A partner as the case page's forms offer it.
@@ -764,12 +826,46 @@ impl Hub {
 
     /// The list of the caller's open cases, newest first, with stage, open and overdue referrals
     /// and the next deadline. Audited per case shown.
-    pub async fn dash_cases(&self, caller: &Caller) -> HubResult<Vec<CaseRow>> {
+    pub async fn dash_cases(&self, caller: &Caller, filter: &CaseFilter) -> HubResult<CasesModel> {
         let org = caller.fachstelle("use the dashboard")?;
         let today = self.today();
         let mut tx = self.store.begin().await?;
-        let own: Vec<Case> =
-            tx.cases().await?.into_iter().filter(|c| c.owner == org.id && c.closure.is_none()).collect();
+        let mut own: Vec<Case> = tx
+            .cases()
+            .await?
+            .into_iter()
+            .filter(|c| c.owner == org.id)
+            .filter(|c| match filter.status {
+                CaseStatus::Open => c.closure.is_none(),
+                CaseStatus::Closed => c.closure.is_some(),
+                CaseStatus::All => true,
+            })
+            .filter(|c| filter.stadtbezirk.is_none_or(|b| c.details.stadtbezirk == b))
+            .filter(|c| filter.stage.is_none_or(|s| c.latest_stage() == Some(s)))
+            .collect();
+        let mut found_notices = Vec::new();
+        if let Some(search) = &filter.search {
+            let mut kept = Vec::with_capacity(own.len());
+            for case in own {
+                let mut files = Vec::new();
+                for n in &case.notice_ids {
+                    if let Some(Notice { data: NoticeData::Court(c), .. }) = tx.notice(n).await? {
+                        files.push(c.court_file_number);
+                    }
+                }
+                let files: Vec<&str> = files.iter().map(String::as_str).collect();
+                if search.matches_case(&case, &files) {
+                    kept.push(case);
+                }
+            }
+            own = kept;
+            let (_, names) = org_names(tx.as_mut()).await?;
+            for notice in tx.open_notices().await?.into_iter().filter(|n| search.matches_notice(n)) {
+                let deadlines = crate::domain::deadline::for_notice(&notice, notice.received_at.day());
+                let nearest = deadlines.iter().filter(|d| d.date >= today).min_by_key(|d| d.date).cloned();
+                found_notices.push(notice_row(&names, TriageItem { notice, deadlines, nearest }));
+            }
+        }
         let query = ReferralQuery { sender: Some(org.id.clone()), states: open_states(), ..ReferralQuery::default() };
         let mut open: HashMap<CaseId, (usize, usize)> = HashMap::new();
         for r in all_referrals(tx.as_mut(), query).await? {
@@ -777,26 +873,55 @@ impl Hub {
             e.0 += 1;
             e.1 += usize::from(r.is_overdue(today));
         }
+        let mut rows: Vec<CaseRow> = own
+            .iter()
+            .map(|case| {
+                let (open_referrals, overdue_referrals) = open.get(&case.id).copied().unwrap_or_default();
+                CaseRow {
+                    case: CaseLabel::of(case),
+                    opened_at: case.opened_at,
+                    stage: case.latest_stage(),
+                    route_in: case.details.route_in,
+                    open_referrals,
+                    overdue_referrals,
+                    next_deadline: for_case(case).into_iter().find(|d| d.date >= today),
+                    stadtbezirk: case.details.stadtbezirk,
+                    closed: case.closure.as_ref().map(|c| (c.at.day(), c.outcome)),
+                }
+            })
+            .collect();
+        match filter.sort {
+            CaseSort::Opened => rows.sort_by(|a, b| b.opened_at.cmp(&a.opened_at).then(a.case.id.cmp(&b.case.id))),
+            CaseSort::Deadline => rows.sort_by(|a, b| {
+                let day =
+                    |r: &CaseRow| r.next_deadline.as_ref().map_or(Day::parse("9999-12-31").ok(), |d| Some(d.date));
+                day(a).cmp(&day(b)).then(b.opened_at.cmp(&a.opened_at))
+            }),
+        }
+        let total = rows.len();
+        let pages = total.div_ceil(CASES_PER_PAGE).max(1);
+        let page = filter.page.clamp(1, pages);
+        let rows: Vec<CaseRow> = rows.into_iter().skip((page - 1) * CASES_PER_PAGE).take(CASES_PER_PAGE).collect();
         let mut shown = Shown::default();
-        let mut rows = Vec::with_capacity(own.len());
-        for case in &own {
-            let label = CaseLabel::of(case);
-            shown.add(&label, "Stand");
-            let (open_referrals, overdue_referrals) = open.get(&case.id).copied().unwrap_or_default();
-            rows.push(CaseRow {
-                case: label,
-                opened_at: case.opened_at,
-                stage: case.latest_stage(),
-                route_in: case.details.route_in,
-                open_referrals,
-                overdue_referrals,
-                next_deadline: for_case(case).into_iter().find(|d| d.date >= today),
-            });
+        for r in &rows {
+            shown.add(&r.case, "Stand");
         }
         let mut p = Pending::new();
+        if filter.search.is_some() {
+            // A search reads personal data: who searched, and how much it found (never the words).
+            p.audit.push(audit(
+                &caller.actor(),
+                self.now(),
+                AuditAction::Search,
+                None,
+                None,
+                "owner".into(),
+                AuditDetail::Count { n: (total + found_notices.len()) as u64, of: "cases and notices found".into() },
+            ));
+        }
         shown.audit(self, caller, "Fälle", &mut p);
         self.finish(tx, caller, None, None, p).await?;
-        Ok(rows)
+        Ok(CasesModel { rows, total, page, pages, notices: found_notices })
     }
 
     /// The referral page: one referral of the caller's case with its history, notes, the data sent
@@ -1273,10 +1398,24 @@ mod tests {
         let done = HandoffFilter { state: Some(ReferralState::Completed), ..HandoffFilter::default() };
         assert!(hub.dash_handoffs(&fs, done).await?.rows.is_empty());
 
-        let cases = hub.dash_cases(&fs).await?;
-        assert_eq!(cases.len(), 2);
-        let row = cases.iter().find(|c| c.case.id == named.id).expect("named case listed");
+        let cases = hub.dash_cases(&fs, &CaseFilter::default()).await?;
+        assert_eq!((cases.total, cases.page, cases.pages), (2, 1, 1));
+        let row = cases.rows.iter().find(|c| c.case.id == named.id).expect("named case listed");
         assert_eq!((row.open_referrals, row.overdue_referrals), (1, 1));
+        // A search finds a name however it is spelled, and is audited without its words.
+        for spelling in ["Kayser", "kaiser", "KAISER Anna"] {
+            let search = CaseFilter { search: Search::parse(spelling), ..CaseFilter::default() };
+            let found = hub.dash_cases(&fs, &search).await?;
+            assert_eq!(
+                found.rows.iter().map(|r| r.case.id.clone()).collect::<Vec<_>>(),
+                [named.id.clone()],
+                "{spelling}"
+            );
+        }
+        let none = CaseFilter { search: Search::parse("Zimmermann"), ..CaseFilter::default() };
+        assert_eq!(hub.dash_cases(&fs, &none).await?.total, 0);
+        let closed = CaseFilter { status: CaseStatus::Closed, ..CaseFilter::default() };
+        assert_eq!(hub.dash_cases(&fs, &closed).await?.total, 0, "no case is closed yet");
 
         let p = hub.dash_partners(&fs).await?;
         let jc_row = p.iter().find(|r| r.partner.id.as_str() == orgs::JOBCENTER).expect("jobcenter");

@@ -967,7 +967,9 @@ mod tests {
         assert!(html.contains(&format!("action=\"/faelle/{id}/ueberweisen\"")));
         assert!(html.contains(&format!("action=\"/faelle/{id}/einwilligung\"")));
         assert!(html.contains(&format!("action=\"/faelle/{id}/abschliessen\"")));
-        assert_eq!(html.matches("<input type=\"hidden\" name=\"csrf\" value=\"tok&quot;en\">").count(), 3);
+        assert!(html.contains(&format!("action=\"/faelle/{id}/stufe\"")));
+        // Refer, consent, stage and close (the revocation form only with a consent in force).
+        assert_eq!(html.matches("<input type=\"hidden\" name=\"csrf\" value=\"tok&quot;en\">").count(), 4);
         for field in [
             "name=\"empfaenger\"",
             "name=\"kategorie\"",

@@ -1,10 +1,10 @@
-//! The "Vermittlungen" page (every referral the Fachstelle sent, with a filter) and the case list.
+//! The "Vermittlungen" page: every referral the Fachstelle sent, with a filter.
 
 use std::fmt::Write as _;
 
 use super::{Ctx, case_link, empty, esc, instant, labels, partner_name, time_day, who};
 use crate::domain::referral::ReferralState;
-use crate::service::dashboard::{CaseRow, HandoffFilter, HandoffRow, HandoffsModel, LastEvent};
+use crate::service::dashboard::{HandoffFilter, HandoffRow, HandoffsModel, LastEvent};
 
 /// The body of the "Vermittlungen" page.
 pub fn render(m: &HandoffsModel, filter: &HandoffFilter, ctx: &Ctx) -> String {
@@ -82,42 +82,6 @@ pub(crate) fn last_event(e: Option<&LastEvent>) -> String {
     }
 }
 
-/// The body of the case list ("Fälle"): open cases, newest first. No address.
-pub fn render_cases(rows: &[CaseRow], ctx: &Ctx) -> String {
-    let _ = ctx;
-    let mut out = String::new();
-    if rows.is_empty() {
-        out.push_str(&empty("Keine offenen Fälle."));
-        return out;
-    }
-    let _ = writeln!(out, "<p class=\"anzahl\">{}</p>", super::count(rows.len(), "offener Fall", "offene Fälle"));
-    out.push_str(
-        "<table id=\"faelle\">\n<thead><tr><th>Fall</th><th>Eröffnet</th><th>Zugang</th><th>Stufe</th>\
-         <th>Offene Vermittlungen</th><th>Nächste Frist</th></tr></thead>\n<tbody>\n",
-    );
-    for r in rows {
-        let open = if r.overdue_referrals > 0 {
-            format!("{} (<strong class=\"warnung\">{} überfällig</strong>)", r.open_referrals, r.overdue_referrals)
-        } else {
-            r.open_referrals.to_string()
-        };
-        let next = r.next_deadline.as_ref().map_or_else(
-            || "–".to_owned(),
-            |d| format!("{} ({})", time_day(d.date), esc(&labels::deadline_kind(&d.kind))),
-        );
-        let _ = writeln!(
-            out,
-            "<tr class=\"fall\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{open}</td><td>{next}</td></tr>",
-            case_link(&r.case),
-            instant(r.opened_at),
-            esc(labels::route_in(r.route_in)),
-            r.stage.map_or_else(|| "–".to_owned(), |s| esc(labels::stage(s))),
-        );
-    }
-    out.push_str("</tbody>\n</table>\n");
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,21 +144,5 @@ mod tests {
         assert!(html.contains("name=\"ueberfaellig\" value=\"1\" checked"));
         assert!(html.contains("Keine Vermittlungen"));
         assert_eq!(HandoffFilter::from_query(Some(""), Some("NOPE"), None), HandoffFilter::default());
-    }
-
-    #[test]
-    fn case_list_links_each_case_without_address() {
-        let rows = vec![CaseRow {
-            case: CaseLabel { id: CaseId::new(), name: Some("K., Anna".into()) },
-            opened_at: Instant::from_millis(0),
-            stage: Some(ThreatStage::Mahnung),
-            route_in: RouteIn::HousingCompanyNotice,
-            open_referrals: 2,
-            overdue_referrals: 1,
-            next_deadline: None,
-        }];
-        let html = render_cases(&rows, &ctx());
-        assert!(html.contains("class=\"fall-link\"") && html.contains("K., Anna"));
-        assert!(html.contains("1 überfällig") && html.contains("Mahnung"));
     }
 }

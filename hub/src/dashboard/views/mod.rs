@@ -14,6 +14,7 @@ use crate::email::labels as mail_labels;
 use crate::service::dashboard::{CaseLabel, PartnerRef, Who};
 
 pub mod case_page;
+pub mod cases;
 pub mod court_form;
 pub mod figures;
 pub mod handoffs;
