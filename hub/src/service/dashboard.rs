@@ -1406,11 +1406,8 @@ mod tests {
         for spelling in ["Kayser", "kaiser", "KAISER Anna"] {
             let search = CaseFilter { search: Search::parse(spelling), ..CaseFilter::default() };
             let found = hub.dash_cases(&fs, &search).await?;
-            assert_eq!(
-                found.rows.iter().map(|r| r.case.id.clone()).collect::<Vec<_>>(),
-                [named.id.clone()],
-                "{spelling}"
-            );
+            let ids: Vec<&CaseId> = found.rows.iter().map(|r| &r.case.id).collect();
+            assert_eq!(ids, [&named.id], "{spelling}");
         }
         let none = CaseFilter { search: Search::parse("Zimmermann"), ..CaseFilter::default() };
         assert_eq!(hub.dash_cases(&fs, &none).await?.total, 0);

@@ -88,7 +88,7 @@ mod tests {
     use crate::domain::ids::{CaseId, OrgId, ReferralId};
     use crate::domain::referral::Move;
     use crate::domain::time::{Day, Instant};
-    use crate::domain::vocab::{ReferralCategory, RouteIn, ThreatStage};
+    use crate::domain::vocab::ReferralCategory;
     use crate::service::dashboard::{CaseLabel, PartnerRef, Who};
 
     fn ctx() -> Ctx {
