@@ -323,3 +323,78 @@ async fn a_court_notice_from_the_post_is_entered_its_schonfrist_shows_at_once_an
     assert!(searches.iter().all(|r| !r.detail.contains("uessmann") && r.staff.as_deref() == Some(CASEWORKER.1)));
     b.close().await;
 }
+
+/// `YYYY-MM-DD` as the pages write it (`DD.MM.YYYY`).
+fn german(iso: &str) -> String {
+    let p: Vec<&str> = iso.split('-').collect();
+    format!("{}.{}.{}", p[2], p[1], p[0])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn casework_assigns_logs_contact_attempts_and_follows_up_a_kept_tenancy() {
+    let th = TestHub::start().await.expect("the test hub starts");
+    th.add_staff(orgs::FACHSTELLE, CASEWORKER.0, CASEWORKER.1, PASSWORD).await.expect("staff");
+    th.add_staff(orgs::FACHSTELLE, "t.colleague", "Tom Kollege (synthetisch)", PASSWORD).await.expect("staff");
+    let case = open_case(&th).await;
+    th.advance_days(7);
+    let b = Browser::start(&format!("https://localhost:{}", th.dashboard_addr().port())).await;
+    b.sign_in(CASEWORKER.0, PASSWORD).await;
+    b.wait_for_text("h1", "Heute", |t| t == "Heute").await;
+    b.goto(&format!("/faelle/{}", case.id)).await;
+    assert_eq!(b.text("#zustaendig-name").await, "noch niemand");
+    assert_eq!(b.text("#erster-kontakt").await, "noch nicht erreicht");
+
+    // Responsible: the signed-in caseworker; "nur meine Fälle" then lists the case, for her only.
+    b.select("form#zustaendig select[name=\"zustaendig\"]", CASEWORKER.0).await;
+    b.click_and_wait("form#zustaendig button[type=\"submit\"]").await;
+    assert_eq!(b.text("#zustaendig-name").await, CASEWORKER.1);
+    b.goto("/faelle?zustaendig=ich").await;
+    assert_eq!(b.count(&format!("table#faelle a.fall-link[href=\"/faelle/{}\"]", case.id)).await, 1);
+    assert_eq!(b.text("table#faelle td.zustaendig").await, CASEWORKER.1);
+
+    // The city writes first, then calls, then visits: three tries, the household reached on the third.
+    b.goto(&format!("/faelle/{}", case.id)).await;
+    for (kind, days_ago, reached, note) in [
+        ("ANSCHREIBEN", 6, false, "Brief mit Terminangebot"),
+        ("ANRUF", 4, false, "nicht abgenommen"),
+        ("HAUSBESUCH", 2, true, "Frau K. angetroffen, Termin vereinbart"),
+    ] {
+        b.select("form#kontakt-form select[name=\"wie\"]", kind).await;
+        b.set_value("form#kontakt-form [name=\"datum\"]", &th.date_in_days(-days_ago)).await;
+        if reached {
+            b.check("form#kontakt-form input[name=\"erreicht\"]").await;
+        }
+        b.fill("form#kontakt-form [name=\"notiz\"]", note).await;
+        b.click_and_wait("form#kontakt-form button[type=\"submit\"]").await;
+        assert!(b.path().await.ends_with("?erledigt=kontakt"), "{}", b.path().await);
+    }
+    assert_eq!(b.count("table#kontaktversuche tr.kontaktversuch").await, 3);
+    assert_eq!(b.text("#erster-kontakt").await, german(&th.date_in_days(-2)));
+    b.check_page("fall-kontakt").await;
+
+    // Closed with the tenancy kept: three follow-ups; the first is due after three months, on Heute.
+    b.select("form#abschliessen select[name=\"ergebnis\"]", "WOHNUNG_ERHALTEN").await;
+    b.select("form#abschliessen select[name=\"mittel\"]", "SGB2_LOAN").await;
+    b.click_and_wait("form#abschliessen button[type=\"submit\"]").await;
+    assert!(b.path().await.ends_with("?erledigt=abschliessen"), "{}", b.text("main").await);
+    assert_eq!(b.count("table#wiedervorlagen tr.wiedervorlage").await, 3);
+    assert_eq!(b.count("form.wiedervorlage").await, 0, "nothing due yet");
+    th.advance_days(93);
+    // Three months later: a new working day, a new sign-in.
+    b.goto("/").await;
+    b.sign_in(CASEWORKER.0, PASSWORD).await;
+    b.wait_for_text("h1", "Heute", |t| t == "Heute").await;
+    let due = format!("section#wiedervorlagen a.fall-link[href=\"/faelle/{}\"]", case.id);
+    assert_eq!(b.count(&due).await, 1, "{}", b.text("section#wiedervorlagen").await);
+    b.click_and_wait(&due).await;
+    b.click_and_wait("tr.wiedervorlage[data-monate=\"3\"] button[value=\"ja\"]").await;
+    assert!(b.path().await.ends_with("?erledigt=wiedervorlage"));
+    assert!(b.text("tr.wiedervorlage[data-monate=\"3\"]").await.contains("Wohnung gehalten"));
+    b.goto("/").await;
+    assert_eq!(b.count(&due).await, 0, "done: no longer on Heute");
+    let audit = th.hub().audit_of_case(&CaseId::parse(&case.id).expect("id")).await.expect("audit");
+    for action in [AuditAction::CaseAssign, AuditAction::CaseContact, AuditAction::CaseFollowUp] {
+        assert!(audit.iter().any(|a| a.action == action && a.staff.as_deref() == Some(CASEWORKER.1)), "{action}");
+    }
+    b.close().await;
+}

@@ -14,12 +14,14 @@ use super::form::FormData;
 use super::layout::{Frame, Nav, html, message_page, page, secure_headers};
 use super::views;
 use crate::domain::FieldError;
+use crate::domain::casework::ContactKind;
 use crate::domain::consent::ConsentDraft;
 use crate::domain::ids::Cents;
 use crate::domain::ids::{CaseId, ConsentId, IdempotencyKey, OrgId, PersonId, ReferralId};
 use crate::domain::matching::Search;
 use crate::domain::notice::{CourtData, NoticeId, TenantContact};
 use crate::domain::referral::{Move, Reason};
+use crate::domain::staff::Username;
 use crate::domain::time::Day;
 use crate::domain::vocab::{
     CaseOutcome, ConsentForm, DataCategory, OrgKind, ReasonCode, ReferralCategory, RescueMeans, Stadtbezirk,
@@ -28,7 +30,7 @@ use crate::domain::vocab::{
 use crate::key_figures::{self, Format};
 use crate::service::Outage;
 use crate::service::dashboard::{CaseFilter, HandoffFilter};
-use crate::service::{HubError, Idem, NewClosure, NewConsent, NewReferral, NewStage, TakeUpTarget};
+use crate::service::{HubError, Idem, NewClosure, NewConsent, NewContact, NewReferral, NewStage, TakeUpTarget};
 
 /// The error page of a failed request. Internal details are logged, never shown.
 pub fn error_page(e: HubError, frame: Option<&Frame<'_>>) -> Response {
@@ -127,6 +129,7 @@ pub async fn cases(State(state): State<DashState>, staff: Staff, Query(q): Query
         stadtbezirk: q.bezirk.as_deref().and_then(Stadtbezirk::parse),
         stage: q.stufe.as_deref().and_then(ThreatStage::parse),
         search: q.suche.as_deref().and_then(Search::parse),
+        assignee: q.mine().then(|| staff.user.account.username.clone()),
         sort: q.sort(),
         page: q.page(),
     };
@@ -661,6 +664,15 @@ const STAGE: CaseForm = CaseForm {
     ],
 };
 
+const ASSIGN: CaseForm = CaseForm { id: "zustaendig", fields: &[("assignee", "zustaendig", "Zuständig")] };
+
+const CONTACT: CaseForm = CaseForm {
+    id: "kontakt",
+    fields: &[("kind", "wie", "Wie"), ("day", "datum", "Datum"), ("note", "notiz", "Notiz")],
+};
+
+const FOLLOW_UP: CaseForm = CaseForm { id: "wiedervorlage", fields: &[("months", "monate", "Wiedervorlage")] };
+
 const CLOSE: CaseForm = CaseForm {
     id: "abschliessen",
     fields: &[("outcome", "ergebnis", "Ergebnis"), ("rescue_means", "mittel", "Mittel"), ("note", "notiz", "Notiz")],
@@ -818,6 +830,61 @@ pub async fn stage(State(state): State<DashState>, staff: Staff, Path(id): Path<
             source: form.one("quelle").unwrap_or_default(),
         };
         hub.record_stage(&caller, &idem, &case_id, new).await.map(|_| ())
+    })
+    .await
+}
+
+/// POST /faelle/{id}/zustaendig : gives the case to a colleague (or to nobody).
+pub async fn assign(State(state): State<DashState>, staff: Staff, Path(id): Path<String>, form: FormData) -> Response {
+    let caller = staff.user.caller.clone();
+    let hub = state.hub.clone();
+    case_action(&state, staff, id, ASSIGN, form, |case_id, form| async move {
+        let idem = form_idem("assign", &form)?;
+        let to = form
+            .non_empty("zustaendig")
+            .map(|u| Username::parse(&u).map_err(|e| HubError::Invalid(e.within("zustaendig"))))
+            .transpose()?;
+        hub.assign_case(&caller, &idem, &case_id, to).await.map(|_| ())
+    })
+    .await
+}
+
+/// POST /faelle/{id}/kontakt : a try to reach the household.
+pub async fn contact(State(state): State<DashState>, staff: Staff, Path(id): Path<String>, form: FormData) -> Response {
+    let caller = staff.user.caller.clone();
+    let hub = state.hub.clone();
+    case_action(&state, staff, id, CONTACT, form, |case_id, form| async move {
+        let idem = form_idem("contact", &form)?;
+        let new = NewContact {
+            kind: required(parse_one(&form, "wie", ContactKind::parse)?, "wie")?,
+            day: required(form_day(&form, "datum")?, "datum")?,
+            reached: form.one("erreicht").is_some(),
+            note: form.one("notiz").unwrap_or_default(),
+        };
+        hub.record_contact(&caller, &idem, &case_id, new).await.map(|_| ())
+    })
+    .await
+}
+
+/// POST /faelle/{id}/wiedervorlage : whether a kept tenancy still held at a follow-up.
+pub async fn follow_up(
+    State(state): State<DashState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let caller = staff.user.caller.clone();
+    let hub = state.hub.clone();
+    case_action(&state, staff, id, FOLLOW_UP, form, |case_id, form| async move {
+        let idem = form_idem("follow_up", &form)?;
+        let months = form.one("monate").and_then(|m| m.parse::<u8>().ok());
+        let months = required(months, "monate")?;
+        let held = match form.one("gehalten").as_deref() {
+            Some("ja") => true,
+            Some("nein") => false,
+            _ => return Err(FieldError::new("gehalten", "missing").de("Bitte wählen: gehalten oder nicht.").into()),
+        };
+        hub.record_follow_up(&caller, &idem, &case_id, months, held).await.map(|_| ())
     })
     .await
 }

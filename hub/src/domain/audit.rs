@@ -21,6 +21,12 @@ text_enum!(
         CaseStage = "case.stage",
         /// A case was closed.
         CaseClose = "case.close",
+        /// A case was given to a caseworker (or to nobody).
+        CaseAssign = "case.assign",
+        /// A try to reach the household was recorded.
+        CaseContact = "case.contact",
+        /// A check whether a kept tenancy held was recorded.
+        CaseFollowUp = "case.follow_up",
         /// A case's processing was restricted (Art. 18 GDPR).
         CaseRestrict = "case.restrict",
         /// A restriction was lifted.
@@ -190,6 +196,25 @@ pub enum AuditDetail {
         /// The stage.
         stage: String,
     },
+    /// A case given to a caseworker, by sign-in name (none: to nobody).
+    Assigned {
+        /// The caseworker.
+        to: Option<String>,
+    },
+    /// A try to reach the household.
+    Contacted {
+        /// How (`ANRUF`, ...).
+        how: String,
+        /// Whether the household was reached.
+        reached: bool,
+    },
+    /// A follow-up after a kept tenancy.
+    FollowedUp {
+        /// Months after closing.
+        months: u8,
+        /// Whether the tenancy still held.
+        held: bool,
+    },
     /// A case closed.
     Closed {
         /// The outcome.
@@ -301,6 +326,9 @@ mod tests {
             AuditDetail::Count { n: 3, of: "notes".into() },
             AuditDetail::Closed { outcome: "TENANCY_KEPT".into() },
             AuditDetail::Stage { stage: "EVICTION_SUIT".into() },
+            AuditDetail::Assigned { to: Some("k.meyer".into()) },
+            AuditDetail::Contacted { how: "ANRUF".into(), reached: true },
+            AuditDetail::FollowedUp { months: 3, held: true },
             AuditDetail::TakenUp { notice: "n-1".into(), linked: false, declined: vec!["c-2".into()] },
             AuditDetail::Restricted { reason: "asked by letter".into() },
             AuditDetail::Erased { rows: 12, kept: vec!["the audit trail".into()] },

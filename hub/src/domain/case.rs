@@ -342,6 +342,15 @@ pub struct Case {
     /// The day the closed case is due for erasure (closing day + retention of its outcome).
     #[serde(default)]
     pub erase_on: Option<Day>,
+    /// The caseworker responsible for the case.
+    #[serde(default)]
+    pub assignee: Option<super::casework::Assignee>,
+    /// Tries to reach the household, in the order recorded.
+    #[serde(default)]
+    pub contacts: Vec<super::casework::ContactAttempt>,
+    /// Checks after a kept tenancy whether it held.
+    #[serde(default)]
+    pub follow_ups: Vec<super::casework::FollowUp>,
     /// Private: a case is made only by [`Case::open`] (its fields stay readable).
     #[serde(skip)]
     made: Made,
@@ -385,6 +394,9 @@ impl Case {
             announced_deadlines: vec![],
             restriction: None,
             erase_on: None,
+            assignee: None,
+            contacts: vec![],
+            follow_ups: vec![],
             made: Made,
         }
     }

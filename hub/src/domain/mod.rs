@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod basis;
 pub mod case;
+pub mod casework;
 pub mod consent;
 pub mod deadline;
 pub mod erasure;

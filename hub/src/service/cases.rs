@@ -272,6 +272,7 @@ impl Hub {
         case.closure = Some(Closure::new(close.outcome, close.rescue_means, close.note, now)?);
         // §84 SGB X: from now on the case is kept only for its retention period.
         case.erase_on = Some(self.retention.erase_on(close.outcome, now.day()));
+        case.follow_ups = crate::domain::casework::follow_ups_after(close.outcome, now.day());
         tx.update_case(&case).await?;
         let mut p = Pending::new();
         let mut cancelled = Vec::new();

@@ -21,6 +21,7 @@ use crate::domain::note::Note;
 use crate::domain::notice::{Notice, NoticeData};
 use crate::domain::org::Organisation;
 use crate::domain::referral::{Move, Reason, Referral, ReferralState, Transition};
+use crate::domain::staff::Username;
 use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::{
     CaseOutcome, Channel, ConsentStatus, DataCategory, OrgKind, ReferralCategory, RouteIn, Stadtbezirk, ThreatStage,
@@ -243,6 +244,19 @@ pub struct TodayModel {
     pub failed_mails: Vec<MailFailureRow>,
     /// Consents of open cases whose last valid day is at most [`CONSENT_WARNING_DAYS`] away, soonest first.
     pub expiring: Vec<ExpiringConsent>,
+    /// Follow-ups of closed cases that are due and not yet recorded, oldest first.
+    pub follow_ups: Vec<FollowUpRow>,
+}
+
+/// A follow-up after a kept tenancy that is due.
+#[derive(Debug, Clone)]
+pub struct FollowUpRow {
+    /// The case.
+    pub case: CaseLabel,
+    /// Months after closing.
+    pub months: u8,
+    /// Due on.
+    pub due: Day,
 }
 
 /// Days ahead in which an ending consent appears on "Heute": time to ask the household to renew it
@@ -298,6 +312,8 @@ pub struct CaseFilter {
     pub stage: Option<ThreatStage>,
     /// Words to find (see [`Search`]); with a search, open notices are searched too.
     pub search: Option<Search>,
+    /// Only the cases of this caseworker ("Meine Fälle").
+    pub assignee: Option<Username>,
     /// The sort order.
     pub sort: CaseSort,
     /// The page, from 1.
@@ -340,6 +356,8 @@ pub struct CaseRow {
     pub stadtbezirk: Stadtbezirk,
     /// Closed on, with the outcome.
     pub closed: Option<(Day, CaseOutcome)>,
+    /// The responsible caseworker's name.
+    pub assignee: Option<String>,
 }
 
 /// A partner as the case page's forms offer it.
@@ -500,6 +518,8 @@ pub struct CasePageModel {
     pub org_names: BTreeMap<OrgId, String>,
     /// What closing the case now would have to confirm.
     pub open_items: crate::domain::case::OpenItems,
+    /// Colleagues the case can be given to.
+    pub colleagues: Vec<super::Colleague>,
 }
 
 impl CasePageModel {
@@ -775,11 +795,21 @@ impl Hub {
         }
         expiring.sort_by(|a, b| a.valid_until.cmp(&b.valid_until).then(a.case.id.cmp(&b.case.id)));
 
+        let mut follow_ups = Vec::new();
+        for case in own.iter().filter(|c| c.closure.is_some()) {
+            for f in case.follow_ups.iter().filter(|f| f.result.is_none() && f.due <= today) {
+                let label = CaseLabel::of(case);
+                shown.add(&label, "Wiedervorlagen");
+                follow_ups.push(FollowUpRow { case: label, months: f.months, due: f.due });
+            }
+        }
+        follow_ups.sort_by(|a, b| a.due.cmp(&b.due).then(a.case.id.cmp(&b.case.id)));
+
         let notices = notices.into_iter().map(|i| notice_row(&names, i)).collect();
         let mut p = Pending::new();
         shown.audit(self, caller, "Heute", &mut p);
         self.finish(tx, caller, None, None, p).await?;
-        Ok(TodayModel { today, horizon, deadlines, overdue, notices, failed_mails, expiring })
+        Ok(TodayModel { today, horizon, deadlines, overdue, notices, failed_mails, expiring, follow_ups })
     }
 
     /// The handoff list: referrals sent by the caller (open ones unless the filter names a
@@ -842,6 +872,7 @@ impl Hub {
             })
             .filter(|c| filter.stadtbezirk.is_none_or(|b| c.details.stadtbezirk == b))
             .filter(|c| filter.stage.is_none_or(|s| c.latest_stage() == Some(s)))
+            .filter(|c| filter.assignee.as_ref().is_none_or(|u| c.assignee.as_ref().is_some_and(|a| &a.username == u)))
             .collect();
         let mut found_notices = Vec::new();
         if let Some(search) = &filter.search {
@@ -887,6 +918,7 @@ impl Hub {
                     next_deadline: for_case(case).into_iter().find(|d| d.date >= today),
                     stadtbezirk: case.details.stadtbezirk,
                     closed: case.closure.as_ref().map(|c| (c.at.day(), c.outcome)),
+                    assignee: case.assignee.as_ref().map(|a| a.name.clone()),
                 }
             })
             .collect();
@@ -1116,6 +1148,7 @@ impl Hub {
             .collect();
         partners.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
 
+        let colleagues = super::casework::colleagues_of(tx.as_mut(), &org.id).await?;
         self.finish_case_read(tx, caller, &case.id, "dashboard case page").await?;
         let plain: Vec<_> = referrals.iter().map(|r| r.referral.clone()).collect();
         let open_items = crate::domain::case::OpenItems::of(&case, &plain, today);
@@ -1130,6 +1163,7 @@ impl Hub {
             timeline,
             partners,
             org_names: names,
+            colleagues,
         })
     }
 

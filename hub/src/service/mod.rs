@@ -3,6 +3,7 @@
 //! wakes the event streams.
 
 mod cases;
+pub(crate) mod casework;
 mod consents;
 pub mod dashboard;
 mod directory;
@@ -33,6 +34,7 @@ use crate::store::{AuditEntry, IdempotentResponse, Store, StoreError, Tx};
 pub use crate::store::Outage;
 
 pub use cases::{CaseSummary, ClosedCase, NewClosure, NewStage};
+pub use casework::{Colleague, NewContact};
 pub use consents::{NewConsent, Revocation};
 pub use dashboard::{
     CaseLabel, CasePageModel, CaseRow, HandoffFilter, HandoffRow, HandoffsModel, PartnerRow, TodayModel,

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::super::form::FormData;
 use super::{Ctx, csrf_field, empty, esc, instant, labels, partner_name, time_day, who};
+use crate::domain::casework::ContactKind;
 use crate::domain::time::Day;
 use crate::domain::vocab::{
     CaseOutcome, ConsentForm, ConsentStatus, DataCategory, ReferralCategory, RescueMeans, ThreatStage,
@@ -49,6 +50,9 @@ fn done_message(key: &str) -> Option<&'static str> {
             "Die Mitteilung des Gerichts ist gespeichert und diesem Fall zugeordnet; die Fristen sind neu berechnet."
         }
         "stufe" => "Die Stufe ist eingetragen; die Fristen sind neu berechnet.",
+        "zustaendig" => "Die Zuständigkeit ist gespeichert.",
+        "kontakt" => "Der Kontaktversuch ist gespeichert.",
+        "wiedervorlage" => "Das Ergebnis der Wiedervorlage ist gespeichert.",
         "einwilligung" => "Die Einwilligung ist gespeichert.",
         "ueberweisen" => "Die Vermittlung ist gesendet; der Partner wird benachrichtigt.",
         "abschliessen" => "Der Fall ist abgeschlossen.",
@@ -65,12 +69,137 @@ pub fn render_with(m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEcho>) -> Str
         error_summary(&mut out, e);
     }
     household(&mut out, m);
+    casework(&mut out, m, ctx, echo);
     deadlines(&mut out, m, ctx);
     consents(&mut out, m, ctx);
     referrals(&mut out, &m.referrals);
     timeline(&mut out, &m.timeline);
     actions(&mut out, m, ctx, echo);
     out
+}
+
+/// Who is responsible, how the household was reached, and the follow-ups after a kept tenancy.
+fn casework(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEcho>) {
+    let c = &m.case;
+    let id = esc(c.id.as_str());
+    let csrf = csrf_field(ctx);
+    let state = |form: &'static str| FormState { form, echo: echo.filter(|e| e.form == form) };
+    out.push_str("<section id=\"kontakt\">\n<h2>Zuständigkeit und Kontakt</h2>\n<dl class=\"angaben\">\n");
+    let who = c.assignee.as_ref().map_or_else(|| "<em>noch niemand</em>".to_owned(), |a| esc(&a.name));
+    let _ = writeln!(out, "<dt>Zuständig</dt><dd id=\"zustaendig-name\">{who}</dd>");
+    let first =
+        crate::domain::casework::first_contact(&c.contacts).map_or_else(|| "noch nicht erreicht".to_owned(), time_day);
+    let _ = writeln!(out, "<dt>Erster Kontakt</dt><dd id=\"erster-kontakt\">{first}</dd>\n</dl>");
+    if c.closure.is_none() {
+        let f = state("zustaendig");
+        let _ = writeln!(
+            out,
+            "<form id=\"zustaendig\" class=\"aktion\" method=\"post\" action=\"/faelle/{id}/zustaendig\">\n{csrf}"
+        );
+        f.error_on_form(out);
+        let _ = writeln!(
+            out,
+            "<label>Zuständig <select name=\"zustaendig\" id=\"zustaendig-zustaendig\"{}>",
+            f.aria("zustaendig")
+        );
+        out.push_str("<option value=\"\">– niemand –</option>\n");
+        let current = c.assignee.as_ref().map(|a| a.username.as_str());
+        for col in &m.colleagues {
+            let sel = if current == Some(col.username.as_str()) { " selected" } else { "" };
+            let _ = writeln!(out, "<option value=\"{}\"{sel}>{}</option>", esc(col.username.as_str()), esc(&col.name));
+        }
+        out.push_str("</select></label>\n");
+        f.error_at(out, "zustaendig");
+        out.push_str("<button type=\"submit\">Zuständigkeit speichern</button>\n</form>\n");
+    }
+    if c.contacts.is_empty() {
+        out.push_str(&empty("Noch kein Kontaktversuch erfasst."));
+    } else {
+        out.push_str(
+            "<table id=\"kontaktversuche\">\n<thead><tr><th>Datum</th><th>Wie</th><th>Erreicht</th><th>Notiz</th>\
+             <th>Wer</th></tr></thead>\n<tbody>\n",
+        );
+        for a in &c.contacts {
+            let _ = writeln!(
+                out,
+                "<tr class=\"kontaktversuch\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                time_day(a.day),
+                esc(labels::contact_kind(a.kind)),
+                if a.reached { "ja" } else { "nein" },
+                esc(&a.note),
+                esc(&a.by)
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    if c.closure.is_none() {
+        let f = state("kontakt");
+        let _ = writeln!(
+            out,
+            "<form id=\"kontakt-form\" class=\"aktion\" method=\"post\" action=\"/faelle/{id}/kontakt\">\n{csrf}"
+        );
+        out.push_str("<h3>Kontaktversuch erfassen</h3>\n");
+        f.error_on_form(out);
+        let _ = writeln!(out, "<label>Wie <select name=\"wie\" id=\"kontakt-wie\" required{}>", f.aria("wie"));
+        let chosen = f.value("wie").and_then(|v| ContactKind::parse(&v));
+        super::options(out, ContactKind::ALL, ContactKind::as_str, labels::contact_kind, chosen);
+        out.push_str("</select></label>\n");
+        f.error_at(out, "wie");
+        let earliest = c.opened_at.day().plus_days(-crate::domain::casework::EARLIEST_CONTACT_DAYS);
+        f.date(out, "Datum", "datum", (earliest, ctx.today), true);
+        let _ = writeln!(
+            out,
+            "<label><input type=\"checkbox\" name=\"erreicht\" value=\"on\" id=\"kontakt-erreicht\"{}> \
+             Haushalt erreicht</label>",
+            f.checked("erreicht", "on", false)
+        );
+        let _ = writeln!(
+            out,
+            "<label>Notiz (optional) <input name=\"notiz\" id=\"kontakt-notiz\" maxlength=\"500\" value=\"{}\"{}></label>",
+            esc(&f.value("notiz").unwrap_or_default()),
+            f.aria("notiz")
+        );
+        f.error_at(out, "notiz");
+        out.push_str("<button type=\"submit\">Kontaktversuch speichern</button>\n</form>\n");
+    }
+    follow_ups(out, m, ctx);
+    out.push_str("</section>\n");
+}
+
+/// The checks after a kept tenancy, each with its result or, when due, the buttons to record it.
+fn follow_ups(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
+    let c = &m.case;
+    if c.follow_ups.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h3>Wiedervorlagen (Verstetigung)</h3>\n<table id=\"wiedervorlagen\">\n<thead><tr><th>Fällig am</th>\
+         <th>Nach</th><th>Ergebnis</th></tr></thead>\n<tbody>\n",
+    );
+    for f in &c.follow_ups {
+        let result = match f.result {
+            Some((day, true)) => format!("am {} geprüft: Wohnung gehalten", time_day(day)),
+            Some((day, false)) => format!("am {} geprüft: Wohnung nicht gehalten", time_day(day)),
+            None if f.due <= ctx.today => format!(
+                "<form class=\"wiedervorlage\" method=\"post\" action=\"/faelle/{}/wiedervorlage\">{}\
+                 <input type=\"hidden\" name=\"monate\" value=\"{}\">\
+                 <button type=\"submit\" name=\"gehalten\" value=\"ja\">Wohnung gehalten</button> \
+                 <button type=\"submit\" name=\"gehalten\" value=\"nein\">nicht gehalten</button></form>",
+                esc(c.id.as_str()),
+                csrf_field(ctx),
+                f.months
+            ),
+            None => "noch nicht fällig".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "<tr class=\"wiedervorlage\" data-monate=\"{}\"><td>{}</td><td>{} Monaten</td><td>{result}</td></tr>",
+            f.months,
+            time_day(f.due),
+            f.months
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
 }
 
 fn household(out: &mut String, m: &CasePageModel) {
@@ -479,6 +608,9 @@ fn error_summary(out: &mut String, echo: &FormEcho) {
         "einwilligung" => "Die Einwilligung",
         "widerruf" => "Der Widerruf",
         "stufe" => "Die Stufe",
+        "zustaendig" => "Die Zuständigkeit",
+        "kontakt" => "Der Kontaktversuch",
+        "wiedervorlage" => "Die Wiedervorlage",
         _ => "Der Abschluss",
     };
     let target = match echo.field {
@@ -928,6 +1060,7 @@ mod tests {
                 accepted: vec![ReferralCategory::RentDebtTakeoverSgb2],
             }],
             org_names,
+            colleagues: vec![],
             case,
         }
     }
@@ -968,8 +1101,9 @@ mod tests {
         assert!(html.contains(&format!("action=\"/faelle/{id}/einwilligung\"")));
         assert!(html.contains(&format!("action=\"/faelle/{id}/abschliessen\"")));
         assert!(html.contains(&format!("action=\"/faelle/{id}/stufe\"")));
-        // Refer, consent, stage and close (the revocation form only with a consent in force).
-        assert_eq!(html.matches("<input type=\"hidden\" name=\"csrf\" value=\"tok&quot;en\">").count(), 4);
+        // Responsible caseworker, contact attempt, refer, consent, stage and close (the revocation form
+        // only with a consent in force).
+        assert_eq!(html.matches("<input type=\"hidden\" name=\"csrf\" value=\"tok&quot;en\">").count(), 6);
         for field in [
             "name=\"empfaenger\"",
             "name=\"kategorie\"",

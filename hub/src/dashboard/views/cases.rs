@@ -23,6 +23,8 @@ pub struct CaseQuery {
     pub sortierung: Option<String>,
     /// The page, from 1.
     pub seite: Option<String>,
+    /// `ich`: only the signed-in caseworker's cases ("Meine Fälle").
+    pub zustaendig: Option<String>,
 }
 
 impl CaseQuery {
@@ -40,6 +42,11 @@ impl CaseQuery {
         self.seite.as_deref().and_then(|s| s.trim().parse().ok()).unwrap_or(1)
     }
 
+    /// Whether only the signed-in caseworker's cases are asked for.
+    pub fn mine(&self) -> bool {
+        self.zustaendig.as_deref() == Some("ich")
+    }
+
     /// The sort order asked for.
     pub fn sort(&self) -> CaseSort {
         if self.sortierung.as_deref() == Some("frist") { CaseSort::Deadline } else { CaseSort::Opened }
@@ -54,6 +61,7 @@ impl CaseQuery {
             ("stufe", &self.stufe),
             ("suche", &self.suche),
             ("sortierung", &self.sortierung),
+            ("zustaendig", &self.zustaendig),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 q.append_pair(k, v);
@@ -110,7 +118,12 @@ fn filter_form(out: &mut String, q: &CaseQuery) {
         let sel = if s == status { " selected" } else { "" };
         let _ = writeln!(out, "<option value=\"{value}\"{sel}>{label}</option>");
     }
-    out.push_str("</select></label>\n<label>Stadtbezirk <select name=\"bezirk\">\n<option value=\"\">alle</option>\n");
+    let mine = if q.mine() { " checked" } else { "" };
+    let _ = writeln!(
+        out,
+        "</select></label>\n<label><input type=\"checkbox\" name=\"zustaendig\" value=\"ich\"{mine}> nur meine Fälle</label>"
+    );
+    out.push_str("<label>Stadtbezirk <select name=\"bezirk\">\n<option value=\"\">alle</option>\n");
     let bezirk = q.bezirk.as_deref().and_then(Stadtbezirk::parse);
     super::options(out, Stadtbezirk::ALL, Stadtbezirk::as_str, labels::district, bezirk);
     out.push_str("</select></label>\n<label>Stufe <select name=\"stufe\">\n<option value=\"\">alle</option>\n");
@@ -129,8 +142,8 @@ fn filter_form(out: &mut String, q: &CaseQuery) {
 
 fn table(out: &mut String, rows: &[CaseRow]) {
     out.push_str(
-        "<table id=\"faelle\">\n<thead><tr><th>Fall</th><th>Eröffnet</th><th>Stadtbezirk</th><th>Zugang</th><th>Stufe</th>\
-         <th>Stand</th><th>Offene Vermittlungen</th><th>Nächste Frist</th></tr></thead>\n<tbody>\n",
+        "<table id=\"faelle\">\n<thead><tr><th>Fall</th><th>Eröffnet</th><th>Zuständig</th><th>Stadtbezirk</th><th>Zugang</th>\
+         <th>Stufe</th><th>Stand</th><th>Offene Vermittlungen</th><th>Nächste Frist</th></tr></thead>\n<tbody>\n",
     );
     for r in rows {
         let open = if r.overdue_referrals > 0 {
@@ -148,10 +161,11 @@ fn table(out: &mut String, rows: &[CaseRow]) {
         };
         let _ = writeln!(
             out,
-            "<tr class=\"fall\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"stand\">{state}</td>\
-             <td>{open}</td><td>{next}</td></tr>",
+            "<tr class=\"fall\"><td>{}</td><td>{}</td><td class=\"zustaendig\">{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td class=\"stand\">{state}</td><td>{open}</td><td>{next}</td></tr>",
             case_link(&r.case),
             instant(r.opened_at),
+            r.assignee.as_deref().map_or_else(|| "–".to_owned(), esc),
             esc(labels::district(r.stadtbezirk)),
             esc(labels::route_in(r.route_in)),
             r.stage.map_or_else(|| "–".to_owned(), |s| esc(labels::stage(s))),
@@ -213,6 +227,7 @@ mod tests {
             next_deadline: None,
             stadtbezirk: Stadtbezirk::Nord,
             closed: closed.then(|| (Day::parse("2026-02-01").unwrap(), CaseOutcome::WohnungErhalten)),
+            assignee: None,
         }
     }
 

@@ -164,6 +164,18 @@ pub mod labels {
         }
     }
 
+    /// How the household was contacted.
+    pub fn contact_kind(k: crate::domain::casework::ContactKind) -> &'static str {
+        use crate::domain::casework::ContactKind as K;
+        match k {
+            K::Letter => "Anschreiben",
+            K::Call => "Anruf",
+            K::HomeVisit => "Hausbesuch",
+            K::OfficeHours => "Sprechstunde",
+            K::DistrictOfficeHours => "Stadtteilsprechstunde",
+        }
+    }
+
     /// Form of a consent.
     pub fn consent_form(f: ConsentForm) -> &'static str {
         match f {

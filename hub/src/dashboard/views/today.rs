@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::{Ctx, case_link, empty, esc, instant, labels, partner_name, time_day};
 use crate::service::dashboard::{
-    CONSENT_WARNING_DAYS, DeadlineRow, ExpiringConsent, HandoffRow, MailFailureRow, NoticeRow, TodayModel,
+    CONSENT_WARNING_DAYS, DeadlineRow, ExpiringConsent, FollowUpRow, HandoffRow, MailFailureRow, NoticeRow, TodayModel,
 };
 
 /// The body of the "Heute" page.
@@ -15,8 +15,29 @@ pub fn render(m: &TodayModel, ctx: &Ctx) -> String {
     overdue(&mut out, &m.overdue);
     notices(&mut out, &m.notices);
     expiring(&mut out, &m.expiring, m.today);
+    follow_ups(&mut out, &m.follow_ups);
     failed_mails(&mut out, &m.failed_mails);
     out
+}
+
+fn follow_ups(out: &mut String, rows: &[FollowUpRow]) {
+    out.push_str("<section id=\"wiedervorlagen\">\n<h2>Wiedervorlagen: hält die Wohnung?</h2>\n");
+    if rows.is_empty() {
+        out.push_str(&empty("Keine Wiedervorlage fällig."));
+    } else {
+        out.push_str("<table>\n<thead><tr><th>Fällig seit</th><th>Fall</th><th>Nach</th></tr></thead>\n<tbody>\n");
+        for f in rows {
+            let _ = writeln!(
+                out,
+                "<tr class=\"wiedervorlage\"><td>{}</td><td>{}</td><td>{} Monaten</td></tr>",
+                time_day(f.due),
+                case_link(&f.case),
+                f.months
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    out.push_str("</section>\n");
 }
 
 fn expiring(out: &mut String, rows: &[ExpiringConsent], today: crate::domain::time::Day) {
@@ -242,6 +263,7 @@ mod tests {
                 at: Instant::from_millis(0),
             }],
             expiring: vec![],
+            follow_ups: vec![],
         }
     }
 
