@@ -392,6 +392,17 @@ async fn casework_assigns_logs_contact_attempts_and_follows_up_a_kept_tenancy() 
     assert!(b.text("tr.wiedervorlage[data-monate=\"3\"]").await.contains("Wohnung gehalten"));
     b.goto("/").await;
     assert_eq!(b.count(&due).await, 0, "done: no longer on Heute");
+    // The paper file: everything without forms, headed with day, author and case number.
+    b.goto(&format!("/faelle/{}", case.id)).await;
+    b.click_and_wait("a#druckansicht").await;
+    assert_eq!(b.path().await, format!("/faelle/{}/druck", case.id));
+    let head = b.text("#druckkopf").await;
+    assert!(head.contains(&case.id) && head.contains(CASEWORKER.1) && head.contains("Ausdruck vom"), "{head}");
+    assert_eq!(b.count("main form").await, 0, "no forms on paper");
+    assert_eq!(b.count("table#kontaktversuche tr.kontaktversuch").await, 3);
+    b.check_page("fall-druck").await;
+    let (_, pdf) = b.print_pdf("fall-druck").await;
+    assert!(pdf.starts_with(b"%PDF"), "the print view prints");
     let audit = th.hub().audit_of_case(&CaseId::parse(&case.id).expect("id")).await.expect("audit");
     for action in [AuditAction::CaseAssign, AuditAction::CaseContact, AuditAction::CaseFollowUp] {
         assert!(audit.iter().any(|a| a.action == action && a.staff.as_deref() == Some(CASEWORKER.1)), "{action}");

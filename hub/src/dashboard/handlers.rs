@@ -149,6 +149,21 @@ pub struct DoneQuery {
     erledigt: Option<String>,
 }
 
+/// GET /faelle/{id}/druck : the case for the paper file (audited as a read of the case, like the page).
+pub async fn case_print(State(state): State<DashState>, staff: Staff, Path(id): Path<String>) -> Response {
+    let model = match case_id(&id) {
+        Ok(id) => state.hub.dash_case(&staff.user.caller, &id).await,
+        Err(e) => Err(e),
+    };
+    match model {
+        Ok(m) => {
+            let title = format!("Druckansicht – {}", views::case_page::title(&m));
+            ok_page(&staff, Nav::Cases, &title, &views::case_page::render_print(&m, &staff.ctx(&state)))
+        }
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Cases))),
+    }
+}
+
 /// GET /faelle/{id} : the case page.
 pub async fn case_page(
     State(state): State<DashState>,
@@ -498,8 +513,8 @@ pub async fn withdraw(
     let hub = state.hub.clone();
     let code = parse_one(&form, "code", ReasonCode::parse);
     referral_action(&state, staff, id, form, ("zurueckziehen", "grund"), |id, idem, text| async move {
-        let code = required(code?, "code")?;
-        let reason = Reason { code: Some(code), text };
+        // Whether a reason is needed, and which, is the domain's rule (`check_move`).
+        let reason = Reason { code: code?, text };
         hub.transition(&caller, &idem, &id, Move::Cancel, Some(reason), None).await.map(|_| ())
     })
     .await

@@ -75,13 +75,15 @@ input,select,textarea{max-width:100%;box-sizing:border-box}
 textarea{width:40rem}
 fieldset{min-width:0}
 form#filter{display:flex;flex-wrap:wrap;gap:.5rem 1.2rem;align-items:flex-end;margin-bottom:1rem}
-form#filter label{margin:0}
+form#filter label{margin:0;display:flex;flex-direction:column;max-width:100%}
+form#filter label.haken{flex-direction:row;align-items:center;gap:.4rem}
 form.aktion input:not([type=checkbox]):not([type=radio]):not([type=date]):not([type=hidden]){width:24rem}
 form.aktion button[type=submit]{display:block;margin-top:.6rem}
 p.text{white-space:pre-wrap;background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:.6rem 1rem}
 svg,img{max-width:100%;height:auto}
 @media (max-width:600px){header{padding:.5rem .8rem;gap:.5rem 1rem}header .wer{margin-left:0}main{padding:.8rem .8rem 2rem}header nav a{display:inline-block;margin:.1rem .9rem .1rem 0}}
-@media print{header,form,nav{display:none}main{max-width:none;padding:0}body{background:#fff}}
+.druckkopf{border-bottom:2px solid #1b1f24;padding-bottom:.4rem;font-weight:600}
+@media print{header,form,nav,#druckansicht{display:none}main{max-width:none;padding:0}body{background:#fff}}
 ";
 
 /// Who is signed in, as the frame shows it.

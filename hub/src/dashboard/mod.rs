@@ -82,6 +82,7 @@ pub fn router(hub: Hub) -> Router {
         .route("/faelle/{id}", get(handlers::case_page))
         .route("/faelle/{id}/ueberweisen", post(handlers::refer))
         .route("/faelle/{id}/einwilligung", post(handlers::consent))
+        .route("/faelle/{id}/druck", get(handlers::case_print))
         .route("/faelle/{id}/widerruf", post(handlers::revoke))
         .route("/faelle/{id}/stufe", post(handlers::stage))
         .route("/faelle/{id}/zustaendig", post(handlers::assign))

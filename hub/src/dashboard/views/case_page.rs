@@ -68,8 +68,13 @@ pub fn render_with(m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEcho>) -> Str
     if let Some(e) = echo {
         error_summary(&mut out, e);
     }
+    let _ = writeln!(
+        out,
+        "<p class=\"hinweis\"><a id=\"druckansicht\" href=\"/faelle/{}/druck\">Druckansicht für die Papierakte</a></p>",
+        esc(m.case.id.as_str())
+    );
     household(&mut out, m);
-    casework(&mut out, m, ctx, echo);
+    casework(&mut out, m, ctx, echo, true);
     deadlines(&mut out, m, ctx);
     consents(&mut out, m, ctx);
     referrals(&mut out, &m.referrals);
@@ -78,8 +83,29 @@ pub fn render_with(m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEcho>) -> Str
     out
 }
 
-/// Who is responsible, how the household was reached, and the follow-ups after a kept tenancy.
-fn casework(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEcho>) {
+/// The case for the paper file: everything the page shows, without forms, headed with the day of
+/// printing, who printed it and the case's number.
+pub fn render_print(m: &CasePageModel, ctx: &Ctx) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<p class=\"druckkopf\" id=\"druckkopf\">Fallakte Wohnungserhalt · Fall-Nr. {} · Ausdruck vom {} durch {}</p>",
+        esc(m.case.id.as_str()),
+        super::day(ctx.today),
+        esc(&ctx.staff_name)
+    );
+    household(&mut out, m);
+    casework(&mut out, m, ctx, None, false);
+    deadlines(&mut out, m, ctx);
+    consents(&mut out, m, ctx);
+    referrals(&mut out, &m.referrals);
+    timeline(&mut out, &m.timeline);
+    out
+}
+
+/// Who is responsible, how the household was reached, and the follow-ups after a kept tenancy; with
+/// `forms`, the forms to change them.
+fn casework(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEcho>, forms: bool) {
     let c = &m.case;
     let id = esc(c.id.as_str());
     let csrf = csrf_field(ctx);
@@ -90,7 +116,9 @@ fn casework(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEc
     let first =
         crate::domain::casework::first_contact(&c.contacts).map_or_else(|| "noch nicht erreicht".to_owned(), time_day);
     let _ = writeln!(out, "<dt>Erster Kontakt</dt><dd id=\"erster-kontakt\">{first}</dd>\n</dl>");
-    if c.closure.is_none() {
+    let print = !forms;
+    let forms = forms && c.closure.is_none();
+    if forms {
         let f = state("zustaendig");
         let _ = writeln!(
             out,
@@ -132,7 +160,7 @@ fn casework(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEc
         }
         out.push_str("</tbody>\n</table>\n");
     }
-    if c.closure.is_none() {
+    if forms {
         let f = state("kontakt");
         let _ = writeln!(
             out,
@@ -162,12 +190,12 @@ fn casework(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEc
         f.error_at(out, "notiz");
         out.push_str("<button type=\"submit\">Kontaktversuch speichern</button>\n</form>\n");
     }
-    follow_ups(out, m, ctx);
+    follow_ups(out, m, ctx, print);
     out.push_str("</section>\n");
 }
 
 /// The checks after a kept tenancy, each with its result or, when due, the buttons to record it.
-fn follow_ups(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
+fn follow_ups(out: &mut String, m: &CasePageModel, ctx: &Ctx, print: bool) {
     let c = &m.case;
     if c.follow_ups.is_empty() {
         return;
@@ -180,6 +208,7 @@ fn follow_ups(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
         let result = match f.result {
             Some((day, true)) => format!("am {} geprüft: Wohnung gehalten", time_day(day)),
             Some((day, false)) => format!("am {} geprüft: Wohnung nicht gehalten", time_day(day)),
+            None if f.due <= ctx.today && print => "fällig".to_owned(),
             None if f.due <= ctx.today => format!(
                 "<form class=\"wiedervorlage\" method=\"post\" action=\"/faelle/{}/wiedervorlage\">{}\
                  <input type=\"hidden\" name=\"monate\" value=\"{}\">\
@@ -274,12 +303,11 @@ fn household(out: &mut String, m: &CasePageModel) {
     if !d.tenancy.reference.is_empty() {
         item("Mietvertragsnummer", esc(&d.tenancy.reference));
     }
-    let r = d.tenancy.rent;
-    let rent = r.base.get() + r.service_charge_advance.get() + r.heating_advance.get();
+    let rent = d.tenancy.rent.total_cents();
     if rent > 0 {
-        item("Miete (warm)", format!("{},{:02} €", rent / 100, rent % 100));
+        item("Miete (warm)", super::euros(rent));
     }
-    item("Mietrückstand", esc(&d.arrears.to_string()));
+    item("Mietrückstand", super::euros(d.arrears.get()));
     if let Some(s) = c.latest_stage() {
         item("Aktuelle Stufe", esc(labels::stage(s)));
     }

@@ -121,7 +121,7 @@ fn filter_form(out: &mut String, q: &CaseQuery) {
     let mine = if q.mine() { " checked" } else { "" };
     let _ = writeln!(
         out,
-        "</select></label>\n<label><input type=\"checkbox\" name=\"zustaendig\" value=\"ich\"{mine}> nur meine Fälle</label>"
+        "</select></label>\n<label class=\"haken\"><input type=\"checkbox\" name=\"zustaendig\" value=\"ich\"{mine}> nur meine Fälle</label>"
     );
     out.push_str("<label>Stadtbezirk <select name=\"bezirk\">\n<option value=\"\">alle</option>\n");
     let bezirk = q.bezirk.as_deref().and_then(Stadtbezirk::parse);

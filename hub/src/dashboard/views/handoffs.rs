@@ -41,7 +41,7 @@ fn filter_form(out: &mut String, m: &HandoffsModel, f: &HandoffFilter) {
     let checked = if f.overdue { " checked" } else { "" };
     let _ = writeln!(
         out,
-        "<label><input type=\"checkbox\" name=\"ueberfaellig\" value=\"1\"{checked}> nur überfällige</label>"
+        "<label class=\"haken\"><input type=\"checkbox\" name=\"ueberfaellig\" value=\"1\"{checked}> nur überfällige</label>"
     );
     out.push_str("<button type=\"submit\">Filtern</button>\n</form>\n");
 }
