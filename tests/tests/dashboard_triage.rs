@@ -392,6 +392,19 @@ async fn casework_assigns_logs_contact_attempts_and_follows_up_a_kept_tenancy() 
     assert!(b.text("tr.wiedervorlage[data-monate=\"3\"]").await.contains("Wohnung gehalten"));
     b.goto("/").await;
     assert_eq!(b.count(&due).await, 0, "done: no longer on Heute");
+    // Months later the same household is reported again: the closed case is suggested, and the new case
+    // is marked as a repeat case, linking the earlier one.
+    let again = notice_for(&th, "WN-4711-03", "Katrin", "Kaiser").await;
+    b.goto(&format!("/meldungen/{again}")).await;
+    let earlier = format!("tr.vorschlag[data-case=\"{}\"]", case.id);
+    assert!(b.text(&earlier).await.contains("erneut gemeldet"), "{}", b.text("section#vorschlaege").await);
+    b.click_and_wait("form#uebernehmen button[type=\"submit\"]").await;
+    let new_case = case_of_notice(&th, &again).await.expect("a new case");
+    assert_ne!(new_case.as_str(), case.id);
+    assert_eq!(b.attr("#wiederholung a", "href").await, Some(format!("/faelle/{}", case.id)));
+    b.goto("/faelle").await;
+    assert!(b.text("table#faelle td.stand").await.contains("Wiederholungsfall"));
+
     // The paper file: everything without forms, headed with day, author and case number.
     b.goto(&format!("/faelle/{}", case.id)).await;
     b.click_and_wait("a#druckansicht").await;

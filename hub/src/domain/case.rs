@@ -351,6 +351,9 @@ pub struct Case {
     /// Checks after a kept tenancy whether it held.
     #[serde(default)]
     pub follow_ups: Vec<super::casework::FollowUp>,
+    /// The closed case this household returns from (a repeat case), when one was found at opening.
+    #[serde(default)]
+    pub repeat_of: Option<super::ids::CaseId>,
     /// Private: a case is made only by [`Case::open`] (its fields stay readable).
     #[serde(skip)]
     made: Made,
@@ -397,6 +400,7 @@ impl Case {
             assignee: None,
             contacts: vec![],
             follow_ups: vec![],
+            repeat_of: None,
             made: Made,
         }
     }

@@ -3,10 +3,11 @@
 //! the same address. The caseworker decides; these are only suggestions, so a closed case counts too
 //! (a household coming back is a repeat case).
 
-use super::case::{Address, Case};
+use super::case::{Address, Case, CaseDetails};
 use super::ids::{CaseId, OrgId};
 use super::notice::{Notice, NoticeData, TenantContact};
 use super::phonetic::sounds_alike;
+use super::vocab::PersonRole;
 
 /// Why a case is suggested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -97,6 +98,30 @@ fn same_address(t: &TenantContact, a: &Address) -> bool {
         && t.postal_code.trim() == a.postal_code.trim()
         && number(&t.house_number) == number(&a.house_number)
         && street(&t.street) == street(&a.street)
+}
+
+/// The closed case of `owner` a household returns from, when a new case (`details`) is opened: the
+/// same tenancy, or the main tenant's names sounding alike at the same address. The newest such case.
+pub fn earlier_case<'a>(details: &CaseDetails, cases: &'a [Case], owner: &OrgId) -> Option<&'a Case> {
+    let main = details.persons.iter().find(|p| p.role == PersonRole::MainTenant)?;
+    cases
+        .iter()
+        .filter(|c| &c.owner == owner && c.closure.is_some())
+        .filter(|c| {
+            let t = &c.details.tenancy;
+            let same_tenancy = !t.reference.is_empty()
+                && t.reference == details.tenancy.reference
+                && t.landlord == details.tenancy.landlord;
+            let a = &c.details.address;
+            let same_flat = a.postal_code == details.address.postal_code
+                && fold(&a.street) == fold(&details.address.street)
+                && fold(&a.house_number) == fold(&details.address.house_number);
+            let same_person = c.details.persons.iter().any(|p| {
+                sounds_alike(&p.family_name, &main.family_name) && sounds_alike(&p.given_name, &main.given_name)
+            });
+            same_tenancy || (same_flat && same_person)
+        })
+        .max_by_key(|c| c.opened_at)
 }
 
 /// What a caseworker types into the search: words, each of which must be found in a name (by how

@@ -119,7 +119,10 @@ impl Hub {
             Some(s) => vec![Self::stage_entry(s, &org.id, now.day()).map_err(|e| within(e, "initial_stage"))?],
             None => vec![],
         };
-        let case = Case::open(org.id.clone(), details, stages, vec![], now);
+        let cases = tx.cases().await?;
+        let repeat_of = crate::domain::matching::earlier_case(&details, &cases, &org.id).map(|c| c.id.clone());
+        let mut case = Case::open(org.id.clone(), details, stages, vec![], now);
+        case.repeat_of = repeat_of;
         tx.insert_case(&case).await?;
         let mut p = Pending::new();
         p.events.push(case_event(&org.id, EventKind::CaseOpened, &case.id, caller, now));

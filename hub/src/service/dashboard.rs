@@ -358,6 +358,8 @@ pub struct CaseRow {
     pub closed: Option<(Day, CaseOutcome)>,
     /// The responsible caseworker's name.
     pub assignee: Option<String>,
+    /// The household returns after a closed case.
+    pub repeat: bool,
 }
 
 /// A partner as the case page's forms offer it.
@@ -919,6 +921,7 @@ impl Hub {
                     stadtbezirk: case.details.stadtbezirk,
                     closed: case.closure.as_ref().map(|c| (c.at.day(), c.outcome)),
                     assignee: case.assignee.as_ref().map(|a| a.name.clone()),
+                    repeat: case.repeat_of.is_some(),
                 }
             })
             .collect();

@@ -10,7 +10,7 @@ use crate::domain::case::{Address, Case, CaseDetails, Contact, Person, Rent, Sta
 use crate::domain::deadline::{CaseDeadline, for_notice};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, Cents, OrgId, PersonId};
-use crate::domain::matching::{Suggestion, same_tenancy, suggestions};
+use crate::domain::matching::{Suggestion, earlier_case, same_tenancy, suggestions};
 use crate::domain::notice::{ArrearsData, Notice, NoticeData, NoticeId, TenantContact, key_of};
 use crate::domain::referral::ReferralState;
 use crate::domain::time::{Day, Instant};
@@ -539,13 +539,14 @@ impl Hub {
         let offered = suggestions(&notice, &cases, &org.id);
         let existing = match &target {
             TakeUpTarget::SameTenancy => {
-                cases.into_iter().find(|c| c.owner == org.id && c.closure.is_none() && same_tenancy(&notice, c))
+                cases.iter().find(|c| c.owner == org.id && c.closure.is_none() && same_tenancy(&notice, c)).cloned()
             }
             TakeUpTarget::NewCase => None,
             TakeUpTarget::Case(wanted) => {
                 let case = cases
-                    .into_iter()
+                    .iter()
                     .find(|c| &c.id == wanted && c.owner == org.id)
+                    .cloned()
                     .ok_or(HubError::NotFound("case"))?;
                 if case.closure.is_some() {
                     return Err(HubError::FailedPrecondition(Refusal::new(
@@ -577,7 +578,9 @@ impl Hub {
                     None => details_from_notice(&notice)?,
                 };
                 self.check_landlord(tx.as_mut(), &details).await?;
-                let case = Case::open(org.id.clone(), details, stages, vec![notice.id.clone()], now);
+                let repeat_of = earlier_case(&details, &cases, &org.id).map(|c| c.id.clone());
+                let mut case = Case::open(org.id.clone(), details, stages, vec![notice.id.clone()], now);
+                case.repeat_of = repeat_of;
                 tx.insert_case(&case).await?;
                 p.events.push(Event {
                     notice_id: Some(notice.id.clone()),

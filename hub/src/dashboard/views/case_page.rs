@@ -248,6 +248,14 @@ fn household(out: &mut String, m: &CasePageModel) {
             let _ = writeln!(out, "<p class=\"status\">Offen seit {}</p>", instant(c.opened_at));
         }
     }
+    if let Some(earlier) = &c.repeat_of {
+        let _ = writeln!(
+            out,
+            "<p class=\"warnung\" id=\"wiederholung\">Wiederholungsfall: Der Haushalt war schon einmal bei der \
+             Fachstelle (<a href=\"/faelle/{}\">früherer Fall</a>).</p>",
+            esc(earlier.as_str())
+        );
+    }
     if let Some(r) = &c.restriction {
         let _ = writeln!(
             out,

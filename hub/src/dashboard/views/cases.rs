@@ -159,6 +159,7 @@ fn table(out: &mut String, rows: &[CaseRow]) {
             Some((day, outcome)) => format!("abgeschlossen am {}: {}", time_day(day), esc(labels::outcome(outcome))),
             None => "offen".to_owned(),
         };
+        let state = if r.repeat { format!("{state} (Wiederholungsfall)") } else { state };
         let _ = writeln!(
             out,
             "<tr class=\"fall\"><td>{}</td><td>{}</td><td class=\"zustaendig\">{}</td><td>{}</td><td>{}</td><td>{}</td>\
@@ -228,6 +229,7 @@ mod tests {
             stadtbezirk: Stadtbezirk::Nord,
             closed: closed.then(|| (Day::parse("2026-02-01").unwrap(), CaseOutcome::WohnungErhalten)),
             assignee: None,
+            repeat: false,
         }
     }
 
