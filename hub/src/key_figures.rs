@@ -395,10 +395,12 @@ fn not_recorded_list() -> Vec<NotRecorded> {
     vec![
         NotRecorded {
             key: "first_contact_date",
-            figure: "day of the first contact with the household",
-            reason: "not stored; the stage at first contact is the first threat stage recorded in the case",
-            text_de: "Tag des Erstkontakts: wird nicht gespeichert; als Stufe beim Erstkontakt gilt die erste im Fall \
-                      erfasste Bedrohungsstufe.",
+            figure: "stage at the day of first contact",
+            reason: "the stage at first contact is the first threat stage recorded in the case; the day of first \
+                     contact counts only where a successful contact attempt was recorded",
+            text_de: "Stufe am Tag des Erstkontakts: als Stufe beim Erstkontakt gilt die erste im Fall erfasste \
+                      Bedrohungsstufe; der Tag des Erstkontakts zählt nur, wo ein erfolgreicher Kontaktversuch \
+                      erfasst ist.",
         },
         NotRecorded {
             key: "contact_of_open_cases",
@@ -627,6 +629,37 @@ struct Record {
     womens_counselling: bool,
     referrals: Vec<Referral>,
     erased: bool,
+    /// The Fachstelle's casework; `None` for an erased case (its anonymous statistics do not keep it).
+    casework: Option<Casework>,
+}
+
+/// What the casework of one case adds to the figures.
+#[derive(Debug, Clone, Default)]
+struct Casework {
+    /// Days from opening to the first contact that reached the household.
+    days_to_contact: Option<i64>,
+    /// The household returned after a closed case.
+    repeat: bool,
+    /// The follow-ups at 3, 6 and 12 months: `None` not due or not yet checked, else whether it held.
+    held: [Option<bool>; 3],
+}
+
+impl Casework {
+    fn of(case: &Case) -> Self {
+        let opened = case.opened_at.day();
+        let days_to_contact =
+            crate::domain::casework::first_contact(&case.contacts).map(|d| opened.days_until(d).max(0));
+        let mut held = [None; 3];
+        for f in &case.follow_ups {
+            let i = match f.months {
+                3 => 0,
+                6 => 1,
+                _ => 2,
+            };
+            held[i] = f.result.map(|(_, h)| h);
+        }
+        Self { days_to_contact, repeat: case.repeat_of.is_some(), held }
+    }
 }
 
 fn has_contact(o: CaseOutcome) -> bool {
@@ -751,6 +784,7 @@ pub async fn build(
             womens_counselling: referrals.iter().any(|r| r.category == ReferralCategory::WomensCounselling),
             referrals,
             erased: false,
+            casework: Some(Casework::of(&case)),
         });
     }
     let erasures: Vec<Erasure> = tx.erasures().await?;
@@ -773,6 +807,7 @@ pub async fn build(
             womens_counselling: st.referral_categories.contains(&ReferralCategory::WomensCounselling),
             referrals: vec![],
             erased: true,
+            casework: None,
         });
     }
 
@@ -1126,6 +1161,58 @@ fn compute(
                   Entscheidungen. Gelöschte Fälle können hier nicht zählen.",
         count_heading_de: "Entscheidungen",
         rows: decision_rows,
+    });
+
+    // Casework: reaching the household, repeat cases, and whether kept tenancies held.
+    let reached = s.count(count_where(&|r| r.casework.as_ref().is_some_and(|c| c.days_to_contact.is_some())));
+    let not_reached = s.count(count_where(&|r| r.casework.as_ref().is_some_and(|c| c.days_to_contact.is_none())));
+    s.sum(total, &[reached, not_reached, erased]);
+    let contact_days: Vec<i64> =
+        records.iter().filter_map(|r| r.casework.as_ref().and_then(|c| c.days_to_contact)).collect();
+    let mut reached_row = row("reached", "Haushalt erreicht (Kontaktversuch mit Erfolg erfasst)", reached);
+    reached_row.median = Some(median(&contact_days));
+    let repeat = s.count(count_where(&|r| r.casework.as_ref().is_some_and(|c| c.repeat)));
+    drafts.push(Draft {
+        key: "casework",
+        title: "Reaching the household and repeat cases",
+        title_de: "Erreichbarkeit und Wiederholungsfälle",
+        includes_erased: false,
+        note: "Reached: a contact attempt recorded as successful; median days from opening to that first contact.                Repeat: the household returned after a closed case. Erased cases keep no casework.",
+        note_de: "Erreicht: ein Kontaktversuch als erfolgreich erfasst; Median der Tage von der Eröffnung bis zu                   diesem Erstkontakt. Wiederholungsfall: der Haushalt kam nach einem abgeschlossenen Fall erneut.                   Gelöschte Fälle enthalten keine Fallarbeit.",
+        count_heading_de: "Fälle",
+        rows: vec![
+            row("total", "Fälle insgesamt", total),
+            reached_row,
+            row("not_reached", "noch nicht erreicht", not_reached),
+            row("erased", "nicht erfasst (gelöschter Fall)", erased),
+            row("repeat", "Wiederholungsfälle", repeat),
+        ],
+    });
+    let kept_live = s.count(count_where(&|r| r.outcome == Some(CaseOutcome::WohnungErhalten) && !r.erased));
+    let mut held_rows = vec![row("kept", "Wohnung erhalten (gespeicherte Fälle)", kept_live)];
+    for (i, months) in ["3", "6", "12"].into_iter().enumerate() {
+        let with = |want: Option<bool>| {
+            count_where(&|r| {
+                r.outcome == Some(CaseOutcome::WohnungErhalten)
+                    && r.casework.as_ref().is_some_and(|c| c.held[i] == want)
+            })
+        };
+        let (held, lost, open) = (s.count(with(Some(true))), s.count(with(Some(false))), s.count(with(None)));
+        s.sum(kept_live, &[held, lost, open]);
+        held_rows.push(row(format!("held_{months}"), format!("nach {months} Monaten: Wohnung gehalten"), held));
+        held_rows.push(row(format!("lost_{months}"), format!("nach {months} Monaten: nicht gehalten"), lost));
+        held_rows.push(row(format!("open_{months}"), format!("nach {months} Monaten: noch nicht geprüft"), open));
+    }
+    drafts.push(Draft {
+        key: "follow_ups",
+        title: "Kept tenancies followed up after 3, 6 and 12 months",
+        title_de: "Verstetigung: gehaltene Wohnungen nach 3, 6 und 12 Monaten",
+        includes_erased: false,
+        note: "Cases closed as WOHNUNG_ERHALTEN, by the result of the follow-up at 3, 6 and 12 months.",
+        note_de: "Als „Wohnung erhalten“ abgeschlossene Fälle nach dem Ergebnis der Wiedervorlage nach 3, 6 und 12 \
+                  Monaten.",
+        count_heading_de: "Fälle",
+        rows: held_rows,
     });
 
     // Household, gender, age, district.
@@ -1780,6 +1867,7 @@ mod tests {
             womens_counselling: false,
             referrals: vec![],
             erased: false,
+            casework: Some(Casework::default()),
         }
     }
 
@@ -1787,6 +1875,46 @@ mod tests {
     fn cells(k: &KeyFigures, table: &str) -> Vec<(String, String)> {
         let t = k.table(table).expect("table");
         t.rows.iter().filter(|r| r.count != Cell::Count(0)).map(|r| (r.key.clone(), r.count.plain())).collect()
+    }
+
+    #[test]
+    fn casework_counts_reach_repeats_and_kept_tenancies_with_the_same_suppression() {
+        // 12 cases: 7 reached after 2..8 days, 5 not reached; 6 repeat cases; 10 kept, of which after three
+        // months 6 held, 1 lost (suppressed, and one more with it), 3 not yet checked.
+        let kept = Some(CaseOutcome::WohnungErhalten);
+        let mut records = Vec::new();
+        for i in 0..12i64 {
+            let mut r = record(1, ThreatStage::Mahnung, if i < 10 { kept } else { None });
+            let held = match i {
+                0..=5 => Some(true),
+                6 => Some(false),
+                _ => None,
+            };
+            r.casework = Some(Casework {
+                days_to_contact: (i < 7).then_some(i + 2),
+                repeat: i % 2 == 0,
+                held: [held, None, None],
+            });
+            records.push(r);
+        }
+        let k = compute(2026, None, &records, &HashMap::new(), Instant::from_millis(0));
+        let cw = k.table("casework").expect("casework table");
+        let value = |key: &str| cw.row(key).map(|r| r.count.plain());
+        assert_eq!(value("reached").as_deref(), Some("7"));
+        assert_eq!(value("not_reached").as_deref(), Some("5"));
+        assert_eq!(value("repeat").as_deref(), Some("6"));
+        assert_eq!(cw.row("reached").and_then(|r| r.median_days).map(Cell::plain).as_deref(), Some("5.0"));
+        let f = k.table("follow_ups").expect("follow-up table");
+        let value = |key: &str| f.row(key).map(|r| r.count.plain());
+        assert_eq!(value("kept").as_deref(), Some("10"));
+        assert_eq!(value("lost_3").as_deref(), Some("<5"), "one case lost: suppressed");
+        assert!(
+            value("held_3").as_deref() == Some("<5") || value("open_3").as_deref() == Some("<5"),
+            "a second cell hides the lost one: {:?} {:?}",
+            value("held_3"),
+            value("open_3")
+        );
+        assert_eq!(value("open_12").as_deref(), Some("10"));
     }
 
     #[test]

@@ -420,5 +420,12 @@ async fn casework_assigns_logs_contact_attempts_and_follows_up_a_kept_tenancy() 
     for action in [AuditAction::CaseAssign, AuditAction::CaseContact, AuditAction::CaseFollowUp] {
         assert!(audit.iter().any(|a| a.action == action && a.staff.as_deref() == Some(CASEWORKER.1)), "{action}");
     }
+    // The annual key figures count reaching, repeat cases and kept tenancies (one case: shown as "<5").
+    b.goto("/kennzahlen?jahr=2026").await;
+    let figures = b.text("main").await;
+    for table in ["Erreichbarkeit und Wiederholungsfälle", "Verstetigung: gehaltene Wohnungen nach 3, 6 und 12 Monaten"]
+    {
+        assert!(figures.contains(table), "{table} in the key figures");
+    }
     b.close().await;
 }
