@@ -222,6 +222,16 @@ async fn an_overdue_referral_is_followed_up_on_its_page_with_a_note_and_withdraw
     assert_eq!(b.path().await, format!("/vermittlungen/{}?erledigt=notiz", r.id));
     assert!(b.text("section#notizen li.notiz").await.contains("Bitte um kurze Rückmeldung"));
     assert!(b.text("section#notizen li.notiz").await.contains(CASEWORKER.1), "the note names its author");
+
+    // A new reply-by date: no longer overdue, and the partner is told in the thread.
+    b.set_value("form#frist-form [name=\"datum\"]", &th.date_in_days(7)).await;
+    b.fill("form#frist-form [name=\"text\"]", "Bitte bis dahin entscheiden.").await;
+    b.click_and_wait("form#frist-form button[type=\"submit\"]").await;
+    assert_eq!(b.path().await, format!("/vermittlungen/{}?erledigt=frist", r.id));
+    assert!(!b.text("section#ueberblick").await.contains("überfällig"));
+    assert!(b.text("section#notizen").await.contains("Neue Antwortfrist"), "{}", b.text("section#notizen").await);
+    let partner_view = referral(&th, orgs::JOBCENTER, &r.id).await;
+    assert_eq!(partner_view.reply_by, th.date_in_days(7), "the partner sees the new date");
     b.check_page("vermittlung").await;
 
     // Withdrawn with a reason: the partner's view shows the cancellation.

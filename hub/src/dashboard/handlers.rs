@@ -502,6 +502,24 @@ pub async fn referral_note(
     .await
 }
 
+/// POST /vermittlungen/{id}/frist : a new reply-by date, told to the partner as a note.
+pub async fn referral_reply_by(
+    State(state): State<DashState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let caller = staff.user.caller.clone();
+    let hub = state.hub.clone();
+    let day = form_day(&form, "datum");
+    let words = form.one("text").unwrap_or_default();
+    referral_action(&state, staff, id, form, ("frist", "datum"), |id, idem, _| async move {
+        let day = required(day?, "datum")?;
+        hub.change_reply_by(&caller, &idem, &id, day, words).await.map(|_| ())
+    })
+    .await
+}
+
 /// POST /vermittlungen/{id}/zurueckziehen : the Fachstelle withdraws the referral, with a reason.
 pub async fn withdraw(
     State(state): State<DashState>,

@@ -45,6 +45,8 @@ text_enum!(
         ReferralMove = "referral.move",
         /// A referral was read, with its case view.
         ReferralRead = "referral.read",
+        /// A referral's reply-by date was changed.
+        ReferralReplyBy = "referral.reply_by",
         /// A note was written.
         NoteWrite = "note.write",
         /// Notes were read.

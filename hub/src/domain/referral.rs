@@ -306,7 +306,6 @@ pub fn check_request(
     reply_by: Option<Day>,
     today: Day,
 ) -> Result<String, super::FieldError> {
-    use super::FieldError;
     super::consent::nonempty_unique(
         data,
         "data_categories",
@@ -315,24 +314,32 @@ pub fn check_request(
     )?;
     let message = super::ids::text(message, 0, MAX_MESSAGE).map_err(|e| e.within("message"))?;
     if let Some(d) = reply_by {
-        if d < today {
-            return Err(
-                FieldError::new("reply_by", "must not be in the past").de("Darf nicht in der Vergangenheit liegen.")
-            );
-        }
-        let latest = today.plus_days(MAX_REPLY_DAYS);
-        if d > latest {
-            return Err(FieldError::new(
-                "reply_by",
-                format!("must be at most {MAX_REPLY_DAYS} days ahead (latest {latest})"),
-            )
-            .de(format!(
-                "Höchstens {MAX_REPLY_DAYS} Tage im Voraus, also spätestens am {}.",
-                crate::email::labels::day(latest)
-            )));
-        }
+        check_reply_by(d, today)?;
     }
     Ok(message)
+}
+
+/// A reply-by date, for a new referral or a new one of an open referral: from today to
+/// [`MAX_REPLY_DAYS`] ahead.
+pub fn check_reply_by(d: Day, today: Day) -> Result<Day, super::FieldError> {
+    use super::FieldError;
+    if d < today {
+        return Err(
+            FieldError::new("reply_by", "must not be in the past").de("Darf nicht in der Vergangenheit liegen.")
+        );
+    }
+    let latest = today.plus_days(MAX_REPLY_DAYS);
+    if d > latest {
+        return Err(FieldError::new(
+            "reply_by",
+            format!("must be at most {MAX_REPLY_DAYS} days ahead (latest {latest})"),
+        )
+        .de(format!(
+            "Höchstens {MAX_REPLY_DAYS} Tage im Voraus, also spätestens am {}.",
+            crate::email::labels::day(latest)
+        )));
+    }
+    Ok(d)
 }
 
 impl Referral {

@@ -484,6 +484,65 @@ impl Hub {
         Ok(note)
     }
 
+    /// The sender sets a new reply-by date on an open referral (a follow-up of an overdue one) and
+    /// tells the partner with a note in the thread, which reaches it like any note (event, mail).
+    /// The overdue and reminder announcements start afresh for the new date.
+    pub async fn change_reply_by(
+        &self,
+        caller: &Caller,
+        idem: &Idem,
+        id: &ReferralId,
+        reply_by: Day,
+        message: String,
+    ) -> HubResult<Referral> {
+        let org = caller.org()?.clone();
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Referral(id)) = self.replay(tx.as_mut(), caller, idem).await? {
+            let (referral, _) = self.party_referral(tx.as_mut(), &org.id, &id).await?;
+            return Ok(referral);
+        }
+        let today = self.today();
+        let reply_by = crate::domain::referral::check_reply_by(reply_by, today)?;
+        let (mut referral, side) = self.party_referral(tx.as_mut(), &org.id, id).await?;
+        if side != Side::Sender {
+            return Err(HubError::PermissionDenied("only the sender sets the reply-by date".into()));
+        }
+        if !referral.state.is_open() {
+            return Err(HubError::FailedPrecondition(Refusal2::new(
+                "the referral is no longer open",
+                "Die Vermittlung ist nicht mehr offen; eine neue Antwortfrist hat keine Wirkung.",
+            )));
+        }
+        let before = referral.reply_by;
+        referral.reply_by = reply_by;
+        referral.overdue_announced = false;
+        referral.escalation_announced = false;
+        referral.reminded = false;
+        referral.updated_at = self.now();
+        tx.update_referral(&referral).await?;
+        let words = message.trim();
+        let text = format!(
+            "Neue Antwortfrist: {} (bisher {}).{}{}",
+            crate::email::labels::day(reply_by),
+            crate::email::labels::day(before),
+            if words.is_empty() { "" } else { " " },
+            words
+        );
+        let mut p = Pending::new();
+        self.write_note(tx.as_mut(), caller, id, text, &mut p).await?;
+        p.audit.push(audit(
+            &caller.actor(),
+            self.now(),
+            AuditAction::ReferralReplyBy,
+            Some(&referral.case_id),
+            Some(&referral.id),
+            "sender".into(),
+            AuditDetail::Object { id: referral.id.to_string(), note: Some(reply_by.to_string()) },
+        ));
+        self.finish(tx, caller, Some(idem), Some(&Outcome::Referral(referral.id.clone())), p).await?;
+        Ok(referral)
+    }
+
     /// Writes a note inside `tx`, collecting its events and audit record in `p`.
     async fn write_note(
         &self,

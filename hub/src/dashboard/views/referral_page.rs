@@ -70,6 +70,7 @@ pub fn render(m: &ReferralPageModel, ctx: &Ctx, echo: Option<&PageEcho>, done: O
     data_sent(&mut out, m);
     history(&mut out, m);
     notes(&mut out, m, ctx, echo.filter(|e| e.form == "notiz"));
+    reply_by(&mut out, m, ctx, echo.filter(|e| e.form == "frist"));
     withdraw(&mut out, m, ctx, echo.filter(|e| e.form == "zurueckziehen"));
     out
 }
@@ -77,6 +78,7 @@ pub fn render(m: &ReferralPageModel, ctx: &Ctx, echo: Option<&PageEcho>, done: O
 fn done_message(key: &str) -> Option<&'static str> {
     Some(match key {
         "notiz" => "Die Notiz ist gespeichert; der Partner sieht sie.",
+        "frist" => "Die neue Antwortfrist ist gespeichert; der Partner erhält sie als Notiz.",
         "zurueckziehen" => "Die Vermittlung ist zurückgezogen; der Partner wird benachrichtigt.",
         _ => return None,
     })
@@ -178,6 +180,29 @@ fn notes(out: &mut String, m: &ReferralPageModel, ctx: &Ctx, echo: Option<&PageE
         "<label for=\"notiz-text\">Notiz an den Partner (er sieht sie)</label>{message}\
          <textarea id=\"notiz-text\" name=\"text\" rows=\"3\" maxlength=\"4000\" required{invalid}>{}</textarea>\n\
          <button type=\"submit\">Notiz senden</button>\n</form>\n</section>",
+        esc(echo.map(|e| e.text.as_str()).unwrap_or_default())
+    );
+}
+
+/// A new reply-by date for an open referral (the follow-up of an overdue one), told to the partner.
+fn reply_by(out: &mut String, m: &ReferralPageModel, ctx: &Ctx, echo: Option<&PageEcho>) {
+    if !m.view.referral.state.is_open() {
+        return;
+    }
+    let id = esc(m.view.referral.id.as_str());
+    let (invalid, message) = field_error(echo, "frist-fehler");
+    let latest = ctx.today.plus_days(crate::domain::referral::MAX_REPLY_DAYS);
+    let _ = writeln!(
+        out,
+        "<section id=\"frist\">\n<h2>Neue Antwortfrist</h2>\n\
+         <form id=\"frist-form\" class=\"aktion\" method=\"post\" action=\"/vermittlungen/{id}/frist\">{}\n\
+         <label for=\"frist-datum\">Antwort bis</label>{message}\
+         <input type=\"date\" id=\"frist-datum\" name=\"datum\" min=\"{}\" max=\"{latest}\" required value=\"{}\"{invalid}>\n\
+         <label for=\"frist-text\">Nachricht dazu (optional; der Partner liest sie)</label>\
+         <textarea id=\"frist-text\" name=\"text\" rows=\"2\" maxlength=\"3000\"></textarea>\n\
+         <button type=\"submit\">Neue Frist senden</button>\n</form>\n</section>",
+        csrf_field(ctx),
+        ctx.today,
         esc(echo.map(|e| e.text.as_str()).unwrap_or_default())
     );
 }
