@@ -362,7 +362,7 @@ async fn the_case_forms_refuse_bad_input_and_forged_tokens_and_act_on_good_input
         .await;
     assert_eq!(
         (consent.status, consent.location.as_deref()),
-        (303, Some(format!("{base}?erledigt=einwilligung").as_str())),
+        (303, Some(format!("{base}?erledigt=einwilligung#einwilligungen").as_str())),
         "{}",
         consent.body
     );

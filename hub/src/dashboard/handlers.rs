@@ -748,7 +748,8 @@ where
     };
     let error = match act(case.clone(), form.clone()).await {
         Ok(()) => {
-            let mut r = Redirect::to(&format!("/faelle/{case}?erledigt={}", which.id)).into_response();
+            let to = format!("/faelle/{case}?erledigt={}#{}", which.id, views::case_page::section_of(which.id));
+            let mut r = Redirect::to(&to).into_response();
             secure_headers(r.headers_mut());
             return r;
         }

@@ -82,6 +82,7 @@ form.aktion button[type=submit]{display:block;margin-top:.6rem}
 p.text{white-space:pre-wrap;background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:.6rem 1rem}
 svg,img{max-width:100%;height:auto}
 @media (max-width:600px){header{padding:.5rem .8rem;gap:.5rem 1rem}header .wer{margin-left:0}main{padding:.8rem .8rem 2rem}header nav a{display:inline-block;margin:.1rem .9rem .1rem 0}}
+nav.abschnitte{display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin:.4rem 0 1rem}
 .druckkopf{border-bottom:2px solid #1b1f24;padding-bottom:.4rem;font-weight:600}
 @media print{header,form,nav,#druckansicht{display:none}main{max-width:none;padding:0}body{background:#fff}}
 ";

@@ -32,14 +32,33 @@ pub fn render(m: &CasePageModel, ctx: &Ctx) -> String {
     render_with(m, ctx, None)
 }
 
-/// The body of the case page after an action succeeded: the confirmation of what was saved on top.
+/// The body of the case page after an action succeeded: the confirmation of what was saved at the
+/// top of the section the action belongs to (the redirect's `#section` scrolls there).
 pub fn render_done(m: &CasePageModel, ctx: &Ctx, done: Option<&str>) -> String {
-    let mut out = String::new();
-    if let Some(text) = done.and_then(done_message) {
-        let _ = writeln!(out, "<p class=\"erfolg\" role=\"status\" id=\"erledigt\">{text}</p>");
+    let page = render_with(m, ctx, None);
+    let Some(text) = done.and_then(done_message) else { return page };
+    let message = format!("<p class=\"erfolg\" role=\"status\" id=\"erledigt\">{text}</p>\n");
+    let section = done.map(section_of).unwrap_or("haushalt");
+    let open = format!("<section id=\"{section}\">");
+    let at = page.find(&open).map(|i| {
+        let after = i + open.len();
+        page[after..].find("</h2>").filter(|_| page[after..].starts_with("\n<h2>")).map_or(after, |h| after + h + 5)
+    });
+    match at {
+        Some(at) => format!("{}\n{message}{}", &page[..at], &page[at..]),
+        None => format!("{message}{page}"),
     }
-    out.push_str(&render_with(m, ctx, None));
-    out
+}
+
+/// The section of the case page an action belongs to, by its key.
+pub fn section_of(key: &str) -> &'static str {
+    match key {
+        "ueberweisen" => "vermittlungen",
+        "einwilligung" | "widerruf" => "einwilligungen",
+        "stufe" | "gericht" => "fristen",
+        "zustaendig" | "kontakt" | "wiedervorlage" => "kontakt",
+        _ => "haushalt",
+    }
 }
 
 /// The confirmation of a finished action, by the key its redirect names (`?erledigt=…`).
@@ -68,19 +87,45 @@ pub fn render_with(m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEcho>) -> Str
     if let Some(e) = echo {
         error_summary(&mut out, e);
     }
-    let _ = writeln!(
-        out,
-        "<p class=\"hinweis\"><a id=\"druckansicht\" href=\"/faelle/{}/druck\">Druckansicht für die Papierakte</a></p>",
-        esc(m.case.id.as_str())
-    );
+    summary(&mut out, m, ctx);
+    deadlines(&mut out, m, ctx);
     household(&mut out, m);
     casework(&mut out, m, ctx, echo, true);
-    deadlines(&mut out, m, ctx);
     consents(&mut out, m, ctx);
     referrals(&mut out, &m.referrals);
     timeline(&mut out, &m.timeline);
     actions(&mut out, m, ctx, echo);
     out
+}
+
+/// What needs attention first, and the page's sections to jump to.
+fn summary(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
+    let c = &m.case;
+    out.push_str("<section id=\"ueberblick\">\n<dl class=\"angaben\">\n");
+    let next = m.deadlines.iter().find(|d| d.date >= ctx.today).map_or_else(
+        || "keine".to_owned(),
+        |d| format!("{} – {}", time_day(d.date), esc(&labels::deadline_kind(&d.kind))),
+    );
+    let _ = writeln!(out, "<dt>Nächste Frist</dt><dd>{next}</dd>");
+    let overdue = m.referrals.iter().filter(|r| r.overdue).count();
+    if overdue > 0 {
+        let _ = writeln!(
+            out,
+            "<dt>Überfällig</dt><dd><strong class=\"warnung\">{}</strong></dd>",
+            super::count(overdue, "Vermittlung wartet auf Antwort", "Vermittlungen warten auf Antwort")
+        );
+    }
+    let who = c.assignee.as_ref().map_or_else(|| "noch niemand".to_owned(), |a| esc(&a.name));
+    let _ = writeln!(out, "<dt>Zuständig</dt><dd>{who}</dd>\n</dl>");
+    let _ = writeln!(
+        out,
+        "<nav class=\"abschnitte\" aria-label=\"Abschnitte des Falls\"><a href=\"#fristen\">Fristen</a> \
+         <a href=\"#haushalt\">Haushalt</a> <a href=\"#kontakt\">Kontakt</a> <a href=\"#einwilligungen\">Einwilligungen</a> \
+         <a href=\"#vermittlungen\">Vermittlungen</a> <a href=\"#zeitleiste\">Verlauf</a> \
+         <a href=\"#aktionen\">Aktionen</a> <a id=\"druckansicht\" href=\"/faelle/{}/druck\">Druckansicht</a></nav>",
+        esc(c.id.as_str())
+    );
+    out.push_str("</section>\n");
 }
 
 /// The case for the paper file: everything the page shows, without forms, headed with the day of
