@@ -128,7 +128,7 @@ async fn a_caseworker_triages_notices_and_takes_them_up_with_duplicate_suggestio
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_consent_about_to_end_shows_on_heute_and_its_revocation_is_recorded_on_the_case_page() {
+async fn a_consent_about_to_end_shows_on_heute_is_renewed_and_its_revocation_is_recorded_on_the_case_page() {
     let th = TestHub::start().await.expect("the test hub starts");
     th.add_staff(orgs::FACHSTELLE, CASEWORKER.0, CASEWORKER.1, PASSWORD).await.expect("staff");
     let case = open_case(&th).await;
@@ -142,6 +142,15 @@ async fn a_consent_about_to_end_shows_on_heute_and_its_revocation_is_recorded_on
         .consent
         .expect("consent");
     let later = record_consent(&th, &case, &[orgs::JOBCENTER], &[DataCategory::Identity]).await;
+    // A referral to the provider that rests on the consent about to end.
+    let support = create_referral(
+        &th,
+        &case.id,
+        orgs::TRAEGER,
+        ReferralCategory::SocialPedagogicalSupport,
+        &[DataCategory::Identity],
+    )
+    .await;
 
     let b = Browser::start(&format!("https://localhost:{}", th.dashboard_addr().port())).await;
     b.sign_in(CASEWORKER.0, PASSWORD).await;
@@ -160,6 +169,22 @@ async fn a_consent_about_to_end_shows_on_heute_and_its_revocation_is_recorded_on
     assert_eq!(b.path().await, format!("/faelle/{}", case.id));
     let evidence = format!("section#einwilligungen tr[data-consent=\"{}\"] td.nachweis", ending.id);
     assert_eq!(b.text(&evidence).await, "EW-2026-0001 (synthetisch)");
+
+    // Renewed before it ends: the form comes filled in from the old consent; the new one carries the
+    // open referral on.
+    b.click_and_wait(&format!("section#einwilligungen tr[data-consent=\"{}\"] a.verlaengern", ending.id)).await;
+    assert!(b.text("#verlaengerung").await.starts_with("Verlängerung"));
+    let ticked = format!("form#einwilligung input[name=\"empfaenger\"][value=\"{}\"]:checked", orgs::TRAEGER);
+    assert_eq!(b.count(&ticked).await, 1, "the recipient is taken over");
+    assert_eq!(b.count("form#einwilligung input[name=\"daten\"][value=\"IDENTITY\"]:checked").await, 1);
+    assert_eq!(b.count(".fehlerliste").await, 0, "a form filled in advance is no refusal");
+    b.fill("form#einwilligung [name=\"nachweis\"]", "EW-2026-0002 Verlängerung (synthetisch)").await;
+    b.set_value("form#einwilligung [name=\"gueltig_bis\"]", &th.date_in_days(150)).await;
+    b.click_and_wait("form#einwilligung button[type=\"submit\"]").await;
+    assert!(b.path().await.ends_with("?erledigt=einwilligung"), "{}", b.text("main").await);
+    assert_eq!(b.count("section#einwilligungen tr.einwilligung").await, 3);
+
+    // The household then revokes the old one: the referral stays, resting on the renewal.
     b.select("form#widerruf select[name=\"einwilligung\"]", &ending.id).await;
     b.fill("form#widerruf [name=\"notiz\"]", "Telefonisch am Vormittag, Frau K. selbst (synthetisch)").await;
     b.check_page("fall-widerruf").await;
@@ -170,8 +195,10 @@ async fn a_consent_about_to_end_shows_on_heute_and_its_revocation_is_recorded_on
     assert_eq!(b.text(&status).await, "widerrufen");
     let other = format!("section#einwilligungen tr[data-consent=\"{}\"] td.status", later.id);
     assert_eq!(b.text(&other).await, "wirksam", "only the chosen consent ends");
-    // Only the one still in force can be revoked now; Heute no longer lists the ended one.
-    assert_eq!(b.count("form#widerruf option").await, 1);
+    let kept = referral(&th, orgs::FACHSTELLE, &support.id).await;
+    assert_ne!(state_of(&kept), ReferralState::Cancelled, "the renewal carries the referral on");
+    // Only the ones still in force can be revoked now; Heute no longer lists the ended one.
+    assert_eq!(b.count("form#widerruf option").await, 2);
     let audited = th.hub().audit_of_case(&CaseId::parse(&case.id).expect("id")).await.expect("audit");
     assert!(
         audited.iter().any(|a| a.action == AuditAction::ConsentRevoke

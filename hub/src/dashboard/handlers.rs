@@ -147,6 +147,37 @@ fn case_id(raw: &str) -> Result<CaseId, HubError> {
 #[derive(Debug, Deserialize)]
 pub struct DoneQuery {
     erledigt: Option<String>,
+    /// A consent whose renewal the consent form is filled in for.
+    verlaengern: Option<String>,
+}
+
+/// The consent form filled in from `consent` for its renewal: persons, recipients, data, form and the
+/// explicit declarations taken over; evidence and validity left for the new consent.
+fn renewal_of(consent: &crate::domain::consent::Consent) -> views::case_page::FormEcho {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for p in &consent.persons {
+        q.append_pair("personen", p.as_str());
+    }
+    for r in &consent.recipients {
+        q.append_pair("empfaenger", r.as_str());
+    }
+    for c in &consent.categories {
+        q.append_pair("daten", c.as_str());
+    }
+    q.append_pair("form", consent.form.as_str());
+    if consent.art9_explicit {
+        q.append_pair("ausdruecklich", "on");
+    }
+    if consent.secrecy_release {
+        q.append_pair("schweigepflicht", "on");
+    }
+    views::case_page::FormEcho {
+        form: CONSENT.id,
+        values: FormData::parse(q.finish().as_bytes()),
+        field: None,
+        label: None,
+        message: String::new(),
+    }
 }
 
 /// GET /faelle/{id}/druck : the case for the paper file (audited as a read of the case, like the page).
@@ -178,7 +209,11 @@ pub async fn case_page(
     match model {
         Ok(m) => {
             let title = views::case_page::title(&m);
-            let body = views::case_page::render_done(&m, &staff.ctx(&state), q.erledigt.as_deref());
+            let renew = q.verlaengern.as_deref().and_then(|id| m.consents.iter().find(|c| c.id.as_str() == id));
+            let body = match renew {
+                Some(consent) => views::case_page::render_with(&m, &staff.ctx(&state), Some(&renewal_of(consent))),
+                None => views::case_page::render_done(&m, &staff.ctx(&state), q.erledigt.as_deref()),
+            };
             ok_page(&staff, Nav::Cases, &title, &body)
         }
         Err(e) => error_page(e, Some(&staff.frame(Nav::Cases))),

@@ -423,6 +423,24 @@ impl Referral {
         self.history.last().and_then(|t| t.reason.as_ref())
     }
 
+    /// Takes a newly recorded consent as a further basis of every disclosure it covers, so an open
+    /// referral goes on resting on the household's current consent (a renewal before the old one
+    /// expires keeps the referral alive). Returns the categories that gained the basis.
+    pub fn adopt_consent(&mut self, consent: &super::consent::Consent, today: Day) -> Vec<DataCategory> {
+        let basis = super::basis::LegalBasis::Consent(consent.id.clone());
+        let mut gained = Vec::new();
+        if !self.state.is_open() {
+            return gained;
+        }
+        for d in &mut self.disclosures {
+            if consent.covers(&self.recipient, d.category, today) && !d.bases.contains(&basis) {
+                d.bases.push(basis.clone());
+                gained.push(d.category);
+            }
+        }
+        gained
+    }
+
     /// The data categories disclosed.
     pub fn categories(&self) -> impl Iterator<Item = DataCategory> + '_ {
         self.disclosures.iter().map(|d| d.category)

@@ -53,6 +53,13 @@ impl Hub {
         let now = self.now();
         let consent = Consent::record(&case, &recipients, new.draft, now)?;
         tx.insert_consent(&consent).await?;
+        // Open referrals rest on the household's current consent too (a renewal keeps them alive).
+        for mut r in tx.referrals_of_case(&case.id).await? {
+            if !r.adopt_consent(&consent, now.day()).is_empty() {
+                r.updated_at = now;
+                tx.update_referral(&r).await?;
+            }
+        }
         let mut p = Pending::new();
         p.events.push(consent_event(&org.id, EventKind::ConsentRecorded, &consent, caller.actor().id(), now, vec![]));
         p.audit.push(audit(

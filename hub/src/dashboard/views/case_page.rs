@@ -406,7 +406,7 @@ fn consents(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
     } else {
         out.push_str(
             "<table>\n<thead><tr><th>Erfasst</th><th>Empfänger</th><th>Daten</th><th>Form</th><th>Nachweis</th>\
-             <th>Gültig bis</th><th>Status</th></tr></thead>\n<tbody>\n",
+             <th>Gültig bis</th><th>Status</th><th><span class=\"unsichtbar\">Aktion</span></th></tr></thead>\n<tbody>\n",
         );
         for c in &m.consents {
             let recipients: Vec<String> = c.recipients.iter().map(|o| esc(m.org_name(o))).collect();
@@ -418,10 +418,19 @@ fn consents(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
                 cats.push("mit Schweigepflichtentbindung");
             }
             let status = c.effective_status(ctx.today);
+            let renew = if status == ConsentStatus::Active && m.case.closure.is_none() {
+                format!(
+                    "<a class=\"verlaengern\" href=\"/faelle/{}?verlaengern={}#einwilligung\">Verlängern</a>",
+                    esc(m.case.id.as_str()),
+                    esc(c.id.as_str())
+                )
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
                 "<tr class=\"einwilligung\" data-consent=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td class=\"nachweis\">{}</td><td>{}</td><td class=\"status\">{}</td></tr>",
+                 <td class=\"nachweis\">{}</td><td>{}</td><td class=\"status\">{}</td><td>{renew}</td></tr>",
                 esc(c.id.as_str()),
                 instant(c.recorded_at),
                 recipients.join(", "),
@@ -639,7 +648,7 @@ impl FormState<'_> {
 
     /// The message at `field`, if it belongs there.
     fn error_at(&self, out: &mut String, field: &str) {
-        if let Some(e) = self.echo.filter(|e| e.field == Some(field)) {
+        if let Some(e) = self.echo.filter(|e| e.field == Some(field) && !e.message.is_empty()) {
             let _ = writeln!(
                 out,
                 "<p class=\"fehler\" id=\"{}-{field}-fehler\" role=\"alert\">{}</p>",
@@ -651,7 +660,7 @@ impl FormState<'_> {
 
     /// The message at the top of the form, when it belongs to no field.
     fn error_on_form(&self, out: &mut String) {
-        if let Some(e) = self.echo.filter(|e| e.field.is_none()) {
+        if let Some(e) = self.echo.filter(|e| e.field.is_none() && !e.message.is_empty()) {
             let _ =
                 writeln!(out, "<p class=\"fehler\" id=\"{}-fehler\" role=\"alert\">{}</p>", self.form, esc(&e.message));
         }
@@ -684,6 +693,10 @@ impl FormState<'_> {
 
 /// The summary above the page when a form came back: what was not saved, linking to the field.
 fn error_summary(out: &mut String, echo: &FormEcho) {
+    if echo.message.is_empty() {
+        // A form filled in advance (a consent to renew), not a refusal.
+        return;
+    }
     let what = match echo.form {
         "ueberweisen" => "Die Vermittlung",
         "einwilligung" => "Die Einwilligung",
@@ -769,6 +782,13 @@ fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEch
     let f = state("einwilligung");
     let _ = writeln!(out, "<form id=\"einwilligung\" method=\"post\" action=\"/faelle/{id}/einwilligung\">\n{csrf}");
     out.push_str("<h3>Einwilligung erfassen</h3>\n");
+    if f.echo.is_some_and(|e| e.message.is_empty()) {
+        out.push_str(
+            "<p class=\"hinweis\" id=\"verlaengerung\">Verlängerung: Personen, Empfänger und Daten sind aus der \
+             bisherigen Einwilligung übernommen. Bitte den Nachweis der neuen Einwilligung und „Gültig bis“ eintragen. \
+             Offene Vermittlungen stützen sich dann auch auf die neue Einwilligung.</p>\n",
+        );
+    }
     f.error_on_form(out);
     let _ = writeln!(
         out,
