@@ -169,6 +169,9 @@ enum Rule {
     /// A move of one side: the other side's attempt on its own referral is FAILED_PRECONDITION
     /// naming the moves it has; anybody else's referral reads as missing.
     PartyMove(Side),
+    /// A change only the sender may make (ChangeReplyBy): the recipient is refused on its own referral;
+    /// anybody else's referral reads as missing.
+    SenderOnly,
     /// ListReferrals INBOX / OUTBOX: every organisation, listing only its own referrals.
     OwnMailbox,
     /// Fachstelle only, no object (ListReferrals ALL, RecordCourtNotice, ListOpenNotices).
@@ -204,8 +207,10 @@ fn expected(rule: Rule, who: Who, obj: Obj) -> Expected {
         (Rule::FachstelleOwn, _) if !fachstelle => Denied,
         (Rule::FachstelleOwn, _) if hidden => NotFound,
         (Rule::FachstelleOwn, _) => Ok,
-        (Rule::Party | Rule::PartyMove(_), _) if operator => Denied,
-        (Rule::Party | Rule::PartyMove(_), _) if hidden => NotFound,
+        (Rule::Party | Rule::PartyMove(_) | Rule::SenderOnly, _) if operator => Denied,
+        (Rule::Party | Rule::PartyMove(_) | Rule::SenderOnly, _) if hidden => NotFound,
+        (Rule::SenderOnly, _) if who.side() == Side::Sender => Ok,
+        (Rule::SenderOnly, _) => Denied,
         (Rule::Party, _) => Ok,
         (Rule::PartyMove(side), _) if who.side() == side => Ok,
         (Rule::PartyMove(_), _) => FailedPrecondition,
@@ -306,6 +311,7 @@ const TABLE: &[Row] = &[
     variant("ReferralService", "TransitionReferral", "CANCEL", Rule::PartyMove(Side::Sender), OBJ3),
     row("ReferralService", "AddNote", Rule::Party, OBJ3),
     row("ReferralService", "ListNotes", Rule::Party, OBJ3),
+    row("ReferralService", "ChangeReplyBy", Rule::SenderOnly, OBJ3),
     row("NoticeService", "SubmitArrearsNotice", Rule::HousingCompany, CALL),
     row("NoticeService", "StreamArrearsNotices", Rule::HousingCompany, CALL),
     row("NoticeService", "ListNoticeStatuses", Rule::HousingCompany, CALL_OBJ3),
@@ -1208,6 +1214,18 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
                     let n = r.into_inner().note.expect("note");
                     if n.referral_id == id { vec![] } else { vec![format!("note on referral {}", n.referral_id)] }
                 })
+        }
+        ("ChangeReplyBy", _) => {
+            let id = fx.referral_for(who, obj)?;
+            ReferralServiceClient::new(ch)
+                .change_reply_by(ChangeReplyByRequest {
+                    idempotency_key: idem(),
+                    referral_id: id.clone(),
+                    reply_by: fx.hub.date_in_days(20),
+                    message: "Matrix (synthetisch)".into(),
+                })
+                .await
+                .map(|r| referral_leak(&r.into_inner().referral.expect("referral"), &id, &me))
         }
         ("ListNotes", _) => {
             let id = fx.referral_for(who, obj)?;

@@ -255,3 +255,47 @@ async fn court_and_arrears_notices_follow_the_domain_s_rules() {
         .await;
     assert_status(r, Code::InvalidArgument, &["notice.stage_date", "future"]);
 }
+
+#[tokio::test]
+async fn a_new_reply_by_date_keeps_the_window_is_the_sender_s_and_reaches_the_partner_as_a_note() {
+    let hub = start().await;
+    let case = with_consent(&hub).await;
+    let r = try_create_referral(&hub, debt_counselling(&hub, &case)).await.expect("referral");
+    let change = |org: &'static str, reply_by: String| {
+        let hub = &hub;
+        let id = r.id.clone();
+        async move {
+            referrals(hub, org)
+                .await
+                .change_reply_by(ChangeReplyByRequest {
+                    idempotency_key: idem(),
+                    referral_id: id,
+                    reply_by,
+                    message: "Bitte bis dahin (synthetisch)".into(),
+                })
+                .await
+                .map(|resp| resp.into_inner().referral.expect("referral"))
+        }
+    };
+    // The same window as a new referral: from today to 92 days ahead.
+    assert_status(change(orgs::FACHSTELLE, hub.date_in_days(-1)).await, Code::InvalidArgument, &["reply_by", "past"]);
+    assert_status(
+        change(orgs::FACHSTELLE, hub.date_in_days(93)).await,
+        Code::InvalidArgument,
+        &["reply_by", "92 days"],
+    );
+    assert_status(change(orgs::SCHULDNERBERATUNG, hub.date_in_days(5)).await, Code::PermissionDenied, &["sender"]);
+    let moved = change(orgs::FACHSTELLE, hub.date_in_days(30)).await.expect("a new reply-by date");
+    assert_eq!(moved.reply_by, hub.date_in_days(30));
+    let notes = referrals(&hub, orgs::SCHULDNERBERATUNG)
+        .await
+        .list_notes(ListNotesRequest { referral_id: r.id.clone() })
+        .await
+        .expect("ListNotes")
+        .into_inner()
+        .notes;
+    assert!(notes.iter().any(|n| n.text.starts_with("Neue Antwortfrist") && n.text.contains("Bitte bis dahin")));
+    // A referral no longer open takes no new date.
+    do_move(&hub, orgs::FACHSTELLE, &r.id, ReferralMove::Cancel).await;
+    assert_status(change(orgs::FACHSTELLE, hub.date_in_days(10)).await, Code::FailedPrecondition, &["no longer open"]);
+}

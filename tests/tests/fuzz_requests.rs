@@ -82,6 +82,7 @@ const RPCS: &[&str] = &[
     "RestrictProcessing",
     "LiftRestriction",
     "EraseCase",
+    "ChangeReplyBy",
 ];
 
 fn rpc_index(name: &str) -> u8 {
@@ -505,6 +506,17 @@ fn seeds(ids: &Ids) -> Vec<(u8, u8, Vec<u8>)> {
         Who::Fachstelle,
         pb::EraseCaseRequest { idempotency_key: idem(42), case_id: ids.spare_case.clone() }.encode_to_vec(),
     );
+    add(
+        "ChangeReplyBy",
+        Who::Fachstelle,
+        pb::ChangeReplyByRequest {
+            idempotency_key: idem(43),
+            referral_id: ids.referral.clone(),
+            reply_by: "2026-02-20".into(),
+            message: "Bitte bis dahin (synthetisch)".into(),
+        }
+        .encode_to_vec(),
+    );
     out
 }
 
@@ -775,6 +787,17 @@ impl Call<'_> {
                 .await
             }
             "ListNotes" => self.run(body, |_, _: &mut pb::ListNotesRequest| {}, |r| api.list_notes(r)).await,
+            "ChangeReplyBy" => {
+                self.run(
+                    body,
+                    |c, m: &mut pb::ChangeReplyByRequest| {
+                        c.key(&mut m.idempotency_key);
+                        c.redirect(&mut m.referral_id);
+                    },
+                    |r| api.change_reply_by(r),
+                )
+                .await
+            }
             "SubmitArrearsNotice" => {
                 self.run(
                     body,

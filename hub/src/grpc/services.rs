@@ -469,6 +469,19 @@ impl pb::referral_service_server::ReferralService for Api {
         Ok(Response::new(pb::AddNoteResponse { note: Some(cv::note_to_pb(&note)) }))
     }
 
+    async fn change_reply_by(
+        &self,
+        req: Request<pb::ChangeReplyByRequest>,
+    ) -> Result<Response<pb::ChangeReplyByResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("ChangeReplyBy", &mut m, |m| &mut m.idempotency_key)?;
+        let id = referral_id(&m.referral_id)?;
+        let day = cv::day(&m.reply_by, "reply_by").map_err(invalid)?;
+        let view = self.hub.change_reply_by(&caller, &idem, &id, day, std::mem::take(&mut m.message)).await?;
+        Ok(Response::new(pb::ChangeReplyByResponse { referral: Some(cv::referral_to_pb(&view)) }))
+    }
+
     async fn list_notes(&self, req: Request<pb::ListNotesRequest>) -> Result<Response<pb::ListNotesResponse>, Status> {
         let caller = self.caller(&req).await?;
         let id = referral_id(&req.get_ref().referral_id)?;

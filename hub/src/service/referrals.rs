@@ -494,12 +494,11 @@ impl Hub {
         id: &ReferralId,
         reply_by: Day,
         message: String,
-    ) -> HubResult<Referral> {
+    ) -> HubResult<ReferralView> {
         let org = caller.org()?.clone();
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Referral(id)) = self.replay(tx.as_mut(), caller, idem).await? {
-            let (referral, _) = self.party_referral(tx.as_mut(), &org.id, &id).await?;
-            return Ok(referral);
+            return self.render(tx, caller, &id, false).await;
         }
         let today = self.today();
         let reply_by = crate::domain::referral::check_reply_by(reply_by, today)?;
@@ -520,7 +519,7 @@ impl Hub {
         referral.reminded = false;
         referral.updated_at = self.now();
         tx.update_referral(&referral).await?;
-        let words = message.trim();
+        let words = crate::domain::ids::text(&message, 0, 3000).map_err(|e| e.within("message"))?;
         let text = format!(
             "Neue Antwortfrist: {} (bisher {}).{}{}",
             crate::email::labels::day(reply_by),
@@ -540,7 +539,7 @@ impl Hub {
             AuditDetail::Object { id: referral.id.to_string(), note: Some(reply_by.to_string()) },
         ));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Referral(referral.id.clone())), p).await?;
-        Ok(referral)
+        self.answer(caller, &referral.id).await
     }
 
     /// Writes a note inside `tx`, collecting its events and audit record in `p`.
