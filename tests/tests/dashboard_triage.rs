@@ -250,6 +250,11 @@ async fn an_overdue_referral_is_followed_up_on_its_page_with_a_note_and_withdraw
     assert!(b.text("section#notizen li.notiz").await.contains("Bitte um kurze Rückmeldung"));
     assert!(b.text("section#notizen li.notiz").await.contains(CASEWORKER.1), "the note names its author");
 
+    // A reminder: a note asking for an answer, since the date has passed.
+    b.click_and_wait("form#erinnern-form button[type=\"submit\"]").await;
+    assert_eq!(b.path().await, format!("/vermittlungen/{}?erledigt=erinnern", r.id));
+    assert!(b.text("section#notizen").await.contains("Erinnerung: Die Antwortfrist ist am"));
+
     // A new reply-by date: no longer overdue, and the partner is told in the thread.
     b.set_value("form#frist-form [name=\"datum\"]", &th.date_in_days(7)).await;
     b.fill("form#frist-form [name=\"text\"]", "Bitte bis dahin entscheiden.").await;

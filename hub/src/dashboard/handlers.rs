@@ -537,6 +537,16 @@ pub async fn referral_note(
     .await
 }
 
+/// POST /vermittlungen/{id}/erinnern : reminds the partner of the reply-by date (a note).
+pub async fn remind(State(state): State<DashState>, staff: Staff, Path(id): Path<String>, form: FormData) -> Response {
+    let caller = staff.user.caller.clone();
+    let hub = state.hub.clone();
+    referral_action(&state, staff, id, form, ("erinnern", "text"), |id, idem, _| async move {
+        hub.remind_partner(&caller, &idem, &id).await.map(|_| ())
+    })
+    .await
+}
+
 /// POST /vermittlungen/{id}/frist : a new reply-by date, told to the partner as a note.
 pub async fn referral_reply_by(
     State(state): State<DashState>,
@@ -678,10 +688,6 @@ fn parse_one<T>(form: &FormData, field: &str, parse: impl Fn(&str) -> Option<T>)
 
 fn required<T>(v: Option<T>, field: &str) -> Result<T, HubError> {
     v.ok_or_else(|| FieldError::new(field, "missing").de("Bitte ausfüllen.").into())
-}
-
-fn day_field(form: &FormData, field: &str) -> Result<Option<Day>, HubError> {
-    form.non_empty(field).map(|v| Day::parse(&v).map_err(|e| HubError::Invalid(e.within(field)))).transpose()
 }
 
 /// A form of the case page: its id, and which of its fields shows a rule's message, by the field path the
@@ -830,7 +836,7 @@ pub async fn refer(State(state): State<DashState>, staff: Staff, Path(id): Path<
             category,
             data,
             message: form.one("nachricht").unwrap_or_default(),
-            reply_by: day_field(&form, "antwort_bis")?,
+            reply_by: form_day(&form, "antwort_bis")?,
             confirm_duplicate: form.one("zweite_bestaetigt").is_some(),
         };
         hub.create_referral(&caller, &idem, new).await.map(|_| ())
@@ -864,7 +870,7 @@ pub async fn consent(State(state): State<DashState>, staff: Staff, Path(id): Pat
                 categories,
                 form: required(parse_one(&form, "form", ConsentForm::parse)?, "form")?,
                 evidence: form.one("nachweis").unwrap_or_default(),
-                valid_until: required(day_field(&form, "gueltig_bis")?, "gueltig_bis")?,
+                valid_until: required(form_day(&form, "gueltig_bis")?, "gueltig_bis")?,
                 secrecy_release: form.one("schweigepflicht").is_some(),
             },
         };

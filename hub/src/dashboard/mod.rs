@@ -95,6 +95,7 @@ pub fn router(hub: Hub) -> Router {
         .route("/vermittlungen/{id}", get(handlers::referral_page))
         .route("/vermittlungen/{id}/notiz", post(handlers::referral_note))
         .route("/vermittlungen/{id}/frist", post(handlers::referral_reply_by))
+        .route("/vermittlungen/{id}/erinnern", post(handlers::remind))
         .route("/vermittlungen/{id}/zurueckziehen", post(handlers::withdraw))
         .route("/partner", get(handlers::partners))
         .route("/kennzahlen", get(handlers::key_figures_page))

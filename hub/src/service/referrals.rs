@@ -542,6 +542,37 @@ impl Hub {
         self.answer(caller, &referral.id).await
     }
 
+    /// The sender reminds the partner of an open referral's reply-by date: a note in the thread, which
+    /// reaches the partner like any note (event, mail).
+    pub async fn remind_partner(&self, caller: &Caller, idem: &Idem, id: &ReferralId) -> HubResult<Note> {
+        let org = caller.org()?.clone();
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Note { referral, note }) = self.replay(tx.as_mut(), caller, idem).await? {
+            return tx.notes(&referral).await?.into_iter().find(|n| n.id == note).ok_or(HubError::NotFound("note"));
+        }
+        let (referral, side) = self.party_referral(tx.as_mut(), &org.id, id).await?;
+        if side != Side::Sender {
+            return Err(HubError::PermissionDenied("only the sender sends reminders".into()));
+        }
+        if !referral.state.is_open() {
+            return Err(HubError::FailedPrecondition(Refusal2::new(
+                "the referral is no longer open",
+                "Die Vermittlung ist nicht mehr offen; eine Erinnerung ist nicht nötig.",
+            )));
+        }
+        let when = crate::email::labels::day(referral.reply_by);
+        let text = if referral.reply_by < self.today() {
+            format!("Erinnerung: Die Antwortfrist ist am {when} abgelaufen. Bitte melden Sie sich zum Stand.")
+        } else {
+            format!("Erinnerung: Bitte antworten Sie bis zum {when}.")
+        };
+        let mut p = Pending::new();
+        let (referral, note) = self.write_note(tx.as_mut(), caller, id, text, &mut p).await?;
+        let out = Outcome::Note { referral: referral.id.clone(), note: note.id.clone() };
+        self.finish(tx, caller, Some(idem), Some(&out), p).await?;
+        Ok(note)
+    }
+
     /// Writes a note inside `tx`, collecting its events and audit record in `p`.
     async fn write_note(
         &self,

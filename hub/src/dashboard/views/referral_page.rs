@@ -79,6 +79,7 @@ fn done_message(key: &str) -> Option<&'static str> {
     Some(match key {
         "notiz" => "Die Notiz ist gespeichert; der Partner sieht sie.",
         "frist" => "Die neue Antwortfrist ist gespeichert; der Partner erhält sie als Notiz.",
+        "erinnern" => "Die Erinnerung ist gesendet; der Partner erhält sie als Notiz.",
         "zurueckziehen" => "Die Vermittlung ist zurückgezogen; der Partner wird benachrichtigt.",
         _ => return None,
     })
@@ -184,11 +185,22 @@ fn notes(out: &mut String, m: &ReferralPageModel, ctx: &Ctx, echo: Option<&PageE
     );
 }
 
-/// A new reply-by date for an open referral (the follow-up of an overdue one), told to the partner.
+/// A reminder of the reply-by date, and a new date for an open referral (the follow-up of an overdue
+/// one), both told to the partner.
 fn reply_by(out: &mut String, m: &ReferralPageModel, ctx: &Ctx, echo: Option<&PageEcho>) {
     if !m.view.referral.state.is_open() {
         return;
     }
+    let _ = writeln!(
+        out,
+        "<section id=\"erinnern\">\n<h2>Erinnern</h2>\n\
+         <form id=\"erinnern-form\" class=\"aktion\" method=\"post\" action=\"/vermittlungen/{}/erinnern\">{}\n\
+         <p>Der Partner erhält eine Notiz mit der Bitte um Antwort bis {}.</p>\n\
+         <button type=\"submit\">Erinnerung senden</button>\n</form>\n</section>",
+        esc(m.view.referral.id.as_str()),
+        csrf_field(ctx),
+        time_day(m.view.referral.reply_by)
+    );
     let id = esc(m.view.referral.id.as_str());
     let (invalid, message) = field_error(echo, "frist-fehler");
     let latest = ctx.today.plus_days(crate::domain::referral::MAX_REPLY_DAYS);
