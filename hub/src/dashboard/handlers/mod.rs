@@ -144,7 +144,7 @@ pub async fn cases(State(state): State<DashState>, staff: Staff, Query(q): Query
         page: q.page(),
     };
     match state.hub.dash_cases(&staff.user.caller, &filter).await {
-        Ok(m) => ok_page(&staff, Nav::Cases, "Fälle", &views::cases::render(&m, &q, &staff.ctx(&state))),
+        Ok(m) => ok_page(&staff, Nav::Cases, "Fälle", &views::cases::render(&m, &q)),
         Err(e) => error_page(e, Some(&staff.frame(Nav::Cases))),
     }
 }
