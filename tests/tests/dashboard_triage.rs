@@ -414,6 +414,27 @@ async fn casework_assigns_logs_contact_attempts_and_follows_up_a_kept_tenancy() 
     assert_eq!(b.text("#erster-kontakt").await, german(&th.date_in_days(-2)));
     b.check_page("fall-kontakt").await;
 
+    // The signed consent slip as a PDF: stored with the case, downloaded byte for byte; a text file is refused
+    // at its field and nothing is stored.
+    let files = tempfile::tempdir().expect("a folder for files");
+    let slip = files.path().join("Einwilligung Kaiser.pdf");
+    let pdf = b"%PDF-1.4\n% synthetische Einwilligung\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
+    std::fs::write(&slip, &pdf).expect("writing the PDF");
+    let text = files.path().join("notiz.pdf");
+    std::fs::write(&text, b"kein PDF").expect("writing the text file");
+    b.choose_file("form#dokument input[name=\"datei\"]", &text).await;
+    b.click_and_wait("form#dokument button[type=\"submit\"]").await;
+    assert_eq!(b.text("#dokument-datei-fehler").await, "Nur PDF-, JPEG- oder PNG-Dateien.");
+    assert_eq!(b.count("table#dokumente-liste tr.dokument").await, 0);
+    b.choose_file("form#dokument input[name=\"datei\"]", &slip).await;
+    b.click_and_wait("form#dokument button[type=\"submit\"]").await;
+    assert!(b.path().await.ends_with("?erledigt=dokument"), "{}", b.text("main").await);
+    assert!(b.text("table#dokumente-liste").await.contains("Einwilligung Kaiser.pdf"));
+    let (file, bytes) = b.download("table#dokumente-liste a.herunterladen").await;
+    assert_eq!(bytes, pdf, "the download is the upload ({file})");
+    let audit = th.hub().audit_of_case(&CaseId::parse(&case.id).expect("id")).await.expect("audit");
+    assert!(audit.iter().any(|a| a.action == AuditAction::DocumentRead && a.staff.as_deref() == Some(CASEWORKER.1)));
+
     // Closed with the tenancy kept: three follow-ups; the first is due after three months, on Heute.
     b.select("form#abschliessen select[name=\"ergebnis\"]", "WOHNUNG_ERHALTEN").await;
     b.select("form#abschliessen select[name=\"mittel\"]", "SGB2_LOAN").await;

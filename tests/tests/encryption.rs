@@ -204,6 +204,12 @@ async fn erasure_on_request_removes_the_case_and_tells_the_recipients() {
     assert_status(erase(&hub, orgs::FACHSTELLE, &case.id).await, Code::FailedPrecondition, &["close it first"]);
     assert_status(erase(&hub, orgs::FACHSTELLE, "not a case").await, Code::InvalidArgument, &["case_id"]);
     close(&hub, &case.id, CaseOutcome::HilfeAbgelehnt, RescueMeans::Unspecified).await;
+    // A document of the case goes with it.
+    let fachstelle = hub::domain::ids::OrgId::parse(orgs::FACHSTELLE).expect("org id");
+    let fs = hub.hub().authenticate(hub::service::Principal::Org(fachstelle), None).await.expect("caller");
+    let case_key = hub::domain::ids::CaseId::parse(&case.id).expect("id");
+    let slip = hub::service::Upload { name: "Kaiser Einwilligung.pdf".into(), content: b"%PDF-1.4 Kaiser".to_vec() };
+    hub.hub().add_document(&fs, &case_key, slip).await.expect("a document");
     let done = erase(&hub, orgs::FACHSTELLE, &case.id).await.expect("EraseCase");
     assert_eq!(done.case_id, case.id);
     assert!(done.kept.iter().any(|k| k.legal_basis.contains("Art. 5 Abs. 2")), "audit kept: {:?}", done.kept);
@@ -224,6 +230,7 @@ async fn erasure_on_request_removes_the_case_and_tells_the_recipients() {
     let mut tx = hub.store().begin_read().await.expect("read");
     let id = hub::domain::ids::CaseId::parse(&case.id).expect("id");
     assert!(tx.case(&id).await.expect("read").is_none());
+    assert!(tx.documents_of_case(&id).await.expect("read").is_empty(), "the case's documents are erased with it");
     let erasure = tx.erasure(&id).await.expect("read").expect("erasure record");
     assert_eq!(erasure.reason, hub::domain::erasure::ErasureReason::Request);
     assert_eq!(erasure.statistics.outcome, Some(hub::domain::vocab::CaseOutcome::HilfeAbgelehnt));

@@ -83,6 +83,12 @@ pub fn router(hub: Hub) -> Router {
         .route("/faelle/{id}/ueberweisen", post(handlers::refer))
         .route("/faelle/{id}/einwilligung", post(handlers::consent))
         .route("/faelle/{id}/druck", get(handlers::case_print))
+        .route(
+            "/faelle/{id}/dokumente",
+            post(handlers::upload)
+                .layer(DefaultBodyLimit::max(crate::domain::document::MAX_DOCUMENT_BYTES + 64 * 1024)),
+        )
+        .route("/faelle/{id}/dokumente/{doc}", get(handlers::download))
         .route("/faelle/{id}/widerruf", post(handlers::revoke))
         .route("/faelle/{id}/stufe", post(handlers::stage))
         .route("/faelle/{id}/zustaendig", post(handlers::assign))

@@ -23,6 +23,10 @@ text_enum!(
         CaseClose = "case.close",
         /// A case was given to a caseworker (or to nobody).
         CaseAssign = "case.assign",
+        /// A document was added to a case.
+        DocumentAdd = "document.add",
+        /// A document was downloaded.
+        DocumentRead = "document.read",
         /// A try to reach the household was recorded.
         CaseContact = "case.contact",
         /// A check whether a kept tenancy held was recorded.

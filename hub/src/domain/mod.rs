@@ -7,6 +7,7 @@ pub mod case;
 pub mod casework;
 pub mod consent;
 pub mod deadline;
+pub mod document;
 pub mod erasure;
 pub mod event;
 pub mod ids;

@@ -5,6 +5,7 @@ use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
 use crate::domain::casework::{Assignee, ContactAttempt, ContactKind};
+use crate::domain::document::DocumentMeta;
 use crate::domain::ids::{CaseId, OrgId};
 use crate::domain::staff::Username;
 use crate::domain::time::Day;
@@ -22,6 +23,15 @@ pub struct NewContact {
     pub reached: bool,
     /// What came of it.
     pub note: String,
+}
+
+/// The content of an uploaded file, as an edge received it.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The name the person chose.
+    pub name: String,
+    /// The bytes.
+    pub content: Vec<u8>,
 }
 
 /// A colleague a case can be given to.
@@ -127,6 +137,54 @@ impl Hub {
         ));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Case(case.id.clone())), p).await?;
         Ok(case)
+    }
+
+    /// Adds a document to a case (open or closed: a letter may arrive after closing). Audited.
+    pub async fn add_document(&self, caller: &Caller, id: &CaseId, upload: Upload) -> HubResult<DocumentMeta> {
+        let org = caller.fachstelle("add documents")?.clone();
+        let mut tx = self.store.begin().await?;
+        let case = self.owned_case(tx.as_mut(), &org.id, id).await?;
+        let by = caller.actor().staff().map(|s| s.as_str().to_owned()).unwrap_or_else(|| org.name.clone());
+        let now = self.now();
+        let meta = DocumentMeta::accept(&case.id, &upload.name, &upload.content, &by, now)?;
+        tx.insert_document(&meta, &upload.content).await?;
+        let mut p = Pending::new();
+        p.audit.push(audit(
+            &caller.actor(),
+            now,
+            AuditAction::DocumentAdd,
+            Some(&case.id),
+            None,
+            "owner".into(),
+            AuditDetail::object(&meta.id),
+        ));
+        self.finish(tx, caller, None, None, p).await?;
+        Ok(meta)
+    }
+
+    /// One document of a case, to download. Audited as a read of personal data.
+    pub async fn download_document(
+        &self,
+        caller: &Caller,
+        id: &CaseId,
+        document: &str,
+    ) -> HubResult<(DocumentMeta, Vec<u8>)> {
+        let org = caller.fachstelle("read documents")?.clone();
+        let mut tx = self.store.begin().await?;
+        let case = self.owned_case(tx.as_mut(), &org.id, id).await?;
+        let found = tx.document(&case.id, document).await?.ok_or(HubError::NotFound("document"))?;
+        let mut p = Pending::new();
+        p.audit.push(audit(
+            &caller.actor(),
+            self.now(),
+            AuditAction::DocumentRead,
+            Some(&case.id),
+            None,
+            "owner".into(),
+            AuditDetail::object(&found.0.id),
+        ));
+        self.finish(tx, caller, None, None, p).await?;
+        Ok(found)
     }
 
     /// Records the follow-up `months` after a kept tenancy: whether it still held. Closed cases

@@ -522,6 +522,8 @@ pub struct CasePageModel {
     pub open_items: crate::domain::case::OpenItems,
     /// Colleagues the case can be given to.
     pub colleagues: Vec<super::Colleague>,
+    /// The case's documents (without content), oldest first.
+    pub documents: Vec<crate::domain::document::DocumentMeta>,
 }
 
 impl CasePageModel {
@@ -1152,6 +1154,7 @@ impl Hub {
         partners.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
 
         let colleagues = super::casework::colleagues_of(tx.as_mut(), &org.id).await?;
+        let documents = tx.documents_of_case(&case.id).await?;
         self.finish_case_read(tx, caller, &case.id, "dashboard case page").await?;
         let plain: Vec<_> = referrals.iter().map(|r| r.referral.clone()).collect();
         let open_items = crate::domain::case::OpenItems::of(&case, &plain, today);
@@ -1167,6 +1170,7 @@ impl Hub {
             partners,
             org_names: names,
             colleagues,
+            documents,
         })
     }
 

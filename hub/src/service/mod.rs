@@ -34,7 +34,7 @@ use crate::store::{AuditEntry, IdempotentResponse, Store, StoreError, Tx};
 pub use crate::store::Outage;
 
 pub use cases::{CaseSummary, ClosedCase, NewClosure, NewStage};
-pub use casework::{Colleague, NewContact};
+pub use casework::{Colleague, NewContact, Upload};
 pub use consents::{NewConsent, Revocation};
 pub use dashboard::{
     CaseLabel, CasePageModel, CaseRow, HandoffFilter, HandoffRow, HandoffsModel, PartnerRow, TodayModel,

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
+use crate::domain::document::DocumentMeta;
 use crate::domain::erasure::Erasure;
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, ConsentId, NoticeId, OrgId, ReferralId};
@@ -259,6 +260,12 @@ pub trait Tx: Send {
     async fn consents_expired_before(&mut self, today: Day) -> Result<Vec<Consent>, StoreError>;
     /// Inserts a consent.
     async fn insert_consent(&mut self, consent: &Consent) -> Result<(), StoreError>;
+    /// Stores a document of a case, sealed with the case's key.
+    async fn insert_document(&mut self, meta: &DocumentMeta, content: &[u8]) -> Result<(), StoreError>;
+    /// The documents of a case (without their content), oldest first.
+    async fn documents_of_case(&mut self, case: &CaseId) -> Result<Vec<DocumentMeta>, StoreError>;
+    /// One document of a case with its content.
+    async fn document(&mut self, case: &CaseId, id: &str) -> Result<Option<(DocumentMeta, Vec<u8>)>, StoreError>;
     /// Replaces a consent.
     async fn update_consent(&mut self, consent: &Consent) -> Result<(), StoreError>;
 

@@ -24,6 +24,7 @@ use super::{
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
+use crate::domain::document::DocumentMeta;
 use crate::domain::erasure::Erasure;
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, ConsentId, NoticeId, OrgId, ReferralId};
@@ -565,6 +566,42 @@ impl Tx for SqliteTx {
         Ok(())
     }
 
+    async fn insert_document(&mut self, meta: &DocumentMeta, content: &[u8]) -> Result<(), StoreError> {
+        let case = meta.case_id.as_str();
+        let sealed_meta = sealed::seal(self, case, meta).await?;
+        let sealed_content = sealed::seal(self, case, &hex::encode(content)).await?;
+        sqlx::query("INSERT INTO documents (id, case_id, uploaded_at, meta, content) VALUES (?, ?, ?, ?, ?)")
+            .bind(&meta.id)
+            .bind(case)
+            .bind(meta.uploaded_at.millis())
+            .bind(sealed_meta)
+            .bind(sealed_content)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn documents_of_case(&mut self, case: &CaseId) -> Result<Vec<DocumentMeta>, StoreError> {
+        self.many("SELECT meta FROM documents WHERE case_id = ? ORDER BY uploaded_at, id", Some(case.as_str())).await
+    }
+
+    async fn document(&mut self, case: &CaseId, id: &str) -> Result<Option<(DocumentMeta, Vec<u8>)>, StoreError> {
+        let row = sqlx::query("SELECT meta, content FROM documents WHERE case_id = ? AND id = ?")
+            .bind(case.as_str())
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let meta: String = row.try_get("meta").map_err(map_err)?;
+        let content: String = row.try_get("content").map_err(map_err)?;
+        let meta: DocumentMeta = sealed::open(self, &meta).await?;
+        let content: String = sealed::open(self, &content).await?;
+        let content = hex::decode(content).map_err(|e| StoreError::Other(format!("document content: {e}")))?;
+        Ok(Some((meta, content)))
+    }
+
     async fn update_consent(&mut self, c: &Consent) -> Result<(), StoreError> {
         let body = sealed::seal(self, c.case_id.as_str(), c).await?;
         let r = sqlx::query("UPDATE consents SET status = ?, valid_until = ?, body = ? WHERE id = ?")
@@ -976,6 +1013,7 @@ impl Tx for SqliteTx {
             "DELETE FROM notes WHERE referral_id IN (SELECT id FROM referrals WHERE case_id = ?)",
             "DELETE FROM outbox WHERE case_id = ?",
             "DELETE FROM events WHERE case_id = ?",
+            "DELETE FROM documents WHERE case_id = ?",
             "DELETE FROM consents WHERE case_id = ?",
             "DELETE FROM referrals WHERE case_id = ?",
             "DELETE FROM notices WHERE case_id = ?",

@@ -325,6 +325,12 @@ impl Browser {
         el.send_keys(value).await.unwrap_or_else(|e| panic!("typing into {css}: {e}"));
     }
 
+    /// Chooses the file at `path` in the file input matching `css`.
+    pub async fn choose_file(&self, css: &str, path: &Path) {
+        let el = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no file input {css}: {e}"));
+        el.send_keys(&path.to_string_lossy()).await.unwrap_or_else(|e| panic!("choosing {}: {e}", path.display()));
+    }
+
     /// Sets the value of the field matching `css` directly (for `<input type="date">`, whose typing order
     /// depends on the browser's locale).
     pub async fn set_value(&self, css: &str, value: &str) {

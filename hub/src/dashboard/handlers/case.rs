@@ -133,6 +133,9 @@ const CONTACT: CaseForm = CaseForm {
 
 const FOLLOW_UP: CaseForm = CaseForm { id: "wiedervorlage", fields: &[("months", "monate", "Wiedervorlage")] };
 
+const UPLOAD: CaseForm =
+    CaseForm { id: "dokument", fields: &[("name", "datei", "Datei"), ("content", "datei", "Datei")] };
+
 const CLOSE: CaseForm = CaseForm {
     id: "abschliessen",
     fields: &[("outcome", "ergebnis", "Ergebnis"), ("rescue_means", "mittel", "Mittel"), ("note", "notiz", "Notiz")],
@@ -348,6 +351,88 @@ pub async fn follow_up(
         hub.record_follow_up(&caller, &idem, &case_id, months, held).await.map(|_| ())
     })
     .await
+}
+
+/// POST /faelle/{id}/dokumente : a file for the case (multipart: the CSRF token and one file).
+pub async fn upload(
+    State(state): State<DashState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    mut multipart: axum::extract::Multipart,
+) -> Response {
+    let mut csrf = String::new();
+    let mut upload: Option<Upload> = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                let file = field.file_name().map(str::to_owned);
+                let Ok(bytes) = field.bytes().await else { return too_large(&staff) };
+                match (name.as_str(), file) {
+                    ("csrf", _) => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+                    ("datei", Some(file)) => upload = Some(Upload { name: file, content: bytes.to_vec() }),
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return too_large(&staff),
+        }
+    }
+    let form = FormData::parse(
+        format!("csrf={}", form_urlencoded::byte_serialize(csrf.as_bytes()).collect::<String>()).as_bytes(),
+    );
+    let caller = staff.user.caller.clone();
+    let hub = state.hub.clone();
+    case_action(&state, staff, id, UPLOAD, form, |case_id, _| async move {
+        let upload = upload
+            .ok_or_else(|| HubError::Invalid(FieldError::new("datei", "missing").de("Bitte eine Datei auswählen.")))?;
+        hub.add_document(&caller, &case_id, upload).await.map(|_| ())
+    })
+    .await
+}
+
+/// The answer to an upload the page could not read (larger than the limit, or broken).
+fn too_large(staff: &Staff) -> Response {
+    message_page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Datei nicht angenommen",
+        "Die Datei ist zu groß (höchstens 5 MB) oder kam nicht vollständig an. Nichts wurde gespeichert.",
+        Some(&staff.frame(Nav::Cases)),
+    )
+}
+
+/// GET /faelle/{id}/dokumente/{doc} : a document of the case, as a download. Audited.
+pub async fn download(
+    State(state): State<DashState>,
+    staff: Staff,
+    Path((id, doc)): Path<(String, String)>,
+) -> Response {
+    let found = match case_id(&id) {
+        Ok(case) => state.hub.download_document(&staff.user.caller, &case, &doc).await,
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok((meta, content)) => {
+            let mut r = (StatusCode::OK, content).into_response();
+            let h = r.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(meta.kind.as_str()) {
+                h.insert(header::CONTENT_TYPE, v);
+            }
+            let ascii: String = meta
+                .name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' })
+                .collect();
+            let utf8: String = form_urlencoded::byte_serialize(meta.name.as_bytes()).collect();
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{utf8}"))
+            {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            secure_headers(h);
+            r
+        }
+        Err(e) => error_page(e, Some(&staff.frame(Nav::Cases))),
+    }
 }
 
 /// POST /faelle/{id}/abschliessen : closes the case.

@@ -32,7 +32,7 @@ use crate::domain::vocab::{
 use crate::key_figures::{self, Format};
 use crate::service::Outage;
 use crate::service::dashboard::{CaseFilter, HandoffFilter};
-use crate::service::{HubError, Idem, NewClosure, NewConsent, NewContact, NewReferral, NewStage, TakeUpTarget};
+use crate::service::{HubError, Idem, NewClosure, NewConsent, NewContact, NewReferral, NewStage, TakeUpTarget, Upload};
 
 mod case;
 mod notice;

@@ -57,6 +57,7 @@ pub fn section_of(key: &str) -> &'static str {
         "einwilligung" | "widerruf" => "einwilligungen",
         "stufe" | "gericht" => "fristen",
         "zustaendig" | "kontakt" | "wiedervorlage" => "kontakt",
+        "dokument" => "dokumente",
         _ => "haushalt",
     }
 }
@@ -70,6 +71,7 @@ fn done_message(key: &str) -> Option<&'static str> {
         }
         "stufe" => "Die Stufe ist eingetragen; die Fristen sind neu berechnet.",
         "zustaendig" => "Die Zuständigkeit ist gespeichert.",
+        "dokument" => "Das Dokument ist gespeichert.",
         "kontakt" => "Der Kontaktversuch ist gespeichert.",
         "wiedervorlage" => "Das Ergebnis der Wiedervorlage ist gespeichert.",
         "einwilligung" => "Die Einwilligung ist gespeichert.",
@@ -91,6 +93,7 @@ pub fn render_with(m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEcho>) -> Str
     deadlines(&mut out, m, ctx);
     household(&mut out, m);
     casework(&mut out, m, ctx, echo, true);
+    documents(&mut out, m, ctx, echo, true);
     consents(&mut out, m, ctx);
     referrals(&mut out, &m.referrals);
     timeline(&mut out, &m.timeline);
@@ -120,7 +123,7 @@ fn summary(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
     let _ = writeln!(
         out,
         "<nav class=\"abschnitte\" aria-label=\"Abschnitte des Falls\"><a href=\"#fristen\">Fristen</a> \
-         <a href=\"#haushalt\">Haushalt</a> <a href=\"#kontakt\">Kontakt</a> <a href=\"#einwilligungen\">Einwilligungen</a> \
+         <a href=\"#haushalt\">Haushalt</a> <a href=\"#kontakt\">Kontakt</a> <a href=\"#dokumente\">Dokumente</a> <a href=\"#einwilligungen\">Einwilligungen</a> \
          <a href=\"#vermittlungen\">Vermittlungen</a> <a href=\"#zeitleiste\">Verlauf</a> \
          <a href=\"#aktionen\">Aktionen</a> <a id=\"druckansicht\" href=\"/faelle/{}/druck\">Druckansicht</a></nav>",
         esc(c.id.as_str())
@@ -141,6 +144,7 @@ pub fn render_print(m: &CasePageModel, ctx: &Ctx) -> String {
     );
     household(&mut out, m);
     casework(&mut out, m, ctx, None, false);
+    documents(&mut out, m, ctx, None, false);
     deadlines(&mut out, m, ctx);
     consents(&mut out, m, ctx);
     referrals(&mut out, &m.referrals);
@@ -236,6 +240,58 @@ fn casework(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEc
         out.push_str("<button type=\"submit\">Kontaktversuch speichern</button>\n</form>\n");
     }
     follow_ups(out, m, ctx, print);
+    out.push_str("</section>\n");
+}
+
+/// The case's documents, each a download; with `forms`, the upload.
+fn documents(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEcho>, forms: bool) {
+    let id = esc(m.case.id.as_str());
+    out.push_str("<section id=\"dokumente\">\n<h2>Dokumente</h2>\n");
+    if m.documents.is_empty() {
+        out.push_str(&empty("Noch kein Dokument."));
+    } else {
+        out.push_str(
+            "<table id=\"dokumente-liste\">\n<thead><tr><th>Datei</th><th>Art</th><th>Größe</th><th>Hinzugefügt</th>\
+             <th>Von</th></tr></thead>\n<tbody>\n",
+        );
+        for d in &m.documents {
+            let kind = match d.kind {
+                crate::domain::document::DocumentType::Pdf => "PDF",
+                crate::domain::document::DocumentType::Jpeg => "JPEG-Bild",
+                crate::domain::document::DocumentType::Png => "PNG-Bild",
+            };
+            let kb = d.size.div_ceil(1024);
+            let _ = writeln!(
+                out,
+                "<tr class=\"dokument\"><td><a class=\"herunterladen\" href=\"/faelle/{id}/dokumente/{}\">{}</a></td>\
+                 <td>{kind}</td><td>{} KB</td><td>{}</td><td>{}</td></tr>",
+                esc(&d.id),
+                esc(&d.name),
+                kb,
+                instant(d.uploaded_at),
+                esc(&d.uploaded_by)
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    if forms && m.case.closure.is_none() {
+        let f = FormState { form: "dokument", echo: echo.filter(|e| e.form == "dokument") };
+        let _ = writeln!(
+            out,
+            "<form id=\"dokument\" class=\"aktion\" method=\"post\" action=\"/faelle/{id}/dokumente\" \
+             enctype=\"multipart/form-data\">\n{}",
+            csrf_field(ctx)
+        );
+        f.error_on_form(out);
+        let _ = writeln!(
+            out,
+            "<label>Datei (PDF, JPEG oder PNG, höchstens 5 MB) <input type=\"file\" name=\"datei\" id=\"dokument-datei\" \
+             accept=\".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png\" required{}></label>",
+            f.aria("datei")
+        );
+        f.error_at(out, "datei");
+        out.push_str("<button type=\"submit\">Hochladen</button>\n</form>\n");
+    }
     out.push_str("</section>\n");
 }
 
@@ -703,6 +759,7 @@ fn error_summary(out: &mut String, echo: &FormEcho) {
         "widerruf" => "Der Widerruf",
         "stufe" => "Die Stufe",
         "zustaendig" => "Die Zuständigkeit",
+        "dokument" => "Das Dokument",
         "kontakt" => "Der Kontaktversuch",
         "wiedervorlage" => "Die Wiedervorlage",
         _ => "Der Abschluss",
@@ -1162,6 +1219,7 @@ mod tests {
             }],
             org_names,
             colleagues: vec![],
+            documents: vec![],
             case,
         }
     }
@@ -1202,9 +1260,9 @@ mod tests {
         assert!(html.contains(&format!("action=\"/faelle/{id}/einwilligung\"")));
         assert!(html.contains(&format!("action=\"/faelle/{id}/abschliessen\"")));
         assert!(html.contains(&format!("action=\"/faelle/{id}/stufe\"")));
-        // Responsible caseworker, contact attempt, refer, consent, stage and close (the revocation form
-        // only with a consent in force).
-        assert_eq!(html.matches("<input type=\"hidden\" name=\"csrf\" value=\"tok&quot;en\">").count(), 6);
+        // Responsible caseworker, contact attempt, document, refer, consent, stage and close (the
+        // revocation form only with a consent in force).
+        assert_eq!(html.matches("<input type=\"hidden\" name=\"csrf\" value=\"tok&quot;en\">").count(), 7);
         for field in [
             "name=\"empfaenger\"",
             "name=\"kategorie\"",
