@@ -255,6 +255,15 @@ async fn an_overdue_referral_is_followed_up_on_its_page_with_a_note_and_withdraw
     assert_eq!(b.path().await, format!("/vermittlungen/{}?erledigt=erinnern", r.id));
     assert!(b.text("section#notizen").await.contains("Erinnerung: Die Antwortfrist ist am"));
 
+    // A date beyond the window (sent past the browser's own check): refused at the field, with the date and
+    // the words kept.
+    b.set_value("form#frist-form [name=\"datum\"]", &th.date_in_days(120)).await;
+    b.fill("form#frist-form [name=\"text\"]", "Bitte dringend (synthetisch)").await;
+    b.client().execute("document.getElementById('frist-form').submit(); return true;", vec![]).await.expect("submit");
+    assert!(b.wait_for("#frist-fehler").await.starts_with("Höchstens 92 Tage"));
+    assert_eq!(b.attr("form#frist-form [name=\"datum\"]", "value").await, Some(th.date_in_days(120)));
+    assert_eq!(b.text("form#frist-form [name=\"text\"]").await, "Bitte dringend (synthetisch)");
+
     // A new reply-by date: no longer overdue, and the partner is told in the thread.
     b.set_value("form#frist-form [name=\"datum\"]", &th.date_in_days(7)).await;
     b.fill("form#frist-form [name=\"text\"]", "Bitte bis dahin entscheiden.").await;

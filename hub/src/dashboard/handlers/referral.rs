@@ -72,8 +72,7 @@ where
         }
         Err(e @ (HubError::Invalid(_) | HubError::FailedPrecondition(_))) => {
             let (_, _, message) = error_parts(e);
-            let code = form.one("code").and_then(|c| ReasonCode::parse(&c));
-            let echo = views::referral_page::PageEcho { form: name, message, text, code };
+            let echo = views::referral_page::PageEcho { form: name, message, values: form };
             referral_view(state, &staff, &id, Some(echo), None).await
         }
         Err(e) => error_page(e, Some(&staff.frame(Nav::Handoffs))),

@@ -5,22 +5,27 @@
 use std::fmt::Write as _;
 
 use super::{Ctx, case_link, csrf_field, empty, esc, instant, labels, time_day, who};
+use crate::dashboard::form::FormData;
 use crate::domain::basis::LegalBasis;
 use crate::domain::org::Delivery;
 use crate::domain::referral::Move;
 use crate::domain::vocab::ReasonCode;
 use crate::service::dashboard::ReferralPageModel;
 
-/// A form of the page sent back by a rule: which form, the message, and the text entered.
+/// A form of the page sent back by a rule: which form, the message, and everything entered.
 pub struct PageEcho {
-    /// `notiz` or `zurueckziehen`.
+    /// `notiz`, `frist` or `zurueckziehen`.
     pub form: &'static str,
     /// The message, German.
     pub message: String,
-    /// The text the caseworker had entered.
-    pub text: String,
-    /// The reason chosen (withdrawal).
-    pub code: Option<ReasonCode>,
+    /// The fields as sent.
+    pub values: FormData,
+}
+
+impl PageEcho {
+    fn value(echo: Option<&Self>, name: &str) -> String {
+        echo.and_then(|e| e.values.one(name)).unwrap_or_default()
+    }
 }
 
 /// The page title.
@@ -181,7 +186,7 @@ fn notes(out: &mut String, m: &ReferralPageModel, ctx: &Ctx, echo: Option<&PageE
         "<label for=\"notiz-text\">Notiz an den Partner (er sieht sie)</label>{message}\
          <textarea id=\"notiz-text\" name=\"text\" rows=\"3\" maxlength=\"4000\" required{invalid}>{}</textarea>\n\
          <button type=\"submit\">Notiz senden</button>\n</form>\n</section>",
-        esc(echo.map(|e| e.text.as_str()).unwrap_or_default())
+        esc(&PageEcho::value(echo, "text"))
     );
 }
 
@@ -211,11 +216,12 @@ fn reply_by(out: &mut String, m: &ReferralPageModel, ctx: &Ctx, echo: Option<&Pa
          <label for=\"frist-datum\">Antwort bis</label>{message}\
          <input type=\"date\" id=\"frist-datum\" name=\"datum\" min=\"{}\" max=\"{latest}\" required value=\"{}\"{invalid}>\n\
          <label for=\"frist-text\">Nachricht dazu (optional; der Partner liest sie)</label>\
-         <textarea id=\"frist-text\" name=\"text\" rows=\"2\" maxlength=\"3000\"></textarea>\n\
+         <textarea id=\"frist-text\" name=\"text\" rows=\"2\" maxlength=\"3000\">{}</textarea>\n\
          <button type=\"submit\">Neue Frist senden</button>\n</form>\n</section>",
         csrf_field(ctx),
         ctx.today,
-        esc(echo.map(|e| e.text.as_str()).unwrap_or_default())
+        esc(&PageEcho::value(echo, "datum")),
+        esc(&PageEcho::value(echo, "text"))
     );
 }
 
@@ -236,8 +242,8 @@ fn withdraw(out: &mut String, m: &ReferralPageModel, ctx: &Ctx, echo: Option<&Pa
          er sie nicht aus eigenem Recht braucht.</p>\n\
          <button type=\"submit\">Zurückziehen</button>\n</form>\n</section>",
         csrf_field(ctx),
-        reason_options(echo.and_then(|e| e.code)),
-        esc(echo.map(|e| e.text.as_str()).unwrap_or_default())
+        reason_options(ReasonCode::parse(&PageEcho::value(echo, "code"))),
+        esc(&PageEcho::value(echo, "grund"))
     );
 }
 
