@@ -85,6 +85,7 @@ pub async fn case_with_consent(ch: Channel) -> anyhow::Result<String> {
             valid_until: day_from_today(180),
             art9_explicit: false,
             secrecy_release: true,
+            replaces_consent_id: String::new(),
         })
         .await?;
     Ok(case.id)

@@ -1455,6 +1455,7 @@ fn consent_status_de(s: ConsentStatus) -> &'static str {
         ConsentStatus::Revoked => "widerrufen",
         ConsentStatus::Expired => "abgelaufen",
         ConsentStatus::Ended => "mit dem Fall beendet",
+        ConsentStatus::Superseded => "durch eine neue Fassung ersetzt",
     }
 }
 

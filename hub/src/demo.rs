@@ -278,6 +278,7 @@ pub async fn open_cases(th: &TestHub) -> anyhow::Result<()> {
             valid_until: "2026-09-30".into(),
             art9_explicit: false,
             secrecy_release: false,
+            replaces_consent_id: String::new(),
         })
         .await?;
     referrals
@@ -450,6 +451,7 @@ pub async fn play(th: &TestHub) -> anyhow::Result<DemoCase> {
         valid_until: "2026-06-30".into(),
         art9_explicit: false,
         secrecy_release: false,
+        replaces_consent_id: String::new(),
     };
     use pb::DataCategory as D;
     let c1 = consents

@@ -39,6 +39,7 @@ async fn reads_and_writes_of_personal_data_are_audited_with_their_basis() {
             valid_until: th.date_in_days(90),
             art9_explicit: false,
             secrecy_release: true,
+            replaces_consent_id: String::new(),
         })
         .await
         .unwrap()

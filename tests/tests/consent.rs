@@ -6,16 +6,6 @@ mod common;
 use DataCategory as D;
 use common::*;
 
-async fn case_consents(hub: &TestHub, case_id: &str) -> Vec<Consent> {
-    consents(hub, orgs::FACHSTELLE)
-        .await
-        .list_consents(ListConsentsRequest { case_id: case_id.to_owned() })
-        .await
-        .expect("ListConsents")
-        .into_inner()
-        .consents
-}
-
 async fn case_referrals(hub: &TestHub, case_id: &str) -> Vec<ReferralSummary> {
     referrals(hub, orgs::FACHSTELLE)
         .await
@@ -28,16 +18,6 @@ async fn case_referrals(hub: &TestHub, case_id: &str) -> Vec<ReferralSummary> {
         .expect("ListReferrals ALL")
         .into_inner()
         .referrals
-}
-
-async fn list_consents(hub: &TestHub, case_id: &str) -> Vec<Consent> {
-    consents(hub, orgs::FACHSTELLE)
-        .await
-        .list_consents(ListConsentsRequest { case_id: case_id.to_owned() })
-        .await
-        .expect("ListConsents")
-        .into_inner()
-        .consents
 }
 
 fn pair(org: &str, c: D) -> String {
@@ -211,7 +191,7 @@ async fn housing_company_never_gets_income_health_or_counselling_notes_even_with
         .record_consent(consent_request(&case, &[orgs::JOBCENTER, orgs::WOHNBAU], &all, &hub.date_in_days(170)))
         .await;
     assert_status(refused, Code::InvalidArgument, &["recipient_organisation_ids[1]", orgs::WOHNBAU]);
-    assert!(case_consents(&hub, &case.id).await.is_empty(), "no refused consent is stored");
+    assert!(list_consents(&hub, &case.id).await.is_empty(), "no refused consent is stored");
     let allowed = [D::Identity, D::Contact, D::Tenancy, D::Arrears, D::Outcome];
     record_consent(&hub, &case, &[orgs::WOHNBAU], &allowed).await;
     // A referral asking for a forbidden category is still refused (no basis, whatever the consent).
@@ -455,7 +435,7 @@ async fn a_consent_names_persons_of_the_case_recipients_and_categories_each_once
         let status = assert_status(refused, Code::InvalidArgument, needles);
         println!("{what}: {}", status.message());
     }
-    assert!(case_consents(&hub, &case.id).await.is_empty(), "nothing refused is stored");
+    assert!(list_consents(&hub, &case.id).await.is_empty(), "nothing refused is stored");
 }
 
 #[tokio::test]
@@ -585,4 +565,75 @@ async fn an_expired_consent_follows_the_same_rule() {
     let r = referral(&hub, orgs::JOBCENTER, &takeover.id).await;
     assert_eq!(state_of(&r), ReferralState::Requested, "the takeover stays open on §69 SGB X");
     assert_eq!(categories(&view(&r).withheld_categories), [D::Health]);
+}
+
+#[tokio::test]
+async fn an_amended_consent_is_a_new_version_that_ends_the_old_and_tells_only_who_loses_data() {
+    let hub = start().await;
+    let case = open_case(&hub).await;
+    let data = [D::Identity, D::Arrears];
+    let v1 = record_consent(&hub, &case, &[orgs::SCHULDNERBERATUNG, orgs::TRAEGER], &data).await;
+    let kept = create_referral(&hub, &case.id, orgs::SCHULDNERBERATUNG, ReferralCategory::DebtCounselling, &data).await;
+    let dropped =
+        create_referral(&hub, &case.id, orgs::TRAEGER, ReferralCategory::SocialPedagogicalSupport, &[D::Identity])
+            .await;
+    let mut schuldner = subscribe(&hub, orgs::SCHULDNERBERATUNG, 0).await;
+    let mut traeger = subscribe(&hub, orgs::TRAEGER, 0).await;
+
+    // The household no longer wants the provider involved: a new version without it.
+    let amend = |replaces: &str| RecordConsentRequest {
+        replaces_consent_id: replaces.to_owned(),
+        evidence_reference: "EW-2026-0002 geaenderte Fassung (synthetisch)".to_owned(),
+        ..consent_request(&case, &[orgs::SCHULDNERBERATUNG], &data, &hub.date_in_days(200))
+    };
+    let v2 = consents(&hub, orgs::FACHSTELLE)
+        .await
+        .record_consent(amend(&v1.id))
+        .await
+        .expect("RecordConsent with replaces_consent_id")
+        .into_inner()
+        .consent
+        .expect("consent");
+    assert_eq!(v2.replaces_consent_id, v1.id, "the new version names the old");
+    assert_eq!(v2.status, ConsentStatus::Active as i32);
+    let listed = list_consents(&hub, &case.id).await;
+    let old = listed.iter().find(|c| c.id == v1.id).expect("the old version stays readable");
+    assert_eq!(old.status, ConsentStatus::Superseded as i32);
+    assert!(old.ended_at.is_some());
+    assert!(old.replaces_consent_id.is_empty());
+
+    // What the new version still covers goes on, resting on it.
+    let r = referral(&hub, orgs::SCHULDNERBERATUNG, &kept.id).await;
+    assert_eq!(state_of(&r), ReferralState::Requested);
+    assert_eq!(view(&r).arrears_cents, Some(156_000));
+    for c in data {
+        assert!(
+            r.disclosures.iter().any(|d| d.category == c as i32 && d.in_force && d.consent_id == v2.id),
+            "{c:?} rests on the new version: {:?}",
+            r.disclosures
+        );
+    }
+    // The recipient the new version drops is told to delete and its referral ends.
+    let told = events_until(&mut traeger, |e| kind_of(e) == EventKind::ConsentRevoked).await;
+    let ev = told.last().expect("event");
+    assert_eq!(ev.consent_id, v1.id);
+    assert_eq!(categories(&ev.categories), vec![D::Identity]);
+    assert_eq!(state_of(&referral(&hub, orgs::FACHSTELLE, &dropped.id).await), ReferralState::Cancelled);
+    // The recipient still covered is not asked to delete anything: up to its own next move, no
+    // CONSENT_REVOKED reached it.
+    do_move(&hub, orgs::SCHULDNERBERATUNG, &kept.id, ReferralMove::Acknowledge).await;
+    let seen = events_until(&mut schuldner, |e| {
+        is_event(e, EventKind::ReferralStateChanged, &kept.id) && e.state == ReferralState::Received as i32
+    })
+    .await;
+    assert!(!seen.iter().any(|e| kind_of(e) == EventKind::ConsentRevoked), "{seen:?}");
+
+    // Only a version in force can be replaced, and only by the same case.
+    let again = consents(&hub, orgs::FACHSTELLE).await.record_consent(amend(&v1.id)).await;
+    assert_status(again, Code::InvalidArgument, &["replaces_consent_id", "no longer in force"]);
+    let other = open_case(&hub).await;
+    let foreign = record_consent(&hub, &other, &[orgs::SCHULDNERBERATUNG], &data).await;
+    let crossed = consents(&hub, orgs::FACHSTELLE).await.record_consent(amend(&foreign.id)).await;
+    assert_status(crossed, Code::InvalidArgument, &["replaces_consent_id", "not a consent of this case"]);
+    assert_eq!(list_consents(&hub, &case.id).await.len(), 2, "a refused version stores nothing");
 }

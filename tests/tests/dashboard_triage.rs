@@ -170,40 +170,52 @@ async fn a_consent_about_to_end_shows_on_heute_is_renewed_and_its_revocation_is_
     let evidence = format!("section#einwilligungen tr[data-consent=\"{}\"] td.nachweis", ending.id);
     assert_eq!(b.text(&evidence).await, "EW-2026-0001 (synthetisch)");
 
-    // Renewed before it ends: the form comes filled in from the old consent; the new one carries the
-    // open referral on.
-    b.click_and_wait(&format!("section#einwilligungen tr[data-consent=\"{}\"] a.verlaengern", ending.id)).await;
-    assert!(b.text("#verlaengerung").await.starts_with("Verlängerung"));
+    // Renewed before it ends, as a new version: the form comes filled in from the old consent; the new
+    // version replaces the old one and carries the open referral on.
+    b.click_and_wait(&format!("section#einwilligungen tr[data-consent=\"{}\"] a.neue-fassung", ending.id)).await;
+    assert!(b.text("#einwilligung-ersetzt").await.starts_with("Neue Fassung der Einwilligung vom"));
     let ticked = format!("form#einwilligung input[name=\"empfaenger\"][value=\"{}\"]:checked", orgs::TRAEGER);
     assert_eq!(b.count(&ticked).await, 1, "the recipient is taken over");
     assert_eq!(b.count("form#einwilligung input[name=\"daten\"][value=\"IDENTITY\"]:checked").await, 1);
     assert_eq!(b.count(".fehlerliste").await, 0, "a form filled in advance is no refusal");
     b.fill("form#einwilligung [name=\"nachweis\"]", "EW-2026-0002 Verlängerung (synthetisch)").await;
     b.set_value("form#einwilligung [name=\"gueltig_bis\"]", &th.date_in_days(150)).await;
+    b.check_page("fall-einwilligung-neue-fassung").await;
     b.click_and_wait("form#einwilligung button[type=\"submit\"]").await;
     assert!(b.path().await.ends_with("?erledigt=einwilligung"), "{}", b.text("main").await);
     assert_eq!(b.count("section#einwilligungen tr.einwilligung").await, 3);
+    let status = |id: &str| format!("section#einwilligungen tr[data-consent=\"{id}\"] td.status");
+    assert_eq!(b.text(&status(&ending.id)).await, "durch eine neue Fassung ersetzt");
+    let consents = list_consents(&th, &case.id).await;
+    let renewal = consents.iter().find(|c| c.replaces_consent_id == ending.id).expect("the new version names the old");
+    assert_eq!(b.text(&status(&renewal.id)).await, "wirksam");
+    let version = format!("section#einwilligungen tr[data-consent=\"{}\"] .fassung", renewal.id);
+    assert!(b.text(&version).await.starts_with("neue Fassung der Einwilligung vom"));
+    let kept = referral(&th, orgs::FACHSTELLE, &support.id).await;
+    assert_ne!(state_of(&kept), ReferralState::Cancelled, "the new version carries the referral on");
+    let audited = th.hub().audit_of_case(&CaseId::parse(&case.id).expect("id")).await.expect("audit");
+    assert!(
+        audited.iter().any(|a| a.action == AuditAction::ConsentRecord
+            && matches!(&a.detail, AuditDetail::Replaces { id, replaced } if *id == renewal.id && *replaced == ending.id)),
+        "the new version is audited with the one it replaces"
+    );
 
-    // The household then revokes the old one: the referral stays, resting on the renewal.
-    b.select("form#widerruf select[name=\"einwilligung\"]", &ending.id).await;
+    // The household then revokes the other consent: it ends, the new version stays in force.
+    b.select("form#widerruf select[name=\"einwilligung\"]", &later.id).await;
     b.fill("form#widerruf [name=\"notiz\"]", "Telefonisch am Vormittag, Frau K. selbst (synthetisch)").await;
     b.check_page("fall-widerruf").await;
     b.click_and_wait("form#widerruf button[type=\"submit\"]").await;
     assert_eq!(b.path().await, format!("/faelle/{}?erledigt=widerruf", case.id));
     assert!(b.text("#erledigt").await.starts_with("Der Widerruf ist gespeichert"));
-    let status = format!("section#einwilligungen tr[data-consent=\"{}\"] td.status", ending.id);
-    assert_eq!(b.text(&status).await, "widerrufen");
-    let other = format!("section#einwilligungen tr[data-consent=\"{}\"] td.status", later.id);
-    assert_eq!(b.text(&other).await, "wirksam", "only the chosen consent ends");
-    let kept = referral(&th, orgs::FACHSTELLE, &support.id).await;
-    assert_ne!(state_of(&kept), ReferralState::Cancelled, "the renewal carries the referral on");
-    // Only the ones still in force can be revoked now; Heute no longer lists the ended one.
-    assert_eq!(b.count("form#widerruf option").await, 2);
+    assert_eq!(b.text(&status(&later.id)).await, "widerrufen");
+    assert_eq!(b.text(&status(&renewal.id)).await, "wirksam", "only the chosen consent ends");
+    // Only the one still in force can be revoked now; Heute no longer lists the replaced one.
+    assert_eq!(b.count("form#widerruf option").await, 1);
     let audited = th.hub().audit_of_case(&CaseId::parse(&case.id).expect("id")).await.expect("audit");
     assert!(
         audited.iter().any(|a| a.action == AuditAction::ConsentRevoke
             && a.staff.as_deref() == Some(CASEWORKER.1)
-            && matches!(&a.detail, AuditDetail::Object { id, note: Some(n) } if *id == ending.id && n.contains("Telefonisch"))),
+            && matches!(&a.detail, AuditDetail::Object { id, note: Some(n) } if *id == later.id && n.contains("Telefonisch"))),
         "the revocation is audited with the caseworker's name and note"
     );
     b.goto("/").await;

@@ -251,6 +251,7 @@ fn consent_request(ids: &Ids, recipients: &[&str], n: u32) -> pb::RecordConsentR
         valid_until: ids.valid_until.clone(),
         art9_explicit: true,
         secrecy_release: true,
+        replaces_consent_id: String::new(),
     }
 }
 

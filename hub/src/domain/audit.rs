@@ -181,6 +181,13 @@ pub enum AuditDetail {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
+    /// A consent recorded as the new version of another.
+    Replaces {
+        /// The new version.
+        id: String,
+        /// The version it replaces.
+        replaced: String,
+    },
     /// How many records were shown or removed.
     Count {
         /// The number.

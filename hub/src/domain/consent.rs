@@ -48,8 +48,12 @@ pub struct Consent {
     pub status: ConsentStatus,
     /// Recorded.
     pub recorded_at: Instant,
-    /// Revoked or expired.
+    /// Revoked, expired, ended or replaced.
     pub ended_at: Option<Instant>,
+    /// The consent this one replaces: an amendment or renewal is a new version linked to the old, so
+    /// what the household agreed to stays readable version by version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<ConsentId>,
     /// Private: a consent is made only by [`Consent::record`] (its fields stay readable).
     #[serde(skip)]
     made: Made,
@@ -104,6 +108,9 @@ pub struct ConsentDraft {
     /// Release from professional secrecy.
     pub secrecy_release: bool,
 }
+
+/// The field naming the consent a new version replaces.
+pub const REPLACES: &str = "replaces_consent_id";
 
 /// Longest evidence reference.
 const MAX_EVIDENCE: usize = 200;
@@ -207,8 +214,50 @@ impl Consent {
             status: ConsentStatus::Active,
             recorded_at: now,
             ended_at: None,
+            replaces: None,
             made: Made,
         })
+    }
+
+    /// A new version of `old` (amended or renewed), checked like any consent by [`Consent::record`]:
+    /// only a consent of the same case that is still in force can be replaced; an ended one stays ended
+    /// and a new consent is recorded instead. The old version ends with [`Consent::supersede`].
+    pub fn amend(
+        old: &Consent,
+        case: &Case,
+        recipients: &[Organisation],
+        draft: ConsentDraft,
+        now: Instant,
+    ) -> Result<Consent, FieldError> {
+        if old.case_id != case.id {
+            return Err(FieldError::new(REPLACES, "is not a consent of this case")
+                .de("Diese Einwilligung gehört nicht zu diesem Fall."));
+        }
+        if !old.in_force(now.day()) {
+            return Err(FieldError::new(REPLACES, "is no longer in force; record a new consent instead")
+                .de("Diese Einwilligung ist nicht mehr wirksam; bitte erfassen Sie eine neue Einwilligung."));
+        }
+        let mut consent = Consent::record(case, recipients, draft, now)?;
+        consent.replaces = Some(old.id.clone());
+        Ok(consent)
+    }
+
+    /// Ends this version because a new one replaces it.
+    pub fn supersede(&mut self, now: Instant) {
+        self.status = ConsentStatus::Superseded;
+        self.ended_at = Some(now);
+    }
+
+    /// Of `categories` that `recipient` received under this consent, those `successor` (its new
+    /// version) no longer lets it have: what the recipient must delete.
+    pub fn dropped_by(
+        &self,
+        successor: &Consent,
+        recipient: &OrgId,
+        categories: &[DataCategory],
+        today: Day,
+    ) -> Vec<DataCategory> {
+        categories.iter().copied().filter(|c| !successor.covers(recipient, *c, today)).collect()
     }
 
     /// A consent for the domain's own unit tests, which need one without a case.
@@ -228,6 +277,7 @@ impl Consent {
             status: ConsentStatus::Active,
             recorded_at: Instant::from_millis(0),
             ended_at: None,
+            replaces: None,
             made: Made,
         }
     }

@@ -427,6 +427,8 @@ text_enum!(
         Expired = "EXPIRED",
         /// Ended with the closure of its case (a consent runs until the case closes at the latest).
         Ended = "ENDED",
+        /// Replaced by a new version (amended or renewed).
+        Superseded = "SUPERSEDED",
     }
 );
 

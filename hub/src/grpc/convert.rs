@@ -205,7 +205,7 @@ enum_map!(
     [Sgb2Loan, Sgb12Loan, Sgb12Grant, InstalmentPlan, OwnMeans, Settlement]
 );
 enum_map!(form_pb, consent_form, ConsentForm, pb::ConsentForm, [Written, Electronic]);
-enum_map!(consent_status_pb, consent_status, ConsentStatus, pb::ConsentStatus, [Active, Revoked, Expired, Ended]);
+enum_map!(consent_status_pb, consent_status, ConsentStatus, pb::ConsentStatus, [Active, Revoked, Expired, Ended, Superseded]);
 enum_map!(
     event_kind_pb,
     event_kind,
@@ -567,6 +567,7 @@ pub fn consent_to_pb(c: &Consent, today: Day) -> pb::Consent {
         status: consent_status_pb(c.effective_status(today)),
         recorded_at: ts(c.recorded_at),
         ended_at: c.ended_at.and_then(ts),
+        replaces_consent_id: c.replaces.as_ref().map(ToString::to_string).unwrap_or_default(),
     }
 }
 

@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 use super::convert as cv;
 use super::identity::Identity;
 use crate::domain::FieldError;
-use crate::domain::consent::ConsentDraft;
+use crate::domain::consent::{ConsentDraft, REPLACES};
 use crate::domain::ids::{CaseId, ConsentId, IdempotencyKey, ReferralId};
 use crate::domain::referral::{Move, Reason};
 use crate::service::{Caller, Hub, HubError, Idem, ListReferrals, Mailbox, NewClosure, NewConsent, NewReferral};
@@ -302,6 +302,9 @@ impl pb::consent_service_server::ConsentService for Api {
                     art9_explicit: m.art9_explicit,
                     secrecy_release: m.secrecy_release,
                 },
+                replaces: (!m.replaces_consent_id.is_empty())
+                    .then(|| ConsentId::parse(&m.replaces_consent_id).map_err(|e| e.within(REPLACES)))
+                    .transpose()?,
             })
         };
         let new = parse().map_err(invalid)?;

@@ -4,7 +4,7 @@
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
 use crate::domain::audit::{AuditAction, AuditDetail};
-use crate::domain::consent::{Consent, ConsentDraft};
+use crate::domain::consent::{Consent, ConsentDraft, REPLACES};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, ConsentId, OrgId, ReferralId};
 use crate::domain::time::Instant;
@@ -18,6 +18,8 @@ pub struct NewConsent {
     pub case_id: CaseId,
     /// What the consent says.
     pub draft: ConsentDraft,
+    /// The consent in force this one amends or renews, if it is a new version.
+    pub replaces: Option<ConsentId>,
 }
 
 /// What a revocation did.
@@ -51,7 +53,18 @@ impl Hub {
             recipients.push(found);
         }
         let now = self.now();
-        let consent = Consent::record(&case, &recipients, new.draft, now)?;
+        let previous = match &new.replaces {
+            // A consent of another organisation's case reads as unknown, like everywhere.
+            Some(id) => Some(tx.consent(id).await?.filter(|c| c.case_id == case.id).ok_or_else(|| {
+                FieldError::new(REPLACES, "is not a consent of this case")
+                    .de("Diese Einwilligung gehört nicht zu diesem Fall.")
+            })?),
+            None => None,
+        };
+        let consent = match &previous {
+            Some(old) => Consent::amend(old, &case, &recipients, new.draft, now)?,
+            None => Consent::record(&case, &recipients, new.draft, now)?,
+        };
         tx.insert_consent(&consent).await?;
         // Open referrals rest on the household's current consent too (a renewal keeps them alive).
         for mut r in tx.referrals_of_case(&case.id).await? {
@@ -61,7 +74,17 @@ impl Hub {
             }
         }
         let mut p = Pending::new();
+        if let Some(mut old) = previous {
+            old.supersede(now);
+            tx.update_consent(&old).await?;
+            self.end_consent(tx.as_mut(), &mut p, &old, &org.id, EventKind::ConsentRevoked, now, Some(&consent))
+                .await?;
+        }
         p.events.push(consent_event(&org.id, EventKind::ConsentRecorded, &consent, caller.actor().id(), now, vec![]));
+        let detail = match &consent.replaces {
+            Some(old) => AuditDetail::Replaces { id: consent.id.to_string(), replaced: old.to_string() },
+            None => AuditDetail::object(&consent.id),
+        };
         p.audit.push(audit(
             &caller.actor(),
             now,
@@ -69,7 +92,7 @@ impl Hub {
             Some(&case.id),
             None,
             "owner".into(),
-            AuditDetail::object(&consent.id),
+            detail,
         ));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Consent(consent.id.clone())), p).await?;
         Ok(consent)
@@ -101,7 +124,7 @@ impl Hub {
         tx.update_consent(&consent).await?;
         let mut p = Pending::new();
         let (cancelled, notified) =
-            self.end_consent(tx.as_mut(), &mut p, &consent, &org.id, EventKind::ConsentRevoked, now).await?;
+            self.end_consent(tx.as_mut(), &mut p, &consent, &org.id, EventKind::ConsentRevoked, now, None).await?;
         let detail =
             AuditDetail::Object { id: consent.id.to_string(), note: (!note.is_empty()).then(|| note.to_string()) };
         p.audit.push(audit(
@@ -136,10 +159,12 @@ impl Hub {
             .collect())
     }
 
-    /// Consequences of a consent ending (revoked or expired), inside the caller's transaction: every
-    /// recipient that received data under it is told to delete it, and open referrals follow the one rule
-    /// of [`crate::domain::referral::Referral::survives_basis_loss`] (kept without the lost categories, or
-    /// cancelled).
+    /// Consequences of a consent ending (revoked, expired or replaced by `successor`), inside the
+    /// caller's transaction: every recipient that received data under it is told to delete what it may
+    /// no longer have (with a successor: only what the new version does not cover), and open referrals
+    /// follow the one rule of [`crate::domain::referral::Referral::survives_basis_loss`] (kept without
+    /// the lost categories, or cancelled).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn end_consent(
         &self,
         tx: &mut dyn Tx,
@@ -148,6 +173,7 @@ impl Hub {
         owner: &OrgId,
         kind: EventKind,
         now: Instant,
+        successor: Option<&Consent>,
     ) -> HubResult<(Vec<ReferralId>, Vec<OrgId>)> {
         let reason =
             if kind == EventKind::ConsentExpired { ReasonCode::ConsentExpired } else { ReasonCode::ConsentRevoked };
@@ -156,8 +182,11 @@ impl Hub {
         let mut cancelled = Vec::new();
         let mut notified: Vec<OrgId> = Vec::new();
         for mut r in tx.referrals_of_case(&consent.case_id).await? {
-            let used: Vec<DataCategory> =
+            let mut used: Vec<DataCategory> =
                 r.disclosures.iter().filter(|d| d.uses(&consent.id)).map(|d| d.category).collect();
+            if let Some(next) = successor {
+                used = consent.dropped_by(next, &r.recipient, &used, today);
+            }
             if used.is_empty() {
                 continue;
             }
@@ -178,7 +207,10 @@ impl Hub {
                 cancelled.push(r.id.clone());
             }
         }
-        p.events.push(consent_event(owner, kind, consent, "hub", now, consent.categories.clone()));
+        if successor.is_none() {
+            // A replaced version is announced to the owner by the new version's CONSENT_RECORDED.
+            p.events.push(consent_event(owner, kind, consent, "hub", now, consent.categories.clone()));
+        }
         Ok((cancelled, notified))
     }
 }

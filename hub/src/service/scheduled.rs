@@ -67,7 +67,7 @@ impl Hub {
                 Some(case) => case.owner,
                 None => continue,
             };
-            self.end_consent(tx.as_mut(), &mut p, &c, &owner, EventKind::ConsentExpired, now).await?;
+            self.end_consent(tx.as_mut(), &mut p, &c, &owner, EventKind::ConsentExpired, now, None).await?;
             p.audit.push(audit(
                 &Actor::Hub,
                 now,

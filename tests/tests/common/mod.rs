@@ -137,6 +137,7 @@ pub fn consent_request(
         valid_until: valid_until.to_owned(),
         art9_explicit: categories.contains(&DataCategory::Health),
         secrecy_release: true,
+        replaces_consent_id: String::new(),
     }
 }
 
@@ -151,6 +152,17 @@ pub async fn record_consent(hub: &TestHub, case: &Case, recipients: &[&str], cat
         .into_inner()
         .consent
         .expect("RecordConsentResponse.consent")
+}
+
+/// The consents of a case, as the Fachstelle lists them.
+pub async fn list_consents(hub: &TestHub, case_id: &str) -> Vec<Consent> {
+    consents(hub, orgs::FACHSTELLE)
+        .await
+        .list_consents(ListConsentsRequest { case_id: case_id.to_owned() })
+        .await
+        .expect("ListConsents")
+        .into_inner()
+        .consents
 }
 
 /// A valid CreateReferral request, reply by in 14 days.

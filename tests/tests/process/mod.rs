@@ -273,6 +273,7 @@ pub async fn case_with_consent(fachstelle: Channel, recipient: &str, categories:
             valid_until: date_in_days(170),
             art9_explicit: false,
             secrecy_release: true,
+            replaces_consent_id: String::new(),
         }),
     )
     .await

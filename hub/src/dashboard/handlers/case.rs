@@ -7,10 +7,12 @@ fn case_id(raw: &str) -> Result<CaseId, HubError> {
     CaseId::parse(raw).map_err(|e| HubError::Invalid(e.within("Fall")))
 }
 
-/// The consent form filled in from `consent` for its renewal: persons, recipients, data, form and the
-/// explicit declarations taken over; evidence and validity left for the new consent.
-fn renewal_of(consent: &crate::domain::consent::Consent) -> views::case_page::FormEcho {
+/// The consent form filled in from `consent` for its new version (amended or renewed): persons,
+/// recipients, data, form and the explicit declarations taken over; evidence and validity left for the
+/// new version, which names the old one it replaces.
+fn new_version_of(consent: &crate::domain::consent::Consent) -> views::case_page::FormEcho {
     let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("ersetzt", consent.id.as_str());
     for p in &consent.persons {
         q.append_pair("personen", p.as_str());
     }
@@ -65,9 +67,9 @@ pub async fn case_page(
     match model {
         Ok(m) => {
             let title = views::case_page::title(&m);
-            let renew = q.verlaengern.as_deref().and_then(|id| m.consents.iter().find(|c| c.id.as_str() == id));
-            let body = match renew {
-                Some(consent) => views::case_page::render_with(&m, &staff.ctx(&state), Some(&renewal_of(consent))),
+            let old = q.neue_fassung.as_deref().and_then(|id| m.consents.iter().find(|c| c.id.as_str() == id));
+            let body = match old {
+                Some(consent) => views::case_page::render_with(&m, &staff.ctx(&state), Some(&new_version_of(consent))),
                 None => views::case_page::render_done(&m, &staff.ctx(&state), q.erledigt.as_deref()),
             };
             ok_page(&staff, Nav::Cases, &title, &body)
@@ -106,6 +108,7 @@ const CONSENT: CaseForm = CaseForm {
         ("valid_until", "gueltig_bis", "Gültig bis"),
         ("art9_explicit", "ausdruecklich", "Ausdrückliche Einwilligung"),
         ("secrecy_release", "schweigepflicht", "Schweigepflichtentbindung"),
+        ("replaces_consent_id", "ersetzt", "Bisherige Fassung"),
     ],
 };
 
@@ -262,6 +265,10 @@ pub async fn consent(State(state): State<DashState>, staff: Staff, Path(id): Pat
                 valid_until: required(form_day(&form, "gueltig_bis")?, "gueltig_bis")?,
                 secrecy_release: form.one("schweigepflicht").is_some(),
             },
+            replaces: form
+                .non_empty("ersetzt")
+                .map(|v| ConsentId::parse(&v).map_err(|e| HubError::Invalid(e.within("ersetzt"))))
+                .transpose()?,
         };
         hub.record_consent(&caller, &idem, new).await.map(|_| ())
     })

@@ -153,8 +153,8 @@ pub async fn cases(State(state): State<DashState>, staff: Staff, Query(q): Query
 #[derive(Debug, Deserialize)]
 pub struct DoneQuery {
     erledigt: Option<String>,
-    /// A consent whose renewal the consent form is filled in for.
-    verlaengern: Option<String>,
+    /// A consent whose new version (amended or renewed) the consent form is filled in for.
+    neue_fassung: Option<String>,
 }
 
 /// A date field of a form: empty is none; anything else must be a date.

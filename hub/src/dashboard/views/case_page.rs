@@ -476,16 +476,24 @@ fn consents(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
             let status = c.effective_status(ctx.today);
             let renew = if status == ConsentStatus::Active && m.case.closure.is_none() {
                 format!(
-                    "<a class=\"verlaengern\" href=\"/faelle/{}?verlaengern={}#einwilligung\">Verlängern</a>",
+                    "<a class=\"neue-fassung\" href=\"/faelle/{}?neue_fassung={}#einwilligung\">Ändern oder \
+                     verlängern</a>",
                     esc(m.case.id.as_str()),
                     esc(c.id.as_str())
                 )
             } else {
                 String::new()
             };
+            let version = match c.replaces.as_ref().and_then(|old| m.consents.iter().find(|o| &o.id == old)) {
+                Some(old) => format!(
+                    "<br><span class=\"hinweis fassung\">neue Fassung der Einwilligung vom {}</span>",
+                    instant(old.recorded_at)
+                ),
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "<tr class=\"einwilligung\" data-consent=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                "<tr class=\"einwilligung\" data-consent=\"{}\"><td>{}{version}</td><td>{}</td><td>{}</td><td>{}</td>\
                  <td class=\"nachweis\">{}</td><td>{}</td><td class=\"status\">{}</td><td>{renew}</td></tr>",
                 esc(c.id.as_str()),
                 instant(c.recorded_at),
@@ -599,6 +607,7 @@ fn event_text(e: &TimelineEvent) -> (&'static str, Option<String>, String) {
                 ConsentStatus::Revoked => "Einwilligung widerrufen",
                 ConsentStatus::Expired => "Einwilligung abgelaufen",
                 ConsentStatus::Ended => "Einwilligung mit dem Abschluss des Falls beendet",
+                ConsentStatus::Superseded => "Einwilligung durch eine neue Fassung ersetzt",
                 ConsentStatus::Active => "Einwilligung beendet",
             };
             ("einwilligung-ende", None, what.into())
@@ -838,13 +847,25 @@ fn actions(out: &mut String, m: &CasePageModel, ctx: &Ctx, echo: Option<&FormEch
     // Record consent.
     let f = state("einwilligung");
     let _ = writeln!(out, "<form id=\"einwilligung\" method=\"post\" action=\"/faelle/{id}/einwilligung\">\n{csrf}");
-    out.push_str("<h3>Einwilligung erfassen</h3>\n");
-    if f.echo.is_some_and(|e| e.message.is_empty()) {
-        out.push_str(
-            "<p class=\"hinweis\" id=\"verlaengerung\">Verlängerung: Personen, Empfänger und Daten sind aus der \
-             bisherigen Einwilligung übernommen. Bitte den Nachweis der neuen Einwilligung und „Gültig bis“ eintragen. \
-             Offene Vermittlungen stützen sich dann auch auf die neue Einwilligung.</p>\n",
+    let replaces = f.value("ersetzt").and_then(|id| m.consents.iter().find(|c| c.id.as_str() == id));
+    out.push_str(if replaces.is_some() {
+        "<h3>Neue Fassung der Einwilligung</h3>\n"
+    } else {
+        "<h3>Einwilligung erfassen</h3>\n"
+    });
+    if let Some(old) = replaces {
+        let _ = writeln!(
+            out,
+            "<input type=\"hidden\" name=\"ersetzt\" value=\"{}\">\n<p class=\"hinweis neue-fassung\" id=\"einwilligung-ersetzt\">Neue \
+             Fassung der Einwilligung vom {}: Personen, Empfänger und Daten sind übernommen. Ändern Sie, was sich \
+             geändert hat, und tragen Sie den Nachweis und „Gültig bis“ ein. Mit dem Speichern endet die bisherige \
+             Fassung; offene Vermittlungen stützen sich dann auf die neue, und wer Daten nicht mehr erhalten darf, \
+             wird zur Löschung aufgefordert. <a href=\"/faelle/{id}#einwilligung\">Stattdessen eine eigene \
+             Einwilligung erfassen</a></p>",
+            esc(old.id.as_str()),
+            instant(old.recorded_at),
         );
+        f.error_at(out, "ersetzt");
     }
     f.error_on_form(out);
     let _ = writeln!(

@@ -191,6 +191,7 @@ pub mod labels {
             ConsentStatus::Revoked => "widerrufen",
             ConsentStatus::Expired => "abgelaufen",
             ConsentStatus::Ended => "mit dem Fall beendet",
+            ConsentStatus::Superseded => "durch eine neue Fassung ersetzt",
         }
     }
 
