@@ -12,6 +12,7 @@
 //! one referral: notes, withdrawal), `/partner`, `/kennzahlen` (and `.csv`). Only staff of a Fachstelle see any of them; any
 //! other account gets "Kein Zugriff", a signed-out browser the sign-in page.
 
+pub mod assets;
 pub mod auth;
 pub mod form;
 pub mod handlers;
@@ -106,6 +107,7 @@ pub fn router(hub: Hub) -> Router {
         .route("/partner", get(handlers::partners))
         .route("/kennzahlen", get(handlers::key_figures_page))
         .route("/kennzahlen.csv", get(handlers::key_figures_csv))
+        .route("/static/{*name}", get(assets::serve))
         .fallback(handlers::not_found)
         .layer(DefaultBodyLimit::max(form::MAX_FORM_BYTES))
         .with_state(DashState { hub })

@@ -205,7 +205,13 @@ enum_map!(
     [Sgb2Loan, Sgb12Loan, Sgb12Grant, InstalmentPlan, OwnMeans, Settlement]
 );
 enum_map!(form_pb, consent_form, ConsentForm, pb::ConsentForm, [Written, Electronic]);
-enum_map!(consent_status_pb, consent_status, ConsentStatus, pb::ConsentStatus, [Active, Revoked, Expired, Ended, Superseded]);
+enum_map!(
+    consent_status_pb,
+    consent_status,
+    ConsentStatus,
+    pb::ConsentStatus,
+    [Active, Revoked, Expired, Ended, Superseded]
+);
 enum_map!(
     event_kind_pb,
     event_kind,
