@@ -123,6 +123,38 @@ pub(crate) fn empty(text: &str) -> String {
     format!("<p class=\"leer\">{text}</p>\n")
 }
 
+/// One `<option>` of a `<select>`, for the templates' `options` macro.
+pub(crate) struct Choice {
+    /// The value sent.
+    pub value: String,
+    /// What the person reads.
+    pub label: String,
+    /// Chosen.
+    pub selected: bool,
+}
+
+/// The options of a vocabulary, marking `selected`.
+pub(crate) fn choices<T: Copy + PartialEq>(
+    items: &[T],
+    value: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+    selected: Option<T>,
+) -> Vec<Choice> {
+    items
+        .iter()
+        .map(|v| Choice { value: value(*v).to_owned(), label: label(*v).to_owned(), selected: selected == Some(*v) })
+        .collect()
+}
+
+/// A page body from its template. Rendering fails only when a value's `Display` fails, which none of
+/// the views' values do; should it happen, the person reads a German sentence, the log the reason.
+pub(crate) fn render_template(t: &impl askama::Template) -> String {
+    t.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a dashboard template failed to render");
+        "<p class=\"fehler\">Diese Seite konnte nicht angezeigt werden. Bitte laden Sie sie neu.</p>".to_owned()
+    })
+}
+
 /// Appends `<option>` elements for `items`, marking `selected`.
 pub(crate) fn options<T: Copy + PartialEq>(
     out: &mut String,
