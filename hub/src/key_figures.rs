@@ -1554,10 +1554,7 @@ impl KeyFigures {
         line("Bericht", "Jahr der Fallöffnung", &self.year.to_string());
         let org = self.organisation.as_ref().map_or_else(|| "alle Fachstellen".to_owned(), |o| o.name.clone());
         line("Bericht", "Fachstelle", &org);
-        let made = time::OffsetDateTime::parse(&self.generated_at, &time::format_description::well_known::Rfc3339)
-            .map(|t| crate::email::labels::instant(Instant::from_millis((t.unix_timestamp_nanos() / 1_000_000) as i64)))
-            .unwrap_or_else(|_| self.generated_at.clone());
-        line("Bericht", "Erstellt am", &made);
+        line("Bericht", "Erstellt am", &self.generated_de());
         for t in &self.tables {
             for r in &t.rows {
                 line(t.title_de, &r.label_de, &r.count.german());
@@ -1609,11 +1606,18 @@ impl KeyFigures {
         h
     }
 
+    /// When the report was made, in German local time ("24.04.2026 11:00"); as stored if unreadable.
+    fn generated_de(&self) -> String {
+        time::OffsetDateTime::parse(&self.generated_at, &time::format_description::well_known::Rfc3339)
+            .map(|t| crate::email::labels::instant(Instant::from_millis((t.unix_timestamp_nanos() / 1_000_000) as i64)))
+            .unwrap_or_else(|_| self.generated_at.clone())
+    }
+
     /// Whose cases of which year the report counts, when it was made, and what it leaves out
     /// (HTML paragraphs, escaped): the report and the dashboard page show it below the heading.
     pub fn summary_html(&self) -> String {
         let scope = match &self.organisation {
-            Some(o) => format!("{} ({})", o.name, o.id),
+            Some(o) => o.name.clone(),
             None => "alle Fachstellen".to_owned(),
         };
         format!(
@@ -1621,7 +1625,7 @@ impl KeyFigures {
              eingeschränkter Verarbeitung (Art. 18 DSGVO) sind nicht enthalten.</p>\n",
             self.year,
             escape(&scope),
-            escape(&self.generated_at)
+            escape(&self.generated_de())
         )
     }
 

@@ -149,24 +149,17 @@ pub struct SignInQuery {
     weiter: Option<String>,
 }
 
+/// The sign-in page as its template (`templates/dashboard/sign_in.html`) sees it.
+#[derive(askama::Template)]
+#[template(path = "dashboard/sign_in.html")]
+struct SignInPage<'a> {
+    error: Option<&'a str>,
+    username: &'a str,
+    back: Option<&'a str>,
+}
+
 fn sign_in_page(status: StatusCode, error: Option<&str>, username: &str, back: Option<&str>) -> Response {
-    let error = error.map(|e| format!("<p class=\"fehler\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default();
-    let back = back
-        .and_then(local_path)
-        .map(|p| format!("<input type=\"hidden\" name=\"weiter\" value=\"{}\">", esc(p)))
-        .unwrap_or_default();
-    let body = format!(
-        "<div class=\"anmelden\"><h1>Anmelden</h1>{error}\
-         <form id=\"anmelden\" method=\"post\" action=\"/anmelden\">{back}\
-         <label for=\"benutzer\">Benutzername</label>\
-         <input id=\"benutzer\" name=\"benutzer\" autocomplete=\"username\" required value=\"{}\">\
-         <label for=\"passwort\">Passwort</label>\
-         <input id=\"passwort\" name=\"passwort\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\" id=\"anmelden-knopf\">Anmelden</button></form>\
-         <p class=\"hinweis\">Für Mitarbeitende der Fachstelle Wohnungserhalt. Jeder Seitenaufruf mit \
-         personenbezogenen Daten wird mit Ihrem Namen protokolliert.</p></div>",
-        esc(username)
-    );
+    let body = super::views::render_template(&SignInPage { error, username, back: back.and_then(local_path) });
     html(status, page("Anmelden", None, &body))
 }
 

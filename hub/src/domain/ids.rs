@@ -199,7 +199,8 @@ impl Cents {
 
 impl fmt::Display for Cents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{},{:02} €", self.0 / 100, self.0 % 100)
+        // German notation with thousands separators ("1.234,56 €"), as every page and mail writes amounts.
+        f.write_str(&deadlines::euros_de(self.0))
     }
 }
 
@@ -262,7 +263,7 @@ mod tests {
     #[test]
     fn cents_and_keys() {
         assert!(Cents::parse(-1).is_err());
-        assert_eq!(Cents::parse(156_000).unwrap().to_string(), "1560,00 €");
+        assert_eq!(Cents::parse(156_000).unwrap().to_string(), "1.560,00 €");
         assert!(IdempotencyKey::parse("").is_err());
         assert!(IdempotencyKey::parse("a b").is_err());
         assert!(IdempotencyKey::parse("k-1").is_ok());

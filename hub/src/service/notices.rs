@@ -677,7 +677,13 @@ fn stage_of(notice: &Notice, by: OrgId, today: Day) -> StageEntry {
                 ThreatStage::Raeumungstermin => a.eviction_date,
                 _ => None,
             };
-            (a.stage, a.effective_stage_date(notice.received_at.day()), end, format!("Frühmeldung {by}"))
+            // Who reported it is `recorded_by`; the source is read by people and names no id.
+            (
+                a.stage,
+                a.effective_stage_date(notice.received_at.day()),
+                end,
+                "Frühmeldung des Wohnungsunternehmens".to_owned(),
+            )
         }
         NoticeData::Court(c) => (
             notice.stage(),

@@ -125,7 +125,9 @@ fn summary(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
         "<nav class=\"abschnitte\" aria-label=\"Abschnitte des Falls\"><a href=\"#fristen\">Fristen</a> \
          <a href=\"#haushalt\">Haushalt</a> <a href=\"#kontakt\">Kontakt</a> <a href=\"#dokumente\">Dokumente</a> <a href=\"#einwilligungen\">Einwilligungen</a> \
          <a href=\"#vermittlungen\">Vermittlungen</a> <a href=\"#zeitleiste\">Verlauf</a> \
-         <a href=\"#aktionen\">Aktionen</a> <a id=\"druckansicht\" href=\"/faelle/{}/druck\">Druckansicht</a></nav>",
+         {}<a id=\"druckansicht\" href=\"/faelle/{}/druck\">Druckansicht</a></nav>",
+        // A closed case has no forms, so no section to jump to.
+        if c.closure.is_none() { "<a href=\"#aktionen\">Aktionen</a> " } else { "" },
         esc(c.id.as_str())
     );
     out.push_str("</section>\n");

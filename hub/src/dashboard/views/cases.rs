@@ -2,9 +2,7 @@
 //! (names as they sound, addresses, tenancy references, Aktenzeichen), sorting and pages. No address
 //! is shown in the list.
 
-use std::fmt::Write as _;
-
-use super::{case_link, empty, esc, instant, labels, time_day};
+use super::{Choice, case_link, choices, instant, labels, render_template, time_day};
 use crate::domain::vocab::{Stadtbezirk, ThreatStage};
 use crate::service::dashboard::{CaseRow, CaseSort, CaseStatus, CasesModel};
 
@@ -72,140 +70,136 @@ impl CaseQuery {
     }
 }
 
+/// The case list as its template (`templates/dashboard/cases.html`) sees it.
+#[derive(askama::Template)]
+#[template(path = "dashboard/cases.html")]
+struct Page {
+    search: String,
+    searching: bool,
+    status: Vec<Choice>,
+    mine: bool,
+    districts: Vec<Choice>,
+    stages: Vec<Choice>,
+    sorts: Vec<Choice>,
+    count: String,
+    rows: Vec<Row>,
+    pager: Option<Pager>,
+    notices: Vec<NoticeHit>,
+}
+
+/// One case, in words; `case` and the days are HTML built escaped by the shared helpers.
+struct Row {
+    case: String,
+    opened: String,
+    assignee: String,
+    district: &'static str,
+    route_in: &'static str,
+    stage: &'static str,
+    closed: Option<(String, &'static str)>,
+    repeat: bool,
+    open_referrals: usize,
+    overdue_referrals: usize,
+    next: Option<(String, String)>,
+}
+
+/// Where the list is in its pages, with the links that keep the filters.
+struct Pager {
+    page: usize,
+    pages: usize,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+/// A notice without a case that the search found.
+struct NoticeHit {
+    id: String,
+    name: String,
+    received: String,
+}
+
+/// Options with fixed values and labels, marking the one chosen.
+fn fixed<T: PartialEq>(items: &[(&str, &str, T)], chosen: &T) -> Vec<Choice> {
+    items
+        .iter()
+        .map(|(value, label, v)| Choice {
+            value: (*value).to_owned(),
+            label: (*label).to_owned(),
+            selected: v == chosen,
+        })
+        .collect()
+}
+
 /// The body of the case list.
 pub fn render(m: &CasesModel, q: &CaseQuery) -> String {
-    let mut out = String::new();
-    filter_form(&mut out, q);
-    let searching = q.suche.as_deref().is_some_and(|s| !s.trim().is_empty());
-    if m.total == 0 {
-        out.push_str(&empty(if searching {
-            "Kein Fall passt zu dieser Suche."
-        } else {
-            "Keine Fälle für diese Auswahl."
-        }));
-    } else {
-        let what = match q.status() {
-            CaseStatus::Open => super::count(m.total, "offener Fall", "offene Fälle"),
-            CaseStatus::Closed => super::count(m.total, "abgeschlossener Fall", "abgeschlossene Fälle"),
-            CaseStatus::All => super::count(m.total, "Fall", "Fälle"),
-        };
-        let _ = writeln!(out, "<p class=\"anzahl\">{what}</p>");
-        table(&mut out, &m.rows);
-        pages(&mut out, m, q);
-    }
-    if searching {
-        notices(&mut out, m);
-    }
-    out
-}
-
-fn filter_form(out: &mut String, q: &CaseQuery) {
-    out.push_str("<form id=\"filter\" method=\"get\" action=\"/faelle\">\n");
-    let _ = writeln!(
-        out,
-        "<label>Suche (Name, Anschrift, Mietvertragsnummer, Aktenzeichen) \
-         <input type=\"search\" name=\"suche\" id=\"suche\" value=\"{}\" maxlength=\"200\"></label>",
-        esc(q.suche.as_deref().unwrap_or_default())
-    );
     let status = q.status();
-    out.push_str("<label>Stand <select name=\"status\">\n");
-    for (value, label, s) in [
-        ("offen", "offen", CaseStatus::Open),
-        ("abgeschlossen", "abgeschlossen", CaseStatus::Closed),
-        ("alle", "alle", CaseStatus::All),
-    ] {
-        let sel = if s == status { " selected" } else { "" };
-        let _ = writeln!(out, "<option value=\"{value}\"{sel}>{label}</option>");
-    }
-    let mine = if q.mine() { " checked" } else { "" };
-    let _ = writeln!(
-        out,
-        "</select></label>\n<label class=\"haken\"><input type=\"checkbox\" name=\"zustaendig\" value=\"ich\"{mine}> nur meine Fälle</label>"
-    );
-    out.push_str("<label>Stadtbezirk <select name=\"bezirk\">\n<option value=\"\">alle</option>\n");
-    let bezirk = q.bezirk.as_deref().and_then(Stadtbezirk::parse);
-    super::options(out, Stadtbezirk::ALL, Stadtbezirk::as_str, labels::district, bezirk);
-    out.push_str("</select></label>\n<label>Stufe <select name=\"stufe\">\n<option value=\"\">alle</option>\n");
-    let stufe = q.stufe.as_deref().and_then(ThreatStage::parse);
-    super::options(out, ThreatStage::ALL, ThreatStage::as_str, labels::stage, stufe);
-    out.push_str("</select></label>\n<label>Sortierung <select name=\"sortierung\">\n");
-    let by_deadline = q.sort() == CaseSort::Deadline;
-    let _ = writeln!(
-        out,
-        "<option value=\"eroeffnet\"{}>neueste zuerst</option><option value=\"frist\"{}>nächste Frist zuerst</option>",
-        if by_deadline { "" } else { " selected" },
-        if by_deadline { " selected" } else { "" }
-    );
-    out.push_str("</select></label>\n<button type=\"submit\">Anzeigen</button>\n</form>\n");
+    let count = match status {
+        CaseStatus::Open => super::count(m.total, "offener Fall", "offene Fälle"),
+        CaseStatus::Closed => super::count(m.total, "abgeschlossener Fall", "abgeschlossene Fälle"),
+        CaseStatus::All => super::count(m.total, "Fall", "Fälle"),
+    };
+    let page = Page {
+        search: q.suche.clone().unwrap_or_default(),
+        searching: q.suche.as_deref().is_some_and(|s| !s.trim().is_empty()),
+        status: fixed(
+            &[
+                ("offen", "offen", CaseStatus::Open),
+                ("abgeschlossen", "abgeschlossen", CaseStatus::Closed),
+                ("alle", "alle", CaseStatus::All),
+            ],
+            &status,
+        ),
+        mine: q.mine(),
+        districts: choices(
+            Stadtbezirk::ALL,
+            Stadtbezirk::as_str,
+            labels::district,
+            q.bezirk.as_deref().and_then(Stadtbezirk::parse),
+        ),
+        stages: choices(
+            ThreatStage::ALL,
+            ThreatStage::as_str,
+            labels::stage,
+            q.stufe.as_deref().and_then(ThreatStage::parse),
+        ),
+        sorts: fixed(
+            &[("eroeffnet", "neueste zuerst", CaseSort::Opened), ("frist", "nächste Frist zuerst", CaseSort::Deadline)],
+            &q.sort(),
+        ),
+        count,
+        rows: if m.total == 0 { Vec::new() } else { m.rows.iter().map(row).collect() },
+        pager: (m.total > 0 && m.pages > 1).then(|| Pager {
+            page: m.page,
+            pages: m.pages,
+            prev: (m.page > 1).then(|| q.page_link(m.page - 1)),
+            next: (m.page < m.pages).then(|| q.page_link(m.page + 1)),
+        }),
+        notices: m
+            .notices
+            .iter()
+            .map(|n| NoticeHit {
+                id: n.notice_id.to_string(),
+                name: n.name.clone().unwrap_or_else(|| "ohne Namen".to_owned()),
+                received: instant(n.received_at),
+            })
+            .collect(),
+    };
+    render_template(&page)
 }
 
-fn table(out: &mut String, rows: &[CaseRow]) {
-    out.push_str(
-        "<table id=\"faelle\">\n<thead><tr><th>Fall</th><th>Eröffnet</th><th>Zuständig</th><th>Stadtbezirk</th><th>Zugang</th>\
-         <th>Stufe</th><th>Stand</th><th>Offene Vermittlungen</th><th>Nächste Frist</th></tr></thead>\n<tbody>\n",
-    );
-    for r in rows {
-        let open = if r.overdue_referrals > 0 {
-            format!("{} (<strong class=\"warnung\">{} überfällig</strong>)", r.open_referrals, r.overdue_referrals)
-        } else {
-            r.open_referrals.to_string()
-        };
-        let next = r.next_deadline.as_ref().map_or_else(
-            || "–".to_owned(),
-            |d| format!("{} ({})", time_day(d.date), esc(&labels::deadline_kind(&d.kind))),
-        );
-        let state = match r.closed {
-            Some((day, outcome)) => format!("abgeschlossen am {}: {}", time_day(day), esc(labels::outcome(outcome))),
-            None => "offen".to_owned(),
-        };
-        let state = if r.repeat { format!("{state} (Wiederholungsfall)") } else { state };
-        let _ = writeln!(
-            out,
-            "<tr class=\"fall\"><td>{}</td><td>{}</td><td class=\"zustaendig\">{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td class=\"stand\">{state}</td><td>{open}</td><td>{next}</td></tr>",
-            case_link(&r.case),
-            instant(r.opened_at),
-            r.assignee.as_deref().map_or_else(|| "–".to_owned(), esc),
-            esc(labels::district(r.stadtbezirk)),
-            esc(labels::route_in(r.route_in)),
-            r.stage.map_or_else(|| "–".to_owned(), |s| esc(labels::stage(s))),
-        );
+fn row(r: &CaseRow) -> Row {
+    Row {
+        case: case_link(&r.case),
+        opened: instant(r.opened_at),
+        assignee: r.assignee.clone().unwrap_or_else(|| "–".to_owned()),
+        district: labels::district(r.stadtbezirk),
+        route_in: labels::route_in(r.route_in),
+        stage: r.stage.map_or("–", labels::stage),
+        closed: r.closed.map(|(day, outcome)| (time_day(day), labels::outcome(outcome))),
+        repeat: r.repeat,
+        open_referrals: r.open_referrals,
+        overdue_referrals: r.overdue_referrals,
+        next: r.next_deadline.as_ref().map(|d| (time_day(d.date), labels::deadline_kind(&d.kind))),
     }
-    out.push_str("</tbody>\n</table>\n");
-}
-
-fn pages(out: &mut String, m: &CasesModel, q: &CaseQuery) {
-    if m.pages <= 1 {
-        return;
-    }
-    let _ = write!(out, "<nav class=\"seiten\" aria-label=\"Seiten\"><p>Seite {} von {}", m.page, m.pages);
-    if m.page > 1 {
-        let _ = write!(out, " · <a rel=\"prev\" href=\"{}\">vorige Seite</a>", esc(&q.page_link(m.page - 1)));
-    }
-    if m.page < m.pages {
-        let _ = write!(out, " · <a rel=\"next\" href=\"{}\">nächste Seite</a>", esc(&q.page_link(m.page + 1)));
-    }
-    out.push_str("</p></nav>\n");
-}
-
-fn notices(out: &mut String, m: &CasesModel) {
-    out.push_str("<section id=\"gefundene-meldungen\">\n<h2>Meldungen ohne Fall</h2>\n");
-    if m.notices.is_empty() {
-        out.push_str(&empty("Keine offene Meldung passt zu dieser Suche."));
-    } else {
-        out.push_str("<ul>\n");
-        for n in &m.notices {
-            let name = n.name.as_deref().map_or_else(|| "ohne Namen".to_owned(), esc);
-            let _ = writeln!(
-                out,
-                "<li class=\"meldung\"><a href=\"/meldungen/{}\">{name}</a>, eingegangen am {}</li>",
-                esc(n.notice_id.as_str()),
-                instant(n.received_at)
-            );
-        }
-        out.push_str("</ul>\n");
-    }
-    out.push_str("</section>\n");
 }
 
 #[cfg(test)]
