@@ -1,4 +1,4 @@
-//! Rent arrears and the right to terminate without notice (§543 Abs. 2 S. 1 Nr. 3, §569 Abs. 3 Nr. 1 BGB).
+//! Rent arrears and the right to terminate without notice (§543 Abs. 2 S. 1 Nr. 3, § 569 Abs. 3 Nr. 1 BGB).
 
 use std::collections::BTreeMap;
 
@@ -40,8 +40,8 @@ impl TerminationRule {
     /// The legal source of the rule.
     pub fn source(self) -> &'static str {
         match self {
-            Self::TwoConsecutiveDueDates => "§543 Abs. 2 S. 1 Nr. 3 a, §569 Abs. 3 Nr. 1 BGB",
-            Self::TwoMonthsRentOverLongerPeriod => "§543 Abs. 2 S. 1 Nr. 3 b BGB",
+            Self::TwoConsecutiveDueDates => "§ 543 Abs. 2 S. 1 Nr. 3 a, § 569 Abs. 3 Nr. 1 BGB",
+            Self::TwoMonthsRentOverLongerPeriod => "§ 543 Abs. 2 S. 1 Nr. 3 b BGB",
         }
     }
 }
@@ -106,7 +106,7 @@ pub fn termination_without_notice(monthly_rent_cents: i64, ledger: &[LedgerEntry
     let mut right: Option<(Date, TerminationRule)> = None;
 
     for (&due, &(amount_due, amount_paid)) in &by_date {
-        // The payment goes to its own due date first (the tenant's designation, §366 Abs. 1 BGB) ...
+        // The payment goes to its own due date first (the tenant's designation, § 366 Abs. 1 BGB) ...
         let mut this_open = amount_due.max(0);
         let mut surplus = amount_paid.max(0);
         let applied = surplus.min(this_open);

@@ -6,21 +6,21 @@ use crate::calendar::{add_months, next_working_day_on_or_after, previous_working
 use crate::{Deadline, DeadlineKind, Warning};
 
 /// Source string of the Schonfrist.
-pub const SCHONFRIST_SOURCE: &str = "§569 Abs. 3 Nr. 2 BGB";
+pub const SCHONFRIST_SOURCE: &str = "§ 569 Abs. 3 Nr. 2 BGB";
 /// Source string of the defence notice.
-pub const DEFENCE_NOTICE_SOURCE: &str = "§276 Abs. 1 S. 1, §222 ZPO";
+pub const DEFENCE_NOTICE_SOURCE: &str = "§ 276 Abs. 1 S. 1, § 222 ZPO";
 /// Source string of the Räumungsfrist extension request.
-pub const RAEUMUNGSFRIST_SOURCE: &str = "§721 Abs. 3 S. 2 ZPO";
+pub const RAEUMUNGSFRIST_SOURCE: &str = "§ 721 Abs. 3 S. 2 ZPO";
 /// Source string of the hardship application.
-pub const HARDSHIP_SOURCE: &str = "§765a Abs. 3 ZPO";
+pub const HARDSHIP_SOURCE: &str = "§ 765a Abs. 3 ZPO";
 /// Source string of the eviction date's notice period.
-pub const EVICTION_DATE_SOURCE: &str = "§128 Abs. 2 GVGA Nds";
+pub const EVICTION_DATE_SOURCE: &str = "§ 128 Abs. 2 GVGA Nds";
 
 /// Schonfrist: the last day on which paying the arrears (or a public body's written promise to pay) voids a
 /// termination without notice for arrears.
 ///
 /// §569 Abs. 3 Nr. 2 S. 1 BGB: two months after the claim for possession became pending ("Rechtshängigkeit",
-/// which is service of the claim: §§253 Abs. 1, 261 Abs. 1 ZPO). Counted by §187 Abs. 1, §188 Abs. 2, 3 BGB
+/// which is service of the claim: §§253 Abs. 1, 261 Abs. 1 ZPO). Counted by §187 Abs. 1, § 188 Abs. 2, 3 BGB
 /// (served 31 December: 28 or 29 February) and moved past a Saturday, Sunday or holiday by §193 BGB.
 ///
 /// `provisional` is passed through: set it when the service date is not confirmed.

@@ -39,7 +39,7 @@ pub use notice::{ORDINARY_NOTICE_SOURCE, ordinary_notice_end};
 pub use warning::{Warning, euros_de};
 
 /// Source string of the rent due date.
-pub const RENT_DUE_SOURCE: &str = "§556b Abs. 1 BGB";
+pub const RENT_DUE_SOURCE: &str = "§ 556b Abs. 1 BGB";
 
 /// What a deadline is about. Stored and sent as the text of [`DeadlineKind::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -109,7 +109,7 @@ pub struct Deadline {
     pub kind: DeadlineKind,
     /// The day; for a last day to act, acting by the end of this day is in time.
     pub date: Date,
-    /// Where the rule comes from, e.g. "§569 Abs. 3 Nr. 2 BGB".
+    /// Where the rule comes from, e.g. "§ 569 Abs. 3 Nr. 2 BGB".
     pub source: &'static str,
     /// Derived from a date not yet confirmed (a court notice may lack the service date), or from an assumption
     /// in place of a missing fact; it may move once confirmed.
@@ -325,7 +325,7 @@ mod tests {
         assert!(ds.iter().all(|d| !d.provisional));
         let sf = ds.iter().find(|d| d.kind == DeadlineKind::Schonfrist).expect("Schonfrist");
         assert!(sf.warnings.is_empty());
-        assert_eq!(sf.source, "§569 Abs. 3 Nr. 2 BGB");
+        assert_eq!(sf.source, "§ 569 Abs. 3 Nr. 2 BGB");
     }
 
     /// Unconfirmed service makes the claim-based deadlines provisional; a confirmed one does not.

@@ -7,7 +7,7 @@ use crate::holidays::is_public_holiday;
 use crate::{Deadline, DeadlineKind, Warning};
 
 /// Source string of the ordinary notice period.
-pub const ORDINARY_NOTICE_SOURCE: &str = "§573c Abs. 1 BGB";
+pub const ORDINARY_NOTICE_SOURCE: &str = "§ 573c Abs. 1 BGB";
 
 /// When a landlord's ordinary notice ends the tenancy.
 ///
@@ -54,7 +54,7 @@ pub fn ordinary_notice_end(notice_received: Date, tenancy_start: Date) -> Deadli
     }
 }
 
-/// The day from which `years` full years since `start` have passed (§187 Abs. 2, §188 Abs. 2 BGB: the start
+/// The day from which `years` full years since `start` have passed (§187 Abs. 2, § 188 Abs. 2 BGB: the start
 /// day counts, so the period ends the day before the anniversary).
 fn anniversary(start: Date, years: i32) -> Date {
     let same_day = add_months(start, 12 * years);

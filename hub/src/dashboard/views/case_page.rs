@@ -436,10 +436,10 @@ fn deadlines(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
         for d in &m.deadlines {
             let mut notes: Vec<String> = Vec::new();
             if d.date < ctx.today {
-                notes.push("abgelaufen".into());
+                notes.push("Abgelaufen.".into());
             }
             if d.provisional {
-                notes.push("vorläufig (Datum nicht bestätigt)".into());
+                notes.push("Vorläufig (Datum nicht bestätigt).".into());
             }
             notes.extend(d.warnings.iter().map(|w| esc(&w.de())));
             let class = if d.date < ctx.today { "frist vorbei" } else { "frist" };
@@ -449,7 +449,7 @@ fn deadlines(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
                 time_day(d.date),
                 esc(&labels::deadline_kind(&d.kind)),
                 esc(&d.source),
-                notes.join("; ")
+                notes.join(" ")
             );
         }
         out.push_str("</tbody>\n</table>\n");
