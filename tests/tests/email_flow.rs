@@ -47,7 +47,7 @@ async fn an_email_partner_handles_a_whole_referral_through_mail_and_links_alone(
     let (status, page) = get(&client, &link).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Kaiser"), "identity is disclosed: {page}");
-    assert!(page.contains("1560,00"), "arrears are disclosed");
+    assert!(page.contains("1.560,00 €"), "arrears are disclosed: {page}");
     assert!(!page.contains("Bürgergeld"), "income was not disclosed, although consented");
 
     // REQUESTED -> RECEIVED -> ACCEPTED -> IN_PROGRESS, a note, -> COMPLETED, all by link.
