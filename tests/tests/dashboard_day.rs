@@ -129,6 +129,8 @@ async fn a_caseworker_plays_a_whole_working_day_from_a_new_notice_to_the_key_fig
     let preselected = format!("form#uebernehmen input[name=\"ziel\"][value=\"fall:{case}\"]:checked");
     assert_eq!(b.count(&preselected).await, 1, "the open case is preselected");
     b.check_page("tag-02-meldung-sichten").await;
+    let reported = b.text("section#gemeldet").await;
+    assert!(reported.contains("Mueller, Hannelore"), "the name as every list writes it: {reported}");
     b.click_and_wait("form#uebernehmen button[type=\"submit\"]").await;
     assert_eq!(b.path().await, format!("{case_page}?erledigt=meldung"));
     assert_eq!(b.text("#erledigt").await, "Die Meldung ist diesem Fall zugeordnet.");

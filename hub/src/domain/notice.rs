@@ -43,9 +43,13 @@ impl TenantContact {
         *self == TenantContact::default()
     }
 
-    /// "Given Family", for lists.
+    /// "Family, Given", as every list and case title writes a person.
     pub fn display_name(&self) -> String {
-        format!("{} {}", self.given_name, self.family_name).trim().to_owned()
+        match (self.family_name.trim(), self.given_name.trim()) {
+            (family, "") => family.to_owned(),
+            ("", given) => given.to_owned(),
+            (family, given) => format!("{family}, {given}"),
+        }
     }
 
     /// Every rule of a tenant's contact data: names (up to 100), street (200), house number (20), city
