@@ -38,7 +38,7 @@ use crate::domain::vocab::{
     CaseOutcome, CaseStatus, CompletionResult, ConsentForm, ConsentStatus, DataCategory, Gender, HouseholdType,
     PersonRole, ReasonCode, ReferralCategory, RescueMeans, RouteIn, Stadtbezirk, ThreatStage,
 };
-use crate::email::labels;
+use crate::labels;
 use crate::store::{AuditEntry, AuditQuery, AuditRecord, Store, StoreError, Tx};
 
 /// The audit action of a generated report, as stored.
@@ -909,8 +909,8 @@ impl AccessReport {
         h.raw("<h2>2. Gespeicherte Daten</h2>\n<h3>Angaben zu Ihrer Person</h3>\n<table>\n");
         h.row("Name", &name);
         h.row("Geburtsjahr", &s.birth_year.map(|y| y.to_string()).unwrap_or_else(|| "nicht bekannt".into()));
-        h.row("Rolle im Haushalt", role_de(s.role));
-        h.row("Geschlecht", gender_de(s.gender));
+        h.row("Rolle im Haushalt", labels::role(s.role));
+        h.row("Geschlecht", labels::gender(s.gender));
         h.raw("</table>\n<h3>Haushalt und Wohnung</h3>\n<table>\n");
         let hh = &self.household;
         h.row("Anschrift", &format!("{}, {}", hh.address_street, hh.address_city));
@@ -923,9 +923,9 @@ impl AccessReport {
         if let Some(e) = &hh.email {
             h.row("E-Mail", e);
         }
-        h.row("Stadtbezirk", bezirk_de(hh.stadtbezirk));
-        h.row("Haushalt", household_de(hh.household_type));
-        h.row("Herkunft der Daten (Zugangsweg)", route_de(hh.route_in));
+        h.row("Stadtbezirk", labels::district(hh.stadtbezirk));
+        h.row("Haushalt", labels::household(hh.household_type));
+        h.row("Herkunft der Daten (Zugangsweg)", labels::route_in(hh.route_in));
         h.row("Fall eröffnet am", &labels::instant(hh.case_opened_at));
         if let Some(r) = &hh.restriction {
             h.row(
@@ -935,9 +935,9 @@ impl AccessReport {
         }
         match &hh.closure {
             Some(c) => {
-                let mut outcome = outcome_de(c.outcome).to_owned();
+                let mut outcome = labels::outcome(c.outcome).to_owned();
                 if let Some(m) = c.rescue_means {
-                    outcome.push_str(&format!(" ({})", means_de(m)));
+                    outcome.push_str(&format!(" ({})", labels::rescue_means(m)));
                 }
                 h.row("Fall abgeschlossen am", &labels::instant(c.at));
                 h.row("Ergebnis", &outcome);
@@ -962,7 +962,7 @@ impl AccessReport {
             for st in &hh.stages {
                 h.cells(&[
                     &labels::day(st.date),
-                    stage_de(st.stage),
+                    labels::stage(st.stage),
                     &st.end_date.map(labels::day).unwrap_or_default(),
                     &st.source,
                     &st.recorded_by.name,
@@ -1010,12 +1010,12 @@ impl AccessReport {
             h.row("Datenkategorien", &or_keine(categories_de(&c.categories)));
             h.row(labels::SPECIAL_CATEGORIES, &special_consent_de(&c.special_categories, c.art9_explicit));
             h.row("Zweck", "Wohnungssicherung");
-            h.row("Form", form_de(c.form));
+            h.row("Form", labels::consent_form(c.form));
             h.row("Nachweis", &c.evidence);
             h.row("Schweigepflichtentbindung", if c.secrecy_release { "erteilt" } else { "nicht erteilt" });
             h.row("Erteilt am", &labels::instant(c.recorded_at));
             h.row("Gültig bis", &labels::day(c.valid_until));
-            h.row("Status", consent_status_de(c.status));
+            h.row("Status", labels::consent_status(c.status));
             if let Some(at) = c.revoked_at {
                 h.row("Widerrufen am", &labels::instant(at));
             }
@@ -1036,7 +1036,7 @@ impl AccessReport {
                     &labels::instant(n.received_at),
                     &kind,
                     n.reporter.as_ref().map_or("", |r| r.name.as_str()),
-                    stage_de(n.stage),
+                    labels::stage(n.stage),
                     &n.arrears_cents.to_string(),
                 ]);
             }
@@ -1335,127 +1335,6 @@ fn action_de(action: &str) -> &str {
         "note.read" => "Notizen abgerufen",
         "case.read" => "Fall abgerufen",
         other => other,
-    }
-}
-
-fn role_de(r: PersonRole) -> &'static str {
-    match r {
-        PersonRole::MainTenant => "Hauptmieterin oder Hauptmieter",
-        PersonRole::CoTenant => "Mitmieterin oder Mitmieter",
-        PersonRole::Partner => "Partnerin oder Partner",
-        PersonRole::Child => "Kind",
-        PersonRole::Other => "Sonstige Person im Haushalt",
-    }
-}
-
-pub(crate) fn gender_de(g: Gender) -> &'static str {
-    match g {
-        Gender::Female => "weiblich",
-        Gender::Male => "männlich",
-        Gender::Diverse => "divers",
-        Gender::Undisclosed => "keine Angabe",
-    }
-}
-
-pub(crate) fn stage_de(s: ThreatStage) -> &'static str {
-    match s {
-        ThreatStage::Rueckstand => "Mietrückstand",
-        ThreatStage::Mahnung => "Mahnung",
-        ThreatStage::KuendigungAngedroht => "Kündigung angedroht",
-        ThreatStage::KuendigungFristlos => "Fristlose Kündigung",
-        ThreatStage::KuendigungOrdentlich => "Ordentliche Kündigung",
-        ThreatStage::KlageEingereicht => "Räumungsklage eingereicht",
-        ThreatStage::Rechtshaengig => "Räumungsklage zugestellt (rechtshängig)",
-        ThreatStage::Urteil => "Urteil",
-        ThreatStage::Versaeumnisurteil => "Versäumnisurteil",
-        ThreatStage::Vergleich => "Vergleich",
-        ThreatStage::Raeumungsfrist => "Räumungsfrist",
-        ThreatStage::Raeumungstermin => "Räumungstermin",
-        ThreatStage::Geraeumt => "Geräumt",
-    }
-}
-
-pub(crate) fn route_de(r: RouteIn) -> &'static str {
-    match r {
-        RouteIn::HousingCompanyNotice => "Meldung des Wohnungsunternehmens",
-        RouteIn::CourtNotice => "Mitteilung des Amtsgerichts (MiZi)",
-        RouteIn::SelfReferral => "Eigene Vorsprache",
-        RouteIn::DistrictConsultation => "Sprechstunde im Stadtbezirk",
-        RouteIn::Jobcenter => "Jobcenter",
-        RouteIn::CounsellingCentre => "Beratungsstelle",
-        RouteIn::Buergeramt => "Bürgeramt",
-        RouteIn::Bailiff => "Gerichtsvollzieher",
-        RouteIn::Other => "Sonstiger Zugang",
-    }
-}
-
-pub(crate) fn bezirk_de(b: Stadtbezirk) -> &'static str {
-    match b {
-        Stadtbezirk::Mitte => "Mitte",
-        Stadtbezirk::VahrenwaldList => "Vahrenwald-List",
-        Stadtbezirk::BothfeldVahrenheide => "Bothfeld-Vahrenheide",
-        Stadtbezirk::BuchholzKleefeld => "Buchholz-Kleefeld",
-        Stadtbezirk::MisburgAnderten => "Misburg-Anderten",
-        Stadtbezirk::KirchrodeBemerodeWuelferode => "Kirchrode-Bemerode-Wülferode",
-        Stadtbezirk::SuedstadtBult => "Südstadt-Bult",
-        Stadtbezirk::DoehrenWuelfel => "Döhren-Wülfel",
-        Stadtbezirk::Ricklingen => "Ricklingen",
-        Stadtbezirk::LindenLimmer => "Linden-Limmer",
-        Stadtbezirk::AhlemBadenstedtDavenstedt => "Ahlem-Badenstedt-Davenstedt",
-        Stadtbezirk::HerrenhausenStoecken => "Herrenhausen-Stöcken",
-        Stadtbezirk::Nord => "Nord",
-    }
-}
-
-pub(crate) fn household_de(h: HouseholdType) -> &'static str {
-    match h {
-        HouseholdType::Single => "Alleinstehend",
-        HouseholdType::SingleParent => "Alleinerziehend",
-        HouseholdType::Couple => "Paar ohne Kinder",
-        HouseholdType::CoupleWithChildren => "Paar mit Kindern",
-        HouseholdType::Other => "Sonstiger Haushalt",
-    }
-}
-
-pub(crate) fn outcome_de(o: CaseOutcome) -> &'static str {
-    match o {
-        CaseOutcome::WohnungErhalten => "Wohnung erhalten",
-        CaseOutcome::Ersatzwohnraum => "Ersatzwohnraum gefunden",
-        CaseOutcome::VerlustUnterbringung => "Wohnung verloren, Notunterbringung",
-        CaseOutcome::VerlustPrivat => "Wohnung verloren, Unterkunft bei anderen",
-        CaseOutcome::KeinKontakt => "Kein Kontakt zustande gekommen",
-        CaseOutcome::KontaktAbgebrochen => "Kontakt abgebrochen",
-        CaseOutcome::HilfeAbgelehnt => "Hilfe abgelehnt",
-        CaseOutcome::VerzogenUnbekannt => "Unbekannt verzogen",
-        CaseOutcome::KeinHandlungsbedarf => "Kein Handlungsbedarf",
-    }
-}
-
-pub(crate) fn means_de(m: RescueMeans) -> &'static str {
-    match m {
-        RescueMeans::Sgb2Loan => "Darlehen nach SGB II",
-        RescueMeans::Sgb12Loan => "Darlehen nach SGB XII",
-        RescueMeans::Sgb12Grant => "Beihilfe nach SGB XII",
-        RescueMeans::InstalmentPlan => "Ratenzahlungsvereinbarung",
-        RescueMeans::OwnMeans => "Eigene Mittel",
-        RescueMeans::Settlement => "Vergleich",
-    }
-}
-
-fn form_de(f: ConsentForm) -> &'static str {
-    match f {
-        ConsentForm::Written => "schriftlich",
-        ConsentForm::Electronic => "elektronisch",
-    }
-}
-
-fn consent_status_de(s: ConsentStatus) -> &'static str {
-    match s {
-        ConsentStatus::Active => "wirksam",
-        ConsentStatus::Revoked => "widerrufen",
-        ConsentStatus::Expired => "abgelaufen",
-        ConsentStatus::Ended => "mit dem Fall beendet",
-        ConsentStatus::Superseded => "durch eine neue Fassung ersetzt",
     }
 }
 

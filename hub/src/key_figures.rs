@@ -79,7 +79,7 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
-use crate::access_report::{bezirk_de, escape, gender_de, household_de, means_de, outcome_de, route_de, stage_de};
+use crate::access_report::escape;
 use crate::audit::export::rfc3339;
 use crate::domain::case::Case;
 use crate::domain::erasure::Erasure;
@@ -91,6 +91,7 @@ use crate::domain::vocab::{
     Stadtbezirk, ThreatStage,
 };
 use crate::key_figures_charts;
+use crate::labels;
 use crate::store::{AuditEntry, Store, StoreError, Tx};
 
 /// The audit action of a generated report, as stored.
@@ -863,7 +864,7 @@ fn outcome_by_stage_draft(s: &mut Suppression, records: &[Record], drafts: &[Dra
         Some(o) if has_contact(o) => "contact_other",
         Some(_) => "no_contact",
     };
-    let stages = ThreatStage::ALL.iter().map(|v| (Some(*v), v.as_str(), stage_de(*v))).chain([(
+    let stages = ThreatStage::ALL.iter().map(|v| (Some(*v), v.as_str(), labels::stage(*v))).chain([(
         None,
         STAGE_NONE,
         STAGE_NONE_DE,
@@ -952,7 +953,7 @@ fn compute(
         &mut s,
         RouteIn::ALL
             .iter()
-            .map(|v| (v.as_str().to_owned(), route_de(*v).to_owned(), count_where(&|r| r.route_in == *v)))
+            .map(|v| (v.as_str().to_owned(), labels::route_in(*v).to_owned(), count_where(&|r| r.route_in == *v)))
             .collect(),
         (
             "route_in",
@@ -966,7 +967,7 @@ fn compute(
 
     let mut stages: Vec<(String, String, i64)> = ThreatStage::ALL
         .iter()
-        .map(|v| (v.as_str().to_owned(), stage_de(*v).to_owned(), count_where(&|r| r.first_stage == Some(*v))))
+        .map(|v| (v.as_str().to_owned(), labels::stage(*v).to_owned(), count_where(&|r| r.first_stage == Some(*v))))
         .collect();
     stages.push((STAGE_NONE.into(), STAGE_NONE_DE.into(), count_where(&|r| r.first_stage.is_none())));
     drafts.push(partition(
@@ -989,7 +990,7 @@ fn compute(
     for o in CaseOutcome::ALL {
         let node = s.count(count_where(&|r| r.outcome == Some(*o)));
         outcome_node.insert(*o, node);
-        per_outcome.push(row(o.as_str(), outcome_de(*o), node));
+        per_outcome.push(row(o.as_str(), labels::outcome(*o), node));
     }
     let nodes_of = |f: &dyn Fn(CaseOutcome) -> bool| -> Vec<usize> {
         CaseOutcome::ALL.iter().filter(|o| f(**o)).map(|o| outcome_node[o]).collect()
@@ -1020,7 +1021,7 @@ fn compute(
         let node =
             s.count(count_where(&|r| r.outcome == Some(CaseOutcome::WohnungErhalten) && r.rescue_means == Some(*m)));
         means_nodes.push(node);
-        means_rows.push(row(m.as_str(), means_de(*m), node));
+        means_rows.push(row(m.as_str(), labels::rescue_means(*m), node));
     }
     s.sum(kept, &means_nodes);
     drafts.push(Draft {
@@ -1220,7 +1221,9 @@ fn compute(
         &mut s,
         HouseholdType::ALL
             .iter()
-            .map(|v| (v.as_str().to_owned(), household_de(*v).to_owned(), count_where(&|r| r.household_type == *v)))
+            .map(|v| {
+                (v.as_str().to_owned(), labels::household(*v).to_owned(), count_where(&|r| r.household_type == *v))
+            })
             .collect(),
         ("household_type", "Household type", "Haushaltstyp", true, "", ""),
     ));
@@ -1230,7 +1233,7 @@ fn compute(
     for g in Gender::ALL {
         let node = s.count(count_where(&|r| r.main_tenant.is_some_and(|(x, _)| x == *g)));
         gender_nodes.insert(*g, node);
-        gender_rows.push(row(g.as_str(), gender_de(*g), node));
+        gender_rows.push(row(g.as_str(), labels::gender(*g), node));
     }
     gender_rows.push(row("erased", "nicht erfasst (gelöschter Fall)", erased));
     let mut parts: Vec<usize> = Gender::ALL.iter().map(|g| gender_nodes[g]).collect();
@@ -1273,7 +1276,7 @@ fn compute(
         &mut s,
         Stadtbezirk::ALL
             .iter()
-            .map(|v| (v.as_str().to_owned(), bezirk_de(*v).to_owned(), count_where(&|r| r.stadtbezirk == *v)))
+            .map(|v| (v.as_str().to_owned(), labels::district(*v).to_owned(), count_where(&|r| r.stadtbezirk == *v)))
             .collect(),
         ("stadtbezirk", "District (Stadtbezirk)", "Stadtbezirke", true, "", ""),
     ));
@@ -1609,7 +1612,7 @@ impl KeyFigures {
     /// When the report was made, in German local time ("24.04.2026 11:00"); as stored if unreadable.
     fn generated_de(&self) -> String {
         time::OffsetDateTime::parse(&self.generated_at, &time::format_description::well_known::Rfc3339)
-            .map(|t| crate::email::labels::instant(Instant::from_millis((t.unix_timestamp_nanos() / 1_000_000) as i64)))
+            .map(|t| crate::labels::instant(Instant::from_millis((t.unix_timestamp_nanos() / 1_000_000) as i64)))
             .unwrap_or_else(|_| self.generated_at.clone())
     }
 

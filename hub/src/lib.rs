@@ -15,6 +15,7 @@ pub mod grpc;
 pub mod key_figures;
 pub mod key_figures_charts;
 pub(crate) mod keyfile;
+pub mod labels;
 pub mod network;
 pub mod pki;
 pub mod server;

@@ -379,7 +379,7 @@ fn verify_receipt(receipt: &str, file: Option<PathBuf>, data_dir: Option<PathBuf
     println!("  organisation: {}", r.org);
     println!("  action:       {}", r.action);
     println!("  state after:  {}", r.state);
-    println!("  recorded at:  {}", hub::email::labels::instant(at));
+    println!("  recorded at:  {}", hub::labels::instant(at));
     Ok(())
 }
 

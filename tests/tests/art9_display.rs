@@ -14,7 +14,7 @@ use emailkit::*;
 use hub::access_report::{Format, generate};
 use hub::domain::ids::CaseId;
 use hub::domain::vocab::DataCategory as Category;
-use hub::email::labels::{SPECIAL_CATEGORIES, data_category};
+use hub::labels::{SPECIAL_CATEGORIES, data_category};
 use mailsink::{MailSink, SinkOptions};
 use serde_json::Value;
 

@@ -11,7 +11,7 @@ mod process;
 use common::*;
 use emailkit::*;
 use hub::domain::referral::Move;
-use hub::email::labels::move_label;
+use hub::labels::move_label;
 use mailsink::{MailSink, SinkOptions};
 
 #[tokio::test]

@@ -9,7 +9,7 @@ mod mailsink;
 use common::*;
 use emailkit::*;
 use hub::domain::referral::Move;
-use hub::email::labels::move_label;
+use hub::labels::move_label;
 use mailsink::{MailSink, SinkOptions};
 
 struct Setup {

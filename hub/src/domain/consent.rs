@@ -79,7 +79,7 @@ pub fn check_valid_until(valid_until: Day, today: Day) -> Result<Day, FieldError
     let max = latest_valid_until(today);
     if valid_until > max {
         return Err(FieldError::new("valid_until", format!("must be at most 12 months ahead (latest {max})"))
-            .de(format!("Höchstens zwölf Monate im Voraus, also spätestens am {}.", crate::email::labels::day(max))));
+            .de(format!("Höchstens zwölf Monate im Voraus, also spätestens am {}.", crate::labels::day(max))));
     }
     Ok(valid_until)
 }
@@ -194,7 +194,7 @@ impl Consent {
                 )
                 .de(format!(
                     "„{}“ darf nie an ein Wohnungsunternehmen ({}) gehen, auch nicht mit Einwilligung.",
-                    crate::email::labels::data_category(*c),
+                    crate::labels::data_category(*c),
                     org.name
                 )));
             }

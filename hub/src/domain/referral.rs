@@ -334,10 +334,7 @@ pub fn check_reply_by(d: Day, today: Day) -> Result<Day, super::FieldError> {
             "reply_by",
             format!("must be at most {MAX_REPLY_DAYS} days ahead (latest {latest})"),
         )
-        .de(format!(
-            "Höchstens {MAX_REPLY_DAYS} Tage im Voraus, also spätestens am {}.",
-            crate::email::labels::day(latest)
-        )));
+        .de(format!("Höchstens {MAX_REPLY_DAYS} Tage im Voraus, also spätestens am {}.", crate::labels::day(latest))));
     }
     Ok(d)
 }

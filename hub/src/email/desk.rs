@@ -13,7 +13,7 @@ use email_adapter::web::{
 use sha2::{Digest, Sha256};
 
 use super::dispatch::{action_label, receipt_claims};
-use super::{labels, reference};
+use super::reference;
 use crate::domain::FieldError;
 use crate::domain::basis::LegalBasis;
 use crate::domain::ids::{Actor, Cents, IdempotencyKey, OrgId, ReferralId, StaffMember};
@@ -21,6 +21,7 @@ use crate::domain::org::{Delivery, Organisation};
 use crate::domain::projection::CaseView;
 use crate::domain::referral::{Completion, Move, Reason};
 use crate::domain::vocab::{CompletionResult, DataCategory, ReasonCode};
+use crate::labels;
 use crate::service::{Caller, Hub, HubError, Idem, LinkAct, ReferralView};
 
 /// The hub behind the partner page.

@@ -20,10 +20,11 @@ use email_adapter::sink::{OutgoingMail, SmtpSink};
 use email_adapter::token::{LinkClaims, LinkKey, Purpose};
 use tokio::sync::watch;
 
-use super::{EmailConfig, labels, reference};
+use super::{EmailConfig, reference};
 use crate::domain::mail::{LinkReceipt, MailJob, MailKind};
 use crate::domain::referral::Move;
 use crate::domain::time::Instant;
+use crate::labels;
 use crate::service::{DeliveryResult, Hub, HubResult, MailFacts};
 
 /// What one round of the dispatcher did.

@@ -5,7 +5,6 @@
 
 pub mod desk;
 pub mod dispatch;
-pub mod labels;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -144,7 +144,7 @@ impl Hub {
         let pairs =
             |cs: &[DataCategory]| cs.iter().map(|c| format!("{}/{c}", recipient.id)).collect::<Vec<_>>().join(", ");
         let german = |cs: &[DataCategory]| {
-            cs.iter().map(|c| format!("„{}“", crate::email::labels::data_category(*c))).collect::<Vec<_>>().join(", ")
+            cs.iter().map(|c| format!("„{}“", crate::labels::data_category(*c))).collect::<Vec<_>>().join(", ")
         };
         if !forbidden.is_empty() {
             return Err(HubError::FailedPrecondition(Refusal2::new(
@@ -197,11 +197,7 @@ impl Hub {
         if !recipient.accepts(new.category) {
             return Err(HubError::FailedPrecondition(Refusal2::new(
                 format!("recipient '{}' does not accept referrals of category {}", recipient.id, new.category),
-                format!(
-                    "{} nimmt keine Vermittlungen „{}“ an.",
-                    recipient.name,
-                    crate::email::labels::category(new.category)
-                ),
+                format!("{} nimmt keine Vermittlungen „{}“ an.", recipient.name, crate::labels::category(new.category)),
             )));
         }
         let now = self.now();
@@ -219,8 +215,8 @@ impl Hub {
                     "An {} ist schon eine Vermittlung „{}“ offen (gesendet am {}). Wenn Sie wirklich eine zweite senden \
                      wollen, setzen Sie das Häkchen „Auch senden, wenn schon eine offene Vermittlung … besteht“.",
                     recipient.name,
-                    crate::email::labels::category(new.category),
-                    crate::email::labels::day(open.created_at.day())
+                    crate::labels::category(new.category),
+                    crate::labels::day(open.created_at.day())
                 ),
             )));
         }
@@ -522,8 +518,8 @@ impl Hub {
         let words = crate::domain::ids::text(&message, 0, 3000).map_err(|e| e.within("message"))?;
         let text = format!(
             "Neue Antwortfrist: {} (bisher {}).{}{}",
-            crate::email::labels::day(reply_by),
-            crate::email::labels::day(before),
+            crate::labels::day(reply_by),
+            crate::labels::day(before),
             if words.is_empty() { "" } else { " " },
             words
         );
@@ -560,7 +556,7 @@ impl Hub {
                 "Die Vermittlung ist nicht mehr offen; eine Erinnerung ist nicht nötig.",
             )));
         }
-        let when = crate::email::labels::day(referral.reply_by);
+        let when = crate::labels::day(referral.reply_by);
         let text = if referral.reply_by < self.today() {
             format!("Erinnerung: Die Antwortfrist ist am {when} abgelaufen. Bitte melden Sie sich zum Stand.")
         } else {

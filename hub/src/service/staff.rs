@@ -38,7 +38,7 @@ fn locked_message(until: Instant, was_locked: bool) -> String {
     format!(
         "{first}, bis {} Uhr. Danach können Sie sich wieder anmelden; wenn Sie Ihr Passwort vergessen haben, \
          wenden Sie sich an die Administration.",
-        crate::email::labels::instant(until)
+        crate::labels::instant(until)
     )
 }
 

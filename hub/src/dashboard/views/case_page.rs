@@ -470,7 +470,7 @@ fn consents(out: &mut String, m: &CasePageModel, ctx: &Ctx) {
             let recipients: Vec<String> = c.recipients.iter().map(|o| esc(m.org_name(o))).collect();
             let mut cats: Vec<&str> = c.categories.iter().map(|d| labels::data_category(*d)).collect();
             if c.categories.iter().any(|d| d.is_special()) {
-                cats.push(crate::email::labels::explicit_consent(c.art9_explicit));
+                cats.push(crate::labels::explicit_consent(c.art9_explicit));
             }
             if c.secrecy_release {
                 cats.push("mit Schweigepflichtentbindung");

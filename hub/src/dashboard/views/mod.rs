@@ -4,13 +4,13 @@
 //! escaped with [`esc`]; lists never show an address.
 //!
 //! The German labels of the vocabularies the mails do not need live in [`labels`]; the others are
-//! those of [`crate::email::labels`] and of the access report, so one term reads the same
+//! those of [`crate::labels`] and of the access report, so one term reads the same
 //! everywhere.
 
 use std::fmt::Write as _;
 
 use crate::domain::time::{Day, Instant};
-use crate::email::labels as mail_labels;
+use crate::labels as mail_labels;
 use crate::service::dashboard::{CaseLabel, PartnerRef, Who};
 
 pub mod case_page;
@@ -169,119 +169,8 @@ pub(crate) fn options<T: Copy + PartialEq>(
     }
 }
 
-/// German labels of the vocabularies that [`crate::email::labels`] does not cover. Each is an
-/// exhaustive `match`: a new variant does not compile until it has its label.
-pub mod labels {
-    pub(crate) use crate::access_report::{
-        bezirk_de as district, household_de as household, means_de as rescue_means, outcome_de as outcome,
-        route_de as route_in, stage_de as stage,
-    };
-    use crate::domain::mail::MailKind;
-    use crate::domain::vocab::{Channel, ConsentForm, ConsentStatus, Gender, OrgKind, PersonRole};
-    pub use crate::email::labels::{category, data_category, move_done, reason, result, state};
-
-    /// A computed deadline's kind (as stored, e.g. `SCHONFRIST`); an unknown kind shows as stored.
-    pub fn deadline_kind(kind: &str) -> String {
-        use deadlines::DeadlineKind as K;
-        match K::parse(kind) {
-            Some(K::RentDue) => "Miete fällig".into(),
-            Some(K::TerminationWithoutNoticePossible) => "Fristlose Kündigung möglich ab".into(),
-            Some(K::OrdinaryNoticeEnd) => "Ende der ordentlichen Kündigungsfrist".into(),
-            Some(K::Schonfrist) => "Ende der Schonfrist (§ 569 Abs. 3 Nr. 2 BGB)".into(),
-            Some(K::DefenceNotice) => "Verteidigungsanzeige (§ 276 ZPO)".into(),
-            Some(K::RaeumungsfristExtensionRequest) => "Antrag auf Verlängerung der Räumungsfrist (§ 721 ZPO)".into(),
-            Some(K::HardshipApplication) => "Vollstreckungsschutzantrag (§ 765a ZPO)".into(),
-            Some(K::EvictionDate) => "Räumungstermin".into(),
-            None => kind.to_owned(),
-        }
-    }
-
-    /// How the household was contacted.
-    pub fn contact_kind(k: crate::domain::casework::ContactKind) -> &'static str {
-        use crate::domain::casework::ContactKind as K;
-        match k {
-            K::Letter => "Anschreiben",
-            K::Call => "Anruf",
-            K::HomeVisit => "Hausbesuch",
-            K::OfficeHours => "Sprechstunde",
-            K::DistrictOfficeHours => "Stadtteilsprechstunde",
-        }
-    }
-
-    /// Form of a consent.
-    pub fn consent_form(f: ConsentForm) -> &'static str {
-        match f {
-            ConsentForm::Written => "schriftlich",
-            ConsentForm::Electronic => "elektronisch",
-        }
-    }
-
-    /// Status of a consent.
-    pub fn consent_status(s: ConsentStatus) -> &'static str {
-        match s {
-            ConsentStatus::Active => "wirksam",
-            ConsentStatus::Revoked => "widerrufen",
-            ConsentStatus::Expired => "abgelaufen",
-            ConsentStatus::Ended => "mit dem Fall beendet",
-            ConsentStatus::Superseded => "durch eine neue Fassung ersetzt",
-        }
-    }
-
-    /// Kind of an organisation.
-    pub fn org_kind(k: OrgKind) -> &'static str {
-        match k {
-            OrgKind::Fachstelle => "Fachstelle Wohnungserhalt",
-            OrgKind::Jobcenter => "Jobcenter",
-            OrgKind::SocialServices => "Soziale Dienste",
-            OrgKind::DebtCounselling => "Schuldnerberatung",
-            OrgKind::HousingCompany => "Wohnungsunternehmen",
-            OrgKind::SocialWorkProvider => "Träger sozialer Arbeit",
-            OrgKind::WomensCounselling => "Frauenberatung",
-        }
-    }
-
-    /// How an organisation is reached.
-    pub fn channel(c: Channel) -> &'static str {
-        match c {
-            Channel::Grpc => "Schnittstelle (gRPC)",
-            Channel::Email => "E-Mail",
-        }
-    }
-
-    /// What a mail announced.
-    pub fn mail_kind(k: MailKind) -> &'static str {
-        match k {
-            MailKind::NewReferral => "Neue Vermittlung",
-            MailKind::StateChanged => "Statusänderung",
-            MailKind::NoteAdded => "Neue Notiz",
-            MailKind::Reminder => "Erinnerung an die Antwortfrist",
-            MailKind::Overdue => "Antwortfrist überschritten",
-            MailKind::ConsentEnded => "Einwilligung beendet",
-            MailKind::CaseClosed => "Fall abgeschlossen",
-            MailKind::ActionConfirmed => "Bestätigung einer Aktion",
-            MailKind::ProcessingRestricted => "Verarbeitung eingeschränkt",
-            MailKind::RestrictionLifted => "Einschränkung aufgehoben",
-            MailKind::CaseErased => "Fall gelöscht",
-            MailKind::CaseDataRectified => "Daten berichtigt",
-        }
-    }
-
-    /// Role in the household.
-    pub fn role(r: PersonRole) -> &'static str {
-        match r {
-            PersonRole::MainTenant => "Hauptmieter/in",
-            PersonRole::CoTenant => "Mitmieter/in",
-            PersonRole::Partner => "Partner/in",
-            PersonRole::Child => "Kind",
-            PersonRole::Other => "Weitere Person",
-        }
-    }
-
-    /// Gender.
-    pub fn gender(g: Gender) -> &'static str {
-        crate::access_report::gender_de(g)
-    }
-}
+/// The one German label catalogue ([`crate::labels`]), by the name the views have always used.
+pub(crate) use crate::labels;
 
 #[cfg(test)]
 mod tests {

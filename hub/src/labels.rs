@@ -1,13 +1,18 @@
-//! German display labels of the domain vocabularies, for the notice mails and the partner web page.
-//! They address caseworkers, so they use the terms of their trade (`Mietschuldenübernahme`, `KSD`),
-//! not the stored names.
+//! The one German label catalogue: every vocabulary of the domain as the dashboard, the mails, the
+//! partner web page, the Art. 15 report and the key figures write it, so one term reads the same
+//! everywhere. Labels address caseworkers and households, so they use the terms of the trade
+//! (`Mietschuldenübernahme`, `KSD`), never the stored names.
 //!
 //! Every function is an exhaustive `match` without a wildcard: a new variant does not compile until
 //! it has its label here.
 
+use crate::domain::mail::MailKind;
 use crate::domain::referral::{Move, ReferralState};
 use crate::domain::time::{Day, Instant};
-use crate::domain::vocab::{CompletionResult, DataCategory, ReasonCode, ReferralCategory};
+use crate::domain::vocab::{
+    CaseOutcome, Channel, CompletionResult, ConsentForm, ConsentStatus, DataCategory, Gender, HouseholdType, OrgKind,
+    PersonRole, ReasonCode, ReferralCategory, RescueMeans, RouteIn, Stadtbezirk, ThreatStage,
+};
 
 /// What a referral asks for, e.g. "Mietschuldenübernahme (SGB II)".
 pub fn category(c: ReferralCategory) -> &'static str {
@@ -155,6 +160,197 @@ fn berlin_offset_hours(utc: ::time::OffsetDateTime) -> i64 {
     };
     let (start, end) = (last_sunday(::time::Month::March), last_sunday(::time::Month::October));
     if utc >= start && utc < end { 2 } else { 1 }
+}
+
+pub fn gender(g: Gender) -> &'static str {
+    match g {
+        Gender::Female => "weiblich",
+        Gender::Male => "männlich",
+        Gender::Diverse => "divers",
+        Gender::Undisclosed => "keine Angabe",
+    }
+}
+
+pub fn stage(s: ThreatStage) -> &'static str {
+    match s {
+        ThreatStage::Rueckstand => "Mietrückstand",
+        ThreatStage::Mahnung => "Mahnung",
+        ThreatStage::KuendigungAngedroht => "Kündigung angedroht",
+        ThreatStage::KuendigungFristlos => "Fristlose Kündigung",
+        ThreatStage::KuendigungOrdentlich => "Ordentliche Kündigung",
+        ThreatStage::KlageEingereicht => "Räumungsklage eingereicht",
+        ThreatStage::Rechtshaengig => "Räumungsklage zugestellt (rechtshängig)",
+        ThreatStage::Urteil => "Urteil",
+        ThreatStage::Versaeumnisurteil => "Versäumnisurteil",
+        ThreatStage::Vergleich => "Vergleich",
+        ThreatStage::Raeumungsfrist => "Räumungsfrist",
+        ThreatStage::Raeumungstermin => "Räumungstermin",
+        ThreatStage::Geraeumt => "Geräumt",
+    }
+}
+
+pub fn route_in(r: RouteIn) -> &'static str {
+    match r {
+        RouteIn::HousingCompanyNotice => "Meldung des Wohnungsunternehmens",
+        RouteIn::CourtNotice => "Mitteilung des Amtsgerichts (MiZi)",
+        RouteIn::SelfReferral => "Eigene Vorsprache",
+        RouteIn::DistrictConsultation => "Sprechstunde im Stadtbezirk",
+        RouteIn::Jobcenter => "Jobcenter",
+        RouteIn::CounsellingCentre => "Beratungsstelle",
+        RouteIn::Buergeramt => "Bürgeramt",
+        RouteIn::Bailiff => "Gerichtsvollzieher",
+        RouteIn::Other => "Sonstiger Zugang",
+    }
+}
+
+pub fn district(b: Stadtbezirk) -> &'static str {
+    match b {
+        Stadtbezirk::Mitte => "Mitte",
+        Stadtbezirk::VahrenwaldList => "Vahrenwald-List",
+        Stadtbezirk::BothfeldVahrenheide => "Bothfeld-Vahrenheide",
+        Stadtbezirk::BuchholzKleefeld => "Buchholz-Kleefeld",
+        Stadtbezirk::MisburgAnderten => "Misburg-Anderten",
+        Stadtbezirk::KirchrodeBemerodeWuelferode => "Kirchrode-Bemerode-Wülferode",
+        Stadtbezirk::SuedstadtBult => "Südstadt-Bult",
+        Stadtbezirk::DoehrenWuelfel => "Döhren-Wülfel",
+        Stadtbezirk::Ricklingen => "Ricklingen",
+        Stadtbezirk::LindenLimmer => "Linden-Limmer",
+        Stadtbezirk::AhlemBadenstedtDavenstedt => "Ahlem-Badenstedt-Davenstedt",
+        Stadtbezirk::HerrenhausenStoecken => "Herrenhausen-Stöcken",
+        Stadtbezirk::Nord => "Nord",
+    }
+}
+
+pub fn household(h: HouseholdType) -> &'static str {
+    match h {
+        HouseholdType::Single => "Alleinstehend",
+        HouseholdType::SingleParent => "Alleinerziehend",
+        HouseholdType::Couple => "Paar ohne Kinder",
+        HouseholdType::CoupleWithChildren => "Paar mit Kindern",
+        HouseholdType::Other => "Sonstiger Haushalt",
+    }
+}
+
+pub fn outcome(o: CaseOutcome) -> &'static str {
+    match o {
+        CaseOutcome::WohnungErhalten => "Wohnung erhalten",
+        CaseOutcome::Ersatzwohnraum => "Ersatzwohnraum gefunden",
+        CaseOutcome::VerlustUnterbringung => "Wohnung verloren, Notunterbringung",
+        CaseOutcome::VerlustPrivat => "Wohnung verloren, Unterkunft bei anderen",
+        CaseOutcome::KeinKontakt => "Kein Kontakt zustande gekommen",
+        CaseOutcome::KontaktAbgebrochen => "Kontakt abgebrochen",
+        CaseOutcome::HilfeAbgelehnt => "Hilfe abgelehnt",
+        CaseOutcome::VerzogenUnbekannt => "Unbekannt verzogen",
+        CaseOutcome::KeinHandlungsbedarf => "Kein Handlungsbedarf",
+    }
+}
+
+pub fn rescue_means(m: RescueMeans) -> &'static str {
+    match m {
+        RescueMeans::Sgb2Loan => "Darlehen nach SGB II",
+        RescueMeans::Sgb12Loan => "Darlehen nach SGB XII",
+        RescueMeans::Sgb12Grant => "Beihilfe nach SGB XII",
+        RescueMeans::InstalmentPlan => "Ratenzahlungsvereinbarung",
+        RescueMeans::OwnMeans => "Eigene Mittel",
+        RescueMeans::Settlement => "Vergleich",
+    }
+}
+
+/// A computed deadline's kind (as stored, e.g. `SCHONFRIST`); an unknown kind shows as stored.
+pub fn deadline_kind(kind: &str) -> String {
+    use deadlines::DeadlineKind as K;
+    match K::parse(kind) {
+        Some(K::RentDue) => "Miete fällig".into(),
+        Some(K::TerminationWithoutNoticePossible) => "Fristlose Kündigung möglich ab".into(),
+        Some(K::OrdinaryNoticeEnd) => "Ende der ordentlichen Kündigungsfrist".into(),
+        Some(K::Schonfrist) => "Ende der Schonfrist (§ 569 Abs. 3 Nr. 2 BGB)".into(),
+        Some(K::DefenceNotice) => "Verteidigungsanzeige (§ 276 ZPO)".into(),
+        Some(K::RaeumungsfristExtensionRequest) => "Antrag auf Verlängerung der Räumungsfrist (§ 721 ZPO)".into(),
+        Some(K::HardshipApplication) => "Vollstreckungsschutzantrag (§ 765a ZPO)".into(),
+        Some(K::EvictionDate) => "Räumungstermin".into(),
+        None => kind.to_owned(),
+    }
+}
+
+/// How the household was contacted.
+pub fn contact_kind(k: crate::domain::casework::ContactKind) -> &'static str {
+    use crate::domain::casework::ContactKind as K;
+    match k {
+        K::Letter => "Anschreiben",
+        K::Call => "Anruf",
+        K::HomeVisit => "Hausbesuch",
+        K::OfficeHours => "Sprechstunde",
+        K::DistrictOfficeHours => "Stadtteilsprechstunde",
+    }
+}
+
+/// Form of a consent.
+pub fn consent_form(f: ConsentForm) -> &'static str {
+    match f {
+        ConsentForm::Written => "schriftlich",
+        ConsentForm::Electronic => "elektronisch",
+    }
+}
+
+/// Status of a consent.
+pub fn consent_status(s: ConsentStatus) -> &'static str {
+    match s {
+        ConsentStatus::Active => "wirksam",
+        ConsentStatus::Revoked => "widerrufen",
+        ConsentStatus::Expired => "abgelaufen",
+        ConsentStatus::Ended => "mit dem Fall beendet",
+        ConsentStatus::Superseded => "durch eine neue Fassung ersetzt",
+    }
+}
+
+/// Kind of an organisation.
+pub fn org_kind(k: OrgKind) -> &'static str {
+    match k {
+        OrgKind::Fachstelle => "Fachstelle Wohnungserhalt",
+        OrgKind::Jobcenter => "Jobcenter",
+        OrgKind::SocialServices => "Soziale Dienste",
+        OrgKind::DebtCounselling => "Schuldnerberatung",
+        OrgKind::HousingCompany => "Wohnungsunternehmen",
+        OrgKind::SocialWorkProvider => "Träger sozialer Arbeit",
+        OrgKind::WomensCounselling => "Frauenberatung",
+    }
+}
+
+/// How an organisation is reached.
+pub fn channel(c: Channel) -> &'static str {
+    match c {
+        Channel::Grpc => "Schnittstelle (gRPC)",
+        Channel::Email => "E-Mail",
+    }
+}
+
+/// What a mail announced.
+pub fn mail_kind(k: MailKind) -> &'static str {
+    match k {
+        MailKind::NewReferral => "Neue Vermittlung",
+        MailKind::StateChanged => "Statusänderung",
+        MailKind::NoteAdded => "Neue Notiz",
+        MailKind::Reminder => "Erinnerung an die Antwortfrist",
+        MailKind::Overdue => "Antwortfrist überschritten",
+        MailKind::ConsentEnded => "Einwilligung beendet",
+        MailKind::CaseClosed => "Fall abgeschlossen",
+        MailKind::ActionConfirmed => "Bestätigung einer Aktion",
+        MailKind::ProcessingRestricted => "Verarbeitung eingeschränkt",
+        MailKind::RestrictionLifted => "Einschränkung aufgehoben",
+        MailKind::CaseErased => "Fall gelöscht",
+        MailKind::CaseDataRectified => "Daten berichtigt",
+    }
+}
+
+/// Role in the household.
+pub fn role(r: PersonRole) -> &'static str {
+    match r {
+        PersonRole::MainTenant => "Hauptmieter/in",
+        PersonRole::CoTenant => "Mitmieter/in",
+        PersonRole::Partner => "Partner/in",
+        PersonRole::Child => "Kind",
+        PersonRole::Other => "Weitere Person",
+    }
 }
 
 #[cfg(test)]
