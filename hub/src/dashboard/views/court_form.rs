@@ -3,9 +3,7 @@
 //! (Schonfrist, defence notice) appear on its triage page at once, or it goes straight into the open
 //! case of the same tenancy.
 
-use std::fmt::Write as _;
-
-use super::{Ctx, csrf_field, esc, labels};
+use super::{Choice, Ctx, choices, labels, render_template};
 use crate::dashboard::form::FormData;
 use crate::domain::org::Organisation;
 use crate::domain::vocab::Stadtbezirk;
@@ -23,84 +21,123 @@ pub struct CourtEcho {
 /// The page title.
 pub const TITLE: &str = "Mitteilung des Gerichts erfassen";
 
+/// A text or date field, with its value as sent and the message when a rule refused it.
+struct Field {
+    name: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    required: bool,
+    value: String,
+    error: Option<String>,
+}
+
+/// A choice from a list.
+struct Select {
+    name: &'static str,
+    label: &'static str,
+    /// The first option, for "none of these".
+    none: &'static str,
+    choices: Vec<Choice>,
+}
+
+/// One control of the form.
+enum Control {
+    Input(Field),
+    Select(Select),
+}
+
+/// A group of controls.
+struct Fieldset {
+    legend: &'static str,
+    controls: Vec<Control>,
+}
+
+/// The form page as its template (`templates/dashboard/court_form.html`) sees it.
+#[derive(askama::Template)]
+#[template(path = "dashboard/court_form.html")]
+struct Page {
+    title: &'static str,
+    message: Option<String>,
+    csrf: String,
+    fieldsets: Vec<Fieldset>,
+}
+
 /// The body of the form page. `landlords` are the housing companies of the directory.
 pub fn render(landlords: &[Organisation], ctx: &Ctx, echo: Option<&CourtEcho>) -> String {
     let value = |name: &str| echo.and_then(|e| e.values.one(name)).unwrap_or_default();
-    let mut out = String::new();
-    let _ = writeln!(out, "<h1>{TITLE}</h1>");
-    out.push_str(
-        "<p class=\"hinweis\">Für die Mitteilung des Amtsgerichts über eine Räumungsklage wegen Mietrückständen \
-         (§ 22 Abs. 9 SGB II, § 36 Abs. 2 SGB XII), die per Post oder Fax kommt. Pflichtangaben sind mit * \
-         markiert.</p>\n",
-    );
-    if let Some(e) = echo {
-        let _ = writeln!(
-            out,
-            "<div class=\"fehlerliste\" role=\"alert\"><p>Die Mitteilung wurde nicht gespeichert.</p>\
-             <p>{}</p></div>",
-            esc(&e.message)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "<form id=\"gericht\" class=\"aktion\" method=\"post\" action=\"/gericht/neu\">{}",
-        csrf_field(ctx)
-    );
-    let field = |out: &mut String, name: &'static str, label: &str, kind: &str, required: bool| {
-        let invalid = echo.is_some_and(|e| e.field == Some(name));
-        let star = if required { " *" } else { "" };
-        let req = if required { " required" } else { "" };
-        let aria =
-            if invalid { format!(" aria-invalid=\"true\" aria-describedby=\"{name}-fehler\"") } else { String::new() };
-        let _ = writeln!(
-            out,
-            "<label for=\"gericht-{name}\">{label}{star}</label>\
-             <input id=\"gericht-{name}\" name=\"{name}\" type=\"{kind}\" value=\"{}\"{req}{aria}>",
-            esc(&value(name))
-        );
-        if invalid && let Some(e) = echo {
-            let _ = writeln!(out, "<p class=\"fehler\" id=\"{name}-fehler\">{}</p>", esc(&e.message));
-        }
+    let field = |name: &'static str, label: &'static str, kind: &'static str, required: bool| {
+        Control::Input(Field {
+            name,
+            label,
+            kind,
+            required,
+            value: value(name),
+            error: echo.filter(|e| e.field == Some(name)).map(|e| e.message.clone()),
+        })
     };
-    out.push_str("<fieldset><legend>Verfahren</legend>\n");
-    field(&mut out, "aktenzeichen", "Aktenzeichen", "text", true);
-    field(&mut out, "eingang", "Klage bei Gericht eingegangen am", "date", true);
-    field(&mut out, "zustellung", "Klage zugestellt am (wenn bekannt)", "date", false);
-    field(&mut out, "verhandlung", "Verhandlungstermin (wenn bekannt)", "date", false);
-    out.push_str("</fieldset>\n<fieldset><legend>Beklagte Person</legend>\n");
-    field(&mut out, "nachname", "Familienname", "text", true);
-    field(&mut out, "vorname", "Vorname", "text", false);
-    field(&mut out, "strasse", "Straße", "text", false);
-    field(&mut out, "hausnummer", "Hausnummer", "text", false);
-    field(&mut out, "plz", "Postleitzahl", "text", false);
-    field(&mut out, "ort", "Ort", "text", false);
-    out.push_str("</fieldset>\n<fieldset><legend>Weitere beklagte Person (wenn genannt, gleiche Anschrift)</legend>\n");
-    field(&mut out, "nachname2", "Familienname", "text", false);
-    field(&mut out, "vorname2", "Vorname", "text", false);
-    out.push_str("</fieldset>\n<fieldset><legend>Mietverhältnis und Forderung</legend>\n");
-    field(&mut out, "vermieter", "Vermieter (wie in der Klage genannt)", "text", false);
-    let chosen = value("vermieter_org");
-    let _ = writeln!(
-        out,
-        "<label for=\"gericht-vermieter_org\">Vermieter im Hub (wenn er teilnimmt)</label>\
-         <select id=\"gericht-vermieter_org\" name=\"vermieter_org\"><option value=\"\">– nicht im Hub –</option>"
-    );
-    for l in landlords {
-        let sel = if chosen == l.id.as_str() { " selected" } else { "" };
-        let _ = writeln!(out, "<option value=\"{}\"{sel}>{}</option>", esc(l.id.as_str()), esc(&l.name));
-    }
-    out.push_str("</select>\n");
-    field(&mut out, "mietvertrag", "Mietvertragsnummer (wenn bekannt)", "text", false);
-    let chosen = value("bezirk");
-    out.push_str(
-        "<label for=\"gericht-bezirk\">Stadtbezirk</label><select id=\"gericht-bezirk\" name=\"bezirk\">\
-         <option value=\"\">– unbekannt –</option>\n",
-    );
-    super::options(&mut out, Stadtbezirk::ALL, Stadtbezirk::as_str, labels::district, Stadtbezirk::parse(&chosen));
-    out.push_str("</select>\n");
-    field(&mut out, "miete", "Monatsmiete in € (z. B. 780,00)", "text", false);
-    field(&mut out, "rueckstand", "Eingeklagter Mietrückstand in €", "text", false);
-    field(&mut out, "nutzung", "Nutzungsentschädigung in €", "text", false);
-    out.push_str("</fieldset>\n<button type=\"submit\">Mitteilung speichern</button>\n</form>\n");
-    out
+    let text = |name, label| field(name, label, "text", false);
+    let chosen_landlord = value("vermieter_org");
+    let landlords = landlords
+        .iter()
+        .map(|l| Choice { value: l.id.to_string(), label: l.name.clone(), selected: chosen_landlord == l.id.as_str() })
+        .collect();
+    let page = Page {
+        title: TITLE,
+        message: echo.map(|e| e.message.clone()),
+        csrf: ctx.csrf.clone(),
+        fieldsets: vec![
+            Fieldset {
+                legend: "Verfahren",
+                controls: vec![
+                    field("aktenzeichen", "Aktenzeichen", "text", true),
+                    field("eingang", "Klage bei Gericht eingegangen am", "date", true),
+                    field("zustellung", "Klage zugestellt am (wenn bekannt)", "date", false),
+                    field("verhandlung", "Verhandlungstermin (wenn bekannt)", "date", false),
+                ],
+            },
+            Fieldset {
+                legend: "Beklagte Person",
+                controls: vec![
+                    field("nachname", "Familienname", "text", true),
+                    text("vorname", "Vorname"),
+                    text("strasse", "Straße"),
+                    text("hausnummer", "Hausnummer"),
+                    text("plz", "Postleitzahl"),
+                    text("ort", "Ort"),
+                ],
+            },
+            Fieldset {
+                legend: "Weitere beklagte Person (wenn genannt, gleiche Anschrift)",
+                controls: vec![text("nachname2", "Familienname"), text("vorname2", "Vorname")],
+            },
+            Fieldset {
+                legend: "Mietverhältnis und Forderung",
+                controls: vec![
+                    text("vermieter", "Vermieter (wie in der Klage genannt)"),
+                    Control::Select(Select {
+                        name: "vermieter_org",
+                        label: "Vermieter im Hub (wenn er teilnimmt)",
+                        none: "– nicht im Hub –",
+                        choices: landlords,
+                    }),
+                    text("mietvertrag", "Mietvertragsnummer (wenn bekannt)"),
+                    Control::Select(Select {
+                        name: "bezirk",
+                        label: "Stadtbezirk",
+                        none: "– unbekannt –",
+                        choices: choices(
+                            Stadtbezirk::ALL,
+                            Stadtbezirk::as_str,
+                            labels::district,
+                            Stadtbezirk::parse(&value("bezirk")),
+                        ),
+                    }),
+                    text("miete", "Monatsmiete in € (z. B. 780,00)"),
+                    text("rueckstand", "Eingeklagter Mietrückstand in €"),
+                    text("nutzung", "Nutzungsentschädigung in €"),
+                ],
+            },
+        ],
+    };
+    render_template(&page)
 }

@@ -3,45 +3,44 @@
 //! with the print stylesheet [`PRINT_CSS`], which the page carries itself so the layout need not).
 //! The charts and tables are rendered by the report itself, so page and report file never differ.
 
-use super::{Ctx, esc};
+use super::{Choice, Ctx, render_template};
 use crate::key_figures::KeyFigures;
 use crate::key_figures_charts::{CHART_CSS, PRINT_CSS, charts_html};
+
+/// The key figures page as its template (`templates/dashboard/figures.html`) sees it.
+#[derive(askama::Template)]
+#[template(path = "dashboard/figures.html")]
+struct Page<'a> {
+    /// The charts' and the print stylesheet (constants of this crate).
+    css: String,
+    year: i32,
+    years: Vec<Choice>,
+    organisation: Option<&'a str>,
+    /// HTML: the report's summary, charts and tables, rendered (escaped) by the report itself so page
+    /// and report file never differ.
+    report: String,
+}
 
 /// The body of the key figures page for `year` (the year the figures were made for).
 pub fn render(figures: &KeyFigures, year: i32, ctx: &Ctx) -> String {
     let this_year = ctx.today.year();
-    let mut h = String::new();
-    h.push_str("<style>");
-    h.push_str(CHART_CSS);
-    h.push_str(PRINT_CSS);
-    h.push_str("</style>\n");
-    h.push_str(&format!("<h1>Kennzahlen {year}</h1>\n"));
-    h.push_str(
-        "<form id=\"jahr-wahl\" class=\"nicht-drucken\" method=\"get\" action=\"/kennzahlen\">\n<label \
-         for=\"jahr\">Jahr</label> <select id=\"jahr\" name=\"jahr\">\n",
-    );
     // The last years up to this one, and the shown year whatever it is.
     let mut years: Vec<i32> = (this_year - 5..=this_year).rev().collect();
     if !years.contains(&year) {
         years.push(year);
         years.sort_unstable_by(|a, b| b.cmp(a));
     }
-    for y in years {
-        let selected = if y == year { " selected" } else { "" };
-        h.push_str(&format!("<option value=\"{y}\"{selected}>{y}</option>\n"));
-    }
-    h.push_str("</select> <button type=\"submit\">Anzeigen</button>\n</form>\n");
-    h.push_str(&format!(
-        "<p class=\"nicht-drucken\"><a id=\"csv\" href=\"/kennzahlen.csv?jahr={year}\">CSV herunterladen</a> · \
-         Als PDF: Seite drucken und „Als PDF speichern“ wählen.</p>\n"
-    ));
-    if let Some(org) = &figures.organisation {
-        h.push_str(&format!("<p class=\"note\">Fachstelle: {}</p>\n", esc(&org.name)));
-    }
-    h.push_str(&figures.summary_html());
-    h.push_str(&charts_html(figures));
-    h.push_str(&figures.tables_html());
-    h
+    let page = Page {
+        css: format!("{CHART_CSS}{PRINT_CSS}"),
+        year,
+        years: years
+            .into_iter()
+            .map(|y| Choice { value: y.to_string(), label: y.to_string(), selected: y == year })
+            .collect(),
+        organisation: figures.organisation.as_ref().map(|o| o.name.as_str()),
+        report: format!("{}{}{}", figures.summary_html(), charts_html(figures), figures.tables_html()),
+    };
+    render_template(&page)
 }
 
 #[cfg(test)]
@@ -68,7 +67,8 @@ mod tests {
         assert!(h.contains("Als PDF: Seite drucken und „Als PDF speichern“ wählen"));
         assert!(h.contains("@media print"));
         assert!(h.contains(&f.tables_html()), "the tables are the report's");
-        assert!(h.contains("Fachstelle &lt;Wohnungserhalt&gt;") && !h.contains("<Wohnungserhalt>"));
+        assert!(h.contains("Fachstelle: Fachstelle &#60;Wohnungserhalt&#62;"), "the template escapes: {h}");
+        assert!(!h.contains("<Wohnungserhalt>"));
     }
 
     #[test]
