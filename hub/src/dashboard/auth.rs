@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::DashState;
 use super::form::FormData;
 use super::layout::{Frame, Nav, html, message_page, page, secure_headers};
-use super::views::{Ctx, esc};
+use super::views::Ctx;
 use crate::service::HubError;
 use crate::service::staff::{SessionUser, may_use_dashboard};
 
@@ -111,12 +111,10 @@ impl FromRequestParts<DashState> for Staff {
 
 /// The answer to a signed-in user who is not Fachstelle staff: no data, only a way out.
 fn no_access(user: &SessionUser) -> Response {
-    let body = format!(
-        "<h1>Kein Zugriff</h1><p class=\"hinweis\">Das Dashboard steht nur den Mitarbeitenden der Fachstelle \
-         Wohnungserhalt zur Verfügung.</p>\
-         <form id=\"abmelden\" method=\"post\" action=\"/abmelden\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <button type=\"submit\">Abmelden</button></form>",
-        esc(&user.session.csrf)
+    let body = super::layout::message_body(
+        "Kein Zugriff",
+        "Das Dashboard steht nur den Mitarbeitenden der Fachstelle Wohnungserhalt zur Verfügung.",
+        Some(&user.session.csrf),
     );
     html(StatusCode::FORBIDDEN, page("Kein Zugriff", None, &body))
 }

@@ -108,8 +108,23 @@ pub fn secure_headers(h: &mut axum::http::HeaderMap) {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
+/// A message page's body (`templates/dashboard/message.html`), with a sign-out button when
+/// `sign_out` carries the session's form token.
+#[derive(askama::Template)]
+#[template(path = "dashboard/message.html")]
+struct Message<'a> {
+    title: &'a str,
+    text: &'a str,
+    sign_out: Option<&'a str>,
+}
+
+/// The body of a message page.
+pub fn message_body(title: &str, text: &str, sign_out: Option<&str>) -> String {
+    super::views::render_template(&Message { title, text, sign_out })
+}
+
 /// A page showing a message only (errors, "Kein Zugriff").
 pub fn message_page(status: StatusCode, title: &str, text: &str, frame: Option<&Frame<'_>>) -> Response {
-    let body = format!("<h1>{}</h1><p class=\"hinweis\">{}</p>", esc(title), esc(text));
+    let body = message_body(title, text, None);
     html(status, page(title, frame, &body))
 }
