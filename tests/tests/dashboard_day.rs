@@ -316,6 +316,7 @@ async fn a_caseworker_plays_a_whole_working_day_from_a_new_notice_to_the_key_fig
     b.click_and_wait(&case_link).await;
     let running = b.text("#noch-offen").await;
     assert!(running.contains("1 offene Vermittlung") && running.contains("Schonfrist"), "{running}");
+    assert!(!running.contains("Miete fällig"), "a monthly rent due date stands in nobody's way: {running}");
     b.select("form#abschliessen select[name=\"ergebnis\"]", "WOHNUNG_ERHALTEN").await;
     b.select("form#abschliessen select[name=\"mittel\"]", "INSTALMENT_PLAN").await;
     b.fill("form#abschliessen [name=\"notiz\"]", "Ratenzahlung mit dem Vermieter vereinbart (synthetisch).").await;

@@ -209,9 +209,11 @@ impl OpenItems {
     pub fn of(case: &Case, referrals: &[super::referral::Referral], today: Day) -> Self {
         Self {
             referrals: referrals.iter().filter(|r| r.state.is_open()).map(|r| r.id.clone()).collect(),
+            // A rent due date recurs every month and ends nothing: only the deadlines that decide the
+            // tenancy (Schonfrist, court dates, notice periods) stand in the way of closing.
             deadlines: super::deadline::for_case(case)
                 .into_iter()
-                .filter(|d| d.date >= today)
+                .filter(|d| d.date >= today && deadlines::DeadlineKind::parse(&d.kind) != Some(deadlines::DeadlineKind::RentDue))
                 .map(|d| (d.kind, d.date))
                 .collect(),
         }
