@@ -236,7 +236,20 @@ impl Cell {
             Cell::None => "–".to_owned(),
         }
     }
+
+    /// A value derived from counts (a rate, a median), as the German HTML and CSV show it: a hidden one
+    /// reads "nicht ausgewiesen", because "<5" beside a percentage or a number of days would read as
+    /// "under 5 %" or "under 5 days".
+    fn german_derived(self) -> String {
+        match self {
+            Cell::Suppressed => DERIVED_SUPPRESSED_DE.to_owned(),
+            other => other.german(),
+        }
+    }
 }
+
+/// How a hidden rate or median reads in German.
+pub const DERIVED_SUPPRESSED_DE: &str = "nicht ausgewiesen";
 
 impl Serialize for Cell {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -390,7 +403,7 @@ aus weniger als fünf Einzelbeträgen besteht oder seine Anzahl unterdrückt ist
 zusätzlich die kleinste noch angezeigte Zahl ungleich 0 unterdrückt; außerdem darf keine unterdrückte Zahl durch \
 irgendeine Kombination der Summenbeziehungen genau errechenbar sein (rechnerisch geprüft), sonst wird eine \
 weitere Zahl unterdrückt. Quoten werden nur gezeigt, wenn Zähler und Nenner gezeigt werden, Mediane nur ab fünf \
-Entscheidungen.";
+Entscheidungen; sonst steht dort „nicht ausgewiesen“.";
 
 fn not_recorded_list() -> Vec<NotRecorded> {
     vec![
@@ -1571,12 +1584,12 @@ impl KeyFigures {
                     line(&format!("{} – Summe in Euro", t.title_de), &r.label_de, &v);
                 }
                 if let Some(m) = r.median_days {
-                    line(&format!("{} – Median in Tagen", t.title_de), &r.label_de, &m.german());
+                    line(&format!("{} – Median in Tagen", t.title_de), &r.label_de, &m.german_derived());
                 }
             }
         }
         for r in &self.rates {
-            line("Quoten", &r.label_de, &r.percent.german());
+            line("Quoten", &r.label_de, &r.percent.german_derived());
         }
         for n in &self.not_recorded {
             line("Nicht erfasst", n.text_de, "nicht erfasst");
@@ -1681,7 +1694,7 @@ impl KeyFigures {
                     let _ = write!(
                         h,
                         "<td class=\"n\">{}</td>",
-                        escape(&r.median_days.map_or(String::new(), Cell::german))
+                        escape(&r.median_days.map_or(String::new(), Cell::german_derived))
                     );
                 }
                 h.push_str("</tr>\n");
@@ -1741,7 +1754,7 @@ impl KeyFigures {
                 h,
                 "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
                 escape(&r.label_de),
-                escape(&r.percent.german())
+                escape(&r.percent.german_derived())
             );
         }
         h.push_str("</table>\n");
@@ -1983,6 +1996,13 @@ mod tests {
     #[test]
     fn cells_render_in_each_format() {
         assert_eq!(Cell::Suppressed.plain(), "<5");
+        assert_eq!(Cell::Suppressed.german(), "<5", "a hidden count");
+        assert_eq!(
+            Cell::Suppressed.german_derived(),
+            "nicht ausgewiesen",
+            "a hidden rate or median is no small number"
+        );
+        assert_eq!(Cell::Percent(12.5).german_derived(), "12,5 %");
         assert_eq!(Cell::Cents(156_000).plain(), "1560.00");
         assert_eq!(Cell::Cents(1_234_500).german(), "12.345 €");
         assert_eq!(Cell::Percent(83.333).german(), "83,3 %");

@@ -372,6 +372,13 @@ async fn a_caseworker_plays_a_whole_working_day_from_a_new_notice_to_the_key_fig
     assert_eq!(count("Wiederholungsfälle"), "0");
     assert_eq!(count("nach 3 Monaten: Wohnung gehalten"), "<5");
     assert_eq!(count("nach 6 Monaten: noch nicht geprüft"), "<5");
+    // The median days to first contact of so few households is hidden, and says so in words ("<5"
+    // there would read as "under 5 days").
+    let reached = figures
+        .lines()
+        .find_map(|l| l.strip_prefix("Haushalt erreicht (Kontaktversuch mit Erfolg erfasst)"))
+        .unwrap_or_default();
+    assert!(reached.contains("nicht ausgewiesen"), "{reached:?}");
     b.check_page("tag-11-kennzahlen").await;
 
     // The audit trail names the caseworker for every step she took on the case.

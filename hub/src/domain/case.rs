@@ -213,7 +213,9 @@ impl OpenItems {
             // tenancy (Schonfrist, court dates, notice periods) stand in the way of closing.
             deadlines: super::deadline::for_case(case)
                 .into_iter()
-                .filter(|d| d.date >= today && deadlines::DeadlineKind::parse(&d.kind) != Some(deadlines::DeadlineKind::RentDue))
+                .filter(|d| {
+                    d.date >= today && deadlines::DeadlineKind::parse(&d.kind) != Some(deadlines::DeadlineKind::RentDue)
+                })
                 .map(|d| (d.kind, d.date))
                 .collect(),
         }
