@@ -33,9 +33,19 @@ if ! have_both; then
     echo "[chromium] installing chromium and chromium-driver with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     "${SUDO[@]}" apt-get update -qq >/dev/null || fail "apt-get update failed"
-    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null \
-        || fail "apt-get install chromium chromium-driver failed"
+    # chromium-l10n: without its German locale, date fields show the English "mm/dd/yyyy".
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends chromium chromium-driver chromium-l10n \
+        fonts-dejavu-core >/dev/null || fail "apt-get install chromium chromium-driver failed"
     have_both || fail "chromium or chromedriver is still missing after apt-get install"
+fi
+
+# A machine that had Chromium already may lack the German locale the screenshots are taken in.
+if [[ ! -e /usr/lib/chromium/locales/de.pak ]] && command -v apt-get >/dev/null 2>&1 \
+    && { [[ $(id -u) -eq 0 ]] || sudo -n true 2>/dev/null; }; then
+    SUDO=(); [[ $(id -u) -eq 0 ]] || SUDO=(sudo -n)
+    echo "[chromium] installing chromium-l10n (German locale)"
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends chromium-l10n >/dev/null \
+        || echo "[chromium] chromium-l10n not installed: date fields will show the English format"
 fi
 
 # The Debian wrapper /usr/bin/chromium may print shell noise on stderr; only the version line matters.
