@@ -214,6 +214,14 @@ async fn a_caseworker_plays_a_whole_working_day_from_a_new_notice_to_the_key_fig
     assert_eq!(b.path().await, format!("{case_page}?erledigt=widerruf"));
     assert_eq!(b.text(&status(&support)).await, "widerrufen");
     assert_eq!(b.text(&status(&renewed)).await, "wirksam", "only the chosen consent ends");
+    // The history says who recorded, replaced and revoked each consent.
+    let history = b.texts("section#zeitleiste li").await;
+    for what in ["Einwilligung erteilt", "Einwilligung durch eine neue Fassung ersetzt", "Einwilligung widerrufen"] {
+        assert!(
+            history.iter().any(|l| l.contains(what) && l.contains(CASEWORKER.1)),
+            "{what} names the caseworker: {history:#?}"
+        );
+    }
     b.check_page("tag-04-widerruf").await;
 
     // 5. A referral to debt counselling on the renewed consent, reply by in ten days. The partner

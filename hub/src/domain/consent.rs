@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::FieldError;
 use super::case::Case;
-use super::ids::{CaseId, ConsentId, OrgId, PersonId};
+use super::ids::{Actor, CaseId, ConsentId, OrgId, PersonId};
 use super::org::Organisation;
 use super::time::{Day, Instant};
 use super::vocab::{ConsentForm, ConsentStatus, DataCategory, OrgKind};
@@ -54,6 +54,14 @@ pub struct Consent {
     /// what the household agreed to stays readable version by version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<ConsentId>,
+    /// Who recorded it (the Fachstelle and its caseworker), so the case's history can say so; none on
+    /// consents recorded before this was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_by: Option<Actor>,
+    /// Who ended it: the caseworker who recorded the revocation, the new version or the closure; the
+    /// hub for an expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<Actor>,
     /// Private: a consent is made only by [`Consent::record`] (its fields stay readable).
     #[serde(skip)]
     made: Made,
@@ -215,13 +223,15 @@ impl Consent {
             recorded_at: now,
             ended_at: None,
             replaces: None,
+            recorded_by: None,
+            ended_by: None,
             made: Made,
         })
     }
 
     /// A new version of `old` (amended or renewed), checked like any consent by [`Consent::record`]:
     /// only a consent of the same case that is still in force can be replaced; an ended one stays ended
-    /// and a new consent is recorded instead. The old version ends with [`Consent::supersede`].
+    /// and a new consent is recorded instead. The old version ends as superseded ([`Consent::end`]).
     pub fn amend(
         old: &Consent,
         case: &Case,
@@ -242,10 +252,11 @@ impl Consent {
         Ok(consent)
     }
 
-    /// Ends this version because a new one replaces it.
-    pub fn supersede(&mut self, now: Instant) {
-        self.status = ConsentStatus::Superseded;
+    /// Ends this consent (revoked, expired, ended with its case or replaced) at `now`, by `by`.
+    pub fn end(&mut self, status: ConsentStatus, now: Instant, by: Actor) {
+        self.status = status;
         self.ended_at = Some(now);
+        self.ended_by = Some(by);
     }
 
     /// Of `categories` that `recipient` received under this consent, those `successor` (its new
@@ -278,6 +289,8 @@ impl Consent {
             recorded_at: Instant::from_millis(0),
             ended_at: None,
             replaces: None,
+            recorded_by: None,
+            ended_by: None,
             made: Made,
         }
     }

@@ -300,8 +300,7 @@ impl Hub {
         let mut ended = Vec::new();
         for mut c in tx.consents_of_case(&case.id).await? {
             if c.status == ConsentStatus::Active {
-                c.status = ConsentStatus::Ended;
-                c.ended_at = Some(now);
+                c.end(ConsentStatus::Ended, now, caller.actor());
                 tx.update_consent(&c).await?;
                 ended.push(c.id.clone());
             }

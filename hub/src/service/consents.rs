@@ -61,10 +61,11 @@ impl Hub {
             })?),
             None => None,
         };
-        let consent = match &previous {
+        let mut consent = match &previous {
             Some(old) => Consent::amend(old, &case, &recipients, new.draft, now)?,
             None => Consent::record(&case, &recipients, new.draft, now)?,
         };
+        consent.recorded_by = Some(caller.actor());
         tx.insert_consent(&consent).await?;
         // Open referrals rest on the household's current consent too (a renewal keeps them alive).
         for mut r in tx.referrals_of_case(&case.id).await? {
@@ -75,7 +76,7 @@ impl Hub {
         }
         let mut p = Pending::new();
         if let Some(mut old) = previous {
-            old.supersede(now);
+            old.end(ConsentStatus::Superseded, now, caller.actor());
             tx.update_consent(&old).await?;
             self.end_consent(tx.as_mut(), &mut p, &old, &org.id, EventKind::ConsentRevoked, now, Some(&consent))
                 .await?;
@@ -119,8 +120,7 @@ impl Hub {
             return Err(HubError::FailedPrecondition(format!("the consent is already {}", consent.status).into()));
         }
         let now = self.now();
-        consent.status = ConsentStatus::Revoked;
-        consent.ended_at = Some(now);
+        consent.end(ConsentStatus::Revoked, now, caller.actor());
         tx.update_consent(&consent).await?;
         let mut p = Pending::new();
         let (cancelled, notified) =

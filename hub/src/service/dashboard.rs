@@ -1051,7 +1051,7 @@ impl Hub {
             timeline.push(TimelineEntry {
                 at: c.recorded_at,
                 day_only: false,
-                who: Some(owner_who.clone()),
+                who: Some(c.recorded_by.as_ref().map_or_else(|| owner_who.clone(), |a| who(&names, a))),
                 event: TimelineEvent::ConsentGiven {
                     consent_id: c.id.clone(),
                     recipients: c.recipients.iter().map(|o| partner(&names, o)).collect(),
@@ -1062,7 +1062,7 @@ impl Hub {
                 timeline.push(TimelineEntry {
                     at: end,
                     day_only: false,
-                    who: None,
+                    who: c.ended_by.as_ref().map(|a| who(&names, a)),
                     event: TimelineEvent::ConsentEnded { consent_id: c.id.clone(), status: c.status },
                 });
             }

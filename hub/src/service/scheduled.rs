@@ -60,8 +60,7 @@ impl Hub {
         }
         let mut p = Pending::new();
         for mut c in expired.clone() {
-            c.status = ConsentStatus::Expired;
-            c.ended_at = Some(now);
+            c.end(ConsentStatus::Expired, now, crate::domain::ids::Actor::Hub);
             tx.update_consent(&c).await?;
             let owner = match tx.case(&c.case_id).await? {
                 Some(case) => case.owner,
