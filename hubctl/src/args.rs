@@ -186,6 +186,24 @@ pub struct ImportArgs {
     /// Only read and check the file; send nothing (no connection, no certificates needed).
     #[arg(long)]
     pub dry_run: bool,
+
+    /// The file's character encoding. `auto` reads UTF-8 (with or without byte order mark) and
+    /// falls back to Windows-1252, the default of older ERP exports, saying so on stderr.
+    #[arg(long, value_enum, default_value_t = FileEncoding::Auto)]
+    pub encoding: FileEncoding,
+}
+
+/// A CSV file's character encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FileEncoding {
+    /// UTF-8 when the file is valid UTF-8, otherwise Windows-1252.
+    Auto,
+    /// UTF-8 only: any other byte is an error naming its line.
+    #[value(name = "utf-8")]
+    Utf8,
+    /// Windows-1252 ("ANSI").
+    #[value(name = "windows-1252")]
+    Windows1252,
 }
 
 /// Options of `notices status`.

@@ -1,9 +1,12 @@
 //! `arrears import`: a housing company's ERP export of tenancies in arrears, one early notice per
 //! row, sent in one client stream.
 //!
-//! Rows that do not parse, or that would disclose a tenant without consent, are refused here and
-//! never leave the machine; the hub checks the rest again and its verdicts are mapped back to the
-//! CSV columns, so the report always speaks the file's language.
+//! Rows that do not parse are refused here and never leave the machine. A row without the tenant's
+//! consent that carries names, contact data or a remark is still an early warning the Fachstelle needs:
+//! it is sent as the pseudonymous notice it may be, those cells are dropped here (they never leave the
+//! machine) and the row is reported with a warning naming each dropped column. The hub checks the rest
+//! again and its verdicts are mapped back to the CSV columns, so the report always speaks the file's
+//! language.
 
 use std::collections::HashMap;
 
@@ -87,6 +90,8 @@ pub struct Valid {
     pub row: usize,
     /// The notice.
     pub notice: ArrearsNotice,
+    /// Cells left out of the notice, and why.
+    pub warnings: Vec<Problem>,
 }
 
 /// Reads the file: the valid rows and the rejected ones. A header problem is an error.
@@ -104,7 +109,7 @@ pub fn parse_file(text: &str) -> Result<(Vec<Valid>, Vec<RowResult>), String> {
             }
         };
         match parse_row(&row) {
-            Ok(notice) => {
+            Ok((notice, warnings)) => {
                 // One row per tenancy: a second row would overwrite the first, and a re-import
                 // would flip between them.
                 match first_row_of.get(&notice.tenancy_reference) {
@@ -114,7 +119,7 @@ pub fn parse_file(text: &str) -> Result<(Vec<Valid>, Vec<RowResult>), String> {
                     )),
                     None => {
                         first_row_of.insert(notice.tenancy_reference.clone(), row.row);
-                        valid.push(Valid { row: row.row, notice });
+                        valid.push(Valid { row: row.row, notice, warnings });
                     }
                 }
             }
@@ -124,8 +129,14 @@ pub fn parse_file(text: &str) -> Result<(Vec<Valid>, Vec<RowResult>), String> {
     Ok((valid, rejected))
 }
 
-/// One row as a notice, or every problem found in it.
-pub fn parse_row(row: &Row<'_>) -> Result<ArrearsNotice, Vec<Problem>> {
+/// Why a cell of a row without consent is left out.
+const DROPPED_CONTACT: &str =
+    "not sent: names and contact data need the tenant's consent (einwilligung ja); the notice is sent without them";
+const DROPPED_REMARK: &str =
+    "not sent: free text may identify the tenant and needs the tenant's consent; the notice is sent without it";
+
+/// One row as a notice with the cells left out of it (warnings), or every problem found in it.
+pub fn parse_row(row: &Row<'_>) -> Result<(ArrearsNotice, Vec<Problem>), Vec<Problem>> {
     let mut cells = Cells::new(row);
     let reference = cells.required("mietverhaeltnis_ref", |text| {
         if text.chars().count() > 64 {
@@ -148,16 +159,18 @@ pub fn parse_row(row: &Row<'_>) -> Result<ArrearsNotice, Vec<Problem>> {
     let termination = cells.optional("kuendigung_datum", german::date);
     let claim_served = cells.optional("klage_zugestellt_am", german::date);
     let eviction = cells.optional("raeumungstermin", german::date);
-    let remark = row.get("bemerkung").unwrap_or_default().to_owned();
+    let mut remark = row.get("bemerkung").unwrap_or_default().to_owned();
+    let mut warnings = Vec::new();
     if let Some(postal_code) = row.get("plz")
         && (postal_code.len() != 5 || !postal_code.bytes().all(|byte| byte.is_ascii_digit()))
     {
         cells.problems.push(Problem::new("plz", format!("'{postal_code}' is not a postal code (five digits)")));
     }
     let tenant_cell = |column: &str| row.get(column).unwrap_or_default().to_owned();
-    let first_tenant_column = TENANT_COLUMNS.iter().map(|(column, _)| *column).find(|column| row.get(column).is_some());
+    let mut first_tenant_column =
+        TENANT_COLUMNS.iter().map(|(column, _)| *column).find(|column| row.get(column).is_some());
 
-    // Consent rules: checked here so that identifying data without consent never leaves the machine.
+    // Consent rules: applied here so that identifying data without consent never leaves the machine.
     if let Some(consented) = consented {
         if consented && evidence.is_empty() {
             cells.problems.push(Problem::new(
@@ -169,17 +182,13 @@ pub fn parse_row(row: &Row<'_>) -> Result<ArrearsNotice, Vec<Problem>> {
             if !evidence.is_empty() {
                 cells.problems.push(Problem::new("einwilligung_nachweis", "is only allowed with einwilligung ja"));
             }
-            if let Some(column) = first_tenant_column {
-                cells.problems.push(Problem::new(
-                    column,
-                    "names and contact data are only allowed with the tenant's consent (einwilligung ja)",
-                ));
+            for (column, _) in TENANT_COLUMNS.iter().filter(|(column, _)| row.get(column).is_some()) {
+                warnings.push(Problem::new(*column, DROPPED_CONTACT));
             }
+            first_tenant_column = None;
             if !remark.is_empty() {
-                cells.problems.push(Problem::new(
-                    "bemerkung",
-                    "is only allowed with the tenant's consent (free text may identify the tenant)",
-                ));
+                warnings.push(Problem::new("bemerkung", DROPPED_REMARK));
+                remark.clear();
             }
         }
     }
@@ -227,7 +236,7 @@ pub fn parse_row(row: &Row<'_>) -> Result<ArrearsNotice, Vec<Problem>> {
         phone: tenant_cell("telefon"),
         email: tenant_cell("email"),
     });
-    Ok(ArrearsNotice {
+    let notice = ArrearsNotice {
         tenancy_reference: reference,
         stadtbezirk: stadtbezirk as i32,
         rent: Some(RentComponents {
@@ -247,7 +256,8 @@ pub fn parse_row(row: &Row<'_>) -> Result<ArrearsNotice, Vec<Problem>> {
         consent_evidence: evidence,
         tenant,
         remark,
-    })
+    };
+    Ok((notice, warnings))
 }
 
 /// Parses cells and collects their problems.
@@ -339,12 +349,12 @@ pub fn column_of(field: &str, notice: Option<&ArrearsNotice>) -> String {
 pub async fn send(hub: &Hub, valid: Vec<Valid>, mut results: Vec<RowResult>) -> anyhow::Result<Report> {
     let mut client = NoticeServiceClient::new(hub.channel()).max_decoding_message_size(MAX_RESPONSE_BYTES);
     let mut progress = Progress::new(valid.len());
-    let mut sent: HashMap<usize, ArrearsNotice> = HashMap::with_capacity(valid.len());
+    let mut sent: HashMap<usize, (ArrearsNotice, Vec<Problem>)> = HashMap::with_capacity(valid.len());
     let messages: Vec<StreamArrearsNoticesRequest> = valid
         .into_iter()
-        .map(|Valid { row, notice }| {
+        .map(|Valid { row, notice, warnings }| {
             let message = StreamArrearsNoticesRequest { record_ref: row.to_string(), notice: Some(notice.clone()) };
-            sent.insert(row, notice);
+            sent.insert(row, (notice, warnings));
             message
         })
         .collect();
@@ -356,7 +366,7 @@ pub async fn send(hub: &Hub, valid: Vec<Valid>, mut results: Vec<RowResult>) -> 
             eprintln!("warning: the hub returned a result for unknown record '{}'", result.record_ref);
             continue;
         };
-        let Some(notice) = sent.remove(&row) else {
+        let Some((notice, warnings)) = sent.remove(&row) else {
             eprintln!("warning: the hub returned a second result for row {row}");
             continue;
         };
@@ -374,7 +384,14 @@ pub async fn send(hub: &Hub, valid: Vec<Valid>, mut results: Vec<RowResult>) -> 
         if outcome == Outcome::Rejected && problems.is_empty() {
             problems.push(Problem::new("-", "rejected by the hub without a reason"));
         }
-        results.push(RowResult { row, outcome, notice_id: result.notice_id, case_id: String::new(), problems });
+        results.push(RowResult {
+            row,
+            outcome,
+            notice_id: result.notice_id,
+            case_id: String::new(),
+            problems,
+            warnings,
+        });
     }
     // A result per record is the contract; a row the hub did not answer for must not look stored.
     for row in sent.into_keys() {
@@ -410,7 +427,8 @@ mod tests {
              600,00;120;60,5;1.560,00;11.2025;Kündigung fristlos;15.12.2025;;;\"Ruf an; bitte\""]);
         let (valid, rejected) = parse_file(&text).expect("header");
         assert!(rejected.is_empty(), "{rejected:?}");
-        let Valid { row, notice } = &valid[0];
+        let Valid { row, notice, warnings } = &valid[0];
+        assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(*row, 2);
         assert_eq!(notice.tenancy_reference, "WN-1");
         assert_eq!(notice.stadtbezirk, Stadtbezirk::SuedstadtBult as i32);
@@ -442,15 +460,21 @@ mod tests {
     }
 
     #[test]
-    fn identifying_data_without_consent_names_the_column() {
-        let text = file(&["WN-3;Mitte;nein;;Muster;;;;;;;;500;;;1.000;;Mahnung;;;;"]);
+    fn identifying_cells_without_consent_are_dropped_and_named_the_notice_still_goes() {
+        let text = file(&["WN-3;Mitte;nein;;Muster;;;;;;;;500;;;1.000;;Mahnung;;;;\"Frau M. ruft zurück\""]);
         let (valid, rejected) = parse_file(&text).expect("header");
-        assert!(valid.is_empty());
-        assert_eq!(rejected[0].row, 2);
-        assert_eq!(rejected[0].problems[0].column, "name");
+        assert!(rejected.is_empty(), "{rejected:?}");
+        let Valid { row, notice, warnings } = &valid[0];
+        assert_eq!(*row, 2);
+        assert_eq!((notice.tenant.as_ref(), notice.remark.as_str()), (None, ""), "nothing identifying is sent");
+        let columns: Vec<&str> = warnings.iter().map(|warning| warning.column.as_str()).collect();
+        assert_eq!(columns, ["name", "bemerkung"]);
+        assert!(warnings.iter().all(|warning| warning.reason.starts_with("not sent")), "{warnings:?}");
+        // An empty consent cell reads as no consent: the e-mail address is dropped the same way.
         let text = file(&["WN-4;Mitte;;;;;;;;;;a@b.de;500;;;1.000;;Mahnung;;;;"]);
-        let (_, rejected) = parse_file(&text).expect("header");
-        assert_eq!(rejected[0].problems[0].column, "email");
+        let (valid, _) = parse_file(&text).expect("header");
+        assert_eq!(valid[0].warnings[0].column, "email");
+        assert_eq!(valid[0].notice.tenant, None);
     }
 
     #[test]

@@ -334,17 +334,22 @@ fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Parses a CSV file with `parse`; a problem with the file as a whole (encoding, header) names it.
-fn parse_csv<T>(path: &Path, parse: impl FnOnce(&str) -> Result<T, String>) -> anyhow::Result<T> {
+fn parse_csv<T>(args: &ImportArgs, parse: impl FnOnce(&str) -> Result<T, String>) -> anyhow::Result<T> {
+    let path = &args.file;
     let bytes = read_file(path)?;
-    let text = crate::csv::decode(&bytes).map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))?;
-    parse(text).map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))
+    let decoded =
+        crate::csv::decode(&bytes, args.encoding).map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))?;
+    if decoded.windows_1252 && args.encoding == crate::args::FileEncoding::Auto {
+        eprintln!("note: {} is not UTF-8; read as Windows-1252 (choose with --encoding)", path.display());
+    }
+    parse(&decoded.text).map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))
 }
 
 /// `arrears import`: parse, then (unless --dry-run) stream the valid rows; report; exit 1 on any rejection.
 async fn arrears_import(cli: &Cli, args: &ImportArgs, out: Output) -> anyhow::Result<()> {
-    let (valid, rejected) = parse_csv(&args.file, arrears::parse_file)?;
+    let (valid, rejected) = parse_csv(args, arrears::parse_file)?;
     let report = if args.dry_run {
-        dry_run_report(valid.iter().map(|row| row.row), rejected)
+        dry_run_report(valid.iter().map(|row| (row.row, row.warnings.clone())), rejected)
     } else if valid.is_empty() {
         // Nothing to send: no connection, so a file of only bad rows is reported without certificates.
         Report::new(rejected)
@@ -358,9 +363,9 @@ async fn arrears_import(cli: &Cli, args: &ImportArgs, out: Output) -> anyhow::Re
 
 /// `court import`: like `arrears import`, one RecordCourtNotice per row.
 async fn court_import(cli: &Cli, args: &ImportArgs, out: Output) -> anyhow::Result<()> {
-    let (valid, rejected) = parse_csv(&args.file, court::parse_file)?;
+    let (valid, rejected) = parse_csv(args, court::parse_file)?;
     let report = if args.dry_run {
-        dry_run_report(valid.iter().map(|(row, _)| *row), rejected)
+        dry_run_report(valid.iter().map(|(row, _)| (*row, Vec::new())), rejected)
     } else if valid.is_empty() {
         Report::new(rejected)
     } else {
@@ -382,13 +387,17 @@ fn import_interrupted(error: anyhow::Error) -> anyhow::Error {
 }
 
 /// The report of a dry run: valid rows as `valid`, the rest as rejected locally.
-fn dry_run_report(valid: impl Iterator<Item = usize>, mut results: Vec<RowResult>) -> Report {
-    results.extend(valid.map(|row| RowResult {
+fn dry_run_report(
+    valid: impl Iterator<Item = (usize, Vec<crate::import::Problem>)>,
+    mut results: Vec<RowResult>,
+) -> Report {
+    results.extend(valid.map(|(row, warnings)| RowResult {
         row,
         outcome: Outcome::Valid,
         notice_id: String::new(),
         case_id: String::new(),
         problems: Vec::new(),
+        warnings,
     }));
     Report::new(results)
 }

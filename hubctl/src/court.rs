@@ -238,7 +238,14 @@ pub async fn send(hub: &Hub, valid: Vec<Numbered>, mut results: Vec<RowResult>) 
                     .iter()
                     .map(|violation| Problem::new(column_of(&violation.field), violation.reason.clone()))
                     .collect();
-                results.push(RowResult { row, outcome, notice_id: result.notice_id, case_id, problems });
+                results.push(RowResult {
+                    row,
+                    outcome,
+                    notice_id: result.notice_id,
+                    case_id,
+                    problems,
+                    warnings: Vec::new(),
+                });
             }
             Err(status) if row_refused(status.code()) => {
                 results.push(RowResult::rejected(row, vec![status_problem(&status)]));

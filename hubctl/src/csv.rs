@@ -1,6 +1,6 @@
 //! A reader for `;`-separated files as German housing ERPs and spreadsheet programs export them.
 //!
-//! The dialect: UTF-8 with or without a byte order mark; records end with CRLF, LF or a lone CR;
+//! The dialect: UTF-8 with or without a byte order mark, or Windows-1252 ([`decode`]); records end with CRLF, LF or a lone CR;
 //! fields are separated by `;`; a field may be quoted with `"` and then contain `;`, line breaks
 //! and `""` for a quote. Cells are trimmed of surrounding white space and an empty cell means
 //! "not given". The first record is the header; headers are matched case-insensitively.
@@ -10,6 +10,8 @@
 //! but keep their number. So the row in a report is the row the user sees when opening the file.
 
 use std::collections::HashMap;
+
+use crate::args::FileEncoding;
 
 /// One record of the file: its row number and its fields, unquoted but not yet trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,18 +37,37 @@ impl std::fmt::Display for SyntaxError {
     }
 }
 
-/// Decodes file bytes as UTF-8, dropping a byte order mark; says where it is not UTF-8, since
-/// older ERPs export Windows-1252 by default.
-pub fn decode(bytes: &[u8]) -> Result<&str, String> {
+/// File text and the encoding it was read in.
+#[derive(Debug)]
+pub struct Decoded<'a> {
+    /// The text, without a byte order mark.
+    pub text: std::borrow::Cow<'a, str>,
+    /// Read as Windows-1252 (said on stderr, so no file is read in an encoding nobody chose or saw).
+    pub windows_1252: bool,
+}
+
+/// Decodes file bytes: UTF-8 (dropping a byte order mark) or Windows-1252, the default of older ERP
+/// exports. `Auto` takes UTF-8 when every byte is valid UTF-8 (a Windows-1252 file with umlauts never
+/// is), otherwise Windows-1252; `Utf8` refuses other bytes and names their line.
+pub fn decode(bytes: &[u8], encoding: FileEncoding) -> Result<Decoded<'_>, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    std::str::from_utf8(bytes).map_err(|error| {
-        let offset = error.valid_up_to();
-        let line = bytes[..offset].iter().filter(|byte| **byte == b'\n').count() + 1;
-        format!(
-            "the file is not UTF-8 (line {line}, byte {offset}); export it as \"CSV UTF-8\" \
-             (Windows-1252/ANSI is not accepted)"
-        )
-    })
+    let windows_1252 = |bytes| {
+        let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+        Decoded { text, windows_1252: true }
+    };
+    match (std::str::from_utf8(bytes), encoding) {
+        (_, FileEncoding::Windows1252) => Ok(windows_1252(bytes)),
+        (Ok(text), _) => Ok(Decoded { text: text.into(), windows_1252: false }),
+        (Err(_), FileEncoding::Auto) => Ok(windows_1252(bytes)),
+        (Err(error), FileEncoding::Utf8) => {
+            let offset = error.valid_up_to();
+            let line = bytes[..offset].iter().filter(|byte| **byte == b'\n').count() + 1;
+            Err(format!(
+                "the file is not UTF-8 (line {line}, byte {offset}); export it as \"CSV UTF-8\" or run with \
+                 --encoding windows-1252"
+            ))
+        }
+    }
 }
 
 /// Splits the text into records. Empty lines are left out (their numbers are skipped).
@@ -244,7 +265,8 @@ mod tests {
         assert_eq!(fields("\u{FEFF}a;b\r\n1;2\r\n"), [["a", "b"], ["1", "2"]]);
         assert_eq!(fields("a;b\n1;2"), [["a", "b"], ["1", "2"]]);
         assert_eq!(fields("a;b\r1;2\r"), [["a", "b"], ["1", "2"]]);
-        assert_eq!(decode(b"\xEF\xBB\xBFa;b\n").expect("utf-8"), "a;b\n");
+        let decoded = decode(b"\xEF\xBB\xBFa;b\n", FileEncoding::Auto).expect("utf-8");
+        assert_eq!((decoded.text.as_ref(), decoded.windows_1252), ("a;b\n", false));
     }
 
     #[test]
@@ -274,9 +296,17 @@ mod tests {
     }
 
     #[test]
-    fn not_utf8_names_the_line() {
-        let error = decode(b"a;b\nM\xfcller;1\n").expect_err("latin-1");
-        assert!(error.contains("line 2"), "{error}");
+    fn windows_1252_is_read_when_chosen_or_when_the_file_is_not_utf8() {
+        let ansi = b"a;b\nM\xfcller;1\x80\n";
+        let error = decode(ansi, FileEncoding::Utf8).expect_err("not UTF-8");
+        assert!(error.contains("line 2") && error.contains("--encoding windows-1252"), "{error}");
+        for encoding in [FileEncoding::Auto, FileEncoding::Windows1252] {
+            let decoded = decode(ansi, encoding).expect("Windows-1252");
+            assert_eq!((decoded.text.as_ref(), decoded.windows_1252), ("a;b\nMüller;1€\n", true));
+        }
+        // Valid UTF-8 is never taken for Windows-1252 unless chosen.
+        let utf8 = "a;b\nMüller;1\n".as_bytes();
+        assert!(!decode(utf8, FileEncoding::Auto).expect("utf-8").windows_1252);
     }
 
     const COLUMNS: &[Column] = &[Column { name: "ref", required: true }, Column { name: "note", required: false }];

@@ -15,6 +15,7 @@
 #[path = "../../tests/fuzz/fuzzkit.rs"]
 mod fuzzkit;
 
+use crate::args::FileEncoding;
 use std::collections::HashSet;
 
 use crate::csv::Column;
@@ -186,8 +187,8 @@ fn refused(kind: &str, reason: &str) -> Result<String, String> {
 }
 
 fn run_one(input: &[u8]) -> Result<String, String> {
-    let text = match csv::decode(input) {
-        Ok(text) => text,
+    let decoded = match csv::decode(input, FileEncoding::Utf8) {
+        Ok(decoded) => decoded,
         Err(reason) => {
             if !reason.contains("line ") {
                 return Err(format!("the encoding error names no line: {reason}"));
@@ -195,6 +196,7 @@ fn run_one(input: &[u8]) -> Result<String, String> {
             return Ok("not UTF-8".to_owned());
         }
     };
+    let text = decoded.text.as_ref();
     if let Err(e) = csv::records(text)
         && !(e.row >= 1 && e.to_string().starts_with(&format!("row {}:", e.row)))
     {
@@ -224,10 +226,11 @@ fn the_committed_seed_files_are_what_they_claim() {
     let corpus = fuzzkit::load_corpus("csv");
     assert!(corpus.len() >= 4, "tests/fuzz/corpus/csv/ holds the seed files");
     for (name, bytes) in &corpus {
-        let Ok(text) = csv::decode(bytes) else {
+        let Ok(decoded) = csv::decode(bytes, FileEncoding::Utf8) else {
             assert!(name.contains("1252"), "{name}: only the Windows-1252 seed is not UTF-8");
             continue;
         };
+        let text = decoded.text.as_ref();
         if name.starts_with("arrears-valid") {
             let (valid, rejected) = arrears::parse_file(text).expect("header");
             assert!(rejected.is_empty() && !valid.is_empty(), "{name}: {rejected:?}");

@@ -62,12 +62,21 @@ pub struct RowResult {
     pub case_id: String,
     /// Why it was rejected.
     pub problems: Vec<Problem>,
+    /// Cells left out of what was sent, and why (the row itself went through).
+    pub warnings: Vec<Problem>,
 }
 
 impl RowResult {
     /// A row refused before sending.
     pub fn rejected(row: usize, problems: Vec<Problem>) -> Self {
-        Self { row, outcome: Outcome::Rejected, notice_id: String::new(), case_id: String::new(), problems }
+        Self {
+            row,
+            outcome: Outcome::Rejected,
+            notice_id: String::new(),
+            case_id: String::new(),
+            problems,
+            warnings: Vec::new(),
+        }
     }
 }
 
@@ -94,11 +103,17 @@ impl Report {
         self.rows.len()
     }
 
-    /// `N rows: A accepted, U updated, S unchanged, R rejected` (dry run: valid and rejected).
+    /// Rows that went through with cells left out.
+    pub fn warned(&self) -> usize {
+        self.rows.iter().filter(|result| !result.warnings.is_empty()).count()
+    }
+
+    /// `N rows: A accepted, U updated, S unchanged, R rejected` (dry run: valid and rejected), and how
+    /// many rows went through with cells left out.
     pub fn summary(&self, dry_run: bool) -> String {
         let n = self.len();
         let rejected = self.count(Outcome::Rejected);
-        if dry_run {
+        let mut line = if dry_run {
             format!("{n} rows: {} valid, {rejected} rejected (dry run: nothing sent)", self.count(Outcome::Valid))
         } else {
             format!(
@@ -107,7 +122,13 @@ impl Report {
                 self.count(Outcome::Updated),
                 self.count(Outcome::Unchanged)
             )
+        };
+        match self.warned() {
+            0 => {}
+            1 => line.push_str("; 1 row with cells not sent (see WARNING)"),
+            w => line.push_str(&format!("; {w} rows with cells not sent (see WARNING)")),
         }
+        line
     }
 
     /// The problems (row, column, reason) by row, then the summary line.
@@ -116,6 +137,9 @@ impl Report {
         for result in &self.rows {
             for problem in &result.problems {
                 table.row(vec![result.row.to_string(), problem.column.clone(), problem.reason.clone()]);
+            }
+            for warning in &result.warnings {
+                table.row(vec![result.row.to_string(), warning.column.clone(), format!("WARNING {}", warning.reason)]);
             }
         }
         let mut out = table.render("no problems");
@@ -143,10 +167,18 @@ impl Report {
                 if !result.case_id.is_empty() {
                     value["case_id"] = json!(result.case_id);
                 }
+                if !result.warnings.is_empty() {
+                    value["warnings"] = result
+                        .warnings
+                        .iter()
+                        .map(|warning| json!({"column": warning.column, "reason": warning.reason}))
+                        .collect();
+                }
                 value
             })
             .collect();
-        let mut summary = json!({"rows": self.len(), "rejected": self.count(Outcome::Rejected)});
+        let mut summary =
+            json!({"rows": self.len(), "rejected": self.count(Outcome::Rejected), "with_warnings": self.warned()});
         if dry_run {
             summary["valid"] = json!(self.count(Outcome::Valid));
         } else {
@@ -232,6 +264,7 @@ mod tests {
             notice_id: format!("n-{row}"),
             case_id: String::new(),
             problems: vec![],
+            warnings: vec![],
         };
         let report = Report::new(vec![
             ok(3, Outcome::Accepted),
