@@ -191,6 +191,11 @@ pub struct ImportArgs {
     /// falls back to Windows-1252, the default of older ERP exports, saying so on stderr.
     #[arg(long, value_enum, default_value_t = FileEncoding::Auto)]
     pub encoding: FileEncoding,
+
+    /// A column-mapping profile (TOML) for an export with its own header names and values
+    /// (`arrears import` only; see the README). It is checked before any row is read.
+    #[arg(long, value_name = "PROFILE.toml")]
+    pub profile: Option<PathBuf>,
 }
 
 /// A CSV file's character encoding.

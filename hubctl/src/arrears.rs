@@ -17,6 +17,7 @@ use crate::connect::Hub;
 use crate::csv::{Column, Row, Sheet};
 use crate::german;
 use crate::import::{Outcome, Problem, Progress, Report, RowResult};
+use crate::profile::Profile;
 
 /// The columns of the file; the order does not matter.
 pub const COLUMNS: &[Column] = &[
@@ -95,8 +96,14 @@ pub struct Valid {
 }
 
 /// Reads the file: the valid rows and the rejected ones. A header problem is an error.
+#[cfg(test)]
 pub fn parse_file(text: &str) -> Result<(Vec<Valid>, Vec<RowResult>), String> {
-    let sheet = Sheet::parse(text, COLUMNS)?;
+    parse_mapped(text, None)
+}
+
+/// [`parse_file`] for an export whose headers and values `profile` translates.
+pub fn parse_mapped(text: &str, profile: Option<&Profile>) -> Result<(Vec<Valid>, Vec<RowResult>), String> {
+    let sheet = Sheet::parse_mapped(text, COLUMNS, profile)?;
     let mut valid = Vec::with_capacity(sheet.len());
     let mut rejected = Vec::new();
     let mut first_row_of: HashMap<String, usize> = HashMap::new();
@@ -127,6 +134,16 @@ pub fn parse_file(text: &str) -> Result<(Vec<Valid>, Vec<RowResult>), String> {
         }
     }
     Ok((valid, rejected))
+}
+
+/// Whether `column` takes `value` (a profile's value targets are checked with this before any row is read).
+pub fn accepts(column: &str, value: &str) -> Result<(), String> {
+    match column {
+        "stufe" => german::reportable_stage(value).map(|_| ()),
+        "einwilligung" => german::yes_no(value).map(|_| ()),
+        "stadtbezirk" => german::stadtbezirk(value).map(|_| ()),
+        _ => Ok(()),
+    }
 }
 
 /// Why a cell of a row without consent is left out.

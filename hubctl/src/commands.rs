@@ -347,7 +347,15 @@ fn parse_csv<T>(args: &ImportArgs, parse: impl FnOnce(&str) -> Result<T, String>
 
 /// `arrears import`: parse, then (unless --dry-run) stream the valid rows; report; exit 1 on any rejection.
 async fn arrears_import(cli: &Cli, args: &ImportArgs, out: Output) -> anyhow::Result<()> {
-    let (valid, rejected) = parse_csv(args, arrears::parse_file)?;
+    let profile = args
+        .profile
+        .as_deref()
+        .map(|path| {
+            crate::profile::Profile::load(path, arrears::COLUMNS, arrears::accepts)
+                .map_err(|reason| UsageError(format!("{}: {reason}", path.display())))
+        })
+        .transpose()?;
+    let (valid, rejected) = parse_csv(args, |text| arrears::parse_mapped(text, profile.as_ref()))?;
     let report = if args.dry_run {
         dry_run_report(valid.iter().map(|row| (row.row, row.warnings.clone())), rejected)
     } else if valid.is_empty() {
@@ -363,6 +371,9 @@ async fn arrears_import(cli: &Cli, args: &ImportArgs, out: Output) -> anyhow::Re
 
 /// `court import`: like `arrears import`, one RecordCourtNotice per row.
 async fn court_import(cli: &Cli, args: &ImportArgs, out: Output) -> anyhow::Result<()> {
+    if args.profile.is_some() {
+        return Err(UsageError("--profile applies to arrears import only".to_owned()).into());
+    }
     let (valid, rejected) = parse_csv(args, court::parse_file)?;
     let report = if args.dry_run {
         dry_run_report(valid.iter().map(|(row, _)| (*row, Vec::new())), rejected)

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use crate::args::FileEncoding;
+use crate::profile::Profile;
 
 /// One record of the file: its row number and its fields, unquoted but not yet trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +196,11 @@ impl Sheet {
     /// Reads the text and checks the header: every column must be known, required ones present,
     /// none twice. A header problem rejects the whole file, so it is an error here.
     pub fn parse(text: &str, columns: &[Column]) -> Result<Self, String> {
+        Self::parse_mapped(text, columns, None)
+    }
+
+    /// [`Sheet::parse`] with the export's own header names and values translated by `profile`.
+    pub fn parse_mapped(text: &str, columns: &[Column], profile: Option<&Profile>) -> Result<Self, String> {
         let mut records = records(text).map_err(|error| error.to_string())?;
         if records.is_empty() {
             return Err("the file is empty; expected a header line".to_owned());
@@ -204,7 +210,7 @@ impl Sheet {
         let mut index = HashMap::new();
         let mut unknown = Vec::new();
         for (position, raw) in header_record.fields.iter().enumerate() {
-            let name = raw.trim().to_lowercase();
+            let name = profile.and_then(|p| p.column(raw)).map_or_else(|| raw.trim().to_lowercase(), str::to_owned);
             match columns.iter().find(|column| column.name == name) {
                 Some(column) => {
                     if index.insert(column.name, position).is_some() {
@@ -230,6 +236,19 @@ impl Sheet {
                 required.join(";"),
                 valid()
             ));
+        }
+        if let Some(profile) = profile {
+            let mapped: Vec<(&str, usize)> =
+                index.iter().filter(|(column, _)| profile.maps_values_of(column)).map(|(c, i)| (*c, *i)).collect();
+            for record in &mut records {
+                for (column, position) in &mapped {
+                    if let Some(field) = record.fields.get_mut(*position)
+                        && let Some(value) = profile.value(column, field)
+                    {
+                        *field = value.to_owned();
+                    }
+                }
+            }
         }
         Ok(Self { header: Header { index, width: header_record.fields.len() }, records })
     }

@@ -21,6 +21,7 @@ mod import;
 mod input;
 mod names;
 mod notices;
+mod profile;
 mod render;
 mod watch;
 

@@ -363,7 +363,7 @@ async fn ten_thousand_rows_with_bad_ones_reported_by_column_and_reimport_changes
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn identifying_cells_without_consent_are_dropped_named_and_never_stored_and_windows_1252_reads_alike() {
+async fn cells_without_consent_are_dropped_and_named_and_windows_1252_and_mapped_exports_import_alike() {
     let setup = Setup::start().await;
     let text = "mietverhaeltnis_ref;stadtbezirk;einwilligung;name;grundmiete;rueckstand_gesamt;stufe;bemerkung\n\
                 WN-OK;Südstadt-Bult;nein;;780,00;1.560,00;Kündigung angedroht;\n\
@@ -402,6 +402,33 @@ async fn identifying_cells_without_consent_are_dropped_named_and_never_stored_an
     assert_ne!(strict.status.code(), Some(0));
     assert!(stderr.contains("not UTF-8 (line 2"), "{stderr}");
     assert_eq!(setup.stored_notices().await.len(), 2);
+
+    // Another ERP names the columns and the stages its own way: a profile maps them, the same notices.
+    let mapped = "Vertragsnummer;Bezirk;Einverständnis;Mieter;Kaltmiete;Offener Betrag;Mahnstufe;Notiz\n\
+                  WN-OK;Südstadt-Bult;liegt nicht vor;;780,00;1.560,00;KA;\n\
+                  WN-NAMED;Döhren-Wülfel;liegt nicht vor;Müßig;780,00;1.560,00;MA1;Rückruf erbeten (synthetisch)\n";
+    let mapped_file = setup.write("erp.csv", mapped);
+    let profile = setup.write(
+        "erp.toml",
+        "[columns]\n\"Vertragsnummer\" = \"mietverhaeltnis_ref\"\n\"Bezirk\" = \"stadtbezirk\"\n\
+         \"Einverständnis\" = \"einwilligung\"\n\"Mieter\" = \"name\"\n\"Kaltmiete\" = \"grundmiete\"\n\
+         \"Offener Betrag\" = \"rueckstand_gesamt\"\n\"Mahnstufe\" = \"stufe\"\n\"Notiz\" = \"bemerkung\"\n\
+         [values.stufe]\n\"MA1\" = \"Mahnung\"\n\"KA\" = \"Kündigung angedroht\"\n\
+         [values.einwilligung]\n\"liegt vor\" = \"ja\"\n\"liegt nicht vor\" = \"nein\"\n",
+    );
+    let (mapped_file, profile) = (mapped_file.to_str().expect("UTF-8 path"), profile.to_str().expect("UTF-8 path"));
+    let third = setup.hubctl(&["--json", "arrears", "import", "--profile", profile, mapped_file]).await;
+    assert_eq!(third.status.code(), Some(0), "{}", String::from_utf8_lossy(&third.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&third.stdout).expect("JSON report");
+    assert_eq!(report["summary"]["unchanged"], 2, "identical to the first import: {report}");
+    assert_eq!(report["results"][1]["warnings"][0]["column"], "name", "reported under the import's column");
+    // A profile naming a column the import does not have is refused before anything is read.
+    let wrong = setup.write("wrong.toml", "[columns]\n\"Vertragsnummer\" = \"vertrag\"\n");
+    let refused =
+        setup.hubctl(&["arrears", "import", "--profile", wrong.to_str().expect("UTF-8 path"), mapped_file]).await;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(stderr.contains("'vertrag' is not a column of this import"), "{stderr}");
 }
 
 /// `text` in Windows-1252 (the German letters of the test files only).
