@@ -342,6 +342,8 @@ async fn a_caseworker_plays_a_whole_working_day_from_a_new_notice_to_the_key_fig
     assert!(b.text("section#haushalt p.status").await.starts_with("Abgeschlossen am"));
     assert_eq!(b.count("table#wiedervorlagen tr.wiedervorlage").await, 3, "follow-ups at 3, 6 and 12 months");
     assert_eq!(b.count("section#aktionen").await, 0, "a closed case has no forms");
+    let overview = b.text("section#ueberblick").await;
+    assert!(overview.contains("Wohnung erhalten") && !overview.contains("Nächste Frist"), "{overview}");
     let seen = referral(&th, orgs::SCHULDNERBERATUNG, &rid).await;
     assert_eq!(state_of(&seen), ReferralState::Cancelled, "the open referral was cancelled");
     b.check_page("tag-09-abgeschlossen").await;

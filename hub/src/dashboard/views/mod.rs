@@ -1,16 +1,11 @@
-//! The dashboard's page bodies: pure functions from a read model (see
-//! [`crate::service::dashboard`]) to the inner HTML of a page, in German. The layout (page frame,
-//! navigation, title, sign-out) wraps them. Every string that comes from users or partners is
-//! escaped with [`esc`]; lists never show an address.
-//!
-//! The German labels of the vocabularies the mails do not need live in [`labels`]; the others are
-//! those of [`crate::labels`] and of the access report, so one term reads the same
-//! everywhere.
-
-use std::fmt::Write as _;
+//! The dashboard's page bodies: one module per page, each turning its read model (see
+//! [`crate::service::dashboard`]) into the inner HTML of a page through its askama template
+//! (`hub/templates/dashboard/`), in German. The layout (page frame, navigation, title, sign-out) wraps
+//! them. Templates escape every value; the few HTML pieces built here ([`case_link`], [`time_day`], …)
+//! escape what they insert with [`esc`]. Lists never show an address. Labels come from the one
+//! catalogue, [`crate::labels`].
 
 use crate::domain::time::{Day, Instant};
-use crate::labels as mail_labels;
 use crate::service::dashboard::{CaseLabel, PartnerRef, Who};
 
 pub mod case_page;
@@ -39,11 +34,6 @@ pub fn esc(s: &str) -> String {
     crate::access_report::escape(s)
 }
 
-/// The hidden CSRF field every form carries.
-pub(crate) fn csrf_field(ctx: &Ctx) -> String {
-    format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", esc(&ctx.csrf))
-}
-
 /// A link to a case: the tenant's name, or the case id while processing is restricted.
 pub(crate) fn case_link(case: &CaseLabel) -> String {
     let text = match &case.name {
@@ -55,12 +45,12 @@ pub(crate) fn case_link(case: &CaseLabel) -> String {
 
 /// A day as `dd.mm.yyyy`.
 pub(crate) fn day(d: Day) -> String {
-    mail_labels::day(d)
+    crate::labels::day(d)
 }
 
 /// An instant as `dd.mm.yyyy HH:MM`, Hannover time.
 pub(crate) fn instant(i: Instant) -> String {
-    mail_labels::instant(i)
+    crate::labels::instant(i)
 }
 
 /// A link to a referral's page, showing its category.
@@ -118,11 +108,6 @@ pub(crate) fn euros(cents: i64) -> String {
     deadlines::euros_de(cents)
 }
 
-/// A paragraph saying a list is empty.
-pub(crate) fn empty(text: &str) -> String {
-    format!("<p class=\"leer\">{text}</p>\n")
-}
-
 /// One `<option>` of a `<select>`, for the templates' `options` macro.
 pub(crate) struct Choice {
     /// The value sent.
@@ -153,20 +138,6 @@ pub(crate) fn render_template(t: &impl askama::Template) -> String {
         tracing::error!(error = %e, "a dashboard template failed to render");
         "<p class=\"fehler\">Diese Seite konnte nicht angezeigt werden. Bitte laden Sie sie neu.</p>".to_owned()
     })
-}
-
-/// Appends `<option>` elements for `items`, marking `selected`.
-pub(crate) fn options<T: Copy + PartialEq>(
-    out: &mut String,
-    items: &[T],
-    value: fn(T) -> &'static str,
-    label: fn(T) -> &'static str,
-    selected: Option<T>,
-) {
-    for v in items {
-        let sel = if selected == Some(*v) { " selected" } else { "" };
-        let _ = writeln!(out, "<option value=\"{}\"{sel}>{}</option>", value(*v), esc(label(*v)));
-    }
 }
 
 /// The one German label catalogue ([`crate::labels`]), by the name the views have always used.
