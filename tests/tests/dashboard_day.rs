@@ -216,7 +216,11 @@ async fn a_caseworker_plays_a_whole_working_day_from_a_new_notice_to_the_key_fig
     assert_eq!(b.text(&status(&renewed)).await, "wirksam", "only the chosen consent ends");
     // The history says who recorded, replaced and revoked each consent.
     let history = b.texts("section#zeitleiste li").await;
-    for what in ["Einwilligung erteilt", "Einwilligung durch eine neue Fassung ersetzt", "Einwilligung widerrufen"] {
+    for what in [
+        "Einwilligung erteilt",
+        "Einwilligung durch eine neue Fassung ersetzt (erteilt am",
+        "Einwilligung widerrufen (erteilt am",
+    ] {
         assert!(
             history.iter().any(|l| l.contains(what) && l.contains(CASEWORKER.1)),
             "{what} names the caseworker: {history:#?}"

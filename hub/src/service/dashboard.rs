@@ -419,7 +419,9 @@ pub enum TimelineEvent {
     ConsentEnded {
         /// The consent.
         consent_id: ConsentId,
-        /// Revoked or expired.
+        /// When it was given, so the entry says which consent ended.
+        given: Instant,
+        /// Revoked, expired, ended with the case or replaced.
         status: ConsentStatus,
     },
     /// A referral was sent.
@@ -1063,7 +1065,11 @@ impl Hub {
                     at: end,
                     day_only: false,
                     who: c.ended_by.as_ref().map(|a| who(&names, a)),
-                    event: TimelineEvent::ConsentEnded { consent_id: c.id.clone(), status: c.status },
+                    event: TimelineEvent::ConsentEnded {
+                        consent_id: c.id.clone(),
+                        given: c.recorded_at,
+                        status: c.status,
+                    },
                 });
             }
         }

@@ -512,7 +512,7 @@ fn event_text(e: &TimelineEvent) -> (&'static str, Option<String>, String) {
             let cats: Vec<&str> = categories.iter().map(|c| labels::data_category(*c)).collect();
             ("einwilligung", None, format!("Einwilligung erteilt für {}: {}", to.join(", "), esc(&cats.join(", "))))
         }
-        TimelineEvent::ConsentEnded { status, .. } => {
+        TimelineEvent::ConsentEnded { status, given, .. } => {
             let what = match status {
                 ConsentStatus::Revoked => "Einwilligung widerrufen",
                 ConsentStatus::Expired => "Einwilligung abgelaufen",
@@ -520,7 +520,7 @@ fn event_text(e: &TimelineEvent) -> (&'static str, Option<String>, String) {
                 ConsentStatus::Superseded => "Einwilligung durch eine neue Fassung ersetzt",
                 ConsentStatus::Active => "Einwilligung beendet",
             };
-            ("einwilligung-ende", None, what.into())
+            ("einwilligung-ende", None, format!("{what} (erteilt am {})", super::instant(*given)))
         }
         TimelineEvent::ReferralCreated { referral_id, partner, category } => (
             "vermittlung",
