@@ -254,7 +254,26 @@ async fn signed_out_browsers_and_housing_company_staff_see_no_data() {
     let hub = staff_hub().await;
     let case = open_case(&hub).await;
     hub.add_staff(orgs::WOHNBAU, "w.vermieter", "Vermietung Nord", PASSWORD).await.expect("staff");
-    let paths = ["/", "/uebergaben", "/faelle", &format!("/faelle/{}", case.id), "/partner", "/kennzahlen"];
+    // Every page, including those of one notice, referral or document (an unknown id must not matter:
+    // access is refused before anything is looked up).
+    let (case_page, print) = (format!("/faelle/{}", case.id), format!("/faelle/{}/druck", case.id));
+    let document = format!("/faelle/{}/dokumente/{}", case.id, uuid::Uuid::new_v4());
+    let (notice, referral) =
+        (format!("/meldungen/{}", uuid::Uuid::new_v4()), format!("/vermittlungen/{}", uuid::Uuid::new_v4()));
+    let paths = [
+        "/",
+        "/uebergaben",
+        "/faelle",
+        &case_page,
+        &print,
+        &document,
+        &notice,
+        "/gericht/neu",
+        &referral,
+        "/partner",
+        "/kennzahlen",
+        "/kennzahlen.csv",
+    ];
 
     let anonymous = Browser::new(&hub);
     for p in paths {
@@ -265,6 +284,13 @@ async fn signed_out_browsers_and_housing_company_staff_see_no_data() {
     let login = anonymous.get("/anmelden").await;
     assert_eq!(login.status, 200);
     assert!(login.body.contains("id=\"anmelden-knopf\""));
+    // The stylesheets and fonts the sign-in page needs are served to everyone, and hold nothing personal.
+    for asset in ["/static/kern-2.7.2.min.css", "/static/hub.css", "/static/fonts/FiraSans-Regular.woff2"] {
+        let a = anonymous.get(asset).await;
+        assert_eq!(a.status, 200, "{asset}");
+        assert!(login.body.contains(asset) || asset.ends_with(".woff2"), "the sign-in page links {asset}");
+    }
+    assert_eq!(anonymous.get("/static/../Cargo.toml").await.status, 404);
 
     let mut landlord = Browser::new(&hub);
     assert_eq!(landlord.sign_in("w.vermieter", PASSWORD).await.status, 303);
