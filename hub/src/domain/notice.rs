@@ -43,8 +43,13 @@ impl TenantContact {
         *self == TenantContact::default()
     }
 
-    /// "Family, Given", as every list and case title writes a person.
+    /// "Given Family", as the API's triage lists show a tenant.
     pub fn display_name(&self) -> String {
+        format!("{} {}", self.given_name, self.family_name).trim().to_owned()
+    }
+
+    /// "Family, Given", as every dashboard list and case title writes a person.
+    pub fn list_name(&self) -> String {
         match (self.family_name.trim(), self.given_name.trim()) {
             (family, "") => family.to_owned(),
             ("", given) => given.to_owned(),

@@ -139,7 +139,7 @@ fn facts(p: &TriagePage<'_>) -> Vec<Fact> {
             fact(
                 "Name",
                 match a.tenant.as_ref().filter(|_| a.consent_evidence.is_some()) {
-                    Some(t) => Shown::Text(t.display_name()),
+                    Some(t) => Shown::Text(t.list_name()),
                     None => Shown::Withheld("nicht übermittelt (ohne Einwilligung)"),
                 },
             );
@@ -163,7 +163,7 @@ fn facts(p: &TriagePage<'_>) -> Vec<Fact> {
         }
         NoticeData::Court(c) => {
             fact("Von", text("Amtsgericht (MiZi)"));
-            fact("Beklagte", Shown::Lines(c.tenants.iter().map(|t| t.display_name()).collect()));
+            fact("Beklagte", Shown::Lines(c.tenants.iter().map(|t| t.list_name()).collect()));
             fact("Aktenzeichen", text(&c.court_file_number));
             fact("Vermieter", text(&c.landlord_name));
             fact("Klage eingegangen am", day(c.claim_received));
