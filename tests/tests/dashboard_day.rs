@@ -274,13 +274,7 @@ async fn a_caseworker_plays_a_whole_working_day_from_a_new_notice_to_the_key_fig
         ("ANRUF", 6, false, "niemand erreicht"),
         ("HAUSBESUCH", 2, true, "Frau Müller angetroffen, Termin vereinbart"),
     ] {
-        b.select("form#kontakt-form select[name=\"wie\"]", kind).await;
-        b.set_value("form#kontakt-form [name=\"datum\"]", &th.date_in_days(-days_ago)).await;
-        if reached {
-            b.check("form#kontakt-form input[name=\"erreicht\"]").await;
-        }
-        b.fill("form#kontakt-form [name=\"notiz\"]", note).await;
-        b.click_and_wait("form#kontakt-form button[type=\"submit\"]").await;
+        b.log_contact(kind, &th.date_in_days(-days_ago), reached, note).await;
         assert_eq!(b.path().await, format!("{case_page}?erledigt=kontakt"), "{}", b.describe().await);
     }
     let tries = b.texts("table#kontaktversuche tr.kontaktversuch").await;

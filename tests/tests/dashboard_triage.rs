@@ -422,13 +422,7 @@ async fn casework_assigns_logs_contact_attempts_and_follows_up_a_kept_tenancy() 
         ("ANRUF", 4, false, "nicht abgenommen"),
         ("HAUSBESUCH", 2, true, "Frau K. angetroffen, Termin vereinbart"),
     ] {
-        b.select("form#kontakt-form select[name=\"wie\"]", kind).await;
-        b.set_value("form#kontakt-form [name=\"datum\"]", &th.date_in_days(-days_ago)).await;
-        if reached {
-            b.check("form#kontakt-form input[name=\"erreicht\"]").await;
-        }
-        b.fill("form#kontakt-form [name=\"notiz\"]", note).await;
-        b.click_and_wait("form#kontakt-form button[type=\"submit\"]").await;
+        b.log_contact(kind, &th.date_in_days(-days_ago), reached, note).await;
         assert!(b.path().await.ends_with("?erledigt=kontakt"), "{}", b.path().await);
     }
     assert_eq!(b.count("table#kontaktversuche tr.kontaktversuch").await, 3);

@@ -381,6 +381,18 @@ impl Browser {
         }
     }
 
+    /// Logs a contact attempt with the case page's form (`form#kontakt-form`): how, on which day
+    /// (ISO), whether the household was reached, a note; waits for the page that answers.
+    pub async fn log_contact(&self, kind: &str, day: &str, reached: bool, note: &str) {
+        self.select("form#kontakt-form select[name=\"wie\"]", kind).await;
+        self.set_value("form#kontakt-form [name=\"datum\"]", day).await;
+        if reached {
+            self.check("form#kontakt-form input[name=\"erreicht\"]").await;
+        }
+        self.fill("form#kontakt-form [name=\"notiz\"]", note).await;
+        self.click_and_wait("form#kontakt-form button[type=\"submit\"]").await;
+    }
+
     /// Signs in on `/anmelden` as a person would: fills `benutzer` and `passwort`, clicks
     /// `#anmelden-knopf`, and waits for the page that answers (Today, or the sign-in page with its error).
     pub async fn sign_in(&self, user: &str, password: &str) {
