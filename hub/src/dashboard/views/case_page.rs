@@ -4,19 +4,18 @@
 //! `templates/dashboard/case/`, one per section or form, so the page and its print view share the
 //! sections and askama escapes whatever a person or partner typed; this module computes what they
 //! show: which forms a case still offers, which values a form sent back keeps, and where its message
-//! goes. Only the timeline's sentences are still put together here (`event_text`), one per kind of
-//! event from pieces escaped with [`esc`], because each mixes names, labels and `<time>` elements in
-//! its own word order.
+//! goes.
 
 use std::fmt::Write as _;
 
 use super::super::form::FormData;
-use super::{Choice, Ctx, choices, esc, labels, partner_name, time_day};
+use super::{Choice, Ctx, choices, labels};
 use crate::dashboard::views as v;
 use crate::domain::casework::ContactKind;
 use crate::domain::consent::Consent;
 use crate::domain::deadline::CaseDeadline;
 use crate::domain::document::{DocumentMeta, DocumentType};
+use crate::domain::referral::Reason;
 use crate::domain::time::Day;
 use crate::domain::vocab::{
     CaseOutcome, ConsentForm, ConsentStatus, DataCategory, ReferralCategory, RescueMeans, ThreatStage,
@@ -481,101 +480,43 @@ impl<'a> View<'a> {
     }
 
     /// A timeline entry's kind, referral and text (HTML).
-    fn event(&self, e: &TimelineEntry) -> (&'static str, Option<String>, String) {
-        event_text(&e.event)
+    /// The event's kind (a stable token for tests and styling) and the referral it concerns.
+    fn event_kind(&self, e: &TimelineEntry) -> (&'static str, Option<String>) {
+        match &e.event {
+            TimelineEvent::CaseOpened => ("fall-eroeffnet", None),
+            TimelineEvent::NoticeReceived { .. } => ("meldung", None),
+            TimelineEvent::Stage(_) => ("stufe", None),
+            TimelineEvent::ConsentGiven { .. } => ("einwilligung", None),
+            TimelineEvent::ConsentEnded { .. } => ("einwilligung-ende", None),
+            TimelineEvent::ReferralCreated { referral_id, .. } => ("vermittlung", Some(referral_id.to_string())),
+            TimelineEvent::ReferralMoved { referral_id, .. } => ("bewegung", Some(referral_id.to_string())),
+            TimelineEvent::NoteAdded { referral_id, .. } => ("notiz", Some(referral_id.to_string())),
+            TimelineEvent::MailSent { referral_id, .. } => ("mail", referral_id.as_ref().map(ToString::to_string)),
+            TimelineEvent::MailFailed { referral_id, .. } => {
+                ("mail-fehler", referral_id.as_ref().map(ToString::to_string))
+            }
+            TimelineEvent::Restricted { .. } => ("einschraenkung", None),
+            TimelineEvent::Closed(_) => ("abschluss", None),
+        }
     }
-}
 
-/// The kind (a stable token for tests and styling), the referral it concerns, and the text.
-fn event_text(e: &TimelineEvent) -> (&'static str, Option<String>, String) {
-    match e {
-        TimelineEvent::CaseOpened => ("fall-eroeffnet", None, "Fall eröffnet".into()),
-        TimelineEvent::NoticeReceived { court: true, .. } => {
-            ("meldung", None, "Mitteilung des Amtsgerichts (MiZi) eingegangen".into())
+    /// How a consent ended, in words.
+    fn consent_ended(&self, status: &ConsentStatus) -> &'static str {
+        match status {
+            ConsentStatus::Revoked => "Einwilligung widerrufen",
+            ConsentStatus::Expired => "Einwilligung abgelaufen",
+            ConsentStatus::Ended => "Einwilligung mit dem Abschluss des Falls beendet",
+            ConsentStatus::Superseded => "Einwilligung durch eine neue Fassung ersetzt",
+            ConsentStatus::Active => "Einwilligung beendet",
         }
-        TimelineEvent::NoticeReceived { from, .. } => {
-            let from = from.as_ref().map_or_else(|| "einem Wohnungsunternehmen".to_owned(), partner_name);
-            ("meldung", None, format!("Meldung von {from} eingegangen"))
-        }
-        TimelineEvent::Stage(s) => {
-            let mut t = format!("Stufe: {}", esc(labels::stage(s.stage)));
-            if let Some(end) = s.end_date {
-                let _ = write!(t, " (bis {})", time_day(end));
-            }
-            if !s.source.is_empty() {
-                let _ = write!(t, ", Quelle: {}", esc(&s.source));
-            }
-            ("stufe", None, t)
-        }
-        TimelineEvent::ConsentGiven { recipients, categories, .. } => {
-            let to: Vec<String> = recipients.iter().map(partner_name).collect();
-            let cats: Vec<&str> = categories.iter().map(|c| labels::data_category(*c)).collect();
-            ("einwilligung", None, format!("Einwilligung erteilt für {}: {}", to.join(", "), esc(&cats.join(", "))))
-        }
-        TimelineEvent::ConsentEnded { status, given, .. } => {
-            let what = match status {
-                ConsentStatus::Revoked => "Einwilligung widerrufen",
-                ConsentStatus::Expired => "Einwilligung abgelaufen",
-                ConsentStatus::Ended => "Einwilligung mit dem Abschluss des Falls beendet",
-                ConsentStatus::Superseded => "Einwilligung durch eine neue Fassung ersetzt",
-                ConsentStatus::Active => "Einwilligung beendet",
-            };
-            ("einwilligung-ende", None, format!("{what} (erteilt am {})", super::instant(*given)))
-        }
-        TimelineEvent::ReferralCreated { referral_id, partner, category } => (
-            "vermittlung",
-            Some(referral_id.to_string()),
-            format!("Vermittlung an {} gesendet: {}", partner_name(partner), esc(labels::category(*category))),
-        ),
-        TimelineEvent::ReferralMoved { referral_id, partner, mv, to, reason } => {
-            let what = mv.map_or("Status geändert", labels::move_done);
-            let mut t = format!("{}: {} (Status: {})", partner_name(partner), esc(what), esc(labels::state(*to)));
-            if let Some(r) = reason {
-                let code = r.code.map(labels::reason);
-                let text = match (code, r.text.is_empty()) {
-                    (Some(c), true) => esc(c),
-                    (Some(c), false) => format!("{} – {}", esc(c), esc(&r.text)),
-                    (None, _) => esc(&r.text),
-                };
-                let _ = write!(t, ", Grund: {text}");
-            }
-            ("bewegung", Some(referral_id.to_string()), t)
-        }
-        TimelineEvent::NoteAdded { referral_id, partner, text } => (
-            "notiz",
-            Some(referral_id.to_string()),
-            format!("Notiz zur Vermittlung an {}: „{}“", partner_name(partner), esc(text)),
-        ),
-        TimelineEvent::MailSent { to, kind, referral_id } => (
-            "mail",
-            referral_id.as_ref().map(ToString::to_string),
-            format!("E-Mail an {} zugestellt: {}", partner_name(to), esc(labels::mail_kind(*kind))),
-        ),
-        TimelineEvent::MailFailed { to, kind, referral_id, error, dead } => {
-            let state = if *dead { "aufgegeben" } else { "wird wiederholt" };
-            let error = error.as_deref().map(|e| format!(" ({})", esc(e))).unwrap_or_default();
-            (
-                "mail-fehler",
-                referral_id.as_ref().map(ToString::to_string),
-                format!(
-                    "E-Mail an {} nicht zugestellt: {}{error}, {state}",
-                    partner_name(to),
-                    esc(labels::mail_kind(*kind))
-                ),
-            )
-        }
-        TimelineEvent::Restricted { reason } => {
-            ("einschraenkung", None, format!("Verarbeitung eingeschränkt (Art. 18 DSGVO): {}", esc(reason)))
-        }
-        TimelineEvent::Closed(c) => {
-            let mut t = format!("Fall abgeschlossen: {}", esc(labels::outcome(c.outcome)));
-            if let Some(m) = c.rescue_means {
-                let _ = write!(t, " ({})", esc(labels::rescue_means(m)));
-            }
-            if !c.note.is_empty() {
-                let _ = write!(t, ". {}", esc(&c.note));
-            }
-            ("abschluss", None, t)
+    }
+
+    /// A move's reason: its code in words, then what the person wrote.
+    fn reason_text(&self, r: &Reason) -> String {
+        match (r.code.map(labels::reason), r.text.is_empty()) {
+            (Some(code), true) => code.to_owned(),
+            (Some(code), false) => format!("{code} – {}", r.text),
+            (None, _) => r.text.clone(),
         }
     }
 }
@@ -888,7 +829,7 @@ mod tests {
     fn user_text_is_escaped() {
         let html = render(&model(false), &ctx());
         assert!(!html.contains("<script>") && !html.contains("<i>"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "the template escapes: {html}");
         assert!(html.contains("K&#60;i&#62;, Anna"));
     }
 

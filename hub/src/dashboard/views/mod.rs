@@ -6,7 +6,7 @@
 //! catalogue, [`crate::labels`].
 
 use crate::domain::time::{Day, Instant};
-use crate::service::dashboard::{CaseLabel, PartnerRef, Who};
+use crate::service::dashboard::{CaseLabel, Who};
 
 pub mod case_page;
 pub mod cases;
@@ -68,11 +68,6 @@ pub(crate) fn referral_link(
 /// `<time>` element for a day.
 pub(crate) fn time_day(d: Day) -> String {
     format!("<time datetime=\"{d}\">{}</time>", day(d))
-}
-
-/// A partner's name, escaped.
-pub(crate) fn partner_name(p: &PartnerRef) -> String {
-    esc(&p.name)
 }
 
 /// Who did something, in words, escaped.
