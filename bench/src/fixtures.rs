@@ -102,6 +102,7 @@ pub fn referral(case_id: &str) -> pb::CreateReferralRequest {
         message: "Bitte um Terminvergabe (Benchmark, synthetisch).".into(),
         reply_by: String::new(),
         confirm_duplicate: true,
+        confirm_closed_capacity: false,
     }
 }
 

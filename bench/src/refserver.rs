@@ -41,6 +41,8 @@ pub fn sample_org(id: &str) -> pb::Organisation {
         active: true,
         created_at: Some(prost_types::Timestamp { seconds: 1_766_394_000, nanos: 0 }),
         updated_at: Some(prost_types::Timestamp { seconds: 1_766_394_000, nanos: 0 }),
+        capacities: Vec::new(),
+        capacity_updated_at: None,
     }
 }
 
@@ -105,6 +107,10 @@ impl pb::directory_service_server::DirectoryService for Reference {
         org.id = req.into_inner().organisation_id;
         Ok(Response::new(pb::GetOrganisationResponse { organisation: Some(org) }))
     }
+    async fn set_capacity(&self, _: Request<pb::SetCapacityRequest>) -> Unary<pb::SetCapacityResponse> {
+        Err(Status::unimplemented("reference server"))
+    }
+
     async fn list_organisations(
         &self,
         _: Request<pb::ListOrganisationsRequest>,

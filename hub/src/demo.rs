@@ -291,6 +291,7 @@ pub async fn open_cases(th: &TestHub) -> anyhow::Result<()> {
             message: "Schonfrist läuft bis Mitte April: bitte vorrangig entscheiden.".into(),
             reply_by: "2026-04-02".into(),
             confirm_duplicate: false,
+            confirm_closed_capacity: false,
         })
         .await?;
     println!(
@@ -508,6 +509,7 @@ pub async fn play(th: &TestHub) -> anyhow::Result<DemoCase> {
             message: message.into(),
             reply_by: reply_by.into(),
             confirm_duplicate: false,
+            confirm_closed_capacity: false,
         }
     };
     let denied = fs

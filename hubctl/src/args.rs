@@ -576,6 +576,10 @@ pub struct ReferArgs {
     #[arg(long)]
     pub confirm_duplicate: bool,
 
+    /// Send even though the recipient takes no referrals of this category for now (its capacity).
+    #[arg(long)]
+    pub confirm_closed_capacity: bool,
+
     #[command(flatten)]
     pub mutation: Mutation,
 }

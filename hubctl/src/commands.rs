@@ -173,6 +173,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
                 message: args.message.clone().unwrap_or_default(),
                 reply_by: args.reply_by.clone(),
                 confirm_duplicate: args.confirm_duplicate,
+                confirm_closed_capacity: args.confirm_closed_capacity,
             };
             let referral = referrals
                 .create_referral(hub.request(request))

@@ -56,6 +56,7 @@ async fn reads_and_writes_of_personal_data_are_audited_with_their_basis() {
             message: String::new(),
             reply_by: th.date_in_days(14),
             confirm_duplicate: false,
+            confirm_closed_capacity: false,
         })
         .await
         .unwrap()

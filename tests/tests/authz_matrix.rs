@@ -174,6 +174,8 @@ enum Rule {
     SenderOnly,
     /// ListReferrals INBOX / OUTBOX: every organisation, listing only its own referrals.
     OwnMailbox,
+    /// SetCapacity: every organisation, for its own directory entry only; the operator is refused.
+    OwnEntry,
     /// Fachstelle only, no object (ListReferrals ALL, RecordCourtNotice, ListOpenNotices).
     FachstelleOnly,
     /// TakeUpNotice (Fachstelle).
@@ -214,8 +216,8 @@ fn expected(rule: Rule, who: Who, obj: Obj) -> Expected {
         (Rule::Party, _) => Ok,
         (Rule::PartyMove(side), _) if who.side() == side => Ok,
         (Rule::PartyMove(_), _) => FailedPrecondition,
-        (Rule::OwnMailbox | Rule::Subscriber, _) if operator => Denied,
-        (Rule::OwnMailbox | Rule::Subscriber, _) => Ok,
+        (Rule::OwnMailbox | Rule::Subscriber | Rule::OwnEntry, _) if operator => Denied,
+        (Rule::OwnMailbox | Rule::Subscriber | Rule::OwnEntry, _) => Ok,
         (Rule::FachstelleOnly, _) if fachstelle => Ok,
         (Rule::FachstelleOnly, _) => Denied,
         (Rule::TakeUp, _) if !fachstelle => Denied,
@@ -287,6 +289,7 @@ const TABLE: &[Row] = &[
     row("DirectoryService", "ReactivateOrganisation", Rule::OperatorOnly, OBJ3),
     row("DirectoryService", "GetOrganisation", Rule::Everyone, OBJ3),
     row("DirectoryService", "ListOrganisations", Rule::Everyone, CALL),
+    row("DirectoryService", "SetCapacity", Rule::OwnEntry, CALL),
     row("CaseService", "OpenCase", Rule::FachstelleOwn, CALL),
     row("CaseService", "UpdateCase", Rule::FachstelleOwn, OBJ3),
     row("CaseService", "RecordThreatStage", Rule::FachstelleOwn, OBJ3),
@@ -965,6 +968,15 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
             .list_organisations(ListOrganisationsRequest { kind: 0, include_inactive: true })
             .await
             .map(none),
+        // Nothing stated (every category open): the call changes only the caller's own entry, and
+        // the answer must be that entry.
+        ("SetCapacity", _) => DirectoryServiceClient::new(ch)
+            .set_capacity(SetCapacityRequest { idempotency_key: idem(), capacities: vec![], office_hours: None })
+            .await
+            .map(|r| {
+                let got = r.into_inner().organisation.map(|o| o.id).unwrap_or_default();
+                if got == me { vec![] } else { vec![format!("changed {got}, not the caller's own entry")] }
+            }),
 
         // ---- CaseService ----
         ("OpenCase", _) => {

@@ -494,6 +494,7 @@ async fn mail_leased_by_a_killed_replica_goes_out_through_another_within_the_lea
             message: "Bitte um Termin (synthetisch)".to_owned(),
             reply_by: date_in_days(14),
             confirm_duplicate: false,
+            confirm_closed_capacity: false,
         }),
     )
     .await

@@ -365,6 +365,7 @@ fn seeds(ids: &Ids) -> Vec<(u8, u8, Vec<u8>)> {
             message: "Bitte Darlehen nach §22 Abs. 8 SGB II prüfen (synthetisch).".into(),
             reply_by: ids.reply_by.clone(),
             confirm_duplicate: false,
+            confirm_closed_capacity: false,
         }
         .encode_to_vec(),
     );
@@ -872,6 +873,7 @@ fn referral_request(ids: &Ids, to: &str, category: pb::ReferralCategory) -> pb::
         message: "Bitte prüfen (synthetisch).".into(),
         reply_by: ids.reply_by.clone(),
         confirm_duplicate: false,
+        confirm_closed_capacity: false,
     }
 }
 

@@ -268,6 +268,7 @@ async fn two_hub_processes_split_the_outbox_and_send_every_mail_exactly_once() {
                 message: format!("Vermittlung {i} (synthetisch)"),
                 reply_by: date_in_days(14),
                 confirm_duplicate: true,
+                confirm_closed_capacity: false,
             };
             bounded("CreateReferral", client.create_referral(req)).await.expect("CreateReferral")
         });

@@ -73,6 +73,8 @@ text_enum!(
         OrgDeactivate = "org.deactivate",
         /// An organisation was reactivated.
         OrgReactivate = "org.reactivate",
+        /// An organisation stated its capacity (and office hours).
+        OrgCapacity = "org.capacity",
         /// A staff account was added.
         StaffAdd = "staff.add",
         /// A staff account was disabled.

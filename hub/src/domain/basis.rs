@@ -172,6 +172,8 @@ mod tests {
             created_at: Instant::from_millis(0),
             updated_at: Instant::from_millis(0),
             links_valid_from: None,
+            capacity: Vec::new(),
+            capacity_updated_at: None,
         }
     }
 

@@ -113,6 +113,42 @@ pub struct Organisation {
     /// that went to a wrong address stop working).
     #[serde(default)]
     pub links_valid_from: Option<Instant>,
+    /// What the organisation can take on, per category, as it says itself; a category not listed is
+    /// open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<CategoryCapacity>,
+    /// When the organisation last said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_updated_at: Option<Instant>,
+}
+
+/// How much a partner can take on in one category: open, a waiting list, or closed for now. Gravity's
+/// closed-loop referral work and Open Referral ask for it on the target: a referral to a partner that
+/// cannot take anyone this month helps nobody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Capacity {
+    /// Takes new referrals.
+    Open,
+    /// Takes them onto a waiting list of about this many weeks (1-52).
+    Waitlist {
+        /// Weeks.
+        weeks: u8,
+    },
+    /// Takes none for now.
+    Closed,
+}
+
+/// The longest waiting list a partner can state, in weeks.
+pub const MAX_WAITLIST_WEEKS: u8 = 52;
+
+/// One category's capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryCapacity {
+    /// The category.
+    pub category: ReferralCategory,
+    /// Its capacity.
+    pub capacity: Capacity,
 }
 
 impl Organisation {
@@ -129,6 +165,8 @@ impl Organisation {
             created_at: now,
             updated_at: now,
             links_valid_from: None,
+            capacity: Vec::new(),
+            capacity_updated_at: None,
         }
     }
 
@@ -149,11 +187,95 @@ impl Organisation {
     pub fn accepts(&self, category: ReferralCategory) -> bool {
         self.accepted.contains(&category)
     }
+
+    /// Its capacity in `category` (open unless it said otherwise).
+    pub fn capacity_for(&self, category: ReferralCategory) -> Capacity {
+        self.capacity.iter().find(|c| c.category == category).map_or(Capacity::Open, |c| c.capacity)
+    }
+
+    /// The organisation states its capacity (replacing what it said before) and, when given, its
+    /// office hours. Each category must be one it accepts, once; a waiting list runs 1-52 weeks.
+    pub fn set_capacity(
+        &mut self,
+        capacity: Vec<CategoryCapacity>,
+        office_hours: Option<String>,
+        now: Instant,
+    ) -> Result<(), FieldError> {
+        for (i, c) in capacity.iter().enumerate() {
+            let field = format!("capacities[{i}]");
+            if !self.accepts(c.category) {
+                return Err(FieldError::new(
+                    format!("{field}.category"),
+                    "is not a category this organisation accepts",
+                )
+                .de("Diese Art von Vermittlung nimmt die Organisation laut Verzeichnis nicht an."));
+            }
+            if capacity[..i].iter().any(|o| o.category == c.category) {
+                return Err(
+                    FieldError::new(format!("{field}.category"), "is listed twice").de("Ist doppelt angegeben.")
+                );
+            }
+            if let Capacity::Waitlist { weeks } = c.capacity
+                && !(1..=MAX_WAITLIST_WEEKS).contains(&weeks)
+            {
+                return Err(FieldError::new(format!("{field}.waitlist_weeks"), "must be 1-52 weeks")
+                    .de("Bitte eine Wartezeit von 1 bis 52 Wochen angeben."));
+            }
+        }
+        if let Some(hours) = office_hours {
+            self.office_hours = text(&hours, 0, 200).map_err(|e| e.within("office_hours"))?;
+        }
+        self.capacity = capacity.into_iter().filter(|c| c.capacity != Capacity::Open).collect();
+        self.capacity_updated_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capacity_is_per_accepted_category_and_open_unless_said_otherwise() {
+        let spec = OrgSpec {
+            id: OrgId::parse("beratung-test").expect("id"),
+            name: "Beratung".into(),
+            kind: OrgKind::DebtCounselling,
+            accepted: vec![ReferralCategory::DebtCounselling],
+            delivery: Delivery::Grpc,
+            office_hours: String::new(),
+        };
+        let mut org = Organisation::register(spec, Instant::from_millis(0));
+        let c = |capacity| CategoryCapacity { category: ReferralCategory::DebtCounselling, capacity };
+        assert_eq!(org.capacity_for(ReferralCategory::DebtCounselling), Capacity::Open);
+        org.set_capacity(vec![c(Capacity::Waitlist { weeks: 6 })], Some("Di 9-12".into()), Instant::from_millis(1))
+            .expect("valid");
+        assert_eq!(org.capacity_for(ReferralCategory::DebtCounselling), Capacity::Waitlist { weeks: 6 });
+        assert_eq!(org.office_hours, "Di 9-12");
+        let refused = |org: &mut Organisation, entries| org.set_capacity(entries, None, Instant::from_millis(2));
+        assert_eq!(
+            refused(&mut org, vec![c(Capacity::Waitlist { weeks: 0 })]).unwrap_err().field,
+            "capacities[0].waitlist_weeks"
+        );
+        assert_eq!(
+            refused(&mut org, vec![c(Capacity::Waitlist { weeks: 53 })]).unwrap_err().field,
+            "capacities[0].waitlist_weeks"
+        );
+        assert_eq!(
+            refused(&mut org, vec![c(Capacity::Closed), c(Capacity::Open)]).unwrap_err().field,
+            "capacities[1].category"
+        );
+        let other = CategoryCapacity { category: ReferralCategory::ReplacementHousing, capacity: Capacity::Closed };
+        assert_eq!(refused(&mut org, vec![other]).unwrap_err().field, "capacities[0].category");
+        assert_eq!(
+            org.capacity_for(ReferralCategory::DebtCounselling),
+            Capacity::Waitlist { weeks: 6 },
+            "a refusal changes nothing"
+        );
+        refused(&mut org, vec![c(Capacity::Open)]).expect("open again");
+        assert!(org.capacity.is_empty(), "open is not stored");
+    }
 
     #[test]
     fn email_addresses() {

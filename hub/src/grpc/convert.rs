@@ -1,6 +1,7 @@
 //! Proto <-> domain, in one place. Inbound conversions parse every field and name it in the error;
 //! outbound conversions name every field, so a new proto field shows up here first.
 
+use crate::domain::org::{Capacity, CategoryCapacity};
 use hub_proto::v1 as pb;
 
 use crate::domain::FieldError;
@@ -351,7 +352,34 @@ pub fn org_to_pb(o: &Organisation) -> pb::Organisation {
         active: o.active,
         created_at: ts(o.created_at),
         updated_at: ts(o.updated_at),
+        capacities: o.capacity.iter().map(capacity_to_pb).collect(),
+        capacity_updated_at: o.capacity_updated_at.and_then(ts),
     }
+}
+
+fn capacity_to_pb(c: &CategoryCapacity) -> pb::CategoryCapacity {
+    let (state, weeks) = match c.capacity {
+        Capacity::Open => (pb::CapacityState::Open, 0),
+        Capacity::Waitlist { weeks } => (pb::CapacityState::Waitlist, u32::from(weeks)),
+        Capacity::Closed => (pb::CapacityState::Closed, 0),
+    };
+    pb::CategoryCapacity { category: referral_category_pb(c.category), state: state as i32, waitlist_weeks: weeks }
+}
+
+/// One category's capacity from proto; the domain checks the weeks' range and the category
+/// ([`crate::domain::org::Organisation::set_capacity`]).
+pub fn capacity(c: &pb::CategoryCapacity, field: &str) -> Result<CategoryCapacity, FieldError> {
+    let category = referral_category(c.category, &format!("{field}.category"))?;
+    let weeks = |w: u32| u8::try_from(w).unwrap_or(u8::MAX);
+    let capacity = match pb::CapacityState::try_from(c.state) {
+        Ok(pb::CapacityState::Open) => Capacity::Open,
+        Ok(pb::CapacityState::Waitlist) => Capacity::Waitlist { weeks: weeks(c.waitlist_weeks) },
+        Ok(pb::CapacityState::Closed) => Capacity::Closed,
+        Ok(pb::CapacityState::Unspecified) | Err(_) => {
+            return Err(FieldError::new(format!("{field}.state"), "must be set to one of the defined values"));
+        }
+    };
+    Ok(CategoryCapacity { category, capacity })
 }
 
 /// Organisation spec from proto. `kind_required` is false on update (the kind is fixed).

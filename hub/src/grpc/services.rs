@@ -96,6 +96,24 @@ impl pb::directory_service_server::DirectoryService for Api {
         Ok(Response::new(pb::UpdateOrganisationResponse { organisation: Some(cv::org_to_pb(&org)) }))
     }
 
+    async fn set_capacity(
+        &self,
+        req: Request<pb::SetCapacityRequest>,
+    ) -> Result<Response<pb::SetCapacityResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("SetCapacity", &mut m, |m| &mut m.idempotency_key)?;
+        let capacity = m
+            .capacities
+            .iter()
+            .enumerate()
+            .map(|(i, c)| cv::capacity(c, &format!("capacities[{i}]")))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(invalid)?;
+        let org = self.hub.set_capacity(&caller, &idem, capacity, m.office_hours).await?;
+        Ok(Response::new(pb::SetCapacityResponse { organisation: Some(cv::org_to_pb(&org)) }))
+    }
+
     async fn deactivate_organisation(
         &self,
         req: Request<pb::DeactivateOrganisationRequest>,
@@ -368,6 +386,7 @@ impl pb::referral_service_server::ReferralService for Api {
                 message: m.message.clone(),
                 reply_by: cv::day_opt(&m.reply_by, "reply_by")?,
                 confirm_duplicate: m.confirm_duplicate,
+                confirm_closed: m.confirm_closed_capacity,
             })
         };
         let new = parse().map_err(invalid)?;

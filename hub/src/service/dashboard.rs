@@ -1405,6 +1405,7 @@ mod tests {
             message: "Bitte prüfen".into(),
             reply_by: Some(today.plus_days(2)),
             confirm_duplicate: false,
+            confirm_closed: false,
         };
         let sent = hub.create_referral(&fs, &idem(), new).await?.referral;
         th.advance_days(1);

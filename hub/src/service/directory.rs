@@ -12,6 +12,7 @@
 //! served by a replica that did not make the change.
 
 use crate::domain::audit::{AuditAction, AuditDetail};
+use crate::domain::org::CategoryCapacity;
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
@@ -128,6 +129,23 @@ impl Hub {
         let id = spec.id.clone();
         self.change_org(caller, idem, &id, AuditAction::OrgUpdate, move |org, now| {
             org.update(spec, now);
+            Ok(())
+        })
+        .await
+    }
+
+    /// The calling organisation states its capacity per category and, when given, its office hours
+    /// ([`Organisation::set_capacity`]); only for itself, never the operator.
+    pub async fn set_capacity(
+        &self,
+        caller: &Caller,
+        idem: &Idem,
+        capacity: Vec<CategoryCapacity>,
+        office_hours: Option<String>,
+    ) -> HubResult<Organisation> {
+        let id = caller.org()?.id.clone();
+        self.change_org(caller, idem, &id, AuditAction::OrgCapacity, move |org, now| {
+            org.set_capacity(capacity, office_hours, now)?;
             Ok(())
         })
         .await

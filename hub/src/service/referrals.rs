@@ -10,6 +10,7 @@ use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, NoteId, OrgId, ReferralId};
 use crate::domain::mail::{LinkReceipt, MailJob, MailKind};
 use crate::domain::note::Note;
+use crate::domain::org::Capacity;
 use crate::domain::projection::{CaseView, view_for_recipient};
 use crate::domain::referral::{
     Completion, Move, Reason, Referral, ReferralDraft, ReferralState, Side, check_move, check_request, note_text,
@@ -54,6 +55,8 @@ pub struct NewReferral {
     pub reply_by: Option<Day>,
     /// Send even though an open referral of the same category to the same recipient exists.
     pub confirm_duplicate: bool,
+    /// Send even though the recipient states it takes no referrals of this category for now.
+    pub confirm_closed: bool,
 }
 
 /// A referral as one caller sees it.
@@ -198,6 +201,21 @@ impl Hub {
             return Err(HubError::FailedPrecondition(Refusal2::new(
                 format!("recipient '{}' does not accept referrals of category {}", recipient.id, new.category),
                 format!("{} nimmt keine Vermittlungen „{}“ an.", recipient.name, crate::labels::category(new.category)),
+            )));
+        }
+        if !new.confirm_closed && recipient.capacity_for(new.category) == Capacity::Closed {
+            return Err(HubError::FailedPrecondition(Refusal2::new(
+                format!(
+                    "recipient '{}' takes no referrals of category {} for now (its capacity); set \
+                     confirm_closed_capacity to send anyway",
+                    recipient.id, new.category
+                ),
+                format!(
+                    "{} nimmt derzeit keine Vermittlungen „{}“ an. Wenn Sie trotzdem senden wollen, setzen Sie das \
+                     Häkchen „Trotzdem senden“.",
+                    recipient.name,
+                    crate::labels::category(new.category)
+                ),
             )));
         }
         let now = self.now();

@@ -182,6 +182,7 @@ pub fn referral_request(
         message: "Bitte um Pruefung (synthetischer Testfall)".to_owned(),
         reply_by: hub.date_in_days(14),
         confirm_duplicate: true,
+        confirm_closed_capacity: false,
     }
 }
 

@@ -223,6 +223,7 @@ pub fn referral_request(case_id: &str) -> CreateReferralRequest {
         message: "Bitte um Pruefung (synthetischer Testfall)".to_owned(),
         reply_by: date_in_days(14),
         confirm_duplicate: true,
+        confirm_closed_capacity: false,
     }
 }
 

@@ -95,6 +95,7 @@ const REFER: CaseForm = CaseForm {
         ("reply_by", "antwort_bis", "Antwort bis"),
         ("message", "nachricht", "Nachricht"),
         ("confirm_duplicate", "zweite_bestaetigt", "Zweite Vermittlung"),
+        ("confirm_closed_capacity", "trotz_aufnahmestopp", "Trotzdem senden"),
     ],
 };
 
@@ -230,6 +231,7 @@ pub async fn refer(State(state): State<DashState>, staff: Staff, Path(id): Path<
             message: form.one("nachricht").unwrap_or_default(),
             reply_by: form_day(&form, "antwort_bis")?,
             confirm_duplicate: form.one("zweite_bestaetigt").is_some(),
+            confirm_closed: form.one("trotz_aufnahmestopp").is_some(),
         };
         hub.create_referral(&caller, &idem, new).await.map(|_| ())
     })

@@ -1,0 +1,115 @@
+//! A partner's capacity: it states per category whether it takes referrals (open, a waiting list of
+//! some weeks, or closed for now) and its office hours; the directory carries it; a referral to a
+//! category it closed needs the Fachstelle's explicit confirmation.
+
+mod common;
+
+use common::*;
+
+fn entry(category: ReferralCategory, state: CapacityState, weeks: u32) -> CategoryCapacity {
+    CategoryCapacity { category: category as i32, state: state as i32, waitlist_weeks: weeks }
+}
+
+async fn set(
+    hub: &TestHub,
+    org: &str,
+    capacities: Vec<CategoryCapacity>,
+    hours: Option<&str>,
+) -> Result<Organisation, Status> {
+    directory(hub, org)
+        .await
+        .set_capacity(SetCapacityRequest {
+            idempotency_key: idem(),
+            capacities,
+            office_hours: hours.map(str::to_owned),
+        })
+        .await
+        .map(|r| r.into_inner().organisation.expect("organisation"))
+}
+
+#[tokio::test]
+async fn a_partner_states_its_capacity_the_directory_shows_it_and_a_closed_category_needs_confirmation() {
+    let hub = start().await;
+    let case = open_case(&hub).await;
+    let data = [DataCategory::Identity, DataCategory::Arrears];
+    record_consent(&hub, &case, &[orgs::SCHULDNERBERATUNG], &data).await;
+
+    // The debt counselling office is full this month.
+    let closed = vec![entry(ReferralCategory::DebtCounselling, CapacityState::Closed, 0)];
+    let org = set(&hub, orgs::SCHULDNERBERATUNG, closed, Some("Di, Do 09:00-12:00")).await.expect("SetCapacity");
+    assert_eq!(org.office_hours, "Di, Do 09:00-12:00");
+    assert!(org.capacity_updated_at.is_some());
+    // Everyone reads it in the directory.
+    let seen = directory(&hub, orgs::FACHSTELLE)
+        .await
+        .get_organisation(GetOrganisationRequest { organisation_id: orgs::SCHULDNERBERATUNG.to_owned() })
+        .await
+        .expect("GetOrganisation")
+        .into_inner()
+        .organisation
+        .expect("organisation");
+    assert_eq!(seen.capacities, vec![entry(ReferralCategory::DebtCounselling, CapacityState::Closed, 0)]);
+
+    // A referral there is refused with the reason, and goes with the confirmation.
+    let req = referral_request(&hub, &case.id, orgs::SCHULDNERBERATUNG, ReferralCategory::DebtCounselling, &data);
+    assert_status(
+        try_create_referral(&hub, req.clone()).await,
+        Code::FailedPrecondition,
+        &["no referrals of category DEBT_COUNSELLING", "confirm_closed_capacity"],
+    );
+    let sent = try_create_referral(&hub, CreateReferralRequest { confirm_closed_capacity: true, ..req }).await;
+    assert!(sent.is_ok(), "{sent:?}");
+
+    // A waiting list does not stop a referral; open again stores nothing.
+    let waitlist = vec![entry(ReferralCategory::DebtCounselling, CapacityState::Waitlist, 6)];
+    let org = set(&hub, orgs::SCHULDNERBERATUNG, waitlist, None).await.expect("SetCapacity");
+    assert_eq!(org.office_hours, "Di, Do 09:00-12:00", "unset office hours are kept");
+    assert_eq!(org.capacities[0].waitlist_weeks, 6);
+    let req = referral_request(&hub, &case.id, orgs::SCHULDNERBERATUNG, ReferralCategory::DebtCounselling, &data);
+    assert!(try_create_referral(&hub, req).await.is_ok());
+    let org = set(&hub, orgs::SCHULDNERBERATUNG, vec![], None).await.expect("SetCapacity");
+    assert!(org.capacities.is_empty());
+}
+
+#[tokio::test]
+async fn bad_capacity_is_refused_at_its_field_and_changes_nothing() {
+    let hub = start().await;
+    let before = set(
+        &hub,
+        orgs::SCHULDNERBERATUNG,
+        vec![entry(ReferralCategory::DebtCounselling, CapacityState::Waitlist, 4)],
+        None,
+    )
+    .await
+    .expect("SetCapacity");
+    for (capacities, field) in [
+        (vec![entry(ReferralCategory::DebtCounselling, CapacityState::Waitlist, 0)], "capacities[0].waitlist_weeks"),
+        (vec![entry(ReferralCategory::DebtCounselling, CapacityState::Waitlist, 53)], "capacities[0].waitlist_weeks"),
+        (vec![entry(ReferralCategory::DebtCounselling, CapacityState::Unspecified, 0)], "capacities[0].state"),
+        (vec![entry(ReferralCategory::Ksd, CapacityState::Closed, 0)], "capacities[0].category"),
+        (
+            vec![
+                entry(ReferralCategory::DebtCounselling, CapacityState::Closed, 0),
+                entry(ReferralCategory::DebtCounselling, CapacityState::Open, 0),
+            ],
+            "capacities[1].category",
+        ),
+    ] {
+        assert_status(set(&hub, orgs::SCHULDNERBERATUNG, capacities, None).await, Code::InvalidArgument, &[field]);
+    }
+    let long_hours = "x".repeat(201);
+    assert_status(
+        set(&hub, orgs::SCHULDNERBERATUNG, vec![], Some(&long_hours)).await,
+        Code::InvalidArgument,
+        &["office_hours"],
+    );
+    let after = directory(&hub, orgs::FACHSTELLE)
+        .await
+        .get_organisation(GetOrganisationRequest { organisation_id: orgs::SCHULDNERBERATUNG.to_owned() })
+        .await
+        .expect("GetOrganisation")
+        .into_inner()
+        .organisation
+        .expect("organisation");
+    assert_eq!(after.capacities, before.capacities, "a refused change stores nothing");
+}
