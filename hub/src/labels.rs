@@ -353,6 +353,17 @@ pub fn role(r: PersonRole) -> &'static str {
     }
 }
 
+/// A partner's capacity in one category, as it states it.
+pub fn capacity(c: crate::domain::org::Capacity) -> String {
+    use crate::domain::org::Capacity as C;
+    match c {
+        C::Open => "nimmt Vermittlungen an".to_owned(),
+        C::Waitlist { weeks: 1 } => "Warteliste, etwa 1 Woche".to_owned(),
+        C::Waitlist { weeks } => format!("Warteliste, etwa {weeks} Wochen"),
+        C::Closed => "nimmt derzeit keine Vermittlungen an".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;

@@ -1,9 +1,11 @@
 //! A partner's capacity: it states per category whether it takes referrals (open, a waiting list of
 //! some weeks, or closed for now) and its office hours; the directory carries it; a referral to a
-//! category it closed needs the Fachstelle's explicit confirmation.
+//! category it closed needs the Fachstelle's explicit confirmation, over the API and on the case page.
 
+mod browser;
 mod common;
 
+use browser::Browser;
 use common::*;
 
 fn entry(category: ReferralCategory, state: CapacityState, weeks: u32) -> CategoryCapacity {
@@ -112,4 +114,64 @@ async fn bad_capacity_is_refused_at_its_field_and_changes_nothing() {
         .organisation
         .expect("organisation");
     assert_eq!(after.capacities, before.capacities, "a refused change stores nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_page_shows_capacity_and_refers_to_a_closed_partner_only_when_confirmed() {
+    const PASSWORD: &str = "Synthetisch-Passwort-2026";
+    let hub = start().await;
+    hub.add_staff(orgs::FACHSTELLE, "j.weber", "Jana Weber (synthetisch)", PASSWORD).await.expect("staff");
+    let case = open_case(&hub).await;
+    record_consent(&hub, &case, &[orgs::SCHULDNERBERATUNG], &[DataCategory::Identity]).await;
+    let closed = vec![entry(ReferralCategory::DebtCounselling, CapacityState::Closed, 0)];
+    set(&hub, orgs::SCHULDNERBERATUNG, closed, None).await.expect("SetCapacity");
+    let waitlist = vec![entry(ReferralCategory::SocialPedagogicalSupport, CapacityState::Waitlist, 6)];
+    set(&hub, orgs::TRAEGER, waitlist, None).await.expect("SetCapacity");
+
+    let b = Browser::start(&format!("https://localhost:{}", hub.dashboard_addr().port())).await;
+    b.sign_in("j.weber", PASSWORD).await;
+    b.goto(&format!("/faelle/{}", case.id)).await;
+    let shown = b.text("form#ueberweisen #aufnahme").await;
+    assert!(shown.contains("nimmt derzeit keine Vermittlungen an") && shown.contains("Schuldnerberatung"), "{shown}");
+    assert!(shown.contains("Warteliste, etwa 6 Wochen"), "{shown}");
+
+    // Sent without the confirmation: refused above the form, the input kept.
+    b.select("form#ueberweisen select[name=\"empfaenger\"]", orgs::SCHULDNERBERATUNG).await;
+    b.select("form#ueberweisen select[name=\"kategorie\"]", "DEBT_COUNSELLING").await;
+    b.check("form#ueberweisen input[name=\"daten\"][value=\"IDENTITY\"]").await;
+    b.fill("form#ueberweisen [name=\"nachricht\"]", "Bitte um Termin (synthetisch)").await;
+    b.click_and_wait("form#ueberweisen button[type=\"submit\"]").await;
+    let refused = b.text(".fehlerliste").await;
+    assert!(refused.contains("nimmt derzeit keine Vermittlungen „Schuldnerberatung“ an"), "{refused}");
+    assert_eq!(b.text("form#ueberweisen [name=\"nachricht\"]").await, "Bitte um Termin (synthetisch)", "input kept");
+    b.check_page("fall-aufnahmestopp").await;
+    assert!(try_referrals(&hub, &case.id).await.is_empty(), "nothing was sent");
+
+    // Confirmed: sent.
+    b.check("form#ueberweisen input[name=\"trotz_aufnahmestopp\"]").await;
+    b.click_and_wait("form#ueberweisen button[type=\"submit\"]").await;
+    assert!(b.path().await.ends_with("?erledigt=ueberweisen"), "{}", b.text("main").await);
+    assert_eq!(try_referrals(&hub, &case.id).await.len(), 1);
+
+    // The partner page shows every partner's own statement.
+    b.goto("/partner").await;
+    let row = format!("tr.partner-zeile[data-partner=\"{}\"] td.aufnahme", orgs::SCHULDNERBERATUNG);
+    assert_eq!(b.text(&row).await, "Schuldnerberatung: nimmt derzeit keine Vermittlungen an");
+    b.check_page("partner-aufnahme").await;
+    b.close().await;
+}
+
+/// The referrals of a case, as the Fachstelle lists them.
+async fn try_referrals(hub: &TestHub, case_id: &str) -> Vec<ReferralSummary> {
+    referrals(hub, orgs::FACHSTELLE)
+        .await
+        .list_referrals(ListReferralsRequest {
+            mailbox: Mailbox::All as i32,
+            case_id: case_id.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("ListReferrals")
+        .into_inner()
+        .referrals
 }

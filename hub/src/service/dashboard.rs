@@ -373,6 +373,8 @@ pub struct PartnerOption {
     pub kind: OrgKind,
     /// Categories it accepts.
     pub accepted: Vec<ReferralCategory>,
+    /// What it can take on, where it said it is not open.
+    pub capacity: Vec<crate::domain::org::CategoryCapacity>,
 }
 
 /// A referral of the case page, with its thread.
@@ -573,6 +575,8 @@ pub struct PartnerRow {
     pub median_ack_days: Option<f64>,
     /// Median days from sending to the first decision (ACCEPTED or DECLINED).
     pub median_decide_days: Option<f64>,
+    /// What it can take on, where it said it is not open.
+    pub capacity: Vec<crate::domain::org::CategoryCapacity>,
 }
 
 /// The median of `values` (the mean of the middle two for an even count); `None` when empty.
@@ -1155,6 +1159,7 @@ impl Hub {
                 name: o.name.clone(),
                 kind: o.kind,
                 accepted: o.accepted.clone(),
+                capacity: o.capacity.clone(),
             })
             .collect();
         partners.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
@@ -1219,6 +1224,7 @@ pub fn partner_row(names: &BTreeMap<OrgId, String>, o: &Organisation, sent: &[&R
         overdue: sent.iter().filter(|r| r.is_overdue(today)).count(),
         median_ack_days: median(sent.iter().filter_map(|r| days_to_first(r, &[S::Received])).collect()),
         median_decide_days: median(sent.iter().filter_map(|r| days_to_first(r, &[S::Accepted, S::Declined])).collect()),
+        capacity: o.capacity.clone(),
     }
 }
 

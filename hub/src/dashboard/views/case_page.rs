@@ -367,6 +367,23 @@ impl<'a> View<'a> {
     }
 
     /// The partners to refer to, the one sent back chosen.
+    /// The partners that said they are not open in some category: name, category and capacity, in
+    /// words; and whether any of them is closed (the form then offers "Trotzdem senden").
+    fn limited_partners(&self) -> (Vec<(String, &'static str, String)>, bool) {
+        let mut closed = false;
+        let lines = self
+            .m
+            .partners
+            .iter()
+            .flat_map(|p| p.capacity.iter().map(move |c| (p, c)))
+            .map(|(p, c)| {
+                closed |= c.capacity == crate::domain::org::Capacity::Closed;
+                (p.name.clone(), labels::category(c.category), labels::capacity(c.capacity))
+            })
+            .collect();
+        (lines, closed)
+    }
+
     fn recipients(&self, f: &FormState<'_>) -> Vec<Choice> {
         self.m
             .partners

@@ -36,6 +36,7 @@ mod tests {
             overdue: 1,
             median_ack_days: Some(1.5),
             median_decide_days: None,
+            capacity: vec![],
         }];
         let ctx = Ctx { today: Day::parse("2026-01-20").unwrap(), csrf: "t".into(), staff_name: "S".into() };
         let html = render(&rows, &ctx);
