@@ -762,6 +762,7 @@ mod tests {
                 name: jc.name.clone(),
                 kind: OrgKind::Jobcenter,
                 accepted: vec![ReferralCategory::RentDebtTakeoverSgb2],
+                capacity: vec![],
             }],
             org_names,
             colleagues: vec![],
