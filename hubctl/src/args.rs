@@ -56,6 +56,9 @@ pub struct Cli {
 pub enum Command {
     /// List the partner directory.
     Orgs(OrgsArgs),
+    /// State what this organisation can take on per category (replaces what it said before; a
+    /// category not named is open), and optionally its office hours.
+    Capacity(CapacityArgs),
     /// List referrals addressed to this organisation.
     Inbox(MailboxFilter),
     /// List referrals this organisation sent.
@@ -384,6 +387,33 @@ pub struct OrgsArgs {
     /// Include deactivated organisations.
     #[arg(long)]
     pub inactive: bool,
+}
+
+/// Options of `capacity`.
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// A category that takes no referrals for now (repeatable).
+    #[arg(long, value_name = "CATEGORY", value_parser = names::parse::<ReferralCategory>)]
+    pub closed: Vec<ReferralCategory>,
+
+    /// A category with a waiting list of about WEEKS weeks, 1-52 (repeatable).
+    #[arg(long, value_name = "CATEGORY=WEEKS", value_parser = waitlist)]
+    pub waitlist: Vec<(ReferralCategory, u32)>,
+
+    /// New office hours (at most 200 characters); without it they stay as they are.
+    #[arg(long, value_name = "TEXT")]
+    pub office_hours: Option<String>,
+
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+/// `CATEGORY=WEEKS`, e.g. `DEBT_COUNSELLING=6`.
+fn waitlist(input: &str) -> Result<(ReferralCategory, u32), String> {
+    let (category, weeks) =
+        input.split_once('=').ok_or_else(|| format!("'{input}': expected CATEGORY=WEEKS, e.g. DEBT_COUNSELLING=6"))?;
+    let weeks = weeks.trim().parse().map_err(|_| format!("'{weeks}' is not a number of weeks"))?;
+    Ok((names::parse::<ReferralCategory>(category.trim())?, weeks))
 }
 
 /// Filters shared by `inbox`, `outbox` and `list`.

@@ -10,10 +10,10 @@ use hub_proto::v1::directory_service_client::DirectoryServiceClient;
 use hub_proto::v1::notice_service_client::NoticeServiceClient;
 use hub_proto::v1::referral_service_client::ReferralServiceClient;
 use hub_proto::v1::{
-    AddNoteRequest, CompletionOutcome, CreateReferralRequest, EraseCaseRequest, GetReferralRequest,
-    ListDeliveriesRequest, ListNotesRequest, ListNoticeStatusesRequest, ListOpenNoticesRequest,
+    AddNoteRequest, CapacityState, CategoryCapacity, CompletionOutcome, CreateReferralRequest, EraseCaseRequest,
+    GetReferralRequest, ListDeliveriesRequest, ListNotesRequest, ListNoticeStatusesRequest, ListOpenNoticesRequest,
     ListOrganisationsRequest, ListReferralsRequest, Mailbox, OrganisationKind, ReasonCode, Referral, ReferralMove,
-    ReferralSummary, RequeueDeliveryRequest, TakeUpNoticeRequest, TransitionReferralRequest,
+    ReferralSummary, RequeueDeliveryRequest, SetCapacityRequest, TakeUpNoticeRequest, TransitionReferralRequest,
 };
 use serde_json::{Value, json};
 use tonic::Code;
@@ -59,6 +59,33 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
                 || render::organisations_table(&organisations),
                 || Value::Array(organisations.iter().map(render::organisation_json).collect()),
             )
+        }
+        Command::Capacity(args) => {
+            let mut directory = DirectoryServiceClient::new(hub.channel());
+            let key = idempotency_key(&args.mutation);
+            let state = |category: &hub_proto::v1::ReferralCategory, state: CapacityState, weeks: u32| {
+                CategoryCapacity { category: *category as i32, state: state as i32, waitlist_weeks: weeks }
+            };
+            let capacities = args
+                .closed
+                .iter()
+                .map(|c| state(c, CapacityState::Closed, 0))
+                .chain(args.waitlist.iter().map(|(c, weeks)| state(c, CapacityState::Waitlist, *weeks)))
+                .collect();
+            let request = SetCapacityRequest {
+                idempotency_key: key.clone(),
+                capacities,
+                office_hours: args.office_hours.clone(),
+            };
+            let organisation = directory
+                .set_capacity(hub.request(request))
+                .await
+                .inspect_err(|status| retry_hint(status, &key))?
+                .into_inner()
+                .organisation
+                .ok_or_else(|| anyhow::anyhow!("the hub answered without the organisation"))?;
+            let organisations = [organisation];
+            out.emit(|| render::organisations_table(&organisations), || render::organisation_json(&organisations[0]))
         }
         Command::Inbox(filter) => {
             let list = list_referrals(&hub, &mut referrals, Mailbox::Inbox, filter).await?;

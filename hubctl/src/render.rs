@@ -10,9 +10,10 @@
 //! the separate explicit consent they need covers the recipient.
 
 use hub_proto::v1::{
-    CaseView, Channel, CompletionOutcome, CompletionResult, DataCategory, Disclosure, Event, EventKind, Gender,
-    LegalBasisKind, Note, Organisation, OrganisationKind, OutcomeSummary, PersonRole, ReasonCode, Referral,
-    ReferralCategory, ReferralMove, ReferralState, ReferralSummary, Stadtbezirk, ThreatStage, Transition,
+    CapacityState, CaseView, CategoryCapacity, Channel, CompletionOutcome, CompletionResult, DataCategory, Disclosure,
+    Event, EventKind, Gender, LegalBasisKind, Note, Organisation, OrganisationKind, OutcomeSummary, PersonRole,
+    ReasonCode, Referral, ReferralCategory, ReferralMove, ReferralState, ReferralSummary, Stadtbezirk, ThreatStage,
+    Transition,
 };
 use prost_types::Timestamp;
 use serde_json::{Value, json};
@@ -135,7 +136,7 @@ fn reason_json(raw: i32) -> Value {
 
 /// The directory as a table.
 pub fn organisations_table(organisations: &[Organisation]) -> String {
-    let mut table = Table::new(&["ID", "KIND", "CHANNEL", "ACTIVE", "NAME", "CATEGORIES"]);
+    let mut table = Table::new(&["ID", "KIND", "CHANNEL", "ACTIVE", "NAME", "CATEGORIES", "CAPACITY"]);
     for organisation in organisations {
         let channel = if organisation.channel_address.is_empty() {
             name_of::<Channel>(organisation.channel)
@@ -149,9 +150,25 @@ pub fn organisations_table(organisations: &[Organisation]) -> String {
             if organisation.active { "yes" } else { "no" }.to_owned(),
             organisation.name.clone(),
             or_dash(&names_of::<ReferralCategory>(&organisation.accepted_categories).join(",")),
+            if organisation.capacities.is_empty() {
+                "open".to_owned()
+            } else {
+                organisation.capacities.iter().map(capacity_text).collect::<Vec<_>>().join(",")
+            },
         ]);
     }
     table.render("no organisations")
+}
+
+/// `DEBT_COUNSELLING closed`, `SPD waitlist 6w`: one category's stated capacity.
+fn capacity_text(c: &CategoryCapacity) -> String {
+    let state = match CapacityState::try_from(c.state) {
+        Ok(CapacityState::Open) => "open".to_owned(),
+        Ok(CapacityState::Waitlist) => format!("waitlist {}w", c.waitlist_weeks),
+        Ok(CapacityState::Closed) => "closed".to_owned(),
+        Ok(CapacityState::Unspecified) | Err(_) => format!("UNKNOWN({})", c.state),
+    };
+    format!("{} {state}", name_of::<ReferralCategory>(c.category))
 }
 
 /// One organisation as JSON.
@@ -164,6 +181,7 @@ pub fn organisation_json(organisation: &Organisation) -> Value {
         "channel": name_of::<Channel>(organisation.channel),
         "channel_address": opt_str(&organisation.channel_address),
         "office_hours": opt_str(&organisation.office_hours),
+        "capacity": organisation.capacities.iter().map(capacity_text).collect::<Vec<_>>(),
         "active": organisation.active,
         "created_at": when_json(organisation.created_at.as_ref()),
         "updated_at": when_json(organisation.updated_at.as_ref()),

@@ -4,6 +4,7 @@
 
 mod browser;
 mod common;
+mod process;
 
 use browser::Browser;
 use common::*;
@@ -174,4 +175,46 @@ async fn try_referrals(hub: &TestHub, case_id: &str) -> Vec<ReferralSummary> {
         .expect("ListReferrals")
         .into_inner()
         .referrals
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_states_its_capacity_with_hubctl() {
+    use hub::domain::ids::OrgId;
+    use hub::pki::{self, PkiDir};
+    let hub = start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = pki::load_ca(&PkiDir::in_data_dir(hub.data_dir())).expect("CA");
+    let pair = pki::org_cert(&ca, &OrgId::parse(orgs::SCHULDNERBERATUNG).expect("org id")).expect("certificate");
+    let file = |name: &str| dir.path().join(name);
+    std::fs::write(file("ca.pem"), hub.ca_pem()).expect("write CA");
+    std::fs::write(file("org.pem"), pair.cert).expect("write cert");
+    std::fs::write(file("org.key"), pair.key).expect("write key");
+    let mut command = std::process::Command::new(process::hubctl_binary());
+    command
+        .arg("--hub")
+        .arg(format!("https://127.0.0.1:{}", hub.addr().port()))
+        .args(["--tls-name", "localhost", "--ca"])
+        .arg(file("ca.pem"))
+        .arg("--cert")
+        .arg(file("org.pem"))
+        .arg("--key")
+        .arg(file("org.key"))
+        .args(["--json", "capacity", "--waitlist", "debt-counselling=6", "--office-hours", "Mi 14-16 Uhr"])
+        .env_remove("HUBCTL_HUB")
+        .env_remove("HUBCTL_CA")
+        .env_remove("HUBCTL_CERT")
+        .env_remove("HUBCTL_KEY")
+        .env_remove("HUBCTL_TLS_NAME");
+    let output = tokio::task::spawn_blocking(move || command.output().expect("hubctl runs")).await.expect("join");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(shown["capacity"], serde_json::json!(["DEBT_COUNSELLING waitlist 6w"]), "{stdout}");
+    assert_eq!(shown["office_hours"], "Mi 14-16 Uhr");
+    let stored = hub.store().org_by_id(&OrgId::parse(orgs::SCHULDNERBERATUNG).expect("id")).await.expect("read");
+    let stored = stored.expect("registered");
+    assert_eq!(
+        stored.capacity_for(hub::domain::vocab::ReferralCategory::DebtCounselling),
+        hub::domain::org::Capacity::Waitlist { weeks: 6 }
+    );
 }
