@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark suite of issue 8: builds `hub` and `hub-bench` in release mode, runs every scenario
+# The benchmark suite: builds `hub` and `hub-bench` in release mode, runs every scenario
 # against a real `hub serve` process and its reference back to back, and writes docs/benchmarks.md.
 #
 #   scripts/bench.sh                      # the whole suite, about 15 minutes on 2 cores

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the hub (issue 6) with a larger budget than the normal test suite and
+# Runs every fuzz target of the hub with a larger budget than the normal test suite and
 # prints, per target, the iterations, executions per second, panics and property violations.
 #
 #   scripts/fuzz.sh [ITERATIONS [SEED]]

@@ -1,4 +1,4 @@
-//! `hub-bench`: the benchmark suite of the Wohnungserhalt Hub (issue 8). Starts the real
+//! `hub-bench`: the benchmark suite of the Wohnungserhalt Hub. Starts the real
 //! `hub serve` as a separate process, drives it over mutual-TLS gRPC with certificates from the
 //! hub's own PKI, measures each scenario and its physical reference back to back, and writes
 //! `docs/benchmarks.md`. Run it through `scripts/bench.sh`.

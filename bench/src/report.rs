@@ -1,5 +1,5 @@
 //! The Markdown report: machine and versions, every measured run (hub and reference), and each
-//! target of issue 8 with its ratio and whether it is met.
+//! target with its ratio and whether it is met.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -111,7 +111,7 @@ pub fn write(path: &Path, header: &str, report: &Report) -> anyhow::Result<()> {
         .unwrap_or_default();
     let mut s = String::new();
     s.push_str(header);
-    s.push_str("\n## Targets (issue 8)\n\n| scenario | measure | value | target | met? |\n|---|---|---|---|---|\n");
+    s.push_str("\n## Targets\n\n| scenario | measure | value | target | met? |\n|---|---|---|---|---|\n");
     for c in &report.checks {
         let _ = writeln!(
             s,

@@ -1,4 +1,4 @@
-//! The scenarios of issue 8, each followed by its reference in the same run.
+//! The benchmark scenarios, each followed by its reference in the same run.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Fuzzing of the CSV importers (issue 6): mutated file bytes through what `hubctl arrears import`
+//! Fuzzing of the CSV importers: mutated file bytes through what `hubctl arrears import`
 //! and `hubctl court import` run before anything is sent (also with `--dry-run`): `csv::decode`, then
 //! `arrears::parse_file` and `court::parse_file` (the `;`-dialect reader, the header check, every
 //! cell parser: amounts, dates, months, yes/no, Stadtbezirke, stages, the consent rules), then the

@@ -1,5 +1,5 @@
 //! fuzzkit: a small, dependency-free, deterministic mutation fuzzer for the hub's parsers and
-//! validators (issue 6). It is included as a module by every fuzz target, so it needs no crate of
+//! validators. It is included as a module by every fuzz target, so it needs no crate of
 //! its own:
 //!
 //! ```ignore

@@ -1,4 +1,4 @@
-//! The Art. 15 GDPR access report (`hub report access`, issue 6): a case is played through a real
+//! The Art. 15 GDPR access report (`hub report access`): a case is played through a real
 //! hub over mTLS gRPC (consents, one revoked; a referral on consent and one on statute; reads by the
 //! recipients; a note), then the built `hub` binary reads the hub's database as the data protection
 //! officer would and writes the report as JSON and as German HTML. On SQLite by default, on

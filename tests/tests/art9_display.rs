@@ -1,4 +1,4 @@
-//! Art. 9 GDPR (issue 6): special categories of personal data (health data) need their own explicit
+//! Art. 9 GDPR: special categories of personal data (health data) need their own explicit
 //! consent and are shown separately everywhere. A case is played through a real hub over mTLS gRPC;
 //! then the partner page (over real HTTPS, reached through the link of a real mail), the mails and the
 //! Art. 15 access report (JSON and German HTML) are read, and each must keep the special categories in

@@ -1,4 +1,4 @@
-//! The tamper-evident audit trail (issue 6): every audit record is hash-chained to the one before,
+//! The tamper-evident audit trail: every audit record is hash-chained to the one before,
 //! the scheduled work seals the chain's head with the hub's Ed25519 key, and verification names
 //! where and how the trail was changed. Each tamper case changes the database directly with SQL, as
 //! someone with database access (but without the key in the data directory) could, and checks that

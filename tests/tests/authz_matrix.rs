@@ -1,4 +1,4 @@
-//! The authorisation matrix (issue 6): every RPC of the API × every kind of caller × own / foreign /
+//! The authorisation matrix: every RPC of the API × every kind of caller × own / foreign /
 //! non-existent object, against one hub, with the expected outcome written down once.
 //!
 //! * **RPCs** come from the API's descriptor (`hub_proto::FILE_DESCRIPTOR_SET`): an RPC without a

@@ -1,4 +1,4 @@
-//! Encryption at rest, erasure and master key rotation (issue 6), on the backend the run selects:
+//! Encryption at rest, erasure and master key rotation, on the backend the run selects:
 //! - no personal datum of a case, a consent, a referral, a note or a notice is stored in plain
 //!   (the raw database is searched for each one), yet every API still reads it and the tenancy
 //!   reference still finds its notice;

@@ -1,4 +1,4 @@
-//! Fuzzing of the configuration loader (issue 6): mutated `hub.toml` files through
+//! Fuzzing of the configuration loader: mutated `hub.toml` files through
 //! `hub::config::Config::load`, which parses the TOML and runs the checks the hub runs at start-up
 //! (`[sla]` category names, `[email]` and `[email.smtp]` rules).
 //!

@@ -1,4 +1,4 @@
-//! Fuzzing of the gRPC request validation (issue 6): mutated protobuf bytes, decoded with prost as
+//! Fuzzing of the gRPC request validation: mutated protobuf bytes, decoded with prost as
 //! tonic would decode them, handed to the hub's service implementation (`hub::grpc::services::Api`)
 //! in-process, with the caller identity in the request extensions exactly where the mTLS interceptor
 //! (`hub::grpc::identity::identify`) puts it.

@@ -1,4 +1,4 @@
-//! Fuzzing of the action-link tokens and receipts of the email channel (issue 6): mutated token and
+//! Fuzzing of the action-link tokens and receipts of the email channel: mutated token and
 //! receipt texts through `LinkKey::verify` and `LinkKey::verify_receipt`.
 //!
 //! Properties: no input panics; a mutated text that still verifies is exactly a token (or, for

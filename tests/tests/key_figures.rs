@@ -1,4 +1,4 @@
-//! The annual key figures (`hub report key-figures`, issue 7) over a synthetic year played through
+//! The annual key figures (`hub report key-figures`) over a synthetic year played through
 //! the real gRPC API: 30 cases opened in 2026 (one of them closed and erased afterwards) and one in
 //! 2027, with rent-debt takeovers decided by the Jobcenter and the social services, and two
 //! women's-counselling referrals. The totals are chosen so that some cells are 5 or more and some
