@@ -30,6 +30,18 @@ async fn set(
         .map(|r| r.into_inner().organisation.expect("organisation"))
 }
 
+/// An organisation as the Fachstelle reads it in the directory.
+async fn listed(hub: &TestHub, org: &str) -> Organisation {
+    directory(hub, orgs::FACHSTELLE)
+        .await
+        .get_organisation(GetOrganisationRequest { organisation_id: org.to_owned() })
+        .await
+        .expect("GetOrganisation")
+        .into_inner()
+        .organisation
+        .expect("organisation")
+}
+
 #[tokio::test]
 async fn a_partner_states_its_capacity_the_directory_shows_it_and_a_closed_category_needs_confirmation() {
     let hub = start().await;
@@ -43,14 +55,7 @@ async fn a_partner_states_its_capacity_the_directory_shows_it_and_a_closed_categ
     assert_eq!(org.office_hours, "Di, Do 09:00-12:00");
     assert!(org.capacity_updated_at.is_some());
     // Everyone reads it in the directory.
-    let seen = directory(&hub, orgs::FACHSTELLE)
-        .await
-        .get_organisation(GetOrganisationRequest { organisation_id: orgs::SCHULDNERBERATUNG.to_owned() })
-        .await
-        .expect("GetOrganisation")
-        .into_inner()
-        .organisation
-        .expect("organisation");
+    let seen = listed(&hub, orgs::SCHULDNERBERATUNG).await;
     assert_eq!(seen.capacities, vec![entry(ReferralCategory::DebtCounselling, CapacityState::Closed, 0)]);
 
     // A referral there is refused with the reason, and goes with the confirmation.
@@ -106,14 +111,7 @@ async fn bad_capacity_is_refused_at_its_field_and_changes_nothing() {
         Code::InvalidArgument,
         &["office_hours"],
     );
-    let after = directory(&hub, orgs::FACHSTELLE)
-        .await
-        .get_organisation(GetOrganisationRequest { organisation_id: orgs::SCHULDNERBERATUNG.to_owned() })
-        .await
-        .expect("GetOrganisation")
-        .into_inner()
-        .organisation
-        .expect("organisation");
+    let after = listed(&hub, orgs::SCHULDNERBERATUNG).await;
     assert_eq!(after.capacities, before.capacities, "a refused change stores nothing");
 }
 
@@ -146,13 +144,13 @@ async fn the_case_page_shows_capacity_and_refers_to_a_closed_partner_only_when_c
     assert!(refused.contains("nimmt derzeit keine Vermittlungen „Schuldnerberatung“ an"), "{refused}");
     assert_eq!(b.text("form#ueberweisen [name=\"nachricht\"]").await, "Bitte um Termin (synthetisch)", "input kept");
     b.check_page("fall-aufnahmestopp").await;
-    assert!(try_referrals(&hub, &case.id).await.is_empty(), "nothing was sent");
+    assert!(case_referrals(&hub, &case.id).await.is_empty(), "nothing was sent");
 
     // Confirmed: sent.
     b.check("form#ueberweisen input[name=\"trotz_aufnahmestopp\"]").await;
     b.click_and_wait("form#ueberweisen button[type=\"submit\"]").await;
     assert!(b.path().await.ends_with("?erledigt=ueberweisen"), "{}", b.text("main").await);
-    assert_eq!(try_referrals(&hub, &case.id).await.len(), 1);
+    assert_eq!(case_referrals(&hub, &case.id).await.len(), 1);
 
     // The partner page shows every partner's own statement.
     b.goto("/partner").await;
@@ -160,21 +158,6 @@ async fn the_case_page_shows_capacity_and_refers_to_a_closed_partner_only_when_c
     assert_eq!(b.text(&row).await, "Schuldnerberatung: nimmt derzeit keine Vermittlungen an");
     b.check_page("partner-aufnahme").await;
     b.close().await;
-}
-
-/// The referrals of a case, as the Fachstelle lists them.
-async fn try_referrals(hub: &TestHub, case_id: &str) -> Vec<ReferralSummary> {
-    referrals(hub, orgs::FACHSTELLE)
-        .await
-        .list_referrals(ListReferralsRequest {
-            mailbox: Mailbox::All as i32,
-            case_id: case_id.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .expect("ListReferrals")
-        .into_inner()
-        .referrals
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,20 +6,6 @@ mod common;
 use DataCategory as D;
 use common::*;
 
-async fn case_referrals(hub: &TestHub, case_id: &str) -> Vec<ReferralSummary> {
-    referrals(hub, orgs::FACHSTELLE)
-        .await
-        .list_referrals(ListReferralsRequest {
-            mailbox: Mailbox::All as i32,
-            case_id: case_id.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .expect("ListReferrals ALL")
-        .into_inner()
-        .referrals
-}
-
 fn pair(org: &str, c: D) -> String {
     format!("{org}/{}", category_name(c))
 }

@@ -165,6 +165,21 @@ pub async fn list_consents(hub: &TestHub, case_id: &str) -> Vec<Consent> {
         .consents
 }
 
+/// Every referral of a case, as the Fachstelle lists them.
+pub async fn case_referrals(hub: &TestHub, case_id: &str) -> Vec<ReferralSummary> {
+    referrals(hub, orgs::FACHSTELLE)
+        .await
+        .list_referrals(ListReferralsRequest {
+            mailbox: Mailbox::All as i32,
+            case_id: case_id.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("ListReferrals ALL")
+        .into_inner()
+        .referrals
+}
+
 /// A valid CreateReferral request, reply by in 14 days.
 pub fn referral_request(
     hub: &TestHub,
