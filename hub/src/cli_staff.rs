@@ -8,8 +8,8 @@ use std::sync::Arc;
 use clap::Subcommand;
 use hub::clock::SystemClock;
 use hub::config::Config;
-use hub::service::staff::{MIN_PASSWORD_CHARS, NewStaff};
-use hub::service::{Caller, Hub};
+use hub::service::Hub;
+use hub::service::staff::{AccountAdmin, MIN_PASSWORD_CHARS, NewStaff};
 
 /// Where the database is (the same settings as `serve`).
 #[derive(clap::Args)]
@@ -39,12 +39,17 @@ pub enum StaffCommand {
         /// Name recorded in the audit trail, e.g. "K. Meyer (Sachbearbeitung 3)".
         #[arg(long)]
         name: String,
-        /// The organisation the staff member works for (only Fachstelle staff see the dashboard).
+        /// The organisation the staff member works for: Fachstelle staff see the dashboard, partners
+        /// their inbox of referrals.
         #[arg(long)]
         org: String,
         /// Read the password from standard input instead of generating one.
         #[arg(long)]
         password_stdin: bool,
+        /// The account administers its organisation's staff accounts on the page "Mitarbeitende"
+        /// (make each organisation's first administrator this way).
+        #[arg(long)]
+        admin: bool,
     },
     /// Sets a new password (generated, or from standard input); ends the account's sessions.
     Passwd {
@@ -112,12 +117,12 @@ fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 
 /// Runs a `hub staff` command.
 pub async fn run(cmd: StaffCommand) -> anyhow::Result<()> {
-    let operator = Caller::Operator { staff: None };
+    let operator = AccountAdmin::Operator;
     match cmd {
-        StaffCommand::Add { db, user, name, org, password_stdin } => {
+        StaffCommand::Add { db, user, name, org, password_stdin, admin } => {
             let hub = open_hub(db).await?;
             let (pw, generated) = password(password_stdin)?;
-            let new = NewStaff { username: user, display_name: name, org, password: pw.clone() };
+            let new = NewStaff { username: user, display_name: name, org, password: pw.clone(), admin };
             let a = hub.add_staff(&operator, new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("created staff account {} ({}) for {}", a.username, a.display_name.as_str(), a.org);
             if generated {
@@ -147,10 +152,11 @@ pub async fn run(cmd: StaffCommand) -> anyhow::Result<()> {
         }
         StaffCommand::List { db } => {
             let accounts = open_hub(db).await?.list_staff(&operator).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("{:<24} {:<28} {:<32} state", "user", "organisation", "name");
+            println!("{:<24} {:<28} {:<32} {:<14} state", "user", "organisation", "name", "role");
             for a in accounts {
                 let state = if a.disabled { "disabled" } else { "active" };
-                println!("{:<24} {:<28} {:<32} {state}", a.username, a.org, a.display_name.as_str());
+                let role = if a.admin { "administrator" } else { "staff" };
+                println!("{:<24} {:<28} {:<32} {role:<14} {state}", a.username, a.org, a.display_name.as_str());
             }
         }
     }

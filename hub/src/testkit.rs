@@ -262,13 +262,23 @@ impl TestHub {
 
     /// Creates a dashboard account for staff of `org` (as the operator would with `hub staff add`).
     pub async fn add_staff(&self, org: &str, username: &str, name: &str, password: &str) -> anyhow::Result<()> {
+        self.add_account(org, username, name, password, false).await
+    }
+
+    /// Creates the first administrator of `org` (as the operator would with `hub staff add --admin`).
+    pub async fn add_org_admin(&self, org: &str, username: &str, name: &str, password: &str) -> anyhow::Result<()> {
+        self.add_account(org, username, name, password, true).await
+    }
+
+    async fn add_account(&self, org: &str, username: &str, name: &str, pw: &str, admin: bool) -> anyhow::Result<()> {
         let new = crate::service::staff::NewStaff {
             username: username.to_owned(),
             display_name: name.to_owned(),
             org: org.to_owned(),
-            password: password.to_owned(),
+            password: pw.to_owned(),
+            admin,
         };
-        self.hub.add_staff(&crate::service::Caller::Operator { staff: None }, new).await?;
+        self.hub.add_staff(&crate::service::staff::AccountAdmin::Operator, new).await?;
         Ok(())
     }
 

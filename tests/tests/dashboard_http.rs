@@ -10,7 +10,7 @@ use std::process::Stdio;
 use common::*;
 use hub::domain::ids::CaseId;
 use hub::domain::vocab::{DataCategory as Cat, ReferralCategory as RCat};
-use hub::service::Caller;
+use hub::service::staff::AccountAdmin;
 use hub::store::AuditQuery;
 
 mod process;
@@ -244,7 +244,7 @@ async fn sessions_end_when_idle_when_old_on_sign_out_and_when_the_account_is_dis
     // Disabling the account ends its sessions at once.
     b.sign_in("k.meyer", PASSWORD).await;
     assert_eq!(b.get("/").await.status, 200);
-    hub.hub().set_staff_disabled(&Caller::Operator { staff: None }, "k.meyer", true).await.expect("disable");
+    hub.hub().set_staff_disabled(&AccountAdmin::Operator, "k.meyer", true).await.expect("disable");
     assert!(signed_out(&b.get("/").await));
     assert_eq!(b.sign_in("k.meyer", PASSWORD).await.status, 401);
 }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::DashState;
 use super::form::FormData;
-use super::layout::{Frame, Nav, html, message_page, page, secure_headers};
+use super::layout::{Frame, Menu, Nav, html, message_page, page, secure_headers};
 use super::views::Ctx;
 use crate::service::HubError;
 use crate::service::staff::{SessionUser, may_use_dashboard};
@@ -21,14 +21,14 @@ use crate::service::staff::{SessionUser, may_use_dashboard};
 /// Domain: no other host or path can set or shadow it.
 pub const COOKIE: &str = "__Host-wh_session";
 
-/// A signed-in staff member of a Fachstelle: the only kind of user any page but the sign-in page
-/// is served to.
-pub struct Staff {
+/// A signed-in account of any organisation: a partner's clerk sees its inbox, an administrator the
+/// organisation's staff accounts, and everybody can sign out.
+pub struct Member {
     /// The session's staff member and the caller the service layer sees.
     pub user: SessionUser,
 }
 
-impl Staff {
+impl Member {
     /// What every view needs.
     pub fn ctx(&self, state: &DashState) -> Ctx {
         Ctx {
@@ -38,9 +38,14 @@ impl Staff {
         }
     }
 
-    /// The page frame for this staff member.
+    /// The page frame for this account, with its organisation's menu.
     pub fn frame(&self, nav: Nav) -> Frame<'_> {
-        Frame { staff_name: self.user.account.display_name.as_str(), csrf: &self.user.session.csrf, nav }
+        Frame {
+            staff_name: self.user.account.display_name.as_str(),
+            csrf: &self.user.session.csrf,
+            nav,
+            menu: Menu { fachstelle: may_use_dashboard(&self.user.caller), admin: self.user.account.admin },
+        }
     }
 
     /// Checks the form's CSRF token against the session's.
@@ -56,6 +61,25 @@ impl Staff {
                 Some(&self.frame(Nav::None)),
             )))
         }
+    }
+}
+
+/// A signed-in staff member of a Fachstelle: the only kind of user the Fachstelle's pages (cases,
+/// referrals sent, key figures) are served to.
+pub struct Staff(Member);
+
+impl Staff {
+    /// The Fachstelle staff member behind `member`, or the member back if it is not one.
+    pub fn of(member: Member) -> Result<Self, Box<Member>> {
+        if may_use_dashboard(&member.user.caller) { Ok(Self(member)) } else { Err(Box::new(member)) }
+    }
+}
+
+impl std::ops::Deref for Staff {
+    type Target = Member;
+
+    fn deref(&self) -> &Member {
+        &self.0
     }
 }
 
@@ -77,10 +101,7 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
-/// A signed-in user of any organisation (sign-out must work for everyone).
-pub struct AnyUser(pub SessionUser);
-
-impl FromRequestParts<DashState> for AnyUser {
+impl FromRequestParts<DashState> for Member {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &DashState) -> Result<Self, Self::Rejection> {
@@ -89,7 +110,7 @@ impl FromRequestParts<DashState> for AnyUser {
         let back = back.map(|p| p.as_str()).filter(|p| *p != "/");
         let Some(token) = session_token(&parts.headers) else { return Err(to_sign_in(back)) };
         match state.hub.session_user(&token).await {
-            Ok(Some(user)) => Ok(AnyUser(user)),
+            Ok(Some(user)) => Ok(Member { user }),
             Ok(None) => Err(to_sign_in(back)),
             Err(e) => Err(super::handlers::error_page(e, None)),
         }
@@ -100,23 +121,24 @@ impl FromRequestParts<DashState> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &DashState) -> Result<Self, Self::Rejection> {
-        let AnyUser(user) = AnyUser::from_request_parts(parts, state).await?;
-        if !may_use_dashboard(&user.caller) {
-            tracing::info!(user = %user.account.username, org = %user.account.org, "dashboard refused: not Fachstelle staff");
-            return Err(no_access(&user));
-        }
-        Ok(Staff { user })
+        let member = Member::from_request_parts(parts, state).await?;
+        Staff::of(member).map_err(|m| {
+            tracing::info!(user = %m.user.account.username, org = %m.user.account.org, "Fachstelle page refused: not Fachstelle staff");
+            no_access(&m)
+        })
     }
 }
 
-/// The answer to a signed-in user who is not Fachstelle staff: no data, only a way out.
-fn no_access(user: &SessionUser) -> Response {
-    let body = super::layout::message_body(
+/// The answer to a signed-in account that is not Fachstelle staff on a Fachstelle page: no data,
+/// only its own menu.
+fn no_access(member: &Member) -> Response {
+    message_page(
+        StatusCode::FORBIDDEN,
         "Kein Zugriff",
-        "Das Dashboard steht nur den Mitarbeitenden der Fachstelle Wohnungserhalt zur Verfügung.",
-        Some(&user.session.csrf),
-    );
-    html(StatusCode::FORBIDDEN, page("Kein Zugriff", None, &body))
+        "Diese Seite steht nur den Mitarbeitenden der Fachstelle Wohnungserhalt zur Verfügung. Die Vermittlungen \
+         an Ihre Stelle finden Sie unter „Eingang“.",
+        Some(&member.frame(Nav::None)),
+    )
 }
 
 /// The sign-in page, remembering the page `back` the browser asked for.
@@ -190,7 +212,7 @@ pub async fn sign_in(State(state): State<DashState>, form: FormData) -> Response
 }
 
 /// POST /abmelden: ends the session and clears the cookie.
-pub async fn sign_out(State(state): State<DashState>, AnyUser(user): AnyUser, form: FormData) -> Response {
+pub async fn sign_out(State(state): State<DashState>, Member { user }: Member, form: FormData) -> Response {
     let sent = form.one("csrf").unwrap_or_default();
     if !same_token(&sent, &user.session.csrf) {
         return message_page(StatusCode::FORBIDDEN, "Formular abgelaufen", "Bitte laden Sie die Seite neu.", None);

@@ -20,17 +20,42 @@ pub enum Nav {
     Partners,
     /// Key figures.
     Figures,
+    /// A partner's inbox of referrals.
+    Inbox,
+    /// The organisation's staff accounts (administrators only).
+    Accounts,
     /// No menu entry (sign-in, errors).
     None,
 }
 
-const MENU: &[MenuItem] = &[
+const FACHSTELLE_MENU: &[MenuItem] = &[
     MenuItem { nav: Nav::Today, href: "/", label: "Heute" },
     MenuItem { nav: Nav::Handoffs, href: "/uebergaben", label: "Vermittlungen" },
     MenuItem { nav: Nav::Cases, href: "/faelle", label: "Fälle" },
     MenuItem { nav: Nav::Partners, href: "/partner", label: "Partner" },
     MenuItem { nav: Nav::Figures, href: "/kennzahlen", label: "Kennzahlen" },
 ];
+
+const PARTNER_MENU: &[MenuItem] = &[MenuItem { nav: Nav::Inbox, href: "/eingang", label: "Eingang" }];
+
+const ACCOUNTS: MenuItem = MenuItem { nav: Nav::Accounts, href: "/mitarbeitende", label: "Mitarbeitende" };
+
+/// Which menu a signed-in account sees: the Fachstelle's pages or a partner's inbox, and the staff
+/// administration for its organisation's administrators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Menu {
+    /// Staff of a Fachstelle.
+    pub fachstelle: bool,
+    /// An administrator of its organisation.
+    pub admin: bool,
+}
+
+impl Menu {
+    fn items(self) -> Vec<&'static MenuItem> {
+        let main = if self.fachstelle { FACHSTELLE_MENU } else { PARTNER_MENU };
+        main.iter().chain(self.admin.then_some(&ACCOUNTS)).collect()
+    }
+}
 
 /// Who is signed in, as the frame shows it.
 pub struct Frame<'a> {
@@ -40,6 +65,8 @@ pub struct Frame<'a> {
     pub csrf: &'a str,
     /// Active menu entry.
     pub nav: Nav,
+    /// The account's menu.
+    pub menu: Menu,
 }
 
 /// The page frame as a template (`templates/base.html`).
@@ -48,7 +75,7 @@ pub struct Frame<'a> {
 struct Base<'a> {
     title: &'a str,
     frame: Option<&'a Frame<'a>>,
-    menu: &'static [MenuItem],
+    menu: Vec<&'static MenuItem>,
     body: &'a str,
     kern_css: &'static str,
     hub_css: &'static str,
@@ -68,7 +95,7 @@ pub fn page(title: &str, frame: Option<&Frame<'_>>, body: &str) -> String {
     let base = Base {
         title,
         frame,
-        menu: MENU,
+        menu: frame.map(|f| f.menu.items()).unwrap_or_default(),
         body: &body,
         kern_css: super::assets::KERN_CSS,
         hub_css: super::assets::HUB_CSS,

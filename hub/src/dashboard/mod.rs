@@ -11,6 +11,10 @@
 //! `/faelle/{id}` (with the refer, consent, revoke and close forms), `/vermittlungen/{id}` (follow-up of
 //! one referral: notes, withdrawal), `/partner`, `/kennzahlen` (and `.csv`). Only staff of a Fachstelle see any of them; any
 //! other account gets "Kein Zugriff", a signed-out browser the sign-in page.
+//!
+//! Partners' clerks sign in the same way and work through `/eingang` (the referrals addressed to their
+//! organisation) and `/eingang/{id}` (one referral: what its legal basis allows to show, its moves and
+//! notes). An organisation's administrators manage its accounts at `/mitarbeitende`.
 
 pub mod assets;
 pub mod auth;
@@ -105,6 +109,13 @@ pub fn router(hub: Hub) -> Router {
         .route("/vermittlungen/{id}/erinnern", post(handlers::remind))
         .route("/vermittlungen/{id}/zurueckziehen", post(handlers::withdraw))
         .route("/partner", get(handlers::partners))
+        .route("/eingang", get(handlers::inbox))
+        .route("/eingang/{id}", get(handlers::inbox_referral))
+        .route("/eingang/{id}/aktion", post(handlers::inbox_action))
+        .route("/mitarbeitende", get(handlers::accounts).post(handlers::add_account))
+        .route("/mitarbeitende/{user}/deaktivieren", post(handlers::disable_account))
+        .route("/mitarbeitende/{user}/aktivieren", post(handlers::enable_account))
+        .route("/mitarbeitende/{user}/passwort", post(handlers::reset_password))
         .route("/kennzahlen", get(handlers::key_figures_page))
         .route("/kennzahlen.csv", get(handlers::key_figures_csv))
         .route("/static/{*name}", get(assets::serve))

@@ -21,7 +21,10 @@ impl Username {
         let ok = (2..=64).contains(&s.len())
             && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
         if !ok {
-            return Err(FieldError::new("username", "must be 2-64 characters of a-z, 0-9, '.', '-', '_'"));
+            return Err(FieldError::new("username", "must be 2-64 characters of a-z, 0-9, '.', '-', '_'").de(
+                "Bitte 2 bis 64 Zeichen: Kleinbuchstaben ohne Umlaute, Ziffern, Punkt, Bindestrich oder Unterstrich \
+                 (zum Beispiel k.meyer).",
+            ));
         }
         Ok(Self(s))
     }
@@ -56,6 +59,10 @@ pub struct StaffAccount {
     pub org: OrgId,
     /// argon2id hash in PHC string form.
     pub password_hash: String,
+    /// An administrator of its organisation manages the organisation's staff accounts (add,
+    /// disable, new password) on the page "Mitarbeitende"; the operator makes the first one.
+    #[serde(default)]
+    pub admin: bool,
     /// A disabled account cannot sign in; its sessions end at once.
     pub disabled: bool,
     /// Failed sign-ins since the last successful one.
@@ -119,6 +126,7 @@ mod tests {
             display_name: StaffMember::parse("K. Meyer").unwrap(),
             org: OrgId::parse("fachstelle-hannover").unwrap(),
             password_hash: String::new(),
+            admin: false,
             disabled: false,
             failed_sign_ins: 0,
             locked_until: None,

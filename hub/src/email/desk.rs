@@ -52,82 +52,92 @@ impl HubDesk {
         Ok((Caller::Org { org, staff: StaffMember::parse("via E-Mail-Link").ok() }, id))
     }
 
-    async fn org_name(&self, id: &OrgId) -> String {
-        match self.hub.organisation(id).await {
-            Ok(Some(Organisation { name, .. })) => name,
-            _ => id.to_string(),
-        }
-    }
+}
 
-    async fn actor_name(&self, a: &Actor) -> String {
-        match a {
-            Actor::Org { org, staff } => {
-                let name = self.org_name(org).await;
-                match staff {
-                    Some(s) => format!("{name} ({})", s.as_str()),
-                    None => name,
-                }
-            }
-            Actor::Operator { .. } => "Betrieb des Hubs".to_owned(),
-            Actor::Hub => "Hub (automatisch)".to_owned(),
-        }
+/// The name of organisation `id` as people read it.
+async fn org_name(hub: &Hub, id: &OrgId) -> String {
+    match hub.organisation(id).await {
+        Ok(Some(Organisation { name, .. })) => name,
+        _ => id.to_string(),
     }
+}
+
+/// Who did something, as the recipient reads it.
+async fn actor_name(hub: &Hub, a: &Actor) -> String {
+    match a {
+        Actor::Org { org, staff } => {
+            let name = org_name(hub, org).await;
+            match staff {
+                Some(s) => format!("{name} ({})", s.as_str()),
+                None => name,
+            }
+        }
+        Actor::Operator { .. } => "Betrieb des Hubs".to_owned(),
+        Actor::Hub => "Hub (automatisch)".to_owned(),
+    }
+}
+
+/// One referral as its recipient sees it, through the mailed link or signed in to the partner
+/// inbox: exactly the data its legal basis allows (the read is audited by the use case), the notes,
+/// the history and the moves the recipient may make now.
+pub async fn recipient_view(hub: &Hub, caller: &Caller, id: &ReferralId) -> Result<PageView, HubError> {
+    let v = hub.get_referral(caller, id).await?;
+    let notes = hub.list_notes(caller, id).await?;
+    let r = &v.referral;
+    let mut history = Vec::new();
+    for t in &r.history {
+        let who = actor_name(hub, &t.actor).await;
+        let mut text = format!("{}: {}", labels::state(t.to), who);
+        if let Some(reason) = &t.reason {
+            if let Some(code) = reason.code {
+                text.push_str(&format!(" – {}", labels::reason(code)));
+            }
+            if !reason.text.is_empty() {
+                text.push_str(&format!(" – „{}“", reason.text));
+            }
+        }
+        history.push(HistoryLine { at: labels::instant(t.at), text });
+    }
+    let mut note_lines = Vec::new();
+    for n in &notes {
+        note_lines.push(NoteLine {
+            author: actor_name(hub, &n.author).await,
+            at: labels::instant(n.created_at),
+            text: n.text.clone(),
+        });
+    }
+    let (sections, withheld) = match &v.case_view {
+        Some(cv) => (
+            sections(cv),
+            cv.withheld.iter().filter(|c| !c.is_special()).map(|c| labels::data_category(*c).to_owned()).collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let special_categories = special_categories(&v);
+    Ok(PageView {
+        reference: format!("{} ({})", reference(r.id.as_str()), r.id),
+        category: labels::category(r.category).to_owned(),
+        sender_org: org_name(hub, &r.sender).await,
+        recipient_org: org_name(hub, &r.recipient).await,
+        state: labels::state(r.state).to_owned(),
+        reply_by: labels::day(r.reply_by),
+        overdue: v.overdue,
+        message: r.message.clone(),
+        sections,
+        withheld,
+        special_categories,
+        notes: note_lines,
+        history,
+        moves: v.allowed_moves.iter().map(|m| move_option(*m)).collect(),
+        can_note: true,
+    })
 }
 
 #[async_trait::async_trait]
 impl PartnerDesk for HubDesk {
     async fn view(&self, link: &LinkClaims) -> Result<PageView, DeskError> {
         let (caller, id) = self.caller(link).await?;
-        let v = self.hub.get_referral(&caller, &id).await.map_err(desk_error)?;
-        let notes = self.hub.list_notes(&caller, &id).await.map_err(desk_error)?;
-        let r = &v.referral;
-        let mut history = Vec::new();
-        for t in &r.history {
-            let who = self.actor_name(&t.actor).await;
-            let mut text = format!("{}: {}", labels::state(t.to), who);
-            if let Some(reason) = &t.reason {
-                if let Some(code) = reason.code {
-                    text.push_str(&format!(" – {}", labels::reason(code)));
-                }
-                if !reason.text.is_empty() {
-                    text.push_str(&format!(" – „{}“", reason.text));
-                }
-            }
-            history.push(HistoryLine { at: labels::instant(t.at), text });
-        }
-        let mut note_lines = Vec::new();
-        for n in &notes {
-            note_lines.push(NoteLine {
-                author: self.actor_name(&n.author).await,
-                at: labels::instant(n.created_at),
-                text: n.text.clone(),
-            });
-        }
-        let (sections, withheld) = match &v.case_view {
-            Some(cv) => (
-                sections(cv),
-                cv.withheld.iter().filter(|c| !c.is_special()).map(|c| labels::data_category(*c).to_owned()).collect(),
-            ),
-            None => (Vec::new(), Vec::new()),
-        };
-        let special_categories = special_categories(&v);
-        Ok(PageView {
-            reference: format!("{} ({})", reference(r.id.as_str()), r.id),
-            category: labels::category(r.category).to_owned(),
-            sender_org: self.org_name(&r.sender).await,
-            recipient_org: self.org_name(&r.recipient).await,
-            state: labels::state(r.state).to_owned(),
-            reply_by: labels::day(r.reply_by),
-            overdue: v.overdue,
-            message: r.message.clone(),
-            sections,
-            withheld,
-            special_categories,
-            notes: note_lines,
-            history,
-            moves: v.allowed_moves.iter().map(|m| move_option(*m)).collect(),
-            can_note: true,
-        })
+        recipient_view(&self.hub, &caller, &id).await.map_err(desk_error)
     }
 
     async fn act(&self, link: &LinkClaims, input: ActionInput) -> Result<ActionDone, DeskError> {
@@ -173,7 +183,7 @@ fn move_option(m: Move) -> MoveOption {
 /// Converts the form of an action into the use case's input: the transport's own shapes (German amounts
 /// and dates, codes from the lists) are parsed here; every rule of a note, a move's reason and its result
 /// is the domain's, checked in the use case like for the gRPC API.
-fn link_act(action: &str, input: &ActionInput) -> Result<LinkAct, DeskError> {
+pub fn link_act(action: &str, input: &ActionInput) -> Result<LinkAct, DeskError> {
     let text = |v: &Option<String>| v.as_deref().unwrap_or("").to_owned();
     let invalid =
         |field: &str, message: &str| DeskError::Invalid { field: field.to_owned(), message: message.to_owned() };
@@ -355,6 +365,19 @@ fn special_categories(v: &ReferralView) -> Vec<SpecialCategory> {
         .collect()
 }
 
+/// The page's own name of a field the domain names after the API.
+pub fn page_field(field: &str) -> String {
+    match field {
+        "outcome" | "outcome.result" => "result".to_owned(),
+        "outcome.summary" => "summary".to_owned(),
+        "outcome.amount" => "amount".to_owned(),
+        "outcome.effective_date" => "effective_date".to_owned(),
+        "reason" | "reason.code" => "reason_code".to_owned(),
+        "reason.text" => "reason_text".to_owned(),
+        f => f.to_owned(),
+    }
+}
+
 /// The page's error for a hub error; no internal detail reaches the page.
 fn desk_error(e: HubError) -> DeskError {
     match e {
@@ -363,12 +386,7 @@ fn desk_error(e: HubError) -> DeskError {
                 .into(),
         ),
         HubError::Invalid(FieldError { field, reason_de, .. }) => DeskError::Invalid {
-            // The page's own names for the fields the domain names after the API.
-            field: match field.as_str() {
-                "outcome" => "result".to_owned(),
-                "outcome.summary" => "summary".to_owned(),
-                f => f.to_owned(),
-            },
+            field: page_field(&field),
             message: reason_de.unwrap_or_else(|| "Diese Angabe ist nicht gültig.".into()),
         },
         HubError::FailedPrecondition(_) => DeskError::Refused(

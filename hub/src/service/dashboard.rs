@@ -181,6 +181,59 @@ pub struct HandoffsModel {
     pub partners: Vec<PartnerRef>,
 }
 
+/// Filter of a partner's inbox (query `?status=STATE&anliegen=CATEGORY&ueberfaellig=1`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboxFilter {
+    /// Only this state (default: every open state).
+    pub state: Option<ReferralState>,
+    /// Only this category.
+    pub category: Option<ReferralCategory>,
+    /// Only referrals not answered by their reply-by day.
+    pub overdue: bool,
+}
+
+impl InboxFilter {
+    /// The filter as a browser sends it; a value that does not parse is ignored, like on every list.
+    pub fn from_query(status: Option<&str>, anliegen: Option<&str>, ueberfaellig: Option<&str>) -> Self {
+        Self {
+            state: status.and_then(ReferralState::parse),
+            category: anliegen.and_then(ReferralCategory::parse),
+            overdue: matches!(ueberfaellig, Some("1" | "on" | "true" | "ja")),
+        }
+    }
+}
+
+/// One referral in a partner's inbox. No personal data: who the household is shows only on the
+/// referral's own page, where the legal basis is checked and the read audited.
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    /// The referral.
+    pub referral_id: ReferralId,
+    /// Who sent it.
+    pub sender: PartnerRef,
+    /// What it asks for.
+    pub category: ReferralCategory,
+    /// Where it stands.
+    pub state: ReferralState,
+    /// When it arrived.
+    pub created_at: Instant,
+    /// Answer due by.
+    pub reply_by: Day,
+    /// Not answered by its reply-by day.
+    pub overdue: bool,
+}
+
+/// A partner's inbox.
+#[derive(Debug, Clone)]
+pub struct InboxModel {
+    /// Matching referrals: overdue first, then by reply-by day.
+    pub rows: Vec<InboxRow>,
+    /// Open referrals in the inbox, whatever the filter.
+    pub open: usize,
+    /// Of which overdue.
+    pub overdue: usize,
+}
+
 /// An open notice to triage on the "Heute" page.
 #[derive(Debug, Clone)]
 pub struct NoticeRow {
@@ -862,6 +915,40 @@ impl Hub {
         shown.audit(self, caller, "Vermittlungen", &mut p);
         self.finish(tx, caller, None, None, p).await?;
         Ok(HandoffsModel { rows, partners })
+    }
+
+    /// The referrals addressed to the caller's organisation, for its staff signed in to the
+    /// partner inbox: open ones unless the filter names a state.
+    pub async fn dash_inbox(&self, caller: &Caller, filter: &InboxFilter) -> HubResult<InboxModel> {
+        let org = caller.org()?;
+        let today = self.today();
+        let mut tx = self.store.begin_read().await?;
+        let (_, names) = org_names(tx.as_mut()).await?;
+        let all =
+            all_referrals(tx.as_mut(), ReferralQuery { recipient: Some(org.id.clone()), ..ReferralQuery::default() })
+                .await?;
+        drop(tx);
+        let open: Vec<&Referral> = all.iter().filter(|r| r.state.is_open()).collect();
+        let overdue = open.iter().filter(|r| r.is_overdue(today)).count();
+        let mut rows: Vec<InboxRow> = all
+            .iter()
+            .filter(|r| filter.state.map_or(r.state.is_open(), |s| r.state == s))
+            .filter(|r| filter.category.is_none_or(|c| r.category == c))
+            .filter(|r| !filter.overdue || r.is_overdue(today))
+            .map(|r| InboxRow {
+                referral_id: r.id.clone(),
+                sender: partner(&names, &r.sender),
+                category: r.category,
+                state: r.state,
+                created_at: r.created_at,
+                reply_by: r.reply_by,
+                overdue: r.is_overdue(today),
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.overdue.cmp(&a.overdue).then(a.reply_by.cmp(&b.reply_by)).then(a.created_at.cmp(&b.created_at))
+        });
+        Ok(InboxModel { rows, open: open.len(), overdue })
     }
 
     /// The list of the caller's open cases, newest first, with stage, open and overdue referrals

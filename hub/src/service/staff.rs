@@ -10,7 +10,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use sha2::{Digest, Sha256};
 
 use super::{Caller, Hub, HubError, HubResult};
-use crate::domain::FieldError;
+use crate::domain::{FieldError, Refusal};
 use crate::domain::ids::{OrgId, StaffMember};
 use crate::domain::staff::{StaffAccount, StaffSession, Username};
 use crate::domain::time::Instant;
@@ -42,17 +42,67 @@ fn locked_message(until: Instant, was_locked: bool) -> String {
     )
 }
 
-/// A new account as the operator states it.
+/// A new account as its administrator states it.
 #[derive(Debug, Clone)]
 pub struct NewStaff {
     /// Sign-in name.
     pub username: String,
     /// Name in the audit trail.
     pub display_name: String,
-    /// Organisation.
+    /// Organisation (an organisation's administrator can only name its own).
     pub org: String,
     /// Initial password.
     pub password: String,
+    /// Whether the account administers its organisation's staff.
+    pub admin: bool,
+}
+
+/// Who administers staff accounts. The operator (`hub staff`) manages every organisation's accounts
+/// and makes each organisation's first administrator; an organisation's administrator, signed in,
+/// manages only the accounts of its own organisation.
+#[derive(Debug, Clone)]
+pub enum AccountAdmin {
+    /// The hub's operator.
+    Operator,
+    /// A signed-in administrator of `org`.
+    Org {
+        /// The organisation administered.
+        org: OrgId,
+        /// The administrator's own account (which it may not disable).
+        username: Username,
+        /// The administrator's name, for the audit trail.
+        name: StaffMember,
+    },
+}
+
+impl AccountAdmin {
+    /// The administrator behind a dashboard session, if the account is one.
+    pub fn of_session(user: &SessionUser) -> HubResult<Self> {
+        if !user.account.admin {
+            return Err(HubError::PermissionDenied("only an administrator of the organisation manages its staff".into()));
+        }
+        Ok(Self::Org {
+            org: user.account.org.clone(),
+            username: user.account.username.clone(),
+            name: user.account.display_name.clone(),
+        })
+    }
+
+    /// Whether the accounts of `org` are this administrator's to manage.
+    fn manages(&self, org: &OrgId) -> bool {
+        match self {
+            Self::Operator => true,
+            Self::Org { org: own, .. } => own == org,
+        }
+    }
+
+    /// The audit record of an administrative change.
+    fn audit(&self, at: Instant, action: AuditAction, detail: String) -> AuditEntry {
+        match self {
+            Self::Operator => staff_audit(at, "operator", None, action, detail),
+            Self::Org { org, name, .. } => staff_audit(at, org.as_str(), Some(name.as_str()), action, detail),
+        }
+    }
 }
 
 /// A successful sign-in: the token goes into the browser's cookie and nowhere else.
@@ -90,7 +140,9 @@ fn random_bytes<const N: usize>() -> HubResult<[u8; N]> {
 /// Hashes a password (argon2id, random salt) into a PHC string.
 fn hash_password(password: &str) -> HubResult<String> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(FieldError::new("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")).into());
+        return Err(FieldError::new("password", format!("must be at least {MIN_PASSWORD_CHARS} characters"))
+            .de(format!("Das Passwort muss mindestens {MIN_PASSWORD_CHARS} Zeichen lang sein."))
+            .into());
     }
     let salt = SaltString::encode_b64(&random_bytes::<16>()?)
         .map_err(|e| HubError::Internal(format!("password salt: {e}")))?;
@@ -132,61 +184,83 @@ fn staff_audit(at: Instant, actor: &str, staff: Option<&str>, action: AuditActio
 }
 
 impl Hub {
-    /// Creates a staff account (operator only). The organisation must be registered.
-    pub async fn add_staff(&self, caller: &Caller, new: NewStaff) -> HubResult<StaffAccount> {
-        Self::operator_only(caller)?;
+    /// Creates a staff account. The organisation must be registered, and an organisation's
+    /// administrator creates accounts only for its own.
+    pub async fn add_staff(&self, by: &AccountAdmin, new: NewStaff) -> HubResult<StaffAccount> {
         let username = Username::parse(&new.username)?;
-        let display_name = StaffMember::parse(&new.display_name).map_err(|e| FieldError::new("name", e.reason))?;
+        let display_name = StaffMember::parse(&new.display_name).map_err(|e| {
+            FieldError::new("name", e.reason).de("Bitte einen Namen mit höchstens 100 Zeichen angeben.")
+        })?;
         let org = OrgId::parse(&new.org).map_err(|e| e.within("org"))?;
+        if !by.manages(&org) {
+            return Err(HubError::PermissionDenied("an administrator manages only its own organisation's staff".into()));
+        }
         let password_hash = hash_password(&new.password)?;
         let mut tx = self.store.begin().await?;
         if tx.org(&org).await?.is_none() {
             return Err(FieldError::new("org", "is not a registered organisation").into());
         }
         if tx.staff_account(&username).await?.is_some() {
-            return Err(HubError::AlreadyExists(format!("staff account '{username}' exists already")));
+            return Err(FieldError::new("username", format!("staff account '{username}' exists already"))
+                .de("Diesen Benutzernamen gibt es schon; bitte einen anderen wählen.")
+                .into());
         }
         let account = StaffAccount {
             username,
             display_name,
             org,
             password_hash,
+            admin: new.admin,
             disabled: false,
             failed_sign_ins: 0,
             locked_until: None,
             created_at: self.now(),
         };
         tx.save_staff_account(&account).await?;
-        let detail = format!("staff account {} for {} created", account.username, account.org);
-        tx.append_audit(&staff_audit(self.now(), "operator", None, AuditAction::StaffAdd, detail)).await?;
+        let role = if account.admin { "administrator" } else { "staff" };
+        let detail = format!("{role} account {} for {} created", account.username, account.org);
+        tx.append_audit(&by.audit(self.now(), AuditAction::StaffAdd, detail)).await?;
         tx.commit().await?;
         Ok(account)
     }
 
-    /// Sets a new password (operator only); ends the account's sessions and lifts a lock.
-    pub async fn set_staff_password(&self, caller: &Caller, username: &str, password: &str) -> HubResult<()> {
-        Self::operator_only(caller)?;
+    /// Sets a new password; ends the account's sessions and lifts a lock.
+    pub async fn set_staff_password(&self, by: &AccountAdmin, username: &str, password: &str) -> HubResult<()> {
         let hash = hash_password(password)?;
-        self.change_account(username, AuditAction::StaffPassword, |a| {
+        self.change_account(by, username, AuditAction::StaffPassword, |a| {
             a.password_hash = hash;
             a.failed_sign_ins = 0;
             a.locked_until = None;
+            Ok(())
         })
         .await
     }
 
-    /// Disables or re-enables an account (operator only); disabling ends its sessions at once.
-    pub async fn set_staff_disabled(&self, caller: &Caller, username: &str, disabled: bool) -> HubResult<()> {
-        Self::operator_only(caller)?;
+    /// Disables or re-enables an account; disabling ends its sessions at once. An administrator
+    /// cannot disable its own account: the organisation would be left without anyone to undo it.
+    pub async fn set_staff_disabled(&self, by: &AccountAdmin, username: &str, disabled: bool) -> HubResult<()> {
         let action = if disabled { AuditAction::StaffDisable } else { AuditAction::StaffEnable };
-        self.change_account(username, action, |a| a.disabled = disabled).await
+        self.change_account(by, username, action, |a| {
+            if let AccountAdmin::Org { username: own, .. } = by
+                && disabled
+                && *own == a.username
+            {
+                return Err(HubError::FailedPrecondition(Refusal::new(
+                    "an administrator cannot disable its own account",
+                    "Ihr eigenes Konto können Sie nicht deaktivieren.",
+                )));
+            }
+            a.disabled = disabled;
+            Ok(())
+        })
+        .await
     }
 
-    /// Every staff account (operator only).
-    pub async fn list_staff(&self, caller: &Caller) -> HubResult<Vec<StaffAccount>> {
-        Self::operator_only(caller)?;
+    /// The accounts this administrator manages: every account for the operator, the
+    /// organisation's own for its administrator.
+    pub async fn list_staff(&self, by: &AccountAdmin) -> HubResult<Vec<StaffAccount>> {
         let mut tx = self.store.begin_read().await?;
-        Ok(tx.staff_accounts().await?)
+        Ok(tx.staff_accounts().await?.into_iter().filter(|a| by.manages(&a.org)).collect())
     }
 
     /// Signs a staff member in. Every failure answers [`SIGN_IN_FAILED`] (as UNAUTHENTICATED) and
@@ -297,31 +371,25 @@ impl Hub {
         Ok(())
     }
 
-    fn operator_only(caller: &Caller) -> HubResult<()> {
-        match caller {
-            Caller::Operator { .. } => Ok(()),
-            Caller::Org { .. } => {
-                Err(HubError::PermissionDenied("only the operator may administer staff accounts".into()))
-            }
-        }
-    }
-
     async fn change_account(
         &self,
+        by: &AccountAdmin,
         username: &str,
         action: AuditAction,
-        change: impl FnOnce(&mut StaffAccount),
+        change: impl FnOnce(&mut StaffAccount) -> HubResult<()>,
     ) -> HubResult<()> {
         let username = Username::parse(username)?;
         let mut tx = self.store.begin().await?;
-        let Some(mut account) = tx.staff_account(&username).await? else {
+        // Another organisation's account is answered like a missing one: its name is not the
+        // administrator's to learn.
+        let Some(mut account) = tx.staff_account(&username).await?.filter(|a| by.manages(&a.org)) else {
             return Err(HubError::NotFound("staff account"));
         };
-        change(&mut account);
+        change(&mut account)?;
         tx.save_staff_account(&account).await?;
         let ended = tx.delete_sessions_of(&username).await?;
         let detail = format!("{action} {username}; {ended} session(s) ended");
-        tx.append_audit(&staff_audit(self.now(), "operator", None, action, detail)).await?;
+        tx.append_audit(&by.audit(self.now(), action, detail)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::DashState;
-use super::auth::Staff;
+use super::auth::{Member, Staff};
 use super::form::FormData;
 use super::layout::{Frame, Nav, html, message_page, page, secure_headers};
 use super::views;
@@ -34,11 +34,15 @@ use crate::service::Outage;
 use crate::service::dashboard::{CaseFilter, HandoffFilter};
 use crate::service::{HubError, Idem, NewClosure, NewConsent, NewContact, NewReferral, NewStage, TakeUpTarget, Upload};
 
+mod accounts;
 mod case;
+mod inbox;
 mod notice;
 mod referral;
 
+pub use accounts::*;
 pub use case::*;
+pub use inbox::*;
 pub use notice::*;
 pub use referral::*;
 
@@ -100,13 +104,21 @@ fn error_parts(e: HubError) -> (StatusCode, &'static str, String) {
 }
 
 /// A page with its title as the heading (unless the view brings its own, like the key figures).
-fn ok_page(staff: &Staff, nav: Nav, title: &str, body: &str) -> Response {
+fn ok_page(staff: &Member, nav: Nav, title: &str, body: &str) -> Response {
     let body = if body.contains("<h1") { body.to_owned() } else { format!("<h1>{}</h1>\n{body}", views::esc(title)) };
     html(StatusCode::OK, page(title, Some(&staff.frame(nav)), &body))
 }
 
-/// GET / : Heute.
-pub async fn today(State(state): State<DashState>, staff: Staff) -> Response {
+/// GET / : Heute for Fachstelle staff; a partner's clerk starts at its inbox.
+pub async fn today(State(state): State<DashState>, member: Member) -> Response {
+    let staff = match Staff::of(member) {
+        Ok(s) => s,
+        Err(_) => {
+            let mut r = Redirect::to("/eingang").into_response();
+            secure_headers(r.headers_mut());
+            return r;
+        }
+    };
     match state.hub.dash_today(&staff.user.caller).await {
         Ok(m) => ok_page(&staff, Nav::Today, "Heute", &views::today::render(&m, &staff.ctx(&state))),
         Err(e) => error_page(e, Some(&staff.frame(Nav::Today))),

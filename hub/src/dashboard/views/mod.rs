@@ -8,11 +8,13 @@
 use crate::domain::time::{Day, Instant};
 use crate::service::dashboard::{CaseLabel, Who};
 
+pub mod accounts;
 pub mod case_page;
 pub mod cases;
 pub mod court_form;
 pub mod figures;
 pub mod handoffs;
+pub mod inbox;
 pub mod partners;
 pub mod referral_page;
 pub mod today;
