@@ -378,7 +378,11 @@ async fn housing_company_and_signed_out_browser_see_nothing_and_no_list_shows_a_
     b.sign_in(HOUSING.0, PASSWORD).await;
     assert_eq!(b.count("p.fehler").await, 0, "the housing-company account itself signs in");
     let session = b.cookie(SESSION_COOKIE).await.expect("the housing-company account has a session");
-    for page in &pages {
+    // Its start page is its own (empty) inbox.
+    b.goto("/").await;
+    expect_title(&b, "Eingang").await;
+    expect_path(&b, "/eingang").await;
+    for page in pages.iter().filter(|p| *p != "/") {
         b.goto(page).await;
         expect_title(&b, "Kein Zugriff").await;
         let src = b.source().await;

@@ -294,7 +294,13 @@ async fn signed_out_browsers_and_housing_company_staff_see_no_data() {
 
     let mut landlord = Browser::new(&hub);
     assert_eq!(landlord.sign_in("w.vermieter", PASSWORD).await.status, 303);
-    for p in paths {
+    // Its start page is its own inbox, which holds nothing of the Fachstelle's cases.
+    let start = landlord.get("/").await;
+    assert_eq!((start.status, start.location.as_deref()), (303, Some("/eingang")));
+    let inbox = landlord.get("/eingang").await;
+    assert_eq!(inbox.status, 200);
+    assert!(!inbox.body.contains("Kaiser") && !inbox.body.contains(&case.id), "the inbox leaks a case");
+    for p in paths.into_iter().filter(|p| *p != "/") {
         let a = landlord.get(p).await;
         assert_eq!(a.status, 403, "{p}");
         assert!(a.body.contains("<h1>Kein Zugriff</h1>"), "{p}: {}", a.body);

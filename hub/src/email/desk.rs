@@ -51,7 +51,6 @@ impl HubDesk {
         }
         Ok((Caller::Org { org, staff: StaffMember::parse("via E-Mail-Link").ok() }, id))
     }
-
 }
 
 /// The name of organisation `id` as people read it.

@@ -10,10 +10,10 @@ use ring::rand::{SecureRandom, SystemRandom};
 use sha2::{Digest, Sha256};
 
 use super::{Caller, Hub, HubError, HubResult};
-use crate::domain::{FieldError, Refusal};
 use crate::domain::ids::{OrgId, StaffMember};
 use crate::domain::staff::{StaffAccount, StaffSession, Username};
 use crate::domain::time::Instant;
+use crate::domain::{FieldError, Refusal};
 use crate::store::AuditEntry;
 
 /// Shortest password accepted. Length beats composition rules (NIST SP 800-63B).
@@ -79,7 +79,9 @@ impl AccountAdmin {
     /// The administrator behind a dashboard session, if the account is one.
     pub fn of_session(user: &SessionUser) -> HubResult<Self> {
         if !user.account.admin {
-            return Err(HubError::PermissionDenied("only an administrator of the organisation manages its staff".into()));
+            return Err(HubError::PermissionDenied(
+                "only an administrator of the organisation manages its staff".into(),
+            ));
         }
         Ok(Self::Org {
             org: user.account.org.clone(),
@@ -193,7 +195,9 @@ impl Hub {
         })?;
         let org = OrgId::parse(&new.org).map_err(|e| e.within("org"))?;
         if !by.manages(&org) {
-            return Err(HubError::PermissionDenied("an administrator manages only its own organisation's staff".into()));
+            return Err(HubError::PermissionDenied(
+                "an administrator manages only its own organisation's staff".into(),
+            ));
         }
         let password_hash = hash_password(&new.password)?;
         let mut tx = self.store.begin().await?;

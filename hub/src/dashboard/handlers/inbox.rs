@@ -113,7 +113,10 @@ pub async fn inbox_action(
     };
     match result {
         Ok(()) => {
-            let to = format!("/eingang/{id}?erledigt={}", form_urlencoded::byte_serialize(action.as_bytes()).collect::<String>());
+            let to = format!(
+                "/eingang/{id}?erledigt={}",
+                form_urlencoded::byte_serialize(action.as_bytes()).collect::<String>()
+            );
             let mut r = Redirect::to(&to).into_response();
             secure_headers(r.headers_mut());
             r

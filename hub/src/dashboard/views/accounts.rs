@@ -50,7 +50,10 @@ impl Page<'_> {
 
     /// What was entered in `field` of the new-account form (never the password).
     fn value(&self, field: &str) -> String {
-        self.echo.filter(|e| e.form == "neu" && field != "passwort").and_then(|e| e.values.one(field)).unwrap_or_default()
+        self.echo
+            .filter(|e| e.form == "neu" && field != "passwort")
+            .and_then(|e| e.values.one(field))
+            .unwrap_or_default()
     }
 
     /// Whether the new-account form came back with "Administration" ticked.

@@ -147,7 +147,11 @@ pub fn render_referral(
             let options = |list: &[(String, String)], field: &str| {
                 let picked = chosen(&m.code, field);
                 list.iter()
-                    .map(|(code, label)| Choice { value: code.clone(), label: label.clone(), selected: *code == picked })
+                    .map(|(code, label)| Choice {
+                        value: code.clone(),
+                        label: label.clone(),
+                        selected: *code == picked,
+                    })
                     .collect()
             };
             MoveForm {
@@ -166,7 +170,10 @@ pub fn render_referral(
         .collect();
     let done = done.map(|code| match code {
         "NOTE" => "Die Notiz ist gespeichert; die Fachstelle sieht sie.".to_owned(),
-        _ => format!("Erledigt. Stand jetzt: {}.", v.state),
+        code => match crate::domain::referral::Move::parse(code) {
+            Some(mv) => format!("{}. Stand jetzt: {}.", labels::move_done(mv), v.state),
+            None => format!("Erledigt. Stand jetzt: {}.", v.state),
+        },
     });
     render_template(&Referral {
         v,
