@@ -174,6 +174,9 @@ enum Rule {
     SenderOnly,
     /// ListReferrals INBOX / OUTBOX: every organisation, listing only its own referrals.
     OwnMailbox,
+    /// ConfirmDataRequest: the organisation a request is addressed to; anybody else's request reads as
+    /// missing, and the operator is refused.
+    Addressee,
     /// SetCapacity: every organisation, for its own directory entry only; the operator is refused.
     OwnEntry,
     /// Fachstelle only, no object (ListReferrals ALL, RecordCourtNotice, ListOpenNotices).
@@ -216,6 +219,9 @@ fn expected(rule: Rule, who: Who, obj: Obj) -> Expected {
         (Rule::Party, _) => Ok,
         (Rule::PartyMove(side), _) if who.side() == side => Ok,
         (Rule::PartyMove(_), _) => FailedPrecondition,
+        (Rule::Addressee, _) if operator => Denied,
+        (Rule::Addressee, _) if hidden => NotFound,
+        (Rule::Addressee, _) => Ok,
         (Rule::OwnMailbox | Rule::Subscriber | Rule::OwnEntry, _) if operator => Denied,
         (Rule::OwnMailbox | Rule::Subscriber | Rule::OwnEntry, _) => Ok,
         (Rule::FachstelleOnly, _) if fachstelle => Ok,
@@ -315,6 +321,8 @@ const TABLE: &[Row] = &[
     row("ReferralService", "AddNote", Rule::Party, OBJ3),
     row("ReferralService", "ListNotes", Rule::Party, OBJ3),
     row("ReferralService", "ChangeReplyBy", Rule::SenderOnly, OBJ3),
+    row("ReferralService", "ListDataRequests", Rule::OwnMailbox, CALL),
+    row("ReferralService", "ConfirmDataRequest", Rule::Addressee, OBJ3),
     row("NoticeService", "SubmitArrearsNotice", Rule::HousingCompany, CALL),
     row("NoticeService", "StreamArrearsNotices", Rule::HousingCompany, CALL),
     row("NoticeService", "ListNoticeStatuses", Rule::HousingCompany, CALL_OBJ3),
@@ -482,6 +490,9 @@ struct Fx {
     /// The second Fachstelle's referrals to the debt counselling and to the email org.
     ref_f2: String,
     ref_f2_mail: String,
+    /// Requests to erase (Art. 19 GDPR) of an erased case, by recipient (the job centre and the debt
+    /// counselling).
+    data_requests: HashMap<&'static str, String>,
     /// Mail deliveries about `ref_main[MAIL]` and `ref_f2_mail`.
     delivery_main: String,
     delivery_f2: String,
@@ -692,6 +703,42 @@ impl Fx {
             .expect("case");
         case_owner.insert(taken.id, F2.to_owned());
 
+        // A case referred to the job centre and the debt counselling, then erased: each is asked to erase
+        // what it received. The referrals go with the case, so no listing above sees them.
+        let case_dr = open_case(&hub).await;
+        let erased_to = [orgs::JOBCENTER, orgs::SCHULDNERBERATUNG];
+        record_consent(&hub, &case_dr, &erased_to, &[D::Identity]).await;
+        for p in erased_to {
+            create_referral(&hub, &case_dr.id, p, category_for(p), &[D::Identity]).await;
+        }
+        let mut fs_cases = cases(&hub, orgs::FACHSTELLE).await;
+        fs_cases
+            .close_case(CloseCaseRequest {
+                idempotency_key: idem(),
+                case_id: case_dr.id.clone(),
+                outcome: CaseOutcome::HilfeAbgelehnt as i32,
+                rescue_means: RescueMeans::Unspecified as i32,
+                note: String::new(),
+                confirm_open_items: true,
+            })
+            .await
+            .expect("CloseCase by the Fachstelle");
+        fs_cases
+            .erase_case(EraseCaseRequest { idempotency_key: idem(), case_id: case_dr.id.clone() })
+            .await
+            .expect("EraseCase by the Fachstelle");
+        let mut data_requests = HashMap::new();
+        for p in erased_to {
+            let listed = ReferralServiceClient::new(chan(&hub, p).await)
+                .list_data_requests(ListDataRequestsRequest::default())
+                .await
+                .expect("ListDataRequests by a recipient")
+                .into_inner()
+                .data_requests;
+            let [r] = listed.as_slice() else { panic!("one request to erase for {p}: {listed:?}") };
+            data_requests.insert(p, r.id.clone());
+        }
+
         // Deactivations last: the deactivated organisation keeps its referral.
         for id in [DEACT, TARGET_ON] {
             dir.deactivate_organisation(DeactivateOrganisationRequest {
@@ -729,6 +776,7 @@ impl Fx {
             ref_main,
             ref_f2,
             ref_f2_mail,
+            data_requests,
             delivery_main,
             delivery_f2,
             notice_open,
@@ -792,6 +840,17 @@ impl Fx {
             (Obj::Foreign, Who::Org(orgs::SCHULDNERBERATUNG)) => Some(self.ref_main[orgs::JOBCENTER].clone()),
             (Obj::Foreign, _) => Some(self.ref_main[orgs::SCHULDNERBERATUNG].clone()),
             (Obj::Missing, _) => Some(random_id()),
+        }
+    }
+
+    /// A request to erase: the caller's own, another recipient's, or a random id.
+    fn data_request_for(&self, who: Who, obj: Obj) -> Option<String> {
+        match obj {
+            Obj::Own => who.org().and_then(|o| self.data_requests.get(o)).cloned(),
+            Obj::Foreign if who.is(orgs::JOBCENTER) => Some(self.data_requests[orgs::SCHULDNERBERATUNG].clone()),
+            Obj::Foreign => Some(self.data_requests[orgs::JOBCENTER].clone()),
+            Obj::Missing => Some(random_id()),
+            Obj::Call => None,
         }
     }
 
@@ -1238,6 +1297,31 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
                 })
                 .await
                 .map(|r| referral_leak(&r.into_inner().referral.expect("referral"), &id, &me))
+        }
+        ("ListDataRequests", _) => ReferralServiceClient::new(ch)
+            .list_data_requests(ListDataRequestsRequest { include_confirmed: true })
+            .await
+            .map(|r| {
+                r.into_inner()
+                    .data_requests
+                    .iter()
+                    .filter(|d| d.recipient_organisation_id != me)
+                    .map(|d| format!("request {} to {}", d.id, d.recipient_organisation_id))
+                    .collect()
+            }),
+        ("ConfirmDataRequest", _) => {
+            let id = fx.data_request_for(who, obj)?;
+            ReferralServiceClient::new(ch)
+                .confirm_data_request(ConfirmDataRequestRequest { data_request_id: id.clone() })
+                .await
+                .map(|r| {
+                    let d = r.into_inner().data_request.expect("data request");
+                    if d.id == id && d.recipient_organisation_id == me {
+                        vec![]
+                    } else {
+                        vec![format!("confirmed request {} to {}", d.id, d.recipient_organisation_id)]
+                    }
+                })
         }
         ("ListNotes", _) => {
             let id = fx.referral_for(who, obj)?;

@@ -126,11 +126,33 @@ impl AuditSealer {
         SealPublicKey(k)
     }
 
+    /// Signs `claims` as a receipt: `WHQ1.<base64url(JSON)>.<base64url(Ed25519 signature)>`, ASCII and
+    /// safe to show, mail and paste. Whoever holds the hub's public key checks it with
+    /// [`SealPublicKey::open_receipt`]; the signed message is domain-separated from the audit seals.
+    pub fn sign_receipt<T: serde::Serialize>(&self, claims: &T) -> String {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        // Serialising plain structs of strings and integers cannot fail.
+        let json = serde_json::to_vec(claims).unwrap_or_default();
+        let sig = self.pair.sign(&receipt_message(&json));
+        format!("{RECEIPT_PREFIX}{}.{}", URL_SAFE_NO_PAD.encode(&json), URL_SAFE_NO_PAD.encode(sig.as_ref()))
+    }
+
     /// Seals the record at `seq` whose hash is `hash`, at `now`.
     pub fn seal(&self, seq: i64, hash: &str, now: Instant) -> AuditSeal {
         let sig = self.pair.sign(&seal_message(seq, hash, now.millis()));
         AuditSeal { seq, hash: hash.to_owned(), sealed_at: now, signature: hex::encode(sig.as_ref()) }
     }
+}
+
+/// What starts every receipt the hub signs.
+const RECEIPT_PREFIX: &str = "WHQ1.";
+
+/// The message signed for a receipt: its JSON under a label no audit seal message starts with.
+fn receipt_message(json: &[u8]) -> Vec<u8> {
+    let mut m = b"wohnungserhalt-hub receipt v1\n".to_vec();
+    m.extend_from_slice(json);
+    m
 }
 
 /// The public half of the seal key: checks seals.
@@ -163,6 +185,17 @@ impl SealPublicKey {
         hex::encode(self.0)
     }
 
+    /// The claims of a receipt made by [`AuditSealer::sign_receipt`], if its signature is this key's.
+    pub fn open_receipt<T: serde::de::DeserializeOwned>(&self, text: &str) -> Option<T> {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (payload, sig) = text.trim().strip_prefix(RECEIPT_PREFIX)?.split_once('.')?;
+        let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+        UnparsedPublicKey::new(&ED25519, &self.0).verify(&receipt_message(&json), &sig).ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+
     /// Whether `seal`'s signature is this key's over its position, hash and time.
     pub fn verify(&self, seal: &AuditSeal) -> bool {
         let Ok(sig) = hex::decode(&seal.signature) else { return false };
@@ -174,6 +207,21 @@ impl SealPublicKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn receipts_verify_with_the_public_key_only_when_untouched() {
+        let (sealer, _) = AuditSealer::generate().unwrap();
+        let (other, _) = AuditSealer::generate().unwrap();
+        let text = sealer.sign_receipt(&serde_json::json!({"request": "r-1", "done": "ERASE"}));
+        assert!(text.starts_with("WHQ1.") && text.is_ascii());
+        let claims: serde_json::Value = sealer.public_key().open_receipt(&text).expect("valid");
+        assert_eq!(claims["done"], "ERASE");
+        assert!(other.public_key().open_receipt::<serde_json::Value>(&text).is_none(), "another key");
+        let forged = sealer.sign_receipt(&serde_json::json!({"request": "r-1", "done": "RECTIFY"}));
+        let (head, _) = forged.rsplit_once('.').unwrap();
+        let (_, sig) = text.rsplit_once('.').unwrap();
+        assert!(sealer.public_key().open_receipt::<serde_json::Value>(&format!("{head}.{sig}")).is_none());
+    }
 
     #[test]
     fn key_is_created_once_with_its_public_key_and_reloaded() {

@@ -99,6 +99,8 @@ text_enum!(
         KeyFigures = "report.key_figures",
         /// An access report (Art. 15 GDPR) was made.
         AccessReport = "access_report",
+        /// A recipient confirmed it erased, restricted or rectified data it received (Art. 19 GDPR).
+        DataRequestConfirm = "data_request.confirm",
     }
 );
 

@@ -81,6 +81,10 @@ uuid_id!(
     /// An arrears or court notice.
     NoticeId
 );
+uuid_id!(
+    /// A request to a recipient to erase, restrict or rectify data it received (Art. 19 GDPR).
+    DataRequestId
+);
 
 /// An organisation's id: 3-64 of `a-z`, `0-9`, `-`, not starting or ending with `-`.
 /// It is also the organisation part of the client certificate's URI SAN.

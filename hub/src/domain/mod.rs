@@ -6,6 +6,7 @@ pub mod basis;
 pub mod case;
 pub mod casework;
 pub mod consent;
+pub mod data_request;
 pub mod deadline;
 pub mod document;
 pub mod erasure;

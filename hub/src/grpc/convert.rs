@@ -7,6 +7,7 @@ use hub_proto::v1 as pb;
 use crate::domain::FieldError;
 use crate::domain::case::{Address, Case, CaseDetails, Contact, Person, Rent, StageEntry, Tenancy};
 use crate::domain::consent::Consent;
+use crate::domain::data_request::{DataRequest, DataRequestAsk, DataRequestCause};
 use crate::domain::event::Event;
 use crate::domain::ids::{Cents, OrgId, PersonId};
 use crate::domain::mail::{JobStatus, MailJob, MailKind};
@@ -726,6 +727,40 @@ pub fn referral_summary_to_pb(r: &Referral, overdue: bool) -> pb::ReferralSummar
         overdue,
         created_at: ts(r.created_at),
         updated_at: ts(r.updated_at),
+    }
+}
+
+enum_map!(
+    data_request_cause_pb,
+    data_request_cause,
+    DataRequestCause,
+    pb::DataRequestCause,
+    [ConsentRevoked, ConsentExpired, CaseErased, ProcessingRestricted, DataRectified]
+);
+enum_map!(data_request_ask_pb, data_request_ask, DataRequestAsk, pb::DataRequestAsk, [Erase, Restrict, Rectify]);
+
+/// A request to a recipient (Art. 19 GDPR) to proto.
+pub fn data_request_to_pb(r: &DataRequest) -> pb::DataRequest {
+    pb::DataRequest {
+        id: r.id.to_string(),
+        owner_organisation_id: r.owner.to_string(),
+        recipient_organisation_id: r.recipient.to_string(),
+        case_id: r.case_id.to_string(),
+        referral_id: r.referral_id.to_string(),
+        referral_category: referral_category_pb(r.referral_category),
+        cause: data_request_cause_pb(r.cause),
+        ask: data_request_ask_pb(r.ask()),
+        categories: r.categories.iter().map(|c| data_category_pb(*c)).collect(),
+        requested_at: ts(r.requested_at),
+        due_date: r.due.to_string(),
+        confirmed: r.confirmation.is_some(),
+        confirmed_at: r.confirmation.as_ref().and_then(|c| ts(c.at)),
+        confirmed_by_staff_member: r
+            .confirmation
+            .as_ref()
+            .and_then(|c| c.by.staff())
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
     }
 }
 

@@ -12,7 +12,7 @@ use super::convert as cv;
 use super::identity::Identity;
 use crate::domain::FieldError;
 use crate::domain::consent::{ConsentDraft, REPLACES};
-use crate::domain::ids::{CaseId, ConsentId, IdempotencyKey, ReferralId};
+use crate::domain::ids::{CaseId, ConsentId, DataRequestId, IdempotencyKey, ReferralId};
 use crate::domain::referral::{Move, Reason};
 use crate::service::{Caller, Hub, HubError, Idem, ListReferrals, Mailbox, NewClosure, NewConsent, NewReferral};
 
@@ -502,6 +502,32 @@ impl pb::referral_service_server::ReferralService for Api {
         let day = cv::day(&m.reply_by, "reply_by").map_err(invalid)?;
         let view = self.hub.change_reply_by(&caller, &idem, &id, day, std::mem::take(&mut m.message)).await?;
         Ok(Response::new(pb::ChangeReplyByResponse { referral: Some(cv::referral_to_pb(&view)) }))
+    }
+
+    async fn list_data_requests(
+        &self,
+        req: Request<pb::ListDataRequestsRequest>,
+    ) -> Result<Response<pb::ListDataRequestsResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let requests = self.hub.data_requests_to(&caller, !req.get_ref().include_confirmed).await?;
+        Ok(Response::new(pb::ListDataRequestsResponse {
+            data_requests: requests.iter().map(cv::data_request_to_pb).collect(),
+        }))
+    }
+
+    async fn confirm_data_request(
+        &self,
+        req: Request<pb::ConfirmDataRequestRequest>,
+    ) -> Result<Response<pb::ConfirmDataRequestResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let id =
+            DataRequestId::parse(&req.get_ref().data_request_id).map_err(|e| invalid(e.within("data_request_id")))?;
+        let done = self.hub.confirm_data_request(&caller, &id).await?;
+        Ok(Response::new(pb::ConfirmDataRequestResponse {
+            data_request: Some(cv::data_request_to_pb(&done.request)),
+            receipt: done.receipt,
+            already_confirmed: done.repeated,
+        }))
     }
 
     async fn list_notes(&self, req: Request<pb::ListNotesRequest>) -> Result<Response<pb::ListNotesResponse>, Status> {

@@ -6,6 +6,7 @@ use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::{
     Case, CaseDetails, Closure, OpenItems, Restriction, StageEntry, changed_categories, changed_disclosed_categories,
 };
+use crate::domain::data_request::DataRequestCause;
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, OrgId, ReferralId};
 use crate::domain::time::{Day, Instant};
@@ -199,8 +200,9 @@ impl Hub {
                 }
                 let mut e =
                     Event::about_referral(&r.recipient, EventKind::CaseDataRectified, r, caller.actor().id(), now);
-                e.categories = received;
+                e.categories.clone_from(&received);
                 p.events.push(e);
+                p.ask_recipient(&self.sla, DataRequestCause::DataRectified, r, received, now);
                 if !told.contains(&r.recipient.as_str()) {
                     told.push(r.recipient.as_str());
                 }
@@ -361,6 +363,9 @@ impl Hub {
         let mut p = Pending::new();
         for r in tx.referrals_of_case(&case.id).await? {
             p.events.push(Event::about_referral(&r.recipient, kind, &r, caller.actor().id(), now));
+            if case.restriction.is_some() {
+                p.ask_recipient(&self.sla, DataRequestCause::ProcessingRestricted, &r, Vec::new(), now);
+            }
         }
         p.events.push(case_event(&org.id, kind, &case.id, caller, now));
         p.audit.push(audit(&caller.actor(), now, action, Some(&case.id), None, "Art. 18 GDPR".into(), detail));

@@ -5,6 +5,7 @@ use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::FieldError;
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::consent::{Consent, ConsentDraft, REPLACES};
+use crate::domain::data_request::DataRequestCause;
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, ConsentId, OrgId, ReferralId};
 use crate::domain::time::Instant;
@@ -191,6 +192,12 @@ impl Hub {
                 continue;
             }
             p.events.push(consent_event(&r.recipient, kind, consent, "hub", now, used.clone()));
+            let cause = if kind == EventKind::ConsentExpired {
+                DataRequestCause::ConsentExpired
+            } else {
+                DataRequestCause::ConsentRevoked
+            };
+            p.ask_recipient(&self.sla, cause, &r, used.clone(), now);
             if !notified.contains(&r.recipient) {
                 notified.push(r.recipient.clone());
             }

@@ -8,6 +8,7 @@
 use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
+use crate::domain::data_request::DataRequestCause;
 use crate::domain::erasure::{CURE_KEPT_DAYS, Erasure, ErasureReason, cure_day, cure_subject};
 use crate::domain::event::Event;
 use crate::domain::ids::{Actor, CaseId, OrgId};
@@ -144,6 +145,9 @@ impl Hub {
                 if aud != &case.owner {
                     p.events.push(Event::about_referral(aud, EventKind::CaseErased, r, actor.id(), now));
                 }
+            }
+            if r.recipient != case.owner {
+                p.ask_recipient(&self.sla, DataRequestCause::CaseErased, r, Vec::new(), now);
             }
         }
         let owner: &OrgId = &case.owner;

@@ -6,6 +6,7 @@ mod cases;
 pub(crate) mod casework;
 mod consents;
 pub mod dashboard;
+mod data_requests;
 mod directory;
 mod erasure;
 pub mod events;
@@ -250,6 +251,8 @@ struct Pending {
     audit: Vec<AuditEntry>,
     /// Mail jobs besides those derived from `events` (reminders, confirmations).
     mails: Vec<crate::domain::mail::MailJob>,
+    /// Requests to recipients to erase, restrict or rectify data (Art. 19 GDPR), opened by `events`.
+    requests: Vec<crate::domain::data_request::DataRequest>,
 }
 
 impl Hub {
@@ -436,6 +439,9 @@ impl Hub {
         let cursors = tx.append_events(&pending.events).await?;
         let mails = self.enqueue_mails(tx.as_mut(), &pending).await?;
         tx.append_audits(&pending.audit).await?;
+        for r in &pending.requests {
+            tx.insert_data_request(r).await?;
+        }
         if let (Some(idem), Some(outcome)) = (idem, outcome) {
             let response = serde_json::to_string(outcome).map_err(|e| HubError::Internal(e.to_string()))?;
             let r = IdempotentResponse { fingerprint: idem.fingerprint.clone(), response };
@@ -456,7 +462,26 @@ impl Hub {
 
 impl Pending {
     fn new() -> Self {
-        Self { events: Vec::new(), audit: Vec::new(), mails: Vec::new() }
+        Self { events: Vec::new(), audit: Vec::new(), mails: Vec::new(), requests: Vec::new() }
+    }
+
+    /// Opens a request to `referral`'s recipient to act on `categories` (all it received when
+    /// empty) because of `cause`, due after the configured working days.
+    fn ask_recipient(
+        &mut self,
+        sla: &sla::Sla,
+        cause: crate::domain::data_request::DataRequestCause,
+        referral: &crate::domain::referral::Referral,
+        categories: Vec<crate::domain::vocab::DataCategory>,
+        now: Instant,
+    ) {
+        self.requests.push(crate::domain::data_request::DataRequest::new(
+            cause,
+            referral,
+            categories,
+            now,
+            sla.confirm_days,
+        ));
     }
 }
 

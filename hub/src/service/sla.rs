@@ -28,6 +28,9 @@ pub struct Sla {
     pub eviction_warning_days: u32,
     /// Remind an email partner of an unanswered referral this many working days before its reply-by date.
     pub remind_days_before: u32,
+    /// Working days a recipient has to confirm that it erased, restricted or rectified data it received
+    /// (Art. 19 GDPR) before the Fachstelle sees the confirmation as outstanding.
+    pub confirm_days: u32,
 }
 
 impl Default for Sla {
@@ -44,6 +47,7 @@ impl Default for Sla {
             schonfrist_warning_days: 10,
             eviction_warning_days: 15,
             remind_days_before: 2,
+            confirm_days: 5,
         }
     }
 }
@@ -73,6 +77,7 @@ impl Sla {
             ("schonfrist_warning_days", self.schonfrist_warning_days, 0),
             ("eviction_warning_days", self.eviction_warning_days, 0),
             ("remind_days_before", self.remind_days_before, 0),
+            ("confirm_days", self.confirm_days, 1),
         ] {
             if days < min || days > Self::MAX_DAYS {
                 return Err(format!("sla.{name}: {days} is not {min}-{} working days", Self::MAX_DAYS));

@@ -16,10 +16,11 @@ use async_trait::async_trait;
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
+use crate::domain::data_request::DataRequest;
 use crate::domain::document::DocumentMeta;
 use crate::domain::erasure::Erasure;
 use crate::domain::event::Event;
-use crate::domain::ids::{CaseId, ConsentId, NoticeId, OrgId, ReferralId};
+use crate::domain::ids::{CaseId, ConsentId, DataRequestId, NoticeId, OrgId, ReferralId};
 use crate::domain::mail::{JobStatus, MailJob};
 use crate::domain::notice::Notice;
 use crate::domain::org::Organisation;
@@ -66,6 +67,19 @@ pub struct ReferralQuery {
     pub after_seq: i64,
     /// Page size.
     pub limit: u32,
+}
+
+/// Filter of a listing of requests to recipients (Art. 19 GDPR); every filter set must match.
+#[derive(Debug, Clone, Default)]
+pub struct DataRequestQuery {
+    /// Only requests to this organisation.
+    pub recipient: Option<OrgId>,
+    /// Only requests of this Fachstelle's cases.
+    pub owner: Option<OrgId>,
+    /// Only requests about this case.
+    pub case_id: Option<CaseId>,
+    /// Only requests not confirmed yet.
+    pub open_only: bool,
 }
 
 /// Filter of a mail job listing.
@@ -268,6 +282,15 @@ pub trait Tx: Send {
     async fn document(&mut self, case: &CaseId, id: &str) -> Result<Option<(DocumentMeta, Vec<u8>)>, StoreError>;
     /// Replaces a consent.
     async fn update_consent(&mut self, consent: &Consent) -> Result<(), StoreError>;
+
+    /// Stores a new request to a recipient (Art. 19 GDPR).
+    async fn insert_data_request(&mut self, request: &DataRequest) -> Result<(), StoreError>;
+    /// Replaces a request (with its confirmation).
+    async fn update_data_request(&mut self, request: &DataRequest) -> Result<(), StoreError>;
+    /// One request.
+    async fn data_request(&mut self, id: &DataRequestId) -> Result<Option<DataRequest>, StoreError>;
+    /// The requests matching `q`, oldest first.
+    async fn data_requests(&mut self, q: &DataRequestQuery) -> Result<Vec<DataRequest>, StoreError>;
 
     /// Reads a referral.
     async fn referral(&mut self, id: &ReferralId) -> Result<Option<Referral>, StoreError>;

@@ -18,16 +18,17 @@ use sqlx::{Connection, Row, Sqlite, Transaction};
 use super::health::{self, HealthCell};
 use super::sealed::{self, KeyTable, Sealing};
 use super::{
-    AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, Condition, IdempotentResponse, MailQuery, MigrationMode,
-    Outage, ReferralQuery, Store, StoreError, Tx,
+    AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, Condition, DataRequestQuery, IdempotentResponse,
+    MailQuery, MigrationMode, Outage, ReferralQuery, Store, StoreError, Tx,
 };
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
 use crate::domain::consent::Consent;
+use crate::domain::data_request::DataRequest;
 use crate::domain::document::DocumentMeta;
 use crate::domain::erasure::Erasure;
 use crate::domain::event::Event;
-use crate::domain::ids::{CaseId, ConsentId, NoticeId, OrgId, ReferralId};
+use crate::domain::ids::{CaseId, ConsentId, DataRequestId, NoticeId, OrgId, ReferralId};
 use crate::domain::mail::{JobStatus, MailJob};
 use crate::domain::note::Note;
 use crate::domain::notice::Notice;
@@ -600,6 +601,58 @@ impl Tx for SqliteTx {
         let content: String = sealed::open(self, &content).await?;
         let content = hex::decode(content).map_err(|e| StoreError::Other(format!("document content: {e}")))?;
         Ok(Some((meta, content)))
+    }
+
+    async fn insert_data_request(&mut self, r: &DataRequest) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO data_requests (id, owner_id, recipient_id, case_id, requested_at, confirmed_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(r.id.as_str())
+        .bind(r.owner.as_str())
+        .bind(r.recipient.as_str())
+        .bind(r.case_id.as_str())
+        .bind(r.requested_at.millis())
+        .bind(r.confirmation.as_ref().map(|c| c.at.millis()))
+        .bind(to_json(r)?)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn update_data_request(&mut self, r: &DataRequest) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE data_requests SET confirmed_at = ?, body = ? WHERE id = ?")
+            .bind(r.confirmation.as_ref().map(|c| c.at.millis()))
+            .bind(to_json(r)?)
+            .bind(r.id.as_str())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Other(format!("data request {} does not exist", r.id)));
+        }
+        Ok(())
+    }
+
+    async fn data_request(&mut self, id: &DataRequestId) -> Result<Option<DataRequest>, StoreError> {
+        self.one("SELECT body FROM data_requests WHERE id = ?", id.as_str()).await
+    }
+
+    async fn data_requests(&mut self, q: &DataRequestQuery) -> Result<Vec<DataRequest>, StoreError> {
+        let bodies: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM data_requests
+              WHERE (?1 IS NULL OR recipient_id = ?1) AND (?2 IS NULL OR owner_id = ?2)
+                AND (?3 IS NULL OR case_id = ?3) AND (?4 = 0 OR confirmed_at IS NULL)
+              ORDER BY requested_at, id",
+        )
+        .bind(q.recipient.as_ref().map(OrgId::as_str))
+        .bind(q.owner.as_ref().map(OrgId::as_str))
+        .bind(q.case_id.as_ref().map(CaseId::as_str))
+        .bind(i64::from(q.open_only))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        bodies.iter().map(|b| from_json(b)).collect()
     }
 
     async fn update_consent(&mut self, c: &Consent) -> Result<(), StoreError> {

@@ -99,7 +99,7 @@ struct MoveForm {
 /// The referral page as its template (`templates/dashboard/inbox_referral.html`) sees it.
 #[derive(askama::Template)]
 #[template(path = "dashboard/inbox_referral.html")]
-struct Referral<'a> {
+struct ReferralPage<'a> {
     v: &'a PageView,
     id: &'a str,
     csrf: &'a str,
@@ -109,7 +109,7 @@ struct Referral<'a> {
     art9_heading: &'static str,
 }
 
-impl Referral<'_> {
+impl ReferralPage<'_> {
     /// The message for `field` of `action`'s form, if the rule refused that.
     fn error(&self, action: &str, field: &str) -> Option<&str> {
         self.echo.filter(|e| e.action == action && e.field == field).map(|e| e.message.as_str())
@@ -175,7 +175,7 @@ pub fn render_referral(
             None => format!("Erledigt. Stand jetzt: {}.", v.state),
         },
     });
-    render_template(&Referral {
+    render_template(&ReferralPage {
         v,
         id: id.as_str(),
         csrf: &ctx.csrf,
