@@ -29,6 +29,7 @@ use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::basis::{Disclosure, LegalBasis};
 use crate::domain::case::{Case, Person};
 use crate::domain::consent::Consent;
+use crate::domain::data_request::{DataRequestAsk, DataRequestCause};
 use crate::domain::ids::{Actor, CaseId, Cents, OrgId, PersonId};
 use crate::domain::notice::{Notice, NoticeData};
 use crate::domain::org::Organisation;
@@ -133,6 +134,9 @@ pub struct AccessReport {
     pub referrals: Vec<ReferralItem>,
     /// Every read of the case's data by a partner, from the audit trail.
     pub partner_reads: Vec<ReadItem>,
+    /// What recipients were asked to erase, restrict or rectify (Art. 19 GDPR), and whether they
+    /// confirmed it.
+    pub recipient_requests: Vec<RecipientRequestItem>,
     /// How long the data is kept, in general terms.
     pub retention: &'static str,
     /// The person's further rights.
@@ -455,6 +459,30 @@ pub struct NoteItem {
     pub text: String,
 }
 
+/// A request to a recipient (Art. 19 GDPR) and its confirmation.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecipientRequestItem {
+    /// The organisation asked.
+    pub recipient: OrgRef,
+    /// The referral the data came with.
+    pub referral_id: String,
+    /// Why (`CONSENT_REVOKED`, `CASE_ERASED`, ...).
+    pub cause: String,
+    /// What was asked (`ERASE`, `RESTRICT`, `RECTIFY`).
+    pub ask: String,
+    /// The categories concerned (empty: all received with the referral).
+    #[serde(serialize_with = "ser_display_all")]
+    pub categories: Vec<DataCategory>,
+    /// When the recipient was told.
+    #[serde(serialize_with = "ser_instant")]
+    pub requested_at: Instant,
+    /// Due day of the confirmation.
+    pub due: String,
+    /// When the recipient confirmed, if it did.
+    #[serde(serialize_with = "ser_instant_opt")]
+    pub confirmed_at: Option<Instant>,
+}
+
 /// A read by a partner, from the audit trail.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReadItem {
@@ -639,6 +667,26 @@ pub async fn build(
 
     let d = &case.details;
     let is_main = subject.role == PersonRole::MainTenant;
+    let recipient_requests = tx
+        .data_requests(&crate::store::DataRequestQuery {
+            case_id: Some(case.id.clone()),
+            owner: Some(case.owner.clone()),
+            ..crate::store::DataRequestQuery::default()
+        })
+        .await?
+        .into_iter()
+        .map(|r| RecipientRequestItem {
+            recipient: org_ref(&r.recipient),
+            referral_id: r.referral_id.to_string(),
+            cause: r.cause.as_str().to_owned(),
+            ask: r.ask().as_str().to_owned(),
+            categories: r.categories.clone(),
+            requested_at: r.requested_at,
+            due: r.due.to_string(),
+            confirmed_at: r.confirmation.as_ref().map(|c| c.at),
+        })
+        .collect();
+
     Ok(AccessReport {
         generated_at: now,
         case_id: case.id.to_string(),
@@ -707,6 +755,7 @@ pub async fn build(
         notices,
         referrals,
         partner_reads,
+        recipient_requests,
         retention: RETENTION,
         rights: RIGHTS,
     })
@@ -1164,6 +1213,29 @@ impl AccessReport {
                     &data,
                     &recorded_basis_de(&basis),
                     &special,
+                ]);
+            }
+            h.raw("</table>\n");
+        }
+
+        h.raw("<h3>Löschen und Berichtigen bei Empfängern (Art. 19 DSGVO)</h3>\n");
+        if self.recipient_requests.is_empty() {
+            h.raw("<p>Keine.</p>\n");
+        } else {
+            h.head(&["Mitgeteilt am", "Stelle", "Bitte", "Anlass", "Bestätigt"]);
+            for r in &self.recipient_requests {
+                let ask = DataRequestAsk::parse(&r.ask).map_or("", labels::data_request_ask);
+                let cause = DataRequestCause::parse(&r.cause).map_or("", labels::data_request_cause);
+                let confirmed = match r.confirmed_at {
+                    Some(at) => format!("am {}", labels::instant(at)),
+                    None => "noch nicht".to_owned(),
+                };
+                h.cells(&[
+                    &labels::instant(r.requested_at),
+                    &r.recipient.name,
+                    &format!("{ask}: {}", labels::data_request_categories(&r.categories)),
+                    cause,
+                    &confirmed,
                 ]);
             }
             h.raw("</table>\n");

@@ -6,6 +6,7 @@
 //! Every function is an exhaustive `match` without a wildcard: a new variant does not compile until
 //! it has its label here.
 
+use crate::domain::data_request::{DataRequestAsk, DataRequestCause};
 use crate::domain::mail::MailKind;
 use crate::domain::referral::{Move, ReferralState};
 use crate::domain::time::{Day, Instant};
@@ -118,6 +119,44 @@ pub fn data_category(d: DataCategory) -> &'static str {
         DataCategory::Health => "Gesundheitsdaten",
         DataCategory::CounsellingNotes => "Beratungsnotizen",
         DataCategory::Outcome => "Ergebnisse von Vermittlungen",
+    }
+}
+
+/// Why a recipient is asked to act on data it received (Art. 19 GDPR), as a reason.
+pub fn data_request_cause(c: DataRequestCause) -> &'static str {
+    match c {
+        DataRequestCause::ConsentRevoked => "Die Einwilligung wurde widerrufen.",
+        DataRequestCause::ConsentExpired => "Die Einwilligung ist abgelaufen.",
+        DataRequestCause::CaseErased => "Der Fall wurde gelöscht.",
+        DataRequestCause::ProcessingRestricted => "Die Verarbeitung wurde eingeschränkt (Art. 18 DSGVO).",
+        DataRequestCause::DataRectified => "Übermittelte Daten wurden berichtigt.",
+    }
+}
+
+/// What a recipient is asked to do, as a request ("Bitte löschen").
+pub fn data_request_ask(a: DataRequestAsk) -> &'static str {
+    match a {
+        DataRequestAsk::Erase => "Bitte löschen",
+        DataRequestAsk::Restrict => "Bitte nicht mehr verwenden und nicht weitergeben (einschränken)",
+        DataRequestAsk::Rectify => "Bitte berichtigen",
+    }
+}
+
+/// What a recipient confirms, as a past participle ("gelöscht").
+pub fn data_request_done(a: DataRequestAsk) -> &'static str {
+    match a {
+        DataRequestAsk::Erase => "gelöscht",
+        DataRequestAsk::Restrict => "eingeschränkt",
+        DataRequestAsk::Rectify => "berichtigt",
+    }
+}
+
+/// The kinds of data a request concerns, in words; none listed means all received with the referral.
+pub fn data_request_categories(categories: &[DataCategory]) -> String {
+    if categories.is_empty() {
+        "alle mit der Vermittlung erhaltenen Daten".to_owned()
+    } else {
+        categories.iter().map(|c| data_category(*c)).collect::<Vec<_>>().join(", ")
     }
 }
 

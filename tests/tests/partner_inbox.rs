@@ -265,3 +265,64 @@ async fn no_page_shows_a_partner_what_belongs_to_another() {
     // And the first partner's clerk still signs in with its password.
     http::Session::sign_in(&th, CLERK.0).await;
 }
+
+/// Art. 19 in the browser: after a revocation the debt counselling's clerk confirms the erasure in the
+/// inbox and keeps the receipt; the Fachstelle's case page shows it, and "Heute" the job centre's
+/// confirmation outstanding after its due day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_confirms_an_erasure_and_the_fachstelle_sees_what_is_outstanding() {
+    let th = start().await;
+    let case = open_case(&th).await;
+    let consent =
+        record_consent(&th, &case, &[orgs::SCHULDNERBERATUNG, orgs::JOBCENTER], &[D::Identity, D::Arrears]).await;
+    create_referral(&th, &case.id, orgs::SCHULDNERBERATUNG, C::DebtCounselling, &[D::Identity, D::Arrears]).await;
+    create_referral(&th, &case.id, orgs::JOBCENTER, C::RentDebtTakeoverSgb2, &[D::Identity]).await;
+    consents(&th, orgs::FACHSTELLE)
+        .await
+        .revoke_consent(RevokeConsentRequest {
+            idempotency_key: idem(),
+            consent_id: consent.id.clone(),
+            note: "widerrufen (synthetisch)".into(),
+        })
+        .await
+        .expect("RevokeConsent");
+    th.add_staff(orgs::SCHULDNERBERATUNG, CLERK.0, CLERK.1, PASSWORD).await.expect("clerk");
+    th.add_staff(orgs::FACHSTELLE, "c.sachbearbeitung", "Clara Sach (Fachstelle, synthetisch)", PASSWORD)
+        .await
+        .expect("caseworker");
+    let b = open_dashboard(&th).await;
+
+    b.sign_in(CLERK.0, PASSWORD).await;
+    b.wait_for_path("/eingang").await;
+    assert_eq!(b.count("section#bitten li.bitte").await, 1, "{}", b.describe().await);
+    let text = b.text("section#bitten li.bitte").await;
+    assert!(text.contains("Bitte löschen: Personalien, Mietrückstände"), "{text}");
+    assert!(text.contains("Die Einwilligung wurde widerrufen."), "{text}");
+    assert!(!text.contains(FAMILY), "the request names no household");
+    b.check_page("eingang-bitten").await;
+    b.click_and_wait("section#bitten li.bitte button[type=submit]").await;
+    assert!(b.path().await.starts_with("/eingang/bitten/"), "{}", b.describe().await);
+    assert!(b.text("#erledigt").await.contains("Bestätigung ist gespeichert"));
+    assert!(b.text("#status").await.starts_with("als gelöscht bestätigt am"), "{}", b.text("#status").await);
+    assert!(b.text("#quittung-text").await.starts_with("WHQ1."));
+    b.check_page("eingang-quittung").await;
+    b.goto("/eingang").await;
+    assert_eq!(b.count("section#bitten").await, 0, "nothing left to confirm");
+    b.sign_out().await;
+
+    // The Fachstelle: the case page shows the confirmation; ten days later "Heute" the job centre's.
+    th.advance_days(10);
+    b.sign_in("c.sachbearbeitung", PASSWORD).await;
+    let outstanding = b.texts("section#bestaetigungen tr.unbestaetigt").await;
+    assert_eq!(outstanding.len(), 1, "{}", b.describe().await);
+    assert!(outstanding[0].contains("Jobcenter") && outstanding[0].contains("Bitte löschen"), "{outstanding:?}");
+    b.check_page("heute-bestaetigungen").await;
+    b.click_and_wait("section#bestaetigungen a.fall-link").await;
+    let rows = b.texts("section#bitten-an-empfaenger tr.bitte td.status").await;
+    assert_eq!(rows.len(), 2, "{}", b.describe().await);
+    assert!(rows.iter().any(|s| s.starts_with("gelöscht am") && s.contains(CLERK.1)), "{rows:?}");
+    assert!(rows.iter().any(|s| s.contains("überfällig")), "{rows:?}");
+    b.check_page("fall-bitten").await;
+    b.screenshot_at("fall-bitten-abschnitt", "section#bitten-an-empfaenger").await;
+    b.close().await;
+}

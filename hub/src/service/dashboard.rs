@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::{Caller, Hub, HubError, HubResult, Pending, ReferralView, TriageItem, audit};
 use crate::domain::case::{Case, Closure, StageEntry};
 use crate::domain::consent::Consent;
+use crate::domain::data_request::DataRequest;
 use crate::domain::deadline::{CaseDeadline, for_case};
 use crate::domain::ids::{Actor, CaseId, Cents, ConsentId, NoticeId, OrgId, ReferralId};
 use crate::domain::mail::{JobStatus, MailJob, MailKind};
@@ -232,6 +233,19 @@ pub struct InboxModel {
     pub open: usize,
     /// Of which overdue.
     pub overdue: usize,
+    /// Requests to erase, restrict or rectify data (Art. 19 GDPR) still to confirm, oldest first.
+    pub requests: Vec<DataRequest>,
+}
+
+/// A request to a recipient not confirmed in time.
+#[derive(Debug, Clone)]
+pub struct UnconfirmedRow {
+    /// The case, while it exists (an erased case has no name left).
+    pub case: Option<CaseLabel>,
+    /// Who was asked.
+    pub recipient: PartnerRef,
+    /// The request.
+    pub request: DataRequest,
 }
 
 /// An open notice to triage on the "Heute" page.
@@ -299,6 +313,8 @@ pub struct TodayModel {
     pub expiring: Vec<ExpiringConsent>,
     /// Follow-ups of closed cases that are due and not yet recorded, oldest first.
     pub follow_ups: Vec<FollowUpRow>,
+    /// Requests to recipients (Art. 19 GDPR) not confirmed by their due day, oldest first.
+    pub unconfirmed: Vec<UnconfirmedRow>,
 }
 
 /// A follow-up after a kept tenancy that is due.
@@ -581,6 +597,8 @@ pub struct CasePageModel {
     pub colleagues: Vec<super::Colleague>,
     /// The case's documents (without content), oldest first.
     pub documents: Vec<crate::domain::document::DocumentMeta>,
+    /// Requests to recipients to erase, restrict or rectify data of the case (Art. 19 GDPR), oldest first.
+    pub data_requests: Vec<DataRequest>,
 }
 
 impl CasePageModel {
@@ -868,11 +886,26 @@ impl Hub {
         }
         follow_ups.sort_by(|a, b| a.due.cmp(&b.due).then(a.case.id.cmp(&b.case.id)));
 
+        let mut unconfirmed = Vec::new();
+        let open_requests = crate::store::DataRequestQuery {
+            owner: Some(org.id.clone()),
+            open_only: true,
+            ..crate::store::DataRequestQuery::default()
+        };
+        for request in tx.data_requests(&open_requests).await?.into_iter().filter(|r| r.is_overdue(today)) {
+            // An erased case has no name left to show; the request itself stays as evidence.
+            let case = own.iter().find(|c| c.id == request.case_id).map(CaseLabel::of);
+            if let Some(label) = &case {
+                shown.add(label, "Ausstehende Bestätigungen");
+            }
+            unconfirmed.push(UnconfirmedRow { case, recipient: partner(&names, &request.recipient), request });
+        }
+
         let notices = notices.into_iter().map(|i| notice_row(&names, i)).collect();
         let mut p = Pending::new();
         shown.audit(self, caller, "Heute", &mut p);
         self.finish(tx, caller, None, None, p).await?;
-        Ok(TodayModel { today, horizon, deadlines, overdue, notices, failed_mails, expiring, follow_ups })
+        Ok(TodayModel { today, horizon, deadlines, overdue, notices, failed_mails, expiring, follow_ups, unconfirmed })
     }
 
     /// The handoff list: referrals sent by the caller (open ones unless the filter names a
@@ -948,7 +981,8 @@ impl Hub {
         rows.sort_by(|a, b| {
             b.overdue.cmp(&a.overdue).then(a.reply_by.cmp(&b.reply_by)).then(a.created_at.cmp(&b.created_at))
         });
-        Ok(InboxModel { rows, open: open.len(), overdue })
+        let requests = self.data_requests_to(caller, true).await?;
+        Ok(InboxModel { rows, open: open.len(), overdue, requests })
     }
 
     /// The list of the caller's open cases, newest first, with stage, open and overdue referrals
@@ -1253,6 +1287,13 @@ impl Hub {
 
         let colleagues = super::casework::colleagues_of(tx.as_mut(), &org.id).await?;
         let documents = tx.documents_of_case(&case.id).await?;
+        let data_requests = tx
+            .data_requests(&crate::store::DataRequestQuery {
+                owner: Some(org.id.clone()),
+                case_id: Some(case.id.clone()),
+                ..crate::store::DataRequestQuery::default()
+            })
+            .await?;
         self.finish_case_read(tx, caller, &case.id, "dashboard case page").await?;
         let plain: Vec<_> = referrals.iter().map(|r| r.referral.clone()).collect();
         let open_items = crate::domain::case::OpenItems::of(&case, &plain, today);
@@ -1269,6 +1310,7 @@ impl Hub {
             org_names: names,
             colleagues,
             documents,
+            data_requests,
         })
     }
 

@@ -30,6 +30,13 @@ impl Hub {
         Ok(tx.data_requests(&q).await?)
     }
 
+    /// One request addressed to the caller's organisation; anybody else's is not found.
+    pub async fn data_request_to(&self, caller: &Caller, id: &DataRequestId) -> HubResult<DataRequest> {
+        let org = caller.org()?;
+        let mut tx = self.store.begin_read().await?;
+        tx.data_request(id).await?.filter(|r| r.recipient == org.id).ok_or(HubError::NotFound("data request"))
+    }
+
     /// The requests about one of the caller's (a Fachstelle's) cases, also after the case was erased.
     pub async fn data_requests_of_case(&self, caller: &Caller, case: &CaseId) -> HubResult<Vec<DataRequest>> {
         let org = caller.fachstelle("read the requests to recipients")?;

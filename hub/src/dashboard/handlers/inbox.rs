@@ -6,6 +6,7 @@
 use email_adapter::web::{ActionInput, DeskError};
 
 use super::*;
+use crate::domain::ids::DataRequestId;
 use crate::email::desk::{link_act, page_field, recipient_view};
 use crate::service::LinkAct;
 use crate::service::dashboard::InboxFilter;
@@ -22,7 +23,7 @@ pub struct InboxQuery {
 pub async fn inbox(State(state): State<DashState>, member: Member, Query(q): Query<InboxQuery>) -> Response {
     let filter = InboxFilter::from_query(q.status.as_deref(), q.anliegen.as_deref(), q.ueberfaellig.as_deref());
     match state.hub.dash_inbox(&member.user.caller, &filter).await {
-        Ok(m) => ok_page(&member, Nav::Inbox, "Eingang", &views::inbox::render(&m, &filter)),
+        Ok(m) => ok_page(&member, Nav::Inbox, "Eingang", &views::inbox::render(&m, &filter, &member.ctx(&state))),
         Err(e) => error_page(e, Some(&member.frame(Nav::Inbox))),
     }
 }
@@ -128,6 +129,57 @@ pub async fn inbox_action(
         Err(e @ HubError::FailedPrecondition(_)) => {
             let (_, _, message) = error_parts(e);
             inbox_referral_view(&state, &member, &id, Some(refused(String::new(), message)), None).await
+        }
+        Err(e) => error_page(e, Some(&member.frame(Nav::Inbox))),
+    }
+}
+
+fn data_request_id(raw: &str) -> Result<DataRequestId, HubError> {
+    DataRequestId::parse(raw).map_err(|e| HubError::Invalid(e.within("Bitte")))
+}
+
+/// GET /eingang/bitten/{id} : one request to erase, restrict or rectify data, with its receipt once
+/// confirmed.
+pub async fn data_request_page(
+    State(state): State<DashState>,
+    member: Member,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let frame = member.frame(Nav::Inbox);
+    let found = match data_request_id(&id) {
+        Ok(id) => state.hub.data_request_to(&member.user.caller, &id).await,
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok(r) => {
+            let body = views::inbox::render_request(&r, &member.ctx(&state), q.erledigt.is_some());
+            html(StatusCode::OK, page("Bitte um Löschung oder Berichtigung", Some(&frame), &body))
+        }
+        Err(e) => error_page(e, Some(&frame)),
+    }
+}
+
+/// POST /eingang/bitten/{id} : the organisation confirms it did what the request asks; on to the
+/// receipt.
+pub async fn confirm_data_request(
+    State(state): State<DashState>,
+    member: Member,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Err(r) = member.check_csrf(&form) {
+        return *r;
+    }
+    let done = match data_request_id(&id) {
+        Ok(id) => state.hub.confirm_data_request(&member.user.caller, &id).await,
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(c) => {
+            let mut r = Redirect::to(&format!("/eingang/bitten/{}?erledigt=1", c.request.id)).into_response();
+            secure_headers(r.headers_mut());
+            r
         }
         Err(e) => error_page(e, Some(&member.frame(Nav::Inbox))),
     }

@@ -118,6 +118,12 @@ struct View<'a> {
     done: Option<(&'static str, &'static str)>,
 }
 
+/// A request to a recipient, with the recipient's name.
+struct DataRequestRow {
+    recipient: String,
+    row: super::inbox::RequestRow,
+}
+
 /// A deadline in words; `notes` is plain text the template escapes.
 struct DeadlineRow<'a> {
     date: Day,
@@ -314,6 +320,18 @@ impl<'a> View<'a> {
     }
 
     /// A document's type in words.
+    /// The requests to recipients (Art. 19 GDPR): who, what, why, when told, and whether confirmed.
+    fn data_requests(&self) -> Vec<DataRequestRow> {
+        self.m
+            .data_requests
+            .iter()
+            .map(|r| DataRequestRow {
+                recipient: self.m.org_name(&r.recipient).to_owned(),
+                row: super::inbox::RequestRow::of(r, self.m.today),
+            })
+            .collect()
+    }
+
     fn document_kind(&self, d: &DocumentMeta) -> &'static str {
         match d.kind {
             DocumentType::Pdf => "PDF",
@@ -767,6 +785,7 @@ mod tests {
             org_names,
             colleagues: vec![],
             documents: vec![],
+            data_requests: vec![],
             case,
         }
     }

@@ -7,8 +7,10 @@ use email_adapter::web::{MoveInput, PageView, SPECIAL_CATEGORIES_HEADING};
 
 use super::{Choice, Ctx, choices, count, esc, instant, labels, render_template, time_day};
 use crate::dashboard::form::FormData;
+use crate::domain::data_request::DataRequest;
 use crate::domain::ids::ReferralId;
 use crate::domain::referral::ReferralState;
+use crate::domain::time::Day;
 use crate::domain::vocab::ReferralCategory;
 use crate::service::dashboard::{InboxFilter, InboxModel, InboxRow};
 
@@ -17,11 +19,58 @@ use crate::service::dashboard::{InboxFilter, InboxModel, InboxRow};
 #[template(path = "dashboard/inbox.html")]
 struct Inbox {
     summary: String,
+    requests: Vec<RequestRow>,
+    csrf: String,
     states: Vec<Choice>,
     categories: Vec<Choice>,
     overdue_only: bool,
     rows: Vec<Row>,
     count: String,
+}
+
+/// A request to erase, restrict or rectify data (Art. 19 GDPR), in words.
+pub(crate) struct RequestRow {
+    pub id: String,
+    /// "Bitte löschen", ...
+    pub ask: &'static str,
+    /// "gelöscht", ...
+    pub done: &'static str,
+    pub cause: &'static str,
+    /// Referral reference and what it was about.
+    pub referral: String,
+    pub categories: String,
+    pub requested: String,
+    pub due: String,
+    pub overdue: bool,
+    /// When and by whom confirmed, if so.
+    pub confirmed: Option<String>,
+    pub receipt: Option<String>,
+}
+
+impl RequestRow {
+    pub(crate) fn of(r: &DataRequest, today: Day) -> Self {
+        Self {
+            id: r.id.to_string(),
+            ask: labels::data_request_ask(r.ask()),
+            done: labels::data_request_done(r.ask()),
+            cause: labels::data_request_cause(r.cause),
+            referral: format!(
+                "{} ({}) vom {}",
+                crate::email::reference(r.referral_id.as_str()),
+                labels::category(r.referral_category),
+                labels::day(r.requested_at.day())
+            ),
+            categories: labels::data_request_categories(&r.categories),
+            requested: instant(r.requested_at),
+            due: labels::day(r.due),
+            overdue: r.is_overdue(today),
+            confirmed: r.confirmation.as_ref().map(|c| {
+                let who = c.by.staff().map(|s| format!(" von {}", s.as_str())).unwrap_or_default();
+                format!("am {} Uhr{who}", instant(c.at))
+            }),
+            receipt: r.confirmation.as_ref().map(|c| c.receipt.clone()),
+        }
+    }
 }
 
 /// One referral in words; `link` and `reply_by` are HTML built escaped.
@@ -36,7 +85,7 @@ struct Row {
 }
 
 /// The body of the inbox.
-pub fn render(m: &InboxModel, filter: &InboxFilter) -> String {
+pub fn render(m: &InboxModel, filter: &InboxFilter, ctx: &Ctx) -> String {
     let summary = match (m.open, m.overdue) {
         (0, _) => "Zurzeit ist keine Vermittlung an Ihre Stelle offen.".to_owned(),
         (n, 0) => format!("{} an Ihre Stelle.", count(n, "offene Vermittlung", "offene Vermittlungen")),
@@ -48,6 +97,8 @@ pub fn render(m: &InboxModel, filter: &InboxFilter) -> String {
     };
     let page = Inbox {
         summary,
+        requests: m.requests.iter().map(|r| RequestRow::of(r, ctx.today)).collect(),
+        csrf: ctx.csrf.clone(),
         states: choices(ReferralState::ALL, ReferralState::as_str, labels::state, filter.state),
         categories: choices(ReferralCategory::ALL, ReferralCategory::as_str, labels::category, filter.category),
         overdue_only: filter.overdue,
@@ -71,6 +122,20 @@ fn row(r: &InboxRow) -> Row {
         received: instant(r.created_at),
         reply_by: time_day(r.reply_by),
     }
+}
+
+/// The page of one request to erase, restrict or rectify data, with its receipt once confirmed.
+#[derive(askama::Template)]
+#[template(path = "dashboard/inbox_request.html")]
+struct RequestPage<'a> {
+    r: RequestRow,
+    csrf: &'a str,
+    just_done: bool,
+}
+
+/// The body of a request's page; `just_done` after the confirmation was recorded.
+pub fn render_request(r: &DataRequest, ctx: &Ctx, just_done: bool) -> String {
+    render_template(&RequestPage { r: RequestRow::of(r, ctx.today), csrf: &ctx.csrf, just_done })
 }
 
 /// An action of the page sent back by a rule: which action, the field at fault (empty: the form as
@@ -209,12 +274,16 @@ mod tests {
             reply_by: Day::parse("2026-01-16").unwrap(),
             overdue: true,
         };
-        let m = InboxModel { rows: vec![row], open: 1, overdue: 1 };
-        let html = render(&m, &InboxFilter::default());
+        let m = InboxModel { rows: vec![row], open: 1, overdue: 1, requests: vec![] };
+        let html = render(&m, &InboxFilter::default(), &ctx());
         assert!(html.contains("1 offene Vermittlung an Ihre Stelle, davon 1 nicht fristgerecht"), "{html}");
         assert!(html.contains("Fachstelle &#60;H&#62;") || html.contains("Fachstelle &lt;H&gt;"), "{html}");
         assert!(html.contains("class=\"vermittlung ueberfaellig\""), "{html}");
-        let none = render(&InboxModel { rows: vec![], open: 0, overdue: 0 }, &InboxFilter::default());
+        let none = render(
+            &InboxModel { rows: vec![], open: 0, overdue: 0, requests: vec![] },
+            &InboxFilter::default(),
+            &ctx(),
+        );
         assert!(none.contains("Keine Vermittlungen für diese Auswahl"), "{none}");
     }
 

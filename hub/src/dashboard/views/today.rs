@@ -102,6 +102,7 @@ mod tests {
             }],
             expiring: vec![],
             follow_ups: vec![],
+            unconfirmed: vec![],
         }
     }
 

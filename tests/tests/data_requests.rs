@@ -1,0 +1,203 @@
+//! Art. 19 GDPR end to end over mTLS gRPC: a recipient told that data it received was rectified, that
+//! processing is restricted, that the consent was revoked or that the case was erased is asked, per
+//! referral, to act and to confirm. It lists what it was asked (only its own), confirms with a receipt
+//! that verifies with the hub's public seal key (and is the same when confirmed again), and the
+//! Fachstelle sees per case what is confirmed, on "Heute" what is outstanding after the due day, and
+//! the Art. 15 report lists both. The requests outlive the erasure of the case. All data is synthetic.
+
+mod common;
+
+use common::*;
+use hub::audit::seal::{SealPublicKey, public_key_file};
+use hub::domain::data_request::ConfirmationReceipt;
+use hub::domain::ids::CaseId;
+use hub::service::Principal;
+
+async fn listed(th: &TestHub, org: &str, include_confirmed: bool) -> Vec<DataRequest> {
+    referrals(th, org)
+        .await
+        .list_data_requests(ListDataRequestsRequest { include_confirmed })
+        .await
+        .unwrap_or_else(|s| panic!("ListDataRequests by {org}: {s:?}"))
+        .into_inner()
+        .data_requests
+}
+
+fn causes(list: &[DataRequest]) -> Vec<(DataRequestCause, DataRequestAsk, Vec<DataCategory>)> {
+    list.iter()
+        .map(|r| {
+            (
+                DataRequestCause::try_from(r.cause).expect("cause"),
+                DataRequestAsk::try_from(r.ask).expect("ask"),
+                categories(&r.categories),
+            )
+        })
+        .collect()
+}
+
+async fn confirm(th: &TestHub, org: &str, id: &str) -> Result<ConfirmDataRequestResponse, Status> {
+    referrals(th, org)
+        .await
+        .confirm_data_request(with_staff(ConfirmDataRequestRequest { data_request_id: id.to_owned() }, "Herr Synth"))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+#[tokio::test]
+async fn recipients_confirm_what_they_were_asked_to_erase_restrict_or_rectify() {
+    use DataCategory as D;
+    use DataRequestAsk as Ask;
+    use DataRequestCause as Cause;
+    let th = start().await;
+    let case = open_case(&th).await;
+    let consent =
+        record_consent(&th, &case, &[orgs::JOBCENTER, orgs::SCHULDNERBERATUNG], &[D::Identity, D::Contact, D::Arrears])
+            .await;
+    let jc = create_referral(
+        &th,
+        &case.id,
+        orgs::JOBCENTER,
+        ReferralCategory::RentDebtTakeoverSgb2,
+        &[D::Identity, D::Arrears],
+    )
+    .await;
+    let sb = create_referral(
+        &th,
+        &case.id,
+        orgs::SCHULDNERBERATUNG,
+        ReferralCategory::DebtCounselling,
+        &[D::Identity, D::Contact],
+    )
+    .await;
+    assert!(listed(&th, orgs::JOBCENTER, true).await.is_empty(), "nothing asked before anything changed");
+
+    // Rectification of the phone number: only the debt counselling received contact data.
+    let mut cs = cases(&th, orgs::FACHSTELLE).await;
+    let mut details = case.details.clone().expect("details");
+    details.contact.as_mut().expect("contact").phone = "+49 511 0000001".into();
+    cs.update_case(UpdateCaseRequest { idempotency_key: idem(), case_id: case.id.clone(), details: Some(details) })
+        .await
+        .expect("UpdateCase");
+    assert_eq!(
+        causes(&listed(&th, orgs::SCHULDNERBERATUNG, false).await),
+        [(Cause::DataRectified, Ask::Rectify, vec![D::Contact])]
+    );
+    assert!(listed(&th, orgs::JOBCENTER, false).await.is_empty(), "the job centre got no contact data");
+
+    // Restriction: both recipients are asked to restrict; lifting it asks nothing more.
+    cs.restrict_processing(RestrictProcessingRequest {
+        idempotency_key: idem(),
+        case_id: case.id.clone(),
+        reason: "Richtigkeit bestritten (synthetisch)".into(),
+    })
+    .await
+    .expect("RestrictProcessing");
+    cs.lift_restriction(LiftRestrictionRequest { idempotency_key: idem(), case_id: case.id.clone() })
+        .await
+        .expect("LiftRestriction");
+    assert_eq!(
+        causes(&listed(&th, orgs::JOBCENTER, false).await),
+        [(Cause::ProcessingRestricted, Ask::Restrict, vec![])]
+    );
+
+    // Revocation: each recipient is asked to erase what it received under the consent.
+    consents(&th, orgs::FACHSTELLE)
+        .await
+        .revoke_consent(RevokeConsentRequest {
+            idempotency_key: idem(),
+            consent_id: consent.id.clone(),
+            note: "schriftlich widerrufen (synthetisch)".into(),
+        })
+        .await
+        .expect("RevokeConsent");
+    let to_jc = listed(&th, orgs::JOBCENTER, false).await;
+    assert_eq!(
+        causes(&to_jc),
+        [
+            (Cause::ProcessingRestricted, Ask::Restrict, vec![]),
+            (Cause::ConsentRevoked, Ask::Erase, vec![D::Identity, D::Arrears])
+        ]
+    );
+    let erase_jc = &to_jc[1];
+    assert_eq!((erase_jc.referral_id.as_str(), erase_jc.case_id.as_str()), (jc.id.as_str(), case.id.as_str()));
+    assert_eq!(erase_jc.owner_organisation_id, orgs::FACHSTELLE);
+    assert!(erase_jc.due_date > th.today(), "due some working days ahead: {}", erase_jc.due_date);
+    let to_sb = listed(&th, orgs::SCHULDNERBERATUNG, false).await;
+    assert_eq!(to_sb.len(), 3, "rectify, restrict, erase: {to_sb:?}");
+    assert!(to_sb.iter().all(|r| r.referral_id == sb.id));
+
+    // The job centre confirms the erasure: a receipt the hub's public key verifies, the same again.
+    let done = confirm(&th, orgs::JOBCENTER, &erase_jc.id).await.expect("ConfirmDataRequest");
+    assert!(!done.already_confirmed);
+    let confirmed = done.data_request.expect("request");
+    assert!(confirmed.confirmed && confirmed.confirmed_at.is_some());
+    assert_eq!(confirmed.confirmed_by_staff_member, "Herr Synth");
+    let key = SealPublicKey::load(&public_key_file(th.data_dir())).expect("the hub's public seal key");
+    let claims: ConfirmationReceipt = key.open_receipt(&done.receipt).expect("the receipt verifies");
+    assert_eq!(
+        (claims.request.as_str(), claims.org.as_str(), claims.done.as_str()),
+        (erase_jc.id.as_str(), orgs::JOBCENTER, "ERASE")
+    );
+    assert_eq!(claims.categories, ["IDENTITY", "ARREARS"]);
+    let tampered = done.receipt.replacen("WHQ1.", "WHQ1.e", 1);
+    assert!(key.open_receipt::<ConfirmationReceipt>(&tampered).is_none(), "a changed receipt does not verify");
+    let again = confirm(&th, orgs::JOBCENTER, &erase_jc.id).await.expect("confirming again");
+    assert!(again.already_confirmed);
+    assert_eq!(again.receipt, done.receipt, "the first receipt, not a new one");
+
+    // Nobody else confirms it; malformed ids are refused at their field.
+    assert_status(confirm(&th, orgs::SCHULDNERBERATUNG, &erase_jc.id).await, Code::NotFound, &[]);
+    assert_status(confirm(&th, orgs::JOBCENTER, "kein-id").await, Code::InvalidArgument, &["data_request_id"]);
+    assert_eq!(listed(&th, orgs::JOBCENTER, false).await.len(), 1, "only the restriction is still open");
+    assert_eq!(listed(&th, orgs::JOBCENTER, true).await.len(), 2);
+    let case_id = CaseId::parse(&case.id).expect("case id");
+    let audit = th.store().audit_of_case(&case_id).await.expect("audit");
+    let confirmations: Vec<_> = audit.iter().filter(|e| e.action.as_str() == "data_request.confirm").collect();
+    assert_eq!(confirmations.len(), 1, "one confirmation, audited once");
+    assert_eq!(
+        (confirmations[0].actor.as_str(), confirmations[0].legal_basis.as_str()),
+        (orgs::JOBCENTER, "Art. 19 GDPR")
+    );
+
+    // The Fachstelle: all five on the case; nothing outstanding before the due day, four after it.
+    let fs = th.hub().authenticate(Principal::Org(org_id(orgs::FACHSTELLE)), None).await.expect("Fachstelle");
+    assert_eq!(th.hub().data_requests_of_case(&fs, &case_id).await.expect("of the case").len(), 5);
+    assert!(th.hub().dash_today(&fs).await.expect("Heute").unconfirmed.is_empty());
+    th.advance_days(10);
+    let today = th.hub().dash_today(&fs).await.expect("Heute");
+    assert_eq!(today.unconfirmed.len(), 4, "{:?}", today.unconfirmed);
+    assert!(today.unconfirmed.iter().all(|u| u.case.as_ref().is_some_and(|c| c.id == case_id)));
+
+    // The Art. 15 report lists them, the job centre's confirmation with its time.
+    let mut tx = th.store().begin_read().await.expect("read");
+    let report = hub::access_report::build(tx.as_mut(), &case_id, None, th.hub().clock_now()).await.expect("report");
+    drop(tx);
+    assert_eq!(report.recipient_requests.len(), 5);
+    let jc_item = report.recipient_requests.iter().find(|r| r.ask == "ERASE" && r.recipient.id == orgs::JOBCENTER);
+    assert!(jc_item.expect("the job centre's erasure").confirmed_at.is_some());
+    let html = report.to_html();
+    assert!(html.contains("Löschen und Berichtigen bei Empfängern (Art. 19 DSGVO)"), "{html}");
+    assert!(html.contains("Bitte löschen: Personalien, Mietrückstände"), "{html}");
+
+    // Erasure: every recipient is asked to erase; the requests outlive the case.
+    cs.close_case(CloseCaseRequest {
+        idempotency_key: idem(),
+        case_id: case.id.clone(),
+        outcome: CaseOutcome::HilfeAbgelehnt as i32,
+        rescue_means: RescueMeans::Unspecified as i32,
+        note: String::new(),
+        confirm_open_items: true,
+    })
+    .await
+    .expect("CloseCase");
+    cs.erase_case(EraseCaseRequest { idempotency_key: idem(), case_id: case.id.clone() }).await.expect("EraseCase");
+    let last = listed(&th, orgs::JOBCENTER, false).await;
+    assert_eq!(causes(&last).last().map(|c| c.0), Some(Cause::CaseErased), "{last:?}");
+    assert_eq!(th.hub().data_requests_of_case(&fs, &case_id).await.expect("after erasure").len(), 7);
+    let today = th.hub().dash_today(&fs).await.expect("Heute");
+    assert!(today.unconfirmed.iter().all(|u| u.case.is_none()), "an erased case shows no name");
+}
+
+fn org_id(id: &str) -> hub::domain::ids::OrgId {
+    hub::domain::ids::OrgId::parse(id).expect("org id")
+}
