@@ -378,6 +378,7 @@ pub fn mail_kind(k: MailKind) -> &'static str {
         MailKind::RestrictionLifted => "Einschränkung aufgehoben",
         MailKind::CaseErased => "Fall gelöscht",
         MailKind::CaseDataRectified => "Daten berichtigt",
+        MailKind::DataRequest => "Bitte um Bestätigung (Löschen, Einschränken, Berichtigen)",
     }
 }
 

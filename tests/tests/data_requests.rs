@@ -3,15 +3,20 @@
 //! referral, to act and to confirm. It lists what it was asked (only its own), confirms with a receipt
 //! that verifies with the hub's public seal key (and is the same when confirmed again), and the
 //! Fachstelle sees per case what is confirmed, on "Heute" what is outstanding after the due day, and
-//! the Art. 15 report lists both. The requests outlive the erasure of the case. All data is synthetic.
+//! the Art. 15 report lists both. The requests outlive the erasure of the case. A partner without an
+//! account gets a mail whose link opens the request and confirms it, also after the case is erased.
+//! All data is synthetic.
 
 mod common;
+mod emailkit;
+mod mailsink;
 
 use common::*;
 use hub::audit::seal::{SealPublicKey, public_key_file};
 use hub::domain::data_request::ConfirmationReceipt;
 use hub::domain::ids::CaseId;
 use hub::service::Principal;
+use mailsink::{MailSink, SinkOptions};
 
 async fn listed(th: &TestHub, org: &str, include_confirmed: bool) -> Vec<DataRequest> {
     referrals(th, org)
@@ -200,4 +205,97 @@ async fn recipients_confirm_what_they_were_asked_to_erase_restrict_or_rectify() 
 
 fn org_id(id: &str) -> hub::domain::ids::OrgId {
     hub::domain::ids::OrgId::parse(id).expect("org id")
+}
+
+/// An email partner confirms through the mailed link: after the revocation and again after the
+/// erasure (when the referral's page is gone), each request mail links to its request.
+#[tokio::test]
+async fn an_email_partner_confirms_through_the_mailed_link() {
+    let sink = MailSink::start(SinkOptions::default()).await.expect("SMTP sink");
+    let th = emailkit::email_hub(&sink).await;
+    emailkit::make_email_partner(&th, orgs::SCHULDNERBERATUNG, emailkit::BERATUNG_MAIL).await;
+    let case = open_case(&th).await;
+    let consent = record_consent(&th, &case, &[orgs::SCHULDNERBERATUNG], &[DataCategory::Identity]).await;
+    create_referral(
+        &th,
+        &case.id,
+        orgs::SCHULDNERBERATUNG,
+        ReferralCategory::DebtCounselling,
+        &[DataCategory::Identity],
+    )
+    .await;
+    th.deliver_mail().await.expect("dispatch");
+    let before = sink.wait_for(1, emailkit::MAIL_TIMEOUT).await.expect("the referral's mail").len();
+    consents(&th, orgs::FACHSTELLE)
+        .await
+        .revoke_consent(RevokeConsentRequest {
+            idempotency_key: idem(),
+            consent_id: consent.id.clone(),
+            note: String::new(),
+        })
+        .await
+        .expect("RevokeConsent");
+    th.deliver_mail().await.expect("dispatch");
+    let mails = sink.wait_for(before + 2, emailkit::MAIL_TIMEOUT).await.expect("consent ended and request mails");
+    let request_mail = mails.iter().find(|m| m.subject.starts_with("Bitte um Bestätigung")).expect("a request mail");
+    assert!(request_mail.text.contains("Art. 19 DSGVO"), "{}", request_mail.text);
+    for secret in emailkit::personal_data() {
+        assert!(!request_mail.text.contains(&secret), "the mail names {secret}");
+    }
+    let link = emailkit::link_in(request_mail);
+    assert!(link.contains("/b/"), "{link}");
+    let client = emailkit::http(&th);
+    let (status, page) = emailkit::get(&client, &link).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<h1>Bitte löschen</h1>") && page.contains("Die Einwilligung wurde widerrufen."), "{page}");
+    let forms = emailkit::forms(&page);
+    let confirm_form = emailkit::form(&forms, "Als gelöscht bestätigen");
+    let (status, receipt_page) = emailkit::post(&client, &link, confirm_form, &[]).await;
+    assert_eq!(status, 200, "{receipt_page}");
+    let start = receipt_page.find("WHQ1.").expect("the receipt on the page");
+    let receipt: String = receipt_page[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .collect();
+    let key = SealPublicKey::load(&public_key_file(th.data_dir())).expect("public seal key");
+    let claims: ConfirmationReceipt = key.open_receipt(&receipt).expect("the receipt verifies");
+    assert_eq!((claims.org.as_str(), claims.done.as_str()), (orgs::SCHULDNERBERATUNG, "ERASE"));
+    let (status, _) = emailkit::post(&client, &link, confirm_form, &[]).await;
+    assert_eq!(status, 409, "confirming again shows the first receipt");
+    let listed = referrals(&th, orgs::SCHULDNERBERATUNG)
+        .await
+        .list_data_requests(ListDataRequestsRequest { include_confirmed: true })
+        .await
+        .expect("ListDataRequests")
+        .into_inner()
+        .data_requests;
+    assert!(listed[0].confirmed && listed[0].confirmed_by_staff_member == "via E-Mail-Link", "{listed:?}");
+
+    // After the erasure the referral's page is gone; the request's link still works.
+    let mut cs = cases(&th, orgs::FACHSTELLE).await;
+    cs.close_case(CloseCaseRequest {
+        idempotency_key: idem(),
+        case_id: case.id.clone(),
+        outcome: CaseOutcome::HilfeAbgelehnt as i32,
+        rescue_means: RescueMeans::Unspecified as i32,
+        note: String::new(),
+        confirm_open_items: true,
+    })
+    .await
+    .expect("CloseCase");
+    cs.erase_case(EraseCaseRequest { idempotency_key: idem(), case_id: case.id.clone() }).await.expect("EraseCase");
+    th.deliver_mail().await.expect("dispatch");
+    let all = sink.wait_for(mails.len() + 2, emailkit::MAIL_TIMEOUT).await.expect("erased and request mails");
+    let erased_request = all[mails.len()..]
+        .iter()
+        .find(|m| m.subject.starts_with("Bitte um Bestätigung"))
+        .expect("a request mail after the erasure");
+    let link = emailkit::link_in(erased_request);
+    let (status, page) = emailkit::get(&client, &link).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Der Fall wurde gelöscht."), "{page}");
+    let (status, _) =
+        emailkit::post(&client, &link, emailkit::form(&emailkit::forms(&page), "Als gelöscht bestätigen"), &[]).await;
+    assert_eq!(status, 200);
+    th.shutdown().await;
 }

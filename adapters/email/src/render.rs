@@ -39,6 +39,9 @@ pub enum MailKind {
     /// asked to use the corrected data from the partner page and correct its own records (Art. 19
     /// GDPR). Which data is never said: the page shows it.
     CaseDataRectified,
+    /// The recipient is asked to confirm that it erased, restricted or rectified data it received
+    /// (Art. 19 GDPR); the link opens the request, where it confirms and receives a receipt.
+    DataRequest,
 }
 
 /// Everything a mail may say. The hub fills it with ready German labels; the adapter adds only
@@ -204,6 +207,7 @@ fn subject(v: &Values) -> String {
         MailKind::RestrictionLifted => format!("Einschränkung aufgehoben: Vermittlung {rc}"),
         MailKind::CaseErased => format!("Gelöscht: Vermittlung {rc}"),
         MailKind::CaseDataRectified => format!("Berichtigt: Vermittlung {rc}"),
+        MailKind::DataRequest => format!("Bitte um Bestätigung: Vermittlung {rc}"),
     };
     match (&v.reply_by, v.kind) {
         (Some(date), MailKind::Overdue) => format!("{base} – Antwort war erbeten bis {date}"),
@@ -287,6 +291,12 @@ fn intro(v: &Values) -> String {
             "die Angaben zur Vermittlung {r} wurden berichtigt (Art. 16 DSGVO). Bitte verwenden Sie ab jetzt \
              die berichtigten Angaben auf der geschützten Seite und berichtigen Sie Ihre eigenen Unterlagen \
              (Art. 19 DSGVO)."
+        ),
+        MailKind::DataRequest => format!(
+            "wir haben Sie über eine Änderung zur Vermittlung {r} informiert: Die Daten, die Sie dazu erhalten \
+             haben, sind zu löschen, in der Verarbeitung einzuschränken oder zu berichtigen (Art. 19 DSGVO). Was \
+             genau, sehen Sie hinter dem Link. Bitte bestätigen Sie dort, sobald Sie es erledigt haben; Sie \
+             erhalten eine Quittung."
         ),
         MailKind::ActionConfirmed => {
             let first = match &v.action {
@@ -489,7 +499,8 @@ mod tests {
     use super::*;
 
     /// The kinds whose mails link to the partner page.
-    const LINKED: [MailKind; 11] = [
+    const LINKED: [MailKind; 12] = [
+        MailKind::DataRequest,
         MailKind::NewReferral,
         MailKind::StateChanged,
         MailKind::NoteAdded,
@@ -503,7 +514,8 @@ mod tests {
         MailKind::CaseDataRectified,
     ];
 
-    const ALL: [MailKind; 12] = [
+    const ALL: [MailKind; 13] = [
+        MailKind::DataRequest,
         MailKind::NewReferral,
         MailKind::StateChanged,
         MailKind::NoteAdded,

@@ -61,6 +61,12 @@ pub enum Purpose {
         /// Unique per issued form; the idempotency key of the action.
         nonce: String,
     },
+    /// Open, and confirm, one request to erase, restrict or rectify data the organisation received
+    /// (Art. 19 GDPR). Confirming twice returns the first receipt, so the link needs no nonce.
+    Confirm {
+        /// The hub's id of the request.
+        request: String,
+    },
 }
 
 /// The signed content of a link token.

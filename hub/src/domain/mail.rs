@@ -39,6 +39,9 @@ text_enum!(
         /// Data the organisation received was corrected (Art. 16 GDPR): use the corrected data from
         /// the page and correct its own records (Art. 19 GDPR).
         CaseDataRectified = "CASE_DATA_RECTIFIED",
+        /// The recipient is asked to confirm that it erased, restricted or rectified data it received
+        /// (Art. 19 GDPR); the mail links to the request (which outlives an erased case).
+        DataRequest = "DATA_REQUEST",
     }
 );
 
@@ -92,6 +95,9 @@ pub struct MailJob {
     pub reply_by: Option<Day>,
     /// The receipt, for ACTION_CONFIRMED.
     pub receipt: Option<LinkReceipt>,
+    /// The request to confirm, for DATA_REQUEST.
+    #[serde(default)]
+    pub data_request: Option<super::ids::DataRequestId>,
     /// Delivery state.
     pub status: JobStatus,
     /// Attempts made so far.
@@ -123,6 +129,7 @@ impl MailJob {
             state: None,
             reply_by: None,
             receipt: None,
+            data_request: None,
             status: JobStatus::Pending,
             attempts: 0,
             next_attempt_at: now,
@@ -141,6 +148,14 @@ impl MailJob {
             state: Some(r.state),
             reply_by: Some(r.reply_by),
             ..Self::new(org, kind, &r.case_id, now)
+        }
+    }
+
+    /// The mail asking `request`'s recipient to confirm it (Art. 19 GDPR).
+    pub fn about_data_request(request: &super::data_request::DataRequest, now: Instant) -> Self {
+        Self {
+            data_request: Some(request.id.clone()),
+            ..Self::new(&request.recipient, MailKind::DataRequest, &request.case_id, now)
         }
     }
 

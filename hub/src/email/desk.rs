@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use email_adapter::token::{LinkClaims, LinkKey, Purpose};
 use email_adapter::web::{
-    ActionDone, ActionInput, DeskError, HistoryLine, MoveInput, MoveOption, NoteLine, PageView, PartnerDesk, Section,
-    SpecialCategory,
+    ActionDone, ActionInput, DeskError, HistoryLine, MoveInput, MoveOption, NoteLine, PageView, PartnerDesk,
+    RequestView, Section, SpecialCategory,
 };
 use sha2::{Digest, Sha256};
 
@@ -16,7 +16,7 @@ use super::dispatch::{action_label, receipt_claims};
 use super::reference;
 use crate::domain::FieldError;
 use crate::domain::basis::LegalBasis;
-use crate::domain::ids::{Actor, Cents, IdempotencyKey, OrgId, ReferralId, StaffMember};
+use crate::domain::ids::{Actor, Cents, DataRequestId, IdempotencyKey, OrgId, ReferralId, StaffMember};
 use crate::domain::org::{Delivery, Organisation};
 use crate::domain::projection::CaseView;
 use crate::domain::referral::{Completion, Move, Reason};
@@ -50,6 +50,14 @@ impl HubDesk {
             return Err(DeskError::Revoked);
         }
         Ok((Caller::Org { org, staff: StaffMember::parse("via E-Mail-Link").ok() }, id))
+    }
+
+    /// The caller and request of a Confirm link.
+    async fn request_of(&self, link: &LinkClaims) -> Result<(Caller, DataRequestId), DeskError> {
+        let Purpose::Confirm { request } = &link.purpose else { return Err(DeskError::NotFound) };
+        let id = DataRequestId::parse(request).map_err(|_| DeskError::NotFound)?;
+        let (caller, _) = self.caller(link).await?;
+        Ok((caller, id))
     }
 }
 
@@ -154,6 +162,45 @@ impl PartnerDesk for HubDesk {
             receipt: self.key.sign_receipt(&receipt_claims(&receipt)),
             done: format!("{} – Stand jetzt: {}", action_label(&receipt), labels::state(receipt.state)),
             replayed,
+        })
+    }
+
+    async fn request(&self, link: &LinkClaims) -> Result<RequestView, DeskError> {
+        let (caller, id) = self.request_of(link).await?;
+        let r = self.hub.data_request_to(&caller, &id).await.map_err(desk_error)?;
+        let sender = org_name(&self.hub, &r.owner).await;
+        let mut rows = vec![
+            (
+                "Vermittlung".to_owned(),
+                format!(
+                    "{} ({}) von {sender}, {}",
+                    reference(r.referral_id.as_str()),
+                    labels::category(r.referral_category),
+                    labels::day(r.requested_at.day())
+                ),
+            ),
+            ("Anlass".to_owned(), labels::data_request_cause(r.cause).to_owned()),
+            ("Betroffene Daten".to_owned(), labels::data_request_categories(&r.categories)),
+            ("Bitte bestätigen bis".to_owned(), labels::day(r.due)),
+        ];
+        if r.is_overdue(self.hub.clock_today()) {
+            rows.push(("Stand".to_owned(), "Die erbetene Frist ist abgelaufen.".to_owned()));
+        }
+        Ok(RequestView {
+            heading: labels::data_request_ask(r.ask()).to_owned(),
+            rows,
+            confirmed: r.confirmation.as_ref().map(|c| format!("am {} Uhr", labels::instant(c.at))),
+            button: format!("Als {} bestätigen", labels::data_request_done(r.ask())),
+        })
+    }
+
+    async fn confirm(&self, link: &LinkClaims) -> Result<ActionDone, DeskError> {
+        let (caller, id) = self.request_of(link).await?;
+        let c = self.hub.confirm_data_request(&caller, &id).await.map_err(desk_error)?;
+        Ok(ActionDone {
+            receipt: c.receipt,
+            done: format!("Als {} bestätigt", labels::data_request_done(c.request.ask())),
+            replayed: c.repeated,
         })
     }
 }

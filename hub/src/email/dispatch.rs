@@ -205,8 +205,18 @@ impl Dispatcher {
         let ttl_ms = i64::from(self.config.link_ttl_days) * 86_400_000;
         let expires = Instant::from_millis(now.millis() + ttl_ms);
         let erased = job.kind == MailKind::CaseErased;
-        let link = match &job.referral_id {
-            Some(r) if !erased => {
+        let link = match (&job.data_request, &job.referral_id) {
+            (Some(request), _) => {
+                let claims = LinkClaims {
+                    referral: facts.referral.as_ref().map(ToString::to_string).unwrap_or_default(),
+                    org: job.org.to_string(),
+                    issued_at_ms: now.millis(),
+                    expires_at_ms: expires.millis(),
+                    purpose: Purpose::Confirm { request: request.to_string() },
+                };
+                email_adapter::web::confirm_url(&self.config.public_url(), &self.key, &claims, request.as_str())
+            }
+            (None, Some(r)) if !erased => {
                 let claims = LinkClaims {
                     referral: r.to_string(),
                     org: job.org.to_string(),
@@ -218,7 +228,7 @@ impl Dispatcher {
             }
             _ => String::new(),
         };
-        let reference = match &job.referral_id {
+        let reference = match job.referral_id.as_ref().or(facts.referral.as_ref()) {
             Some(r) => reference(r.as_str()),
             None => reference(job.case_id.as_str()),
         };
@@ -278,6 +288,7 @@ fn kind(k: MailKind) -> render::MailKind {
         MailKind::RestrictionLifted => render::MailKind::RestrictionLifted,
         MailKind::CaseErased => render::MailKind::CaseErased,
         MailKind::CaseDataRectified => render::MailKind::CaseDataRectified,
+        MailKind::DataRequest => render::MailKind::DataRequest,
     }
 }
 

@@ -257,7 +257,8 @@ enum_map!(
         ProcessingRestricted,
         RestrictionLifted,
         CaseErased,
-        CaseDataRectified
+        CaseDataRectified,
+        DataRequest
     ]
 );
 enum_map!(delivery_status_pb, delivery_status, JobStatus, pb::DeliveryStatus, [Pending, Sent, Dead]);

@@ -46,6 +46,23 @@ pub struct MailFacts {
     pub category: Option<ReferralCategory>,
     /// Display name of the organisation that sent the referral (or owns the case).
     pub sender_name: String,
+    /// The referral a DATA_REQUEST mail is about (it may be erased with its case already).
+    pub referral: Option<ReferralId>,
+}
+
+/// Which organisations are reached by mail, read once per transaction.
+#[derive(Default)]
+struct EmailPartners(HashMap<OrgId, bool>);
+
+impl EmailPartners {
+    async fn check(&mut self, tx: &mut dyn Tx, org: &OrgId) -> HubResult<bool> {
+        if let Some(v) = self.0.get(org) {
+            return Ok(*v);
+        }
+        let v = tx.org(org).await?.is_some_and(|o| matches!(o.delivery, Delivery::Email(_)));
+        self.0.insert(org.clone(), v);
+        Ok(v)
+    }
 }
 
 /// Filter of a delivery listing.
@@ -109,25 +126,24 @@ impl Hub {
     /// Turns the pending events addressed to email partners into mail jobs and writes every mail
     /// job of `p`, inside the change's transaction.
     pub(super) async fn enqueue_mails(&self, tx: &mut dyn Tx, p: &Pending) -> HubResult<usize> {
-        let mut is_email: HashMap<OrgId, bool> = HashMap::new();
+        let mut by_email = EmailPartners::default();
         let mut jobs: Vec<MailJob> = Vec::new();
         for e in &p.events {
             let Some(mut job) = mail_for_event(e) else { continue };
-            let email = match is_email.get(&e.audience) {
-                Some(v) => *v,
-                None => {
-                    let v = tx.org(&e.audience).await?.is_some_and(|o| matches!(o.delivery, Delivery::Email(_)));
-                    is_email.insert(e.audience.clone(), v);
-                    v
-                }
-            };
-            if !email {
+            if !by_email.check(tx, &e.audience).await? {
                 continue;
             }
             if let Some(id) = &job.referral_id {
                 job.reply_by = tx.referral(id).await?.map(|r| r.reply_by);
             }
             jobs.push(job);
+        }
+        // Every request to an email partner comes with a mail that links to it, so a partner without
+        // an account confirms it too.
+        for r in &p.requests {
+            if by_email.check(tx, &r.recipient).await? {
+                jobs.push(MailJob::about_data_request(r, r.requested_at));
+            }
         }
         for job in jobs.iter().chain(&p.mails) {
             tx.insert_mail(job).await?;
@@ -164,7 +180,20 @@ impl Hub {
             (Delivery::Grpc, _) => return Ok(Err("the organisation is no longer an email partner".into())),
             (Delivery::Email(a), true) => a.clone(),
         };
+        let mut referral = None;
+        let request = match &job.data_request {
+            Some(id) => match tx.data_request(id).await? {
+                Some(r) => Some(r),
+                None => return Ok(Err("the request does not exist".into())),
+            },
+            None => None,
+        };
         let (category, sender) = match &job.referral_id {
+            // A request outlives its referral and case: it names both itself.
+            _ if let Some(r) = request => {
+                referral = Some(r.referral_id);
+                (Some(r.referral_category), r.owner)
+            }
             _ if job.kind == MailKind::CaseErased => match case_owner(tx.as_mut(), &job.case_id).await? {
                 Some(owner) => (None, owner),
                 None => return Ok(Err("the case was neither found nor erased".into())),
@@ -179,7 +208,7 @@ impl Hub {
             },
         };
         let sender_name = tx.org(&sender).await?.map(|o| o.name).unwrap_or_else(|| sender.to_string());
-        Ok(Ok(MailFacts { to, recipient_name: org.name, category, sender_name }))
+        Ok(Ok(MailFacts { to, recipient_name: org.name, category, sender_name, referral }))
     }
 
     /// Records what sending `job_id` did (see [`Self::record_deliveries`]).

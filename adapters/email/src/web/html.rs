@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{ActionDone, MoveInput, MoveOption, PageView, SPECIAL_CATEGORIES_HEADING};
+use super::{ActionDone, MoveInput, MoveOption, PageView, RequestView, SPECIAL_CATEGORIES_HEADING};
 
 pub(super) use crate::render::escape;
 
@@ -212,6 +212,33 @@ fn select(b: &mut String, label: &str, name: &str, options: &[(String, String)])
         let _ = write!(b, "<option value=\"{}\">{}</option>", escape(code), escape(text));
     }
     b.push_str("</select></label>");
+}
+
+/// A request to erase, restrict or rectify data, with the form that confirms it (while open).
+pub(super) fn request(v: &RequestView, action: &str, token: &str) -> String {
+    let mut b = String::new();
+    let _ = write!(b, "<h1>{}</h1><table>", escape(&v.heading));
+    for (label, value) in &v.rows {
+        row(&mut b, &escape(label), &escape(value));
+    }
+    b.push_str("</table>");
+    match &v.confirmed {
+        Some(when) => {
+            let _ = write!(b, "<p class=\"notice\">Bereits bestätigt {}.</p>", escape(when));
+        }
+        None => {
+            let _ = write!(
+                b,
+                "<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"t\" value=\"{}\">\
+                 <p>Bitte bestätigen Sie erst, wenn Sie es in Ihren Unterlagen erledigt haben. Sie erhalten eine \
+                 Quittung.</p><button type=\"submit\">{}</button></form>",
+                escape(action),
+                escape(token),
+                escape(&v.button)
+            );
+        }
+    }
+    layout(&v.heading, &b)
 }
 
 /// The page after an action: its receipt, or for a replayed token the original receipt under a notice that

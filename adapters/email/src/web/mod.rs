@@ -33,6 +33,24 @@ pub trait PartnerDesk: Send + Sync + 'static {
     /// Performs the action of an Act token. The hub uses the token's nonce as idempotency key: the same
     /// token again returns the first result with `replayed = true` and changes nothing.
     async fn act(&self, link: &LinkClaims, input: ActionInput) -> Result<ActionDone, DeskError>;
+    /// The request of a Confirm link (what to erase, restrict or rectify, and whether confirmed).
+    async fn request(&self, link: &LinkClaims) -> Result<RequestView, DeskError>;
+    /// Confirms the request of a Confirm link; confirming again returns the first receipt with
+    /// `replayed = true`.
+    async fn confirm(&self, link: &LinkClaims) -> Result<ActionDone, DeskError>;
+}
+
+/// A request to erase, restrict or rectify data (Art. 19 GDPR), as German display strings.
+#[derive(Debug, Clone, Default)]
+pub struct RequestView {
+    /// What is asked, e.g. "Bitte löschen".
+    pub heading: String,
+    /// The facts as (label, value): referral, reason, data concerned, dates.
+    pub rows: Vec<(String, String)>,
+    /// When (and by whom) it was confirmed; `None` while open.
+    pub confirmed: Option<String>,
+    /// The label of the button, e.g. "Als gelöscht bestätigen".
+    pub button: String,
 }
 
 /// Everything the page shows, as German display strings; the page escapes every value.
@@ -224,7 +242,8 @@ pub struct PageConfig {
     pub link_ttl_ms: i64,
 }
 
-/// The page's routes: `GET /v/{referral}?t=<view token>`, `POST /v/{referral}` and `GET /health`,
+/// The page's routes: `GET /v/{referral}?t=<view token>`, `POST /v/{referral}`, `GET` and `POST
+/// /b/{request}` (a request to confirm, [`confirm_url`]) and `GET /health`,
 /// with security headers on every response and a 16 KiB body limit. `now_ms` is the clock (Unix
 /// milliseconds), injected so tests can expire links without waiting.
 pub fn router(
@@ -240,6 +259,12 @@ pub fn router(
 /// ignored, the referral is percent-encoded).
 pub fn view_url(public_url: &str, key: &LinkKey, claims: &LinkClaims) -> String {
     format!("{}/v/{}?t={}", public_url.trim_end_matches('/'), encode_path_segment(&claims.referral), key.sign(claims))
+}
+
+/// The link to a request for a mail: `"{public_url}/b/{request}?t={token}"`; `claims` carries
+/// [`crate::token::Purpose::Confirm`].
+pub fn confirm_url(public_url: &str, key: &LinkKey, claims: &LinkClaims, request: &str) -> String {
+    format!("{}/b/{}?t={}", public_url.trim_end_matches('/'), encode_path_segment(request), key.sign(claims))
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters, so any referral id is one path segment.

@@ -34,6 +34,7 @@ pub(super) fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/v/{referral}", get(show).post(act))
+        .route("/b/{request}", get(show_request).post(confirm_request))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Last, so it also covers the fallback, extractor rejections and the body limit.
@@ -139,6 +140,55 @@ async fn act(
             Ok((status, Html(html::receipt(&done, back.as_deref()))).into_response())
         }
         Err(e) => Err(PageError::from_desk(e, back)),
+    }
+}
+
+/// The verified claims of a Confirm link for `request`.
+fn confirm_claims(st: &AppState, request: &str, token: Option<String>) -> Result<LinkClaims, PageError> {
+    let token = token.ok_or_else(PageError::invalid_link)?;
+    let claims = st.key.verify(&token, (st.now_ms)()).map_err(PageError::from_token)?;
+    match &claims.purpose {
+        Purpose::Confirm { request: r } if r == request => Ok(claims),
+        _ => Err(PageError::wrong_link()),
+    }
+}
+
+/// `GET /b/{request}?t=<confirm token>`: what the organisation is asked to do, with the form that
+/// confirms it (posting the same token back).
+async fn show_request(
+    State(st): Shared,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<ViewQuery>, QueryRejection>,
+) -> Result<Html<String>, PageError> {
+    let Path(request) = path.map_err(|_| PageError::bad_request())?;
+    let Query(query) = query.map_err(|_| PageError::bad_request())?;
+    let token = query.t.clone();
+    let claims = confirm_claims(&st, &request, query.t)?;
+    let view = st.desk.request(&claims).await.map_err(|e| PageError::from_desk(e, None))?;
+    Ok(Html(html::request(&view, &format!("./{}", encode_path_segment(&request)), &token.unwrap_or_default())))
+}
+
+/// The form of a request page: its Confirm token.
+#[derive(Debug, Deserialize)]
+struct ConfirmForm {
+    t: Option<String>,
+}
+
+/// `POST /b/{request}`: confirms the request and shows the receipt.
+async fn confirm_request(
+    State(st): Shared,
+    path: Result<Path<String>, PathRejection>,
+    form: Result<Form<ConfirmForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Path(request) = path.map_err(|_| PageError::bad_request())?;
+    let Form(form) = form.map_err(|_| PageError::bad_request())?;
+    let claims = confirm_claims(&st, &request, form.t)?;
+    match st.desk.confirm(&claims).await {
+        Ok(done) => {
+            let status = if done.replayed { StatusCode::CONFLICT } else { StatusCode::OK };
+            Ok((status, Html(html::receipt(&done, None))).into_response())
+        }
+        Err(e) => Err(PageError::from_desk(e, None)),
     }
 }
 

@@ -97,6 +97,30 @@ impl PartnerDesk for FakeDesk {
         self.done.lock().unwrap().insert(nonce.clone(), done.clone());
         Ok(done)
     }
+
+    async fn request(&self, link: &LinkClaims) -> Result<RequestView, DeskError> {
+        let Purpose::Confirm { request } = &link.purpose else { return Err(DeskError::Internal) };
+        let confirmed = self.done.lock().unwrap().get(request).map(|_| "am 15.01.2026".to_owned());
+        Ok(RequestView {
+            heading: "Bitte löschen".into(),
+            rows: vec![("Vermittlung".into(), "V-3F9A2C71 <Schuldnerberatung>".into())],
+            confirmed,
+            button: "Als gelöscht bestätigen".into(),
+        })
+    }
+
+    async fn confirm(&self, link: &LinkClaims) -> Result<ActionDone, DeskError> {
+        self.acts.fetch_add(1, Ordering::SeqCst);
+        let Purpose::Confirm { request } = &link.purpose else { return Err(DeskError::Internal) };
+        let mut done = self.done.lock().unwrap();
+        if let Some(first) = done.get(request) {
+            return Ok(ActionDone { replayed: true, ..first.clone() });
+        }
+        let first =
+            ActionDone { receipt: format!("WHQ1.{request}"), done: "Als gelöscht bestätigt".into(), replayed: false };
+        done.insert(request.clone(), first.clone());
+        Ok(first)
+    }
 }
 
 struct App {
@@ -411,4 +435,28 @@ async fn desk_errors_health_unknown_paths_and_limits() {
     let garbage = app.post_raw("/v/ref-1", "t=a&t=b").await;
     assert_eq!(garbage.status, 400);
     assert_eq!(app.desk_calls(), (3, 1));
+}
+
+#[tokio::test]
+async fn a_confirm_link_shows_the_request_and_confirms_it_once() {
+    let app = App::start().await;
+    let token = app.link("ref-1", Purpose::Confirm { request: "req-1".into() }, NOW + TTL);
+    let page = app.get(&format!("/b/req-1?t={token}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.assert_security_headers();
+    assert!(page.body.contains("<h1>Bitte löschen</h1>") && page.body.contains("&lt;Schuldnerberatung&gt;"));
+    assert_eq!(page.hidden("t"), [token.clone()], "the form posts the same link token back");
+    let done = app.post("/b/req-1", &[("t", &token)]).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("WHQ1.req-1"));
+    let again = app.post("/b/req-1", &[("t", &token)]).await;
+    assert_eq!(again.status, 409, "a second confirmation shows the first receipt");
+    assert!(again.body.contains("WHQ1.req-1"));
+    assert!(app.get(&format!("/b/req-1?t={token}")).await.body.contains("Bereits bestätigt am 15.01.2026"));
+    // A link for another request, a view link, and no link are refused without confirming anything.
+    let calls = app.desk_calls().1;
+    assert_eq!(app.post("/b/req-2", &[("t", &token)]).await.status, 403, "a link for another request");
+    assert_ne!(app.post("/b/req-1", &[("t", &app.view_link("ref-1"))]).await.status, 200);
+    assert_ne!(app.post("/b/req-1", &[]).await.status, 200);
+    assert_eq!(app.desk_calls().1, calls);
 }
