@@ -343,6 +343,7 @@ impl Named for MailKind {
             Self::RestrictionLifted => "RESTRICTION_LIFTED",
             Self::CaseErased => "CASE_ERASED",
             Self::CaseDataRectified => "CASE_DATA_RECTIFIED",
+            Self::DataRequest => "DATA_REQUEST",
         }
     }
 }
