@@ -275,10 +275,15 @@ async fn an_erased_case_tells_every_email_recipient_by_a_mail_without_link() {
         .await
         .expect("EraseCase");
     let round = hub.deliver_mail().await.expect("dispatch");
-    assert_eq!((round.sent, round.retrying, round.dead), (1, 0, 1), "one erasure mail per recipient: {round:?}");
-    let all = sink.wait_for(before + 1, MAIL_TIMEOUT).await.expect("the erasure mail arrives");
-    let erased: Vec<_> = all[before..].iter().collect();
-    assert_eq!(erased.len(), 1, "exactly one mail after the erasure: {erased:?}");
+    // Per recipient the erasure mail and the request to confirm the erasure (Art. 19 GDPR).
+    assert_eq!((round.sent, round.retrying, round.dead), (2, 0, 2), "two mails per recipient: {round:?}");
+    let all = sink.wait_for(before + 2, MAIL_TIMEOUT).await.expect("the erasure mails arrive");
+    let after: Vec<_> = all[before..].iter().collect();
+    assert_eq!(after.len(), 2, "exactly two mails after the erasure: {after:?}");
+    let request = after.iter().find(|m| m.subject.starts_with("Bitte um Bestätigung")).expect("the request mail");
+    assert!(request.text.contains("/b/"), "the request links to itself, not to the page that is gone");
+    let erased: Vec<_> = after.iter().filter(|m| m.subject.starts_with("Gelöscht:")).collect();
+    assert_eq!(erased.len(), 1, "one erasure mail: {after:?}");
     let mail = erased[0];
     assert_eq!(mail.to, vec![BERATUNG_MAIL.to_owned()]);
     let reference = hub::email::reference(&to_beratung.id);
@@ -308,27 +313,31 @@ async fn an_erased_case_tells_every_email_recipient_by_a_mail_without_link() {
         .await
         .expect("Subscribe")
         .into_inner();
-    let failed = loop {
+    let mut failed = Vec::new();
+    while failed.len() < 2 {
         let e = next_event(&mut stream).await;
         if e.kind == EventKind::DeliveryFailed as i32 {
-            break e;
+            failed.push(e);
         }
-    };
-    let dead = deliveries(&hub, orgs::FACHSTELLE, DeliveryStatus::Dead).await;
+    }
+    let all_dead = deliveries(&hub, orgs::FACHSTELLE, DeliveryStatus::Dead).await;
+    assert_eq!(all_dead.len(), 2, "the erasure mail and the request to the Träger: {all_dead:?}");
+    let dead: Vec<_> = all_dead.iter().filter(|d| d.kind == MailKind::CaseErased as i32).collect();
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(
         (dead[0].kind, dead[0].organisation_id.as_str(), dead[0].referral_id.as_str()),
         (MailKind::CaseErased as i32, orgs::TRAEGER, to_traeger.id.as_str())
     );
-    assert_eq!((failed.delivery_id.as_str(), failed.case_id.as_str()), (dead[0].id.as_str(), case.id.as_str()));
+    let failed = failed.iter().find(|e| e.delivery_id == dead[0].id).expect("DELIVERY_FAILED of the erasure mail");
+    assert_eq!(failed.case_id, case.id);
     make_email_partner(&hub, orgs::TRAEGER, "team@traeger.example").await;
     DeliveryServiceClient::new(hub.channel(orgs::FACHSTELLE).await.expect("channel"))
         .requeue_delivery(RequeueDeliveryRequest { idempotency_key: idem(), delivery_id: dead[0].id.clone() })
         .await
         .expect("RequeueDelivery");
     assert_eq!(hub.deliver_mail().await.expect("dispatch").sent, 1);
-    let all = sink.wait_for(before + 2, MAIL_TIMEOUT).await.expect("the re-queued erasure mail arrives");
-    let again = &all[before + 1];
+    let all = sink.wait_for(before + 3, MAIL_TIMEOUT).await.expect("the re-queued erasure mail arrives");
+    let again = &all[before + 2];
     assert_eq!(again.to, vec!["team@traeger.example".to_owned()]);
     assert_eq!(again.subject, format!("Gelöscht: Vermittlung {}", hub::email::reference(&to_traeger.id)));
     assert!(!again.raw.contains("https://"), "{}", again.text);

@@ -293,10 +293,9 @@ fn intro(v: &Values) -> String {
              (Art. 19 DSGVO)."
         ),
         MailKind::DataRequest => format!(
-            "wir haben Sie über eine Änderung zur Vermittlung {r} informiert: Die Daten, die Sie dazu erhalten \
-             haben, sind zu löschen, in der Verarbeitung einzuschränken oder zu berichtigen (Art. 19 DSGVO). Was \
-             genau, sehen Sie hinter dem Link. Bitte bestätigen Sie dort, sobald Sie es erledigt haben; Sie \
-             erhalten eine Quittung."
+            "wir haben Sie über eine Änderung zur Vermittlung {r} informiert. Bitte löschen, beschränken oder \
+             berichtigen Sie die Daten, die Sie dazu erhalten haben, wie auf der geschützten Seite beschrieben \
+             (Art. 19 DSGVO), und bestätigen Sie dort, sobald Sie es erledigt haben."
         ),
         MailKind::ActionConfirmed => {
             let first = match &v.action {
