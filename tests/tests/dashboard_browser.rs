@@ -378,10 +378,10 @@ async fn housing_company_and_signed_out_browser_see_nothing_and_no_list_shows_a_
     b.sign_in(HOUSING.0, PASSWORD).await;
     assert_eq!(b.count("p.fehler").await, 0, "the housing-company account itself signs in");
     let session = b.cookie(SESSION_COOKIE).await.expect("the housing-company account has a session");
-    // Its start page is its own (empty) inbox.
+    // Its start page is its own notices (none yet).
     b.goto("/").await;
-    expect_title(&b, "Eingang").await;
-    expect_path(&b, "/eingang").await;
+    expect_title(&b, "Mietrückstände melden").await;
+    expect_path(&b, "/rueckstaende").await;
     for page in pages.iter().filter(|p| *p != "/") {
         b.goto(page).await;
         expect_title(&b, "Kein Zugriff").await;

@@ -294,9 +294,9 @@ async fn signed_out_browsers_and_housing_company_staff_see_no_data() {
 
     let mut landlord = Browser::new(&hub);
     assert_eq!(landlord.sign_in("w.vermieter", PASSWORD).await.status, 303);
-    // Its start page is its own inbox, which holds nothing of the Fachstelle's cases.
+    // Its start page is its own notices; its inbox holds nothing of the Fachstelle's cases.
     let start = landlord.get("/").await;
-    assert_eq!((start.status, start.location.as_deref()), (303, Some("/eingang")));
+    assert_eq!((start.status, start.location.as_deref()), (303, Some("/rueckstaende")));
     let inbox = landlord.get("/eingang").await;
     assert_eq!(inbox.status, 200);
     assert!(!inbox.body.contains("Kaiser") && !inbox.body.contains(&case.id), "the inbox leaks a case");

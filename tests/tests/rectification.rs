@@ -296,9 +296,12 @@ async fn an_email_partner_gets_a_german_rectification_mail_without_personal_data
     .await
     .expect("UpdateCase");
     let round = hub.deliver_mail().await.expect("dispatch");
-    assert_eq!((round.sent, round.retrying, round.dead), (1, 0, 0), "one mail, to the partner: {round:?}");
-    let all = sink.wait_for(2, MAIL_TIMEOUT).await.expect("two mails");
-    let mail = &all[1];
+    // To the partner only: the rectification and the request to confirm it (Art. 19 GDPR).
+    assert_eq!((round.sent, round.retrying, round.dead), (2, 0, 0), "two mails, to the partner: {round:?}");
+    let all = sink.wait_for(3, MAIL_TIMEOUT).await.expect("three mails");
+    assert!(all[1..].iter().all(|m| m.to == vec![BERATUNG_MAIL.to_owned()]), "{all:?}");
+    assert!(all[1..].iter().any(|m| m.subject.starts_with("Bitte um Bestätigung")), "the request mail");
+    let mail = all[1..].iter().find(|m| m.subject.starts_with("Berichtigt:")).expect("the rectification mail");
     assert_eq!(mail.to, vec![BERATUNG_MAIL.to_owned()]);
     let reference = hub::email::reference(&r.id);
     assert!(mail.subject.starts_with(&format!("Berichtigt: Vermittlung {reference}")), "{}", mail.subject);

@@ -44,8 +44,17 @@ impl Member {
             staff_name: self.user.account.display_name.as_str(),
             csrf: &self.user.session.csrf,
             nav,
-            menu: Menu { fachstelle: may_use_dashboard(&self.user.caller), admin: self.user.account.admin },
+            menu: Menu {
+                fachstelle: may_use_dashboard(&self.user.caller),
+                housing: self.is_housing_company(),
+                admin: self.user.account.admin,
+            },
         }
+    }
+
+    /// Whether the account's organisation is a housing company (its start page is the portal).
+    pub fn is_housing_company(&self) -> bool {
+        self.user.caller.org().is_ok_and(|o| o.kind == crate::domain::vocab::OrgKind::HousingCompany)
     }
 
     /// Checks the form's CSRF token against the session's.

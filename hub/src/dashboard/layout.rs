@@ -22,6 +22,8 @@ pub enum Nav {
     Figures,
     /// A partner's inbox of referrals.
     Inbox,
+    /// A housing company's early notices.
+    Notices,
     /// The organisation's staff accounts (administrators only).
     Accounts,
     /// No menu entry (sign-in, errors).
@@ -38,6 +40,11 @@ const FACHSTELLE_MENU: &[MenuItem] = &[
 
 const PARTNER_MENU: &[MenuItem] = &[MenuItem { nav: Nav::Inbox, href: "/eingang", label: "Eingang" }];
 
+const HOUSING_MENU: &[MenuItem] = &[
+    MenuItem { nav: Nav::Notices, href: "/rueckstaende", label: "Mietrückstände" },
+    MenuItem { nav: Nav::Inbox, href: "/eingang", label: "Eingang" },
+];
+
 const ACCOUNTS: MenuItem = MenuItem { nav: Nav::Accounts, href: "/mitarbeitende", label: "Mitarbeitende" };
 
 /// Which menu a signed-in account sees: the Fachstelle's pages or a partner's inbox, and the staff
@@ -46,13 +53,19 @@ const ACCOUNTS: MenuItem = MenuItem { nav: Nav::Accounts, href: "/mitarbeitende"
 pub struct Menu {
     /// Staff of a Fachstelle.
     pub fachstelle: bool,
+    /// Staff of a housing company.
+    pub housing: bool,
     /// An administrator of its organisation.
     pub admin: bool,
 }
 
 impl Menu {
     fn items(self) -> Vec<&'static MenuItem> {
-        let main = if self.fachstelle { FACHSTELLE_MENU } else { PARTNER_MENU };
+        let main = match (self.fachstelle, self.housing) {
+            (true, _) => FACHSTELLE_MENU,
+            (false, true) => HOUSING_MENU,
+            (false, false) => PARTNER_MENU,
+        };
         main.iter().chain(self.admin.then_some(&ACCOUNTS)).collect()
     }
 }

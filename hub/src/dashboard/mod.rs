@@ -113,6 +113,7 @@ pub fn router(hub: Hub) -> Router {
         .route("/eingang/{id}", get(handlers::inbox_referral))
         .route("/eingang/{id}/aktion", post(handlers::inbox_action))
         .route("/eingang/bitten/{id}", get(handlers::data_request_page).post(handlers::confirm_data_request))
+        .route("/rueckstaende", get(handlers::portal).post(handlers::report_arrears))
         .route("/mitarbeitende", get(handlers::accounts).post(handlers::add_account))
         .route("/mitarbeitende/{user}/deaktivieren", post(handlers::disable_account))
         .route("/mitarbeitende/{user}/aktivieren", post(handlers::enable_account))

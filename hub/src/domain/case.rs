@@ -253,13 +253,15 @@ impl OpenItems {
 pub fn tenancy_reference(s: &str, optional: bool, max: usize) -> Result<String, FieldError> {
     let t = s.trim();
     if t.is_empty() && !optional {
-        return Err(FieldError::new("", "must not be empty"));
+        return Err(FieldError::new("", "must not be empty").de("Bitte ausfüllen."));
     }
     if t.chars().count() > max {
-        return Err(FieldError::new("", format!("must be at most {max} characters")));
+        return Err(FieldError::new("", format!("must be at most {max} characters"))
+            .de(format!("Höchstens {max} Zeichen, bitte kürzen.")));
     }
     if t.chars().any(char::is_control) {
-        return Err(FieldError::new("", "must contain printable characters only (no line breaks or tabs)"));
+        return Err(FieldError::new("", "must contain printable characters only (no line breaks or tabs)")
+            .de("Nur druckbare Zeichen, ohne Zeilenumbruch."));
     }
     Ok(t.to_owned())
 }

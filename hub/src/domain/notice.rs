@@ -173,17 +173,24 @@ impl ArrearsData {
                 return Err(FieldError::new(
                     "tenant",
                     "names or contact data are only allowed with the tenant's consent (tenant_consented and consent_evidence)",
-                ));
+                )
+                .de("Namen und Kontaktdaten nur mit Einwilligung: bitte den Nachweis der Einwilligung angeben oder \
+                     diese Felder leer lassen."));
             }
             if !self.remark.is_empty() {
                 return Err(FieldError::new(
                     "remark",
                     "is only allowed with the tenant's consent (free text may identify the tenant)",
+                )
+                .de(
+                    "Eine Bemerkung nur mit Einwilligung (sie kann die Person erkennbar machen): bitte den Nachweis \
+                     angeben oder die Bemerkung leer lassen.",
                 ));
             }
         }
         if !REPORTABLE_STAGES.contains(&self.stage) {
-            return Err(FieldError::new("stage", "is not a stage a housing company reports"));
+            return Err(FieldError::new("stage", "is not a stage a housing company reports")
+                .de("Diese Stufe meldet ein Wohnungsunternehmen nicht."));
         }
         let owed: i64 = self.ledger.iter().map(|l| (l.due_amount.get() - l.paid.get()).max(0)).sum();
         if self.arrears_total.get() == 0 {
@@ -191,7 +198,8 @@ impl ArrearsData {
                 return Err(FieldError::new(
                     "arrears_total_cents",
                     "must be positive, or a ledger with unpaid rent given",
-                ));
+                )
+                .de("Bitte den Rückstand angeben (mehr als 0,00 €)."));
             }
             self.arrears_total = Cents::parse(owed).map_err(|e| e.within("arrears_total_cents"))?;
         }

@@ -38,12 +38,14 @@ mod accounts;
 mod case;
 mod inbox;
 mod notice;
+mod portal;
 mod referral;
 
 pub use accounts::*;
 pub use case::*;
 pub use inbox::*;
 pub use notice::*;
+pub use portal::*;
 pub use referral::*;
 
 /// The error page of a failed request. Internal details are logged, never shown.
@@ -109,12 +111,14 @@ fn ok_page(staff: &Member, nav: Nav, title: &str, body: &str) -> Response {
     html(StatusCode::OK, page(title, Some(&staff.frame(nav)), &body))
 }
 
-/// GET / : Heute for Fachstelle staff; a partner's clerk starts at its inbox.
+/// GET / : Heute for Fachstelle staff; a housing company starts at its notices, a partner's clerk
+/// at its inbox.
 pub async fn today(State(state): State<DashState>, member: Member) -> Response {
     let staff = match Staff::of(member) {
         Ok(s) => s,
-        Err(_) => {
-            let mut r = Redirect::to("/eingang").into_response();
+        Err(m) => {
+            let start = if m.is_housing_company() { "/rueckstaende" } else { "/eingang" };
+            let mut r = Redirect::to(start).into_response();
             secure_headers(r.headers_mut());
             return r;
         }

@@ -16,6 +16,7 @@ pub mod figures;
 pub mod handoffs;
 pub mod inbox;
 pub mod partners;
+pub mod portal;
 pub mod referral_page;
 pub mod today;
 pub mod triage;

@@ -1,0 +1,123 @@
+//! The housing-company portal's page: the company's early notices with how far each got (as far as
+//! the tenant's consent lets the company learn it), and the form for one notice.
+
+use super::{Choice, Ctx, choices, count, euros, instant, labels, render_template};
+use crate::dashboard::form::FormData;
+use crate::domain::notice::{NoticeData, REPORTABLE_STAGES};
+use crate::domain::vocab::{Stadtbezirk, ThreatStage};
+use crate::service::{NoticeStatus, Progress};
+
+/// The page title.
+pub const TITLE: &str = "Mietrückstände melden";
+
+/// A refused notice: the form as sent, the field at fault (none: the form as a whole) and the message.
+pub struct NoticeEcho {
+    /// The fields as sent.
+    pub values: FormData,
+    /// The form's name of the field at fault.
+    pub field: Option<&'static str>,
+    /// The message, German.
+    pub message: String,
+}
+
+/// One notice in words.
+struct Row {
+    reference: String,
+    stage: &'static str,
+    arrears: String,
+    reported: String,
+    progress: String,
+}
+
+/// The page as its template (`templates/dashboard/portal.html`) sees it.
+#[derive(askama::Template)]
+#[template(path = "dashboard/portal.html")]
+struct Page<'a> {
+    csrf: &'a str,
+    rows: Vec<Row>,
+    count: String,
+    done: Option<&'static str>,
+    echo: Option<&'a NoticeEcho>,
+    districts: Vec<Choice>,
+    stages: Vec<Choice>,
+}
+
+impl Page<'_> {
+    /// The message at `field`, if the rule named it.
+    fn error(&self, field: &str) -> Option<&str> {
+        self.echo.filter(|e| e.field == Some(field)).map(|e| e.message.as_str())
+    }
+
+    /// The message that belongs to no field of the form.
+    fn form_error(&self) -> Option<&str> {
+        self.echo.filter(|e| e.field.is_none()).map(|e| e.message.as_str())
+    }
+
+    /// What was entered in `field`, when the form comes back.
+    fn value(&self, field: &str) -> String {
+        self.echo.and_then(|e| e.values.one(field)).unwrap_or_default()
+    }
+}
+
+/// How far a notice got, in words.
+fn progress(s: &NoticeStatus) -> String {
+    match s.progress {
+        Progress::Received => "eingegangen, noch nicht bearbeitet".to_owned(),
+        Progress::ContactEstablished => "die Fachstelle kümmert sich".to_owned(),
+        Progress::SupportInProgress => "Hilfe läuft".to_owned(),
+        Progress::TakeoverApproved => {
+            let amount = s.amount.map(|a| format!(" über {}", euros(a.get()))).unwrap_or_default();
+            let day =
+                s.payment_date.map(|d| format!(", Zahlung voraussichtlich am {}", labels::day(d))).unwrap_or_default();
+            format!("Übernahme bewilligt{amount}{day}")
+        }
+        Progress::Closed => "abgeschlossen".to_owned(),
+    }
+}
+
+/// The body of the portal page; `done` names what the last submission did (`?erledigt=…`).
+pub fn render(statuses: &[NoticeStatus], ctx: &Ctx, echo: Option<&NoticeEcho>, done: Option<&str>) -> String {
+    let mut rows: Vec<(crate::domain::time::Instant, Row)> = statuses
+        .iter()
+        .filter_map(|s| {
+            let NoticeData::Arrears(a) = &s.notice.data else { return None };
+            Some((
+                s.notice.received_at,
+                Row {
+                    reference: a.tenancy_reference.clone(),
+                    stage: labels::stage(a.stage),
+                    arrears: euros(a.arrears_total.get()),
+                    reported: instant(s.notice.received_at),
+                    progress: progress(s),
+                },
+            ))
+        })
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+    let rows: Vec<Row> = rows.into_iter().map(|(_, r)| r).collect();
+    let picked = |field: &str| echo.and_then(|e| e.values.one(field));
+    render_template(&Page {
+        csrf: &ctx.csrf,
+        count: count(rows.len(), "Meldung", "Meldungen"),
+        rows,
+        done: done.and_then(|d| match d {
+            "neu" => Some("Die Meldung ist eingegangen; die Fachstelle sieht sie."),
+            "aktualisiert" => Some("Die Meldung zu diesem Mietvertrag ist aktualisiert."),
+            "unveraendert" => Some("Diese Meldung lag schon genau so vor; es wurde nichts geändert."),
+            _ => None,
+        }),
+        echo,
+        districts: choices(
+            Stadtbezirk::ALL,
+            Stadtbezirk::as_str,
+            labels::district,
+            picked("bezirk").as_deref().and_then(Stadtbezirk::parse),
+        ),
+        stages: choices(
+            REPORTABLE_STAGES,
+            ThreatStage::as_str,
+            labels::stage,
+            picked("stufe").as_deref().and_then(ThreatStage::parse),
+        ),
+    })
+}
