@@ -214,6 +214,16 @@ pub enum FileEncoding {
     Windows1252,
 }
 
+impl From<FileEncoding> for erp_import::csv::FileEncoding {
+    fn from(e: FileEncoding) -> Self {
+        match e {
+            FileEncoding::Auto => Self::Auto,
+            FileEncoding::Utf8 => Self::Utf8,
+            FileEncoding::Windows1252 => Self::Windows1252,
+        }
+    }
+}
+
 /// Options of `notices status`.
 #[derive(Debug, Args)]
 pub struct NoticeStatusArgs {

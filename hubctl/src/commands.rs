@@ -362,11 +362,11 @@ fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Parses a CSV file with `parse`; a problem with the file as a whole (encoding, header) names it.
-fn parse_csv<T>(args: &ImportArgs, parse: impl FnOnce(&str) -> Result<T, String>) -> anyhow::Result<T> {
+fn parse_csv<T>(args: &ImportArgs, parse: impl FnOnce(&str) -> Result<T, erp_import::msg::Msg>) -> anyhow::Result<T> {
     let path = &args.file;
     let bytes = read_file(path)?;
-    let decoded =
-        crate::csv::decode(&bytes, args.encoding).map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))?;
+    let decoded = crate::csv::decode(&bytes, args.encoding.into())
+        .map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()))?;
     if decoded.windows_1252 && args.encoding == crate::args::FileEncoding::Auto {
         eprintln!("note: {} is not UTF-8; read as Windows-1252 (choose with --encoding)", path.display());
     }
@@ -379,7 +379,7 @@ async fn arrears_import(cli: &Cli, args: &ImportArgs, out: Output) -> anyhow::Re
         .profile
         .as_deref()
         .map(|path| {
-            crate::profile::Profile::load(path, arrears::COLUMNS, arrears::accepts)
+            erp_import::profile::Profile::load(path, arrears::COLUMNS, arrears::accepts)
                 .map_err(|reason| UsageError(format!("{}: {reason}", path.display())))
         })
         .transpose()?;

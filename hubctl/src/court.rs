@@ -110,7 +110,7 @@ pub fn notice_from_args(args: &CourtRecordArgs) -> CourtNotice {
 pub type Numbered = (usize, CourtNotice);
 
 /// Reads a court notice file: the valid rows and the rejected ones. A header problem is an error.
-pub fn parse_file(text: &str) -> Result<(Vec<Numbered>, Vec<RowResult>), String> {
+pub fn parse_file(text: &str) -> Result<(Vec<Numbered>, Vec<RowResult>), erp_import::msg::Msg> {
     let sheet = Sheet::parse(text, COLUMNS)?;
     let mut valid = Vec::new();
     let mut rejected = Vec::new();
@@ -134,13 +134,7 @@ pub fn parse_row(row: &Row<'_>) -> Result<CourtNotice, Vec<Problem>> {
     let served = cells.optional("zustellung", german::date);
     let family_name = cells.required("name", |text| Ok(text.to_owned()));
     let given_name = cells.required("vorname", |text| Ok(text.to_owned()));
-    let postal_code = cells.optional("plz", |text| {
-        if text.len() == 5 && text.bytes().all(|byte| byte.is_ascii_digit()) {
-            Ok(text.to_owned())
-        } else {
-            Err(format!("'{text}' is not a postal code (five digits)"))
-        }
-    });
+    let postal_code = cells.optional("plz", german::postal_code);
     let rent = cells.required("monatsmiete", german::amount_cents);
     let arrears = cells.required("rueckstand_eingeklagt", german::amount_cents);
     let compensation = cells.optional("nutzungsentschaedigung", german::amount_cents);
@@ -236,7 +230,7 @@ pub async fn send(hub: &Hub, valid: Vec<Numbered>, mut results: Vec<RowResult>) 
                 let problems = result
                     .violations
                     .iter()
-                    .map(|violation| Problem::new(column_of(&violation.field), violation.reason.clone()))
+                    .map(|violation| Problem::english(column_of(&violation.field), violation.reason.clone()))
                     .collect();
                 results.push(RowResult {
                     row,
@@ -279,9 +273,9 @@ pub fn status_problem(status: &tonic::Status) -> Problem {
         && let Some((field, reason)) = message.split_once(": ")
         && !field.contains(' ')
     {
-        return Problem::new(column_of(field), reason);
+        return Problem::english(column_of(field), reason);
     }
-    Problem::new("-", format!("{}: {message}", crate::grpc_code_name(status.code())))
+    Problem::english("-", format!("{}: {message}", crate::grpc_code_name(status.code())))
 }
 
 /// The line `court record` prints.
@@ -341,7 +335,7 @@ mod tests {
         assert_eq!(column_of("notice.tenancy_reference"), "mietverhaeltnis_ref");
         assert_eq!(column_of("notice.something_new"), "something_new");
         let status = tonic::Status::invalid_argument("notice.claim_served_date: must not be in the future");
-        assert_eq!(status_problem(&status), Problem::new("zustellung", "must not be in the future"));
+        assert_eq!(status_problem(&status), Problem::english("zustellung", "must not be in the future"));
         let status = tonic::Status::failed_precondition("the notice was taken up already");
         assert_eq!(status_problem(&status).column, "-");
     }

@@ -14,7 +14,7 @@ pub fn ledger_entry(input: &str) -> Result<LedgerEntry, String> {
         format!("invalid ledger line '{input}'; expected DUE=AMOUNT_DUE/PAID, e.g. 04.11.2025=780,00/0")
     })?;
     let (amount_due, paid) = amounts.split_once('/').unwrap_or((amounts, "0"));
-    let in_line = |reason: String| format!("invalid ledger line '{input}': {reason}");
+    let in_line = |reason: erp_import::msg::Msg| format!("invalid ledger line '{input}': {reason}");
     Ok(LedgerEntry {
         due: german::date_option(due).map_err(in_line)?,
         amount_due_cents: german::amount_cents(amount_due).map_err(in_line)?,

@@ -15,7 +15,7 @@
 #[path = "../../tests/fuzz/fuzzkit.rs"]
 mod fuzzkit;
 
-use crate::args::FileEncoding;
+use crate::csv::FileEncoding;
 use std::collections::HashSet;
 
 use crate::csv::Column;
@@ -206,11 +206,11 @@ fn run_one(input: &[u8]) -> Result<String, String> {
         Ok((valid, rejected)) => {
             check("arrears", arrears::COLUMNS, text, valid.iter().map(|v| v.row).collect(), rejected)?
         }
-        Err(reason) => refused("arrears", &reason)?,
+        Err(reason) => refused("arrears", &reason.en)?,
     };
     let court = match court::parse_file(text) {
         Ok((valid, rejected)) => check("court", court::COLUMNS, text, valid.iter().map(|v| v.0).collect(), rejected)?,
-        Err(reason) => refused("court", &reason)?,
+        Err(reason) => refused("court", &reason.en)?,
     };
     Ok(format!("{arrears} | {court}"))
 }

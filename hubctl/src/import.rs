@@ -1,4 +1,5 @@
-//! What CSV imports share: the per-row report, its summary line and JSON, and the progress bar.
+//! What CSV imports share: the per-row report as hubctl prints it (table, summary line, JSON) and the
+//! progress bar; the rows' results themselves come from the shared reader (`erp_import::report`).
 
 use std::io::{IsTerminal, Write};
 
@@ -6,79 +7,7 @@ use serde_json::{Value, json};
 
 use crate::render::Table;
 
-/// What became of one row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Stored as a new notice.
-    Accepted,
-    /// An existing notice was updated.
-    Updated,
-    /// Identical to what the hub holds.
-    Unchanged,
-    /// Not stored: refused locally or by the hub.
-    Rejected,
-    /// Parsed without problems; not sent (`--dry-run`).
-    Valid,
-}
-
-impl Outcome {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Accepted => "accepted",
-            Self::Updated => "updated",
-            Self::Unchanged => "unchanged",
-            Self::Rejected => "rejected",
-            Self::Valid => "valid",
-        }
-    }
-}
-
-/// A problem with one cell (or the whole row, column `-`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The CSV column, or the hub's field path when it has no column.
-    pub column: String,
-    /// What is wrong.
-    pub reason: String,
-}
-
-impl Problem {
-    /// A problem with a column.
-    pub fn new(column: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { column: column.into(), reason: reason.into() }
-    }
-}
-
-/// The result of one row.
-#[derive(Debug, Clone)]
-pub struct RowResult {
-    /// 1-based row number (the header is 1).
-    pub row: usize,
-    /// What happened.
-    pub outcome: Outcome,
-    /// The notice id, when stored.
-    pub notice_id: String,
-    /// The case the notice was linked to, when the hub says so (court notices).
-    pub case_id: String,
-    /// Why it was rejected.
-    pub problems: Vec<Problem>,
-    /// Cells left out of what was sent, and why (the row itself went through).
-    pub warnings: Vec<Problem>,
-}
-
-impl RowResult {
-    /// A row refused before sending.
-    pub fn rejected(row: usize, problems: Vec<Problem>) -> Self {
-        Self {
-            row,
-            outcome: Outcome::Rejected,
-            notice_id: String::new(),
-            case_id: String::new(),
-            problems,
-            warnings: Vec::new(),
-        }
-    }
-}
+pub use erp_import::report::{Outcome, Problem, RowResult};
 
 /// The results of an import, sorted by row.
 #[derive(Debug, Default)]
@@ -268,8 +197,8 @@ mod tests {
         };
         let report = Report::new(vec![
             ok(3, Outcome::Accepted),
-            RowResult::rejected(5, vec![Problem::new("plz", "must be five digits")]),
-            RowResult::rejected(2, vec![Problem::new("grundmiete", "'x' is not an amount")]),
+            RowResult::rejected(5, vec![Problem::english("plz", "must be five digits")]),
+            RowResult::rejected(2, vec![Problem::english("grundmiete", "'x' is not an amount")]),
             ok(4, Outcome::Unchanged),
         ]);
         let text = report.text(false);

@@ -12,20 +12,19 @@ mod arrears;
 mod commands;
 mod connect;
 mod court;
-mod csv;
 mod deadlines_cmd;
 #[cfg(test)]
 mod fuzz_tests;
-mod german;
 mod import;
 mod input;
 mod names;
 mod notices;
-mod profile;
 mod render;
 mod watch;
 
 use std::process::ExitCode;
+
+use erp_import::{csv, german};
 
 use clap::Parser;
 

@@ -11,8 +11,19 @@
 
 use std::collections::HashMap;
 
-use crate::args::FileEncoding;
+use crate::msg::Msg;
 use crate::profile::Profile;
+
+/// How the file's bytes are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileEncoding {
+    /// UTF-8 when the file is valid UTF-8, otherwise Windows-1252.
+    Auto,
+    /// UTF-8 only: any other byte is an error naming its line.
+    Utf8,
+    /// Windows-1252 ("ANSI").
+    Windows1252,
+}
 
 /// One record of the file: its row number and its fields, unquoted but not yet trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,12 +40,19 @@ pub struct SyntaxError {
     /// Row where the broken record starts.
     pub row: usize,
     /// What is wrong.
-    pub reason: String,
+    pub reason: Msg,
 }
 
 impl std::fmt::Display for SyntaxError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "row {}: {}", self.row, self.reason)
+        write!(f, "row {}: {}", self.row, self.reason.en)
+    }
+}
+
+impl SyntaxError {
+    /// The error with its row, in both languages.
+    pub fn message(&self) -> Msg {
+        Msg::new(format!("row {}: {}", self.row, self.reason.en), format!("Zeile {}: {}", self.row, self.reason.de))
     }
 }
 
@@ -50,7 +68,7 @@ pub struct Decoded<'a> {
 /// Decodes file bytes: UTF-8 (dropping a byte order mark) or Windows-1252, the default of older ERP
 /// exports. `Auto` takes UTF-8 when every byte is valid UTF-8 (a Windows-1252 file with umlauts never
 /// is), otherwise Windows-1252; `Utf8` refuses other bytes and names their line.
-pub fn decode(bytes: &[u8], encoding: FileEncoding) -> Result<Decoded<'_>, String> {
+pub fn decode(bytes: &[u8], encoding: FileEncoding) -> Result<Decoded<'_>, Msg> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let windows_1252 = |bytes| {
         let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
@@ -63,9 +81,15 @@ pub fn decode(bytes: &[u8], encoding: FileEncoding) -> Result<Decoded<'_>, Strin
         (Err(error), FileEncoding::Utf8) => {
             let offset = error.valid_up_to();
             let line = bytes[..offset].iter().filter(|byte| **byte == b'\n').count() + 1;
-            Err(format!(
-                "the file is not UTF-8 (line {line}, byte {offset}); export it as \"CSV UTF-8\" or run with \
-                 --encoding windows-1252"
+            Err(Msg::new(
+                format!(
+                    "the file is not UTF-8 (line {line}, byte {offset}); export it as \"CSV UTF-8\" or run with \
+                     --encoding windows-1252"
+                ),
+                format!(
+                    "Die Datei ist nicht in UTF-8 (Zeile {line}); bitte als „CSV UTF-8“ exportieren oder \
+                     Windows-1252 wählen"
+                ),
             ))
         }
     }
@@ -93,7 +117,10 @@ pub fn records(text: &str) -> Result<Vec<Record>, SyntaxError> {
                             None => {
                                 return Err(SyntaxError {
                                     row,
-                                    reason: "a quoted field is not closed (missing '\"')".to_owned(),
+                                    reason: Msg::new(
+                                        "a quoted field is not closed (missing '\"')",
+                                        "ein Feld in Anführungszeichen ist nicht geschlossen (es fehlt ein „\"“)",
+                                    ),
                                 });
                             }
                             Some('"') if chars.peek() == Some(&'"') => {
@@ -120,10 +147,17 @@ pub fn records(text: &str) -> Result<Vec<Record>, SyntaxError> {
                         if !next.is_whitespace() {
                             return Err(SyntaxError {
                                 row,
-                                reason: format!(
-                                    "text after the closing quote of field {} (quote a '\"' inside a \
-                                     quoted field as '\"\"')",
-                                    fields.len() + 1
+                                reason: Msg::new(
+                                    format!(
+                                        "text after the closing quote of field {} (quote a '\"' inside a \
+                                         quoted field as '\"\"')",
+                                        fields.len() + 1
+                                    ),
+                                    format!(
+                                        "Text nach dem schließenden Anführungszeichen von Feld {} (ein „\"“ im \
+                                         Feld wird als „\"\"“ geschrieben)",
+                                        fields.len() + 1
+                                    ),
                                 ),
                             });
                         }
@@ -166,6 +200,7 @@ pub struct Column {
 pub struct Header {
     index: HashMap<&'static str, usize>,
     width: usize,
+    fields: Vec<String>,
 }
 
 /// A data row with access to its cells by column name.
@@ -195,15 +230,18 @@ pub struct Sheet {
 impl Sheet {
     /// Reads the text and checks the header: every column must be known, required ones present,
     /// none twice. A header problem rejects the whole file, so it is an error here.
-    pub fn parse(text: &str, columns: &[Column]) -> Result<Self, String> {
+    pub fn parse(text: &str, columns: &[Column]) -> Result<Self, Msg> {
         Self::parse_mapped(text, columns, None)
     }
 
     /// [`Sheet::parse`] with the export's own header names and values translated by `profile`.
-    pub fn parse_mapped(text: &str, columns: &[Column], profile: Option<&Profile>) -> Result<Self, String> {
-        let mut records = records(text).map_err(|error| error.to_string())?;
+    pub fn parse_mapped(text: &str, columns: &[Column], profile: Option<&Profile>) -> Result<Self, Msg> {
+        let mut records = records(text).map_err(|error| error.message())?;
         if records.is_empty() {
-            return Err("the file is empty; expected a header line".to_owned());
+            return Err(Msg::new(
+                "the file is empty; expected a header line",
+                "Die Datei ist leer; erwartet wird eine Kopfzeile mit den Spaltennamen",
+            ));
         }
         let header_record = records.remove(0);
         let valid = || columns.iter().map(|column| column.name).collect::<Vec<_>>().join(";");
@@ -214,14 +252,20 @@ impl Sheet {
             match columns.iter().find(|column| column.name == name) {
                 Some(column) => {
                     if index.insert(column.name, position).is_some() {
-                        return Err(format!("column '{}' appears twice in the header", column.name));
+                        return Err(Msg::new(
+                            format!("column '{}' appears twice in the header", column.name),
+                            format!("Die Spalte „{}“ steht zweimal in der Kopfzeile", column.name),
+                        ));
                     }
                 }
                 None => unknown.push(format!("'{}'", raw.trim())),
             }
         }
         if !unknown.is_empty() {
-            return Err(format!("unknown column(s) {} in the header; valid columns: {}", unknown.join(", "), valid()));
+            return Err(Msg::new(
+                format!("unknown column(s) {} in the header; valid columns: {}", unknown.join(", "), valid()),
+                format!("Unbekannte Spalte(n) {} in der Kopfzeile; möglich sind: {}", unknown.join(", "), valid()),
+            ));
         }
         let missing: Vec<&str> = columns
             .iter()
@@ -230,11 +274,18 @@ impl Sheet {
             .collect();
         if !missing.is_empty() {
             let required: Vec<&str> = columns.iter().filter(|column| column.required).map(|c| c.name).collect();
-            return Err(format!(
-                "missing required column(s) {} in the header; required: {}; valid columns: {}",
-                missing.join(", "),
-                required.join(";"),
-                valid()
+            return Err(Msg::new(
+                format!(
+                    "missing required column(s) {} in the header; required: {}; valid columns: {}",
+                    missing.join(", "),
+                    required.join(";"),
+                    valid()
+                ),
+                format!(
+                    "Es fehlen Pflichtspalten in der Kopfzeile: {}; Pflicht sind: {}",
+                    missing.join(", "),
+                    required.join(";")
+                ),
             ));
         }
         if let Some(profile) = profile {
@@ -250,24 +301,47 @@ impl Sheet {
                 }
             }
         }
-        Ok(Self { header: Header { index, width: header_record.fields.len() }, records })
+        let width = header_record.fields.len();
+        Ok(Self { header: Header { index, width, fields: header_record.fields }, records })
     }
 
     /// The data rows; a row with a different number of fields than the header is an error
     /// for that row only (the reason is returned in place of the row).
-    pub fn rows(&self) -> impl Iterator<Item = Result<Row<'_>, (usize, String)>> {
+    pub fn rows(&self) -> impl Iterator<Item = Result<Row<'_>, (usize, Msg)>> {
         self.records.iter().map(|record| {
             if record.fields.len() == self.header.width {
                 Ok(Row { row: record.row, header: &self.header, fields: &record.fields })
             } else {
-                Err((record.row, format!("has {} fields, the header has {}", record.fields.len(), self.header.width)))
+                let (n, width) = (record.fields.len(), self.header.width);
+                Err((
+                    record.row,
+                    Msg::new(
+                        format!("has {n} fields, the header has {width}"),
+                        format!("hat {n} Felder, die Kopfzeile {width}"),
+                    ),
+                ))
             }
         })
+    }
+
+    /// The fields of the record in file row `row`, as read (for a file of the rows to fix).
+    pub fn record(&self, row: usize) -> Option<&[String]> {
+        self.records.iter().find(|r| r.row == row).map(|r| r.fields.as_slice())
+    }
+
+    /// The header's fields as the file has them.
+    pub fn header_fields(&self) -> &[String] {
+        &self.header.fields
     }
 
     /// How many data rows the file has (empty lines not counted).
     pub fn len(&self) -> usize {
         self.records.len()
+    }
+
+    /// Whether the file has no data rows.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
     }
 }
 
@@ -318,7 +392,7 @@ mod tests {
     fn windows_1252_is_read_when_chosen_or_when_the_file_is_not_utf8() {
         let ansi = b"a;b\nM\xfcller;1\x80\n";
         let error = decode(ansi, FileEncoding::Utf8).expect_err("not UTF-8");
-        assert!(error.contains("line 2") && error.contains("--encoding windows-1252"), "{error}");
+        assert!(error.en.contains("line 2") && error.en.contains("--encoding windows-1252"), "{error}");
         for encoding in [FileEncoding::Auto, FileEncoding::Windows1252] {
             let decoded = decode(ansi, encoding).expect("Windows-1252");
             assert_eq!((decoded.text.as_ref(), decoded.windows_1252), ("a;b\nMüller;1€\n", true));
@@ -340,9 +414,9 @@ mod tests {
     #[test]
     fn header_errors_list_the_valid_columns() {
         let unknown = Sheet::parse("ref;colour\n", COLUMNS).expect_err("unknown column");
-        assert!(unknown.contains("'colour'") && unknown.contains("valid columns: ref;note"), "{unknown}");
+        assert!(unknown.en.contains("'colour'") && unknown.en.contains("valid columns: ref;note"), "{unknown}");
         let missing = Sheet::parse("note\n", COLUMNS).expect_err("missing column");
-        assert!(missing.contains("missing required column(s) ref"), "{missing}");
+        assert!(missing.en.contains("missing required column(s) ref"), "{missing}");
         assert!(Sheet::parse("ref;REF\n", COLUMNS).is_err());
         assert!(Sheet::parse("", COLUMNS).is_err());
     }
@@ -354,6 +428,42 @@ mod tests {
             panic!("a short row must be an error");
         };
         assert_eq!(row, 2);
-        assert!(reason.contains("1 fields"), "{reason}");
+        assert!(reason.en.contains("1 fields"), "{reason}");
+    }
+}
+
+/// One record as a line of this dialect: every field quoted when it needs to be (`;`, `"`, a line
+/// break or surrounding space), `""` for a quote, CRLF at the end, so the rows to fix open in the same
+/// spreadsheet program as the export they came from.
+pub fn write_record(fields: &[String]) -> String {
+    let mut out = String::new();
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        let needs_quotes = field.contains([';', '"', '\n', '\r']) || field.trim() != field;
+        if needs_quotes {
+            out.push('"');
+            out.push_str(&field.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(field);
+        }
+    }
+    out.push_str("\r\n");
+    out
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+
+    #[test]
+    fn written_records_read_back_unchanged() {
+        let fields: Vec<String> =
+            ["plain", "a;b", "say \"hi\"", "line 1\nline 2", " padded ", ""].iter().map(|s| (*s).to_owned()).collect();
+        let text = write_record(&fields);
+        assert!(text.ends_with("\r\n"));
+        assert_eq!(records(&text).expect("parses")[0].fields, fields);
     }
 }

@@ -1,24 +1,33 @@
 //! German notations in files and options: amounts with a decimal comma, dates `TT.MM.JJJJ`,
 //! Hannover's Stadtbezirke and threat stages by their German names.
 //!
-//! Each parser returns the reason as text, so the import report can say what is wrong with a cell.
+//! Each parser returns the reason in English and German ([`Msg`]), so either report can say what is
+//! wrong with a cell.
 
 use hub_proto::v1::{Stadtbezirk, ThreatStage};
 use time::{Date, Month, Weekday};
 
-use crate::names::Named;
+use crate::msg::Msg;
 
 /// Parses a euro amount in German notation into cents: `1.234,56`, `780`, `780,5` (= 780,50),
 /// `0,07`; a trailing `€` or `EUR` is allowed. Thousands dots must group three digits, at most
 /// two decimals, no sign: `-5`, `12,345` and `1234.56` are refused.
-pub fn amount_cents(input: &str) -> Result<i64, String> {
+pub fn amount_cents(input: &str) -> Result<i64, Msg> {
     let mut text = input.trim();
     for suffix in ["€", "EUR", "Eur", "eur"] {
         text = text.strip_suffix(suffix).unwrap_or(text).trim_end();
     }
-    let malformed = || format!("'{input}' is not an amount; expected euro like 1.234,56 or 780 or 780,5");
+    let malformed = || {
+        Msg::new(
+            format!("'{input}' is not an amount; expected euro like 1.234,56 or 780 or 780,5"),
+            format!("„{input}“ ist kein Betrag; erwartet Euro wie 1.234,56 oder 780 oder 780,5"),
+        )
+    };
     if text.starts_with('-') {
-        return Err(format!("'{input}' is negative; amounts must be 0 or more"));
+        return Err(Msg::new(
+            format!("'{input}' is negative; amounts must be 0 or more"),
+            format!("„{input}“ ist negativ; Beträge sind 0 oder mehr"),
+        ));
     }
     let (whole, decimals) = match text.split_once(',') {
         Some((whole, decimals)) => (whole, Some(decimals)),
@@ -29,7 +38,10 @@ pub fn amount_cents(input: &str) -> Result<i64, String> {
         None => "",
         Some(decimals) if !digits(decimals) => return Err(malformed()),
         Some(decimals) if decimals.len() > 2 => {
-            return Err(format!("'{input}' has more than two decimal places"));
+            return Err(Msg::new(
+                format!("'{input}' has more than two decimal places"),
+                format!("„{input}“ hat mehr als zwei Nachkommastellen"),
+            ));
         }
         Some(decimals) => decimals,
     };
@@ -41,44 +53,63 @@ pub fn amount_cents(input: &str) -> Result<i64, String> {
         return Err(malformed());
     }
     if !grouped {
-        return Err(format!(
-            "'{input}' is not an amount; the decimal separator is a comma and '.' groups thousands \
-             (1.234,56)"
+        return Err(Msg::new(
+            format!(
+                "'{input}' is not an amount; the decimal separator is a comma and '.' groups thousands \
+                 (1.234,56)"
+            ),
+            format!(
+                "„{input}“ ist kein Betrag; Dezimaltrennzeichen ist das Komma, der Punkt trennt Tausender (1.234,56)"
+            ),
         ));
     }
     let whole: String = std::iter::once(first).chain(rest).collect();
-    let euros: i64 = whole.parse().map_err(|_| format!("'{input}' is too large"))?;
+    let too_large = || Msg::new(format!("'{input}' is too large"), format!("„{input}“ ist zu groß"));
+    let euros: i64 = whole.parse().map_err(|_| too_large())?;
     let cents: i64 = match decimals.len() {
         0 => 0,
         1 => decimals.parse::<i64>().map_err(|_| malformed())? * 10,
         _ => decimals.parse().map_err(|_| malformed())?,
     };
-    euros.checked_mul(100).and_then(|value| value.checked_add(cents)).ok_or_else(|| format!("'{input}' is too large"))
+    euros.checked_mul(100).and_then(|value| value.checked_add(cents)).ok_or_else(too_large)
 }
 
 /// Parses a German date `TT.MM.JJJJ` (one-digit day and month allowed) and checks it exists.
-pub fn date(input: &str) -> Result<Date, String> {
+pub fn date(input: &str) -> Result<Date, Msg> {
     let text = input.trim();
-    let malformed = || format!("'{input}' is not a date; expected TT.MM.JJJJ, e.g. 09.01.2026");
+    let malformed = || {
+        Msg::new(
+            format!("'{input}' is not a date; expected TT.MM.JJJJ, e.g. 09.01.2026"),
+            format!("„{input}“ ist kein Datum; erwartet TT.MM.JJJJ, zum Beispiel 09.01.2026"),
+        )
+    };
     let parts: Vec<&str> = text.split('.').collect();
     let [day, month, year] = parts.as_slice() else {
         return Err(malformed());
     };
-    calendar_date(year, month, day).ok_or_else(malformed)?.map_err(|()| format!("'{input}' does not exist"))
+    calendar_date(year, month, day).ok_or_else(malformed)?.map_err(|()| missing(input))
+}
+
+/// A date or month that has the right shape but is not in the calendar (31.02.).
+fn missing(input: &str) -> Msg {
+    Msg::new(format!("'{input}' does not exist"), format!("„{input}“ gibt es nicht"))
 }
 
 /// A date option: German `TT.MM.JJJJ` or ISO `JJJJ-MM-TT`.
-pub fn date_option(input: &str) -> Result<Date, String> {
+pub fn date_option(input: &str) -> Result<Date, Msg> {
     let text = input.trim();
     if let Some((year, rest)) = text.split_once('-') {
-        let malformed = || format!("'{input}' is not a date; expected TT.MM.JJJJ or YYYY-MM-DD");
+        let malformed = || {
+            Msg::new(
+                format!("'{input}' is not a date; expected TT.MM.JJJJ or YYYY-MM-DD"),
+                format!("„{input}“ ist kein Datum; erwartet TT.MM.JJJJ oder JJJJ-MM-TT"),
+            )
+        };
         let (month, day) = rest.split_once('-').ok_or_else(malformed)?;
         if month.len() != 2 || day.len() != 2 {
             return Err(malformed());
         }
-        return calendar_date(year, month, day)
-            .ok_or_else(malformed)?
-            .map_err(|()| format!("'{input}' does not exist"));
+        return calendar_date(year, month, day).ok_or_else(malformed)?.map_err(|()| missing(input));
     }
     date(text)
 }
@@ -100,7 +131,7 @@ fn calendar_date(year: &str, month: &str, day: &str) -> Option<Result<Date, ()>>
 }
 
 /// A month `MM.JJJJ` (or a date `TT.MM.JJJJ`, of which the month counts) as `YYYY-MM`.
-pub fn month(input: &str) -> Result<String, String> {
+pub fn month(input: &str) -> Result<String, Msg> {
     let text = input.trim();
     let parts: Vec<&str> = text.split('.').collect();
     let date = match parts.as_slice() {
@@ -110,8 +141,11 @@ pub fn month(input: &str) -> Result<String, String> {
     };
     match date {
         Some(Ok(date)) => Ok(iso_month(date)),
-        Some(Err(())) => Err(format!("'{input}' does not exist")),
-        None => Err(format!("'{input}' is not a month; expected MM.JJJJ (or TT.MM.JJJJ), e.g. 11.2025")),
+        Some(Err(())) => Err(missing(input)),
+        None => Err(Msg::new(
+            format!("'{input}' is not a month; expected MM.JJJJ (or TT.MM.JJJJ), e.g. 11.2025"),
+            format!("„{input}“ ist kein Monat; erwartet MM.JJJJ (oder TT.MM.JJJJ), zum Beispiel 11.2025"),
+        )),
     }
 }
 
@@ -137,12 +171,28 @@ pub fn weekday(date: Date) -> &'static str {
     }
 }
 
+/// A German postal code: five digits.
+pub fn postal_code(input: &str) -> Result<String, Msg> {
+    let text = input.trim();
+    if text.len() == 5 && text.bytes().all(|byte| byte.is_ascii_digit()) {
+        Ok(text.to_owned())
+    } else {
+        Err(Msg::new(
+            format!("'{input}' is not a postal code (five digits)"),
+            format!("„{input}“ ist keine Postleitzahl (fünf Ziffern)"),
+        ))
+    }
+}
+
 /// Consent cell: `ja`, `j`, `1`, `x` are yes; `nein`, `n`, `0` and an empty cell are no.
-pub fn yes_no(input: &str) -> Result<bool, String> {
+pub fn yes_no(input: &str) -> Result<bool, Msg> {
     match input.trim().to_lowercase().as_str() {
         "ja" | "j" | "1" | "x" => Ok(true),
         "nein" | "n" | "0" | "" => Ok(false),
-        _ => Err(format!("'{input}' is not yes or no; expected ja/nein, j/n, 1/0, x or empty")),
+        _ => Err(Msg::new(
+            format!("'{input}' is not yes or no; expected ja/nein, j/n, 1/0, x or empty"),
+            format!("„{input}“ ist weder ja noch nein; erwartet ja/nein, j/n, 1/0, x oder leer"),
+        )),
     }
 }
 
@@ -164,13 +214,26 @@ const STADTBEZIRKE: [(Stadtbezirk, &str); 13] = [
 ];
 
 /// A Stadtbezirk by its name ("Südstadt-Bult", "suedstadt bult", "SUEDSTADT_BULT").
-pub fn stadtbezirk(input: &str) -> Result<Stadtbezirk, String> {
+pub fn stadtbezirk(input: &str) -> Result<Stadtbezirk, Msg> {
     let folded = fold(input);
     let bare = folded.strip_prefix("stadtbezirk").unwrap_or(&folded);
-    STADTBEZIRKE.iter().find(|(value, _)| fold(value.short()) == bare).map(|(value, _)| *value).ok_or_else(|| {
-        let names: Vec<&str> = STADTBEZIRKE.iter().map(|(_, name)| *name).collect();
-        format!("unknown Stadtbezirk '{input}'; valid: {}", names.join(", "))
-    })
+    STADTBEZIRKE
+        .iter()
+        .find(|(value, name)| enum_name(value.as_str_name(), "stadtbezirk") == bare || fold(name) == bare)
+        .map(|(value, _)| *value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = STADTBEZIRKE.iter().map(|(_, name)| *name).collect();
+            Msg::new(
+                format!("unknown Stadtbezirk '{input}'; valid: {}", names.join(", ")),
+                format!("Stadtbezirk „{input}“ gibt es nicht; möglich: {}", names.join(", ")),
+            )
+        })
+}
+
+/// A proto value name (`STADTBEZIRK_SUEDSTADT_BULT`) folded, without its enum prefix.
+fn enum_name(name: &str, prefix: &str) -> String {
+    let folded = fold(name);
+    folded.strip_prefix(prefix).map(str::to_owned).unwrap_or(folded)
 }
 
 /// The stages a housing company reports, with their German names.
@@ -187,13 +250,20 @@ const REPORTABLE_STAGES: [(ThreatStage, &str); 8] = [
 
 /// A stage an early notice may report, by its German or enum name ("Kündigung fristlos",
 /// "kuendigung-fristlos", "KUENDIGUNG_FRISTLOS").
-pub fn reportable_stage(input: &str) -> Result<ThreatStage, String> {
+pub fn reportable_stage(input: &str) -> Result<ThreatStage, Msg> {
     let folded = fold(input);
     let bare = folded.strip_prefix("threatstage").unwrap_or(&folded);
-    REPORTABLE_STAGES.iter().find(|(value, _)| fold(value.short()) == bare).map(|(value, _)| *value).ok_or_else(|| {
-        let names: Vec<&str> = REPORTABLE_STAGES.iter().map(|(_, name)| *name).collect();
-        format!("unknown stage '{input}'; valid: {}", names.join(", "))
-    })
+    REPORTABLE_STAGES
+        .iter()
+        .find(|(value, name)| enum_name(value.as_str_name(), "threatstage") == bare || fold(name) == bare)
+        .map(|(value, _)| *value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = REPORTABLE_STAGES.iter().map(|(_, name)| *name).collect();
+            Msg::new(
+                format!("unknown stage '{input}'; valid: {}", names.join(", ")),
+                format!("Stufe „{input}“ gibt es nicht; möglich: {}", names.join(", ")),
+            )
+        })
 }
 
 /// Lower case, umlauts and ß spelled out, without spaces, hyphens and underscores: the form in
@@ -236,9 +306,9 @@ mod tests {
         for input in ["", "-5", "12,345", "1234.56", "12.50", "1.23,4", "1.2345", ",50", "780,", "abc", "1e3", "+5"] {
             assert!(amount_cents(input).is_err(), "{input}");
         }
-        assert!(amount_cents("-5").unwrap_err().contains("negative"));
-        assert!(amount_cents("12,345").unwrap_err().contains("two decimal"));
-        assert!(amount_cents("99999999999999999999").unwrap_err().contains("too large"));
+        assert!(amount_cents("-5").unwrap_err().en.contains("negative"));
+        assert!(amount_cents("12,345").unwrap_err().en.contains("two decimal"));
+        assert!(amount_cents("99999999999999999999").unwrap_err().en.contains("too large"));
     }
 
     #[test]
@@ -249,7 +319,7 @@ mod tests {
         for input in ["31.02.2026", "29.02.2025", "00.01.2026", "01.13.2026", "01.01.26", "2026-01-09", "1.1", ""] {
             assert!(date(input).is_err(), "{input}");
         }
-        assert!(date("31.02.2026").unwrap_err().contains("does not exist"));
+        assert!(date("31.02.2026").unwrap_err().en.contains("does not exist"));
         assert_eq!(date_option("2026-01-09"), Ok(date!(2026 - 01 - 09)));
         assert_eq!(date_option("09.01.2026"), Ok(date!(2026 - 01 - 09)));
         assert!(date_option("2026-02-30").is_err());
@@ -303,7 +373,7 @@ mod tests {
         assert_eq!(stadtbezirk("nord"), Ok(Stadtbezirk::Nord));
         for (value, name) in STADTBEZIRKE {
             assert_eq!(stadtbezirk(name), Ok(value), "{name}");
-            assert_eq!(stadtbezirk(value.short()), Ok(value), "{name}");
+            assert_eq!(stadtbezirk(value.as_str_name()), Ok(value), "{name}");
         }
         let error = stadtbezirk("Langenhagen").unwrap_err();
         assert!(error.contains("Linden-Limmer"), "{error}");
