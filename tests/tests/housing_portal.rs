@@ -107,3 +107,109 @@ async fn notices_of_wohnbau(th: &TestHub) -> Vec<hub::domain::notice::Notice> {
     let wohnbau = hub::domain::ids::OrgId::parse(orgs::WOHNBAU).expect("org id");
     tx.notices_of_reporter(&wohnbau).await.expect("notices")
 }
+
+/// The columns of the ERP export, as `hubctl arrears import` reads them.
+const HEADER: &str = "mietverhaeltnis_ref;stadtbezirk;einwilligung;einwilligung_nachweis;name;vorname;strasse;\
+                      hausnummer;plz;ort;telefon;email;grundmiete;nebenkosten_vz;heizkosten_vz;rueckstand_gesamt;\
+                      aeltester_offener_monat;stufe;kuendigung_datum;klage_zugestellt_am;raeumungstermin;bemerkung";
+
+/// A Windows-1252 export of five rows: one with consent, one without consent but with a name and a
+/// remark (stored without them, with a warning), a bad amount, a duplicate reference and a notice
+/// dated in the future (refused by the hub's rule).
+fn export(future: &str) -> Vec<u8> {
+    let rows = [
+        "WB-1001;Mitte;ja;Antwortbogen vom 02.01.2026;Müller;Anna;Beispielweg;1;30159;Hannover;;;600,00;150,00;80,00;1.660,00;11.2025;Mahnung;;;;",
+        "WB-1002;Linden-Limmer;nein;;Schäfer;Jan;;;;;;;540,00;;;1.080,00;;Rückstand;;;;Ratenzahlung zugesagt",
+        "WB-1003;Nord;nein;;;;;;;;;;500,00;;;12,345;;Mahnung;;;;",
+        "WB-1001;Mitte;nein;;;;;;;;;;600,00;;;1.660,00;;Mahnung;;;;",
+        &format!("WB-1004;Südstadt-Bult;nein;;;;;;;;;;700,00;;;2.100,00;;Kündigung fristlos;{future};;;"),
+    ];
+    let text = format!("{HEADER}\r\n{}\r\n", rows.join("\r\n"));
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert!(!unmappable);
+    bytes.into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daily_export_is_uploaded_with_a_german_report_and_the_rejected_rows_to_fix() {
+    let th = start().await;
+    th.add_staff(orgs::WOHNBAU, ACCOUNTANT.0, ACCOUNTANT.1, PASSWORD).await.expect("account");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let future = german(&th.date_in_days(10));
+    let file = dir.path().join("export.csv");
+    std::fs::write(&file, export(&future)).expect("the export");
+    let b = Browser::start(&format!("https://localhost:{}", th.dashboard_addr().port())).await;
+    b.sign_in(ACCOUNTANT.0, PASSWORD).await;
+    b.wait_for_path("/rueckstaende").await;
+
+    // Nothing chosen: the message at the file field.
+    b.click_and_wait("form#datei-form button[type=submit]").await;
+    assert!(b.text("#datei-fehler").await.contains("Bitte eine CSV-Datei"), "{}", b.describe().await);
+
+    b.choose_file("#datei", &file).await;
+    b.click_and_wait("form#datei-form button[type=submit]").await;
+    let summary = b.text("#zusammenfassung").await;
+    assert!(summary.contains("„export.csv“ (gelesen als Windows-1252)"), "{summary}");
+    assert!(
+        summary.contains(
+            "5 Zeilen: 2 angenommen, 0 aktualisiert, 0 unverändert, 3 abgelehnt; 1 Zeile ohne einzelne Angaben übernommen"
+        ),
+        "{summary}"
+    );
+    let row3 = row_text(&b, 3).await;
+    assert!(row3.contains("name") && row3.contains("nur mit Einwilligung") && row3.contains("bemerkung"), "{row3}");
+    let row4 = row_text(&b, 4).await;
+    assert!(row4.contains("„12,345“ hat mehr als zwei Nachkommastellen"), "{row4}");
+    let row5 = row_text(&b, 5).await;
+    assert!(row5.contains("derselbe Mietvertrag steht schon in Zeile 2"), "{row5}");
+    let row6 = row_text(&b, 6).await;
+    assert!(row6.contains("Zukunft"), "the hub's rule, in German: {row6}");
+    b.check_page("rueckstaende-datei").await;
+
+    // What was stored: the row without consent without its name and remark.
+    let stored = notices_of_wohnbau(&th).await;
+    let arrears: Vec<_> = stored
+        .iter()
+        .filter_map(|n| match &n.data {
+            NoticeData::Arrears(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(arrears.len(), 2, "{arrears:?}");
+    let pseudonymous = arrears.iter().find(|a| a.tenancy_reference == "WB-1002").expect("WB-1002");
+    assert!(pseudonymous.tenant.is_none() && pseudonymous.remark.is_empty(), "{pseudonymous:?}");
+    assert_eq!(
+        arrears.iter().find(|a| a.tenancy_reference == "WB-1001").and_then(|a| a.tenant.clone()).map(|t| t.family_name),
+        Some("Müller".to_owned())
+    );
+
+    // The rejected rows come back as a file with their reasons; fixed, it goes in.
+    let (name, bytes) = b.download("form#abgelehnte button[type=submit]").await;
+    assert_eq!(name, "abgelehnte-zeilen.csv");
+    let text = String::from_utf8(bytes).expect("UTF-8");
+    let lines: Vec<&str> = text.trim_start_matches('\u{FEFF}').lines().collect();
+    assert_eq!(lines.len(), 4, "the header and three rows: {text}");
+    assert!(lines[0].ends_with(";fehler"), "{}", lines[0]);
+    assert!(lines[1].starts_with("WB-1003;") && lines[1].contains("Nachkommastellen"), "{}", lines[1]);
+    let fixed = format!("{}\r\n{}\r\n", lines[0], lines[1].replace("12,345", "1.234,50"));
+    std::fs::write(&file, fixed).expect("the fixed file");
+    b.goto("/rueckstaende").await;
+    b.choose_file("#datei", &file).await;
+    b.click_and_wait("form#datei-form button[type=submit]").await;
+    let summary = b.text("#zusammenfassung").await;
+    assert!(summary.contains("1 Zeile: 1 angenommen"), "{summary}");
+    assert!(!summary.contains("Windows-1252"), "the downloaded file is UTF-8: {summary}");
+    assert_eq!(b.count("form#abgelehnte").await, 0, "nothing rejected, nothing to download");
+    b.close().await;
+}
+
+/// The report's lines about file row `row`.
+async fn row_text(b: &Browser, row: usize) -> String {
+    b.texts(&format!("tr[data-row=\"{row}\"]")).await.join(" | ")
+}
+
+/// `YYYY-MM-DD` as a German date.
+fn german(iso: &str) -> String {
+    let p: Vec<&str> = iso.split('-').collect();
+    format!("{}.{}.{}", p[2], p[1], p[0])
+}

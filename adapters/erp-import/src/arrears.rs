@@ -41,6 +41,8 @@ pub const COLUMNS: &[Column] = &[
     opt("klage_zugestellt_am"),
     opt("raeumungstermin"),
     opt("bemerkung"),
+    // The reasons of a file of rejected rows (`rejected_rows_csv`), ignored when it comes back fixed.
+    opt(ERROR_COLUMN),
 ];
 
 const fn req(name: &'static str) -> Column {
@@ -100,7 +102,11 @@ pub fn parse_file(text: &str) -> Result<(Vec<Valid>, Vec<RowResult>), Msg> {
 
 /// [`parse_file`] for an export whose headers and values `profile` translates.
 pub fn parse_mapped(text: &str, profile: Option<&Profile>) -> Result<(Vec<Valid>, Vec<RowResult>), Msg> {
-    let sheet = Sheet::parse_mapped(text, COLUMNS, profile)?;
+    read_mapped(text, profile).map(|r| r.parsed)
+}
+
+/// The rows of a sheet: the valid ones and the rejected ones.
+fn parse_sheet(sheet: &Sheet) -> (Vec<Valid>, Vec<RowResult>) {
     let mut valid = Vec::with_capacity(sheet.len());
     let mut rejected = Vec::new();
     let mut first_row_of: HashMap<String, usize> = HashMap::new();
@@ -136,8 +142,54 @@ pub fn parse_mapped(text: &str, profile: Option<&Profile>) -> Result<(Vec<Valid>
             Err(problems) => rejected.push(RowResult::rejected(row.row, problems)),
         }
     }
-    Ok((valid, rejected))
+    (valid, rejected)
 }
+
+/// A file read: its sheet (for the file of the rows to fix) and its rows parsed.
+pub struct Read {
+    /// The records as read.
+    pub sheet: Sheet,
+    /// The valid rows and the rejected ones.
+    pub parsed: (Vec<Valid>, Vec<RowResult>),
+}
+
+/// Reads the file with its sheet kept (see [`parse_mapped`]).
+pub fn read(text: &str) -> Result<Read, Msg> {
+    read_mapped(text, None)
+}
+
+/// [`read`] for an export whose headers and values `profile` translates.
+pub fn read_mapped(text: &str, profile: Option<&Profile>) -> Result<Read, Msg> {
+    let sheet = Sheet::parse_mapped(text, COLUMNS, profile)?;
+    let parsed = parse_sheet(&sheet);
+    Ok(Read { sheet, parsed })
+}
+
+/// The rejected rows of `results` as a file in the export's own dialect: its header with a column
+/// `fehler` added, and each rejected row as it was read with its reasons in German, so the rows can be
+/// fixed in the spreadsheet program and uploaded again (the `fehler` column is ignored then: remove it
+/// or leave it, see [`COLUMNS`]).
+pub fn rejected_rows_csv(sheet: &Sheet, results: &[RowResult]) -> Option<String> {
+    let rejected: Vec<&RowResult> = results.iter().filter(|r| r.outcome == crate::report::Outcome::Rejected).collect();
+    if rejected.is_empty() {
+        return None;
+    }
+    let mut header = sheet.header_fields().to_vec();
+    header.push(ERROR_COLUMN.to_owned());
+    let mut out = crate::csv::write_record(&header);
+    for r in rejected {
+        let Some(fields) = sheet.record(r.row) else { continue };
+        let mut fields = fields.to_vec();
+        fields.resize(header.len() - 1, String::new());
+        let reasons: Vec<String> = r.problems.iter().map(|p| format!("{}: {}", p.column, p.reason_de)).collect();
+        fields.push(reasons.join("; "));
+        out.push_str(&crate::csv::write_record(&fields));
+    }
+    Some(out)
+}
+
+/// The column a file of rows to fix carries the reasons in; read back, it is ignored.
+pub const ERROR_COLUMN: &str = "fehler";
 
 /// Whether `column` takes `value` (a profile's value targets are checked with this before any row is read).
 pub fn accepts(column: &str, value: &str) -> Result<(), String> {

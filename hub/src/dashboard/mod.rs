@@ -114,6 +114,14 @@ pub fn router(hub: Hub) -> Router {
         .route("/eingang/{id}/aktion", post(handlers::inbox_action))
         .route("/eingang/bitten/{id}", get(handlers::data_request_page).post(handlers::confirm_data_request))
         .route("/rueckstaende", get(handlers::portal).post(handlers::report_arrears))
+        .route(
+            "/rueckstaende/datei",
+            post(handlers::upload_export).layer(DefaultBodyLimit::max(handlers::MAX_EXPORT_BYTES + 64 * 1024)),
+        )
+        .route(
+            "/rueckstaende/abgelehnt.csv",
+            post(handlers::rejected_rows).layer(DefaultBodyLimit::max(handlers::MAX_EXPORT_BYTES * 3)),
+        )
         .route("/mitarbeitende", get(handlers::accounts).post(handlers::add_account))
         .route("/mitarbeitende/{user}/deaktivieren", post(handlers::disable_account))
         .route("/mitarbeitende/{user}/aktivieren", post(handlers::enable_account))

@@ -2,10 +2,14 @@
 //! the form for one notice. The notice is the same `ArrearsData` the API takes, checked by the same
 //! use case; this edge only reads the form and shows the rule's message at its field.
 
+use erp_import::csv::FileEncoding;
+use erp_import::msg::Msg;
+use erp_import::report::{Outcome, Problem, RowResult};
+
 use super::*;
 use crate::domain::case::Rent;
 use crate::domain::notice::ArrearsData;
-use crate::service::Submitted;
+use crate::service::{BulkRecord, Submitted};
 
 /// The form field a rule names, by the rule's field path.
 const ARREARS_FIELDS: &[(&str, &str)] = &[
@@ -128,4 +132,131 @@ pub async fn report_arrears(State(state): State<DashState>, member: Member, form
         }
         Err(e) => error_page(e, Some(&member.frame(Nav::Notices))),
     }
+}
+
+/// Largest export the portal takes: a day's arrears list of a large company is well under a
+/// megabyte (2,005 rows: about 600 KB); a nationwide file goes through `hubctl arrears import`.
+pub const MAX_EXPORT_BYTES: usize = 8 * 1024 * 1024;
+
+/// POST /rueckstaende/datei : the daily ERP export. Read by the same reader as `hubctl arrears
+/// import`, each row that forms a notice goes through the same use case as the API's stream; the
+/// answer is a German report per row, with the rejected rows to download and fix.
+pub async fn upload_export(
+    State(state): State<DashState>,
+    member: Member,
+    mut multipart: axum::extract::Multipart,
+) -> Response {
+    let mut csrf = String::new();
+    let mut encoding = String::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                let file_name = field.file_name().map(str::to_owned);
+                let Ok(bytes) = field.bytes().await else { return export_too_large(&member) };
+                match (name.as_str(), file_name) {
+                    ("csrf", _) => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+                    ("kodierung", _) => encoding = String::from_utf8_lossy(&bytes).into_owned(),
+                    ("datei", Some(file_name)) if !bytes.is_empty() => file = Some((file_name, bytes.to_vec())),
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return export_too_large(&member),
+        }
+    }
+    let form = FormData::parse(
+        format!("csrf={}", form_urlencoded::byte_serialize(csrf.as_bytes()).collect::<String>()).as_bytes(),
+    );
+    if let Err(r) = member.check_csrf(&form) {
+        return *r;
+    }
+    let frame = member.frame(Nav::Notices);
+    let Some((file_name, bytes)) = file else {
+        let echo = views::portal::NoticeEcho {
+            values: FormData::parse(b""),
+            field: Some("datei"),
+            message: "Bitte eine CSV-Datei auswählen.".into(),
+        };
+        return portal_page(&state, &member, Some(echo), None).await;
+    };
+    let encoding = match encoding.as_str() {
+        "utf-8" => FileEncoding::Utf8,
+        "windows-1252" => FileEncoding::Windows1252,
+        _ => FileEncoding::Auto,
+    };
+    let file_error = |message: String| {
+        let echo = views::portal::NoticeEcho { values: FormData::parse(b""), field: Some("datei"), message };
+        portal_page(&state, &member, Some(echo), None)
+    };
+    let decoded = match erp_import::csv::decode(&bytes, encoding) {
+        Ok(d) => d,
+        Err(m) => return file_error(m.de).await,
+    };
+    let sheet_rows = match erp_import::arrears::read(&decoded.text) {
+        Ok(r) => r,
+        Err(m) => return file_error(m.de).await,
+    };
+    let (valid, mut results) = sheet_rows.parsed;
+    let records: Vec<BulkRecord> =
+        valid.iter().map(|v| (v.row.to_string(), crate::grpc::notices::arrears(Some(v.notice.clone())))).collect();
+    let answers = match state.hub.submit_arrears_bulk(&member.user.caller, records).await {
+        Ok(a) => a,
+        Err(e) => return error_page(e, Some(&frame)),
+    };
+    let mut by_row: std::collections::HashMap<usize, &erp_import::arrears::Valid> =
+        valid.iter().map(|v| (v.row, v)).collect();
+    for answer in answers {
+        let Some(v) = answer.record_ref.parse::<usize>().ok().and_then(|row| by_row.remove(&row)) else { continue };
+        results.push(match answer.outcome {
+            Ok((submitted, id)) => RowResult {
+                row: v.row,
+                outcome: match submitted {
+                    Submitted::Accepted => Outcome::Accepted,
+                    Submitted::Updated => Outcome::Updated,
+                    Submitted::Unchanged => Outcome::Unchanged,
+                },
+                notice_id: id.to_string(),
+                case_id: String::new(),
+                problems: Vec::new(),
+                warnings: v.warnings.clone(),
+            },
+            Err(f) => {
+                let column = erp_import::arrears::column_of(&f.field, Some(&v.notice));
+                let de = f.reason_de.clone().unwrap_or_else(|| f.reason.clone());
+                RowResult::rejected(v.row, vec![Problem::new(column, Msg::new(f.reason, de))])
+            }
+        });
+    }
+    results.sort_by_key(|r| r.row);
+    let rejects = erp_import::arrears::rejected_rows_csv(&sheet_rows.sheet, &results);
+    let body = views::portal::render_report(&file_name, decoded.windows_1252, &results, rejects, &member.ctx(&state));
+    html(StatusCode::OK, page("Ergebnis der Datei", Some(&frame), &body))
+}
+
+/// POST /rueckstaende/abgelehnt.csv : hands the rejected rows of the report back as a file to fix
+/// and upload again (the page carries them; nothing is stored for it).
+pub async fn rejected_rows(member: Member, form: FormData) -> Response {
+    if let Err(r) = member.check_csrf(&form) {
+        return *r;
+    }
+    let text = form.one("zeilen").unwrap_or_default();
+    let mut r = (StatusCode::OK, format!("\u{FEFF}{text}")).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"abgelehnte-zeilen.csv\""));
+    secure_headers(h);
+    r
+}
+
+/// The answer to an upload the page could not read (larger than the limit, or broken).
+fn export_too_large(member: &Member) -> Response {
+    message_page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Datei zu groß",
+        "Die Datei ist größer als 8 MB oder kam nicht vollständig an. Große Exporte laden Sie bitte mit \
+         „hubctl arrears import“ hoch; Ihre IT kann das einrichten.",
+        Some(&member.frame(Nav::Notices)),
+    )
 }

@@ -2,6 +2,8 @@
 //! the tenant's consent lets the company learn it), and the form for one notice.
 
 use super::{Choice, Ctx, choices, count, euros, instant, labels, render_template};
+use erp_import::report::{Outcome, RowResult};
+
 use crate::dashboard::form::FormData;
 use crate::domain::notice::{NoticeData, REPORTABLE_STAGES};
 use crate::domain::vocab::{Stadtbezirk, ThreatStage};
@@ -120,4 +122,91 @@ pub fn render(statuses: &[NoticeStatus], ctx: &Ctx, echo: Option<&NoticeEcho>, d
             picked("stufe").as_deref().and_then(ThreatStage::parse),
         ),
     })
+}
+
+/// One row of the file's report that needs a look: rejected, or stored with cells left out.
+struct ReportLine {
+    row: usize,
+    outcome: &'static str,
+    rejected: bool,
+    column: String,
+    reason: String,
+}
+
+/// The report page of an uploaded file (`templates/dashboard/portal_report.html`).
+#[derive(askama::Template)]
+#[template(path = "dashboard/portal_report.html")]
+struct ReportPage<'a> {
+    file_name: &'a str,
+    windows_1252: bool,
+    summary: String,
+    lines: Vec<ReportLine>,
+    rejects: Option<String>,
+    csrf: &'a str,
+}
+
+/// What became of a row, in words.
+fn outcome_label(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Accepted => "angenommen",
+        Outcome::Updated => "aktualisiert",
+        Outcome::Unchanged => "unverändert",
+        Outcome::Rejected => "abgelehnt",
+        Outcome::Valid => "geprüft",
+    }
+}
+
+/// The body of the report of an uploaded file: a summary, every rejected row and every row with cells
+/// left out with its reasons in German, and the rejected rows to download.
+pub fn render_report(
+    file_name: &str,
+    windows_1252: bool,
+    results: &[RowResult],
+    rejects: Option<String>,
+    ctx: &Ctx,
+) -> String {
+    let n = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
+    let warned = results.iter().filter(|r| !r.warnings.is_empty()).count();
+    let mut summary = format!(
+        "{}: {} angenommen, {} aktualisiert, {} unverändert, {} abgelehnt",
+        count(results.len(), "Zeile", "Zeilen"),
+        n(Outcome::Accepted),
+        n(Outcome::Updated),
+        n(Outcome::Unchanged),
+        n(Outcome::Rejected)
+    );
+    if warned > 0 {
+        summary.push_str(&format!(
+            "; {} ohne einzelne Angaben übernommen (siehe Hinweise)",
+            count(warned, "Zeile", "Zeilen")
+        ));
+    }
+    summary.push('.');
+    let mut lines = Vec::new();
+    for r in results {
+        for p in &r.problems {
+            lines.push(ReportLine {
+                row: r.row,
+                outcome: outcome_label(r.outcome),
+                rejected: true,
+                column: column_label(&p.column),
+                reason: p.reason_de.clone(),
+            });
+        }
+        for w in &r.warnings {
+            lines.push(ReportLine {
+                row: r.row,
+                outcome: outcome_label(r.outcome),
+                rejected: false,
+                column: column_label(&w.column),
+                reason: w.reason_de.clone(),
+            });
+        }
+    }
+    render_template(&ReportPage { file_name, windows_1252, summary, lines, rejects, csrf: &ctx.csrf })
+}
+
+/// A column as the report names it: the file's own header, or "ganze Zeile" for the row as a whole.
+fn column_label(column: &str) -> String {
+    if column == "-" { "ganze Zeile".to_owned() } else { column.to_owned() }
 }
