@@ -174,6 +174,9 @@ enum Rule {
     SenderOnly,
     /// ListReferrals INBOX / OUTBOX: every organisation, listing only its own referrals.
     OwnMailbox,
+    /// WithdrawArrearsNotice: a housing company, its own notices only (another's reference reads as
+    /// missing).
+    OwnNotice,
     /// ConfirmDataRequest: the organisation a request is addressed to; anybody else's request reads as
     /// missing, and the operator is refused.
     Addressee,
@@ -219,6 +222,9 @@ fn expected(rule: Rule, who: Who, obj: Obj) -> Expected {
         (Rule::Party, _) => Ok,
         (Rule::PartyMove(side), _) if who.side() == side => Ok,
         (Rule::PartyMove(_), _) => FailedPrecondition,
+        (Rule::OwnNotice, _) if !who.is(orgs::WOHNBAU) => Denied,
+        (Rule::OwnNotice, Obj::Own) => Ok,
+        (Rule::OwnNotice, _) => NotFound,
         (Rule::Addressee, _) if operator => Denied,
         (Rule::Addressee, _) if hidden => NotFound,
         (Rule::Addressee, _) => Ok,
@@ -326,6 +332,7 @@ const TABLE: &[Row] = &[
     row("NoticeService", "SubmitArrearsNotice", Rule::HousingCompany, CALL),
     row("NoticeService", "StreamArrearsNotices", Rule::HousingCompany, CALL),
     row("NoticeService", "ListNoticeStatuses", Rule::HousingCompany, CALL_OBJ3),
+    row("NoticeService", "WithdrawArrearsNotice", Rule::OwnNotice, OBJ3),
     row("NoticeService", "RecordCourtNotice", Rule::FachstelleOnly, CALL),
     row("NoticeService", "ListOpenNotices", Rule::FachstelleOnly, CALL),
     row("NoticeService", "TakeUpNotice", Rule::TakeUp, OBJ3),
@@ -1361,6 +1368,28 @@ async fn call(fx: &mut Fx, row: &Row, who: Who, obj: Obj) -> Option<Got> {
                 // Not a leak, but the request was meant to be valid.
                 if rejected == 0 { vec![] } else { vec![format!("fixture invalid: {:?}", r.results)] }
             })
+        }
+        ("WithdrawArrearsNotice", _) => {
+            // A withdrawal changes the notice for good: the company's own is a fresh one.
+            let reference = match obj {
+                Obj::Own if who.is(orgs::WOHNBAU) => {
+                    let r = format!("MX-BEGLICHEN-{}", short());
+                    submit_notice(&fx.hub, orgs::WOHNBAU, consented_notice(&r)).await;
+                    r
+                }
+                // Everyone else is refused before any look-up.
+                Obj::Own | Obj::Call => fx.notice_open_ref.clone(),
+                Obj::Foreign if who.is(orgs::WOHNBAU) => fx.notice_w2_ref.clone(),
+                Obj::Foreign => fx.notice_open_ref.clone(),
+                Obj::Missing => format!("MX-NIRGENDS-{}", short()),
+            };
+            NoticeServiceClient::new(ch)
+                .withdraw_arrears_notice(WithdrawArrearsNoticeRequest {
+                    idempotency_key: idem(),
+                    tenancy_reference: reference,
+                })
+                .await
+                .map(|_| vec![])
         }
         ("ListNoticeStatuses", _) => {
             let refs = fx.notice_filter(who, obj)?;

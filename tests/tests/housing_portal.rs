@@ -98,6 +98,21 @@ async fn a_rent_accountant_reports_arrears_and_follows_them() {
     assert_eq!(row, "die Fachstelle kümmert sich");
     assert_eq!(b.text("tr.meldung[data-ref=\"WB-4711-03\"] td.stand").await, "eingegangen, noch nicht bearbeitet");
     b.check_page("rueckstaende").await;
+
+    // The arrears of the pseudonymous one are paid: withdrawn, it leaves the Fachstelle's triage.
+    b.click_and_wait("tr.meldung[data-ref=\"WB-4711-03\"] button.zurueckziehen").await;
+    assert!(b.text("#erledigt").await.contains("zurückgezogen"), "{}", b.describe().await);
+    let row = b.text("tr.meldung[data-ref=\"WB-4711-03\"] td.stand").await;
+    assert!(row.starts_with("zurückgezogen am"), "{row}");
+    assert_eq!(b.count("tr.meldung[data-ref=\"WB-4711-03\"] button.zurueckziehen").await, 0);
+    b.check_page("rueckstaende-zurueckgezogen").await;
+    let fs = th
+        .hub()
+        .authenticate(hub::service::Principal::Org(hub::domain::ids::OrgId::parse(orgs::FACHSTELLE).expect("id")), None)
+        .await
+        .expect("Fachstelle");
+    let open = th.hub().open_notices(&fs, 100).await.expect("triage");
+    assert!(open.is_empty(), "a withdrawn notice needs no triage: {open:?}");
     b.close().await;
 }
 
@@ -212,4 +227,71 @@ async fn row_text(b: &Browser, row: usize) -> String {
 fn german(iso: &str) -> String {
     let p: Vec<&str> = iso.split('-').collect();
     format!("{}.{}.{}", p[2], p[1], p[0])
+}
+
+/// Over gRPC: a company withdraws its own notice once; another company's reference is not found; the
+/// Fachstelle can no longer take it up; a new report of the tenancy brings it back; a notice already in
+/// a case stays there and its timeline says it was withdrawn.
+#[tokio::test]
+async fn a_withdrawn_notice_leaves_triage_until_the_tenancy_is_reported_again() {
+    let th = start().await;
+    let mut wohnbau = NoticeServiceClient::new(chan(&th, orgs::WOHNBAU).await);
+    let submit = async |c: &mut NoticeServiceClient<Channel>, n: ArrearsNotice| {
+        c.submit_arrears_notice(SubmitArrearsNoticeRequest { idempotency_key: idem(), notice: Some(n) })
+            .await
+            .expect("SubmitArrearsNotice")
+            .into_inner()
+            .result
+            .expect("result")
+            .notice_id
+    };
+    let withdraw = async |c: &mut NoticeServiceClient<Channel>, reference: &str| {
+        c.withdraw_arrears_notice(WithdrawArrearsNoticeRequest {
+            idempotency_key: idem(),
+            tenancy_reference: reference.to_owned(),
+        })
+        .await
+    };
+    let paid = submit(&mut wohnbau, consented_notice("WB-PAID-1")).await;
+    let done = withdraw(&mut wohnbau, "WB-PAID-1").await.expect("WithdrawArrearsNotice").into_inner();
+    assert_eq!(done.notice_id, paid);
+    assert!(done.withdrawn_at.is_some());
+    assert_status(withdraw(&mut wohnbau, "WB-PAID-1").await, Code::FailedPrecondition, &["already withdrawn"]);
+    assert_status(withdraw(&mut wohnbau, "WB-NIRGENDS").await, Code::NotFound, &[]);
+    let statuses = wohnbau
+        .list_notice_statuses(ListNoticeStatusesRequest { tenancy_references: vec!["WB-PAID-1".into()] })
+        .await
+        .expect("ListNoticeStatuses")
+        .into_inner()
+        .statuses;
+    assert!(statuses[0].withdrawn_at.is_some(), "{statuses:?}");
+
+    // The Fachstelle cannot take it up any more, with a German reason for its page.
+    let mut fs = NoticeServiceClient::new(chan(&th, orgs::FACHSTELLE).await);
+    let take_up = |id: String| TakeUpNoticeRequest {
+        idempotency_key: idem(),
+        notice_id: id,
+        details: None,
+        ..Default::default()
+    };
+    assert_status(fs.take_up_notice(take_up(paid.clone())).await, Code::FailedPrecondition, &["withdrew"]);
+
+    // Reported again (the arrears are back): it stands again and can be taken up.
+    let again = submit(&mut wohnbau, consented_notice("WB-PAID-1")).await;
+    assert_eq!(again, paid, "the same notice, updated");
+    let case = fs.take_up_notice(take_up(paid.clone())).await.expect("TakeUpNotice").into_inner().case.expect("case");
+
+    // Withdrawn after the take-up: the case keeps it, and its timeline says so.
+    withdraw(&mut wohnbau, "WB-PAID-1").await.expect("withdrawn after the take-up");
+    let caller = th
+        .hub()
+        .authenticate(hub::service::Principal::Org(hub::domain::ids::OrgId::parse(orgs::FACHSTELLE).expect("id")), None)
+        .await
+        .expect("Fachstelle");
+    let page =
+        th.hub().dash_case(&caller, &hub::domain::ids::CaseId::parse(&case.id).expect("id")).await.expect("case");
+    assert!(
+        page.timeline.iter().any(|e| matches!(e.event, hub::service::dashboard::TimelineEvent::NoticeWithdrawn { .. })),
+        "the timeline names the withdrawal"
+    );
 }

@@ -114,6 +114,7 @@ pub fn router(hub: Hub) -> Router {
         .route("/eingang/{id}/aktion", post(handlers::inbox_action))
         .route("/eingang/bitten/{id}", get(handlers::data_request_page).post(handlers::confirm_data_request))
         .route("/rueckstaende", get(handlers::portal).post(handlers::report_arrears))
+        .route("/rueckstaende/zurueckziehen", post(handlers::withdraw_arrears))
         .route(
             "/rueckstaende/datei",
             post(handlers::upload_export).layer(DefaultBodyLimit::max(handlers::MAX_EXPORT_BYTES + 64 * 1024)),

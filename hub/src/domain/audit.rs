@@ -65,6 +65,8 @@ text_enum!(
         NoticeTakeUp = "notice.take_up",
         /// A notice was erased.
         NoticeErase = "notice.erase",
+        /// A housing company withdrew its notice (the arrears were paid).
+        NoticeWithdraw = "notice.withdraw",
         /// An organisation was registered.
         OrgRegister = "org.register",
         /// An organisation was changed.

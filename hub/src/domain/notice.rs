@@ -7,11 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
 use super::case::Rent;
 use super::ids::{CaseId, Cents, OrgId};
 use super::time::{Day, Instant};
 use super::vocab::{Stadtbezirk, ThreatStage};
+use super::{FieldError, Refusal};
 
 /// Id of a notice.
 pub use super::ids::NoticeId;
@@ -316,6 +316,10 @@ pub struct Notice {
     pub history: Vec<(Instant, NoticeData)>,
     /// The case it was taken up into.
     pub case_id: Option<CaseId>,
+    /// When the housing company withdrew it because the arrears were paid; a new report of the same
+    /// tenancy brings it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<Instant>,
     /// First received.
     pub received_at: Instant,
     /// Last changed.
@@ -361,6 +365,7 @@ impl Notice {
     /// Replaces the content, keeping the old one in the history. Without consent in the new
     /// version, identifying data is also removed from the history.
     pub fn replace(&mut self, data: NoticeData, at: Instant) {
+        self.withdrawn_at = None;
         let old = std::mem::replace(&mut self.data, data);
         self.history.push((self.updated_at, old));
         if let NoticeData::Arrears(a) = &self.data
@@ -375,6 +380,31 @@ impl Notice {
             }
         }
         self.updated_at = at;
+    }
+}
+
+impl Notice {
+    /// Whether reporting `data` again changes nothing: the same content, and not withdrawn (a report
+    /// of a withdrawn notice's tenancy brings it back, the arrears being due again).
+    pub fn unchanged_by(&self, data: &NoticeData) -> bool {
+        self.data == *data && self.withdrawn_at.is_none()
+    }
+
+    /// The housing company withdraws its early notice: the arrears were paid. A court notice is not
+    /// the company's to withdraw, and a notice is withdrawn once.
+    pub fn withdraw(&mut self, at: Instant) -> Result<(), Refusal> {
+        if matches!(self.data, NoticeData::Court(_)) {
+            return Err(Refusal::new(
+                "a court notice cannot be withdrawn",
+                "Eine Mitteilung des Gerichts kann nicht zurückgezogen werden.",
+            ));
+        }
+        if self.withdrawn_at.is_some() {
+            return Err(Refusal::new("the notice is already withdrawn", "Die Meldung ist bereits zurückgezogen."));
+        }
+        self.withdrawn_at = Some(at);
+        self.updated_at = at;
+        Ok(())
     }
 }
 

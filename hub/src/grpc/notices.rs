@@ -244,8 +244,23 @@ impl pb::notice_service_server::NoticeService for Api {
                     approved_amount_cents: s.amount.map(Cents::get),
                     expected_payment_date: s.payment_date.map(|d| d.to_string()).unwrap_or_default(),
                     updated_at: cv::ts(s.notice.updated_at),
+                    withdrawn_at: s.notice.withdrawn_at.and_then(cv::ts),
                 })
                 .collect(),
+        }))
+    }
+
+    async fn withdraw_arrears_notice(
+        &self,
+        req: Request<pb::WithdrawArrearsNoticeRequest>,
+    ) -> Result<Response<pb::WithdrawArrearsNoticeResponse>, Status> {
+        let caller = self.caller(&req).await?;
+        let mut m = req.into_inner();
+        let idem = idem("WithdrawArrearsNotice", &mut m, |m| &mut m.idempotency_key)?;
+        let notice = self.hub().withdraw_notice(&caller, &idem, &m.tenancy_reference).await?;
+        Ok(Response::new(pb::WithdrawArrearsNoticeResponse {
+            notice_id: notice.id.to_string(),
+            withdrawn_at: notice.withdrawn_at.and_then(cv::ts),
         }))
     }
 

@@ -475,6 +475,11 @@ pub enum TimelineEvent {
         /// The reporting housing company.
         from: Option<PartnerRef>,
     },
+    /// The housing company withdrew its notice: the arrears were paid.
+    NoticeWithdrawn {
+        /// The reporting housing company.
+        from: Option<PartnerRef>,
+    },
     /// A threat stage was reached.
     Stage(StageEntry),
     /// A consent was recorded.
@@ -1165,6 +1170,14 @@ impl Hub {
                     from: n.reporter.as_ref().map(|o| partner(&names, o)),
                 },
             });
+            if let Some(at) = n.withdrawn_at {
+                timeline.push(TimelineEntry {
+                    at,
+                    day_only: false,
+                    who: n.reporter.as_ref().map(|o| Who::Org { org: partner(&names, o), staff: None }),
+                    event: TimelineEvent::NoticeWithdrawn { from: n.reporter.as_ref().map(|o| partner(&names, o)) },
+                });
+            }
         }
         for s in &case.stages {
             timeline.push(TimelineEntry {

@@ -157,7 +157,7 @@ impl Hub {
     ) -> HubResult<(Submitted, Notice)> {
         let key = key_of(origin.reporter, &data);
         let (what, notice) = match tx.notice_by_key(&key).await? {
-            Some(existing) if existing.data == data => return Ok((Submitted::Unchanged, existing)),
+            Some(existing) if existing.unchanged_by(&data) => return Ok((Submitted::Unchanged, existing)),
             Some(existing) => (Submitted::Updated, self.update_notice(tx, &origin, existing, data, now).await?),
             None => {
                 let notice = new_notice(&origin, data, now);
@@ -212,7 +212,7 @@ impl Hub {
                     n.replace(data, now);
                     (Submitted::Updated, n.clone())
                 }
-            } else if let Some(existing) = stored.get(&key).filter(|n| n.data == data) {
+            } else if let Some(existing) = stored.get(&key).filter(|n| n.unchanged_by(&data)) {
                 (Submitted::Unchanged, existing.clone())
             } else if let Some(existing) = stored.remove(&key) {
                 let updated = self.update_notice(tx, &origin, existing, data, now).await?;
@@ -304,6 +304,43 @@ impl Hub {
             self.finish(tx, caller, None, None, p).await?;
         }
         Ok(results)
+    }
+
+    /// The housing company withdraws its early notice of `tenancy_reference`: the arrears were paid.
+    /// It leaves the Fachstelle's triage; one already in a case stays there, marked withdrawn, for the
+    /// Fachstelle to decide. Every Fachstelle learns of the change like of any change of a notice.
+    pub async fn withdraw_notice(&self, caller: &Caller, idem: &Idem, tenancy_reference: &str) -> HubResult<Notice> {
+        let org = self.housing_company(caller)?.id.clone();
+        let mut tx = self.store.begin().await?;
+        if let Some(Outcome::Notice { notice, .. }) = self.replay(tx.as_mut(), caller, idem).await? {
+            return tx.notice(&notice).await?.ok_or(HubError::NotFound("notice"));
+        }
+        let reference = tenancy_reference.trim();
+        let mut notice = tx
+            .notices_of_reporter(&org)
+            .await?
+            .into_iter()
+            .find(|n| matches!(&n.data, NoticeData::Arrears(a) if a.tenancy_reference == reference))
+            .ok_or(HubError::NotFound("notice"))?;
+        let now = self.now();
+        notice.withdraw(now).map_err(HubError::FailedPrecondition)?;
+        tx.update_notice(&notice).await?;
+        let fachstellen = self.fachstellen(tx.as_mut()).await?;
+        let mut p = Pending::new();
+        let origin = Origin { reporter: Some(&org), recorded_by: None };
+        announce(&mut p, &origin, &notice, &fachstellen, now);
+        p.audit.push(audit(
+            &caller.actor(),
+            now,
+            AuditAction::NoticeWithdraw,
+            notice.case_id.as_ref(),
+            None,
+            "reporter".into(),
+            AuditDetail::object(&notice.id),
+        ));
+        let out = Outcome::Notice { notice: notice.id.clone(), submitted: Submitted::Updated };
+        self.finish(tx, caller, Some(idem), Some(&out), p).await?;
+        Ok(notice)
     }
 
     /// The caller's notices with what it may learn about them.
@@ -424,6 +461,8 @@ impl Hub {
             .open_notices()
             .await?
             .into_iter()
+            // A withdrawn notice (arrears paid) needs no triage.
+            .filter(|notice| notice.withdrawn_at.is_none())
             .map(|notice| {
                 let deadlines = for_notice(&notice, notice.received_at.day());
                 let nearest = nearest_hard(&deadlines, today);
@@ -534,6 +573,9 @@ impl Hub {
         if notice.case_id.is_some() {
             return Err(HubError::FailedPrecondition("the notice was already taken up".into()));
         }
+        if notice.withdrawn_at.is_some() {
+            return Err(withdrawn());
+        }
         let now = self.now();
         let cases = tx.cases().await?;
         let offered = suggestions(&notice, &cases, &org.id);
@@ -627,6 +669,7 @@ fn new_notice(origin: &Origin<'_>, data: NoticeData, now: Instant) -> Notice {
         data,
         history: vec![],
         case_id: None,
+        withdrawn_at: None,
         received_at: now,
         updated_at: now,
     }
@@ -790,4 +833,12 @@ fn details_from_notice(notice: &Notice) -> HubResult<CaseDetails> {
         health_note: String::new(),
         counselling_note: String::new(),
     })
+}
+
+/// The refusal to take up a notice its housing company withdrew.
+fn withdrawn() -> HubError {
+    HubError::FailedPrecondition(Refusal::new(
+        "the housing company withdrew the notice (the arrears were paid)",
+        "Das Wohnungsunternehmen hat die Meldung zurückgezogen: Der Rückstand ist beglichen.",
+    ))
 }

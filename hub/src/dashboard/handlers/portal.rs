@@ -134,6 +134,26 @@ pub async fn report_arrears(State(state): State<DashState>, member: Member, form
     }
 }
 
+/// POST /rueckstaende/zurueckziehen : the company withdraws a notice because the arrears were paid.
+pub async fn withdraw_arrears(State(state): State<DashState>, member: Member, form: FormData) -> Response {
+    if let Err(r) = member.check_csrf(&form) {
+        return *r;
+    }
+    let reference = form.one("mietvertrag").unwrap_or_default();
+    let result = match form_idem("withdraw", &form) {
+        Ok(idem) => state.hub.withdraw_notice(&member.user.caller, &idem, &reference).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => {
+            let mut r = Redirect::to("/rueckstaende?erledigt=zurueckgezogen").into_response();
+            secure_headers(r.headers_mut());
+            r
+        }
+        Err(e) => error_page(e, Some(&member.frame(Nav::Notices))),
+    }
+}
+
 /// Largest export the portal takes: a day's arrears list of a large company is well under a
 /// megabyte (2,005 rows: about 600 KB); a nationwide file goes through `hubctl arrears import`.
 pub const MAX_EXPORT_BYTES: usize = 8 * 1024 * 1024;

@@ -520,6 +520,7 @@ impl<'a> View<'a> {
         match &e.event {
             TimelineEvent::CaseOpened => ("fall-eroeffnet", None),
             TimelineEvent::NoticeReceived { .. } => ("meldung", None),
+            TimelineEvent::NoticeWithdrawn { .. } => ("meldung-zurueckgezogen", None),
             TimelineEvent::Stage(_) => ("stufe", None),
             TimelineEvent::ConsentGiven { .. } => ("einwilligung", None),
             TimelineEvent::ConsentEnded { .. } => ("einwilligung-ende", None),

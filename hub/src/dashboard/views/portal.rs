@@ -29,6 +29,8 @@ struct Row {
     arrears: String,
     reported: String,
     progress: String,
+    /// The company may still withdraw it (it stands, and its case is not closed).
+    withdrawable: bool,
 }
 
 /// The page as its template (`templates/dashboard/portal.html`) sees it.
@@ -63,6 +65,9 @@ impl Page<'_> {
 
 /// How far a notice got, in words.
 fn progress(s: &NoticeStatus) -> String {
+    if let Some(at) = s.notice.withdrawn_at {
+        return format!("zurückgezogen am {} (Rückstand beglichen)", labels::day(at.day()));
+    }
     match s.progress {
         Progress::Received => "eingegangen, noch nicht bearbeitet".to_owned(),
         Progress::ContactEstablished => "die Fachstelle kümmert sich".to_owned(),
@@ -91,6 +96,7 @@ pub fn render(statuses: &[NoticeStatus], ctx: &Ctx, echo: Option<&NoticeEcho>, d
                     arrears: euros(a.arrears_total.get()),
                     reported: instant(s.notice.received_at),
                     progress: progress(s),
+                    withdrawable: s.notice.withdrawn_at.is_none() && s.progress != Progress::Closed,
                 },
             ))
         })
@@ -106,6 +112,9 @@ pub fn render(statuses: &[NoticeStatus], ctx: &Ctx, echo: Option<&NoticeEcho>, d
             "neu" => Some("Die Meldung ist eingegangen; die Fachstelle sieht sie."),
             "aktualisiert" => Some("Die Meldung zu diesem Mietvertrag ist aktualisiert."),
             "unveraendert" => Some("Diese Meldung lag schon genau so vor; es wurde nichts geändert."),
+            "zurueckgezogen" => {
+                Some("Die Meldung ist zurückgezogen; die Fachstelle sieht, dass der Rückstand beglichen ist.")
+            }
             _ => None,
         }),
         echo,
