@@ -13,7 +13,10 @@ pub fn statuses_table(statuses: &[NoticeStatus]) -> String {
     for status in statuses {
         table.row(vec![
             status.tenancy_reference.clone(),
-            name_of::<NoticeProgress>(status.progress),
+            match status.withdrawn_at {
+                Some(_) => "WITHDRAWN".to_owned(),
+                None => name_of::<NoticeProgress>(status.progress),
+            },
             status.approved_amount_cents.map_or_else(|| "-".to_owned(), format_cents),
             dash(&status.expected_payment_date),
             when(status.updated_at.as_ref()),
@@ -32,6 +35,7 @@ pub fn status_json(status: &NoticeStatus) -> Value {
         "approved_amount_cents": status.approved_amount_cents,
         "expected_payment_date": empty_null(&status.expected_payment_date),
         "updated_at": when_json(status.updated_at.as_ref()),
+        "withdrawn_at": when_json(status.withdrawn_at.as_ref()),
     })
 }
 
@@ -136,8 +140,11 @@ mod tests {
             approved_amount_cents: Some(156_000),
             expected_payment_date: "2026-01-28".into(),
             updated_at: None,
+            withdrawn_at: None,
         };
-        let text = statuses_table(&[status]);
+        let text = statuses_table(std::slice::from_ref(&status));
         assert!(text.contains("TAKEOVER_APPROVED  1560.00 EUR  2026-01-28"), "{text}");
+        let withdrawn = NoticeStatus { withdrawn_at: Some(prost_types::Timestamp::default()), ..status };
+        assert!(statuses_table(&[withdrawn]).contains("WN-1       WITHDRAWN"), "a withdrawn notice says so");
     }
 }
