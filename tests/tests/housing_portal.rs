@@ -163,6 +163,8 @@ async fn a_daily_export_is_uploaded_with_a_german_report_and_the_rejected_rows_t
 
     b.choose_file("#datei", &file).await;
     b.click_and_wait("form#datei-form button[type=submit]").await;
+    assert!(b.text("#fortschritt-start").await.contains("„export.csv“ gelesen: 5 Zeilen"), "{}", b.describe().await);
+    assert_eq!(b.texts("p.fortschritt").await, ["5 von 5 Zeilen geprüft."], "the progress of the check");
     let summary = b.text("#zusammenfassung").await;
     assert!(summary.contains("„export.csv“ (gelesen als Windows-1252)"), "{summary}");
     assert!(
@@ -215,6 +217,21 @@ async fn a_daily_export_is_uploaded_with_a_german_report_and_the_rejected_rows_t
     assert!(summary.contains("1 Zeile: 1 angenommen"), "{summary}");
     assert!(!summary.contains("Windows-1252"), "the downloaded file is UTF-8: {summary}");
     assert_eq!(b.count("form#abgelehnte").await, 0, "nothing rejected, nothing to download");
+
+    // A larger day: the page reports its progress batch by batch while the rows are stored.
+    let mut big = format!("{HEADER}\r\n");
+    for i in 0..600 {
+        big.push_str(&format!("WB-GROSS-{i:04};Nord;nein;;;;;;;;;;500,00;;;1.000,00;;Mahnung;;;;\r\n"));
+    }
+    std::fs::write(&file, big).expect("the larger file");
+    b.goto("/rueckstaende").await;
+    b.choose_file("#datei", &file).await;
+    b.click_and_wait("form#datei-form button[type=submit]").await;
+    assert_eq!(
+        b.texts("p.fortschritt").await,
+        ["250 von 600 Zeilen geprüft.", "500 von 600 Zeilen geprüft.", "600 von 600 Zeilen geprüft."]
+    );
+    assert!(b.text("#zusammenfassung").await.contains("600 Zeilen: 600 angenommen"));
     b.close().await;
 }
 

@@ -119,7 +119,7 @@ pub fn page(title: &str, frame: Option<&Frame<'_>>, body: &str) -> String {
 
 /// Puts every table in its own scroll box: a wide table scrolls inside the page at 390 px instead of
 /// making the whole page scroll sideways. The box is focusable so keyboard users can scroll it too.
-fn scroll_tables(body: &str) -> String {
+pub(crate) fn scroll_tables(body: &str) -> String {
     body.replace("<table", "<div class=\"tabelle\" tabindex=\"0\"><table").replace("</table>", "</table></div>")
 }
 

@@ -214,22 +214,79 @@ pub async fn upload_export(
         Ok(d) => d,
         Err(m) => return file_error(m.de).await,
     };
-    let sheet_rows = match erp_import::arrears::read(&decoded.text) {
+    let read = match erp_import::arrears::read(&decoded.text) {
         Ok(r) => r,
         Err(m) => return file_error(m.de).await,
     };
-    let (valid, mut results) = sheet_rows.parsed;
-    let records: Vec<BulkRecord> =
-        valid.iter().map(|v| (v.row.to_string(), crate::grpc::notices::arrears(Some(v.notice.clone())))).collect();
-    let answers = match state.hub.submit_arrears_bulk(&member.user.caller, records).await {
-        Ok(a) => a,
-        Err(e) => return error_page(e, Some(&frame)),
-    };
+    let windows_1252 = decoded.windows_1252;
+    drop(decoded);
+    // The answer is streamed: the page starts at once and says how far the check has got after
+    // every batch (the pages have no script), then the report follows.
+    let (head, tail) = page_around("Ergebnis der Datei", &frame);
+    let (out, body) = tokio::sync::mpsc::channel::<Result<String, std::convert::Infallible>>(4);
+    let hub = state.hub.clone();
+    let caller = member.user.caller.clone();
+    let ctx = member.ctx(&state);
+    tokio::spawn(async move {
+        let erp_import::arrears::Read { sheet, parsed: (valid, rejected) } = read;
+        let total = valid.len() + rejected.len();
+        let _ = out.send(Ok(head)).await;
+        let _ = out.send(Ok(views::portal::progress_start(&file_name, total))).await;
+        let mut results = rejected;
+        let mut checked = results.len();
+        let mut valid = valid.into_iter();
+        loop {
+            let batch: Vec<erp_import::arrears::Valid> = valid.by_ref().take(PROGRESS_BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let records: Vec<BulkRecord> = batch
+                .iter()
+                .map(|v| (v.row.to_string(), crate::grpc::notices::arrears(Some(v.notice.clone()))))
+                .collect();
+            match hub.submit_arrears_bulk(&caller, records).await {
+                Ok(answers) => results.extend(row_results(&batch, answers)),
+                // Nothing of this batch or the rest is stored: the report says which rows, and the
+                // same file uploaded again stores them (rows stored already come back unchanged).
+                Err(e) => {
+                    tracing::warn!(error = %e, "the portal's upload stopped");
+                    let why = Msg::new(
+                        "not stored: the hub could not store it just now; upload the file again",
+                        "nicht gespeichert: Der Hub konnte die Zeile gerade nicht speichern; bitte die Datei noch einmal hochladen",
+                    );
+                    for v in batch.iter().chain(valid.by_ref().collect::<Vec<_>>().iter()) {
+                        results.push(RowResult::rejected(v.row, vec![Problem::new("-", why.clone())]));
+                    }
+                    break;
+                }
+            }
+            checked += batch.len();
+            let _ = out.send(Ok(views::portal::progress_line(checked.min(total), total))).await;
+        }
+        results.sort_by_key(|r| r.row);
+        let rejects = erp_import::arrears::rejected_rows_csv(&sheet, &results);
+        let report = views::portal::render_report(&file_name, windows_1252, &results, rejects, &ctx);
+        let _ = out.send(Ok(crate::dashboard::layout::scroll_tables(&report))).await;
+        let _ = out.send(Ok(tail)).await;
+    });
+    let mut r = (StatusCode::OK, axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(body)))
+        .into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    secure_headers(r.headers_mut());
+    r
+}
+
+/// Rows stored per batch of an upload, each followed by a line of progress.
+const PROGRESS_BATCH: usize = 250;
+
+/// The report lines of a batch of rows from the use case's answers.
+fn row_results(batch: &[erp_import::arrears::Valid], answers: Vec<crate::service::BulkResult>) -> Vec<RowResult> {
     let mut by_row: std::collections::HashMap<usize, &erp_import::arrears::Valid> =
-        valid.iter().map(|v| (v.row, v)).collect();
+        batch.iter().map(|v| (v.row, v)).collect();
+    let mut out = Vec::with_capacity(batch.len());
     for answer in answers {
         let Some(v) = answer.record_ref.parse::<usize>().ok().and_then(|row| by_row.remove(&row)) else { continue };
-        results.push(match answer.outcome {
+        out.push(match answer.outcome {
             Ok((submitted, id)) => RowResult {
                 row: v.row,
                 outcome: match submitted {
@@ -249,10 +306,17 @@ pub async fn upload_export(
             }
         });
     }
-    results.sort_by_key(|r| r.row);
-    let rejects = erp_import::arrears::rejected_rows_csv(&sheet_rows.sheet, &results);
-    let body = views::portal::render_report(&file_name, decoded.windows_1252, &results, rejects, &member.ctx(&state));
-    html(StatusCode::OK, page("Ergebnis der Datei", Some(&frame), &body))
+    out
+}
+
+/// A page's frame around its body, as the text before and after it, for a streamed page.
+fn page_around(title: &str, frame: &crate::dashboard::layout::Frame<'_>) -> (String, String) {
+    const BODY: &str = "\u{1}streamed-body\u{1}";
+    let whole = page(title, Some(frame), BODY);
+    match whole.split_once(BODY) {
+        Some((head, tail)) => (head.to_owned(), tail.to_owned()),
+        None => (whole, String::new()),
+    }
 }
 
 /// POST /rueckstaende/abgelehnt.csv : hands the rejected rows of the report back as a file to fix

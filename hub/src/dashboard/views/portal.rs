@@ -219,3 +219,17 @@ pub fn render_report(
 fn column_label(column: &str) -> String {
     if column == "-" { "ganze Zeile".to_owned() } else { column.to_owned() }
 }
+
+/// The start of a streamed report: the file is read, the check begins.
+pub fn progress_start(file_name: &str, rows: usize) -> String {
+    format!(
+        "<h1>Ergebnis der Datei</h1>\n<p id=\"fortschritt-start\">Datei „{}“ gelesen: {}. Die Zeilen werden geprüft und gespeichert …</p>\n",
+        super::esc(file_name),
+        count(rows, "Zeile", "Zeilen")
+    )
+}
+
+/// One line of progress of a streamed report.
+pub fn progress_line(checked: usize, rows: usize) -> String {
+    format!("<p class=\"fortschritt\">{} von {} geprüft.</p>\n", checked, count(rows, "Zeile", "Zeilen"))
+}
