@@ -9,7 +9,7 @@ use tonic::transport::Channel;
 use crate::args::CourtRecordArgs;
 use crate::arrears::Cells;
 use crate::connect::Hub;
-use crate::csv::{Column, Row, Sheet};
+use crate::csv::{Column, Row, Sheet, opt, req};
 use crate::german;
 use crate::import::{Outcome, Problem, Progress, Report, RowResult};
 use crate::names::name_of;
@@ -34,14 +34,6 @@ pub const COLUMNS: &[Column] = &[
     opt("stadtbezirk"),
     opt("mietverhaeltnis_ref"),
 ];
-
-const fn req(name: &'static str) -> Column {
-    Column { name, required: true }
-}
-
-const fn opt(name: &'static str) -> Column {
-    Column { name, required: false }
-}
 
 /// The hub's field paths of a `CourtNotice` (below `notice.`) and the CSV column / option each
 /// comes from.

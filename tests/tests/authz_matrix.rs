@@ -718,22 +718,7 @@ impl Fx {
         for p in erased_to {
             create_referral(&hub, &case_dr.id, p, category_for(p), &[D::Identity]).await;
         }
-        let mut fs_cases = cases(&hub, orgs::FACHSTELLE).await;
-        fs_cases
-            .close_case(CloseCaseRequest {
-                idempotency_key: idem(),
-                case_id: case_dr.id.clone(),
-                outcome: CaseOutcome::HilfeAbgelehnt as i32,
-                rescue_means: RescueMeans::Unspecified as i32,
-                note: String::new(),
-                confirm_open_items: true,
-            })
-            .await
-            .expect("CloseCase by the Fachstelle");
-        fs_cases
-            .erase_case(EraseCaseRequest { idempotency_key: idem(), case_id: case_dr.id.clone() })
-            .await
-            .expect("EraseCase by the Fachstelle");
+        close_and_erase(&hub, &case_dr.id).await;
         let mut data_requests = HashMap::new();
         for p in erased_to {
             let listed = ReferralServiceClient::new(chan(&hub, p).await)

@@ -185,17 +185,7 @@ async fn recipients_confirm_what_they_were_asked_to_erase_restrict_or_rectify() 
     assert!(html.contains("Bitte löschen: Personalien, Mietrückstände"), "{html}");
 
     // Erasure: every recipient is asked to erase; the requests outlive the case.
-    cs.close_case(CloseCaseRequest {
-        idempotency_key: idem(),
-        case_id: case.id.clone(),
-        outcome: CaseOutcome::HilfeAbgelehnt as i32,
-        rescue_means: RescueMeans::Unspecified as i32,
-        note: String::new(),
-        confirm_open_items: true,
-    })
-    .await
-    .expect("CloseCase");
-    cs.erase_case(EraseCaseRequest { idempotency_key: idem(), case_id: case.id.clone() }).await.expect("EraseCase");
+    close_and_erase(&th, &case.id).await;
     let last = listed(&th, orgs::JOBCENTER, false).await;
     assert_eq!(causes(&last).last().map(|c| c.0), Some(Cause::CaseErased), "{last:?}");
     assert_eq!(th.hub().data_requests_of_case(&fs, &case_id).await.expect("after erasure").len(), 7);
@@ -272,18 +262,7 @@ async fn an_email_partner_confirms_through_the_mailed_link() {
     assert!(listed[0].confirmed && listed[0].confirmed_by_staff_member == "via E-Mail-Link", "{listed:?}");
 
     // After the erasure the referral's page is gone; the request's link still works.
-    let mut cs = cases(&th, orgs::FACHSTELLE).await;
-    cs.close_case(CloseCaseRequest {
-        idempotency_key: idem(),
-        case_id: case.id.clone(),
-        outcome: CaseOutcome::HilfeAbgelehnt as i32,
-        rescue_means: RescueMeans::Unspecified as i32,
-        note: String::new(),
-        confirm_open_items: true,
-    })
-    .await
-    .expect("CloseCase");
-    cs.erase_case(EraseCaseRequest { idempotency_key: idem(), case_id: case.id.clone() }).await.expect("EraseCase");
+    close_and_erase(&th, &case.id).await;
     th.deliver_mail().await.expect("dispatch");
     let all = sink.wait_for(mails.len() + 2, emailkit::MAIL_TIMEOUT).await.expect("erased and request mails");
     let erased_request = all[mails.len()..]

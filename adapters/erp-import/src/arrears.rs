@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use hub_proto::v1::{ArrearsNotice, RentComponents, TenantContact};
 
-use crate::csv::{Column, Row, Sheet};
+use crate::csv::{Column, Row, Sheet, opt, req};
 use crate::german;
 use crate::msg::Msg;
 use crate::profile::Profile;
@@ -44,14 +44,6 @@ pub const COLUMNS: &[Column] = &[
     // The reasons of a file of rejected rows (`rejected_rows_csv`), ignored when it comes back fixed.
     opt(ERROR_COLUMN),
 ];
-
-const fn req(name: &'static str) -> Column {
-    Column { name, required: true }
-}
-
-const fn opt(name: &'static str) -> Column {
-    Column { name, required: false }
-}
 
 /// The tenant columns, in the order they are reported, with their proto field.
 const TENANT_COLUMNS: [(&str, &str); 8] = [

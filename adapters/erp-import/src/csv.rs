@@ -155,6 +155,16 @@ pub struct Column {
     pub required: bool,
 }
 
+/// A column every file must have and every row fill.
+pub const fn req(name: &'static str) -> Column {
+    Column { name, required: true }
+}
+
+/// A column a file may have and a row may leave empty.
+pub const fn opt(name: &'static str) -> Column {
+    Column { name, required: false }
+}
+
 /// The header of a file, checked against the columns allowed.
 #[derive(Debug)]
 pub struct Header {

@@ -525,3 +525,19 @@ pub fn court_notice(file: &str, served: &str) -> CourtNotice {
         ..Default::default()
     }
 }
+
+/// Closes `case_id` (help refused, open items confirmed) and erases it, as the Fachstelle.
+pub async fn close_and_erase(hub: &TestHub, case_id: &str) {
+    let mut cs = cases(hub, orgs::FACHSTELLE).await;
+    cs.close_case(CloseCaseRequest {
+        idempotency_key: idem(),
+        case_id: case_id.to_owned(),
+        outcome: CaseOutcome::HilfeAbgelehnt as i32,
+        rescue_means: RescueMeans::Unspecified as i32,
+        note: String::new(),
+        confirm_open_items: true,
+    })
+    .await
+    .expect("CloseCase");
+    cs.erase_case(EraseCaseRequest { idempotency_key: idem(), case_id: case_id.to_owned() }).await.expect("EraseCase");
+}

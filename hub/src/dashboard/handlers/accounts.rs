@@ -111,6 +111,16 @@ pub async fn add_account(State(state): State<DashState>, member: Member, form: F
     .await
 }
 
+/// Disables or enables `user` (its sessions end when disabled).
+async fn set_disabled(state: &DashState, member: Member, user: String, form: FormData, disabled: bool) -> Response {
+    let hub = state.hub.clone();
+    let done = if disabled { "deaktiviert" } else { "aktiviert" };
+    account_action(state, member, form, (format!("konto-{user}"), done), |admin| async move {
+        hub.set_staff_disabled(&admin, &user, disabled).await
+    })
+    .await
+}
+
 /// POST /mitarbeitende/{user}/deaktivieren
 pub async fn disable_account(
     State(state): State<DashState>,
@@ -118,11 +128,7 @@ pub async fn disable_account(
     Path(user): Path<String>,
     form: FormData,
 ) -> Response {
-    let hub = state.hub.clone();
-    account_action(&state, member, form, (format!("konto-{user}"), "deaktiviert"), |admin| async move {
-        hub.set_staff_disabled(&admin, &user, true).await
-    })
-    .await
+    set_disabled(&state, member, user, form, true).await
 }
 
 /// POST /mitarbeitende/{user}/aktivieren
@@ -132,11 +138,7 @@ pub async fn enable_account(
     Path(user): Path<String>,
     form: FormData,
 ) -> Response {
-    let hub = state.hub.clone();
-    account_action(&state, member, form, (format!("konto-{user}"), "aktiviert"), |admin| async move {
-        hub.set_staff_disabled(&admin, &user, false).await
-    })
-    .await
+    set_disabled(&state, member, user, form, false).await
 }
 
 /// POST /mitarbeitende/{user}/passwort : a new password, to hand over in person.
