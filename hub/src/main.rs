@@ -257,9 +257,46 @@ enum PkiCommand {
     },
 }
 
-fn init_logging() {
+/// How log lines look (`HUB_LOG_FORMAT`): `text` for people (the default), `json` for central logging,
+/// one JSON object per line with the time, level, target, message and fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The log format `HUB_LOG_FORMAT` asks for; a value the hub does not know is an error at start, not
+/// a silent fallback that central logging would then fail to parse.
+fn log_format() -> anyhow::Result<LogFormat> {
+    match std::env::var("HUB_LOG_FORMAT") {
+        Err(_) => Ok(LogFormat::Text),
+        Ok(v) => match v.trim() {
+            "" | "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => anyhow::bail!("HUB_LOG_FORMAT: '{other}' is not a log format; use text or json"),
+        },
+    }
+}
+
+/// A line for the operator at start (what the hub created, where it listens): in text always shown,
+/// whatever `HUB_LOG` filters; in JSON a log event, so a JSON log holds nothing but JSON.
+fn say(log: LogFormat, text: String) {
+    match log {
+        LogFormat::Text => eprintln!("hub: {text}"),
+        LogFormat::Json => tracing::info!("{text}"),
+    }
+}
+
+/// Logs to stderr, filtered by `HUB_LOG` (default `info`). Text has colour only when stderr is a
+/// terminal, so log files and journald get no ANSI escape codes.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("HUB_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
 }
 
 async fn shutdown_signal() {
@@ -281,13 +318,20 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let log = match log_format() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
         Command::Serve { config, data_dir, listen } => {
-            init_logging();
-            serve(config, data_dir, listen).await
+            init_logging(log);
+            serve(config, data_dir, listen, log).await
         }
         Command::Migrate { config, data_dir, database_url } => {
-            init_logging();
+            init_logging(log);
             migrate(config, data_dir, database_url).await
         }
         Command::Pki { command } => pki(command),
@@ -303,16 +347,16 @@ async fn main() -> std::process::ExitCode {
             verify_receipt(&receipt, config, data_dir)
         }
         Command::Audit { command } => {
-            init_logging();
+            init_logging(log);
             audit(command).await
         }
         Command::Keys { command } => keys(command).await,
         Command::Report { command: ReportCommand::Access { db, case_id, person, format, out } } => {
-            init_logging();
+            init_logging(log);
             access_report(db, &case_id, person.as_deref(), format, out).await
         }
         Command::Report { command: ReportCommand::KeyFigures { db, year, org, format, out } } => {
-            init_logging();
+            init_logging(log);
             key_figures(db, year, org.as_deref(), format, out).await
         }
     };
@@ -329,6 +373,7 @@ async fn serve(
     file: Option<PathBuf>,
     data_dir: Option<PathBuf>,
     listen: Option<std::net::SocketAddr>,
+    log: LogFormat,
 ) -> anyhow::Result<()> {
     let mut config = Config::load(file.as_deref())?;
     if let Some(d) = data_dir {
@@ -342,19 +387,22 @@ async fn serve(
         // A fresh machine starts with safe defaults: a private CA for this hub only, a server
         // certificate for localhost, and the operator certificate to register partners with.
         hub::pki::init(&pki, &["localhost".to_owned(), "127.0.0.1".to_owned()], false)?;
-        eprintln!(
-            "hub: created a new PKI in {} (operator certificate: {})",
-            pki.path().display(),
-            pki.operator_cert().display()
+        say(
+            log,
+            format!(
+                "created a new PKI in {} (operator certificate: {})",
+                pki.path().display(),
+                pki.operator_cert().display()
+            ),
         );
     }
     let server = hub::server::Server::build(&config, Arc::new(SystemClock)).await?;
     if let Some(addr) = server.dashboard_addr() {
-        eprintln!("hub: dashboard on https://{addr} (accounts: hub staff add --help)");
+        say(log, format!("dashboard on https://{addr} (accounts: hub staff add --help)"));
     }
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-    eprintln!("hub: listening on {} (database {})", listener.local_addr()?, config.database_url());
+    say(log, format!("listening on {} (database {})", listener.local_addr()?, config.database_url()));
     server.serve(listener, shutdown_signal()).await
 }
 
