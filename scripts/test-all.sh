@@ -68,6 +68,13 @@ buf_lint() {
 # The cargo tests need .venv too: the mail tests run a real SMTP server (tests/smtp/mailsink.py, aiosmtpd) with
 # .venv/bin/python. Set up once here, before any cargo step; a failure shows up as a failing mail test, which
 # names scripts/ensure-venv.sh. (buf_lint and tests/python/run.sh call it again; that is a no-op by then.)
+# Disk: a clean build of the suite needs about 15 GB under target/, and the PostgreSQL step writes its test databases
+# to the same machine. Under CI, no incremental caches (they only help a developer's next build and double the size).
+if [[ -n "${CI:-}" ]]; then
+    export CARGO_INCREMENTAL=0
+fi
+echo "==> free disk before the build: $(df -h --output=avail "$ROOT" | tail -1 | tr -d ' ')"
+
 echo "==> setting up .venv (scripts/ensure-venv.sh) for the cargo tests"
 "$ROOT/scripts/ensure-venv.sh" || echo "scripts/ensure-venv.sh failed: tests that need .venv will fail" >&2
 # The browser tests drive headless Chromium through chromedriver. Same pattern: a failure shows up as failing

@@ -41,6 +41,18 @@ pub struct Config {
     pub health: HealthConfig,
     /// Limits of the listeners (table `[connections]`).
     pub connections: ConnectionsConfig,
+    /// The metrics listener (table `[metrics]`).
+    pub metrics: MetricsConfig,
+}
+
+/// The metrics listener (table `[metrics]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Where Prometheus scrapes `/metrics` over plain HTTP (`HUB_METRICS_LISTEN`, e.g. `127.0.0.1:9464`);
+    /// off when unset. The series carry no personal data; keep the address on localhost or the
+    /// monitoring network all the same.
+    pub listen: Option<SocketAddr>,
 }
 
 /// Database timeouts (table `[database]`).
@@ -112,6 +124,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             health: HealthConfig::default(),
             connections: ConnectionsConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -142,6 +155,12 @@ impl Config {
         if let Some(v) = get("HUB_LISTEN") {
             self.listen =
                 v.parse().with_context(|| format!("HUB_LISTEN: '{v}' is not an address like 127.0.0.1:50051"))?;
+        }
+        if let Some(v) = get("HUB_METRICS_LISTEN") {
+            let addr = v
+                .parse()
+                .with_context(|| format!("HUB_METRICS_LISTEN: '{v}' is not an address like 127.0.0.1:9464"))?;
+            self.metrics.listen = Some(addr);
         }
         if let Some(v) = get("HUB_DATABASE_URL") {
             self.database_url = Some(v);

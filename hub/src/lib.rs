@@ -21,5 +21,6 @@ pub mod pki;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 pub mod testkit;
 pub mod vault;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use hub::clock::SystemClock;
 use hub::config::Config;
 use hub::pki::PkiDir;
+use hub::telemetry::logging::{LogFormat, Telemetry};
 
 mod cli_org;
 mod cli_staff;
@@ -257,27 +258,6 @@ enum PkiCommand {
     },
 }
 
-/// How log lines look (`HUB_LOG_FORMAT`): `text` for people (the default), `json` for central logging,
-/// one JSON object per line with the time, level, target, message and fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
-/// The log format `HUB_LOG_FORMAT` asks for; a value the hub does not know is an error at start, not
-/// a silent fallback that central logging would then fail to parse.
-fn log_format() -> anyhow::Result<LogFormat> {
-    match std::env::var("HUB_LOG_FORMAT") {
-        Err(_) => Ok(LogFormat::Text),
-        Ok(v) => match v.trim() {
-            "" | "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            other => anyhow::bail!("HUB_LOG_FORMAT: '{other}' is not a log format; use text or json"),
-        },
-    }
-}
-
 /// A line for the operator at start (what the hub created, where it listens): in text always shown,
 /// whatever `HUB_LOG` filters; in JSON a log event, so a JSON log holds nothing but JSON.
 fn say(log: LogFormat, text: String) {
@@ -287,16 +267,10 @@ fn say(log: LogFormat, text: String) {
     }
 }
 
-/// Logs to stderr, filtered by `HUB_LOG` (default `info`). Text has colour only when stderr is a
-/// terminal, so log files and journald get no ANSI escape codes.
-fn init_logging(format: LogFormat) {
-    use std::io::IsTerminal as _;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HUB_LOG").unwrap_or_else(|_| "info".into());
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => logs.json().init(),
-        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
-    }
+/// Starts the log output (and the span export when `OTEL_EXPORTER_OTLP_*` asks for it); the guard keeps
+/// the export running until the command returns.
+fn init_logging(format: LogFormat) -> anyhow::Result<Telemetry> {
+    hub::telemetry::logging::init(format)
 }
 
 async fn shutdown_signal() {
@@ -318,7 +292,7 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let log = match log_format() {
+    let log = match LogFormat::from_env() {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -326,14 +300,14 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve { config, data_dir, listen } => {
-            init_logging(log);
-            serve(config, data_dir, listen, log).await
-        }
-        Command::Migrate { config, data_dir, database_url } => {
-            init_logging(log);
-            migrate(config, data_dir, database_url).await
-        }
+        Command::Serve { config, data_dir, listen } => match init_logging(log) {
+            Ok(_telemetry) => serve(config, data_dir, listen, log).await,
+            Err(e) => Err(e),
+        },
+        Command::Migrate { config, data_dir, database_url } => match init_logging(log) {
+            Ok(_telemetry) => migrate(config, data_dir, database_url).await,
+            Err(e) => Err(e),
+        },
         Command::Pki { command } => pki(command),
         Command::Org(args) => cli_org::run(args).await,
         Command::Demo { serve, listen, dashboard_listen } => {
@@ -346,18 +320,22 @@ async fn main() -> std::process::ExitCode {
         Command::Receipt { command: ReceiptCommand::Verify { receipt, config, data_dir } } => {
             verify_receipt(&receipt, config, data_dir)
         }
-        Command::Audit { command } => {
-            init_logging(log);
-            audit(command).await
-        }
+        Command::Audit { command } => match init_logging(log) {
+            Ok(_telemetry) => audit(command).await,
+            Err(e) => Err(e),
+        },
         Command::Keys { command } => keys(command).await,
         Command::Report { command: ReportCommand::Access { db, case_id, person, format, out } } => {
-            init_logging(log);
-            access_report(db, &case_id, person.as_deref(), format, out).await
+            match init_logging(log) {
+                Ok(_telemetry) => access_report(db, &case_id, person.as_deref(), format, out).await,
+                Err(e) => Err(e),
+            }
         }
         Command::Report { command: ReportCommand::KeyFigures { db, year, org, format, out } } => {
-            init_logging(log);
-            key_figures(db, year, org.as_deref(), format, out).await
+            match init_logging(log) {
+                Ok(_telemetry) => key_figures(db, year, org.as_deref(), format, out).await,
+                Err(e) => Err(e),
+            }
         }
     };
     match result {
@@ -399,6 +377,9 @@ async fn serve(
     let server = hub::server::Server::build(&config, Arc::new(SystemClock)).await?;
     if let Some(addr) = server.dashboard_addr() {
         say(log, format!("dashboard on https://{addr} (accounts: hub staff add --help)"));
+    }
+    if let Some(addr) = server.metrics_addr() {
+        say(log, format!("metrics on http://{addr}/metrics"));
     }
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;

@@ -163,6 +163,26 @@ fn write_pair(cert: &Path, key: &Path, pair: &PemPair) -> anyhow::Result<()> {
     write_private(key, &pair.key)
 }
 
+/// When the first certificate of a PEM text expires.
+pub fn not_after(pem: &str) -> anyhow::Result<OffsetDateTime> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(|e| anyhow::anyhow!("not PEM: {e}"))?;
+    let cert = pem.parse_x509().map_err(|e| anyhow::anyhow!("not a certificate: {e}"))?;
+    Ok(cert.validity().not_after.to_datetime())
+}
+
+/// Days from now until the CA and the server certificate of `dir` expire (negative: expired), for the
+/// metrics; a file that cannot be read is left out.
+pub fn expiry_days(dir: &PkiDir) -> Vec<(&'static str, f64)> {
+    let now = OffsetDateTime::now_utc();
+    [("ca", dir.ca_cert()), ("server", dir.server_cert())]
+        .into_iter()
+        .filter_map(|(kind, path)| {
+            let until = std::fs::read_to_string(path).ok().and_then(|pem| not_after(&pem).ok())?;
+            Some((kind, (until - now).as_seconds_f64() / 86_400.0))
+        })
+        .collect()
+}
+
 /// Loads the CA of a data directory.
 pub fn load_ca(dir: &PkiDir) -> anyhow::Result<PemPair> {
     let read = |p: PathBuf| {

@@ -119,7 +119,11 @@ impl FromRequestParts<DashState> for Member {
         let back = back.map(|p| p.as_str()).filter(|p| *p != "/");
         let Some(token) = session_token(&parts.headers) else { return Err(to_sign_in(back)) };
         match state.hub.session_user(&token).await {
-            Ok(Some(user)) => Ok(Member { user }),
+            Ok(Some(user)) => {
+                let account = &user.account;
+                crate::telemetry::request::record_caller(account.org.as_str(), Some(account.username.as_str()));
+                Ok(Member { user })
+            }
             Ok(None) => Err(to_sign_in(back)),
             Err(e) => Err(super::handlers::error_page(e, None)),
         }

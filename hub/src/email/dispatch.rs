@@ -180,6 +180,8 @@ impl Dispatcher {
                     if let Some(h) = &self.health {
                         h.relay_accepted_mail();
                     }
+                    let age = self.hub.clock_now().millis().saturating_sub(job.created_at.millis()).max(0);
+                    crate::telemetry::metrics::mail_sent(std::time::Duration::from_millis(age.unsigned_abs()));
                     DeliveryResult::Sent { by: self.owner.clone() }
                 }
                 Err(e) => {

@@ -90,6 +90,11 @@ pub fn identify(mut req: Request<()>) -> Result<Request<()>, Status> {
             Some(StaffMember::parse(s).map_err(|e| Status::invalid_argument(e.to_string()))?)
         }
     };
+    let org = match &principal {
+        Principal::Org(id) => id.as_str(),
+        Principal::Operator => "operator",
+    };
+    crate::telemetry::request::record_caller(org, staff.as_ref().map(StaffMember::as_str));
     req.extensions_mut().insert(Identity { principal, staff });
     Ok(req)
 }

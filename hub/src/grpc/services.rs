@@ -551,8 +551,12 @@ impl pb::event_service_server::EventService for Api {
         use tokio_stream::StreamExt as _;
         let caller = self.caller(&req).await?;
         let events = self.hub.subscribe_events(&caller, req.get_ref().after_cursor)?;
-        let stream = tokio_stream::wrappers::ReceiverStream::new(events)
-            .map(|item| item.map(|e| pb::SubscribeResponse { event: Some(cv::event_to_pb(&e)) }).map_err(Status::from));
+        // Counted as open for as long as the stream lives.
+        let open = crate::telemetry::metrics::OpenStream::opened();
+        let stream = tokio_stream::wrappers::ReceiverStream::new(events).map(move |item| {
+            let _open = &open;
+            item.map(|e| pb::SubscribeResponse { event: Some(cv::event_to_pb(&e)) }).map_err(Status::from)
+        });
         Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -28,6 +28,7 @@ use crate::grpc::services::Api;
 use crate::pki::PkiDir;
 use crate::service::Hub;
 use crate::store::{MigrationMode, Store};
+use crate::telemetry::request::ObserveLayer;
 use health::Health;
 
 /// A hub ready to serve.
@@ -43,6 +44,8 @@ pub struct Server {
     smtp_check: Duration,
     email: Option<EmailParts>,
     dashboard: Option<DashboardParts>,
+    metrics: Option<crate::telemetry::MetricsListener>,
+    pki: PkiDir,
 }
 
 /// The dashboard, bound and ready to serve.
@@ -170,6 +173,13 @@ impl Server {
         } else {
             None
         };
+        let metrics = match config.metrics.listen {
+            Some(addr) => {
+                crate::telemetry::metrics::install();
+                Some(crate::telemetry::MetricsListener::bind(addr).await?)
+            }
+            None => None,
+        };
         let c = &config.connections;
         let limits = Limits::new(c.max_open, Duration::from_secs(c.handshake_timeout_secs));
         Ok(Self {
@@ -184,7 +194,14 @@ impl Server {
             smtp_check: Duration::from_secs(config.health.smtp_check_secs),
             email,
             dashboard,
+            metrics,
+            pki,
         })
+    }
+
+    /// The metrics listener's address, when enabled.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics.as_ref().map(crate::telemetry::MetricsListener::addr)
     }
 
     /// The dashboard's address, when enabled.
@@ -276,6 +293,8 @@ impl Server {
             "wohnungserhalt.hub.v1.Email",
         );
         Health::probe_store(self.hub.clone(), self.store_probe, self.hub.closing());
+        let metrics_task =
+            self.metrics.map(|m| m.serve(self.hub.clone(), self.health.clone(), self.pki.clone(), self.hub.closing()));
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(hub_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -297,7 +316,10 @@ impl Server {
                         _ = tick.tick() => {}
                         _ = closing.wait_for(|c| *c) => return,
                     }
-                    if let Err(e) = hub.run_scheduled().await {
+                    let started = std::time::Instant::now();
+                    let ran = hub.run_scheduled().await;
+                    crate::telemetry::metrics::scheduler_run(ran.is_ok(), started.elapsed());
+                    if let Err(e) = ran {
                         tracing::warn!(error = %e, "scheduled work failed; will retry");
                     }
                 }
@@ -314,7 +336,7 @@ impl Server {
         let mut email_tasks = Vec::new();
         if let Some(d) = self.dashboard {
             let mut until = self.hub.closing();
-            let router = d.router.merge(self.health.routes());
+            let router = d.router.merge(self.health.routes()).layer(ObserveLayer::web());
             let serve = email_adapter::web::serve_tls(d.listener, d.tls, router, limits.clone(), async move {
                 let _ = until.wait_for(|c| *c).await;
             });
@@ -328,7 +350,7 @@ impl Server {
         if let Some(email) = self.email {
             let closing = self.hub.closing();
             let mut until = closing.clone();
-            let router = email.router.merge(self.health.routes());
+            let router = email.router.merge(self.health.routes()).layer(ObserveLayer::web());
             let page = email_adapter::web::serve_tls(email.web, email.web_tls, router, limits.clone(), async move {
                 let _ = until.wait_for(|c| *c).await;
             });
@@ -364,6 +386,7 @@ impl Server {
             // do not hold places under the connection cap.
             .http2_keepalive_interval(Some(self.http2_keepalive))
             .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+            .layer(ObserveLayer::grpc())
             .layer(tower::util::MapResponseLayer::new(listen::oversized_is_resource_exhausted))
             .add_service(health_svc)
             .add_service(reflection_v1)
@@ -403,7 +426,7 @@ impl Server {
         if tokio::time::timeout(Duration::from_secs(30), scheduler).await.is_err() {
             tracing::warn!("scheduled work did not finish within 30 s of shutdown");
         }
-        for t in email_tasks {
+        for t in email_tasks.into_iter().chain(metrics_task) {
             let _ = t.await;
         }
         result.context("gRPC server failed")

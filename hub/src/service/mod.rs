@@ -10,6 +10,7 @@ mod data_requests;
 mod directory;
 mod erasure;
 pub mod events;
+mod monitoring;
 mod notices;
 mod outbox;
 mod referrals;

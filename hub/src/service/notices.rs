@@ -20,6 +20,7 @@ use crate::domain::vocab::{
 };
 use crate::domain::{FieldError, Refusal};
 use crate::store::Tx;
+use crate::telemetry::metrics;
 
 /// What happened to one submitted notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -265,7 +266,7 @@ impl Hub {
         data: ArrearsData,
     ) -> HubResult<(Submitted, NoticeId)> {
         let org = self.housing_company(caller)?.id.clone();
-        let data = data.check(self.today())?;
+        let data = data.check(self.today()).inspect_err(|_| metrics::notices(0, 1))?;
         let mut tx = self.store.begin().await?;
         if let Some(Outcome::Notice { notice, submitted }) = self.replay(tx.as_mut(), caller, idem).await? {
             return Ok((submitted, notice));
@@ -285,6 +286,7 @@ impl Hub {
             .await?;
         let out = Outcome::Notice { notice: notice.id.clone(), submitted: what };
         self.finish(tx, caller, Some(idem), Some(&out), p).await?;
+        metrics::notices(1, 0);
         Ok((what, notice.id))
     }
 
@@ -300,8 +302,11 @@ impl Hub {
             let fachstellen = self.fachstellen(tx.as_mut()).await?;
             let mut p = Pending::new();
             let now = self.now();
-            results.extend(self.put_notices(tx.as_mut(), &mut p, &org, chunk, &fachstellen, now).await?);
+            let done = self.put_notices(tx.as_mut(), &mut p, &org, chunk, &fachstellen, now).await?;
             self.finish(tx, caller, None, None, p).await?;
+            let rejected = done.iter().filter(|r| r.outcome.is_err()).count();
+            metrics::notices(done.len() - rejected, rejected);
+            results.extend(done);
         }
         Ok(results)
     }

@@ -82,6 +82,29 @@ pub struct DataRequestQuery {
     pub open_only: bool,
 }
 
+/// Counts of the outbox for [`Tx::outbox_counts`], the same text on both backends.
+pub(crate) const OUTBOX_COUNTS: &str =
+    "SELECT COALESCE(SUM(CASE WHEN status = 'PENDING' THEN 1 ELSE 0 END), 0) AS pending,
+        COALESCE(SUM(CASE WHEN status = 'DEAD' THEN 1 ELSE 0 END), 0) AS dead FROM outbox";
+
+/// Mails in the outbox by state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OutboxCounts {
+    /// Waiting to be sent.
+    pub pending: u64,
+    /// Given up on.
+    pub dead: u64,
+}
+
+/// Connections of a store's pools.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolUsage {
+    /// Lent out now.
+    pub in_use: u32,
+    /// Open and waiting.
+    pub idle: u32,
+}
+
 /// Filter of a mail job listing.
 #[derive(Debug, Clone, Default)]
 pub struct MailQuery {
@@ -217,6 +240,8 @@ pub trait Store: Send + Sync + 'static {
     /// its file system has room; PostgreSQL: a connection answers), bounded by the connect timeout, and
     /// records the outcome in [`Store::condition`].
     async fn probe(&self) -> Result<(), StoreError>;
+    /// Connections of the store's pools: in use and idle (for the metrics).
+    fn pool_usage(&self) -> PoolUsage;
     /// Starts a write transaction (serialised with other writers where the backend needs it).
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
     /// Starts a read-only transaction on a consistent snapshot. It takes no write lock, so reads never
@@ -380,6 +405,8 @@ pub trait Tx: Send {
     async fn update_mail(&mut self, job: &MailJob) -> Result<(), StoreError>;
     /// Mail jobs matching `q`, newest first.
     async fn mails(&mut self, q: &MailQuery) -> Result<Vec<MailJob>, StoreError>;
+    /// How many mails wait (`PENDING`) and how many were given up on (`DEAD`), for the metrics.
+    async fn outbox_counts(&mut self) -> Result<OutboxCounts, StoreError>;
 
     /// The stored response for an idempotency key.
     async fn idempotent(&mut self, scope: &str, key: &str) -> Result<Option<IdempotentResponse>, StoreError>;

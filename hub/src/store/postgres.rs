@@ -52,7 +52,8 @@ use super::health::HealthCell;
 use super::sealed::{self, KeyTable, Sealing};
 use super::{
     AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, Condition, DataRequestQuery, IdempotentResponse,
-    MailQuery, MigrationMode, Outage, ReferralQuery, Store, StoreError, StoreTimeouts, Tx,
+    MailQuery, MigrationMode, OUTBOX_COUNTS, Outage, OutboxCounts, PoolUsage, ReferralQuery, Store, StoreError,
+    StoreTimeouts, Tx,
 };
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
@@ -298,6 +299,11 @@ impl Store for PgStore {
         self.health.subscribe()
     }
 
+    fn pool_usage(&self) -> PoolUsage {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        PoolUsage { in_use: self.pool.size().saturating_sub(idle), idle }
+    }
+
     async fn probe(&self) -> Result<(), StoreError> {
         let outcome =
             self.bounded(async { sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err).map(drop) }).await;
@@ -308,6 +314,7 @@ impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
         // The whole wait (this replica's writer queue, a connection, the advisory lock) is bounded by
         // the connect timeout: during an outage queued writers fail together, not one after another.
+        let waited = std::time::Instant::now();
         let began = self
             .bounded(async {
                 let gate = self.write_gate.clone().lock_owned().await;
@@ -320,6 +327,7 @@ impl Store for PgStore {
                 Ok(self.tx(tx, Some(gate)))
             })
             .await;
+        crate::telemetry::metrics::write_lock_wait(waited.elapsed());
         if began.is_err() {
             // Only failures: a begin succeeds even when the disk is full, the commit tells.
             self.health.record(&began);
@@ -1219,6 +1227,12 @@ impl Tx for PgTx {
         .await
         .map_err(map_err)?;
         rows.iter().map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).collect()
+    }
+
+    async fn outbox_counts(&mut self) -> Result<OutboxCounts, StoreError> {
+        let row = sqlx::query(OUTBOX_COUNTS).fetch_one(&mut *self.tx).await.map_err(map_err)?;
+        let n = |col: &str| row.try_get::<i64, _>(col).map(|n| u64::try_from(n).unwrap_or(0)).map_err(map_err);
+        Ok(OutboxCounts { pending: n("pending")?, dead: n("dead")? })
     }
 
     async fn idempotent(&mut self, scope: &str, key: &str) -> Result<Option<IdempotentResponse>, StoreError> {

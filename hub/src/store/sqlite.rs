@@ -19,7 +19,7 @@ use super::health::{self, HealthCell};
 use super::sealed::{self, KeyTable, Sealing};
 use super::{
     AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, Condition, DataRequestQuery, IdempotentResponse,
-    MailQuery, MigrationMode, Outage, ReferralQuery, Store, StoreError, Tx,
+    MailQuery, MigrationMode, OUTBOX_COUNTS, Outage, OutboxCounts, PoolUsage, ReferralQuery, Store, StoreError, Tx,
 };
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
@@ -233,6 +233,12 @@ impl Store for SqliteStore {
         self.health.subscribe()
     }
 
+    fn pool_usage(&self) -> PoolUsage {
+        let (size, idle) = (self.writer.size() + self.reader.size(), self.writer.num_idle() + self.reader.num_idle());
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        PoolUsage { in_use: size.saturating_sub(idle), idle }
+    }
+
     async fn probe(&self) -> Result<(), StoreError> {
         let answered = tokio::time::timeout(Duration::from_secs(5), sqlx::query("SELECT 1").execute(&self.reader))
             .await
@@ -245,7 +251,9 @@ impl Store for SqliteStore {
 
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
         // IMMEDIATE takes the write lock up front, so a read-then-write never fails half-way.
+        let waited = std::time::Instant::now();
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err);
+        crate::telemetry::metrics::write_lock_wait(waited.elapsed());
         if tx.is_err() {
             // Only failures: a begin succeeds even on a full disk, the commit tells.
             self.health.record(&tx);
@@ -993,6 +1001,12 @@ impl Tx for SqliteTx {
         .await
         .map_err(map_err)?;
         rows.iter().map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).collect()
+    }
+
+    async fn outbox_counts(&mut self) -> Result<OutboxCounts, StoreError> {
+        let row = sqlx::query(OUTBOX_COUNTS).fetch_one(&mut *self.tx).await.map_err(map_err)?;
+        let n = |col: &str| row.try_get::<i64, _>(col).map(|n| u64::try_from(n).unwrap_or(0)).map_err(map_err);
+        Ok(OutboxCounts { pending: n("pending")?, dead: n("dead")? })
     }
 
     async fn idempotent(&mut self, scope: &str, key: &str) -> Result<Option<IdempotentResponse>, StoreError> {

@@ -96,6 +96,15 @@ pub fn serve_command(bin: &Path, data_dir: &Path, database_url: &str, env: &[(&s
     cmd
 }
 
+/// What a start-up line of `hub serve` says: the text after `hub: `, or a JSON log line's message.
+pub fn said(line: &str) -> Option<String> {
+    if let Some(text) = line.strip_prefix("hub: ") {
+        return Some(text.to_owned());
+    }
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    v["fields"]["message"].as_str().map(str::to_owned)
+}
+
 /// A running `hub serve` process; killed (SIGKILL) and reaped on drop, also when the test panics.
 pub struct Replica {
     name: &'static str,
@@ -145,8 +154,8 @@ impl Replica {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
-                // "hub: listening on 127.0.0.1:PORT (database ...)"
-                Ok(line) if line.starts_with("hub: listening on") => {
+                // "hub: listening on 127.0.0.1:PORT (database ...)", or that message in a JSON log line.
+                Ok(line) if said(&line).is_some_and(|m| m.starts_with("listening on")) => {
                     let addr = line.split("listening on ").nth(1).and_then(|r| r.split_whitespace().next());
                     let addr: std::net::SocketAddr =
                         addr.and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("no address in {line:?}"));
