@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hub::clock::SystemClock;
 use hub::config::Config;
+use hub::domain::certificate::{IssuedCertificate, Serial};
 use hub::pki::PkiDir;
 use hub::telemetry::logging::{LogFormat, Telemetry};
 
@@ -256,6 +257,36 @@ enum PkiCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Signs a partner's certificate signing request (`hubctl keygen` makes it on the partner's machine,
+    /// so the private key never travels) and records the certificate; prints its serial number.
+    Sign {
+        /// The request (PEM, `.csr`).
+        csr: PathBuf,
+        /// The organisation the certificate names (its id in the directory).
+        #[arg(long)]
+        org: String,
+        /// Days of validity.
+        #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(i64).range(1..=825))]
+        days: i64,
+        /// Where to write the certificate (default: the request's path with `.pem`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Lists the recorded certificates: serial, organisation, valid until, revoked.
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Revokes one certificate by its serial number: every replica refuses it from its next call on
+    /// (within a second), while the organisation's other certificates keep working.
+    Revoke {
+        /// The serial number (as `hub pki list` or `openssl x509 -serial` print it).
+        serial: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 /// A line for the operator at start (what the hub created, where it listens): in text always shown,
@@ -308,7 +339,7 @@ async fn main() -> std::process::ExitCode {
             Ok(_telemetry) => migrate(config, data_dir, database_url).await,
             Err(e) => Err(e),
         },
-        Command::Pki { command } => pki(command),
+        Command::Pki { command } => pki(command).await,
         Command::Org(args) => cli_org::run(args).await,
         Command::Demo { serve, listen, dashboard_listen } => {
             let mut at = hub::testkit::Listen::default();
@@ -617,7 +648,7 @@ async fn key_figures(
     Ok(())
 }
 
-fn pki(cmd: PkiCommand) -> anyhow::Result<()> {
+async fn pki(cmd: PkiCommand) -> anyhow::Result<()> {
     match cmd {
         PkiCommand::Init { data_dir, hostnames, force } => {
             let dir = PkiDir::in_data_dir(&data_dir);
@@ -634,5 +665,63 @@ fn pki(cmd: PkiCommand) -> anyhow::Result<()> {
             println!("issued {} and {} for organisation '{id}'", cert.display(), key.display());
             Ok(())
         }
+        PkiCommand::Sign { csr, org, days, out, db } => {
+            let id = hub::domain::ids::OrgId::parse(&org).map_err(|e| anyhow::anyhow!("--org: {e}"))?;
+            let request = std::fs::read_to_string(&csr).with_context(|| format!("reading {}", csr.display()))?;
+            let (config, hub) = open_tool_hub(db).await?;
+            let ca = hub::pki::load_ca(&PkiDir::in_data_dir(&config.data_dir))?;
+            let signed = hub::pki::sign_csr(&ca, &request, &id, days)?;
+            let record = IssuedCertificate::signed(
+                signed.serial.clone(),
+                id.clone(),
+                hub.clock_now(),
+                hub::domain::time::Instant::from_millis(
+                    i64::try_from(signed.not_after.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
+                ),
+            );
+            // Recorded first: a certificate the hub cannot revoke is never handed out.
+            hub.record_certificate(&record).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let out = out.unwrap_or_else(|| csr.with_extension("pem"));
+            std::fs::write(&out, &signed.pem).with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "signed {} for organisation '{id}': serial {}, valid until {}",
+                out.display(),
+                signed.serial,
+                signed.not_after.date()
+            );
+            Ok(())
+        }
+        PkiCommand::List { db } => {
+            let (_, hub) = open_tool_hub(db).await?;
+            let now = hub.clock_now();
+            println!("{:<34} {:<28} {:<12} status", "serial", "organisation", "valid until");
+            for c in hub.certificates().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                let until = c.not_after.map_or_else(|| "?".to_owned(), |t| t.day().to_string());
+                let status = match (c.revoked_at, c.not_after) {
+                    (Some(at), _) => format!("revoked {}", at.day()),
+                    (None, Some(end)) if end < now => "expired".to_owned(),
+                    (None, Some(end)) => format!("valid, {} days left", (end.millis() - now.millis()) / 86_400_000),
+                    (None, None) => "valid".to_owned(),
+                };
+                let org = c.org.as_ref().map_or("?", |o| o.as_str());
+                println!("{:<34} {:<28} {:<12} {status}", c.serial.as_str(), org, until);
+            }
+            Ok(())
+        }
+        PkiCommand::Revoke { serial, db } => {
+            let serial = Serial::parse(&serial).map_err(|e| anyhow::anyhow!("{}", e.en))?;
+            let (_, hub) = open_tool_hub(db).await?;
+            let cert = hub.revoke_certificate(&serial).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let org = cert.org.as_ref().map_or("an unrecorded certificate", |o| o.as_str());
+            println!("revoked {serial} ({org}); every replica refuses it from its next call on");
+            Ok(())
+        }
     }
+}
+
+/// The hub over an existing installation's store, for the certificate commands.
+async fn open_tool_hub(db: DatabaseArgs) -> anyhow::Result<(Config, hub::service::Hub)> {
+    let (config, store, _) = open_tool_store(db).await?;
+    let hub = hub::service::Hub::new(store, Arc::new(SystemClock), config.sla.clone());
+    Ok((config, hub))
 }

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, CertificateSigningRequestParams, CertifiedIssuer, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
 use time::{Duration, OffsetDateTime};
 
+use crate::domain::certificate::Serial;
 use crate::domain::ids::OrgId;
 use crate::grpc::identity::{OPERATOR_URI, ORG_URI_PREFIX};
 
@@ -94,17 +95,15 @@ pub fn new_ca(common_name: &str) -> anyhow::Result<PemPair> {
     Ok(PemPair { cert: ca.pem(), key: key_pem })
 }
 
-fn leaf(
-    ca: &PemPair,
+/// The parameters of a certificate the CA signs: a server's (DNS names) or a client's (a URI SAN naming
+/// the organisation or the operator), with a random serial number the hub records.
+fn leaf_params(
     cn: &str,
     dns: &[String],
     uri: Option<&str>,
     server: bool,
     (not_before, not_after): (OffsetDateTime, OffsetDateTime),
-) -> anyhow::Result<PemPair> {
-    let ca_key = KeyPair::from_pem(&ca.key).context("reading the CA key")?;
-    let issuer = Issuer::from_ca_cert_pem(&ca.cert, ca_key).context("reading the CA certificate")?;
-    let key = KeyPair::generate()?;
+) -> anyhow::Result<CertificateParams> {
     let mut params = CertificateParams::new(dns.to_vec())?;
     params.distinguished_name.push(DnType::CommonName, cn);
     if let Some(uri) = uri {
@@ -115,8 +114,57 @@ fn leaf(
         vec![if server { ExtendedKeyUsagePurpose::ServerAuth } else { ExtendedKeyUsagePurpose::ClientAuth }];
     params.not_before = not_before;
     params.not_after = not_after;
-    let cert = params.signed_by(&key, &issuer)?;
+    let mut serial = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut serial)
+        .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
+    // Positive and of full length (DER integers are signed).
+    serial[0] = (serial[0] & 0x7f) | 0x40;
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
+    Ok(params)
+}
+
+/// The CA as an issuer.
+fn issuer(ca: &PemPair) -> anyhow::Result<Issuer<'static, KeyPair>> {
+    let ca_key = KeyPair::from_pem(&ca.key).context("reading the CA key")?;
+    Issuer::from_ca_cert_pem(&ca.cert, ca_key).context("reading the CA certificate")
+}
+
+fn leaf(
+    ca: &PemPair,
+    cn: &str,
+    dns: &[String],
+    uri: Option<&str>,
+    server: bool,
+    validity: (OffsetDateTime, OffsetDateTime),
+) -> anyhow::Result<PemPair> {
+    let key = KeyPair::generate()?;
+    let cert = leaf_params(cn, dns, uri, server, validity)?.signed_by(&key, &issuer(ca)?)?;
     Ok(PemPair { cert: cert.pem(), key: key.serialize_pem() })
+}
+
+/// A partner's certificate signed from its signing request (`hub pki sign`).
+#[derive(Debug, Clone)]
+pub struct SignedCertificate {
+    /// The certificate, PEM-encoded, to send back to the partner.
+    pub pem: String,
+    /// Its serial number.
+    pub serial: Serial,
+    /// Its last valid instant.
+    pub not_after: OffsetDateTime,
+}
+
+/// Signs a partner's certificate signing request for `org`, valid from yesterday for `days` days. Only
+/// the request's public key is taken (its signature, checked here, shows the partner holds the private
+/// key, which never leaves the partner); the name, the organisation and the validity are the hub's,
+/// whatever the request asked for.
+pub fn sign_csr(ca: &PemPair, csr_pem: &str, org: &OrgId, days: i64) -> anyhow::Result<SignedCertificate> {
+    let mut csr = CertificateSigningRequestParams::from_pem(csr_pem)
+        .map_err(|e| anyhow::anyhow!("not a valid certificate signing request (PEM, signed by its key): {e}"))?;
+    let validity = valid_for(days);
+    csr.params = leaf_params(org.as_str(), &[], Some(&format!("{ORG_URI_PREFIX}{org}")), false, validity)?;
+    let serial = csr.params.serial_number.as_ref().map(|s| Serial::from_bytes(s.as_ref())).context("no serial")?;
+    let cert = csr.signed_by(&issuer(ca)?)?;
+    Ok(SignedCertificate { pem: cert.pem(), serial, not_after: validity.1 })
 }
 
 /// A server certificate for the given DNS names / IP addresses.

@@ -108,6 +108,10 @@ pub enum Command {
     Court(CourtCommand),
     /// Compute a tenancy's legal deadlines locally (no hub, no certificates needed).
     Deadlines(DeadlinesArgs),
+    /// Make this organisation's private key and a certificate signing request, here, on this machine
+    /// (no hub needed): send the request (.csr) to the hub's operator, keep the key; the operator
+    /// answers with the certificate (`hub pki sign`).
+    Keygen(KeygenArgs),
     /// List mails to email partners, newest first (Fachstelle: its cases; operator: all).
     Deliveries(DeliveriesArgs),
     /// Re-queue a failed (DEAD) mail after fixing the partner's address (Fachstelle, operator).
@@ -115,6 +119,22 @@ pub enum Command {
     /// Erase a closed case at the household's request (Art. 17 GDPR; Fachstelle): its data key is
     /// destroyed and its rows removed; prints what is kept and on which legal basis.
     Erase(EraseArgs),
+}
+
+/// Options of `keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The organisation's id in the hub's directory (e.g. schuldnerberatung-nord).
+    #[arg(long, value_name = "ORG_ID")]
+    pub org: String,
+
+    /// Folder for `<ORG_ID>.key` (readable by the owner only) and `<ORG_ID>.csr`.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+
+    /// Replace an existing key (the old certificate stops matching it).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Options of `erase`.

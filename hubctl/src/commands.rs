@@ -25,7 +25,7 @@ use crate::args::{
 use crate::connect::Hub;
 use crate::import::{Outcome, Report, RowResult};
 use crate::render::{self, Parties};
-use crate::{UsageError, arrears, court, deadlines_cmd, grpc_code_name, notices, watch};
+use crate::{UsageError, arrears, court, deadlines_cmd, grpc_code_name, keygen, notices, watch};
 
 /// The largest page the hub serves; lists are fetched to the end, so fewer round trips is better.
 const PAGE_SIZE: i32 = 500;
@@ -40,6 +40,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
             let list = deadlines::compute(&deadlines_cmd::facts(args));
             return out.emit(|| deadlines_cmd::table(&list), || deadlines_cmd::json(&list));
         }
+        Command::Keygen(args) => return keygen::run(args),
         Command::Arrears(ArrearsCommand::Import(args)) => return arrears_import(cli, args, out).await,
         Command::Court(CourtCommand::Import(args)) => return court_import(cli, args, out).await,
         _ => {}
@@ -351,6 +352,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
         // Returned above, before connecting.
         Command::Watch(_)
         | Command::Deadlines(_)
+        | Command::Keygen(_)
         | Command::Arrears(ArrearsCommand::Import(_))
         | Command::Court(CourtCommand::Import(_)) => Ok(()),
     }

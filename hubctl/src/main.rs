@@ -17,6 +17,7 @@ mod deadlines_cmd;
 mod fuzz_tests;
 mod import;
 mod input;
+mod keygen;
 mod names;
 mod notices;
 mod render;

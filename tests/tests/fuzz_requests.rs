@@ -32,6 +32,7 @@ mod fuzzkit;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 
+use hub::domain::certificate::Serial;
 use hub::domain::ids::{OrgId, StaffMember};
 use hub::grpc::identity::Identity;
 use hub::grpc::services::Api;
@@ -545,7 +546,9 @@ impl Call<'_> {
     fn request<M>(&self, msg: M) -> Request<M> {
         let mut req = Request::new(msg);
         let staff = self.staff.then(|| StaffMember::parse("Sachbearbeitung Fuzz").expect("a staff name"));
-        req.extensions_mut().insert(Identity { principal: self.who.principal(), staff });
+        // A serial no certificate has: never revoked.
+        let serial = Serial::parse("f022").expect("a serial");
+        req.extensions_mut().insert(Identity { principal: self.who.principal(), serial, staff });
         req
     }
 

@@ -7,7 +7,6 @@
 mod process;
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use hub_proto::v1::*;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use process::{Replica, bounded, case_with_consent, hub_binary, org_cert, register_network, run_hub, said};
+use process::{Replica, bounded, case_with_consent, hub_binary, org_cert, prepare_sqlite, register_network, said};
 
 /// The request id the test sends with one call and looks for in the log and the spans.
 const REQUEST_ID: &str = "ops-test-4711";
@@ -77,15 +76,6 @@ impl Collector {
     }
 }
 
-/// `hub pki init` and `hub migrate` on a fresh SQLite data directory; returns its database URL.
-fn prepare(bin: &Path, dir: &Path) -> String {
-    let d = dir.to_str().expect("UTF-8 temp path");
-    run_hub(bin, &["pki", "init", "--data-dir", d], &[]);
-    let url = format!("sqlite://{d}/hub.db");
-    run_hub(bin, &["migrate", "--data-dir", d, "--database-url", &url], &[]);
-    url
-}
-
 /// The address a start-up line names after `prefix` (e.g. "metrics on http://").
 fn address_after(replica: &Replica, prefix: &str) -> String {
     replica
@@ -118,7 +108,7 @@ fn value(samples: &HashMap<String, f64>, parts: &[&str]) -> f64 {
 async fn metrics_request_logs_and_spans_follow_a_short_load() {
     let bin = hub_binary();
     let root = tempfile::tempdir().expect("temp dir");
-    let url = prepare(&bin, root.path());
+    let url = prepare_sqlite(&bin, root.path());
     let collector = Collector::default();
     let endpoint = collector.start().await;
     let hub = Replica::start_with(

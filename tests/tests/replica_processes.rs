@@ -16,10 +16,9 @@ mod process;
 
 use process::{
     CALL_TIMEOUT, NoteWriters, Replica, bounded, case_with_consent, date_in_days, hub_binary, org_cert,
-    referral_request, register_network, run_hub,
+    prepare_pg_pair, referral_request, register_network,
 };
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::Duration;
 
 use hub::pki::PkiDir;
@@ -57,32 +56,11 @@ async fn await_event(stream: &mut tonic::Streaming<SubscribeResponse>, kind: Eve
     }
 }
 
-/// A fresh database with one PKI (`hub pki init`) copied into the data directories of A and B, and
-/// the schema applied with `hub migrate`. Returns (database URL, temp root, dir A, dir B).
-async fn prepare(bin: &Path, server: &str) -> (String, tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
-    let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
-    let database_url = hub::store::postgres::create_database(server, &name).await.expect("create the test database");
-    let root = tempfile::tempdir().expect("temp dir");
-    let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
-    run_hub(bin, &["pki", "init", "--data-dir", dir_a.to_str().expect("UTF-8 temp path")], &[]);
-    hub::testkit::copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
-    // One set of master keys for both, copied before the first start like the PKI (README, Deployment).
-    let keys = hub::vault::Keyring::generate().expect("master keys");
-    for dir in [&dir_a, &dir_b] {
-        std::fs::create_dir_all(dir.join("keys")).expect("keys dir");
-        keys.write(&dir.join("keys").join("master.keys")).expect("write master keys");
-    }
-    let migrated =
-        run_hub(bin, &["migrate", "--data-dir", dir_a.to_str().expect("UTF-8"), "--database-url", &database_url], &[]);
-    assert!(migrated.contains("applied 0001 core"), "hub migrate applied the schema: {migrated}");
-    (database_url, root, dir_a, dir_b)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hub_processes_share_one_database_and_survive_kill_9_of_one() {
     let Some(server) = pg_server() else { return };
     let bin = hub_binary();
-    let (database_url, _root, dir_a, dir_b) = prepare(&bin, &server).await;
+    let (database_url, _root, dir_a, dir_b) = prepare_pg_pair(&bin, &server).await;
 
     let mut a = Replica::start("A", &bin, &dir_a, &database_url);
     let b = Replica::start("B", &bin, &dir_b, &database_url);
@@ -220,7 +198,7 @@ async fn two_hub_processes_split_the_outbox_and_send_every_mail_exactly_once() {
     .await
     .expect("SMTP sink");
     let bin = hub_binary();
-    let (database_url, root, dir_a, dir_b) = prepare(&bin, &server).await;
+    let (database_url, root, dir_a, dir_b) = prepare_pg_pair(&bin, &server).await;
     let config = root.path().join("hub.toml");
     std::fs::write(&config, "[email]\nbatch = 2\n").expect("write the config file");
 

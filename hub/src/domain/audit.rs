@@ -77,6 +77,10 @@ text_enum!(
         OrgReactivate = "org.reactivate",
         /// An organisation stated its capacity (and office hours).
         OrgCapacity = "org.capacity",
+        /// A client certificate was signed for an organisation.
+        CertificateSign = "certificate.sign",
+        /// A client certificate was revoked.
+        CertificateRevoke = "certificate.revoke",
         /// A staff account was added.
         StaffAdd = "staff.add",
         /// A staff account was disabled.

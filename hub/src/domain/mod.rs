@@ -5,6 +5,7 @@ pub mod audit;
 pub mod basis;
 pub mod case;
 pub mod casework;
+pub mod certificate;
 pub mod consent;
 pub mod data_request;
 pub mod deadline;

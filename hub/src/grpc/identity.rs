@@ -14,6 +14,7 @@ use tonic::{Request, Status};
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::FromDer;
 
+use crate::domain::certificate::Serial;
 use crate::domain::ids::{OrgId, StaffMember};
 use crate::service::Principal;
 
@@ -29,14 +30,17 @@ pub const STAFF_HEADER: &str = "x-staff-member";
 pub struct Identity {
     /// From the certificate.
     pub principal: Principal,
+    /// The certificate's serial number (checked against the revocations on every call).
+    pub serial: Serial,
     /// From `x-staff-member`.
     pub staff: Option<StaffMember>,
 }
 
-/// Reads the principal from a DER certificate's URI SANs.
-pub fn principal_from_der(der: &[u8]) -> Result<Principal, String> {
+/// Reads the principal from a DER certificate's URI SANs, and its serial number.
+pub fn principal_from_der(der: &[u8]) -> Result<(Principal, Serial), String> {
     let (_, cert) =
         x509_parser::certificate::X509Certificate::from_der(der).map_err(|_| "unreadable client certificate")?;
+    let serial = Serial::from_bytes(cert.raw_serial());
     let san = cert
         .subject_alternative_name()
         .map_err(|_| "malformed subjectAltName")?
@@ -44,11 +48,11 @@ pub fn principal_from_der(der: &[u8]) -> Result<Principal, String> {
     for name in &san.value.general_names {
         if let GeneralName::URI(uri) = name {
             if *uri == OPERATOR_URI {
-                return Ok(Principal::Operator);
+                return Ok((Principal::Operator, serial));
             }
             if let Some(id) = uri.strip_prefix(ORG_URI_PREFIX) {
                 return OrgId::parse(id)
-                    .map(Principal::Org)
+                    .map(|org| (Principal::Org(org), serial))
                     .map_err(|_| format!("invalid organisation id in certificate: '{id}'"));
             }
         }
@@ -61,10 +65,13 @@ pub fn principal_from_der(der: &[u8]) -> Result<Principal, String> {
 const PRINCIPALS_MAX: usize = 65_536;
 
 /// Principals of the certificates seen so far, by DER bytes.
-static PRINCIPALS: LazyLock<RwLock<HashMap<Box<[u8]>, Principal>>> = LazyLock::new(Default::default);
+static PRINCIPALS: LazyLock<RwLock<HashMap<Box<[u8]>, Presented>>> = LazyLock::new(Default::default);
+
+/// Who a certificate names, and its serial number.
+type Presented = (Principal, Serial);
 
 /// [`principal_from_der`], parsed once per certificate. Unreadable certificates are not remembered.
-fn principal_of(der: &[u8]) -> Result<Principal, String> {
+fn principal_of(der: &[u8]) -> Result<Presented, String> {
     if let Some(p) = PRINCIPALS.read().unwrap_or_else(PoisonError::into_inner).get(der) {
         return Ok(p.clone());
     }
@@ -82,7 +89,7 @@ pub fn identify(mut req: Request<()>) -> Result<Request<()>, Status> {
     let certs =
         req.peer_certs().ok_or_else(|| Status::unauthenticated("a client certificate is required (mutual TLS)"))?;
     let leaf = certs.first().ok_or_else(|| Status::unauthenticated("a client certificate is required (mutual TLS)"))?;
-    let principal = principal_of(leaf.as_ref()).map_err(Status::unauthenticated)?;
+    let (principal, serial) = principal_of(leaf.as_ref()).map_err(Status::unauthenticated)?;
     let staff = match req.metadata().get(STAFF_HEADER) {
         None => None,
         Some(v) => {
@@ -95,6 +102,6 @@ pub fn identify(mut req: Request<()>) -> Result<Request<()>, Status> {
         Principal::Operator => "operator",
     };
     crate::telemetry::request::record_caller(org, staff.as_ref().map(StaffMember::as_str));
-    req.extensions_mut().insert(Identity { principal, staff });
+    req.extensions_mut().insert(Identity { principal, serial, staff });
     Ok(req)
 }

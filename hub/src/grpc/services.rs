@@ -39,7 +39,7 @@ impl Api {
             .get::<Identity>()
             .cloned()
             .ok_or_else(|| Status::unauthenticated("a client certificate is required (mutual TLS)"))?;
-        Ok(self.hub.authenticate(id.principal, id.staff).await?)
+        Ok(self.hub.authenticate_certificate(id.principal, &id.serial, id.staff).await?)
     }
 }
 

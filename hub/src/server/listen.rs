@@ -10,20 +10,16 @@ use std::task::{Context, Poll};
 
 use anyhow::Context as _;
 use email_adapter::listen::TlsConn;
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::WebPkiClientVerifier;
+use rustls::server::{ResolvesServerCert, WebPkiClientVerifier};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tonic::transport::server::{Connected, TcpConnectInfo, TlsConnectInfo};
 
 /// The gRPC port's TLS: the server certificate, client certificates issued by the hub's CA accepted but
 /// not required at this layer (a client without one gets UNAUTHENTICATED from the services, and health
 /// and reflection stay reachable for load balancers and grpcurl), HTTP/2 only.
-pub fn grpc_tls(cert_pem: &str, key_pem: &str, ca_pem: &str) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .context("reading the server certificate")?;
-    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).context("reading the server key")?;
+pub fn grpc_tls(cert: Arc<dyn ResolvesServerCert>, ca_pem: &str) -> anyhow::Result<Arc<rustls::ServerConfig>> {
     let mut roots = rustls::RootCertStore::empty();
     for ca in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(ca.context("reading the CA certificate")?).context("adding the CA certificate")?;
@@ -36,8 +32,7 @@ pub fn grpc_tls(cert_pem: &str, key_pem: &str, ca_pem: &str) -> anyhow::Result<A
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(certs, key)
-        .context("server certificate and key")?;
+        .with_cert_resolver(cert);
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Arc::new(config))
 }

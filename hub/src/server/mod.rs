@@ -1,6 +1,7 @@
 //! Building and running the hub: a server built from parts, taking its listener and shutdown
 //! future from the caller, so tests bind port 0 and stop it when they are done.
 
+mod certs;
 pub mod health;
 mod listen;
 
@@ -46,6 +47,7 @@ pub struct Server {
     dashboard: Option<DashboardParts>,
     metrics: Option<crate::telemetry::MetricsListener>,
     pki: PkiDir,
+    server_cert: Arc<certs::ServerCert>,
 }
 
 /// The dashboard, bound and ready to serve.
@@ -141,7 +143,8 @@ impl Server {
                 format!("reading {} (run `hub pki init --data-dir {}` first)", p.display(), config.data_dir.display())
             })
         };
-        let tls = listen::grpc_tls(&read(pki.server_cert())?, &read(pki.server_key())?, &read(pki.ca_cert())?)?;
+        let server_cert = certs::ServerCert::load(pki.server_cert(), pki.server_key())?;
+        let tls = listen::grpc_tls(server_cert.clone(), &read(pki.ca_cert())?)?;
         let store = open_store(config).await?;
         // The audit seal key lives in the data directory (never in the database), created on first start.
         let seal_key = crate::audit::seal::key_file(&config.data_dir);
@@ -151,20 +154,28 @@ impl Server {
             .with_audit_sealer(sealer)
             .with_retention(config.retention.clone());
         let health = Health::new(&hub);
+        // A page on the server certificate follows its rotation; one with its own pair keeps that.
+        let web_tls =
+            |cert: &Option<std::path::PathBuf>, key: &Option<std::path::PathBuf>, what: &str| match (cert, key) {
+                (None, None) => email_adapter::web::tls_config_resolved(server_cert.clone())
+                    .map_err(|e| anyhow::anyhow!("{what} certificate: {e}")),
+                _ => {
+                    let cert = read(cert.clone().unwrap_or_else(|| pki.server_cert()))?;
+                    let key = read(key.clone().unwrap_or_else(|| pki.server_key()))?;
+                    email_adapter::web::tls_config(&cert, &key).map_err(|e| anyhow::anyhow!("{what} certificate: {e}"))
+                }
+            };
         let email = if config.email.enabled {
-            let cert = read(config.email.web.tls_cert.clone().unwrap_or_else(|| pki.server_cert()))?;
-            let key = read(config.email.web.tls_key.clone().unwrap_or_else(|| pki.server_key()))?;
-            Some(Self::email_parts(config, &hub, clock, &cert, &key, &health).await?)
+            let web = &config.email.web;
+            let tls = web_tls(&web.tls_cert, &web.tls_key, "partner page")?;
+            Some(Self::email_parts(config, &hub, clock, tls, &health).await?)
         } else {
             tracing::info!("email channel disabled ([email] enabled = false): mails wait in the outbox");
             None
         };
         let dashboard = if config.dashboard.enabled {
             let d = &config.dashboard;
-            let cert = read(d.tls_cert.clone().unwrap_or_else(|| pki.server_cert()))?;
-            let key = read(d.tls_key.clone().unwrap_or_else(|| pki.server_key()))?;
-            let tls = email_adapter::web::tls_config(&cert, &key)
-                .map_err(|e| anyhow::anyhow!("dashboard certificate: {e}"))?;
+            let tls = web_tls(&d.tls_cert, &d.tls_key, "dashboard")?;
             let listener = TcpListener::bind(d.listen)
                 .await
                 .with_context(|| format!("binding the dashboard to {} ([dashboard] listen)", d.listen))?;
@@ -196,6 +207,7 @@ impl Server {
             dashboard,
             metrics,
             pki,
+            server_cert,
         })
     }
 
@@ -215,8 +227,7 @@ impl Server {
         config: &Config,
         hub: &Hub,
         clock: Arc<dyn Clock>,
-        cert_pem: &str,
-        key_pem: &str,
+        web_tls: Arc<rustls::ServerConfig>,
         health: &Health,
     ) -> anyhow::Result<EmailParts> {
         let mut email = config.email.clone();
@@ -236,8 +247,6 @@ impl Server {
         if email.web.public_url.is_none() {
             email.web.public_url = Some(format!("https://localhost:{}", web_addr.port()));
         }
-        let web_tls = email_adapter::web::tls_config(cert_pem, key_pem)
-            .map_err(|e| anyhow::anyhow!("partner page certificate: {e}"))?;
         let desk = Arc::new(HubDesk::new(hub.clone(), key.clone()));
         let now_ms: Arc<dyn Fn() -> i64 + Send + Sync> = Arc::new(move || clock.now().millis());
         let page = email_adapter::web::PageConfig {
@@ -293,6 +302,7 @@ impl Server {
             "wohnungserhalt.hub.v1.Email",
         );
         Health::probe_store(self.hub.clone(), self.store_probe, self.hub.closing());
+        self.server_cert.clone().watch(self.hub.closing());
         let metrics_task =
             self.metrics.map(|m| m.serve(self.hub.clone(), self.health.clone(), self.pki.clone(), self.hub.closing()));
         let reflection_v1 = tonic_reflection::server::Builder::configure()

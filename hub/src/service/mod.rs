@@ -4,6 +4,7 @@
 
 mod cases;
 pub(crate) mod casework;
+mod certificates;
 mod consents;
 pub mod dashboard;
 mod data_requests;
@@ -34,6 +35,7 @@ use crate::domain::vocab::OrgKind;
 use crate::store::{AuditEntry, IdempotentResponse, Store, StoreError, Tx};
 
 pub use crate::store::Outage;
+pub use certificates::REVOCATIONS_TTL;
 
 pub use cases::{CaseSummary, ClosedCase, NewClosure, NewStage};
 pub use casework::{Colleague, NewContact, Upload};
@@ -242,6 +244,8 @@ pub struct Hub {
     retention: Arc<crate::domain::erasure::Retention>,
     /// The organisations in memory (see [`directory`]).
     directory: Arc<directory::OrgCache>,
+    /// The revoked certificate serials as last read (see [`certificates`]).
+    revocations: Arc<certificates::Revocations>,
     /// Events of this hub's commits, for its event streams.
     feed: Arc<Feed>,
 }
@@ -270,6 +274,7 @@ impl Hub {
             sealer: None,
             retention: Arc::new(crate::domain::erasure::Retention::default()),
             directory: Arc::default(),
+            revocations: Arc::default(),
             feed: Arc::new(Feed { tx: broadcast::channel(FEED_CAPACITY).0, head: std::sync::Mutex::new(0) }),
         }
     }
@@ -353,6 +358,18 @@ impl Hub {
 
     fn today(&self) -> Day {
         self.clock.now().day()
+    }
+
+    /// [`Hub::authenticate`] for a call made with the client certificate `serial`: a revoked
+    /// certificate is refused before anything else (see [`certificates`]).
+    pub async fn authenticate_certificate(
+        &self,
+        principal: Principal,
+        serial: &crate::domain::certificate::Serial,
+        staff: Option<StaffMember>,
+    ) -> HubResult<Caller> {
+        self.check_not_revoked(serial).await?;
+        self.authenticate(principal, staff).await
     }
 
     /// Turns a certificate identity into a caller: the organisation must be registered and active.

@@ -29,6 +29,8 @@ impl Hub {
             + self.remind_email_partners().await?
             + self.erase_due_cases().await?;
         self.seal_audit().await?;
+        // Logged once per certificate and process; the metrics and `hub pki list` show them always.
+        self.expiring_certificates().await?;
         Ok(n)
     }
 

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
+use crate::domain::certificate::{IssuedCertificate, Serial};
 use crate::domain::consent::Consent;
 use crate::domain::data_request::DataRequest;
 use crate::domain::document::DocumentMeta;
@@ -80,6 +81,29 @@ pub struct DataRequestQuery {
     pub case_id: Option<CaseId>,
     /// Only requests not confirmed yet.
     pub open_only: bool,
+}
+
+/// A certificate from its row (same column names on both backends).
+pub(crate) fn certificate_of<'r, R>(row: &'r R) -> Result<IssuedCertificate, StoreError>
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let bad = |e: sqlx::Error| StoreError::Other(format!("certificate row: {e}"));
+    let at = |col: &'r str| -> Result<Option<Instant>, StoreError> {
+        Ok(row.try_get::<Option<i64>, _>(col).map_err(bad)?.map(Instant::from_millis))
+    };
+    let org = row.try_get::<Option<String>, _>("org_id").map_err(bad)?;
+    Ok(IssuedCertificate {
+        serial: Serial::parse(&row.try_get::<String, _>("serial").map_err(bad)?)
+            .map_err(|e| StoreError::Other(e.en))?,
+        org: org.map(|o| OrgId::parse(&o)).transpose().map_err(|e| StoreError::Other(e.to_string()))?,
+        issued_at: at("issued_at")?,
+        not_after: at("not_after")?,
+        revoked_at: at("revoked_at")?,
+    })
 }
 
 /// Counts of the outbox for [`Tx::outbox_counts`], the same text on both backends.
@@ -405,6 +429,12 @@ pub trait Tx: Send {
     async fn update_mail(&mut self, job: &MailJob) -> Result<(), StoreError>;
     /// Mail jobs matching `q`, newest first.
     async fn mails(&mut self, q: &MailQuery) -> Result<Vec<MailJob>, StoreError>;
+    /// The certificate with `serial`, if the hub knows it.
+    async fn certificate(&mut self, serial: &Serial) -> Result<Option<IssuedCertificate>, StoreError>;
+    /// Every certificate the hub knows, oldest first.
+    async fn certificates(&mut self) -> Result<Vec<IssuedCertificate>, StoreError>;
+    /// Inserts or replaces the record of a certificate.
+    async fn save_certificate(&mut self, cert: &IssuedCertificate) -> Result<(), StoreError>;
     /// How many mails wait (`PENDING`) and how many were given up on (`DEAD`), for the metrics.
     async fn outbox_counts(&mut self) -> Result<OutboxCounts, StoreError>;
 

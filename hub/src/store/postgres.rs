@@ -53,10 +53,11 @@ use super::sealed::{self, KeyTable, Sealing};
 use super::{
     AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, Condition, DataRequestQuery, IdempotentResponse,
     MailQuery, MigrationMode, OUTBOX_COUNTS, Outage, OutboxCounts, PoolUsage, ReferralQuery, Store, StoreError,
-    StoreTimeouts, Tx,
+    StoreTimeouts, Tx, certificate_of,
 };
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
+use crate::domain::certificate::{IssuedCertificate, Serial};
 use crate::domain::consent::Consent;
 use crate::domain::data_request::DataRequest;
 use crate::domain::document::DocumentMeta;
@@ -1227,6 +1228,35 @@ impl Tx for PgTx {
         .await
         .map_err(map_err)?;
         rows.iter().map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).collect()
+    }
+
+    async fn certificate(&mut self, serial: &Serial) -> Result<Option<IssuedCertificate>, StoreError> {
+        let sql = "SELECT serial, org_id, issued_at, not_after, revoked_at FROM certificates WHERE serial = $1";
+        let row = sqlx::query(sql).bind(serial.as_str()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        row.as_ref().map(certificate_of).transpose()
+    }
+
+    async fn certificates(&mut self) -> Result<Vec<IssuedCertificate>, StoreError> {
+        let sql = "SELECT serial, org_id, issued_at, not_after, revoked_at FROM certificates ORDER BY issued_at, serial COLLATE \"C\"";
+        let rows = sqlx::query(sql).fetch_all(&mut *self.tx).await.map_err(map_err)?;
+        rows.iter().map(certificate_of).collect()
+    }
+
+    async fn save_certificate(&mut self, c: &IssuedCertificate) -> Result<(), StoreError> {
+        let sql =
+            "INSERT INTO certificates (serial, org_id, issued_at, not_after, revoked_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (serial) DO UPDATE SET org_id = excluded.org_id, issued_at = excluded.issued_at,
+             not_after = excluded.not_after, revoked_at = excluded.revoked_at";
+        sqlx::query(sql)
+            .bind(c.serial.as_str())
+            .bind(c.org.as_ref().map(|o| o.as_str().to_owned()))
+            .bind(c.issued_at.map(Instant::millis))
+            .bind(c.not_after.map(Instant::millis))
+            .bind(c.revoked_at.map(Instant::millis))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 
     async fn outbox_counts(&mut self) -> Result<OutboxCounts, StoreError> {

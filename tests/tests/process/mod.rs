@@ -354,3 +354,36 @@ impl NoteWriters {
         self.acked.lock().expect("acked").iter().cloned().collect()
     }
 }
+
+/// A fresh database with one PKI (`hub pki init`) copied into the data directories of A and B, and
+/// the schema applied with `hub migrate`. Returns (database URL, temp root, dir A, dir B).
+pub async fn prepare_pg_pair(
+    bin: &Path,
+    server: &str,
+) -> (String, tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
+    let database_url = hub::store::postgres::create_database(server, &name).await.expect("create the test database");
+    let root = tempfile::tempdir().expect("temp dir");
+    let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
+    run_hub(bin, &["pki", "init", "--data-dir", dir_a.to_str().expect("UTF-8 temp path")], &[]);
+    hub::testkit::copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
+    // One set of master keys for both, copied before the first start like the PKI (README, Deployment).
+    let keys = hub::vault::Keyring::generate().expect("master keys");
+    for dir in [&dir_a, &dir_b] {
+        std::fs::create_dir_all(dir.join("keys")).expect("keys dir");
+        keys.write(&dir.join("keys").join("master.keys")).expect("write master keys");
+    }
+    let migrated =
+        run_hub(bin, &["migrate", "--data-dir", dir_a.to_str().expect("UTF-8"), "--database-url", &database_url], &[]);
+    assert!(migrated.contains("applied 0001 core"), "hub migrate applied the schema: {migrated}");
+    (database_url, root, dir_a, dir_b)
+}
+
+/// `hub pki init` and `hub migrate` on a fresh SQLite data directory; returns its database URL.
+pub fn prepare_sqlite(bin: &Path, dir: &Path) -> String {
+    let d = dir.to_str().expect("UTF-8 temp path");
+    run_hub(bin, &["pki", "init", "--data-dir", d], &[]);
+    let url = format!("sqlite://{d}/hub.db");
+    run_hub(bin, &["migrate", "--data-dir", d, "--database-url", &url], &[]);
+    url
+}

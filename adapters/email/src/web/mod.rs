@@ -23,7 +23,7 @@ pub(crate) mod tls;
 #[cfg(test)]
 mod tests;
 
-pub use tls::{serve_tls, tls_config};
+pub use tls::{serve_tls, tls_config, tls_config_resolved};
 
 /// What the hub does for the page. Implemented by the hub; the adapter only calls it with verified claims.
 #[async_trait::async_trait]

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rustls::ServerConfig;
+use rustls::server::ResolvesServerCert;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
@@ -32,15 +33,28 @@ pub fn tls_config(cert_pem: &str, key_pem: &str) -> Result<Arc<ServerConfig>, Co
     // The error text of a key parse never contains key material, but keep it short anyway.
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
         .map_err(|_| ConfigError("web TLS key: no readable PRIVATE KEY block found".into()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| ConfigError(format!("web TLS: {e}")))?
-        .with_no_client_auth()
+    let mut config = builder()?
         .with_single_cert(certs, key)
         .map_err(|e| ConfigError(format!("web TLS certificate and key: {e}")))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// [`tls_config`] with the certificate chosen per handshake by `cert` (a server certificate the
+/// caller replaces while serving, so a rotation needs no restart).
+pub fn tls_config_resolved(cert: Arc<dyn ResolvesServerCert>) -> Result<Arc<ServerConfig>, ConfigError> {
+    let mut config = builder()?.with_cert_resolver(cert);
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// TLS 1.2 and 1.3 with ring, no client certificates.
+fn builder() -> Result<rustls::ConfigBuilder<ServerConfig, rustls::server::WantsServerCert>, ConfigError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| ConfigError(format!("web TLS: {e}")))?
+        .with_no_client_auth())
 }
 
 /// Serves `app` over TLS on `listener` until `shutdown` completes, then lets open requests finish.
