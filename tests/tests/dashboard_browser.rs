@@ -493,3 +493,36 @@ async fn get(th: &TestHub, cookie: Option<&str>, path: &str) -> (u16, String) {
     }
     (status, resp.text().await.unwrap_or_else(|e| panic!("body of {path}: {e}")))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fachstelle_administrator_sees_partner_certificates_about_to_expire() {
+    use hub::domain::certificate::{IssuedCertificate, Serial};
+    let th = start().await;
+    let now = th.hub().clock_now();
+    let in_days = |d: i64| Instant::from_millis(now.millis() + d * 86_400_000 + 3_600_000);
+    let jobcenter = hub::domain::ids::OrgId::parse(orgs::JOBCENTER).expect("org id");
+    let soon = IssuedCertificate::signed(Serial::parse("5eed01").expect("serial"), jobcenter.clone(), now, in_days(20));
+    let later = IssuedCertificate::signed(Serial::parse("5eed02").expect("serial"), jobcenter, now, in_days(400));
+    for c in [&soon, &later] {
+        th.hub().record_certificate(c).await.expect("record the certificate");
+    }
+    th.add_org_admin(orgs::FACHSTELLE, "f.admin", "Frida Admin (Fachstelle, synthetisch)", PASSWORD)
+        .await
+        .expect("a Fachstelle administrator");
+    add_staff(&th, orgs::FACHSTELLE, CASEWORKER).await;
+    let b = open_dashboard(&th).await;
+
+    b.sign_in("f.admin", PASSWORD).await;
+    b.wait_for_path("/").await;
+    assert_eq!(b.count("section#zertifikate tr.zertifikat").await, 1, "{}", b.describe().await);
+    let row = b.text("tr.zertifikat[data-serial=\"5eed01\"]").await;
+    assert!(row.contains("Jobcenter") && row.contains("20 Tage"), "{row}");
+    b.check_page("heute-zertifikate").await;
+    b.screenshot_at("heute-zertifikate-abschnitt", "section#zertifikate").await;
+    b.sign_out().await;
+
+    // A caseworker without administration has nothing to do with it.
+    b.sign_in(CASEWORKER.0, PASSWORD).await;
+    b.wait_for_path("/").await;
+    assert_eq!(b.count("section#zertifikate").await, 0);
+}

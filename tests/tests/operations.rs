@@ -7,6 +7,7 @@
 mod process;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -225,5 +226,46 @@ async fn metrics_request_logs_and_spans_follow_a_short_load() {
             "no span with the request id reached the collector: {spans:#?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[test]
+fn the_grafana_dashboard_uses_only_series_the_hub_exports() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/grafana/wohnungserhalt-hub.json");
+    let board: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the dashboard file")).expect("JSON");
+    let mut exprs = Vec::new();
+    collect_exprs(&board, &mut exprs);
+    assert!(exprs.len() >= 20, "panels with queries: {}", exprs.len());
+    let mut used = std::collections::BTreeSet::new();
+    for expr in &exprs {
+        let mut rest = expr.as_str();
+        while let Some(at) = rest.find("hub_") {
+            let name: String =
+                rest[at..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit()).collect();
+            rest = &rest[at + name.len()..];
+            let series = ["_bucket", "_sum", "_count"].iter().fold(name.clone(), |n, s| {
+                if hub::telemetry::metrics::ALL.contains(&n.as_str()) { n } else { n.trim_end_matches(s).to_owned() }
+            });
+            assert!(hub::telemetry::metrics::ALL.contains(&series.as_str()), "{name} in {expr:?} is not exported");
+            used.insert(series);
+        }
+    }
+    for name in hub::telemetry::metrics::ALL {
+        assert!(used.contains(name), "the dashboard shows nothing of {name}");
+    }
+}
+
+/// Every `expr` of the panels' targets.
+fn collect_exprs(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if let Some(serde_json::Value::String(e)) = m.get("expr") {
+                out.push(e.clone());
+            }
+            m.values().for_each(|v| collect_exprs(v, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| collect_exprs(v, out)),
+        _ => {}
     }
 }

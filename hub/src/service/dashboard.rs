@@ -315,6 +315,21 @@ pub struct TodayModel {
     pub follow_ups: Vec<FollowUpRow>,
     /// Requests to recipients (Art. 19 GDPR) not confirmed by their due day, oldest first.
     pub unconfirmed: Vec<UnconfirmedRow>,
+    /// Partners' certificates that expire soon, for an administrator (see [`Hub::certificate_warnings`]).
+    pub certificates: Vec<CertificateWarning>,
+}
+
+/// A partner's certificate that expires within the warning period.
+#[derive(Debug, Clone)]
+pub struct CertificateWarning {
+    /// The partner's name (or its id, if it is not in the directory).
+    pub partner: String,
+    /// The certificate's serial number, for the hub's IT.
+    pub serial: crate::domain::certificate::Serial,
+    /// Its last valid day.
+    pub valid_until: Day,
+    /// Whole days until then.
+    pub days_left: i64,
 }
 
 /// A follow-up after a kept tenancy that is due.
@@ -803,6 +818,38 @@ impl Shown {
 }
 
 impl Hub {
+    /// The partners' certificates that expire within [`EXPIRY_WARNING_DAYS`], soonest first, for the
+    /// Fachstelle's administrators: the hub's operator works at the city's IT, and an administrator is who
+    /// tells them (and the partner) before a partner's software stops reaching the hub. Empty for
+    /// everyone else.
+    ///
+    /// [`EXPIRY_WARNING_DAYS`]: crate::domain::certificate::EXPIRY_WARNING_DAYS
+    pub async fn certificate_warnings(&self, user: &super::staff::SessionUser) -> HubResult<Vec<CertificateWarning>> {
+        if !user.account.admin || user.caller.fachstelle("see certificate warnings").is_err() {
+            return Ok(Vec::new());
+        }
+        let soon = self.expiring_certificates().await?;
+        let mut tx = self.store.begin_read().await?;
+        let (_, names) = org_names(tx.as_mut()).await?;
+        let now = self.now();
+        Ok(soon
+            .into_iter()
+            .filter_map(|c| {
+                let end = c.not_after?;
+                let partner = c.org.as_ref().map_or_else(
+                    || "unbekannte Stelle".to_owned(),
+                    |o| names.get(o).cloned().unwrap_or_else(|| o.as_str().to_owned()),
+                );
+                Some(CertificateWarning {
+                    partner,
+                    serial: c.serial,
+                    valid_until: end.day(),
+                    days_left: (end.millis() - now.millis()) / 86_400_000,
+                })
+            })
+            .collect())
+    }
+
     /// The "Heute" page: deadlines of the caller's open cases in the next 15 working days, its
     /// overdue referrals, open notices to triage and failed deliveries. Audited per case shown.
     pub async fn dash_today(&self, caller: &Caller) -> HubResult<TodayModel> {
@@ -910,7 +957,18 @@ impl Hub {
         let mut p = Pending::new();
         shown.audit(self, caller, "Heute", &mut p);
         self.finish(tx, caller, None, None, p).await?;
-        Ok(TodayModel { today, horizon, deadlines, overdue, notices, failed_mails, expiring, follow_ups, unconfirmed })
+        Ok(TodayModel {
+            today,
+            horizon,
+            deadlines,
+            overdue,
+            notices,
+            failed_mails,
+            expiring,
+            follow_ups,
+            unconfirmed,
+            certificates: Vec::new(),
+        })
     }
 
     /// The handoff list: referrals sent by the caller (open ones unless the filter names a

@@ -51,6 +51,29 @@ pub const AUDIT_SEAL_AGE: &str = "hub_audit_seal_age_seconds";
 /// 1 when the hub can do its work (the store answers), else 0.
 pub const READY: &str = "hub_ready";
 
+/// Every series name above (the Grafana dashboard in `deploy/grafana/` may use these and no others).
+pub const ALL: [&str; 19] = [
+    GRPC_REQUESTS,
+    GRPC_DURATION,
+    WEB_REQUESTS,
+    WEB_DURATION,
+    OUTBOX_PENDING,
+    OUTBOX_DEAD,
+    OUTBOX_SENT,
+    OUTBOX_DELIVERY,
+    SCHEDULER_RUNS,
+    SCHEDULER_DURATION,
+    WRITE_LOCK_WAIT,
+    POOL_CONNECTIONS,
+    EVENT_STREAMS,
+    NOTICES_INGESTED,
+    NOTICES_REJECTED,
+    CERT_EXPIRY_DAYS,
+    CERTS_EXPIRING,
+    AUDIT_SEAL_AGE,
+    READY,
+];
+
 /// Bucket bounds of every `_seconds` histogram: from a cached read to a stuck database.
 const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 

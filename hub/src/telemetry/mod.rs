@@ -69,7 +69,6 @@ impl MetricsListener {
             }
         };
         let router = axum::Router::new().route("/metrics", get(page));
-        tracing::info!(addr = %self.addr, "metrics on http://{}/metrics", self.addr);
         tokio::spawn(async move {
             let stop = async move {
                 let _ = closing.wait_for(|c| *c).await;

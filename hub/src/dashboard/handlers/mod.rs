@@ -31,6 +31,7 @@ use crate::domain::vocab::{
 };
 use crate::key_figures::{self, Format};
 use crate::service::Outage;
+use crate::service::dashboard::TodayModel;
 use crate::service::dashboard::{CaseFilter, HandoffFilter};
 use crate::service::{HubError, Idem, NewClosure, NewConsent, NewContact, NewReferral, NewStage, TakeUpTarget, Upload};
 
@@ -123,7 +124,11 @@ pub async fn today(State(state): State<DashState>, member: Member) -> Response {
             return r;
         }
     };
-    match state.hub.dash_today(&staff.user.caller).await {
+    let today = match state.hub.dash_today(&staff.user.caller).await {
+        Ok(m) => state.hub.certificate_warnings(&staff.user).await.map(|certificates| TodayModel { certificates, ..m }),
+        Err(e) => Err(e),
+    };
+    match today {
         Ok(m) => ok_page(&staff, Nav::Today, "Heute", &views::today::render(&m, &staff.ctx(&state))),
         Err(e) => error_page(e, Some(&staff.frame(Nav::Today))),
     }

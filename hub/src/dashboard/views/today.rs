@@ -28,6 +28,14 @@ impl Page<'_> {
         v::labels::district(*b)
     }
 
+    /// Whole days left, in words.
+    fn days(&self, n: &i64) -> String {
+        match n {
+            ..=0 => "nur noch heute".to_owned(),
+            n => v::count(usize::try_from(*n).unwrap_or(0), "Tag", "Tage"),
+        }
+    }
+
     /// How long a consent still runs, in words.
     fn left(&self, valid_until: &Day) -> String {
         match self.m.today.days_until(*valid_until) {
@@ -103,6 +111,7 @@ mod tests {
             expiring: vec![],
             follow_ups: vec![],
             unconfirmed: vec![],
+            certificates: vec![],
         }
     }
 
