@@ -219,6 +219,7 @@ async fn metrics_request_logs_and_spans_follow_a_short_load() {
         {
             assert_eq!(attrs.get("method").map(String::as_str), Some("CaseService/ListCases"), "{attrs:?}");
             assert_eq!(attrs.get("org").map(String::as_str), Some(orgs::FACHSTELLE), "{attrs:?}");
+            assert_eq!(attrs.get("status").map(String::as_str), Some("OK"), "{attrs:?}");
             break;
         }
         assert!(

@@ -2,7 +2,8 @@
 //! request from the partner's log (`x-request-id`) to the hub's, and see rates, errors and latency.
 //!
 //! The span is named `request` and carries the request id, the edge, the gRPC method or the web route,
-//! and (filled in by the edge once it knows them) the organisation and the staff member. When the
+//! (filled in by the edge once it knows them) the organisation and the staff member, and at the end the
+//! status (`otel.status_code = ERROR` when the hub, not the caller, failed). When the
 //! response body ends (a gRPC status arrives in the trailers; a stream ends only when it closes), one
 //! `request finished` event is logged inside the span with the status and the duration, and the
 //! request's metrics are recorded. A body dropped before its end (the client went away) finishes as
@@ -110,6 +111,8 @@ where
             method = %what,
             org = Empty,
             staff = Empty,
+            status = Empty,
+            otel.status_code = Empty,
         );
         let inner = {
             let _in = span.enter();
@@ -266,6 +269,10 @@ impl Drop for Finish {
                     None => 499,
                     Some(_) => 500,
                 };
+                self.span.record("status", code);
+                if code >= 500 {
+                    self.span.record("otel.status_code", "ERROR");
+                }
                 tracing::info!(target: "hub::request", status = code, duration_ms = ms, "request finished");
                 super::metrics::web_request(&self.what, code, took);
             }
@@ -275,6 +282,10 @@ impl Drop for Finish {
                     None => "CANCELLED",
                     Some(_) => "INTERNAL",
                 };
+                self.span.record("status", code);
+                if SERVER_FAULTS.contains(&code) {
+                    self.span.record("otel.status_code", "ERROR");
+                }
                 tracing::info!(target: "hub::request", status = code, duration_ms = ms, "request finished");
                 // Method names the caller chose are bounded by what the hub serves.
                 let method = if code == "UNIMPLEMENTED" { "unknown" } else { self.what.as_str() };
@@ -283,6 +294,10 @@ impl Drop for Finish {
         }
     }
 }
+
+/// gRPC codes that say the hub failed, not the caller (the rest are answers: not found, refused, ...);
+/// their spans are marked as errors for the trace backend.
+const SERVER_FAULTS: [&str; 5] = ["UNKNOWN", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "DEADLINE_EXCEEDED"];
 
 fn duration_ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1_000.0
