@@ -16,7 +16,9 @@
 #      reachable (after trying to start the local cluster), this step FAILS under CI (CI set) and is SKIPPED
 #      otherwise (listed as SKIP, neither passed nor failed, exit code unaffected).
 #   5. buf lint (proto/, STANDARD rules; buf 1.75.0 from PyPI into .venv)
-#   6. Python gRPC client test (tests/python/run.sh: real hub, mTLS, Frau K. case from Python, grpcurl reflection)
+#   6. buf breaking (proto/ against the previous commit's proto/, FILE rules): a change that would break the
+#      partners' generated clients fails. Skipped (not failed) when the clone has no previous commit.
+#   7. Python gRPC client test (tests/python/run.sh: real hub, mTLS, Frau K. case from Python, grpcurl reflection)
 #
 # Ends with the line "N passed, M failed" (N, M = steps; ", K skipped" appended when a step was skipped) and exits 1
 # if any step failed.
@@ -150,6 +152,22 @@ else
 fi
 
 step "buf lint (proto/, buf $BUF_VERSION)" buf_lint
+# The previous commit's proto as the reference (buf reads it from git, no checkout needed).
+buf_breaking() {
+    "$ROOT/scripts/ensure-venv.sh" || return 1
+    (cd "$ROOT/proto" && "$ROOT/.venv/bin/buf" breaking --against "$ROOT/.git#ref=HEAD~1,subdir=proto")
+}
+
+BREAKING_STEP="buf breaking (proto/ against HEAD~1)"
+if git -C "$ROOT" rev-parse --verify -q HEAD~1 >/dev/null; then
+    step "$BREAKING_STEP" buf_breaking
+else
+    printf '\n==> [%d] %s\n' "$((PASSED + FAILED + SKIPPED + 1))" "$BREAKING_STEP"
+    echo "this clone has no previous commit (shallow?): nothing to compare the proto with"
+    SKIPPED=$((SKIPPED + 1))
+    RESULTS+=("SKIP  $BREAKING_STEP (no previous commit in this clone)")
+    printf '==> SKIP %s\n' "$BREAKING_STEP"
+fi
 step "Python gRPC client test (tests/python/run.sh)" bash "$ROOT/tests/python/run.sh"
 
 printf '\n==> Summary\n'
