@@ -2,7 +2,6 @@
 //! `hub serve` as a separate process, drives it over mutual-TLS gRPC with certificates from the
 //! hub's own PKI, measures each scenario and its physical reference back to back, and writes
 //! `docs/benchmarks.md`. Run it through `scripts/bench.sh`.
-#![forbid(unsafe_code)]
 
 mod fixtures;
 mod hubproc;

@@ -113,7 +113,7 @@ pub fn termination_without_notice(monthly_rent_cents: i64, ledger: &[LedgerEntry
         this_open -= applied;
         surplus -= applied;
         // ... any surplus to the oldest open arrears (§366 Abs. 2 BGB) ...
-        for older in open.iter_mut() {
+        for older in &mut open {
             let applied = surplus.min(*older);
             *older -= applied;
             surplus -= applied;

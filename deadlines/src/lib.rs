@@ -12,8 +12,6 @@
 //! Where the law is genuinely ambiguous the engine takes the reading that warns the tenant earlier, and says so
 //! where it does.
 
-#![forbid(unsafe_code)]
-
 mod arrears;
 mod calendar;
 mod court;

@@ -145,7 +145,7 @@ pub async fn run(args: OrgArgs) -> anyhow::Result<()> {
                 {
                     Ok(_) => println!("registered {id}"),
                     Err(s) if s.code() == tonic::Code::AlreadyExists => {
-                        println!("{id} exists already")
+                        println!("{id} exists already");
                     }
                     Err(s) => return Err(anyhow!("{id}: {:?}: {}", s.code(), s.message())),
                 }

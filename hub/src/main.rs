@@ -1,5 +1,4 @@
 //! `hub`: the Wohnungserhalt Hub server and its operator commands.
-#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -5,7 +5,6 @@
 //!
 //! Exit codes: 0 success, 1 a failed request or local error, 2 a usage error. Errors go to
 //! stderr as `error: <GRPC_CODE>: <message>` so scripts can match on the code.
-#![forbid(unsafe_code)]
 
 mod args;
 mod arrears;

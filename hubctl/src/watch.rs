@@ -43,7 +43,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> anyhow::Result<()> {
                 return Err(status.into());
             }
             Err(Failure::Status(status)) => {
-                eprintln!("watch: {}: {}", grpc_code_name(status.code()), crate::status_message(&status))
+                eprintln!("watch: {}: {}", grpc_code_name(status.code()), crate::status_message(&status));
             }
             Err(Failure::Output(error)) => return Err(error.into()),
         }

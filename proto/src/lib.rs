@@ -1,6 +1,5 @@
 //! The Wohnungserhalt Hub's wire types. Only the hub's gRPC edge and clients import this crate;
 //! the domain never sees generated types.
-#![forbid(unsafe_code)]
 
 /// `wohnungserhalt.hub.v1`: the one versioned API package.
 pub mod v1 {

@@ -392,10 +392,7 @@ async fn a_client_without_certificate_is_unauthenticated_on_every_hub_service() 
 async fn a_certificate_from_another_ca_is_refused() {
     let hub = start().await;
     for org in [orgs::FACHSTELLE, orgs::JOBCENTER] {
-        let ch = match hub.channel_from_foreign_ca(org).await {
-            Err(_) => continue,
-            Ok(ch) => ch,
-        };
+        let Ok(ch) = hub.channel_from_foreign_ca(org).await else { continue };
         let res = ReferralServiceClient::new(ch.clone()).list_referrals(ListReferralsRequest::default()).await;
         let s = res.expect_err("a foreign CA's certificate must not get an answer");
         assert!(matches!(s.code(), Code::Unavailable | Code::Unknown), "{org}: {:?} {:?}", s.code(), s.message());

@@ -827,7 +827,7 @@ impl Fx {
             (Obj::Own, Who::Org(orgs::FACHSTELLE)) => Some(self.ref_main[orgs::JOBCENTER].clone()),
             (Obj::Own, Who::Org(o)) => Some(self.ref_main[o].clone()),
             (Obj::Own, Who::Deactivated) => Some(self.ref_main[DEACT].clone()),
-            (Obj::Own, _) | (Obj::Call, _) => None,
+            (Obj::Own | Obj::Call, _) => None,
             (Obj::Foreign, Who::Org(orgs::FACHSTELLE)) => Some(self.ref_f2.clone()),
             (Obj::Foreign, Who::Org(orgs::SCHULDNERBERATUNG)) => Some(self.ref_main[orgs::JOBCENTER].clone()),
             (Obj::Foreign, _) => Some(self.ref_main[orgs::SCHULDNERBERATUNG].clone()),

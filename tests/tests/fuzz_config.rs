@@ -180,7 +180,7 @@ fn fuzz_config() {
                 Ok(c) => c,
                 Err(e) => {
                     // The outcome: the first line of the outermost cause (parse error kinds and validation rules).
-                    let msg = format!("{:#}", e).replace(&path.display().to_string(), "FILE");
+                    let msg = format!("{e:#}").replace(&path.display().to_string(), "FILE");
                     let gist = fuzzkit::gist(msg.split('\n').next().unwrap_or(""), 60);
                     return Ok(format!("refused: {gist}"));
                 }

@@ -283,7 +283,9 @@ fn client_hello(client_version: [u8; 2]) -> Vec<u8> {
     body.extend_from_slice(&[0x5a; 32]); // random
     body.push(0); // no session id
     body.extend_from_slice(&u16::try_from(suites.len() * 2).expect("short").to_be_bytes());
-    suites.iter().for_each(|s| body.extend_from_slice(&s.to_be_bytes()));
+    for s in suites {
+        body.extend_from_slice(&s.to_be_bytes());
+    }
     body.extend_from_slice(&[1, 0]); // compression: null
     body.extend_from_slice(&u16::try_from(exts.len()).expect("short").to_be_bytes());
     body.extend_from_slice(&exts);

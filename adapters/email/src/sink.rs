@@ -689,7 +689,10 @@ yPnvaVc40n9PpiGJ0W4aLCb58Wxa/Fn8xt0=
                         let cmd = line.trim_end().to_owned();
                         let reply: &[u8] = if in_data {
                             in_data = cmd != ".";
-                            if in_data { continue } else { b"250 2.0.0 queued\r\n" }
+                            if in_data {
+                                continue;
+                            }
+                            b"250 2.0.0 queued\r\n"
                         } else if cmd.starts_with("EHLO") {
                             b"250-peer\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"
                         } else if cmd.starts_with("AUTH") {

@@ -80,7 +80,7 @@ impl ServerCert {
                     Ok(false) if asked => tracing::info!("server certificate unchanged (SIGHUP)"),
                     Ok(false) => {}
                     Err(e) => {
-                        tracing::warn!(error = %format!("{e:#}"), "server certificate not reloaded; the old one stays")
+                        tracing::warn!(error = %format!("{e:#}"), "server certificate not reloaded; the old one stays");
                     }
                 }
             }

@@ -126,8 +126,7 @@ impl Hub {
         let mut p = Pending::new();
         let (cancelled, notified) =
             self.end_consent(tx.as_mut(), &mut p, &consent, &org.id, EventKind::ConsentRevoked, now, None).await?;
-        let detail =
-            AuditDetail::Object { id: consent.id.to_string(), note: (!note.is_empty()).then(|| note.to_string()) };
+        let detail = AuditDetail::Object { id: consent.id.to_string(), note: (!note.is_empty()).then(|| note.clone()) };
         p.audit.push(audit(
             &caller.actor(),
             now,

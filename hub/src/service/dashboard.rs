@@ -1678,7 +1678,7 @@ mod tests {
         let page = hub.dash_case(&fs, &named.id).await?;
         assert!(matches!(
             page.timeline.first().map(|e| &e.event),
-            Some(TimelineEvent::CaseOpened) | Some(TimelineEvent::Stage(_))
+            Some(TimelineEvent::CaseOpened | TimelineEvent::Stage(_))
         ));
         assert!(page.timeline.iter().any(|e| matches!(e.event, TimelineEvent::ReferralCreated { .. })));
         assert!(

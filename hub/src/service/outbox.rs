@@ -238,9 +238,8 @@ impl Hub {
                 DeliveryResult::Failed { error, retry_at } => {
                     job.failed(error, retry_at, now);
                     if job.status == JobStatus::Dead {
-                        let owner = match case_owner(tx.as_mut(), &job.case_id).await? {
-                            Some(owner) => owner,
-                            None => return Err(HubError::Internal(format!("mail job {} without case", job.id))),
+                        let Some(owner) = case_owner(tx.as_mut(), &job.case_id).await? else {
+                            return Err(HubError::Internal(format!("mail job {} without case", job.id)));
                         };
                         p.events.push(Event {
                             referral_id: job.referral_id.clone(),

@@ -468,7 +468,7 @@ impl SqliteTx {
             .map_err(map_err)
     }
 
-    async fn expect_one_row(&mut self, result: sqlx::sqlite::SqliteQueryResult) -> Result<(), StoreError> {
+    fn expect_one_row(&self, result: sqlx::sqlite::SqliteQueryResult) -> Result<(), StoreError> {
         if result.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
     }
 }
@@ -504,7 +504,7 @@ impl Tx for SqliteTx {
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        self.expect_one_row(r).await
+        self.expect_one_row(r)
     }
 
     async fn case(&mut self, id: &CaseId) -> Result<Option<Case>, StoreError> {
@@ -540,7 +540,7 @@ impl Tx for SqliteTx {
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        self.expect_one_row(r).await
+        self.expect_one_row(r)
     }
 
     async fn consent(&mut self, id: &ConsentId) -> Result<Option<Consent>, StoreError> {
@@ -675,7 +675,7 @@ impl Tx for SqliteTx {
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        self.expect_one_row(r).await
+        self.expect_one_row(r)
     }
 
     async fn referral(&mut self, id: &ReferralId) -> Result<Option<Referral>, StoreError> {
@@ -757,7 +757,7 @@ impl Tx for SqliteTx {
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        self.expect_one_row(res).await
+        self.expect_one_row(res)
     }
 
     async fn notice(&mut self, id: &NoticeId) -> Result<Option<Notice>, StoreError> {
@@ -812,7 +812,7 @@ impl Tx for SqliteTx {
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        self.expect_one_row(r).await?;
+        self.expect_one_row(r)?;
         if n.case_id.is_some() {
             // Taken up: sealed under the case's key now; the notice's own key has nothing left.
             sealed::destroy_key(self, n.id.as_str()).await?;
@@ -986,7 +986,7 @@ impl Tx for SqliteTx {
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
-        self.expect_one_row(r).await
+        self.expect_one_row(r)
     }
 
     async fn mails(&mut self, q: &MailQuery) -> Result<Vec<MailJob>, StoreError> {
@@ -1345,7 +1345,7 @@ impl KeyTable for SqliteTx {
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        self.expect_one_row(r).await
+        self.expect_one_row(r)
     }
 
     async fn keys_not_wrapped_by(

@@ -260,7 +260,7 @@ impl<'a> View<'a> {
                 DeadlineRow {
                     date: d.date,
                     past: d.date < today,
-                    kind: labels::deadline_kind(&d.kind).to_string(),
+                    kind: labels::deadline_kind(&d.kind).clone(),
                     source: &d.source,
                     notes: notes.join(" "),
                 }
