@@ -164,11 +164,11 @@ pub struct HandoffFilter {
 impl HandoffFilter {
     /// The filter of the query parameters as a browser sends them (empty: not set). A value that
     /// does not parse is ignored: a filter is a convenience, never an error page.
-    pub fn from_query(partner: Option<&str>, status: Option<&str>, ueberfaellig: Option<&str>) -> Self {
+    pub fn from_query(partner: Option<&str>, status: Option<&str>, overdue: Option<&str>) -> Self {
         Self {
             partner: partner.filter(|s| !s.is_empty()).and_then(|s| OrgId::parse(s).ok()),
             state: status.and_then(ReferralState::parse),
-            overdue: matches!(ueberfaellig, Some("1" | "on" | "true" | "ja")),
+            overdue: ticked(overdue),
         }
     }
 }
@@ -195,13 +195,18 @@ pub struct InboxFilter {
 
 impl InboxFilter {
     /// The filter as a browser sends it; a value that does not parse is ignored, like on every list.
-    pub fn from_query(status: Option<&str>, anliegen: Option<&str>, ueberfaellig: Option<&str>) -> Self {
+    pub fn from_query(status: Option<&str>, category: Option<&str>, overdue: Option<&str>) -> Self {
         Self {
             state: status.and_then(ReferralState::parse),
-            category: anliegen.and_then(ReferralCategory::parse),
-            overdue: matches!(ueberfaellig, Some("1" | "on" | "true" | "ja")),
+            category: category.and_then(ReferralCategory::parse),
+            overdue: ticked(overdue),
         }
     }
+}
+
+/// Whether a checkbox-like query parameter is set (as a browser or a bookmarked link sends it).
+fn ticked(v: Option<&str>) -> bool {
+    matches!(v, Some("1" | "on" | "true" | "ja"))
 }
 
 /// One referral in a partner's inbox. No personal data: who the household is shows only on the

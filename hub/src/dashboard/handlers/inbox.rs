@@ -15,13 +15,15 @@ use crate::service::dashboard::InboxFilter;
 #[derive(Debug, Deserialize)]
 pub struct InboxQuery {
     status: Option<String>,
-    anliegen: Option<String>,
-    ueberfaellig: Option<String>,
+    #[serde(rename = "anliegen")]
+    category: Option<String>,
+    #[serde(rename = "ueberfaellig")]
+    overdue: Option<String>,
 }
 
 /// GET /eingang : the referrals addressed to the signed-in account's organisation.
 pub async fn inbox(State(state): State<DashState>, member: Member, Query(q): Query<InboxQuery>) -> Response {
-    let filter = InboxFilter::from_query(q.status.as_deref(), q.anliegen.as_deref(), q.ueberfaellig.as_deref());
+    let filter = InboxFilter::from_query(q.status.as_deref(), q.category.as_deref(), q.overdue.as_deref());
     match state.hub.dash_inbox(&member.user.caller, &filter).await {
         Ok(m) => ok_page(&member, Nav::Inbox, "Eingang", &views::inbox::render(&m, &filter, &member.ctx(&state))),
         Err(e) => error_page(e, Some(&member.frame(Nav::Inbox))),

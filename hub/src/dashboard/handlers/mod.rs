@@ -139,12 +139,13 @@ pub async fn today(State(state): State<DashState>, member: Member) -> Response {
 pub struct HandoffQuery {
     partner: Option<String>,
     status: Option<String>,
-    ueberfaellig: Option<String>,
+    #[serde(rename = "ueberfaellig")]
+    overdue: Option<String>,
 }
 
 /// GET /uebergaben : Vermittlungen (every referral sent).
 pub async fn handoffs(State(state): State<DashState>, staff: Staff, Query(q): Query<HandoffQuery>) -> Response {
-    let filter = HandoffFilter::from_query(q.partner.as_deref(), q.status.as_deref(), q.ueberfaellig.as_deref());
+    let filter = HandoffFilter::from_query(q.partner.as_deref(), q.status.as_deref(), q.overdue.as_deref());
     match state.hub.dash_handoffs(&staff.user.caller, filter.clone()).await {
         Ok(m) => {
             ok_page(&staff, Nav::Handoffs, "Vermittlungen", &views::handoffs::render(&m, &filter, &staff.ctx(&state)))
@@ -208,12 +209,13 @@ pub async fn partners(State(state): State<DashState>, staff: Staff) -> Response 
 /// The year of the key figures pages.
 #[derive(Debug, Deserialize)]
 pub struct YearQuery {
-    jahr: Option<String>,
+    #[serde(rename = "jahr")]
+    year: Option<String>,
 }
 
 impl YearQuery {
     fn year(&self, today: Day) -> Result<i32, HubError> {
-        match self.jahr.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        match self.year.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(today.year()),
             Some(s) => s
                 .parse::<i32>()
