@@ -1,9 +1,10 @@
 //! Short names of the API's enums, both ways.
 //!
 //! Users type `not-responsible` or `NOT_RESPONSIBLE`; the hub's own error messages say `REQUESTED`
-//! and `ACKNOWLEDGE`. Every enum gets an exhaustive `match` from value to short name, so a new
-//! proto value breaks the build here instead of printing a number, and an explicit list of the
-//! values a user may type, so hub-only values (e.g. `CONSENT_REVOKED`) are not offered as input.
+//! and `ACKNOWLEDGE`. The short name is the proto's own value name (prost's `as_str_name`) without
+//! the enum's prefix, so a new proto value prints by its name without a change here; each enum keeps
+//! an explicit list of the values a user may type, so hub-only values (e.g. `CONSENT_REVOKED`) are
+//! not offered as input.
 
 use hub_proto::v1::{
     Channel, CompletionResult, DataCategory, DeliveryStatus, EventKind, Gender, LegalBasisKind, MailKind,
@@ -19,8 +20,13 @@ pub trait Named: Copy + TryFrom<i32> + 'static {
     const PREFIX: &'static str;
     /// The values a user may type, in the order they are listed in error messages.
     const CHOICES: &'static [Self];
-    /// The short name, e.g. `NOT_RESPONSIBLE`.
-    fn short(self) -> &'static str;
+    /// The value's name in the proto, e.g. `REASON_CODE_NOT_RESPONSIBLE` (prost's `as_str_name`).
+    fn proto_name(self) -> &'static str;
+    /// The short name, e.g. `NOT_RESPONSIBLE`: the proto name without its prefix.
+    fn short(self) -> &'static str {
+        let name = self.proto_name();
+        name.strip_prefix(Self::PREFIX).unwrap_or(name)
+    }
 }
 
 /// Parses a user-typed short name, case-insensitively, with `-` or `_` between words.
@@ -74,19 +80,8 @@ impl Named for ReferralState {
         Self::Failed,
         Self::Cancelled,
     ];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::Requested => "REQUESTED",
-            Self::Received => "RECEIVED",
-            Self::Accepted => "ACCEPTED",
-            Self::Declined => "DECLINED",
-            Self::InProgress => "IN_PROGRESS",
-            Self::OnHold => "ON_HOLD",
-            Self::Completed => "COMPLETED",
-            Self::Failed => "FAILED",
-            Self::Cancelled => "CANCELLED",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -103,20 +98,8 @@ impl Named for ReasonCode {
         Self::Duplicate,
         Self::Other,
     ];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::NotResponsible => "NOT_RESPONSIBLE",
-            Self::NoCapacity => "NO_CAPACITY",
-            Self::NoEntitlement => "NO_ENTITLEMENT",
-            Self::HouseholdUnreachable => "HOUSEHOLD_UNREACHABLE",
-            Self::HelpRefused => "HELP_REFUSED",
-            Self::Duplicate => "DUPLICATE",
-            Self::ConsentRevoked => "CONSENT_REVOKED",
-            Self::ConsentExpired => "CONSENT_EXPIRED",
-            Self::CaseClosed => "CASE_CLOSED",
-            Self::Other => "OTHER",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -125,15 +108,8 @@ impl Named for CompletionResult {
     const PREFIX: &'static str = "COMPLETION_RESULT_";
     const CHOICES: &'static [Self] =
         &[Self::ApprovedLoan, Self::ApprovedGrant, Self::AgreementReached, Self::ServiceProvided, Self::Rejected];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::ApprovedLoan => "APPROVED_LOAN",
-            Self::ApprovedGrant => "APPROVED_GRANT",
-            Self::AgreementReached => "AGREEMENT_REACHED",
-            Self::ServiceProvided => "SERVICE_PROVIDED",
-            Self::Rejected => "REJECTED",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -156,24 +132,8 @@ impl Named for ReferralCategory {
         Self::EmergencyAccommodation,
         Self::LandlordAgreement,
     ];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::RentDebtTakeoverSgb2 => "RENT_DEBT_TAKEOVER_SGB2",
-            Self::RentDebtTakeoverSgb12 => "RENT_DEBT_TAKEOVER_SGB12",
-            Self::DirectRentPayment => "DIRECT_RENT_PAYMENT",
-            Self::BenefitApplication => "BENEFIT_APPLICATION",
-            Self::DebtCounselling => "DEBT_COUNSELLING",
-            Self::SocialPedagogicalSupport => "SOCIAL_PEDAGOGICAL_SUPPORT",
-            Self::Spd => "SPD",
-            Self::Ksd => "KSD",
-            Self::FlatClearing => "FLAT_CLEARING",
-            Self::WomensCounselling => "WOMENS_COUNSELLING",
-            Self::LegalAdvice => "LEGAL_ADVICE",
-            Self::ReplacementHousing => "REPLACEMENT_HOUSING",
-            Self::EmergencyAccommodation => "EMERGENCY_ACCOMMODATION",
-            Self::LandlordAgreement => "LANDLORD_AGREEMENT",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -190,18 +150,8 @@ impl Named for DataCategory {
         Self::CounsellingNotes,
         Self::Outcome,
     ];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::Identity => "IDENTITY",
-            Self::Contact => "CONTACT",
-            Self::Tenancy => "TENANCY",
-            Self::Arrears => "ARREARS",
-            Self::IncomeBenefits => "INCOME_BENEFITS",
-            Self::Health => "HEALTH",
-            Self::CounsellingNotes => "COUNSELLING_NOTES",
-            Self::Outcome => "OUTCOME",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -217,17 +167,8 @@ impl Named for OrganisationKind {
         Self::SocialWorkProvider,
         Self::WomensCounselling,
     ];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::Fachstelle => "FACHSTELLE",
-            Self::Jobcenter => "JOBCENTER",
-            Self::SocialServices => "SOCIAL_SERVICES",
-            Self::DebtCounselling => "DEBT_COUNSELLING",
-            Self::HousingCompany => "HOUSING_COMPANY",
-            Self::SocialWorkProvider => "SOCIAL_WORK_PROVIDER",
-            Self::WomensCounselling => "WOMENS_COUNSELLING",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -236,19 +177,8 @@ impl Named for ReferralMove {
     const WHAT: &'static str = "referral move";
     const PREFIX: &'static str = "REFERRAL_MOVE_";
     const CHOICES: &'static [Self] = &[];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::Acknowledge => "ACKNOWLEDGE",
-            Self::Accept => "ACCEPT",
-            Self::Decline => "DECLINE",
-            Self::Start => "START",
-            Self::Hold => "HOLD",
-            Self::Complete => "COMPLETE",
-            Self::Fail => "FAIL",
-            Self::Cancel => "CANCEL",
-            Self::Reopen => "REOPEN",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -272,12 +202,8 @@ impl Named for Channel {
     const WHAT: &'static str = "channel";
     const PREFIX: &'static str = "CHANNEL_";
     const CHOICES: &'static [Self] = &[Self::Grpc, Self::Email];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::Grpc => "GRPC",
-            Self::Email => "EMAIL",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -285,28 +211,8 @@ impl Named for EventKind {
     const WHAT: &'static str = "event kind";
     const PREFIX: &'static str = "EVENT_KIND_";
     const CHOICES: &'static [Self] = &[];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::ReferralCreated => "REFERRAL_CREATED",
-            Self::ReferralStateChanged => "REFERRAL_STATE_CHANGED",
-            Self::NoteAdded => "NOTE_ADDED",
-            Self::ConsentRevoked => "CONSENT_REVOKED",
-            Self::ConsentExpired => "CONSENT_EXPIRED",
-            Self::CaseClosed => "CASE_CLOSED",
-            Self::CaseOpened => "CASE_OPENED",
-            Self::ConsentRecorded => "CONSENT_RECORDED",
-            Self::ThreatStageRecorded => "THREAT_STAGE_RECORDED",
-            Self::ReferralOverdue => "REFERRAL_OVERDUE",
-            Self::ReferralEscalated => "REFERRAL_ESCALATED",
-            Self::DeadlineApproaching => "DEADLINE_APPROACHING",
-            Self::NoticeReceived => "NOTICE_RECEIVED",
-            Self::DeliveryFailed => "DELIVERY_FAILED",
-            Self::ProcessingRestricted => "PROCESSING_RESTRICTED",
-            Self::RestrictionLifted => "RESTRICTION_LIFTED",
-            Self::CaseErased => "CASE_ERASED",
-            Self::CaseDataRectified => "CASE_DATA_RECTIFIED",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -314,13 +220,8 @@ impl Named for DeliveryStatus {
     const WHAT: &'static str = "delivery status";
     const PREFIX: &'static str = "DELIVERY_STATUS_";
     const CHOICES: &'static [Self] = &[Self::Pending, Self::Sent, Self::Dead];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::Pending => "PENDING",
-            Self::Sent => "SENT",
-            Self::Dead => "DEAD",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -328,23 +229,8 @@ impl Named for MailKind {
     const WHAT: &'static str = "mail kind";
     const PREFIX: &'static str = "MAIL_KIND_";
     const CHOICES: &'static [Self] = &[];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::NewReferral => "NEW_REFERRAL",
-            Self::StateChanged => "STATE_CHANGED",
-            Self::NoteAdded => "NOTE_ADDED",
-            Self::Reminder => "REMINDER",
-            Self::Overdue => "OVERDUE",
-            Self::ConsentEnded => "CONSENT_ENDED",
-            Self::CaseClosed => "CASE_CLOSED",
-            Self::ActionConfirmed => "ACTION_CONFIRMED",
-            Self::ProcessingRestricted => "PROCESSING_RESTRICTED",
-            Self::RestrictionLifted => "RESTRICTION_LIFTED",
-            Self::CaseErased => "CASE_ERASED",
-            Self::CaseDataRectified => "CASE_DATA_RECTIFIED",
-            Self::DataRequest => "DATA_REQUEST",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -352,12 +238,8 @@ impl Named for LegalBasisKind {
     const WHAT: &'static str = "legal basis kind";
     const PREFIX: &'static str = "LEGAL_BASIS_KIND_";
     const CHOICES: &'static [Self] = &[];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::Consent => "CONSENT",
-            Self::Statute => "STATUTE",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -365,15 +247,8 @@ impl Named for PersonRole {
     const WHAT: &'static str = "person role";
     const PREFIX: &'static str = "PERSON_ROLE_";
     const CHOICES: &'static [Self] = &[];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::MainTenant => "MAIN_TENANT",
-            Self::CoTenant => "CO_TENANT",
-            Self::Partner => "PARTNER",
-            Self::Child => "CHILD",
-            Self::Other => "OTHER",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -381,14 +256,8 @@ impl Named for Gender {
     const WHAT: &'static str = "gender";
     const PREFIX: &'static str = "GENDER_";
     const CHOICES: &'static [Self] = &[];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::Female => "FEMALE",
-            Self::Male => "MALE",
-            Self::Diverse => "DIVERSE",
-            Self::Undisclosed => "UNDISCLOSED",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -396,23 +265,8 @@ impl Named for Stadtbezirk {
     const WHAT: &'static str = "Stadtbezirk";
     const PREFIX: &'static str = "STADTBEZIRK_";
     const CHOICES: &'static [Self] = &[];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::Mitte => "MITTE",
-            Self::VahrenwaldList => "VAHRENWALD_LIST",
-            Self::BothfeldVahrenheide => "BOTHFELD_VAHRENHEIDE",
-            Self::BuchholzKleefeld => "BUCHHOLZ_KLEEFELD",
-            Self::MisburgAnderten => "MISBURG_ANDERTEN",
-            Self::KirchrodeBemerodeWuelferode => "KIRCHRODE_BEMERODE_WUELFERODE",
-            Self::SuedstadtBult => "SUEDSTADT_BULT",
-            Self::DoehrenWuelfel => "DOEHREN_WUELFEL",
-            Self::Ricklingen => "RICKLINGEN",
-            Self::LindenLimmer => "LINDEN_LIMMER",
-            Self::AhlemBadenstedtDavenstedt => "AHLEM_BADENSTEDT_DAVENSTEDT",
-            Self::HerrenhausenStoecken => "HERRENHAUSEN_STOECKEN",
-            Self::Nord => "NORD",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -420,23 +274,8 @@ impl Named for ThreatStage {
     const WHAT: &'static str = "threat stage";
     const PREFIX: &'static str = "THREAT_STAGE_";
     const CHOICES: &'static [Self] = &[];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::Rueckstand => "RUECKSTAND",
-            Self::Mahnung => "MAHNUNG",
-            Self::KuendigungAngedroht => "KUENDIGUNG_ANGEDROHT",
-            Self::KuendigungFristlos => "KUENDIGUNG_FRISTLOS",
-            Self::KuendigungOrdentlich => "KUENDIGUNG_ORDENTLICH",
-            Self::KlageEingereicht => "KLAGE_EINGEREICHT",
-            Self::Rechtshaengig => "RECHTSHAENGIG",
-            Self::Urteil => "URTEIL",
-            Self::Versaeumnisurteil => "VERSAEUMNISURTEIL",
-            Self::Vergleich => "VERGLEICH",
-            Self::Raeumungsfrist => "RAEUMUNGSFRIST",
-            Self::Raeumungstermin => "RAEUMUNGSTERMIN",
-            Self::Geraeumt => "GERAEUMT",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -444,14 +283,8 @@ impl Named for NoticeOutcome {
     const WHAT: &'static str = "notice outcome";
     const PREFIX: &'static str = "NOTICE_OUTCOME_";
     const CHOICES: &'static [Self] = &[];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::Accepted => "ACCEPTED",
-            Self::Updated => "UPDATED",
-            Self::Unchanged => "UNCHANGED",
-            Self::Rejected => "REJECTED",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -459,15 +292,8 @@ impl Named for NoticeProgress {
     const WHAT: &'static str = "notice progress";
     const PREFIX: &'static str = "NOTICE_PROGRESS_";
     const CHOICES: &'static [Self] = &[];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::Received => "RECEIVED",
-            Self::ContactEstablished => "CONTACT_ESTABLISHED",
-            Self::SupportInProgress => "SUPPORT_IN_PROGRESS",
-            Self::TakeoverApproved => "TAKEOVER_APPROVED",
-            Self::Closed => "CLOSED",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
@@ -475,12 +301,8 @@ impl Named for NoticeSource {
     const WHAT: &'static str = "notice source";
     const PREFIX: &'static str = "NOTICE_SOURCE_";
     const CHOICES: &'static [Self] = &[];
-    fn short(self) -> &'static str {
-        match self {
-            Self::Unspecified => "UNSPECIFIED",
-            Self::HousingCompany => "HOUSING_COMPANY",
-            Self::Court => "COURT",
-        }
+    fn proto_name(self) -> &'static str {
+        self.as_str_name()
     }
 }
 
