@@ -3,32 +3,10 @@
 //! They run as clap value parsers, so a malformed value is a usage error (exit code 2) before any
 //! connection is made, with a message that says what the value should look like.
 
-/// Parses an amount in euro, `1560,00`, `1560.00`, `1560,5` or `1560`, into cents.
-///
-/// Both decimal separators are accepted because staff copy amounts from German letters;
-/// thousands separators are refused, since `1.560` could mean either 1560 € or 1.56 €.
+/// Parses an amount in euro, `1560,00`, `1560.00`, `1.560,00`, `1560,5` or `1560`, into cents: the one euro
+/// parser of the hub and hubctl (`erp_import::german`), in its notation for typed amounts.
 pub fn amount_cents(input: &str) -> Result<i64, String> {
-    let trimmed = input.trim().trim_end_matches('€').trim();
-    let malformed =
-        || format!("invalid amount '{input}'; expected euro like 1560,00 or 1560.00 (no thousands separators)");
-    let (euros, cents) = match trimmed.split_once([',', '.']) {
-        Some((euros, cents)) => (euros, cents),
-        None => (trimmed, ""),
-    };
-    let all_digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
-    if euros.is_empty() || !all_digits(euros) || !all_digits(cents) || cents.len() > 2 {
-        return Err(malformed());
-    }
-    let euros: i64 = euros.parse().map_err(|_| malformed())?;
-    let cents: i64 = match cents.len() {
-        0 => 0,
-        1 => cents.parse::<i64>().map_err(|_| malformed())? * 10,
-        _ => cents.parse().map_err(|_| malformed())?,
-    };
-    euros
-        .checked_mul(100)
-        .and_then(|value| value.checked_add(cents))
-        .ok_or_else(|| format!("amount '{input}' is too large"))
+    erp_import::german::typed_amount_cents(input).map_err(|m| m.en)
 }
 
 /// Formats cents as euro with a decimal point, e.g. `1560.00 EUR`.
@@ -107,7 +85,8 @@ mod tests {
 
     #[test]
     fn malformed_amounts_are_refused() {
-        for input in ["", "1.560,00", "-5", "12,345", "abc", ",50", "1e3", "99999999999999999999"] {
+        assert_eq!(amount_cents("1.560,00"), Ok(156_000), "German thousands, as on the dashboard");
+        for input in ["", "1.560.00", "-5", "12,345", "abc", ",50", "1e3", "99999999999999999999"] {
             assert!(amount_cents(input).is_err(), "{input}");
         }
     }

@@ -9,13 +9,45 @@ use time::{Date, Month, Weekday};
 
 use crate::msg::Msg;
 
+/// How an amount may be written: the one euro parser of the hub, hubctl and the importers reads both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notation {
+    /// In a file: German only. A point always groups thousands, so `1234.56` is refused rather than
+    /// read as one amount or the other.
+    File,
+    /// Typed by a person (a form, an option): German, or a decimal point when it is the only separator
+    /// and one or two digits follow it (`1560.5`, `1560.00`), as amounts get copied from other systems.
+    /// `1.560` stays 1.560 € in German.
+    Typed,
+}
+
 /// Parses a euro amount in German notation into cents: `1.234,56`, `780`, `780,5` (= 780,50),
 /// `0,07`; a trailing `€` or `EUR` is allowed. Thousands dots must group three digits, at most
-/// two decimals, no sign: `-5`, `12,345` and `1234.56` are refused.
+/// two decimals, no sign, at most ten digits of euros: `-5`, `12,345` and `1234.56` are refused.
 pub fn amount_cents(input: &str) -> Result<i64, Msg> {
+    amount(input, Notation::File)
+}
+
+/// [`amount_cents`] for an amount a person typed ([`Notation::Typed`]): `1560.50` is read too.
+pub fn typed_amount_cents(input: &str) -> Result<i64, Msg> {
+    amount(input, Notation::Typed)
+}
+
+fn amount(input: &str, notation: Notation) -> Result<i64, Msg> {
     let mut text = input.trim();
     for suffix in ["€", "EUR", "Eur", "eur"] {
         text = text.strip_suffix(suffix).unwrap_or(text).trim_end();
+    }
+    // A typed `1560.5`: the point is the decimal separator, read as the German comma.
+    let with_comma;
+    if notation == Notation::Typed
+        && !text.contains(',')
+        && let Some((whole, decimals)) = text.rsplit_once('.')
+        && !whole.contains('.')
+        && (1..=2).contains(&decimals.len())
+    {
+        with_comma = format!("{whole},{decimals}");
+        text = &with_comma;
     }
     let malformed = || {
         Msg::new(
@@ -65,6 +97,10 @@ pub fn amount_cents(input: &str) -> Result<i64, Msg> {
     }
     let whole: String = std::iter::once(first).chain(rest).collect();
     let too_large = || Msg::new(format!("'{input}' is too large"), format!("„{input}“ ist zu groß"));
+    // Ten digits of euros (ten billion) are more than any arrears: a longer number is a typo.
+    if whole.trim_start_matches('0').len() > 10 {
+        return Err(too_large());
+    }
     let euros: i64 = whole.parse().map_err(|_| too_large())?;
     let cents: i64 = match decimals.len() {
         0 => 0,
@@ -299,6 +335,18 @@ mod tests {
         assert_eq!(amount_cents("1.560,00 €"), Ok(156_000));
         assert_eq!(amount_cents("1.234.567"), Ok(123_456_700));
         assert_eq!(amount_cents(" 12 "), Ok(1_200));
+    }
+
+    #[test]
+    fn typed_amounts_also_take_a_decimal_point() {
+        assert_eq!(typed_amount_cents("1560.5"), Ok(156_050));
+        assert_eq!(typed_amount_cents("1560.00 €"), Ok(156_000));
+        assert_eq!(typed_amount_cents("1.560,50"), Ok(156_050));
+        assert_eq!(typed_amount_cents("1.560"), Ok(156_000), "a point before three digits groups thousands");
+        for input in ["1.560.50", "12,345", "-5", "1,2,3", "12345678901", "abc", ""] {
+            assert!(typed_amount_cents(input).is_err(), "{input}");
+        }
+        assert!(amount_cents("1560.5").is_err(), "a file stays German");
     }
 
     #[test]

@@ -3,23 +3,10 @@
 
 use super::time::Day;
 
-/// A euro amount as people write it (`1560`, `1560,00`, `1.560,00`, `1560.00`) in cents.
+/// A euro amount as people write it (`1560`, `1560,00`, `1.560,00`, `1560.00`) in cents: the one euro
+/// parser of the hub, hubctl and the importers, in its notation for typed amounts.
 pub fn euro_cents(s: &str) -> Option<i64> {
-    let s = s.trim().trim_end_matches('€').trim();
-    let (whole, frac) = match s.rfind([',', '.']) {
-        Some(i) if s.len() - i - 1 <= 2 && s[i + 1..].bytes().all(|b| b.is_ascii_digit()) => (&s[..i], &s[i + 1..]),
-        _ => (s, ""),
-    };
-    let whole: String = whole.chars().filter(|c| *c != '.' && *c != ' ').collect();
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 10 {
-        return None;
-    }
-    let cents = match frac.len() {
-        0 => 0,
-        1 => frac.parse::<i64>().ok()? * 10,
-        _ => frac.parse::<i64>().ok()?,
-    };
-    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
+    erp_import::german::typed_amount_cents(s).ok()
 }
 
 /// A date as `2026-01-28` (HTML date input) or `28.01.2026`.
