@@ -1,7 +1,6 @@
 //! Wohnungserhalt Hub: a mutual-TLS gRPC hub that brokers consent-based referrals between the
 //! Fachstelle Wohnungserhalt and its partners. See the README for the model and the API.
 
-pub mod access_report;
 pub mod audit;
 pub mod client;
 pub mod clock;
@@ -11,12 +10,11 @@ pub mod demo;
 pub mod domain;
 pub mod email;
 pub mod grpc;
-pub mod key_figures;
-pub mod key_figures_charts;
 pub(crate) mod keyfile;
 pub mod labels;
 pub mod network;
 pub mod pki;
+pub mod reports;
 pub mod server;
 pub mod service;
 pub mod store;

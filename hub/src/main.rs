@@ -138,7 +138,7 @@ enum ReportCommand {
         person: Option<String>,
         /// html (a German document) or json (English keys).
         #[arg(long, default_value = "html")]
-        format: hub::access_report::Format,
+        format: hub::reports::access::Format,
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -158,7 +158,7 @@ enum ReportCommand {
         org: Option<String>,
         /// html (a German document), csv (`table;row;value`) or json (English keys).
         #[arg(long, default_value = "html")]
-        format: hub::key_figures::Format,
+        format: hub::reports::key_figures::Format,
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -583,7 +583,7 @@ async fn access_report(
     db: DatabaseArgs,
     case_id: &str,
     person: Option<&str>,
-    format: hub::access_report::Format,
+    format: hub::reports::access::Format,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     use hub::clock::Clock as _;
@@ -593,10 +593,10 @@ async fn access_report(
         .transpose()?;
     let (_, store) = open_audit_store(db).await?;
     let report =
-        hub::access_report::generate(store.as_ref(), &case_id, person.as_ref(), format, SystemClock.now()).await?;
+        hub::reports::access::generate(store.as_ref(), &case_id, person.as_ref(), format, SystemClock.now()).await?;
     let text = match format {
-        hub::access_report::Format::Html => report.to_html(),
-        hub::access_report::Format::Json => report.to_json(),
+        hub::reports::access::Format::Html => report.to_html(),
+        hub::reports::access::Format::Json => report.to_json(),
     };
     match &out {
         Some(path) => {
@@ -622,7 +622,7 @@ async fn key_figures(
     db: DatabaseArgs,
     year: i32,
     org: Option<&str>,
-    format: hub::key_figures::Format,
+    format: hub::reports::key_figures::Format,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     use hub::clock::Clock as _;
@@ -631,7 +631,8 @@ async fn key_figures(
     }
     let org = org.map(|o| hub::domain::ids::OrgId::parse(o).map_err(|e| anyhow::anyhow!("--org {e}"))).transpose()?;
     let (_, store) = open_audit_store(db).await?;
-    let figures = hub::key_figures::generate(store.as_ref(), year, org.as_ref(), format, SystemClock.now()).await?;
+    let figures =
+        hub::reports::key_figures::generate(store.as_ref(), year, org.as_ref(), format, SystemClock.now()).await?;
     let text = figures.render(format);
     match &out {
         Some(path) => {

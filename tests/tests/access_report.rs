@@ -214,7 +214,7 @@ async fn access_report_lists_data_disclosures_and_reads_in_json_and_german_html_
         assert!(html.contains(needle), "HTML lacks {needle:?}:\n{html}");
     }
     for name in [&debt_name, &jc_name] {
-        assert!(html.contains(&hub::access_report::escape(name)), "HTML lacks recipient {name}");
+        assert!(html.contains(&hub::reports::access::escape(name)), "HTML lacks recipient {name}");
     }
     assert!(!html.contains("<b>dringend") && !html.contains("<vormittags>"), "unescaped markup:\n{html}");
 
@@ -242,7 +242,7 @@ async fn access_report_lists_data_disclosures_and_reads_in_json_and_german_html_
 
     // Each generated report is itself recorded as an access: three reports, three records.
     let audit = th.store().audit_of_case(&case_id).await.expect("audit of case");
-    let own: Vec<_> = audit.iter().filter(|e| e.action.as_str() == hub::access_report::ACTION).collect();
+    let own: Vec<_> = audit.iter().filter(|e| e.action.as_str() == hub::reports::access::ACTION).collect();
     assert_eq!(own.len(), 3, "{audit:#?}");
     for e in &own {
         assert_eq!(e.actor, "operator");
@@ -260,7 +260,9 @@ async fn access_report_lists_data_disclosures_and_reads_in_json_and_german_html_
     let report = hub::audit::verify(th.store().as_ref(), Some(&key)).await.expect("verification runs");
     assert!(report.is_intact(), "{} {:?}", report.summary(), report.problems);
     assert!(
-        !audit.iter().any(|e| e.action.as_str() == hub::access_report::ACTION && e.case_id.as_ref() != Some(&case_id))
+        !audit
+            .iter()
+            .any(|e| e.action.as_str() == hub::reports::access::ACTION && e.case_id.as_ref() != Some(&case_id))
     );
 }
 

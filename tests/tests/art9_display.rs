@@ -11,10 +11,10 @@ mod mailsink;
 
 use common::*;
 use emailkit::*;
-use hub::access_report::{Format, generate};
 use hub::domain::ids::CaseId;
 use hub::domain::vocab::DataCategory as Category;
 use hub::labels::{SPECIAL_CATEGORIES, data_category};
+use hub::reports::access::{Format, generate};
 use mailsink::{MailSink, SinkOptions};
 use serde_json::Value;
 
@@ -39,7 +39,7 @@ fn between<'a>(hay: &'a str, start: &str, end: &str) -> &'a str {
 
 /// The HTML-escaped heading of the Art. 9 parts.
 fn heading() -> String {
-    hub::access_report::escape(SPECIAL_CATEGORIES)
+    hub::reports::access::escape(SPECIAL_CATEGORIES)
 }
 
 #[tokio::test]

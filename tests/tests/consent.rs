@@ -456,11 +456,11 @@ async fn a_consent_discloses_only_the_persons_who_gave_it_a_statute_the_househol
     // The Art. 15 report of the second person says their identity went to the Jobcenter, not to the
     // debt counselling service.
     let second = hub::domain::ids::PersonId::parse(&persons[1]).expect("person id");
-    let report = hub::access_report::generate(
+    let report = hub::reports::access::generate(
         hub.store().as_ref(),
         &hub::domain::ids::CaseId::parse(&case.id).expect("case id"),
         Some(&second),
-        hub::access_report::Format::Json,
+        hub::reports::access::Format::Json,
         hub.hub().clock_now(),
     )
     .await

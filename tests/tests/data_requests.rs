@@ -175,7 +175,7 @@ async fn recipients_confirm_what_they_were_asked_to_erase_restrict_or_rectify() 
 
     // The Art. 15 report lists them, the job centre's confirmation with its time.
     let mut tx = th.store().begin_read().await.expect("read");
-    let report = hub::access_report::build(tx.as_mut(), &case_id, None, th.hub().clock_now()).await.expect("report");
+    let report = hub::reports::access::build(tx.as_mut(), &case_id, None, th.hub().clock_now()).await.expect("report");
     drop(tx);
     assert_eq!(report.recipient_requests.len(), 5);
     let jc_item = report.recipient_requests.iter().find(|r| r.ask == "ERASE" && r.recipient.id == orgs::JOBCENTER);

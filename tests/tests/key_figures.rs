@@ -11,7 +11,7 @@ mod common;
 mod process;
 
 use common::*;
-use hub::key_figures::{Cell, Format, KeyFigures};
+use hub::reports::key_figures::{Cell, Format, KeyFigures};
 use hub::store::AuditQuery;
 use process::{hub_binary, run_hub};
 
@@ -473,7 +473,9 @@ async fn key_figures_of_a_synthetic_year_show_the_known_totals_suppressed_where_
 
     // The library, on the test hub's store.
     let now = th.hub().clock_now();
-    let k = hub::key_figures::generate(th.store().as_ref(), 2026, None, Format::Json, now).await.expect("key figures");
+    let k = hub::reports::key_figures::generate(th.store().as_ref(), 2026, None, Format::Json, now)
+        .await
+        .expect("key figures");
     let wrong: Vec<String> = EXPECTED
         .iter()
         .filter(|(table, row, want)| value(&k, table, row) != *want)
@@ -486,8 +488,9 @@ async fn key_figures_of_a_synthetic_year_show_the_known_totals_suppressed_where_
     assert!(k.not_recorded.iter().any(|n| n.key == "erased_person_data"));
 
     // The 2027 case is the only one of that year: everything under 5.
-    let next =
-        hub::key_figures::generate(th.store().as_ref(), 2027, None, Format::Json, now).await.expect("key figures 2027");
+    let next = hub::reports::key_figures::generate(th.store().as_ref(), 2027, None, Format::Json, now)
+        .await
+        .expect("key figures 2027");
     assert_eq!(value(&next, "cases", "total"), "<5");
     assert_eq!(value(&next, "route_in", "HOUSING_COMPANY_NOTICE"), "<5");
 
@@ -580,12 +583,10 @@ async fn key_figures_of_a_synthetic_year_show_the_known_totals_suppressed_where_
     // Each report was recorded in the audit trail, as aggregated data without a case.
     let mut tx = th.store().begin_read().await.expect("read");
     let records = tx.audit_records(&AuditQuery { limit: 10_000, ..AuditQuery::default() }).await.expect("audit");
-    let reports: Vec<_> = records.iter().filter(|r| r.action == hub::key_figures::ACTION).collect();
+    let reports: Vec<_> = records.iter().filter(|r| r.action == hub::reports::key_figures::ACTION).collect();
     assert_eq!(reports.len(), 5, "2026 and 2027 from the library, json, csv and html from the binary");
-    assert!(
-        reports
-            .iter()
-            .all(|r| r.actor == "operator" && r.legal_basis == hub::key_figures::LEGAL_BASIS && r.case_id.is_none())
-    );
+    assert!(reports.iter().all(|r| r.actor == "operator"
+        && r.legal_basis == hub::reports::key_figures::LEGAL_BASIS
+        && r.case_id.is_none()));
     assert!(reports.iter().any(|r| r.detail.contains(orgs::FACHSTELLE)));
 }

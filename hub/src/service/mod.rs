@@ -324,14 +324,14 @@ impl Hub {
         &self,
         caller: &Caller,
         year: i32,
-        format: crate::key_figures::Format,
+        format: crate::reports::key_figures::Format,
         via: &str,
-    ) -> HubResult<crate::key_figures::KeyFigures> {
+    ) -> HubResult<crate::reports::key_figures::KeyFigures> {
         let org = caller.fachstelle("read key figures")?.id.clone();
         let now = self.now();
         let figures = {
             let mut tx = self.store.begin_read().await?;
-            crate::key_figures::build(tx.as_mut(), year, Some(&org), now)
+            crate::reports::key_figures::build(tx.as_mut(), year, Some(&org), now)
                 .await
                 .map_err(|e| HubError::Internal(e.to_string()))?
         };

@@ -29,7 +29,7 @@ use crate::domain::vocab::{
     CaseOutcome, ConsentForm, DataCategory, OrgKind, ReasonCode, ReferralCategory, RescueMeans, Stadtbezirk,
     ThreatStage,
 };
-use crate::key_figures::{self, Format};
+use crate::reports::key_figures::{self, Format};
 use crate::service::Outage;
 use crate::service::dashboard::TodayModel;
 use crate::service::dashboard::{CaseFilter, HandoffFilter};

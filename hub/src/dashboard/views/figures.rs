@@ -4,8 +4,8 @@
 //! The charts and tables are rendered by the report itself, so page and report file never differ.
 
 use super::{Choice, Ctx, render_template};
-use crate::key_figures::KeyFigures;
-use crate::key_figures_charts::{CHART_CSS, PRINT_CSS, charts_html};
+use crate::reports::charts::{CHART_CSS, PRINT_CSS, charts_html};
+use crate::reports::key_figures::KeyFigures;
 
 /// The key figures page as its template (`templates/dashboard/figures.html`) sees it.
 #[derive(askama::Template)]
@@ -47,7 +47,7 @@ pub fn render(figures: &KeyFigures, year: i32, ctx: &Ctx) -> String {
 mod tests {
     use super::*;
     use crate::domain::time::Day;
-    use crate::key_figures::OrgRef;
+    use crate::reports::key_figures::OrgRef;
 
     fn ctx() -> Ctx {
         Ctx { today: Day::parse("2026-11-20").expect("day"), csrf: "t".into(), staff_name: "Frau A.".into() }
@@ -55,7 +55,7 @@ mod tests {
 
     #[test]
     fn the_page_has_heading_year_selector_charts_tables_and_downloads() {
-        let mut f = crate::key_figures_charts::tests::figures();
+        let mut f = crate::reports::charts::tests::figures();
         f.organisation = Some(OrgRef { id: "fachstelle".into(), name: "Fachstelle <Wohnungserhalt>".into() });
         let h = render(&f, 2026, &ctx());
         assert!(h.contains("<h1>Kennzahlen 2026</h1>"));
@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn a_year_outside_the_list_is_offered_too() {
-        let h = render(&crate::key_figures_charts::tests::figures(), 2015, &ctx());
+        let h = render(&crate::reports::charts::tests::figures(), 2015, &ctx());
         assert!(h.contains("<h1>Kennzahlen 2015</h1>"));
         assert!(h.contains("<option value=\"2015\" selected>2015</option>"));
         assert!(h.contains("href=\"/kennzahlen.csv?jahr=2015\""));

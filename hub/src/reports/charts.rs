@@ -1,4 +1,4 @@
-//! Charts of the annual key figures ([`crate::key_figures`]) as inline SVG, drawn with `plotters`
+//! Charts of the annual key figures ([`crate::reports::key_figures`]) as inline SVG, drawn with `plotters`
 //! (SVG backend only: no fonts are loaded, the text is SVG `<text>` the browser sets, and plotters'
 //! rough font metrics only place it).
 //!
@@ -25,8 +25,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::access_report::escape;
-use crate::key_figures::{CASES_BY_MONTH, Cell, KeyFigures, OUTCOME_BY_STAGE, OUTCOME_GROUPS};
+use crate::reports::access::escape;
+use crate::reports::key_figures::{CASES_BY_MONTH, Cell, KeyFigures, OUTCOME_BY_STAGE, OUTCOME_GROUPS};
 
 /// The print stylesheet of the report and the dashboard's figures page: what a browser's „Drucken →
 /// Als PDF speichern“ turns into the PDF of the key figures.
@@ -50,7 +50,7 @@ const HIDDEN_NOTE: &str = "Schraffiert mit „&lt;5“: unterdrückte Zahl (unte
 const WIDTH: u32 = 860;
 /// Hidden cells reach this far on the count axis: the marker says "under 5".
 const HIDDEN_REACH: i32 = 5;
-const HIDDEN_LABEL: &str = crate::key_figures::SUPPRESSED;
+const HIDDEN_LABEL: &str = crate::reports::key_figures::SUPPRESSED;
 /// Colours of the outcome groups, in the order of [`OUTCOME_GROUPS`].
 const GROUP_COLOURS: [RGBColor; 4] =
     [RGBColor(46, 125, 50), RGBColor(230, 145, 0), RGBColor(117, 117, 117), RGBColor(21, 101, 192)];
@@ -324,7 +324,7 @@ pub fn charts_html(figures: &KeyFigures) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::key_figures::{Row, SuppressionNote, Table};
+    use crate::reports::key_figures::{Row, SuppressionNote, Table};
 
     fn table(key: &'static str, rows: Vec<(String, String, Cell)>) -> Table {
         Table {

@@ -47,7 +47,7 @@
 //!
 //! # Charts and PDF
 //!
-//! The HTML report carries two charts inline as SVG ([`crate::key_figures_charts`]), drawn from the
+//! The HTML report carries two charts inline as SVG ([`crate::reports::charts`]), drawn from the
 //! suppressed cells only, and a print stylesheet: printing it from a browser ("Als PDF speichern")
 //! is the PDF export. The dashboard page `/kennzahlen` shows the same charts and tables.
 //!
@@ -79,7 +79,6 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
-use crate::access_report::escape;
 use crate::audit::export::rfc3339;
 use crate::domain::case::Case;
 use crate::domain::erasure::Erasure;
@@ -90,8 +89,9 @@ use crate::domain::vocab::{
     CaseOutcome, CompletionResult, Gender, HouseholdType, PersonRole, ReferralCategory, RescueMeans, RouteIn,
     Stadtbezirk, ThreatStage,
 };
-use crate::key_figures_charts;
 use crate::labels;
+use crate::reports::access::escape;
+use crate::reports::charts;
 use crate::store::{AuditEntry, Store, StoreError, Tx};
 
 /// The audit action of a generated report, as stored.
@@ -1599,7 +1599,7 @@ impl KeyFigures {
 
     /// A self-contained German HTML document with the charts inline (SVG); every value is escaped.
     /// Printing it from a browser ("Als PDF speichern") is the PDF export: see
-    /// [`key_figures_charts::PRINT_CSS`].
+    /// [`charts::PRINT_CSS`].
     pub fn to_html(&self) -> String {
         let mut h = String::new();
         let title = format!("Kennzahlen {}", self.year);
@@ -1610,13 +1610,13 @@ impl KeyFigures {
         h.push_str("table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #999;padding:.2em .5em;");
         h.push_str("text-align:left}td.n{text-align:right}th{background:#eee}tr.sum td{font-weight:bold}");
         h.push_str(".note{color:#444}");
-        h.push_str(key_figures_charts::CHART_CSS);
-        h.push_str(key_figures_charts::PRINT_CSS);
+        h.push_str(charts::CHART_CSS);
+        h.push_str(charts::PRINT_CSS);
         h.push_str("</style>\n</head>\n<body>\n<h1>");
         h.push_str(&escape(&title));
         h.push_str("</h1>\n");
         h.push_str(&self.summary_html());
-        h.push_str(&key_figures_charts::charts_html(self));
+        h.push_str(&charts::charts_html(self));
         h.push_str(&self.tables_html());
         h.push_str("</body>\n</html>\n");
         h
