@@ -5,6 +5,7 @@
 mod health;
 pub mod postgres;
 mod sealed;
+mod shared;
 pub mod sqlite;
 
 pub use health::{Condition, Outage, StoreTimeouts};
