@@ -564,31 +564,6 @@ fn expect_one_row(result: PgQueryResult) -> Result<(), StoreError> {
 }
 
 impl_tx!(PgTx {
-    async fn orgs(&mut self) -> Result<Vec<Organisation>, StoreError> {
-        self.many("SELECT body FROM organisations ORDER BY id COLLATE \"C\"", None).await
-    }
-
-    async fn cases(&mut self) -> Result<Vec<Case>, StoreError> {
-        self.many("SELECT body FROM cases ORDER BY opened_at DESC, id COLLATE \"C\"", None).await
-    }
-
-    async fn insert_case(&mut self, case: &Case) -> Result<(), StoreError> {
-        let body = sealed::seal(self, case.id.as_str(), case).await?;
-        sqlx::query(
-            "INSERT INTO cases (id, owner_id, status, opened_at, erase_on, body) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(case.id.as_str())
-        .bind(case.owner.as_str())
-        .bind(case.status().as_str())
-        .bind(case.opened_at.millis())
-        .bind(case.erase_on.map(|d| d.to_string()))
-        .bind(body)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
     async fn consents_of_case(&mut self, case: &CaseId) -> Result<Vec<Consent>, StoreError> {
         // `seq` is the insertion order SQLite keeps in its implicit rowid.
         self.many("SELECT body FROM consents WHERE case_id = $1 ORDER BY seq", Some(case.as_str())).await
@@ -605,23 +580,6 @@ impl_tx!(PgTx {
         sealed::open_all(self, bodies).await
     }
 
-    async fn data_requests(&mut self, q: &DataRequestQuery) -> Result<Vec<DataRequest>, StoreError> {
-        let bodies: Vec<String> = sqlx::query_scalar(
-            "SELECT body FROM data_requests
-              WHERE ($1::text IS NULL OR recipient_id = $1) AND ($2::text IS NULL OR owner_id = $2)
-                AND ($3::text IS NULL OR case_id = $3) AND ($4 = 0 OR confirmed_at IS NULL)
-              ORDER BY requested_at, id",
-        )
-        .bind(q.recipient.as_ref().map(OrgId::as_str))
-        .bind(q.owner.as_ref().map(OrgId::as_str))
-        .bind(q.case_id.as_ref().map(CaseId::as_str))
-        .bind(i64::from(q.open_only))
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        bodies.iter().map(|b| from_json(b)).collect()
-    }
-
     async fn referrals(&mut self, q: &ReferralQuery) -> Result<Vec<(i64, Referral)>, StoreError> {
         // Optional filters are written as `($n IS NULL OR col = $n)` so the statement stays static;
         // every parameter is bound with a concrete type, so PostgreSQL never has to guess one.
@@ -632,12 +590,12 @@ impl_tx!(PgTx {
         };
         let rows = sqlx::query(
             "SELECT seq, body FROM referrals WHERE seq > $1
-               AND ($2::text IS NULL OR sender_id = $2) AND ($3::text IS NULL OR recipient_id = $3)
-               AND ($4::text IS NULL OR sender_id = $4 OR recipient_id = $4)
-               AND ($5::text IS NULL OR strpos(',' || $5 || ',', ',' || state || ',') > 0)
-               AND ($6::text IS NULL OR case_id = $6)
-               AND ($7::text IS NULL OR (state IN ('REQUESTED', 'RECEIVED') AND reply_by < $7))
-               AND ($8::bigint IS NULL OR created_at <= $8)
+               AND (CAST($2 AS TEXT) IS NULL OR sender_id = $2) AND (CAST($3 AS TEXT) IS NULL OR recipient_id = $3)
+               AND (CAST($4 AS TEXT) IS NULL OR sender_id = $4 OR recipient_id = $4)
+               AND (CAST($5 AS TEXT) IS NULL OR strpos(',' || $5 || ',', ',' || state || ',') > 0)
+               AND (CAST($6 AS TEXT) IS NULL OR case_id = $6)
+               AND (CAST($7 AS TEXT) IS NULL OR (state IN ('REQUESTED', 'RECEIVED') AND reply_by < $7))
+               AND (CAST($8 AS BIGINT) IS NULL OR created_at <= $8)
              ORDER BY seq LIMIT $9",
         )
         .bind(q.after_seq)
@@ -847,71 +805,6 @@ impl_tx!(PgTx {
         Ok(())
     }
 
-    async fn audit_records(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail,
-                    prev_hash, hash
-             FROM audit_log WHERE seq > $1
-               AND ($2::text IS NULL OR case_id = $2) AND ($3::text IS NULL OR actor_id = $3)
-               AND ($4::bigint IS NULL OR occurred_at >= $4) AND ($5::bigint IS NULL OR occurred_at < $5)
-             ORDER BY seq LIMIT $6",
-        )
-        .bind(q.after_seq)
-        .bind(q.case_id.as_ref().map(CaseId::as_str))
-        .bind(q.actor.as_deref())
-        .bind(q.from.map(Instant::millis))
-        .bind(q.before.map(Instant::millis))
-        .bind(i64::from(q.limit))
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(audit_record).collect()
-    }
-
-    async fn mails(&mut self, q: &MailQuery) -> Result<Vec<MailJob>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT body FROM outbox
-             WHERE ($1::TEXT IS NULL OR org_id = $1) AND ($2::TEXT IS NULL OR status = $2)
-               AND ($3::TEXT IS NULL OR referral_id = $3)
-             ORDER BY seq DESC LIMIT $4",
-        )
-        .bind(q.org.as_ref().map(|o| o.as_str().to_owned()))
-        .bind(q.status.map(|s| s.as_str()))
-        .bind(q.referral.as_ref().map(|r| r.as_str().to_owned()))
-        .bind(i64::from(q.limit))
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).collect()
-    }
-
-    async fn certificates(&mut self) -> Result<Vec<IssuedCertificate>, StoreError> {
-        let sql = "SELECT serial, org_id, issued_at, not_after, revoked_at FROM certificates ORDER BY issued_at, serial COLLATE \"C\"";
-        let rows = sqlx::query(sql).fetch_all(&mut *self.tx).await.map_err(map_err)?;
-        rows.iter().map(certificate_of).collect()
-    }
-
-    async fn remember(
-        &mut self,
-        scope: &str,
-        key: &str,
-        r: &IdempotentResponse,
-        at: Instant,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO idempotency (scope, key, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(scope)
-        .bind(key)
-        .bind(&r.fingerprint)
-        .bind(&r.response)
-        .bind(at.millis())
-        .execute(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         let PgTx { tx, _gate, sealing, health, .. } = *self;
         let committed = tx.commit().await.map_err(map_err);
@@ -921,68 +814,6 @@ impl_tx!(PgTx {
         committed?;
         sealing.committed();
         Ok(())
-    }
-
-    async fn cases_due_for_erasure(&mut self, today: Day, limit: u32) -> Result<Vec<CaseId>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM cases WHERE erase_on IS NOT NULL AND erase_on <= $1
-             ORDER BY erase_on, id COLLATE \"C\" LIMIT $2",
-        )
-        .bind(today.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        ids.iter().map(|i| CaseId::parse(i).map_err(|e| StoreError::Other(format!("bad case id: {e}")))).collect()
-    }
-
-    async fn erasures(&mut self) -> Result<Vec<Erasure>, StoreError> {
-        self.many("SELECT body FROM erasures ORDER BY erased_at, case_id COLLATE \"C\"", None).await
-    }
-
-    async fn erase_untaken_notices(&mut self, before: Instant, limit: u32) -> Result<u64, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM notices WHERE case_id IS NULL AND updated_at < $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(before.millis())
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        for id in &ids {
-            sealed::destroy_key(self, id).await?;
-            sqlx::query("DELETE FROM notices WHERE id = $1").bind(id).execute(&mut *self.tx).await.map_err(map_err)?;
-        }
-        Ok(ids.len() as u64)
-    }
-
-    async fn keep_cure(&mut self, subject: &str, cured_on: Day, keep_until: Day) -> Result<(), StoreError> {
-        let subject = self.sealing.vault.index_hash(subject);
-        sqlx::query(
-            "INSERT INTO schonfrist_cures (subject, cured_on, keep_until) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(subject)
-        .bind(cured_on.to_string())
-        .bind(keep_until.to_string())
-        .execute(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn data_key_census(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT master_id, COUNT(*) AS n FROM data_keys GROUP BY master_id ORDER BY master_id COLLATE \"C\"",
-        )
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                let n: i64 = r.try_get("n").map_err(map_err)?;
-                Ok((r.try_get("master_id").map_err(map_err)?, u64::try_from(n).unwrap_or(0)))
-            })
-            .collect()
     }
 });
 
@@ -1052,7 +883,7 @@ impl KeyTable for PgTx {
         limit: u32,
     ) -> Result<Vec<(String, WrappedKey)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT scope, master_id, wrapped FROM data_keys WHERE master_id <> $1 ORDER BY scope COLLATE \"C\" LIMIT $2",
+            "SELECT scope, master_id, wrapped FROM data_keys WHERE master_id <> $1 ORDER BY scope LIMIT $2",
         )
         .bind(master_id)
         .bind(i64::from(limit))

@@ -557,6 +557,175 @@ macro_rules! impl_tx {
                     .map_err(map_err)?;
                 Ok(r.rows_affected())
             }
+
+            async fn orgs(&mut self) -> Result<Vec<Organisation>, StoreError> {
+                self.many("SELECT body FROM organisations ORDER BY id", None).await
+            }
+
+            async fn cases(&mut self) -> Result<Vec<Case>, StoreError> {
+                self.many("SELECT body FROM cases ORDER BY opened_at DESC, id", None).await
+            }
+
+            async fn insert_case(&mut self, case: &Case) -> Result<(), StoreError> {
+                let body = sealed::seal(self, case.id.as_str(), case).await?;
+                sqlx::query(
+                    "INSERT INTO cases (id, owner_id, status, opened_at, erase_on, body) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(case.id.as_str())
+                .bind(case.owner.as_str())
+                .bind(case.status().as_str())
+                .bind(case.opened_at.millis())
+                .bind(case.erase_on.map(|d| d.to_string()))
+                .bind(body)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn data_requests(&mut self, q: &DataRequestQuery) -> Result<Vec<DataRequest>, StoreError> {
+                let bodies: Vec<String> = sqlx::query_scalar(
+                    "SELECT body FROM data_requests
+                      WHERE (CAST($1 AS TEXT) IS NULL OR recipient_id = $1) AND (CAST($2 AS TEXT) IS NULL OR owner_id = $2)
+                        AND (CAST($3 AS TEXT) IS NULL OR case_id = $3) AND ($4 = 0 OR confirmed_at IS NULL)
+                      ORDER BY requested_at, id",
+                )
+                .bind(q.recipient.as_ref().map(OrgId::as_str))
+                .bind(q.owner.as_ref().map(OrgId::as_str))
+                .bind(q.case_id.as_ref().map(CaseId::as_str))
+                .bind(i64::from(q.open_only))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                bodies.iter().map(|b| from_json(b)).collect()
+            }
+
+            async fn audit_records(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT seq, occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail,
+                            prev_hash, hash
+                     FROM audit_log WHERE seq > $1
+                       AND (CAST($2 AS TEXT) IS NULL OR case_id = $2) AND (CAST($3 AS TEXT) IS NULL OR actor_id = $3)
+                       AND (CAST($4 AS BIGINT) IS NULL OR occurred_at >= $4) AND (CAST($5 AS BIGINT) IS NULL OR occurred_at < $5)
+                     ORDER BY seq LIMIT $6",
+                )
+                .bind(q.after_seq)
+                .bind(q.case_id.as_ref().map(CaseId::as_str))
+                .bind(q.actor.as_deref())
+                .bind(q.from.map(Instant::millis))
+                .bind(q.before.map(Instant::millis))
+                .bind(i64::from(q.limit))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                rows.iter().map(audit_record).collect()
+            }
+
+            async fn mails(&mut self, q: &MailQuery) -> Result<Vec<MailJob>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT body FROM outbox
+                     WHERE (CAST($1 AS TEXT) IS NULL OR org_id = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)
+                       AND (CAST($3 AS TEXT) IS NULL OR referral_id = $3)
+                     ORDER BY seq DESC LIMIT $4",
+                )
+                .bind(q.org.as_ref().map(|o| o.as_str().to_owned()))
+                .bind(q.status.map(|s| s.as_str()))
+                .bind(q.referral.as_ref().map(|r| r.as_str().to_owned()))
+                .bind(i64::from(q.limit))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                rows.iter().map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).collect()
+            }
+
+            async fn certificates(&mut self) -> Result<Vec<IssuedCertificate>, StoreError> {
+                let sql = "SELECT serial, org_id, issued_at, not_after, revoked_at FROM certificates ORDER BY issued_at, serial";
+                let rows = sqlx::query(sql).fetch_all(&mut *self.tx).await.map_err(map_err)?;
+                rows.iter().map(certificate_of).collect()
+            }
+
+            async fn remember(
+                &mut self,
+                scope: &str,
+                key: &str,
+                r: &IdempotentResponse,
+                at: Instant,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO idempotency (scope, key, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(scope)
+                .bind(key)
+                .bind(&r.fingerprint)
+                .bind(&r.response)
+                .bind(at.millis())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn cases_due_for_erasure(&mut self, today: Day, limit: u32) -> Result<Vec<CaseId>, StoreError> {
+                let ids: Vec<String> = sqlx::query_scalar(
+                    "SELECT id FROM cases WHERE erase_on IS NOT NULL AND erase_on <= $1
+                     ORDER BY erase_on, id LIMIT $2",
+                )
+                .bind(today.to_string())
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                ids.iter().map(|i| CaseId::parse(i).map_err(|e| StoreError::Other(format!("bad case id: {e}")))).collect()
+            }
+
+            async fn erasures(&mut self) -> Result<Vec<Erasure>, StoreError> {
+                self.many("SELECT body FROM erasures ORDER BY erased_at, case_id", None).await
+            }
+
+            async fn erase_untaken_notices(&mut self, before: Instant, limit: u32) -> Result<u64, StoreError> {
+                let ids: Vec<String> = sqlx::query_scalar(
+                    "SELECT id FROM notices WHERE case_id IS NULL AND updated_at < $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(before.millis())
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                for id in &ids {
+                    sealed::destroy_key(self, id).await?;
+                    sqlx::query("DELETE FROM notices WHERE id = $1").bind(id).execute(&mut *self.tx).await.map_err(map_err)?;
+                }
+                Ok(ids.len() as u64)
+            }
+
+            async fn keep_cure(&mut self, subject: &str, cured_on: Day, keep_until: Day) -> Result<(), StoreError> {
+                let subject = self.sealing.vault.index_hash(subject);
+                sqlx::query(
+                    "INSERT INTO schonfrist_cures (subject, cured_on, keep_until) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(subject)
+                .bind(cured_on.to_string())
+                .bind(keep_until.to_string())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn data_key_census(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT master_id, COUNT(*) AS n FROM data_keys GROUP BY master_id ORDER BY master_id",
+                )
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        let n: i64 = r.try_get("n").map_err(map_err)?;
+                        Ok((r.try_get("master_id").map_err(map_err)?, u64::try_from(n).unwrap_or(0)))
+                    })
+                    .collect()
+            }
         }
     };
 }
