@@ -84,6 +84,82 @@ pub struct DataRequestQuery {
     pub open_only: bool,
 }
 
+/// The decoding a generic row reader needs from a backend's row: text, numbers and their NULLs.
+pub(crate) trait Decodes<'r>: sqlx::Row
+where
+    &'r str: sqlx::ColumnIndex<Self>,
+{
+    /// Column `col`, or an error naming it.
+    fn cell<T>(&'r self, col: &'r str) -> Result<T, StoreError>
+    where
+        T: sqlx::Decode<'r, Self::Database> + sqlx::Type<Self::Database>,
+    {
+        self.try_get(col).map_err(|e| StoreError::Other(format!("column {col}: {e}")))
+    }
+}
+
+impl<'r, R: sqlx::Row> Decodes<'r> for R where &'r str: sqlx::ColumnIndex<R> {}
+
+/// An audit row with its chain columns (ids kept as stored text; see [`AuditRecord`]), on either backend.
+pub(crate) fn audit_record<'r, R>(r: &'r R) -> Result<AuditRecord, StoreError>
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(AuditRecord {
+        seq: r.cell("seq")?,
+        at: Instant::from_millis(r.cell("occurred_at")?),
+        actor: r.cell("actor_id")?,
+        staff: r.cell("staff_member")?,
+        action: r.cell("action")?,
+        case_id: r.cell("case_id")?,
+        referral_id: r.cell("referral_id")?,
+        legal_basis: r.cell("legal_basis")?,
+        detail: r.cell("detail")?,
+        prev_hash: r.cell("prev_hash")?,
+        hash: r.cell("hash")?,
+    })
+}
+
+/// An audit seal from its row, on either backend.
+pub(crate) fn audit_seal<'r, R>(r: &'r R) -> Result<AuditSeal, StoreError>
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(AuditSeal {
+        seq: r.cell("seq")?,
+        hash: r.cell("hash")?,
+        sealed_at: Instant::from_millis(r.cell("sealed_at")?),
+        signature: r.cell("signature")?,
+    })
+}
+
+/// Mail jobs claimed by `claim_mails`, from their rows (`seq`, `body`), in outbox order.
+pub(crate) fn claimed_mails<'r, R>(rows: &'r [R]) -> Result<Vec<MailJob>, StoreError>
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let mut jobs = rows
+        .iter()
+        .map(|r| {
+            let job = serde_json::from_str(r.cell::<&str>("body")?)
+                .map_err(|e| StoreError::Other(format!("stored mail job: {e}")))?;
+            Ok((r.cell::<i64>("seq")?, job))
+        })
+        .collect::<Result<Vec<(i64, MailJob)>, StoreError>>()?;
+    jobs.sort_by_key(|(seq, _)| *seq);
+    Ok(jobs.into_iter().map(|(_, j)| j).collect())
+}
+
 /// A certificate from its row (same column names on both backends).
 pub(crate) fn certificate_of<'r, R>(row: &'r R) -> Result<IssuedCertificate, StoreError>
 where
@@ -92,14 +168,12 @@ where
     String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    let bad = |e: sqlx::Error| StoreError::Other(format!("certificate row: {e}"));
     let at = |col: &'r str| -> Result<Option<Instant>, StoreError> {
-        Ok(row.try_get::<Option<i64>, _>(col).map_err(bad)?.map(Instant::from_millis))
+        Ok(row.cell::<Option<i64>>(col)?.map(Instant::from_millis))
     };
-    let org = row.try_get::<Option<String>, _>("org_id").map_err(bad)?;
+    let org = row.cell::<Option<String>>("org_id")?;
     Ok(IssuedCertificate {
-        serial: Serial::parse(&row.try_get::<String, _>("serial").map_err(bad)?)
-            .map_err(|e| StoreError::Other(e.en))?,
+        serial: Serial::parse(&row.cell::<String>("serial")?).map_err(|e| StoreError::Other(e.en))?,
         org: org.map(|o| OrgId::parse(&o)).transpose().map_err(|e| StoreError::Other(e.to_string()))?,
         issued_at: at("issued_at")?,
         not_after: at("not_after")?,

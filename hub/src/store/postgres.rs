@@ -50,11 +50,11 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::health::HealthCell;
 use super::sealed::{self, KeyTable, Sealing};
-use super::shared::impl_tx;
+use super::shared::{impl_key_table, impl_store, impl_tx, impl_tx_helpers};
 use super::{
     AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, Condition, DataRequestQuery, IdempotentResponse,
     MailQuery, MigrationMode, OUTBOX_COUNTS, Outage, OutboxCounts, PoolUsage, ReferralQuery, Store, StoreError,
-    StoreTimeouts, Tx, certificate_of,
+    StoreTimeouts, Tx, audit_record, audit_seal, certificate_of, claimed_mails,
 };
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
@@ -293,14 +293,19 @@ impl PgStore {
             .await
             .unwrap_or_else(|_| Err(StoreError::Unavailable(self.health.timed_out())))
     }
-}
 
-#[async_trait]
-impl Store for PgStore {
-    fn condition(&self) -> tokio::sync::watch::Receiver<Condition> {
-        self.health.subscribe()
+    /// Reads and writes share the one pool.
+    fn read_pool(&self) -> &PgPool {
+        &self.pool
     }
 
+    /// See [`PgStore::read_pool`].
+    fn write_pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl_store!(PgStore {
     fn pool_usage(&self) -> PoolUsage {
         let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
         PoolUsage { in_use: self.pool.size().saturating_sub(idle), idle }
@@ -343,87 +348,6 @@ impl Store for PgStore {
         Ok(self.tx(tx, None))
     }
 
-    async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
-        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
-        let rows = sqlx::query(
-            "SELECT cursor, body FROM events WHERE audience_id = $1 AND cursor > $2 ORDER BY cursor LIMIT $3",
-        )
-        .bind(audience.as_str())
-        .bind(cursor)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                let mut e: Event = from_json(r.try_get::<&str, _>("body").map_err(map_err)?)?;
-                e.cursor = u64::try_from(r.try_get::<i64, _>("cursor").map_err(map_err)?).unwrap_or(0);
-                Ok(e)
-            })
-            .collect()
-    }
-
-    async fn org_by_id(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError> {
-        let row = sqlx::query("SELECT body FROM organisations WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).transpose()
-    }
-
-    async fn audit_of_case(&self, case: &CaseId) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail
-             FROM audit_log WHERE case_id = $1 ORDER BY seq",
-        )
-        .bind(case.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                let id = |col: &str| -> Result<Option<String>, StoreError> { r.try_get(col).map_err(map_err) };
-                Ok(AuditEntry {
-                    at: Instant::from_millis(r.try_get("occurred_at").map_err(map_err)?),
-                    actor: r.try_get("actor_id").map_err(map_err)?,
-                    staff: r.try_get("staff_member").map_err(map_err)?,
-                    action: AuditAction::parse(&r.try_get::<String, _>("action").map_err(map_err)?)
-                        .ok_or_else(|| StoreError::Other("unknown audit action".into()))?,
-                    case_id: id("case_id")?
-                        .map(|s| CaseId::parse(&s))
-                        .transpose()
-                        .map_err(|e| StoreError::Other(e.to_string()))?,
-                    referral_id: id("referral_id")?
-                        .map(|s| ReferralId::parse(&s))
-                        .transpose()
-                        .map_err(|e| StoreError::Other(e.to_string()))?,
-                    legal_basis: r.try_get("legal_basis").map_err(map_err)?,
-                    detail: AuditDetail::read(&r.try_get::<String, _>("detail").map_err(map_err)?),
-                })
-            })
-            .collect()
-    }
-
-    async fn release_mail_leases(&self, owner: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1")
-            .bind(owner)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected())
-    }
-
-    async fn renew_mail_leases(&self, owner: &str, until: Instant) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE outbox SET lease_until = $1 WHERE lease_owner = $2")
-            .bind(until.millis())
-            .bind(owner)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected())
-    }
-
     async fn claim_mails(
         &self,
         owner: &str,
@@ -448,16 +372,9 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        let mut jobs: Vec<(i64, MailJob)> = rows
-            .iter()
-            .map(|r| {
-                Ok((r.try_get("seq").map_err(map_err)?, from_json(r.try_get::<&str, _>("body").map_err(map_err)?)?))
-            })
-            .collect::<Result<_, StoreError>>()?;
-        jobs.sort_by_key(|(seq, _)| *seq);
-        Ok(jobs.into_iter().map(|(_, j)| j).collect())
+        claimed_mails(&rows)
     }
-}
+});
 
 /// A write transaction holding the advisory lock (and this replica's writer gate) until it ends.
 /// Dropped without `commit`, sqlx rolls it back when the connection returns to the pool, which also
@@ -474,46 +391,7 @@ struct PgTx {
     health: Option<HealthCell>,
 }
 
-/// An audit row with its chain columns (ids kept as stored text; see [`AuditRecord`]).
-fn audit_record(r: &sqlx::postgres::PgRow) -> Result<AuditRecord, StoreError> {
-    Ok(AuditRecord {
-        seq: r.try_get("seq").map_err(map_err)?,
-        at: Instant::from_millis(r.try_get("occurred_at").map_err(map_err)?),
-        actor: r.try_get("actor_id").map_err(map_err)?,
-        staff: r.try_get("staff_member").map_err(map_err)?,
-        action: r.try_get("action").map_err(map_err)?,
-        case_id: r.try_get("case_id").map_err(map_err)?,
-        referral_id: r.try_get("referral_id").map_err(map_err)?,
-        legal_basis: r.try_get("legal_basis").map_err(map_err)?,
-        detail: r.try_get("detail").map_err(map_err)?,
-        prev_hash: r.try_get("prev_hash").map_err(map_err)?,
-        hash: r.try_get("hash").map_err(map_err)?,
-    })
-}
-
-fn audit_seal(r: &sqlx::postgres::PgRow) -> Result<AuditSeal, StoreError> {
-    Ok(AuditSeal {
-        seq: r.try_get("seq").map_err(map_err)?,
-        hash: r.try_get("hash").map_err(map_err)?,
-        sealed_at: Instant::from_millis(r.try_get("sealed_at").map_err(map_err)?),
-        signature: r.try_get("signature").map_err(map_err)?,
-    })
-}
-
 impl PgTx {
-    /// The hash the next audit record chains to: the one this transaction appended last, else the
-    /// log's head (read once; the advisory lock keeps other writers out until commit).
-    async fn audit_chain_prev(&mut self) -> Result<String, StoreError> {
-        Ok(match &self.audit_prev {
-            Some(h) => h.clone(),
-            None => match self.audit_head().await? {
-                Some(AuditHead { hash: Some(h), .. }) => h,
-                // Empty log, or only records from before the chain began.
-                _ => crate::audit::GENESIS.to_owned(),
-            },
-        })
-    }
-
     /// Draws `n` values of `table.column`'s identity sequence, ascending. Called under the write
     /// lock, so they are above every committed value and the rows inserted with them keep their order.
     async fn next_ids(&mut self, table: &str, column: &str, n: usize) -> Result<Vec<i64>, StoreError> {
@@ -528,40 +406,14 @@ impl PgTx {
         ids.sort_unstable();
         Ok(ids)
     }
-
-    /// The row's `body`, opened (sealed bodies with their scope's key; plain ones as they are).
-    async fn one<T: DeserializeOwned>(&mut self, sql: &'static str, id: &str) -> Result<Option<T>, StoreError> {
-        let body: Option<String> =
-            sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
-        match body {
-            Some(b) => Ok(Some(sealed::open(self, &b).await?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn many<T: DeserializeOwned>(&mut self, sql: &'static str, arg: Option<&str>) -> Result<Vec<T>, StoreError> {
-        let mut q = sqlx::query_scalar(sql);
-        if let Some(a) = arg {
-            q = q.bind(a);
-        }
-        let bodies: Vec<String> = q.fetch_all(&mut *self.tx).await.map_err(map_err)?;
-        sealed::open_all(self, bodies).await
-    }
-
-    /// The case a referral belongs to (the scope its notes are sealed under).
-    async fn case_of_referral(&mut self, referral: &ReferralId) -> Result<String, StoreError> {
-        sqlx::query_scalar("SELECT case_id FROM referrals WHERE id = $1")
-            .bind(referral.as_str())
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(map_err)
-    }
 }
 
 /// An update or delete of one row by its key: none changed means it does not exist.
 fn expect_one_row(result: PgQueryResult) -> Result<(), StoreError> {
     if result.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
 }
+
+impl_tx_helpers!(PgTx);
 
 impl_tx!(PgTx {
     async fn consents_of_case(&mut self, case: &CaseId) -> Result<Vec<Consent>, StoreError> {
@@ -578,45 +430,6 @@ impl_tx!(PgTx {
                 .await
                 .map_err(map_err)?;
         sealed::open_all(self, bodies).await
-    }
-
-    async fn referrals(&mut self, q: &ReferralQuery) -> Result<Vec<(i64, Referral)>, StoreError> {
-        // Optional filters are written as `($n IS NULL OR col = $n)` so the statement stays static;
-        // every parameter is bound with a concrete type, so PostgreSQL never has to guess one.
-        let states: Option<String> = if q.states.is_empty() {
-            None
-        } else {
-            Some(q.states.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))
-        };
-        let rows = sqlx::query(
-            "SELECT seq, body FROM referrals WHERE seq > $1
-               AND (CAST($2 AS TEXT) IS NULL OR sender_id = $2) AND (CAST($3 AS TEXT) IS NULL OR recipient_id = $3)
-               AND (CAST($4 AS TEXT) IS NULL OR sender_id = $4 OR recipient_id = $4)
-               AND (CAST($5 AS TEXT) IS NULL OR strpos(',' || $5 || ',', ',' || state || ',') > 0)
-               AND (CAST($6 AS TEXT) IS NULL OR case_id = $6)
-               AND (CAST($7 AS TEXT) IS NULL OR (state IN ('REQUESTED', 'RECEIVED') AND reply_by < $7))
-               AND (CAST($8 AS BIGINT) IS NULL OR created_at <= $8)
-             ORDER BY seq LIMIT $9",
-        )
-        .bind(q.after_seq)
-        .bind(q.sender.as_ref().map(OrgId::as_str))
-        .bind(q.recipient.as_ref().map(OrgId::as_str))
-        .bind(q.partner.as_ref().map(OrgId::as_str))
-        .bind(states)
-        .bind(q.case_id.as_ref().map(CaseId::as_str))
-        .bind(q.overdue_on.map(|d| d.to_string()))
-        .bind(q.created_before.map(Instant::millis))
-        .bind(i64::from(q.limit))
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let seq: i64 = r.try_get("seq").map_err(map_err)?;
-            let body: String = r.try_get("body").map_err(map_err)?;
-            out.push((seq, sealed::open(self, &body).await?));
-        }
-        Ok(out)
     }
 
     async fn notices_by_keys(&mut self, keys: &[String]) -> Result<Vec<Notice>, StoreError> {
@@ -780,31 +593,6 @@ impl_tx!(PgTx {
         Ok(())
     }
 
-    async fn append_audit(&mut self, a: &AuditEntry) -> Result<(), StoreError> {
-        let prev = self.audit_chain_prev().await?;
-        let hash = crate::audit::record_hash(&prev, &crate::audit::Fields::from(a));
-        sqlx::query(
-            "INSERT INTO audit_log (occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail,
-                                    prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(a.at.millis())
-        .bind(&a.actor)
-        .bind(a.staff.as_deref())
-        .bind(a.action.as_str())
-        .bind(a.case_id.as_ref().map(CaseId::as_str))
-        .bind(a.referral_id.as_ref().map(ReferralId::as_str))
-        .bind(&a.legal_basis)
-        .bind(a.detail.stored())
-        .bind(&prev)
-        .bind(&hash)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        self.audit_prev = Some(hash);
-        Ok(())
-    }
-
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         let PgTx { tx, _gate, sealing, health, .. } = *self;
         let committed = tx.commit().await.map_err(map_err);
@@ -817,82 +605,12 @@ impl_tx!(PgTx {
     }
 });
 
-/// A `data_keys` row as (scope, wrapped key).
-fn scoped_key(r: &sqlx::postgres::PgRow) -> Result<(String, WrappedKey), StoreError> {
-    Ok((
-        r.try_get("scope").map_err(map_err)?,
-        WrappedKey {
-            master_id: r.try_get("master_id").map_err(map_err)?,
-            wrapped: r.try_get("wrapped").map_err(map_err)?,
-        },
-    ))
-}
-
 /// The scope a notice is sealed under: its case once taken up, else the notice itself.
 fn notice_scope(n: &Notice) -> String {
     n.case_id.as_ref().map_or_else(|| n.id.as_str().to_owned(), |c| c.as_str().to_owned())
 }
 
-#[async_trait]
-impl KeyTable for PgTx {
-    fn sealing(&mut self) -> &mut Sealing {
-        &mut self.sealing
-    }
-
-    async fn load_key(&mut self, scope: &str) -> Result<Option<WrappedKey>, StoreError> {
-        let row = sqlx::query("SELECT master_id, wrapped FROM data_keys WHERE scope = $1")
-            .bind(scope)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        row.map(|r| {
-            Ok(WrappedKey {
-                master_id: r.try_get("master_id").map_err(map_err)?,
-                wrapped: r.try_get("wrapped").map_err(map_err)?,
-            })
-        })
-        .transpose()
-    }
-
-    async fn insert_key(&mut self, scope: &str, key: &WrappedKey) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO data_keys (scope, master_id, wrapped, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(scope)
-            .bind(&key.master_id)
-            .bind(&key.wrapped)
-            .bind(sealed::now_millis())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn replace_key(&mut self, scope: &str, key: &WrappedKey) -> Result<(), StoreError> {
-        let r = sqlx::query("UPDATE data_keys SET master_id = $1, wrapped = $2 WHERE scope = $3")
-            .bind(&key.master_id)
-            .bind(&key.wrapped)
-            .bind(scope)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        expect_one_row(r)
-    }
-
-    async fn keys_not_wrapped_by(
-        &mut self,
-        master_id: &str,
-        limit: u32,
-    ) -> Result<Vec<(String, WrappedKey)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT scope, master_id, wrapped FROM data_keys WHERE master_id <> $1 ORDER BY scope LIMIT $2",
-        )
-        .bind(master_id)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(scoped_key).collect()
-    }
-
+impl_key_table!(PgTx {
     async fn insert_keys(&mut self, keys: &[(String, WrappedKey)]) -> Result<(), StoreError> {
         if keys.is_empty() {
             return Ok(());
@@ -920,18 +638,9 @@ impl KeyTable for PgTx {
             .fetch_all(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        rows.iter().map(scoped_key).collect()
+        rows.iter().map(sealed::scoped_key).collect()
     }
-
-    async fn delete_key(&mut self, scope: &str) -> Result<bool, StoreError> {
-        let r = sqlx::query("DELETE FROM data_keys WHERE scope = $1")
-            .bind(scope)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        Ok(r.rows_affected() > 0)
-    }
-}
+});
 
 #[cfg(test)]
 mod tests {

@@ -229,3 +229,14 @@ pub(super) async fn rewrap<T: KeyTable + ?Sized>(tx: &mut T, limit: u32) -> Resu
     }
     Ok(stale.len())
 }
+
+/// A `data_keys` row as (scope, wrapped key), on either backend.
+pub(crate) fn scoped_key<'r, R>(r: &'r R) -> Result<(String, WrappedKey), StoreError>
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let text = |col: &'r str| r.try_get::<String, _>(col).map_err(|e| StoreError::Other(format!("data key row: {e}")));
+    Ok((text("scope")?, WrappedKey { master_id: text("master_id")?, wrapped: text("wrapped")? }))
+}

@@ -726,8 +726,299 @@ macro_rules! impl_tx {
                     })
                     .collect()
             }
+
+            async fn append_audit(&mut self, a: &AuditEntry) -> Result<(), StoreError> {
+                let prev = self.audit_chain_prev().await?;
+                let hash = crate::audit::record_hash(&prev, &crate::audit::Fields::from(a));
+                sqlx::query(
+                    "INSERT INTO audit_log (occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail,
+                                            prev_hash, hash)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(a.at.millis())
+                .bind(&a.actor)
+                .bind(a.staff.as_deref())
+                .bind(a.action.as_str())
+                .bind(a.case_id.as_ref().map(CaseId::as_str))
+                .bind(a.referral_id.as_ref().map(ReferralId::as_str))
+                .bind(&a.legal_basis)
+                .bind(a.detail.stored())
+                .bind(&prev)
+                .bind(&hash)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                self.audit_prev = Some(hash);
+                Ok(())
+            }
+
+            async fn referrals(&mut self, q: &ReferralQuery) -> Result<Vec<(i64, Referral)>, StoreError> {
+                // Optional filters are written as `(CAST($n AS TEXT) IS NULL OR col = $n)` so the statement
+                // stays static and PostgreSQL never has to guess a parameter's type; the states are one
+                // comma-separated parameter (state names contain no comma; LIKE's `_` only ever meets
+                // another state name).
+                let states: Option<String> = if q.states.is_empty() {
+                    None
+                } else {
+                    Some(q.states.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","))
+                };
+                let rows = sqlx::query(
+                    "SELECT seq, body FROM referrals WHERE seq > $1
+                       AND (CAST($2 AS TEXT) IS NULL OR sender_id = $2) AND (CAST($3 AS TEXT) IS NULL OR recipient_id = $3)
+                       AND (CAST($4 AS TEXT) IS NULL OR sender_id = $4 OR recipient_id = $4)
+                       AND (CAST($5 AS TEXT) IS NULL OR (',' || $5 || ',') LIKE ('%,' || state || ',%'))
+                       AND (CAST($6 AS TEXT) IS NULL OR case_id = $6)
+                       AND (CAST($7 AS TEXT) IS NULL OR (state IN ('REQUESTED', 'RECEIVED') AND reply_by < $7))
+                       AND (CAST($8 AS BIGINT) IS NULL OR created_at <= $8)
+                     ORDER BY seq LIMIT $9",
+                )
+                .bind(q.after_seq)
+                .bind(q.sender.as_ref().map(OrgId::as_str))
+                .bind(q.recipient.as_ref().map(OrgId::as_str))
+                .bind(q.partner.as_ref().map(OrgId::as_str))
+                .bind(states)
+                .bind(q.case_id.as_ref().map(CaseId::as_str))
+                .bind(q.overdue_on.map(|d| d.to_string()))
+                .bind(q.created_before.map(Instant::millis))
+                .bind(i64::from(q.limit))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let seq: i64 = r.try_get("seq").map_err(map_err)?;
+                    let body: String = r.try_get("body").map_err(map_err)?;
+                    out.push((seq, sealed::open(self, &body).await?));
+                }
+                Ok(out)
+            }
         }
     };
 }
 
-pub(super) use impl_tx;
+/// The helpers the shared methods use: reading sealed bodies and a referral's case.
+macro_rules! impl_tx_helpers {
+    ($tx:ty) => {
+        impl $tx {
+            /// The row's `body`, opened (sealed bodies with their scope's key; plain ones as they are).
+            async fn one<T: DeserializeOwned>(&mut self, sql: &'static str, id: &str) -> Result<Option<T>, StoreError> {
+                let body: Option<String> =
+                    sqlx::query_scalar(sql).bind(id).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+                match body {
+                    Some(b) => Ok(Some(sealed::open(self, &b).await?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn many<T: DeserializeOwned>(
+                &mut self,
+                sql: &'static str,
+                arg: Option<&str>,
+            ) -> Result<Vec<T>, StoreError> {
+                let mut q = sqlx::query_scalar(sql);
+                if let Some(a) = arg {
+                    q = q.bind(a);
+                }
+                let bodies: Vec<String> = q.fetch_all(&mut *self.tx).await.map_err(map_err)?;
+                sealed::open_all(self, bodies).await
+            }
+
+            /// The case a referral belongs to (the scope its notes are sealed under).
+            async fn case_of_referral(&mut self, referral: &ReferralId) -> Result<String, StoreError> {
+                sqlx::query_scalar("SELECT case_id FROM referrals WHERE id = $1")
+                    .bind(referral.as_str())
+                    .fetch_one(&mut *self.tx)
+                    .await
+                    .map_err(map_err)
+            }
+
+            /// The hash the next audit record chains to: the one this transaction appended last, else the
+            /// log's head (read once: the writer lock keeps other writers out until commit).
+            async fn audit_chain_prev(&mut self) -> Result<String, StoreError> {
+                Ok(match &self.audit_prev {
+                    Some(h) => h.clone(),
+                    None => match self.audit_head().await? {
+                        Some(AuditHead { hash: Some(h), .. }) => h,
+                        // Empty log, or only records from before the chain began.
+                        _ => crate::audit::GENESIS.to_owned(),
+                    },
+                })
+            }
+        }
+    };
+}
+
+/// Implements `Store` for `$store`: its own methods, then the shared ones, which reach the database
+/// through `self.read_pool()` and `self.write_pool()` (the same pool on PostgreSQL).
+macro_rules! impl_store {
+    ($store:ty { $($own:tt)* }) => {
+        #[async_trait]
+        impl Store for $store {
+            $($own)*
+
+            fn condition(&self) -> tokio::sync::watch::Receiver<Condition> {
+                self.health.subscribe()
+            }
+
+            async fn events_after(&self, audience: &OrgId, cursor: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
+                let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
+                let rows =
+                    sqlx::query("SELECT cursor, body FROM events WHERE audience_id = $1 AND cursor > $2 ORDER BY cursor LIMIT $3")
+                        .bind(audience.as_str())
+                        .bind(cursor)
+                        .bind(i64::from(limit))
+                        .fetch_all(self.read_pool())
+                        .await
+                        .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        let mut e: Event = from_json(r.try_get::<&str, _>("body").map_err(map_err)?)?;
+                        e.cursor = u64::try_from(r.try_get::<i64, _>("cursor").map_err(map_err)?).unwrap_or(0);
+                        Ok(e)
+                    })
+                    .collect()
+            }
+
+            async fn org_by_id(&self, id: &OrgId) -> Result<Option<Organisation>, StoreError> {
+                let row = sqlx::query("SELECT body FROM organisations WHERE id = $1")
+                    .bind(id.as_str())
+                    .fetch_optional(self.read_pool())
+                    .await
+                    .map_err(map_err)?;
+                row.map(|r| from_json(r.try_get::<&str, _>("body").map_err(map_err)?)).transpose()
+            }
+
+            async fn audit_of_case(&self, case: &CaseId) -> Result<Vec<AuditEntry>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail
+                     FROM audit_log WHERE case_id = $1 ORDER BY seq",
+                )
+                .bind(case.as_str())
+                .fetch_all(self.read_pool())
+                .await
+                .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        let id = |col: &str| -> Result<Option<String>, StoreError> { r.try_get(col).map_err(map_err) };
+                        Ok(AuditEntry {
+                            at: Instant::from_millis(r.try_get("occurred_at").map_err(map_err)?),
+                            actor: r.try_get("actor_id").map_err(map_err)?,
+                            staff: r.try_get("staff_member").map_err(map_err)?,
+                            action: AuditAction::parse(&r.try_get::<String, _>("action").map_err(map_err)?)
+                                .ok_or_else(|| StoreError::Other("unknown audit action".into()))?,
+                            case_id: id("case_id")?
+                                .map(|s| CaseId::parse(&s))
+                                .transpose()
+                                .map_err(|e| StoreError::Other(e.to_string()))?,
+                            referral_id: id("referral_id")?
+                                .map(|s| ReferralId::parse(&s))
+                                .transpose()
+                                .map_err(|e| StoreError::Other(e.to_string()))?,
+                            legal_basis: r.try_get("legal_basis").map_err(map_err)?,
+                            detail: AuditDetail::read(&r.try_get::<String, _>("detail").map_err(map_err)?),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn release_mail_leases(&self, owner: &str) -> Result<u64, StoreError> {
+                let done = sqlx::query("UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1")
+                    .bind(owner)
+                    .execute(self.write_pool())
+                    .await
+                    .map_err(map_err)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn renew_mail_leases(&self, owner: &str, until: Instant) -> Result<u64, StoreError> {
+                let done = sqlx::query("UPDATE outbox SET lease_until = $1 WHERE lease_owner = $2")
+                    .bind(until.millis())
+                    .bind(owner)
+                    .execute(self.write_pool())
+                    .await
+                    .map_err(map_err)?;
+                Ok(done.rows_affected())
+            }
+        }
+    };
+}
+
+/// Implements `KeyTable` (the data keys of the encryption at rest) for `$tx`: its own methods (the
+/// batch paths PostgreSQL has), then the shared ones.
+macro_rules! impl_key_table {
+    ($tx:ty { $($own:tt)* }) => {
+        #[async_trait]
+        impl KeyTable for $tx {
+            $($own)*
+
+            fn sealing(&mut self) -> &mut Sealing {
+                &mut self.sealing
+            }
+
+            async fn load_key(&mut self, scope: &str) -> Result<Option<WrappedKey>, StoreError> {
+                let row = sqlx::query("SELECT master_id, wrapped FROM data_keys WHERE scope = $1")
+                    .bind(scope)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                row.map(|r| {
+                    Ok(WrappedKey {
+                        master_id: r.try_get("master_id").map_err(map_err)?,
+                        wrapped: r.try_get("wrapped").map_err(map_err)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn insert_key(&mut self, scope: &str, key: &WrappedKey) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO data_keys (scope, master_id, wrapped, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(scope)
+                    .bind(&key.master_id)
+                    .bind(&key.wrapped)
+                    .bind(sealed::now_millis())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn replace_key(&mut self, scope: &str, key: &WrappedKey) -> Result<(), StoreError> {
+                let r = sqlx::query("UPDATE data_keys SET master_id = $1, wrapped = $2 WHERE scope = $3")
+                    .bind(&key.master_id)
+                    .bind(&key.wrapped)
+                    .bind(scope)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                expect_one_row(r)
+            }
+
+            async fn keys_not_wrapped_by(
+                &mut self,
+                master_id: &str,
+                limit: u32,
+            ) -> Result<Vec<(String, WrappedKey)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT scope, master_id, wrapped FROM data_keys WHERE master_id <> $1 ORDER BY scope LIMIT $2",
+                )
+                .bind(master_id)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                rows.iter().map(sealed::scoped_key).collect()
+            }
+
+            async fn delete_key(&mut self, scope: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM data_keys WHERE scope = $1")
+                    .bind(scope)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(r.rows_affected() > 0)
+            }
+        }
+    };
+}
+
+pub(super) use {impl_key_table, impl_store, impl_tx, impl_tx_helpers};
