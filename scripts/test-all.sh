@@ -59,6 +59,15 @@ step() {
     fi
 }
 
+# skip_step NAME REASON: a step that cannot run here, listed as SKIP (neither passed nor failed).
+skip_step() {
+    printf '\n==> [%d] %s\n' "$((PASSED + FAILED + SKIPPED + 1))" "$1"
+    echo "$2"
+    SKIPPED=$((SKIPPED + 1))
+    RESULTS+=("SKIP  $1 ($2)")
+    printf '==> SKIP %s\n' "$1"
+}
+
 # buf comes from PyPI (buf-bin, pinned in tests/python/requirements.txt) into .venv, so the suite needs
 # nothing beyond Rust and Python.
 buf_lint() {
@@ -144,11 +153,7 @@ if ensure_postgres; then
 elif [[ -n "${CI:-}" ]]; then
     step "$PG_STEP" postgres_unreachable
 else
-    printf '\n==> [%d] %s\n' "$((PASSED + FAILED + SKIPPED + 1))" "$PG_STEP"
-    echo "PostgreSQL not reachable: ran SQLite only"
-    SKIPPED=$((SKIPPED + 1))
-    RESULTS+=("SKIP  $PG_STEP (PostgreSQL not reachable: ran SQLite only)")
-    printf '==> SKIP %s\n' "$PG_STEP"
+    skip_step "$PG_STEP" "PostgreSQL not reachable: ran SQLite only"
 fi
 
 step "buf lint (proto/, buf $BUF_VERSION)" buf_lint
@@ -162,11 +167,7 @@ BREAKING_STEP="buf breaking (proto/ against HEAD~1)"
 if git -C "$ROOT" rev-parse --verify -q HEAD~1 >/dev/null; then
     step "$BREAKING_STEP" buf_breaking
 else
-    printf '\n==> [%d] %s\n' "$((PASSED + FAILED + SKIPPED + 1))" "$BREAKING_STEP"
-    echo "this clone has no previous commit (shallow?): nothing to compare the proto with"
-    SKIPPED=$((SKIPPED + 1))
-    RESULTS+=("SKIP  $BREAKING_STEP (no previous commit in this clone)")
-    printf '==> SKIP %s\n' "$BREAKING_STEP"
+    skip_step "$BREAKING_STEP" "no previous commit in this clone (shallow?): nothing to compare the proto with"
 fi
 step "Python gRPC client test (tests/python/run.sh)" bash "$ROOT/tests/python/run.sh"
 
