@@ -4,22 +4,7 @@
 
 mod process;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
-use process::{hub_binary, hub_command};
-
-/// Kills the hub when the test ends, also on a failed assertion.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use process::{Replica, hub_binary, hub_command, said};
 
 /// Starts `hub serve` with `format` (unset: the default) and returns its stderr lines up to and
 /// including the one that says it listens.
@@ -30,34 +15,15 @@ fn lines_until_listening(format: Option<&str>) -> Vec<String> {
         &hub_binary(),
         &["serve", "--data-dir", data.to_str().expect("UTF-8 path"), "--listen", "127.0.0.1:0"],
     );
-    cmd.env("HUB_LOG", "info").stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.env("HUB_LOG", "info");
     if let Some(f) = format {
         cmd.env("HUB_LOG_FORMAT", f);
     }
-    let mut guard = KillOnDrop(cmd.spawn().expect("spawn hub serve"));
-    let stderr = guard.0.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = Vec::new();
-    loop {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => {
-                let done = line.contains("listening on");
-                seen.push(line);
-                if done {
-                    return seen;
-                }
-            }
-            Err(_) => panic!("hub serve did not start listening; stderr: {seen:#?}"),
-        }
-    }
+    let hub = Replica::spawn("logs", cmd);
+    let mut lines = hub.log();
+    let listening = lines.iter().position(|l| said(l).is_some_and(|m| m.starts_with("listening on")));
+    lines.truncate(listening.expect("the line that says it listens") + 1);
+    lines
 }
 
 #[test]

@@ -8,11 +8,9 @@
 
 mod process;
 
-use process::{hub_binary, hub_command};
-use std::io::{BufRead, BufReader};
+use process::{Replica, hub_binary, hub_command};
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use hub::store::{MigrationMode, StoreError};
@@ -217,34 +215,10 @@ fn serve_without_auto_migrate_refuses_a_fresh_database_until_hub_migrate() {
     assert!(out.status.success(), "second hub migrate: {}", out.status);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "up to date");
 
-    // Now serve starts without migrating: it reaches "listening".
-    let child = hub_command(&bin, &["serve", "--data-dir", data_arg, "--listen", "127.0.0.1:0"])
-        .env("HUB_AUTO_MIGRATE", "false")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn hub serve");
-    let mut guard = KillOnDrop(child);
-    let stderr = guard.0.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) if line.contains("listening on") => break,
-            Ok(line) => seen.push(line),
-            Err(_) => panic!("hub serve on a migrated database did not start listening; stderr: {seen:#?}"),
-        }
-    }
-    drop(guard);
+    // Now serve starts without migrating: it reaches "listening" (Replica waits for that line).
+    let mut serve = hub_command(&bin, &["serve", "--data-dir", data_arg, "--listen", "127.0.0.1:0"]);
+    serve.env("HUB_AUTO_MIGRATE", "false");
+    drop(Replica::spawn("migrated", serve));
 }
 
 /// Master keys for a store opened directly (these tests look at migrations, not at sealed data).
