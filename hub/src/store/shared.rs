@@ -639,7 +639,7 @@ macro_rules! impl_tx {
             }
 
             async fn certificates(&mut self) -> Result<Vec<IssuedCertificate>, StoreError> {
-                let sql = "SELECT serial, org_id, issued_at, not_after, revoked_at FROM certificates ORDER BY issued_at, serial";
+                let sql = "SELECT serial, org_id, issued_at, not_after, revoked_at FROM certificates ORDER BY COALESCE(issued_at, revoked_at), serial";
                 let rows = sqlx::query(sql).fetch_all(&mut *self.tx).await.map_err(map_err)?;
                 rows.iter().map(certificate_of).collect()
             }
