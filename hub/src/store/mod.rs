@@ -370,6 +370,10 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Operations inside one transaction. Dropping a `Tx` without `commit` rolls it back.
+///
+/// A method that fails leaves the transaction for dropping only: PostgreSQL aborts the whole transaction
+/// on a failed statement (a later `commit` would silently roll back), SQLite only the statement. Every use
+/// case returns on the first error, so both backends keep all of a change or none of it.
 #[async_trait]
 pub trait Tx: Send {
     /// Reads an organisation.
