@@ -55,8 +55,8 @@ cd "$ROOT"
 if [[ $IMAGE_ONLY -eq 0 ]]; then
     need cargo "install the Rust toolchain (rustup)"
     need dpkg-deb "apt-get install dpkg"
-    step "cargo build --release --locked -p hub -p hubctl"
-    cargo build --release --locked -p hub -p hubctl || die "cargo build failed"
+    step "cargo build --release --locked -p hub -p hubctl --no-default-features (no demo, no test hub)"
+    cargo build --release --locked -p hub -p hubctl --no-default-features || die "cargo build failed"
 
     # cargo-deb 3: the `[package.metadata.deb]` keys used in hub/Cargo.toml are documented for 3.x.
     if ! cargo deb --version 2>/dev/null | grep -q ' 3\.'; then

@@ -56,6 +56,7 @@ enum Command {
     /// Directory administration over gRPC with the operator certificate.
     Org(cli_org::OrgArgs),
     /// Plays the Frau K. case through a fresh in-process hub and prints every handoff.
+    #[cfg(feature = "demo")]
     Demo {
         /// Keep the hub running afterwards and follow the case in the dashboard (prints its
         /// address and a caseworker's sign-in); stop with Ctrl-C.
@@ -340,6 +341,7 @@ async fn main() -> std::process::ExitCode {
         },
         Command::Pki { command } => pki(command).await,
         Command::Org(args) => cli_org::run(args).await,
+        #[cfg(feature = "demo")]
         Command::Demo { serve, listen, dashboard_listen } => {
             let mut at = hub::testkit::Listen::default();
             at.grpc = listen.unwrap_or(at.grpc);

@@ -1461,7 +1461,7 @@ fn notice_row(names: &BTreeMap<OrgId, String>, item: TriageItem) -> NoticeRow {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "testkit"))]
 mod tests {
     use super::*;
     use crate::domain::case::{Address, CaseDetails, Contact, Person, Rent, Tenancy};

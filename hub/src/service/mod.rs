@@ -309,6 +309,7 @@ impl Hub {
     /// The store, inside the crate only (the test kit's checks of stored rows). Every edge (gRPC, the
     /// dashboard, the email desk) goes through the use cases above: `tests/tests/architecture.rs` fails
     /// when an edge reaches the store.
+    #[cfg(feature = "testkit")]
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
