@@ -132,15 +132,12 @@ impl Default for Config {
 impl Config {
     /// Loads defaults, then `file` (if given), then the environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
-        let mut c = match file {
-            Some(f) => {
-                let text =
-                    std::fs::read_to_string(f).with_context(|| format!("reading config file {}", f.display()))?;
-                toml::from_str(&text).with_context(|| format!("parsing config file {}", f.display()))?
-            }
-            None => Config::default(),
+        let text = match file {
+            Some(f) => std::fs::read_to_string(f).with_context(|| format!("reading config file {}", f.display()))?,
+            None => String::new(),
         };
-        c.apply_env(|k| std::env::var(k).ok())?;
+        let what = file.map_or_else(|| "the defaults".to_owned(), |f| format!("config file {}", f.display()));
+        let c = Self::layered(&text, &what, |k| std::env::var(k).ok())?;
         c.sla.validate().map_err(anyhow::Error::msg)?;
         c.email.validate().map_err(anyhow::Error::msg)?;
         c.retention.validate().map_err(anyhow::Error::msg)?;
@@ -148,58 +145,22 @@ impl Config {
         Ok(c)
     }
 
-    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
-        if let Some(v) = get("HUB_DATA_DIR") {
-            self.data_dir = PathBuf::from(v);
+    /// The TOML `text` (named `what` in errors) with the environment (`get`) laid over it, read into one
+    /// `Config`: the variables become values of the same table the file fills, so a setting has one
+    /// name in the file, one variable, and one place where it is read.
+    fn layered(text: &str, what: &str, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut table: toml::Table = toml::from_str(text).with_context(|| format!("parsing {what}"))?;
+        let mut from_env = Vec::new();
+        for (var, path, kind) in ENVIRONMENT {
+            if let Some(v) = get(var) {
+                let value = kind.value(var, &v).map_err(anyhow::Error::msg)?;
+                set_path(&mut table, path, value).with_context(|| format!("{var}: {path} in {what} is not a table"))?;
+                from_env.push(*var);
+            }
         }
-        if let Some(v) = get("HUB_LISTEN") {
-            self.listen =
-                v.parse().with_context(|| format!("HUB_LISTEN: '{v}' is not an address like 127.0.0.1:50051"))?;
-        }
-        if let Some(v) = get("HUB_METRICS_LISTEN") {
-            let addr = v
-                .parse()
-                .with_context(|| format!("HUB_METRICS_LISTEN: '{v}' is not an address like 127.0.0.1:9464"))?;
-            self.metrics.listen = Some(addr);
-        }
-        if let Some(v) = get("HUB_DATABASE_URL") {
-            self.database_url = Some(v);
-        }
-        if let Some(v) = get("HUB_AUTO_MIGRATE") {
-            self.auto_migrate = parse_bool("HUB_AUTO_MIGRATE", &v).map_err(anyhow::Error::msg)?;
-        }
-        if let Some(v) = get("HUB_MAX_MESSAGE_BYTES") {
-            self.max_message_bytes =
-                v.parse().with_context(|| format!("HUB_MAX_MESSAGE_BYTES: '{v}' is not a number"))?;
-        }
-        if let Some(v) = get("HUB_SCHEDULER_INTERVAL_SECS") {
-            self.scheduler_interval_secs =
-                v.parse().with_context(|| format!("HUB_SCHEDULER_INTERVAL_SECS: '{v}' is not a number"))?;
-        }
-        if let Some(v) = get("HUB_MASTER_KEYS_FILE") {
-            self.master_keys_file = Some(PathBuf::from(v));
-        }
-        let number = |k: &str, v: String| -> anyhow::Result<u64> {
-            v.trim().parse().with_context(|| format!("{k}: '{v}' is not a number"))
-        };
-        if let Some(v) = get("HUB_DATABASE_CONNECT_TIMEOUT_SECS") {
-            self.database.connect_timeout_secs = number("HUB_DATABASE_CONNECT_TIMEOUT_SECS", v)?;
-        }
-        if let Some(v) = get("HUB_HEALTH_STORE_PROBE_SECS") {
-            self.health.store_probe_secs = number("HUB_HEALTH_STORE_PROBE_SECS", v)?;
-        }
-        if let Some(v) = get("HUB_HEALTH_SMTP_CHECK_SECS") {
-            self.health.smtp_check_secs = number("HUB_HEALTH_SMTP_CHECK_SECS", v)?;
-        }
-        if let Some(v) = get("HUB_MAX_CONNECTIONS") {
-            self.connections.max_open = usize::try_from(number("HUB_MAX_CONNECTIONS", v)?).unwrap_or(usize::MAX);
-        }
-        if let Some(v) = get("HUB_HANDSHAKE_TIMEOUT_SECS") {
-            self.connections.handshake_timeout_secs = number("HUB_HANDSHAKE_TIMEOUT_SECS", v)?;
-        }
-        self.email.apply_env(&get).map_err(anyhow::Error::msg)?;
-        self.dashboard.apply_env(&get).map_err(anyhow::Error::msg)?;
-        Ok(())
+        let read = toml::Value::Table(table).try_into();
+        let vars = if from_env.is_empty() { String::new() } else { format!(" and {}", from_env.join(", ")) };
+        read.with_context(|| format!("parsing {what}{vars}"))
     }
 
     /// Limits that must be positive to make sense.
@@ -242,6 +203,92 @@ impl Config {
     }
 }
 
+/// What an environment variable holds; checked with a message naming the variable before it joins the table.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Text,
+    Flag,
+    Number,
+    /// A socket address; `example` is shown when the value is not one.
+    Address {
+        example: &'static str,
+    },
+    OneOf(&'static [&'static str]),
+}
+
+/// Every `HUB_*` variable that overrides a setting, and the setting's dotted path in `hub.toml`. (Variables
+/// that are not settings, such as `HUB_MASTER_KEYS` or `HUB_LOG_FORMAT`, are read where they are used.)
+const ENVIRONMENT: &[(&str, &str, Kind)] = &[
+    ("HUB_DATA_DIR", "data_dir", Kind::Text),
+    ("HUB_LISTEN", "listen", Kind::Address { example: "127.0.0.1:50051" }),
+    ("HUB_DATABASE_URL", "database_url", Kind::Text),
+    ("HUB_AUTO_MIGRATE", "auto_migrate", Kind::Flag),
+    ("HUB_MAX_MESSAGE_BYTES", "max_message_bytes", Kind::Number),
+    ("HUB_SCHEDULER_INTERVAL_SECS", "scheduler_interval_secs", Kind::Number),
+    ("HUB_MASTER_KEYS_FILE", "master_keys_file", Kind::Text),
+    ("HUB_METRICS_LISTEN", "metrics.listen", Kind::Address { example: "127.0.0.1:9464" }),
+    ("HUB_DATABASE_CONNECT_TIMEOUT_SECS", "database.connect_timeout_secs", Kind::Number),
+    ("HUB_HEALTH_STORE_PROBE_SECS", "health.store_probe_secs", Kind::Number),
+    ("HUB_HEALTH_SMTP_CHECK_SECS", "health.smtp_check_secs", Kind::Number),
+    ("HUB_MAX_CONNECTIONS", "connections.max_open", Kind::Number),
+    ("HUB_HANDSHAKE_TIMEOUT_SECS", "connections.handshake_timeout_secs", Kind::Number),
+    ("HUB_EMAIL_ENABLED", "email.enabled", Kind::Flag),
+    ("HUB_EMAIL_LEASE_SECS", "email.lease_secs", Kind::Number),
+    ("HUB_EMAIL_KEY_FILE", "email.key_file", Kind::Text),
+    ("HUB_SMTP_HOST", "email.smtp.host", Kind::Text),
+    ("HUB_SMTP_PORT", "email.smtp.port", Kind::Number),
+    ("HUB_SMTP_SECURITY", "email.smtp.security", Kind::OneOf(&["starttls", "tls", "plain"])),
+    ("HUB_SMTP_USERNAME", "email.smtp.username", Kind::Text),
+    ("HUB_SMTP_PASSWORD", "email.smtp.password", Kind::Text),
+    ("HUB_SMTP_FROM", "email.smtp.from", Kind::Text),
+    ("HUB_SMTP_CA_FILE", "email.smtp.ca_file", Kind::Text),
+    ("HUB_WEB_LISTEN", "email.web.listen", Kind::Address { example: "127.0.0.1:8443" }),
+    ("HUB_WEB_PUBLIC_URL", "email.web.public_url", Kind::Text),
+    ("HUB_DASHBOARD_ENABLED", "dashboard.enabled", Kind::Flag),
+    ("HUB_DASHBOARD_LISTEN", "dashboard.listen", Kind::Address { example: "127.0.0.1:8444" }),
+];
+
+impl Kind {
+    /// The TOML value of variable `var` set to `v`, or why it is not one.
+    fn value(self, var: &str, v: &str) -> Result<toml::Value, String> {
+        match self {
+            Kind::Text => Ok(toml::Value::String(v.to_owned())),
+            Kind::Flag => parse_bool(var, v).map(toml::Value::Boolean),
+            Kind::Number => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .map(toml::Value::Integer)
+                .ok_or_else(|| format!("{var}: '{v}' is not a number")),
+            Kind::Address { example } => match v.trim().parse::<SocketAddr>() {
+                Ok(a) => Ok(toml::Value::String(a.to_string())),
+                Err(_) => Err(format!("{var}: '{v}' is not an address like {example}")),
+            },
+            Kind::OneOf(allowed) => {
+                let folded = v.trim().to_ascii_lowercase();
+                if allowed.contains(&folded.as_str()) {
+                    Ok(toml::Value::String(folded))
+                } else {
+                    Err(format!("{var}: '{v}' is not one of {}", allowed.join(", ")))
+                }
+            }
+        }
+    }
+}
+
+/// Sets the dotted `path` in `table` to `value`, creating the tables on the way; `None` when a value that
+/// is not a table stands where a table belongs.
+fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Option<()> {
+    let (parents, leaf) = path.rsplit_once('.').map_or((None, path), |(p, l)| (Some(p), l));
+    let mut at = table;
+    for key in parents.into_iter().flat_map(|p| p.split('.')) {
+        at = at.entry(key).or_insert_with(|| toml::Value::Table(toml::Table::new())).as_table_mut()?;
+    }
+    at.insert(leaf.to_owned(), value);
+    Some(())
+}
+
 /// Parses a boolean setting (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`).
 pub fn parse_bool(name: &str, v: &str) -> Result<bool, String> {
     match v.trim().to_ascii_lowercase().as_str() {
@@ -255,25 +302,54 @@ pub fn parse_bool(name: &str, v: &str) -> Result<bool, String> {
 mod tests {
     use super::*;
 
+    fn with_env(text: &str, var: &str, value: &str) -> anyhow::Result<Config> {
+        Config::layered(text, "test.toml", |k| (k == var).then(|| value.to_owned()))
+    }
+
     #[test]
     fn env_overrides_file_values() {
-        let mut c: Config = toml::from_str("listen = \"127.0.0.1:6000\"\ndata_dir = \"/tmp/x\"").unwrap();
-        c.apply_env(|k| (k == "HUB_LISTEN").then(|| "127.0.0.1:7000".to_owned())).unwrap();
+        let file = "listen = \"127.0.0.1:6000\"\ndata_dir = \"/tmp/x\"";
+        let c = with_env(file, "HUB_LISTEN", "127.0.0.1:7000").unwrap();
         assert_eq!(c.listen.port(), 7000);
         assert_eq!(c.database_url(), "sqlite:///tmp/x/hub.db");
-        assert!(c.apply_env(|k| (k == "HUB_LISTEN").then(|| "nope".to_owned())).is_err());
-        assert!(toml::from_str::<Config>("unknown = 1").is_err());
+        let refused = with_env(file, "HUB_LISTEN", "nope").unwrap_err().to_string();
+        assert_eq!(refused, "HUB_LISTEN: 'nope' is not an address like 127.0.0.1:50051");
+        assert!(with_env("unknown = 1", "HUB_LISTEN", "127.0.0.1:7000").is_err());
     }
 
     #[test]
     fn auto_migrate_defaults_on_and_is_set_by_file_or_env() {
         assert!(Config::default().auto_migrate);
-        let mut c: Config = toml::from_str("auto_migrate = false").unwrap();
-        assert!(!c.auto_migrate);
-        c.apply_env(|k| (k == "HUB_AUTO_MIGRATE").then(|| "true".to_owned())).unwrap();
-        assert!(c.auto_migrate);
-        c.apply_env(|k| (k == "HUB_AUTO_MIGRATE").then(|| "0".to_owned())).unwrap();
-        assert!(!c.auto_migrate);
-        assert!(c.apply_env(|k| (k == "HUB_AUTO_MIGRATE").then(|| "maybe".to_owned())).is_err());
+        assert!(!with_env("auto_migrate = false", "-", "").unwrap().auto_migrate);
+        assert!(with_env("auto_migrate = false", "HUB_AUTO_MIGRATE", "true").unwrap().auto_migrate);
+        assert!(!with_env("auto_migrate = true", "HUB_AUTO_MIGRATE", "0").unwrap().auto_migrate);
+        assert!(with_env("", "HUB_AUTO_MIGRATE", "maybe").is_err());
+    }
+
+    #[test]
+    fn variables_reach_nested_tables_beside_the_file() {
+        let file = "[email]\nenabled = true\n[email.smtp]\nhost = \"relay.example.invalid\"\nport = 25\n";
+        let c = with_env(file, "HUB_SMTP_PORT", "587").unwrap();
+        assert_eq!((c.email.smtp.host.as_str(), c.email.smtp.port), ("relay.example.invalid", Some(587)));
+        assert!(c.email.enabled, "the rest of the file stays");
+        let c = with_env("", "HUB_SMTP_SECURITY", " TLS ").unwrap();
+        assert_eq!(c.email.smtp.security, email_adapter::config::Security::Tls);
+        assert_eq!(
+            with_env("", "HUB_SMTP_SECURITY", "ssl").unwrap_err().to_string(),
+            "HUB_SMTP_SECURITY: 'ssl' is not one of starttls, tls, plain"
+        );
+        assert_eq!(with_env("", "HUB_DASHBOARD_LISTEN", "127.0.0.1:9000").unwrap().dashboard.listen.port(), 9000);
+        assert_eq!(with_env("", "HUB_MAX_CONNECTIONS", "12").unwrap().connections.max_open, 12);
+        assert!(with_env("", "HUB_SMTP_PORT", "70000").is_err(), "a port is at most 65535");
+        assert!(with_env("[email]\nsmtp = 1", "HUB_SMTP_HOST", "x").is_err(), "a value where a table belongs");
+    }
+
+    #[test]
+    fn every_variable_is_named_once_and_documented() {
+        let readme = include_str!("../../README.md");
+        for (i, (var, path, _)) in ENVIRONMENT.iter().enumerate() {
+            assert!(ENVIRONMENT[i + 1..].iter().all(|(v, p, _)| v != var && p != path), "{var} twice");
+            assert!(readme.contains(var), "{var} is not in the README");
+        }
     }
 }

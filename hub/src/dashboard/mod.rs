@@ -55,20 +55,6 @@ impl Default for DashboardConfig {
     }
 }
 
-impl DashboardConfig {
-    /// Applies `HUB_DASHBOARD_ENABLED` and `HUB_DASHBOARD_LISTEN`.
-    pub fn apply_env(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<(), String> {
-        if let Some(v) = get("HUB_DASHBOARD_ENABLED") {
-            self.enabled = crate::config::parse_bool("HUB_DASHBOARD_ENABLED", &v)?;
-        }
-        if let Some(v) = get("HUB_DASHBOARD_LISTEN") {
-            self.listen =
-                v.parse().map_err(|_| format!("HUB_DASHBOARD_LISTEN: '{v}' is not an address like 127.0.0.1:8444"))?;
-        }
-        Ok(())
-    }
-}
-
 /// What every handler shares.
 #[derive(Clone)]
 pub struct DashState {

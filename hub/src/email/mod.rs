@@ -119,51 +119,6 @@ impl EmailConfig {
         }
         Ok(())
     }
-
-    /// Applies `HUB_EMAIL_*`, `HUB_SMTP_*` and `HUB_WEB_*` variables.
-    pub fn apply_env(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<(), String> {
-        fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, String> {
-            v.trim().parse().map_err(|_| format!("{k}: '{v}' is not a number"))
-        }
-        if let Some(v) = get("HUB_EMAIL_ENABLED") {
-            self.enabled = crate::config::parse_bool("HUB_EMAIL_ENABLED", &v)?;
-        }
-        if let Some(v) = get("HUB_SMTP_HOST") {
-            self.smtp.host = v;
-        }
-        if let Some(v) = get("HUB_SMTP_PORT") {
-            self.smtp.port = Some(num("HUB_SMTP_PORT", &v)?);
-        }
-        if let Some(v) = get("HUB_SMTP_SECURITY") {
-            self.smtp.security = serde_json::from_value(serde_json::Value::String(v.trim().to_ascii_lowercase()))
-                .map_err(|_| format!("HUB_SMTP_SECURITY: '{v}' is not one of starttls, tls, plain"))?;
-        }
-        if let Some(v) = get("HUB_SMTP_USERNAME") {
-            self.smtp.username = Some(v);
-        }
-        if let Some(v) = get("HUB_SMTP_PASSWORD") {
-            self.smtp.password = Some(email_adapter::config::Secret::new(v));
-        }
-        if let Some(v) = get("HUB_SMTP_FROM") {
-            self.smtp.from = v;
-        }
-        if let Some(v) = get("HUB_SMTP_CA_FILE") {
-            self.smtp.ca_file = Some(PathBuf::from(v));
-        }
-        if let Some(v) = get("HUB_EMAIL_LEASE_SECS") {
-            self.lease_secs = num("HUB_EMAIL_LEASE_SECS", &v)?;
-        }
-        if let Some(v) = get("HUB_EMAIL_KEY_FILE") {
-            self.key_file = Some(PathBuf::from(v));
-        }
-        if let Some(v) = get("HUB_WEB_LISTEN") {
-            self.web.listen = v.parse().map_err(|_| format!("HUB_WEB_LISTEN: '{v}' is not an address"))?;
-        }
-        if let Some(v) = get("HUB_WEB_PUBLIC_URL") {
-            self.web.public_url = Some(v);
-        }
-        Ok(())
-    }
 }
 
 /// The short reference a mail names a referral by (e.g. `V-3F9A2C71`): enough to tell mails apart
