@@ -19,6 +19,10 @@
 #   6. buf breaking (proto/ against the previous commit's proto/, FILE rules): a change that would break the
 #      partners' generated clients fails. Skipped (not failed) when the clone has no previous commit.
 #   7. Python gRPC client test (tests/python/run.sh: real hub, mTLS, Frau K. case from Python, grpcurl reflection)
+#   8. cargo deny check bans licenses sources (deny.toml: permissive licences only, no second version of a crate
+#      unless listed with its reason, crates.io only); cargo-deny is installed with cargo install on first use
+#   9. cargo deny check advisories: the RustSec database fetched from GitHub, else the copy cached by an earlier
+#      fetch (its date printed), else SKIP (this machine has no route to GitHub)
 #
 # Ends with the line "N passed, M failed" (N, M = steps; ", K skipped" appended when a step was skipped) and exits 1
 # if any step failed.
@@ -170,6 +174,40 @@ else
     skip_step "$BREAKING_STEP" "no previous commit in this clone (shallow?): nothing to compare the proto with"
 fi
 step "Python gRPC client test (tests/python/run.sh)" bash "$ROOT/tests/python/run.sh"
+
+# cargo-deny, installed into ~/.cargo/bin on first use (a few minutes' build, once): the policy is deny.toml.
+CARGO_DENY_VERSION="0.20.2"
+ensure_cargo_deny() {
+    cargo deny --version 2>/dev/null | grep -q " $CARGO_DENY_VERSION" && return 0
+    echo "installing cargo-deny $CARGO_DENY_VERSION (cargo install, once)"
+    cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION"
+}
+cargo_deny() {
+    ensure_cargo_deny || return 1
+    cargo deny --locked check bans licenses sources
+}
+step "cargo deny check bans licenses sources (deny.toml)" cargo_deny
+
+# Advisories need the RustSec database (a git repository on GitHub). Fetched when GitHub answers; else the copy
+# cargo-deny fetched before (~/.cargo/advisory-dbs), named with its date; with neither, the step is listed as SKIP.
+ADVISORY_STEP="cargo deny check advisories (RustSec)"
+advisories_fetched() {
+    ensure_cargo_deny || return 1
+    cargo deny --locked check advisories
+}
+advisories_cached() {
+    ensure_cargo_deny || return 1
+    echo "GitHub unreachable: checking against the cached RustSec database of $(git -C "$1" log -1 --format=%cs)"
+    cargo deny --locked --offline check advisories
+}
+ADVISORY_CACHE=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/advisory-dbs/advisory-db-* 2>/dev/null | head -1)
+if timeout 20 git ls-remote https://github.com/RustSec/advisory-db HEAD >/dev/null 2>&1; then
+    step "$ADVISORY_STEP" advisories_fetched
+elif [[ -n "$ADVISORY_CACHE" ]] && git -C "$ADVISORY_CACHE" rev-parse -q --verify HEAD >/dev/null 2>&1; then
+    step "$ADVISORY_STEP, cached copy" advisories_cached "$ADVISORY_CACHE"
+else
+    skip_step "$ADVISORY_STEP" "the RustSec database is neither reachable (github.com) nor cached here"
+fi
 
 printf '\n==> Summary\n'
 for r in "${RESULTS[@]}"; do
