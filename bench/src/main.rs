@@ -5,6 +5,7 @@
 
 mod fixtures;
 mod hubproc;
+mod limit;
 mod load;
 mod raw;
 mod refserver;
@@ -81,7 +82,7 @@ struct RunArgs {
     #[arg(long)]
     fanout_many: Option<usize>,
     /// Runs only these scenarios (comma-separated): memory, unary, creates, outbox, arrears, catchup,
-    /// fanout, postgres. For focused before/after runs; write them with `--out` elsewhere than
+    /// fanout, interactive, postgres. For focused before/after runs; write them with `--out` elsewhere than
     /// docs/benchmarks.md.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,

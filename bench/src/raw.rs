@@ -1,81 +1,18 @@
-//! The physical references measured with plain sqlx: single-row INSERT commits and batches on
-//! SQLite (WAL, `synchronous=FULL`, as the hub opens it), single-row INSERTs at equal concurrency
-//! and COPY on PostgreSQL, and the same notice rows the hub stored copied into fresh tables.
+//! The PostgreSQL references, measured with plain sqlx: single-row INSERTs at equal concurrency, and COPY of
+//! the notice and event rows the hub stored into fresh tables. (SQLite's are in `limit`.)
 
-use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{Connection, Executor, Row};
+use sqlx::{Connection, Executor};
 
 use crate::load::{self, Stop};
-use crate::stats::{self, Figures};
+use crate::stats::Figures;
 
 /// A row body the size of a referral's JSON (about 1 KB of text).
 pub fn body(i: u64) -> String {
     format!("{{\"id\":\"ref-{i:016}\",\"pad\":\"{}\"}}", "x".repeat(960))
-}
-
-async fn sqlite_conn(path: &Path) -> anyhow::Result<SqliteConnection> {
-    let opts = SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full);
-    Ok(SqliteConnection::connect_with(&opts).await?)
-}
-
-/// SQLite: `n` single-row INSERTs, each its own commit (autocommit).
-pub async fn sqlite_single(dir: &Path, n: u64) -> anyhow::Result<Figures> {
-    let path = dir.join("raw-single.db");
-    let mut c = sqlite_conn(&path).await?;
-    c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, body TEXT NOT NULL)").await?;
-    let c = Arc::new(tokio::sync::Mutex::new(c));
-    let f = load::closed_loop(1, Stop::Ops(n), None, move |_, i| {
-        let c = c.clone();
-        async move {
-            sqlx::query("INSERT INTO t (k, body) VALUES (?, ?)")
-                .bind(format!("k{i}"))
-                .bind(body(i))
-                .execute(&mut *c.lock().await)
-                .await?;
-            Ok(())
-        }
-    })
-    .await?;
-    let _ = std::fs::remove_file(&path);
-    Ok(f)
-}
-
-/// SQLite: `n` rows in commits of `batch` rows. Latency is per commit; ops are rows.
-pub async fn sqlite_batched(dir: &Path, n: u64, batch: u64) -> anyhow::Result<Figures> {
-    let path = dir.join("raw-batch.db");
-    let mut c = sqlite_conn(&path).await?;
-    c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, body TEXT NOT NULL)").await?;
-    let mut h = stats::histogram();
-    let t0 = Instant::now();
-    let mut i = 0;
-    while i < n {
-        let t = Instant::now();
-        let mut tx = c.begin().await?;
-        for _ in 0..batch.min(n - i) {
-            sqlx::query("INSERT INTO t (k, body) VALUES (?, ?)")
-                .bind(format!("k{i}"))
-                .bind(body(i))
-                .execute(&mut *tx)
-                .await?;
-            i += 1;
-        }
-        tx.commit().await?;
-        stats::record(&mut h, t.elapsed());
-    }
-    let f = Figures { ops: n, secs: t0.elapsed().as_secs_f64(), ..Default::default() }.with_latency(&h);
-    drop(c);
-    let _ = std::fs::remove_file(&path);
-    Ok(f)
 }
 
 /// A PostgreSQL pool of `n` connections.
@@ -116,6 +53,8 @@ pub struct PgRows {
     events: Vec<u8>,
     /// Number of notice rows.
     pub count: u64,
+    /// Mean bytes of a stored (sealed) notice body.
+    pub body_bytes: u64,
 }
 
 async fn copy_out(c: &mut sqlx::PgConnection, sql: &str) -> anyhow::Result<Vec<u8>> {
@@ -132,6 +71,8 @@ async fn copy_out(c: &mut sqlx::PgConnection, sql: &str) -> anyhow::Result<Vec<u
 pub async fn pg_read_rows(url: &str) -> anyhow::Result<PgRows> {
     let mut c = sqlx::PgConnection::connect(url).await?;
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM notices").fetch_one(&mut c).await?;
+    let body_bytes: i64 =
+        sqlx::query_scalar("SELECT COALESCE(avg(octet_length(body)), 0)::bigint FROM notices").fetch_one(&mut c).await?;
     let notices = copy_out(
         &mut c,
         "COPY (SELECT id, notice_key, reporter_id, case_id, received_at, updated_at, body FROM notices) TO STDOUT",
@@ -142,7 +83,7 @@ pub async fn pg_read_rows(url: &str) -> anyhow::Result<PgRows> {
         "COPY (SELECT audience_id, occurred_at, body FROM events WHERE body LIKE '%NOTICE_RECEIVED%' OR body LIKE '%NoticeReceived%') TO STDOUT",
     )
     .await?;
-    Ok(PgRows { notices, events, count: u64::try_from(count)? })
+    Ok(PgRows { notices, events, count: u64::try_from(count)?, body_bytes: u64::try_from(body_bytes)? })
 }
 
 /// COPY of the same rows into fresh tables with the hub's columns and indexes, in one transaction.
@@ -171,65 +112,6 @@ pub async fn pg_copy(url: &str, rows: &PgRows, suffix: &str) -> anyhow::Result<F
     cp.finish().await?;
     tx.commit().await?;
     Ok(Figures { ops: rows.count, secs: t0.elapsed().as_secs_f64(), ..Default::default() })
-}
-
-/// SQLite has no COPY: the same notice and event rows the hub stored, inserted into a fresh file
-/// with the hub's schema for those tables, in commits of `batch` rows (prepared statements).
-pub async fn sqlite_copy(hub_db: &Path, dir: &Path, batch: usize) -> anyhow::Result<Figures> {
-    let mut src = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(hub_db).read_only(true)).await?;
-    let schema: Vec<String> = sqlx::query_scalar(
-        "SELECT sql FROM sqlite_master WHERE tbl_name IN ('notices', 'events') AND sql IS NOT NULL ORDER BY type DESC",
-    )
-    .fetch_all(&mut src)
-    .await?;
-    let notices =
-        sqlx::query("SELECT id, notice_key, reporter_id, case_id, received_at, updated_at, body FROM notices")
-            .fetch_all(&mut src)
-            .await?;
-    let events = sqlx::query(
-        "SELECT audience_id, occurred_at, body FROM events WHERE body LIKE '%NOTICE_RECEIVED%' OR body LIKE '%NoticeReceived%'",
-    )
-    .fetch_all(&mut src)
-    .await?;
-    drop(src);
-    let path = dir.join("raw-copy.db");
-    let mut c = sqlite_conn(&path).await?;
-    for s in schema {
-        c.execute(sqlx::AssertSqlSafe(s)).await?;
-    }
-    let t0 = Instant::now();
-    for chunk in notices.chunks(batch) {
-        let mut tx = c.begin().await?;
-        for r in chunk {
-            sqlx::query("INSERT INTO notices (id, notice_key, reporter_id, case_id, received_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(r.try_get::<String, _>(0)?)
-                .bind(r.try_get::<String, _>(1)?)
-                .bind(r.try_get::<Option<String>, _>(2)?)
-                .bind(r.try_get::<Option<String>, _>(3)?)
-                .bind(r.try_get::<i64, _>(4)?)
-                .bind(r.try_get::<i64, _>(5)?)
-                .bind(r.try_get::<String, _>(6)?)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-    }
-    for chunk in events.chunks(batch) {
-        let mut tx = c.begin().await?;
-        for r in chunk {
-            sqlx::query("INSERT INTO events (audience_id, occurred_at, body) VALUES (?, ?, ?)")
-                .bind(r.try_get::<String, _>(0)?)
-                .bind(r.try_get::<i64, _>(1)?)
-                .bind(r.try_get::<String, _>(2)?)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-    }
-    let f = Figures { ops: notices.len() as u64, secs: t0.elapsed().as_secs_f64(), ..Default::default() };
-    drop(c);
-    let _ = std::fs::remove_file(&path);
-    Ok(f)
 }
 
 /// Creates a fresh database on the server of `admin_url` and returns its URL.

@@ -12,7 +12,7 @@ use tonic::transport::Channel;
 use crate::fixtures::{self, FACHSTELLE, MAIL_PARTNER, WOHNBAU};
 use crate::hubproc::{self, ClientTls, HubOptions, HubProc};
 use crate::load::{self, Stop};
-use crate::raw;
+use crate::{limit, raw};
 use crate::refserver::RefProc;
 use crate::report::{Report, grouped};
 use crate::stats::{self, Figures, ProcWindow};
@@ -47,6 +47,8 @@ pub struct Sizes {
     pub fanout_events: u64,
     /// Subscribers of the large fan-out run.
     pub fanout_many: usize,
+    /// Referrals a partner moves, one at a time at 50 a second, while the Fachstelle subscribes.
+    pub interactive_moves: u64,
     /// Events published to the large fan-out.
     pub fanout_many_events: u64,
 }
@@ -68,6 +70,7 @@ impl Sizes {
             smtp_reference: 1_500,
             fanout_events: 5_000,
             fanout_many: 10_000,
+            interactive_moves: 1_000,
             fanout_many_events: 50,
         }
     }
@@ -88,6 +91,7 @@ impl Sizes {
             smtp_reference: 200,
             fanout_events: 500,
             fanout_many: 500,
+            interactive_moves: 100,
             fanout_many_events: 20,
         }
     }
@@ -106,7 +110,8 @@ pub struct Env {
 }
 
 /// Names of the scenarios for `--only`.
-pub const SCENARIOS: [&str; 8] = ["memory", "unary", "creates", "outbox", "arrears", "catchup", "fanout", "postgres"];
+pub const SCENARIOS: [&str; 9] =
+    ["memory", "unary", "creates", "outbox", "arrears", "catchup", "fanout", "interactive", "postgres"];
 
 impl Env {
     fn wants(&self, scenario: &str) -> bool {
@@ -159,18 +164,18 @@ pub async fn run_all(env: &Env, sizes: &Sizes, report: &mut Report) -> anyhow::R
     if env.wants("creates") || env.wants("outbox") {
         let created = creates(&s, &case_id, sizes, report, "SQLite").await.context("creates on SQLite")?;
         if env.wants("creates") {
-            eprintln!("== raw SQLite references");
+            eprintln!("== SQLite references (C library, reused prepared statement)");
             let single = report.run(
                 "Create referral, SQLite",
-                "raw single-row INSERT commits (WAL, synchronous=FULL)",
+                "reference: single-row INSERT commits, reused prepared statement (WAL, synchronous=FULL)",
                 "rows",
-                raw::sqlite_single(&env.scratch, sizes.raw_single).await?,
+                limit::single(&env.scratch, sizes.raw_single).await?,
             );
             let batched = report.run(
                 "Create referral, SQLite",
-                "raw 100-row batches (WAL, synchronous=FULL)",
+                "reference: 100-row transactions, reused prepared statement (WAL, synchronous=FULL)",
                 "rows",
-                raw::sqlite_batched(&env.scratch, sizes.raw_batched, 100).await?,
+                limit::batched(&env.scratch, sizes.raw_batched, 100).await?,
             );
             report.ratio(
                 "Create referral, SQLite",
@@ -180,9 +185,9 @@ pub async fn run_all(env: &Env, sizes: &Sizes, report: &mut Report) -> anyhow::R
             );
             report.ratio(
                 "Create referral, SQLite",
-                "32 clients / raw single-row (commit coalescing)",
+                "32 clients / single-row commits (group commit)",
                 created.1.rate() / single.rate(),
-                10.0,
+                5.0,
             );
             report.ratio(
                 "Create referral, SQLite",
@@ -199,11 +204,16 @@ pub async fn run_all(env: &Env, sizes: &Sizes, report: &mut Report) -> anyhow::R
     if env.wants("arrears") {
         eprintln!("== arrears stream on SQLite");
         let hub_rows = arrears(&s, "SQLite", "SQ", sizes.arrears, report).await?;
+        let rows = std::sync::Arc::new(limit::hub_rows(&s.hub.data_dir.join("hub.db")).await?);
         let copy = report.run(
             &format!("Arrears stream {}, SQLite", grouped(sizes.arrears as f64)),
-            "same notice + event rows, raw INSERT, 500 rows per commit (SQLite has no COPY)",
+            &format!(
+                "reference: the hub's notice + event rows (sealed body {} bytes on average), reused prepared \
+                 statements, 500 notices per transaction (SQLite has no COPY)",
+                rows.body_bytes
+            ),
             "rows",
-            raw::sqlite_copy(&s.hub.data_dir.join("hub.db"), &env.scratch, 500).await?,
+            limit::copy(rows.clone(), &env.scratch, 500).await?,
         );
         report.ratio(
             &format!("Arrears stream {}, SQLite", grouped(sizes.arrears as f64)),
@@ -218,6 +228,9 @@ pub async fn run_all(env: &Env, sizes: &Sizes, report: &mut Report) -> anyhow::R
     }
     if env.wants("fanout") {
         fan_out(&s, sizes, report).await.context("fan-out")?;
+    }
+    if env.wants("interactive") {
+        interactive(&s, &case_id, sizes, report).await.context("interactive move")?;
     }
     drop(s);
 
@@ -258,9 +271,9 @@ pub async fn run_all(env: &Env, sizes: &Sizes, report: &mut Report) -> anyhow::R
         );
         report.ratio(
             "Create referral, PostgreSQL",
-            "32 clients / raw INSERT, 32 clients",
+            "32 clients / raw INSERT, 32 clients (group commit)",
             created.1.rate() / r32.rate(),
-            0.5,
+            1.0,
         );
         drop(s);
         anyhow::Ok(())
@@ -284,18 +297,22 @@ pub async fn run_all(env: &Env, sizes: &Sizes, report: &mut Report) -> anyhow::R
             let rows = raw::pg_read_rows(&url).await?;
             let copy = report.run(
                 &scenario,
-                "COPY of the same notice + event rows (one transaction)",
+                &format!(
+                    "reference: text COPY of the hub's notice + event rows (sealed body {} bytes on average), one \
+                     transaction",
+                    rows.body_bytes
+                ),
                 "rows",
                 raw::pg_copy(&url, &rows, label).await?,
             );
-            report.ratio(&scenario, "hub / COPY", hub_rows.rate() / copy.rate(), 0.3);
+            report.ratio(&scenario, "hub / COPY", hub_rows.rate() / copy.rate(), 0.5);
             if n >= 550_000 {
                 report.check(
                     &scenario,
                     "wall time of the stream",
                     format!("{:.1} s", hub_rows.secs),
-                    "< 10 s".into(),
-                    hub_rows.secs < 10.0,
+                    "≤ 25 s".into(),
+                    hub_rows.secs <= 25.0,
                 );
             }
             anyhow::Ok(())
@@ -405,6 +422,16 @@ async fn creates(
         load::closed_loop(32, Stop::Ops(sizes.create_parallel), Some(s.hub.pid()), op(chans.clone(), case_id.clone()))
             .await?,
     );
+    // CPU the hub spends per create, at 32 clients (release build): the work a write costs beyond the database.
+    if let Some(cpu) = parallel.cpu_per_1k() {
+        report.check(
+            &scenario,
+            "hub CPU per create, 32 clients",
+            format!("{cpu:.2} ms"),
+            "≤ 0.3 ms".into(),
+            cpu <= 0.3,
+        );
+    }
     // The audited read of a referral goes through the write path (an audit record per read).
     if backend == "SQLite" {
         let r = pb::referral_service_client::ReferralServiceClient::new(chans[0].clone())
@@ -700,21 +727,88 @@ async fn collect(
     Ok((f, cursor))
 }
 
+/// The head of the Fachstelle's event stream: the last cursor a catch-up delivers before it falls quiet.
+async fn head_cursor(s: &Setup) -> anyhow::Result<u64> {
+    let ch = one(s.hub.addr, &s.fachstelle).await?;
+    let mut st = pb::event_service_client::EventServiceClient::new(ch)
+        .subscribe(pb::SubscribeRequest { after_cursor: 0 })
+        .await?
+        .into_inner();
+    let mut c = 0;
+    while let Ok(Some(Ok(r))) = tokio::time::timeout(Duration::from_millis(1500), st.next()).await {
+        c = r.event.map(|e| e.cursor).unwrap_or(c);
+    }
+    Ok(c)
+}
+
+/// One partner acknowledges referrals one at a time, 50 a second, while the Fachstelle subscribes: how long a
+/// single interactive change takes to reach the caseworker's screen. Measured from the moment the move is sent
+/// (so it includes the request and its commit: an upper bound of commit → received) to the moment the
+/// Fachstelle's stream delivers the state change.
+async fn interactive(s: &Setup, case_id: &str, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
+    eprintln!("== interactive move");
+    let scenario = "Interactive move, SQLite";
+    let n = sizes.interactive_moves;
+    let fachstelle = one(s.hub.addr, &s.fachstelle).await?;
+    let mut referrals = pb::referral_service_client::ReferralServiceClient::new(fachstelle.clone());
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let created = referrals.create_referral(fixtures::referral(case_id)).await?.into_inner();
+        ids.push(created.referral.context("no referral")?.id);
+    }
+    let partner_tls = ClientTls::new(&s.hub.pki(), s.hub.issue(MAIL_PARTNER)?)?;
+    let mut partner = pb::referral_service_client::ReferralServiceClient::new(one(s.hub.addr, &partner_tls).await?);
+    let head = head_cursor(s).await?;
+    let mut stream = pb::event_service_client::EventServiceClient::new(fachstelle)
+        .subscribe(pb::SubscribeRequest { after_cursor: head })
+        .await?
+        .into_inner();
+    let wanted: std::collections::HashSet<String> = ids.iter().cloned().collect();
+    let receiver = tokio::spawn(async move {
+        let mut seen = std::collections::HashMap::new();
+        while seen.len() < wanted.len() {
+            let got = tokio::time::timeout(Duration::from_secs(30), stream.next()).await;
+            let Ok(Some(Ok(r))) = got else { anyhow::bail!("the stream stalled after {} of {}", seen.len(), wanted.len()) };
+            let Some(e) = r.event else { continue };
+            if e.kind == pb::EventKind::ReferralStateChanged as i32 && wanted.contains(&e.referral_id) {
+                seen.entry(e.referral_id).or_insert_with(Instant::now);
+            }
+        }
+        Ok(seen)
+    });
+    let window = ProcWindow::start(Some(s.hub.pid()));
+    let mut sent = Vec::with_capacity(ids.len());
+    let t0 = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for id in &ids {
+        tick.tick().await;
+        sent.push(Instant::now());
+        partner
+            .transition_referral(pb::TransitionReferralRequest {
+                idempotency_key: fixtures::idem(),
+                referral_id: id.clone(),
+                r#move: pb::ReferralMove::Acknowledge as i32,
+                ..Default::default()
+            })
+            .await?;
+    }
+    let received = receiver.await??;
+    let mut h = stats::histogram();
+    for (id, at) in ids.iter().zip(&sent) {
+        let got = received.get(id).context("a move's event never arrived")?;
+        stats::record(&mut h, got.saturating_duration_since(*at));
+    }
+    let mut f = window.finish(n).with_latency(&h);
+    f.secs = t0.elapsed().as_secs_f64();
+    report.run(scenario, "hub, 1 partner, 50 moves/s (latency: move sent → Fachstelle received)", "moves", f);
+    let p99 = h.value_at_quantile(0.99) as f64 / 1e3;
+    report.check(scenario, "move sent → event received, p99", format!("{p99:.1} ms"), "≤ 5 ms".into(), p99 <= 5.0);
+    Ok(())
+}
+
 async fn fan_out(s: &Setup, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
     eprintln!("== fan-out");
-    // The head of the Fachstelle's stream.
-    let mut cursor = {
-        let ch = one(s.hub.addr, &s.fachstelle).await?;
-        let mut st = pb::event_service_client::EventServiceClient::new(ch)
-            .subscribe(pb::SubscribeRequest { after_cursor: 0 })
-            .await?
-            .into_inner();
-        let mut c = 0;
-        while let Ok(Some(Ok(r))) = tokio::time::timeout(Duration::from_millis(1500), st.next()).await {
-            c = r.event.map(|e| e.cursor).unwrap_or(c);
-        }
-        c
-    };
+    let mut cursor = head_cursor(s).await?;
     let reference = RefProc::start(&s.hub.pki(), 1 << 20).await?;
     let producer = one(s.hub.addr, &s.wohnbau).await?;
     let ref_ctl = one(reference.addr, &s.fachstelle).await?;
