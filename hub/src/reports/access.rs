@@ -40,6 +40,7 @@ use crate::domain::vocab::{
     PersonRole, ReasonCode, ReferralCategory, RescueMeans, RouteIn, Stadtbezirk, ThreatStage,
 };
 use crate::labels;
+use crate::reports::html::escape;
 use crate::store::{AuditEntry, AuditQuery, AuditRecord, Store, StoreError, Tx};
 
 /// The audit action of a generated report, as stored.
@@ -1300,22 +1301,6 @@ impl Html {
     }
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // German labels
 // ---------------------------------------------------------------------------------------------
@@ -1413,15 +1398,6 @@ fn action_de(action: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            escape("<script>alert('x') & \"y\"</script>"),
-            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
-        );
-        assert_eq!(escape("Straße 7"), "Straße 7");
-    }
 
     #[test]
     fn recorded_bases_read_in_german() {

@@ -90,8 +90,8 @@ use crate::domain::vocab::{
     Stadtbezirk, ThreatStage,
 };
 use crate::labels;
-use crate::reports::access::escape;
 use crate::reports::charts;
+use crate::reports::html::escape;
 use crate::store::{AuditEntry, Store, StoreError, Tx};
 
 /// The audit action of a generated report, as stored.

@@ -5,4 +5,5 @@
 
 pub mod access;
 pub mod charts;
+pub mod html;
 pub mod key_figures;

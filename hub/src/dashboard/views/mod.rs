@@ -34,7 +34,7 @@ pub struct Ctx {
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn esc(s: &str) -> String {
-    crate::reports::access::escape(s)
+    crate::reports::html::escape(s)
 }
 
 /// A link to a case: the tenant's name, or the case id while processing is restricted.
