@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 use std::fmt::Display;
-use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
@@ -38,6 +37,7 @@ use crate::domain::vocab::{
     CaseOutcome, CaseStatus, CompletionResult, ConsentForm, ConsentStatus, DataCategory, Gender, HouseholdType,
     PersonRole, ReasonCode, ReferralCategory, RescueMeans, RouteIn, Stadtbezirk, ThreatStage,
 };
+pub use crate::reports::Format;
 use crate::store::{AuditEntry, AuditQuery, AuditRecord, Store, StoreError, Tx};
 
 mod render;
@@ -49,33 +49,17 @@ pub const LEGAL_BASIS: &str = "Art. 15 GDPR";
 /// The actor recorded with it: the operator (data protection officer) who ran the command.
 pub const ACTOR: &str = "operator";
 
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// A German HTML document.
-    Html,
-    /// A JSON object with English keys.
-    Json,
+/// The formats of the access report.
+pub const FORMATS: &[Format] = &[Format::Html, Format::Json];
+
+/// Reads `--format`: one of [`FORMATS`].
+pub fn parse_format(s: &str) -> Result<Format, String> {
+    Format::parse_among(s, FORMATS, "a report")
 }
 
-impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "html" => Ok(Format::Html),
-            "json" => Ok(Format::Json),
-            _ => Err(format!("'{s}' is not a report format (html or json)")),
-        }
-    }
-}
-
-impl Display for Format {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Format::Html => "html",
-            Format::Json => "json",
-        })
-    }
+/// The error for a format the report is not made in, worded as `--format` refuses it.
+fn refused(format: Format) -> ReportError {
+    ReportError::Format(Format::refusal(format.as_str(), FORMATS, "a report"))
 }
 
 /// Why no report could be made.
@@ -94,6 +78,9 @@ pub enum ReportError {
         /// The case's persons (id and role).
         known: String,
     },
+    /// The report is not made in this format.
+    #[error("{0}")]
+    Format(String),
     /// Reading the database or writing the audit record failed.
     #[error("database: {0}")]
     Store(#[from] StoreError),
@@ -872,6 +859,9 @@ pub async fn generate(
     format: Format,
     now: Instant,
 ) -> Result<AccessReport, ReportError> {
+    if !FORMATS.contains(&format) {
+        return Err(refused(format));
+    }
     let report = {
         let mut tx = store.begin_read().await?;
         build(tx.as_mut(), case_id, person, now).await?
@@ -901,8 +891,9 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!("HTML".parse::<Format>(), Ok(Format::Html));
-        assert_eq!("json".parse::<Format>(), Ok(Format::Json));
-        assert!("pdf".parse::<Format>().is_err());
+        assert_eq!(parse_format("HTML"), Ok(Format::Html));
+        assert_eq!(parse_format("json"), Ok(Format::Json));
+        assert_eq!(parse_format("csv"), Err("'csv' is not a report format (html or json)".to_owned()));
+        assert!(parse_format("pdf").is_err());
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{AccessReport, BasisItem, OrgRef};
+use super::{AccessReport, BasisItem, Format, OrgRef, ReportError};
 use crate::domain::audit::AuditAction;
 use crate::domain::data_request::{DataRequestAsk, DataRequestCause};
 use crate::domain::vocab::DataCategory;
@@ -11,6 +11,15 @@ use crate::labels;
 use crate::reports::html::escape;
 
 impl AccessReport {
+    /// The report in `format`, one of [`FORMATS`](super::FORMATS).
+    pub fn render(&self, format: Format) -> Result<String, ReportError> {
+        match format {
+            Format::Html => Ok(self.to_html()),
+            Format::Json => Ok(self.to_json()),
+            Format::Csv => Err(super::refused(format)),
+        }
+    }
+
     /// The report as pretty-printed JSON.
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));

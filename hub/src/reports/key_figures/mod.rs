@@ -58,13 +58,11 @@
 //! `suppression` hides the small cells, `render` writes HTML, CSV and JSON; this module holds the
 //! published model and the use case that builds a report and records it in the audit trail.
 
-use std::fmt::Display;
-use std::str::FromStr;
-
 use serde::{Serialize, Serializer};
 
 use crate::domain::ids::OrgId;
 use crate::domain::time::Instant;
+pub use crate::reports::Format;
 use crate::store::{AuditEntry, Store, StoreError, Tx};
 
 mod cohort;
@@ -109,37 +107,12 @@ pub const MONTHS_DE: [&str; 12] = [
     "Dezember",
 ];
 
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// A German HTML document.
-    Html,
-    /// `;`-separated `table;row;value` lines with a header row.
-    Csv,
-    /// A JSON object with English keys.
-    Json,
-}
+/// The formats of the key figures: all of them.
+pub const FORMATS: &[Format] = &[Format::Html, Format::Csv, Format::Json];
 
-impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "html" => Ok(Format::Html),
-            "csv" => Ok(Format::Csv),
-            "json" => Ok(Format::Json),
-            _ => Err(format!("'{s}' is not a report format (html, csv or json)")),
-        }
-    }
-}
-
-impl Display for Format {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Format::Html => "html",
-            Format::Csv => "csv",
-            Format::Json => "json",
-        })
-    }
+/// Reads `--format`: one of [`FORMATS`].
+pub fn parse_format(s: &str) -> Result<Format, String> {
+    Format::parse_among(s, FORMATS, "a report")
 }
 
 /// Why no report could be made.
