@@ -6,6 +6,7 @@
 //! Every function is an exhaustive `match` without a wildcard: a new variant does not compile until
 //! it has its label here.
 
+use crate::domain::audit::AuditAction;
 use crate::domain::data_request::{DataRequestAsk, DataRequestCause};
 use crate::domain::mail::MailKind;
 use crate::domain::referral::{Move, ReferralState};
@@ -80,6 +81,15 @@ pub fn move_done(m: Move) -> &'static str {
         Move::Reopen => "Vermittlung wieder geöffnet",
     }
 }
+
+/// The first step of a referral's history, before any move: the Fachstelle sent it.
+pub const REFERRAL_SENT: &str = "Vermittlung gesendet";
+
+/// Who acted when no organisation did: the hub on its own (reminders, expiry).
+pub const HUB: &str = "Hub (automatisch)";
+
+/// Who acted when no organisation did: the people who run the hub.
+pub const OPERATOR: &str = "Betrieb des Hubs";
 
 /// Why a referral was declined, failed or cancelled, e.g. "Nicht zuständig".
 pub fn reason(r: ReasonCode) -> &'static str {
@@ -158,6 +168,70 @@ pub fn data_request_categories(categories: &[DataCategory]) -> String {
     } else {
         categories.iter().map(|c| data_category(*c)).collect::<Vec<_>>().join(", ")
     }
+}
+
+/// A read that showed a partner personal data ([`AuditAction::is_read`]), as the Art. 15 report lists
+/// it, e.g. "Fall abgerufen"; `None` for every other action.
+pub fn read_action(a: AuditAction) -> Option<&'static str> {
+    match a {
+        AuditAction::ReferralRead => Some("Vermittlung mit Falldaten abgerufen"),
+        AuditAction::NoteRead => Some("Notizen abgerufen"),
+        AuditAction::CaseRead => Some("Fall abgerufen"),
+        AuditAction::CaseOpen => None,
+        AuditAction::CaseUpdate => None,
+        AuditAction::CaseRectify => None,
+        AuditAction::CaseStage => None,
+        AuditAction::CaseClose => None,
+        AuditAction::CaseAssign => None,
+        AuditAction::DocumentAdd => None,
+        AuditAction::DocumentRead => None,
+        AuditAction::CaseContact => None,
+        AuditAction::CaseFollowUp => None,
+        AuditAction::CaseRestrict => None,
+        AuditAction::CaseLiftRestriction => None,
+        AuditAction::CaseErase => None,
+        AuditAction::ConsentRecord => None,
+        AuditAction::ConsentRevoke => None,
+        AuditAction::ConsentExpire => None,
+        AuditAction::ReferralDisclose => None,
+        AuditAction::ReferralMove => None,
+        AuditAction::ReferralReplyBy => None,
+        AuditAction::NoteWrite => None,
+        AuditAction::NoticeWrite => None,
+        AuditAction::NoticeList => None,
+        AuditAction::NoticeRead => None,
+        AuditAction::NoticeTakeUp => None,
+        AuditAction::NoticeErase => None,
+        AuditAction::NoticeWithdraw => None,
+        AuditAction::OrgRegister => None,
+        AuditAction::OrgUpdate => None,
+        AuditAction::OrgDeactivate => None,
+        AuditAction::OrgReactivate => None,
+        AuditAction::OrgCapacity => None,
+        AuditAction::CertificateSign => None,
+        AuditAction::CertificateRevoke => None,
+        AuditAction::StaffAdd => None,
+        AuditAction::StaffDisable => None,
+        AuditAction::StaffEnable => None,
+        AuditAction::StaffPassword => None,
+        AuditAction::StaffSignIn => None,
+        AuditAction::StaffSignInFailed => None,
+        AuditAction::StaffSignOut => None,
+        AuditAction::DeliveryRequeue => None,
+        AuditAction::DashboardView => None,
+        AuditAction::Search => None,
+        AuditAction::KeyFigures => None,
+        AuditAction::AccessReport => None,
+        AuditAction::DataRequestConfirm => None,
+    }
+}
+
+/// A housing company's early notice of rent arrears.
+pub const ARREARS_NOTICE: &str = "Frühmeldung des Wohnungsunternehmens";
+
+/// A court's notice (MiZi) with its file number, e.g. "Mitteilung des Gerichts (Az. 12 C 34/26)".
+pub fn court_notice(file_number: &str) -> String {
+    format!("Mitteilung des Gerichts (Az. {file_number})")
 }
 
 /// Heading of the part of a document that shows the special categories of personal data (Art. 9 GDPR,
@@ -431,6 +505,9 @@ mod tests {
         check(ReasonCode::ALL, reason);
         check(CompletionResult::ALL, result);
         check(DataCategory::ALL, data_category);
+        let reads: Vec<AuditAction> = AuditAction::ALL.iter().copied().filter(|a| a.is_read()).collect();
+        check(&reads, |a| read_action(a).unwrap_or_default());
+        assert!(AuditAction::ALL.iter().all(|a| a.is_read() == read_action(*a).is_some()), "a label for each read");
     }
 
     #[test]

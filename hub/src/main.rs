@@ -138,8 +138,8 @@ enum ReportCommand {
         #[arg(long)]
         person: Option<String>,
         /// html (a German document) or json (English keys).
-        #[arg(long, default_value = "html")]
-        format: hub::reports::access::Format,
+        #[arg(long, default_value = "html", value_parser = hub::reports::access::parse_format)]
+        format: hub::reports::Format,
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -158,8 +158,8 @@ enum ReportCommand {
         #[arg(long)]
         org: Option<String>,
         /// html (a German document), csv (`table;row;value`) or json (English keys).
-        #[arg(long, default_value = "html")]
-        format: hub::reports::key_figures::Format,
+        #[arg(long, default_value = "html", value_parser = hub::reports::key_figures::parse_format)]
+        format: hub::reports::Format,
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -208,8 +208,8 @@ enum AuditCommand {
         #[arg(long)]
         to: Option<String>,
         /// csv (`;`-separated, header row, UTF-8) or json (an array of objects).
-        #[arg(long, default_value = "csv")]
-        format: hub::audit::export::Format,
+        #[arg(long, default_value = "csv", value_parser = hub::audit::export::parse_format)]
+        format: hub::reports::Format,
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -585,7 +585,7 @@ async fn access_report(
     db: DatabaseArgs,
     case_id: &str,
     person: Option<&str>,
-    format: hub::reports::access::Format,
+    format: hub::reports::Format,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     use hub::clock::Clock as _;
@@ -596,10 +596,7 @@ async fn access_report(
     let (_, store) = open_audit_store(db).await?;
     let report =
         hub::reports::access::generate(store.as_ref(), &case_id, person.as_ref(), format, SystemClock.now()).await?;
-    let text = match format {
-        hub::reports::access::Format::Html => report.to_html(),
-        hub::reports::access::Format::Json => report.to_json(),
-    };
+    let text = report.render(format)?;
     match &out {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
@@ -624,7 +621,7 @@ async fn key_figures(
     db: DatabaseArgs,
     year: i32,
     org: Option<&str>,
-    format: hub::reports::key_figures::Format,
+    format: hub::reports::Format,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     use hub::clock::Clock as _;

@@ -214,7 +214,7 @@ async fn access_report_lists_data_disclosures_and_reads_in_json_and_german_html_
         assert!(html.contains(needle), "HTML lacks {needle:?}:\n{html}");
     }
     for name in [&debt_name, &jc_name] {
-        assert!(html.contains(&hub::reports::access::escape(name)), "HTML lacks recipient {name}");
+        assert!(html.contains(&hub::reports::html::escape(name)), "HTML lacks recipient {name}");
     }
     assert!(!html.contains("<b>dringend") && !html.contains("<vormittags>"), "unescaped markup:\n{html}");
 

@@ -39,7 +39,7 @@ fn between<'a>(hay: &'a str, start: &str, end: &str) -> &'a str {
 
 /// The HTML-escaped heading of the Art. 9 parts.
 fn heading() -> String {
-    hub::reports::access::escape(SPECIAL_CATEGORIES)
+    hub::reports::html::escape(SPECIAL_CATEGORIES)
 }
 
 #[tokio::test]

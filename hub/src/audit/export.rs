@@ -5,13 +5,13 @@
 //! escaped for spreadsheets, so the hashes stay recomputable: import the file as text.
 
 use std::io::{self, Write};
-use std::str::FromStr;
 
 use serde::Serialize;
 
 use super::PAGE;
 use crate::domain::ids::{CaseId, OrgId};
 use crate::domain::time::{Day, Instant};
+pub use crate::reports::Format;
 use crate::store::{AuditQuery, AuditRecord, Store, StoreError};
 
 /// The columns, in order (CSV header and JSON keys).
@@ -30,24 +30,12 @@ pub const COLUMNS: [&str; 12] = [
     "hash",
 ];
 
-/// Export format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `;`-separated values with a header row.
-    Csv,
-    /// A JSON array of objects.
-    Json,
-}
+/// The formats of the export: `;`-separated values with a header row, or a JSON array of objects.
+pub const FORMATS: &[Format] = &[Format::Csv, Format::Json];
 
-impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "csv" => Ok(Format::Csv),
-            "json" => Ok(Format::Json),
-            _ => Err(format!("'{s}' is not an export format (csv or json)")),
-        }
-    }
+/// Reads `--format`: one of [`FORMATS`].
+pub fn parse_format(s: &str) -> Result<Format, String> {
+    Format::parse_among(s, FORMATS, "an export")
 }
 
 /// What to export: every condition given must hold.
@@ -75,6 +63,9 @@ pub enum ExportError {
     /// The filter is contradictory.
     #[error("{0}")]
     Filter(String),
+    /// The export is not made in this format.
+    #[error("{0}")]
+    Format(String),
 }
 
 /// Midnight UTC at the start of `day`.
@@ -160,6 +151,10 @@ pub async fn export(
     format: Format,
     out: &mut dyn Write,
 ) -> Result<u64, ExportError> {
+    if !FORMATS.contains(&format) {
+        return Err(ExportError::Format(Format::refusal(format.as_str(), FORMATS, "an export")));
+    }
+    let json = format == Format::Json;
     if let (Some(from), Some(to)) = (filter.from, filter.to)
         && to < from
     {
@@ -174,20 +169,20 @@ pub async fn export(
         limit: PAGE,
     };
     let mut tx = store.begin_read().await?;
-    match format {
-        Format::Csv => out.write_all(format!("{}\r\n", COLUMNS.join(";")).as_bytes())?,
-        Format::Json => out.write_all(b"[")?,
+    if json {
+        out.write_all(b"[")?;
+    } else {
+        out.write_all(format!("{}\r\n", COLUMNS.join(";")).as_bytes())?;
     }
     let mut n = 0u64;
     loop {
         let page = tx.audit_records(&q).await?;
         for r in &page {
-            match format {
-                Format::Csv => out.write_all(csv_line(r).as_bytes())?,
-                Format::Json => {
-                    out.write_all(if n == 0 { b"\n  " } else { b",\n  " })?;
-                    serde_json::to_writer(&mut *out, &Row::from(r)).map_err(io::Error::other)?;
-                }
+            if json {
+                out.write_all(if n == 0 { b"\n  " } else { b",\n  " })?;
+                serde_json::to_writer(&mut *out, &Row::from(r)).map_err(io::Error::other)?;
+            } else {
+                out.write_all(csv_line(r).as_bytes())?;
             }
             n += 1;
             q.after_seq = r.seq;
@@ -196,7 +191,7 @@ pub async fn export(
             break;
         }
     }
-    if format == Format::Json {
+    if json {
         out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
     }
     out.flush()?;
@@ -220,7 +215,8 @@ mod tests {
         let d = Day::parse("2026-01-09").unwrap();
         assert_eq!(start_of(d).millis(), 1_767_916_800_000);
         assert_eq!(rfc3339(Instant::from_millis(1_767_949_200_000)), "2026-01-09T09:00:00Z");
-        assert_eq!("JSON".parse::<Format>(), Ok(Format::Json));
-        assert!("xml".parse::<Format>().is_err());
+        assert_eq!(parse_format("JSON"), Ok(Format::Json));
+        assert_eq!(parse_format("xml"), Err("'xml' is not an export format (csv or json)".to_owned()));
+        assert!(parse_format("html").is_err());
     }
 }

@@ -79,8 +79,8 @@ async fn actor_name(hub: &Hub, a: &Actor) -> String {
                 None => name,
             }
         }
-        Actor::Operator { .. } => "Betrieb des Hubs".to_owned(),
-        Actor::Hub => "Hub (automatisch)".to_owned(),
+        Actor::Operator { .. } => labels::OPERATOR.to_owned(),
+        Actor::Hub => labels::HUB.to_owned(),
     }
 }
 

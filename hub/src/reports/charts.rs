@@ -25,7 +25,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::reports::access::escape;
+use crate::reports::html::escape;
 use crate::reports::key_figures::{CASES_BY_MONTH, Cell, KeyFigures, OUTCOME_BY_STAGE, OUTCOME_GROUPS};
 
 /// The print stylesheet of the report and the dashboard's figures page: what a browser's „Drucken →

@@ -325,7 +325,7 @@ impl Hub {
         &self,
         caller: &Caller,
         year: i32,
-        format: crate::reports::key_figures::Format,
+        format: crate::reports::Format,
         via: &str,
     ) -> HubResult<crate::reports::key_figures::KeyFigures> {
         let org = caller.fachstelle("read key figures")?.id.clone();

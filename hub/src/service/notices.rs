@@ -726,12 +726,7 @@ fn stage_of(notice: &Notice, by: OrgId, today: Day) -> StageEntry {
                 _ => None,
             };
             // Who reported it is `recorded_by`; the source is read by people and names no id.
-            (
-                a.stage,
-                a.effective_stage_date(notice.received_at.day()),
-                end,
-                "Frühmeldung des Wohnungsunternehmens".to_owned(),
-            )
+            (a.stage, a.effective_stage_date(notice.received_at.day()), end, crate::labels::ARREARS_NOTICE.to_owned())
         }
         NoticeData::Court(c) => (
             notice.stage(),

@@ -29,7 +29,8 @@ use crate::domain::vocab::{
     CaseOutcome, ConsentForm, DataCategory, OrgKind, ReasonCode, ReferralCategory, RescueMeans, Stadtbezirk,
     ThreatStage,
 };
-use crate::reports::key_figures::{self, Format};
+use crate::reports::Format;
+use crate::reports::key_figures;
 use crate::service::Outage;
 use crate::service::dashboard::TodayModel;
 use crate::service::dashboard::{CaseFilter, HandoffFilter};

@@ -71,7 +71,7 @@ pub(crate) fn last_event(e: Option<&LastEvent>) -> String {
     match e {
         None => "–".to_owned(),
         Some(e) => {
-            let what = e.mv.map_or("Vermittlung gesendet", labels::move_done);
+            let what = e.mv.map_or(labels::REFERRAL_SENT, labels::move_done);
             format!("{} am {} durch {}", esc(what), instant(e.at), who(&e.who))
         }
     }

@@ -34,7 +34,7 @@ pub struct Ctx {
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn esc(s: &str) -> String {
-    crate::reports::access::escape(s)
+    crate::reports::html::escape(s)
 }
 
 /// A link to a case: the tenant's name, or the case id while processing is restricted.
@@ -78,9 +78,9 @@ pub(crate) fn who(w: &Who) -> String {
     match w {
         Who::Org { org, staff: Some(s) } => format!("{} ({})", esc(&org.name), esc(s)),
         Who::Org { org, staff: None } => esc(&org.name),
-        Who::Operator { staff: Some(s) } => format!("Betrieb ({})", esc(s)),
-        Who::Operator { staff: None } => "Betrieb".to_owned(),
-        Who::Hub => "Hub (automatisch)".to_owned(),
+        Who::Operator { staff: Some(s) } => format!("{} ({})", labels::OPERATOR, esc(s)),
+        Who::Operator { staff: None } => labels::OPERATOR.to_owned(),
+        Who::Hub => labels::HUB.to_owned(),
     }
 }
 

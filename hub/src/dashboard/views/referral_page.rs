@@ -134,7 +134,7 @@ pub fn render(m: &ReferralPageModel, ctx: &Ctx, echo: Option<&PageEcho>, done: O
                 at: instant(t.at),
                 what: match t.mv {
                     Some(mv) => labels::move_done(mv).to_owned(),
-                    None => format!("Vermittlung gesendet ({})", labels::state(t.to)),
+                    None => format!("{} ({})", labels::REFERRAL_SENT, labels::state(t.to)),
                 },
                 reason: t.reason.as_ref().map(|r| {
                     let code = r.code.map(labels::reason).unwrap_or_default();
