@@ -9,14 +9,19 @@
 //! row) and a reason; valid and rejected rows together are the file's data rows, each once; a
 //! refused file (encoding, syntax, header) says why, with a line or row number where it has one.
 //!
-//! Budget: `HUB_FUZZ_ITERATIONS` (default 2,000), seed `HUB_FUZZ_SEED`; see
-//! `tests/fuzz/fuzzkit.rs` and `scripts/fuzz.sh`. Seed files: `tests/fuzz/corpus/csv/`.
+//! Inputs: an entry of `tests/fuzz/corpus/csv/` and a list of byte mutations (with the dictionary
+//! below). 2,000 cases (`PROPTEST_CASES`), fixed seed (`PROPTEST_RNG_SEED`); see
+//! `tests/fuzz/mutations.rs` and `scripts/fuzz.sh`.
 
-#[path = "../../tests/fuzz/fuzzkit.rs"]
-mod fuzzkit;
+#[path = "../../tests/fuzz/mutations.rs"]
+mod mutations;
 
 use crate::csv::FileEncoding;
 use std::collections::HashSet;
+use std::rc::Rc;
+
+use mutations::{ByteOp, Step};
+use proptest::prelude::*;
 
 use crate::csv::Column;
 use crate::import::{Report, RowResult};
@@ -121,7 +126,7 @@ fn check(
     text: &str,
     valid_rows: Vec<usize>,
     rejected: Vec<RowResult>,
-) -> Result<String, String> {
+) -> Result<(), String> {
     let last = last_line(text);
     let data_rows: usize = csv::records(text).map(|r| r.len().saturating_sub(1)).unwrap_or(0);
     let mut rows = HashSet::new();
@@ -150,50 +155,28 @@ fn check(
         return Err(format!("{kind}: {} rows reported, the file has {data_rows} data rows", rows.len()));
     }
     // What the user sees: the report as a table and as JSON.
-    let report = Report::new(rejected.clone());
+    let report = Report::new(rejected);
     let _ = report.text(true);
     let _ = report.json(true);
-    let mut reasons: Vec<String> = rejected
-        .iter()
-        .flat_map(|r| r.problems.iter().map(|p| format!("{}:{}", p.column, shape(&p.reason, 24))))
-        .collect();
-    reasons.sort();
-    reasons.dedup();
-    reasons.truncate(3);
-    Ok(format!("{kind}: {} valid, rejected {}", valid_rows.len().min(2), reasons.join(",")))
-}
-
-/// The gist of a reason: quoted cell values dropped, digits dropped, shortened, so the outcome
-/// describes the kind of problem rather than the value.
-fn shape(reason: &str, n: usize) -> String {
-    let mut out = String::new();
-    let mut quoted = false;
-    for c in reason.chars() {
-        if c == '\'' {
-            quoted = !quoted;
-        } else if !quoted {
-            out.push(c);
-        }
-    }
-    fuzzkit::gist(&out, n)
+    Ok(())
 }
 
 /// A refused file must say why; syntax errors and encoding errors say where.
-fn refused(kind: &str, reason: &str) -> Result<String, String> {
+fn refused(kind: &str, reason: &str) -> Result<(), String> {
     if reason.trim().is_empty() {
         return Err(format!("{kind}: a file was refused without a reason"));
     }
-    Ok(format!("{kind} refused: {}", shape(reason, 40)))
+    Ok(())
 }
 
-fn run_one(input: &[u8]) -> Result<String, String> {
+fn run_one(input: &[u8]) -> Result<(), String> {
     let decoded = match csv::decode(input, FileEncoding::Utf8) {
         Ok(decoded) => decoded,
         Err(reason) => {
             if !reason.contains("line ") {
                 return Err(format!("the encoding error names no line: {reason}"));
             }
-            return Ok("not UTF-8".to_owned());
+            return Ok(());
         }
     };
     let text = decoded.text.as_ref();
@@ -202,28 +185,42 @@ fn run_one(input: &[u8]) -> Result<String, String> {
     {
         return Err(format!("a syntax error names no row: {e}"));
     }
-    let arrears = match arrears::parse_file(text) {
+    match arrears::parse_file(text) {
         Ok((valid, rejected)) => {
-            check("arrears", arrears::COLUMNS, text, valid.iter().map(|v| v.row).collect(), rejected)?
+            check("arrears", arrears::COLUMNS, text, valid.iter().map(|v| v.row).collect(), rejected)?;
         }
         Err(reason) => refused("arrears", &reason.en)?,
-    };
-    let court = match court::parse_file(text) {
-        Ok((valid, rejected)) => check("court", court::COLUMNS, text, valid.iter().map(|v| v.0).collect(), rejected)?,
-        Err(reason) => refused("court", &reason.en)?,
-    };
-    Ok(format!("{arrears} | {court}"))
+    }
+    match court::parse_file(text) {
+        Ok((valid, rejected)) => check("court", court::COLUMNS, text, valid.iter().map(|v| v.0).collect(), rejected),
+        Err(reason) => refused("court", &reason.en),
+    }
+}
+
+/// The longest input generated.
+const MAX_LEN: usize = 64 * 1024;
+
+/// A step: one byte mutation.
+#[derive(Debug, Clone)]
+struct CsvStep(ByteOp);
+
+impl Step for CsvStep {
+    fn apply(&self, buf: &mut Vec<u8>, corpus: &[Vec<u8>]) {
+        self.0.apply(buf, corpus, 0, MAX_LEN);
+    }
 }
 
 #[test]
 fn fuzz_csv_import() {
-    let report = fuzzkit::Fuzzer::new("csv").dictionary(DICTIONARY).max_len(64 * 1024).run(run_one);
-    report.assert_clean();
+    let seeds = mutations::load_corpus("csv");
+    let dict: Rc<[Vec<u8>]> = DICTIONARY.iter().map(|w| w.as_bytes().to_vec()).collect();
+    let step = mutations::byte_op(&dict).prop_map(CsvStep).boxed();
+    mutations::run("csv", 2_000, &seeds, mutations::cases(&seeds, step), run_one);
 }
 
 #[test]
 fn the_committed_seed_files_are_what_they_claim() {
-    let corpus = fuzzkit::load_corpus("csv");
+    let corpus = mutations::load_corpus("csv");
     assert!(corpus.len() >= 4, "tests/fuzz/corpus/csv/ holds the seed files");
     for (name, bytes) in &corpus {
         let Ok(decoded) = csv::decode(bytes, FileEncoding::Utf8) else {

@@ -6,11 +6,19 @@
 //! URL, public URL, SMTP port, key file, the retry schedule and, for sane day counts, a reply-by date
 //! per category) are computed without panicking.
 //!
-//! Budget: `HUB_FUZZ_ITERATIONS` (default 2,000), seed `HUB_FUZZ_SEED`; see `tests/fuzz/fuzzkit.rs`
-//! and `scripts/fuzz.sh`. The loader also reads `HUB_*` variables; none of those it reads is set here.
+//! Inputs: an entry of `tests/fuzz/corpus/config/` and a list of steps, each a byte mutation (with the
+//! dictionary below) or, two times in five, a line mutation that keeps the file mostly TOML. 2,000 cases
+//! (`PROPTEST_CASES`), fixed seed (`PROPTEST_RNG_SEED`); see `tests/fuzz/mutations.rs` and
+//! `scripts/fuzz.sh`. The loader also reads `HUB_*` variables; none of those it reads is set here.
 
-#[path = "../fuzz/fuzzkit.rs"]
-mod fuzzkit;
+#[path = "../fuzz/mutations.rs"]
+mod mutations;
+
+use std::rc::Rc;
+
+use mutations::{ByteOp, Step};
+use proptest::prelude::*;
+use proptest::sample::{Index, select};
 
 use hub::config::Config;
 use hub::domain::time::Day;
@@ -131,36 +139,101 @@ const VALUES: &[&str] = &[
 
 /// A mutation that keeps the file mostly TOML: a line's value replaced, a line dropped,
 /// duplicated or moved, or a `key = value` line from the dictionary inserted.
-fn mutate_lines(rng: &mut fuzzkit::Rng, input: &[u8], _corpus: &[Vec<u8>]) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(input).ok()?;
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    if lines.is_empty() {
-        lines.push(String::new());
-    }
-    let i = rng.below(lines.len());
-    match rng.below(5) {
-        0 | 1 => {
-            let value = rng.pick(VALUES);
-            match lines[i].split_once(" = ") {
-                Some((key, _)) => lines[i] = format!("{key} = {value}"),
-                None => lines[i] = format!("{}{value}", rng.pick(DICTIONARY).trim_start_matches('\n')),
+#[derive(Debug, Clone)]
+enum LineOp {
+    /// The value after ` = ` becomes `value`; a line without one becomes `key` and `value`.
+    SetValue {
+        line: Index,
+        key: &'static str,
+        value: &'static str,
+    },
+    Drop {
+        line: Index,
+    },
+    Copy {
+        line: Index,
+        to: Index,
+    },
+    /// A dictionary line (`key` and `value` when the key ends in ` = `) before the line.
+    Insert {
+        line: Index,
+        key: &'static str,
+        value: &'static str,
+    },
+}
+
+impl LineOp {
+    fn apply(&self, input: &mut Vec<u8>) {
+        let Ok(text) = std::str::from_utf8(input) else {
+            return;
+        };
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        if lines.is_empty() {
+            lines.push(String::new());
+        }
+        let n = lines.len();
+        match self {
+            LineOp::SetValue { line, key, value } => {
+                let i = line.index(n);
+                lines[i] = match lines[i].split_once(" = ") {
+                    Some((k, _)) => format!("{k} = {value}"),
+                    None => format!("{}{value}", key.trim_start_matches('\n')),
+                };
+            }
+            LineOp::Drop { line } => {
+                lines.remove(line.index(n));
+            }
+            LineOp::Copy { line, to } => {
+                let copy = lines[line.index(n)].clone();
+                lines.insert(to.index(n + 1), copy);
+            }
+            LineOp::Insert { line, key, value } => {
+                let new = if key.ends_with(" = ") { format!("{key}{value}") } else { (*key).to_owned() };
+                lines.insert(line.index(n), new);
             }
         }
-        2 => {
-            lines.remove(i);
-        }
-        3 => {
-            let line = lines[i].clone();
-            lines.insert(rng.below(lines.len() + 1), line);
-        }
-        _ => {
-            let key = rng.pick(DICTIONARY);
-            let line = if key.ends_with(" = ") { format!("{key}{}", rng.pick(VALUES)) } else { (*key).to_owned() };
-            lines.insert(i, line);
+        *input = lines.join("\n").into_bytes();
+    }
+}
+
+/// A step: a byte mutation, or (two in five) a line mutation.
+#[derive(Debug, Clone)]
+enum ConfigStep {
+    Bytes(ByteOp),
+    Lines(LineOp),
+}
+
+impl Step for ConfigStep {
+    fn apply(&self, buf: &mut Vec<u8>, corpus: &[Vec<u8>]) {
+        match self {
+            ConfigStep::Bytes(op) => op.apply(buf, corpus, 0, MAX_LEN),
+            ConfigStep::Lines(op) => {
+                op.apply(buf);
+                buf.truncate(MAX_LEN);
+            }
         }
     }
-    Some(lines.join("\n").into_bytes())
 }
+
+fn step() -> BoxedStrategy<ConfigStep> {
+    let dict: Rc<[Vec<u8>]> = DICTIONARY.iter().map(|w| w.as_bytes().to_vec()).collect();
+    let idx = any::<Index>;
+    let (key, value) = (|| select(DICTIONARY), || select(VALUES));
+    let lines = prop_oneof![
+        2 => (idx(), key(), value()).prop_map(|(line, key, value)| LineOp::SetValue { line, key, value }).boxed(),
+        1 => idx().prop_map(|line| LineOp::Drop { line }).boxed(),
+        1 => (idx(), idx()).prop_map(|(line, to)| LineOp::Copy { line, to }).boxed(),
+        1 => (idx(), key(), value()).prop_map(|(line, key, value)| LineOp::Insert { line, key, value }).boxed(),
+    ];
+    prop_oneof![
+        3 => mutations::byte_op(&dict).prop_map(ConfigStep::Bytes).boxed(),
+        2 => lines.prop_map(ConfigStep::Lines).boxed(),
+    ]
+    .boxed()
+}
+
+/// The longest input generated.
+const MAX_LEN: usize = 16 * 1024;
 
 /// The largest day count for which the reply-by date is computed (it walks the calendar day by day).
 const SANE_DAYS: u32 = 260;
@@ -170,39 +243,34 @@ fn fuzz_config() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("hub.toml");
     let today = Day::parse("2026-01-09").expect("a date");
-    let report = fuzzkit::Fuzzer::new("config")
-        .dictionary(DICTIONARY)
-        .max_len(16 * 1024)
-        .mutator(40, mutate_lines)
-        .run(|input| {
-            std::fs::write(&path, input).map_err(|e| format!("writing the temp file: {e}"))?;
-            let config = match Config::load(Some(&path)) {
-                Ok(c) => c,
-                Err(e) => {
-                    // The outcome: the first line of the outermost cause (parse error kinds and validation rules).
-                    let msg = format!("{e:#}").replace(&path.display().to_string(), "FILE");
-                    let gist = fuzzkit::gist(msg.split('\n').next().unwrap_or(""), 60);
-                    return Ok(format!("refused: {gist}"));
-                }
-            };
-            // A configuration that loads must be usable.
-            let _ = config.database_url();
-            let _ = config.email.public_url();
-            let _ = config.email.smtp.port();
-            let _ = config.email.key_file(&config.data_dir);
-            let policy = &config.email.delivery;
-            for attempt in 0..=config.email.delivery.max_attempts.min(70) {
-                let _ = email_adapter::retry::backoff(policy, attempt, u64::from(attempt));
+    let seeds = mutations::load_corpus("config");
+    mutations::run("config", 2_000, &seeds, mutations::cases(&seeds, step()), |input| {
+        std::fs::write(&path, input).map_err(|e| format!("writing the temp file: {e}"))?;
+        let config = match Config::load(Some(&path)) {
+            Ok(c) => c,
+            Err(e) => {
+                // A refused configuration is a fine outcome; its message is still made.
+                let _ = format!("{e:#}");
+                return Ok(());
             }
-            let sla = &config.sla;
-            let days =
-                [sla.default_reply_days, sla.deadline_margin_days].into_iter().chain(sla.reply_days.values().copied());
-            // Config validation bounds every day count, so reply-by dates are always cheap to compute.
-            assert!(days.into_iter().all(|d| d <= SANE_DAYS), "a loaded config names an implausible SLA day count");
-            for category in ReferralCategory::ALL {
-                let _ = sla.reply_by(*category, today, &[]);
-            }
-            Ok(format!("loaded (email {}, reply_days {})", config.email.enabled, sla.reply_days.len().min(3)))
-        });
-    report.assert_clean();
+        };
+        // A configuration that loads must be usable.
+        let _ = config.database_url();
+        let _ = config.email.public_url();
+        let _ = config.email.smtp.port();
+        let _ = config.email.key_file(&config.data_dir);
+        let policy = &config.email.delivery;
+        for attempt in 0..=config.email.delivery.max_attempts.min(70) {
+            let _ = email_adapter::retry::backoff(policy, attempt, u64::from(attempt));
+        }
+        let sla = &config.sla;
+        let days =
+            [sla.default_reply_days, sla.deadline_margin_days].into_iter().chain(sla.reply_days.values().copied());
+        // Config validation bounds every day count, so reply-by dates are always cheap to compute.
+        assert!(days.into_iter().all(|d| d <= SANE_DAYS), "a loaded config names an implausible SLA day count");
+        for category in ReferralCategory::ALL {
+            let _ = sla.reply_by(*category, today, &[]);
+        }
+        Ok(())
+    });
 }
