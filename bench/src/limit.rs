@@ -29,30 +29,16 @@ const TABLE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNI
 
 /// `n` single-row INSERTs, each its own commit (autocommit), through one reused prepared statement.
 pub async fn single(dir: &Path, n: u64) -> anyhow::Result<Figures> {
-    let path = dir.join("limit-single.db");
-    blocking(move || {
-        let c = open(&path)?;
-        c.execute_batch(TABLE)?;
-        let mut insert = c.prepare("INSERT INTO t (k, body) VALUES (?1, ?2)")?;
-        let mut h = stats::histogram();
-        let t0 = Instant::now();
-        for i in 0..n {
-            let t = Instant::now();
-            insert.execute(params![format!("k{i}"), body(i)])?;
-            stats::record(&mut h, t.elapsed());
-        }
-        let f = Figures { ops: n, secs: t0.elapsed().as_secs_f64(), ..Default::default() }.with_latency(&h);
-        drop(insert);
-        drop(c);
-        remove(&path);
-        Ok(f)
-    })
-    .await
+    inserts(dir.join("limit-single.db"), n, None).await
 }
 
 /// `n` rows in commits of `batch` rows, one reused prepared statement. Latency is per commit; ops are rows.
 pub async fn batched(dir: &Path, n: u64, batch: u64) -> anyhow::Result<Figures> {
-    let path = dir.join("limit-batch.db");
+    inserts(dir.join("limit-batch.db"), n, Some(batch)).await
+}
+
+/// `n` rows into a fresh table at `path`, in transactions of `batch` rows, or each row committed on its own.
+async fn inserts(path: std::path::PathBuf, n: u64, batch: Option<u64>) -> anyhow::Result<Figures> {
     blocking(move || {
         let c = open(&path)?;
         c.execute_batch(TABLE)?;
@@ -62,12 +48,16 @@ pub async fn batched(dir: &Path, n: u64, batch: u64) -> anyhow::Result<Figures> 
         let mut i = 0;
         while i < n {
             let t = Instant::now();
-            c.execute_batch("BEGIN")?;
-            for _ in 0..batch.min(n - i) {
+            if batch.is_some() {
+                c.execute_batch("BEGIN")?;
+            }
+            for _ in 0..batch.unwrap_or(1).min(n - i) {
                 insert.execute(params![format!("k{i}"), body(i)])?;
                 i += 1;
             }
-            c.execute_batch("COMMIT")?;
+            if batch.is_some() {
+                c.execute_batch("COMMIT")?;
+            }
             stats::record(&mut h, t.elapsed());
         }
         let f = Figures { ops: n, secs: t0.elapsed().as_secs_f64(), ..Default::default() }.with_latency(&h);

@@ -230,7 +230,7 @@ pub async fn run_all(env: &Env, sizes: &Sizes, report: &mut Report) -> anyhow::R
         fan_out(&s, sizes, report).await.context("fan-out")?;
     }
     if env.wants("interactive") {
-        interactive(&s, &case_id, sizes, report).await.context("interactive move")?;
+        interactive(&s, sizes, report).await.context("interactive move")?;
     }
     drop(s);
 
@@ -745,15 +745,17 @@ async fn head_cursor(s: &Setup) -> anyhow::Result<u64> {
 /// single interactive change takes to reach the caseworker's screen. Measured from the moment the move is sent
 /// (so it includes the request and its commit: an upper bound of commit → received) to the moment the
 /// Fachstelle's stream delivers the state change.
-async fn interactive(s: &Setup, case_id: &str, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
+async fn interactive(s: &Setup, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
     eprintln!("== interactive move");
     let scenario = "Interactive move, SQLite";
     let n = sizes.interactive_moves;
     let fachstelle = one(s.hub.addr, &s.fachstelle).await?;
     let mut referrals = pb::referral_service_client::ReferralServiceClient::new(fachstelle.clone());
+    // One referral per household, as in daily work (a case has a handful of referrals, not thousands).
     let mut ids = Vec::new();
     for _ in 0..n {
-        let created = referrals.create_referral(fixtures::referral(case_id)).await?.into_inner();
+        let case_id = fixtures::case_with_consent(fachstelle.clone()).await?;
+        let created = referrals.create_referral(fixtures::referral(&case_id)).await?.into_inner();
         ids.push(created.referral.context("no referral")?.id);
     }
     let partner_tls = ClientTls::new(&s.hub.pki(), s.hub.issue(MAIL_PARTNER)?)?;

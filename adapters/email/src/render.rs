@@ -477,8 +477,8 @@ fn push_p(h: &mut String, style: &str, inner: &str) {
 }
 
 /// Escapes text for HTML element content and double- or single-quoted attribute values (used by
-/// the mails and the partner page alike).
-pub(crate) fn escape(s: &str) -> String {
+/// the mails and the partner page alike, and by the hub's reports and views).
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);
     for c in s.chars() {
         match c {
