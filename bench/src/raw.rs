@@ -71,8 +71,9 @@ async fn copy_out(c: &mut sqlx::PgConnection, sql: &str) -> anyhow::Result<Vec<u
 pub async fn pg_read_rows(url: &str) -> anyhow::Result<PgRows> {
     let mut c = sqlx::PgConnection::connect(url).await?;
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM notices").fetch_one(&mut c).await?;
-    let body_bytes: i64 =
-        sqlx::query_scalar("SELECT COALESCE(avg(octet_length(body)), 0)::bigint FROM notices").fetch_one(&mut c).await?;
+    let body_bytes: i64 = sqlx::query_scalar("SELECT COALESCE(avg(octet_length(body)), 0)::bigint FROM notices")
+        .fetch_one(&mut c)
+        .await?;
     let notices = copy_out(
         &mut c,
         "COPY (SELECT id, notice_key, reporter_id, case_id, received_at, updated_at, body FROM notices) TO STDOUT",

@@ -12,10 +12,10 @@ use tonic::transport::Channel;
 use crate::fixtures::{self, FACHSTELLE, MAIL_PARTNER, WOHNBAU};
 use crate::hubproc::{self, ClientTls, HubOptions, HubProc};
 use crate::load::{self, Stop};
-use crate::{limit, raw};
 use crate::refserver::RefProc;
 use crate::report::{Report, grouped};
 use crate::stats::{self, Figures, ProcWindow};
+use crate::{limit, raw};
 
 /// Run sizes.
 #[derive(Debug, Clone)]
@@ -770,7 +770,9 @@ async fn interactive(s: &Setup, sizes: &Sizes, report: &mut Report) -> anyhow::R
         let mut seen = std::collections::HashMap::new();
         while seen.len() < wanted.len() {
             let got = tokio::time::timeout(Duration::from_secs(30), stream.next()).await;
-            let Ok(Some(Ok(r))) = got else { anyhow::bail!("the stream stalled after {} of {}", seen.len(), wanted.len()) };
+            let Ok(Some(Ok(r))) = got else {
+                anyhow::bail!("the stream stalled after {} of {}", seen.len(), wanted.len())
+            };
             let Some(e) = r.event else { continue };
             if e.kind == pb::EventKind::ReferralStateChanged as i32 && wanted.contains(&e.referral_id) {
                 seen.entry(e.referral_id).or_insert_with(Instant::now);
