@@ -12,6 +12,15 @@ pub mod key_figures;
 use std::fmt::Display;
 use std::str::FromStr;
 
+/// An organisation as a report names it: id and directory name (the id when it is not in the directory).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OrgRef {
+    /// Id.
+    pub id: String,
+    /// Name from the directory.
+    pub name: String,
+}
+
 /// What a report or export is written as. Each offers some formats ([`access::FORMATS`],
 /// [`key_figures::FORMATS`], [`crate::audit::export::FORMATS`]) and refuses the others with the
 /// message its command line shows for them.

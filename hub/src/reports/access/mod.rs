@@ -126,14 +126,7 @@ pub struct AccessReport {
     pub rights: &'static str,
 }
 
-/// An organisation by id and directory name.
-#[derive(Debug, Clone, Serialize)]
-pub struct OrgRef {
-    /// Id.
-    pub id: String,
-    /// Name from the directory (the id if it is not in the directory).
-    pub name: String,
-}
+pub use super::OrgRef;
 
 /// One purpose or legal basis.
 #[derive(Debug, Clone, Serialize)]

@@ -189,14 +189,7 @@ pub struct KeyFigures {
     pub not_recorded: Vec<NotRecorded>,
 }
 
-/// An organisation by id and directory name.
-#[derive(Debug, Clone, Serialize)]
-pub struct OrgRef {
-    /// Id.
-    pub id: String,
-    /// Name from the directory.
-    pub name: String,
-}
+pub use super::OrgRef;
 
 /// The suppression rule, as the report states it.
 #[derive(Debug, Clone, Serialize)]
