@@ -11,7 +11,8 @@
 #   2. cargo clippy --workspace --all-targets --locked -- -D warnings
 #   3. cargo test --workspace --locked                  (SQLite; output passed through unchanged; the PostgreSQL-only
 #      tests schema_drift and replicas skip themselves here: HUB_TEST_POSTGRES_SKIP=1, step 4 runs them)
-#   4. cargo test on PostgreSQL: the end-to-end suite (hub-tests) again, every test hub on a fresh database on
+#   4. cargo test on PostgreSQL: the end-to-end suite (hub-tests' integration tests, `--workspace --test '*'`)
+#      again, every test hub on a fresh database on
 #      127.0.0.1:5432 (HUB_TEST_POSTGRES_URL), then the hub_test_* databases are dropped. If PostgreSQL is not
 #      reachable (after trying to start the local cluster), this step FAILS under CI (CI set) and is SKIPPED
 #      otherwise (listed as SKIP, neither passed nor failed, exit code unaffected).
@@ -141,7 +142,9 @@ drop_test_databases() {
 
 postgres_tests() {
     local rc=0
-    HUB_TEST_POSTGRES_URL="$PG_URL" cargo test -p hub-tests --locked || rc=$?
+    # --workspace --test '*': the integration tests (all in hub-tests), resolved like step 3 so that nothing is
+    # compiled again (`-p hub-tests` resolves the dependencies' features on its own and rebuilds the bundled SQLite).
+    HUB_TEST_POSTGRES_URL="$PG_URL" cargo test --workspace --locked --test '*' || rc=$?
     drop_test_databases || { [[ $rc -ne 0 ]] || rc=1; }
     return $rc
 }

@@ -35,8 +35,8 @@ log "generating stubs into tests/python/gen"
 "$PY" -m grpc_tools.protoc -I proto --python_out="$GEN" --grpc_python_out="$GEN" proto/wohnungserhalt/hub/v1/*.proto
 
 # --- 3. hub binary, PKI ----------------------------------------------------------------------------------------
-log "building the hub (cargo build --workspace --bins --locked, as the Rust tests do: their build is reused)"
-cargo build --workspace --bins --locked
+log "building the hub (cargo build --workspace --all-targets --locked, as the Rust tests do: their build is reused)"
+cargo build --workspace --all-targets --locked
 HUB="${CARGO_TARGET_DIR:-$ROOT/target}/debug/hub"
 [[ -x "$HUB" ]] || { log "no hub binary at $HUB"; exit 1; }
 

@@ -25,26 +25,28 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long `hub serve` may take to start listening.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Builds the `hub` binary (with the workspace's binaries, see [`workspace_binary`]) and returns its path.
+/// Builds the `hub` binary (with the rest of the workspace, see [`workspace_binary`]) and returns its path.
 pub fn hub_binary() -> PathBuf {
     workspace_binary("hub")
 }
 
-/// Builds `hubctl` (with the workspace's binaries) and returns its path.
+/// Builds `hubctl` (with the rest of the workspace) and returns its path.
 pub fn hubctl_binary() -> PathBuf {
     workspace_binary("hubctl")
 }
 
-/// Builds the workspace's binaries (`cargo build --workspace --bins`) and returns the path of `name`'s.
-/// Cargo gives `CARGO_BIN_EXE_*` only to the package that owns a binary, so tests in this crate build it.
-/// One build for all binaries, resolved for the whole workspace like `cargo test --workspace`: it reuses
-/// the test build's dependencies, where `cargo build -p hub` and `-p hubctl` each resolved features on
-/// their own and compiled about 130 dependencies (the bundled SQLite among them) twice more.
+/// Builds the workspace's binaries and returns the path of `name`'s. Cargo gives `CARGO_BIN_EXE_*` only
+/// to the package that owns a binary, so tests in this crate build it, with `cargo build --workspace
+/// --all-targets`: resolved exactly like `cargo test --workspace` (dependencies' features included), so
+/// under the test command it only links the binaries from the test build's artefacts. A narrower build
+/// (`-p hub`, or `--bins` without the dev-dependencies' features) resolved features on its own and compiled
+/// over a hundred dependencies, the bundled SQLite among them, a second time. Run alone (one test file),
+/// the first call builds every test target of the workspace once.
 fn workspace_binary(name: &str) -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut build = Command::new(cargo);
-    build.args(["build", "--workspace", "--bins"]).current_dir(&workspace);
+    build.args(["build", "--workspace", "--all-targets"]).current_dir(&workspace);
     // Cargo sets these for the test process; build scripts (ring's) watch some of them, so passing
     // them on would make every build rebuild ring and this crate's own next build rebuild it back.
     for (k, _) in std::env::vars_os() {
@@ -59,8 +61,8 @@ fn workspace_binary(name: &str) -> PathBuf {
             build.env_remove(k);
         }
     }
-    let status = build.status().unwrap_or_else(|e| panic!("running cargo build --workspace --bins: {e}"));
-    assert!(status.success(), "cargo build --workspace --bins failed");
+    let status = build.status().unwrap_or_else(|e| panic!("running cargo build --workspace --all-targets: {e}"));
+    assert!(status.success(), "cargo build --workspace --all-targets failed");
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), PathBuf::from);
     let bin = target.join("debug").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(bin.exists(), "{} missing after the build", bin.display());
