@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes Debian's `chromium` and `chromedriver` available for the dashboard's browser tests
-# (tests/tests/dashboard_browser.rs drives headless Chromium over WebDriver). Installs the packages
+# (tests/tests/e2e/dashboard_browser.rs drives headless Chromium over WebDriver). Installs the packages
 # `chromium` and `chromium-driver` with apt-get when either program is missing (as root, or through
 # `sudo -n` otherwise), then prints both versions. A no-op apart from the versions when both are there,
 # so later runs work offline.

@@ -12,10 +12,10 @@
 #
 # The targets are property tests (proptest) over mutated entries of tests/fuzz/corpus/<target>/; the
 # mutations are in tests/fuzz/mutations.rs:
-#   requests  tests/tests/fuzz_requests.rs   protobuf request bytes -> prost -> the hub's service handlers
-#   tokens    tests/tests/fuzz_tokens.rs     action-link tokens (LinkKey::verify)
-#   receipts  tests/tests/fuzz_tokens.rs     receipts (LinkKey::verify_receipt)
-#   config    tests/tests/fuzz_config.rs     hub.toml -> Config::load
+#   requests  tests/tests/e2e/fuzz_requests.rs   protobuf request bytes -> prost -> the hub's service handlers
+#   tokens    tests/tests/e2e/fuzz_tokens.rs     action-link tokens (LinkKey::verify)
+#   receipts  tests/tests/e2e/fuzz_tokens.rs     receipts (LinkKey::verify_receipt)
+#   config    tests/tests/e2e/fuzz_config.rs     hub.toml -> Config::load
 #   csv       hubctl/src/fuzz_tests.rs       CSV import files -> csv::decode, arrears/court parse_file
 #
 # `cargo test` runs the same targets with 2,000 cases (1,500 for requests), so they always run in CI.
@@ -32,14 +32,14 @@ export RUST_LIB_BACKTRACE=0
 
 echo "fuzz: ${PROPTEST_CASES} cases per target, seed ${PROPTEST_RNG_SEED:-fixed per target}"
 echo "fuzz: building the test binaries (not counted in the figures)"
-cargo test -q -p hub-tests --test fuzz_requests --test fuzz_tokens --test fuzz_config --no-run
+cargo test -q -p hub-tests --test e2e --no-run
 cargo test -q -p hubctl --no-run
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
 # One target at a time (--test-threads=1), so each has the machine to itself.
-cargo test -q -p hub-tests --test fuzz_requests --test fuzz_tokens --test fuzz_config fuzz_ \
+cargo test -q -p hub-tests --test e2e fuzz_ \
     -- --nocapture --test-threads=1 2>&1 | tee -a "$log" || status=1
 cargo test -q -p hubctl fuzz_tests::fuzz_csv_import -- --nocapture --test-threads=1 2>&1 | tee -a "$log" || status=1
 

@@ -307,7 +307,7 @@ impl Hub {
     }
 
     /// The store, inside the crate only (the test kit's checks of stored rows). Every edge (gRPC, the
-    /// dashboard, the email desk) goes through the use cases above: `tests/tests/architecture.rs` fails
+    /// dashboard, the email desk) goes through the use cases above: `tests/tests/e2e/architecture.rs` fails
     /// when an edge reaches the store.
     #[cfg(feature = "testkit")]
     pub(crate) fn store(&self) -> &Arc<dyn Store> {

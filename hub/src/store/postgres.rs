@@ -1,5 +1,5 @@
 //! PostgreSQL backend: for several hub replicas on one database. Same schema as SQLite
-//! (`migrations/postgres`, kept in step by `tests/tests/schema_drift.rs`) and the same behaviour.
+//! (`migrations/postgres`, kept in step by `tests/tests/e2e/schema_drift.rs`) and the same behaviour.
 //!
 //! # Concurrency: one writer at a time, across all replicas
 //!
