@@ -55,8 +55,8 @@ cd "$ROOT"
 if [[ $IMAGE_ONLY -eq 0 ]]; then
     need cargo "install the Rust toolchain (rustup)"
     need dpkg-deb "apt-get install dpkg"
-    step "cargo build --release --locked -p hub -p hubctl --no-default-features (no demo, no test hub)"
-    cargo build --release --locked -p hub -p hubctl --no-default-features || die "cargo build failed"
+    step "cargo build --release --locked -p hub -p hubctl (the test kit and hub-demo are not part of it)"
+    cargo build --release --locked -p hub -p hubctl || die "cargo build failed"
 
     # cargo-deb 3: the `[package.metadata.deb]` keys used in hub/Cargo.toml are documented for 3.x.
     if ! cargo deb --version 2>/dev/null | grep -q ' 3\.'; then
@@ -126,7 +126,7 @@ printf 'root:x:0:0:root:/root:/sbin/nologin\nhub:x:%s:%s:Wohnungserhalt Hub:/dat
     "$IMAGE_UID" "$IMAGE_UID" >"$FS/etc/passwd"
 printf 'root:x:0:\nhub:x:%s:\n' "$IMAGE_UID" >"$FS/etc/group"
 install -d -m 0750 -o "$IMAGE_UID" -g "$IMAGE_UID" "$FS/data"
-# `hub demo` and libraries may want a temporary directory.
+# Libraries may want a temporary directory.
 install -d -m 1777 "$FS/tmp"
 
 step "buildah: from scratch, copy, config, commit"

@@ -6,8 +6,6 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
-#[cfg(feature = "demo")]
-pub mod demo;
 pub mod domain;
 pub mod email;
 pub mod grpc;
@@ -20,6 +18,4 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 pub mod vault;

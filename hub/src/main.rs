@@ -55,20 +55,6 @@ enum Command {
     },
     /// Directory administration over gRPC with the operator certificate.
     Org(cli_org::OrgArgs),
-    /// Plays the Frau K. case through a fresh in-process hub and prints every handoff.
-    #[cfg(feature = "demo")]
-    Demo {
-        /// Keep the hub running afterwards and follow the case in the dashboard (prints its
-        /// address and a caseworker's sign-in); stop with Ctrl-C.
-        #[arg(long)]
-        serve: bool,
-        /// With --serve: the gRPC address (default a free port on 127.0.0.1).
-        #[arg(long, value_name = "ADDR", requires = "serve")]
-        listen: Option<std::net::SocketAddr>,
-        /// With --serve: the dashboard's address (default a free port on 127.0.0.1), e.g. 127.0.0.1:8444.
-        #[arg(long, value_name = "ADDR", requires = "serve")]
-        dashboard_listen: Option<std::net::SocketAddr>,
-    },
     /// Dashboard accounts of staff (sign-in with name and password).
     Staff {
         #[command(subcommand)]
@@ -341,13 +327,6 @@ async fn main() -> std::process::ExitCode {
         },
         Command::Pki { command } => pki(command).await,
         Command::Org(args) => cli_org::run(args).await,
-        #[cfg(feature = "demo")]
-        Command::Demo { serve, listen, dashboard_listen } => {
-            let mut at = hub::testkit::Listen::default();
-            at.grpc = listen.unwrap_or(at.grpc);
-            at.dashboard = dashboard_listen.unwrap_or(at.dashboard);
-            hub::demo::run(serve, at).await
-        }
         Command::Staff { command } => cli_staff::run(command).await,
         Command::Receipt { command: ReceiptCommand::Verify { receipt, config, data_dir } } => {
             verify_receipt(&receipt, config, data_dir)

@@ -306,11 +306,11 @@ impl Hub {
         Ok(self.store.probe().await?)
     }
 
-    /// The store, inside the crate only (the test kit's checks of stored rows). Every edge (gRPC, the
-    /// dashboard, the email desk) goes through the use cases above: `tests/tests/e2e/architecture.rs` fails
-    /// when an edge reaches the store.
+    /// The store, for the test kit's checks of stored rows only (feature `testkit`, which the server is
+    /// built without). Every edge (gRPC, the dashboard, the email desk) goes through the use cases above:
+    /// `tests/tests/e2e/architecture.rs` fails when an edge reaches the store.
     #[cfg(feature = "testkit")]
-    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+    pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 

@@ -10,9 +10,9 @@ use std::sync::OnceLock;
 
 use hub::domain::ids::OrgId;
 use hub::pki::{self, PkiDir};
-use hub::testkit::{TestHub, orgs};
 use hub_proto::v1::notice_service_client::NoticeServiceClient;
 use hub_proto::v1::{ListNoticeStatusesRequest, NoticeStatus};
+use hub_testkit::{TestHub, orgs};
 
 /// Builds hubctl once per test binary and returns its path.
 fn hubctl() -> &'static Path {

@@ -4,8 +4,8 @@
 use hub::domain::audit::AuditDetail;
 use hub::domain::ids::CaseId;
 use hub::domain::vocab::DataCategory;
-use hub::testkit::{TestHub, frau_k_details, idem, orgs, with_staff};
 use hub_proto::v1 as pb;
+use hub_testkit::{TestHub, frau_k_details, idem, orgs, with_staff};
 use pb::case_service_client::CaseServiceClient;
 use pb::consent_service_client::ConsentServiceClient;
 use pb::referral_service_client::ReferralServiceClient;

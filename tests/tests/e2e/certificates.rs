@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hub::pki::{PemPair, PkiDir};
-use hub::testkit::orgs;
 use hub_proto::v1::case_service_client::CaseServiceClient;
 use hub_proto::v1::directory_service_client::DirectoryServiceClient;
 use hub_proto::v1::*;
+use hub_testkit::orgs;
 use process::{
     Replica, bounded, hub_binary, hubctl_binary, org_cert, prepare_pg_pair, prepare_sqlite, register_network, run_hub,
     said,
@@ -68,7 +68,7 @@ async fn call(channel: &Channel) -> Result<(), tonic::Status> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_certificate_from_a_signing_request_works_until_revoked_on_both_replicas() {
-    let Some(server) = hub::testkit::postgres_for_test("the certificate lifecycle test") else { return };
+    let Some(server) = hub_testkit::postgres_for_test("the certificate lifecycle test") else { return };
     let bin = hub_binary();
     let (url, root, dir_a, dir_b) = prepare_pg_pair(&bin, &server).await;
     let a = Replica::start_with(

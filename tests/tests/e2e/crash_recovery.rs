@@ -12,9 +12,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use hub::pki::PkiDir;
-use hub::testkit::{idem, orgs};
 use hub_proto::v1::referral_service_client::ReferralServiceClient;
 use hub_proto::v1::*;
+use hub_testkit::{idem, orgs};
 use process::{
     NoteWriters, Replica, bounded, case_with_consent, hub_binary, org_cert, referral_request, register_network, run_hub,
 };

@@ -29,9 +29,9 @@ const SESSION_COOKIE: &str = "__Host-wh_session";
 const FRAU_K_FAMILY: &str = "Kaiser";
 const FRAU_K_STREET: &str = "Musterweg";
 
-/// The first day of the demo's story: `hub::demo::play` needs a hub whose clock starts there (as `hub demo`
+/// The first day of the demo's story: `hub_testkit::demo::play` needs a hub whose clock starts there (as `hub-demo`
 /// starts it; it advances the clock through the story).
-use hub::demo::STORY_START_MS;
+use hub_testkit::demo::STORY_START_MS;
 /// Family name and street of the demo's open household with the overdue referral (Herr L.).
 const OPEN_FAMILY: &str = "Lehmann";
 const OPEN_STREET: &str = "Beispielstraße";
@@ -113,10 +113,10 @@ async fn audited_for(th: &TestHub, case: &str, name: &str) -> Vec<(AuditAction, 
 /// CSV and PDF, and (g) signing out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
-    // Exactly what `hub demo --serve` shows: the Frau K. story, then two open households and a new notice.
+    // Exactly what `hub-demo --serve` shows: the Frau K. story, then two open households and a new notice.
     let th = TestHub::start_at(Instant::from_millis(STORY_START_MS)).await.expect("the test hub starts");
-    let demo = hub::demo::play(&th).await.expect("the demo plays the Frau K. case");
-    hub::demo::open_cases(&th).await.expect("the demo opens its households");
+    let demo = hub_testkit::demo::play(&th).await.expect("the demo plays the Frau K. case");
+    hub_testkit::demo::open_cases(&th).await.expect("the demo opens its households");
     let frau_k = demo.case_id.clone();
     add_staff(&th, orgs::FACHSTELLE, CASEWORKER).await;
     let b = open_dashboard(&th).await;
@@ -173,7 +173,7 @@ async fn caseworker_follows_frau_k_and_sees_a_referral_move() {
     b.check_page("faelle").await;
 
     // (b) The Frau K. case as the demo left it (closed, so in no list of open work: opened by its URL,
-    // as `hub demo --serve` prints it): the whole timeline and the address.
+    // as `hub-demo --serve` prints it): the whole timeline and the address.
     b.goto(&format!("/faelle/{frau_k}")).await;
     let title = b.wait_for("h1").await;
     assert!(title.starts_with("Fall"), "case page title: {title}");

@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hub::pki::{PemPair, PkiDir};
-use hub::testkit::{idem, orgs};
 use hub_proto::v1::case_service_client::CaseServiceClient;
 use hub_proto::v1::directory_service_client::DirectoryServiceClient;
 use hub_proto::v1::referral_service_client::ReferralServiceClient;
 use hub_proto::v1::*;
+use hub_testkit::{idem, orgs};
 use process::{
     CALL_TIMEOUT, Replica, bounded, case_with_consent, date_in_days, hub_binary, org_cert, register_network, run_hub,
     serve_command,
@@ -99,7 +99,7 @@ fn dashboard_addr(replica: &Replica) -> SocketAddr {
 fn open_case_request(key: &str) -> OpenCaseRequest {
     OpenCaseRequest {
         idempotency_key: key.to_owned(),
-        details: Some(hub::testkit::frau_k_details()),
+        details: Some(hub_testkit::frau_k_details()),
         initial_stage: None,
     }
 }
@@ -342,7 +342,7 @@ fn through_port(url: &str, port: u16) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_unreachable_postgres_fails_calls_fast_naming_the_database_and_they_recover_by_themselves() {
     const CONNECT_TIMEOUT_SECS: u64 = 2;
-    let Some(server) = hub::testkit::postgres_for_test("the database outage test") else { return };
+    let Some(server) = hub_testkit::postgres_for_test("the database outage test") else { return };
     let bin = hub_binary();
     let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
     let direct = hub::store::postgres::create_database(&server, &name).await.expect("create the test database");
@@ -445,7 +445,7 @@ fn as_env<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mail_leased_by_a_killed_replica_goes_out_through_another_within_the_lease() {
     const LEASE_SECS: u64 = 4;
-    let Some(server) = hub::testkit::postgres_for_test("the mail lease test") else { return };
+    let Some(server) = hub_testkit::postgres_for_test("the mail lease test") else { return };
     let bin = hub_binary();
     // A's relay takes a minute per message: A claims the mail and is still sending when it is killed.
     let slow = mailsink::MailSink::start(mailsink::SinkOptions {
@@ -460,7 +460,7 @@ async fn mail_leased_by_a_killed_replica_goes_out_through_another_within_the_lea
     let root = tempfile::tempdir().expect("temp dir");
     let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
     run_hub(&bin, &["pki", "init", "--data-dir", dir_a.to_str().expect("UTF-8")], &[]);
-    hub::testkit::copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
+    hub_testkit::copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
     let keys = hub::vault::Keyring::generate().expect("master keys");
     for dir in [&dir_a, &dir_b] {
         std::fs::create_dir_all(dir.join("keys")).expect("keys dir");

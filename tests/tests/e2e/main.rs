@@ -30,6 +30,7 @@ mod crash_recovery;
 mod dashboard_browser;
 mod dashboard_day;
 mod dashboard_http;
+mod dashboard_models;
 mod dashboard_triage;
 mod data_requests;
 mod domain_rules;

@@ -17,7 +17,7 @@ use hub::store::{MigrationMode, StoreError};
 use sqlx::Connection;
 
 fn pg_server() -> Option<String> {
-    hub::testkit::postgres_for_test("the migration tests")
+    hub_testkit::postgres_for_test("the migration tests")
 }
 
 /// The migrations of a backend as the hub names them (`0001_core.sql` is `0001 core`), oldest first,

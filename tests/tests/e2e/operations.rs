@@ -12,10 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hub::pki::PkiDir;
-use hub::testkit::orgs;
 use hub_proto::v1::case_service_client::CaseServiceClient;
 use hub_proto::v1::event_service_client::EventServiceClient;
 use hub_proto::v1::*;
+use hub_testkit::orgs;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;

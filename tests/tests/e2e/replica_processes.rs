@@ -22,10 +22,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use hub::pki::PkiDir;
-use hub::testkit::{idem, orgs};
 use hub_proto::v1::event_service_client::EventServiceClient;
 use hub_proto::v1::referral_service_client::ReferralServiceClient;
 use hub_proto::v1::*;
+use hub_testkit::{idem, orgs};
 use tonic::transport::Channel;
 
 /// How long sustained writes run, and when A is killed during them.
@@ -35,7 +35,7 @@ const KILL_AFTER: Duration = Duration::from_millis(1500);
 const WRITERS: usize = 4;
 
 fn pg_server() -> Option<String> {
-    hub::testkit::postgres_for_test("the replica process test")
+    hub_testkit::postgres_for_test("the replica process test")
 }
 
 /// Waits for the event of `kind` about `referral_id`, skipping others.

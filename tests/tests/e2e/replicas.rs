@@ -14,7 +14,7 @@ use common::*;
 use hub::domain::ids::{CaseId, OrgId};
 
 fn pg_server() -> Option<String> {
-    hub::testkit::postgres_for_test("the replica tests")
+    hub_testkit::postgres_for_test("the replica tests")
 }
 
 /// Replica A (with the standard network registered) and replica B on the same database.

@@ -24,7 +24,7 @@ type Columns = BTreeMap<String, BTreeSet<String>>;
 type UniqueKeys = BTreeSet<(String, Vec<String>)>;
 
 fn pg_server() -> Option<String> {
-    hub::testkit::postgres_for_test("the schema drift test")
+    hub_testkit::postgres_for_test("the schema drift test")
 }
 
 async fn sqlite_schema() -> (Columns, UniqueKeys) {

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 
-use hub::demo::STORY_START_MS;
 use hub::domain::audit::{AuditAction, AuditDetail};
 use hub::domain::case::Case;
 use hub::domain::certificate::{IssuedCertificate, Serial};
@@ -28,7 +27,8 @@ use hub::store::{
     AuditEntry, AuditQuery, AuditSeal, Condition, DataRequestQuery, IdempotentResponse, MailQuery, ReferralQuery,
     Store, StoreError, Tx,
 };
-use hub::testkit::{TestHub, orgs};
+use hub_testkit::demo::STORY_START_MS;
+use hub_testkit::{TestHub, orgs};
 
 /// The story's "now": the last day of the demo, plus a little.
 fn now(th: &TestHub) -> Instant {
@@ -69,7 +69,7 @@ fn notice_copy(notice: &Notice, reference: &str) -> Notice {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_backends_tell_the_same_story() {
     let th = TestHub::start_at(Instant::from_millis(STORY_START_MS)).await.expect("the test hub starts");
-    let demo = hub::demo::play(&th).await.expect("the demo plays the Frau K. case");
+    let demo = hub_testkit::demo::play(&th).await.expect("the demo plays the Frau K. case");
     println!("store conformance story on {}", th.backend());
     let store: &dyn Store = th.store().as_ref();
     let case_id = CaseId::parse(&demo.case_id).expect("the demo's case id");

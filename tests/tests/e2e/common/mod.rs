@@ -6,13 +6,13 @@
 use std::fmt::Debug;
 use std::time::Duration;
 
-pub use hub::testkit::{TestHub, frau_k_details, idem, orgs, with_staff};
 pub use hub_proto::v1::case_service_client::CaseServiceClient;
 pub use hub_proto::v1::consent_service_client::ConsentServiceClient;
 pub use hub_proto::v1::directory_service_client::DirectoryServiceClient;
 pub use hub_proto::v1::event_service_client::EventServiceClient;
 pub use hub_proto::v1::referral_service_client::ReferralServiceClient;
 pub use hub_proto::v1::*;
+pub use hub_testkit::{TestHub, frau_k_details, idem, orgs, with_staff};
 pub use tonic::transport::Channel;
 pub use tonic::{Code, Status, Streaming};
 

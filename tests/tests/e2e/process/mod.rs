@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use hub::domain::ids::OrgId;
 use hub::pki::PemPair;
-use hub::testkit::{frau_k_details, idem, orgs};
 use hub_proto::v1::case_service_client::CaseServiceClient;
 use hub_proto::v1::consent_service_client::ConsentServiceClient;
 use hub_proto::v1::directory_service_client::DirectoryServiceClient;
 use hub_proto::v1::referral_service_client::ReferralServiceClient;
 use hub_proto::v1::*;
+use hub_testkit::{frau_k_details, idem, orgs};
 use tonic::transport::Channel;
 
 /// Bound of every single call and every wait for an event or a process.
@@ -377,7 +377,7 @@ pub async fn prepare_pg_pair(
     let root = tempfile::tempdir().expect("temp dir");
     let (dir_a, dir_b) = (root.path().join("a"), root.path().join("b"));
     run_hub(bin, &["pki", "init", "--data-dir", dir_a.to_str().expect("UTF-8 temp path")], &[]);
-    hub::testkit::copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
+    hub_testkit::copy_dir(&dir_a.join("pki"), &dir_b.join("pki")).expect("copy the PKI");
     // One set of master keys for both, copied before the first start like the PKI (README, Deployment).
     let keys = hub::vault::Keyring::generate().expect("master keys");
     for dir in [&dir_a, &dir_b] {

@@ -1,4 +1,4 @@
-//! `hub demo`: the Frau K. case of DOMAIN.md played through a fresh in-process hub by real gRPC
+//! `hub-demo`: the Frau K. case of DOMAIN.md played through a fresh in-process hub by real gRPC
 //! clients over mutual TLS, one per organisation, with the hub's clock set to the story's dates.
 //! Every handoff is printed as it happens; any unexpected answer ends the demo with an error.
 
@@ -12,9 +12,9 @@ use pb::referral_service_client::ReferralServiceClient;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
-use crate::domain::time::{Day, Instant};
-use crate::domain::vocab::DataCategory;
-use crate::testkit::{TestHub, frau_k_details, idem, orgs, with_staff};
+use crate::{TestHub, frau_k_details, idem, orgs, with_staff};
+use hub::domain::time::{Day, Instant};
+use hub::domain::vocab::DataCategory;
 
 /// 2025-12-22T09:00:00Z: the housing company's early notice reaches the hub.
 pub const STORY_START_MS: i64 = 1_766_394_000_000;
@@ -143,7 +143,7 @@ impl CategoryName for pb::Referral {
     }
 }
 
-/// The demo's caseworker account (`hub demo --serve`): a throwaway hub on localhost only.
+/// The demo's caseworker account (`hub-demo --serve`): a throwaway hub on localhost only.
 pub const DEMO_USER: &str = "demo.fachstelle";
 /// Its password.
 pub const DEMO_PASSWORD: &str = "demo-fachstelle-2026";
@@ -189,7 +189,7 @@ fn frau_k_notice() -> pb::ArrearsNotice {
 }
 
 /// Runs the demo; with `serve`, keeps the hub and its dashboard running until Ctrl-C.
-pub async fn run(serve: bool, listen: crate::testkit::Listen) -> anyhow::Result<()> {
+pub async fn run(serve: bool, listen: crate::Listen) -> anyhow::Result<()> {
     println!("Wohnungserhalt Hub demo: the Frau K. case (synthetic data), played over mutual-TLS gRPC.\n");
     let th = TestHub::start_at_on(Instant::from_millis(STORY_START_MS), listen).await?;
     println!("hub started on {} with a fresh SQLite database in {}", th.addr(), th.data_dir().display());

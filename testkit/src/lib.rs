@@ -5,6 +5,8 @@
 //! `HUB_TEST_POSTGRES_URL` names a PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432/postgres`),
 //! a fresh database `hub_test_<uuid>` created there for each hub (dropped by `scripts/test-all.sh`).
 
+pub mod demo;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -13,15 +15,15 @@ use hub_proto::v1 as pb;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
-use crate::clock::{Clock, ManualClock};
-use crate::config::Config;
-use crate::domain::ids::OrgId;
-use crate::domain::time::{Day, Instant};
-use crate::pki::{self, PemPair, PkiDir};
-use crate::server::Server;
-use crate::service::Hub;
+use hub::clock::{Clock, ManualClock};
+use hub::config::Config;
+use hub::domain::ids::OrgId;
+use hub::domain::time::{Day, Instant};
+use hub::pki::{self, PemPair, PkiDir};
+use hub::server::Server;
+use hub::service::Hub;
 
-pub use crate::network::{frau_k_details, orgs};
+pub use hub::network::{frau_k_details, orgs};
 
 /// 2026-01-09T09:00:00Z, the day of the Frau K. referral.
 const START_MS: i64 = 1_767_949_200_000;
@@ -37,8 +39,8 @@ pub struct TestHub {
     shared_clock: Arc<dyn Clock>,
     hub: Hub,
     /// The email channel's settings, when enabled (kept for restarts and replicas).
-    email: Option<crate::email::EmailConfig>,
-    dispatcher: Option<crate::email::dispatch::Dispatcher>,
+    email: Option<hub::email::EmailConfig>,
+    dispatcher: Option<hub::email::dispatch::Dispatcher>,
     web_addr: Option<SocketAddr>,
     dashboard_addr: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -49,14 +51,14 @@ pub struct TestHub {
 struct Served {
     addr: SocketAddr,
     hub: Hub,
-    dispatcher: Option<crate::email::dispatch::Dispatcher>,
+    dispatcher: Option<hub::email::dispatch::Dispatcher>,
     web_addr: Option<SocketAddr>,
     dashboard_addr: Option<SocketAddr>,
     shutdown: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
-/// Where a test hub listens: free ports on 127.0.0.1, unless `hub demo --serve` is told otherwise.
+/// Where a test hub listens: free ports on 127.0.0.1, unless `hub-demo --serve` is told otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Listen {
     /// The gRPC port.
@@ -93,7 +95,7 @@ impl TestHub {
 
     /// Starts a hub with the email channel enabled as `email` says (the page on a free port), a
     /// manual clock at 2026-01-09 09:00 UTC and the standard network registered.
-    pub async fn start_with_email(email: crate::email::EmailConfig) -> anyhow::Result<Self> {
+    pub async fn start_with_email(email: hub::email::EmailConfig) -> anyhow::Result<Self> {
         let clock = ManualClock::new(Instant::from_millis(START_MS));
         let mut th = Self::start_inner(Arc::new(clock.clone()), Some(email), Listen::default()).await?;
         th.clock = Some(clock);
@@ -107,7 +109,7 @@ impl TestHub {
 
     async fn start_inner(
         clock: Arc<dyn Clock>,
-        email: Option<crate::email::EmailConfig>,
+        email: Option<hub::email::EmailConfig>,
         listen: Listen,
     ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
@@ -118,7 +120,7 @@ impl TestHub {
             Some(server) => {
                 let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
                 Some(
-                    crate::store::postgres::create_database(server.trim(), &name)
+                    hub::store::postgres::create_database(server.trim(), &name)
                         .await
                         .map_err(|e| anyhow::anyhow!("creating test database {name} (HUB_TEST_POSTGRES_URL): {e}"))?,
                 )
@@ -217,7 +219,7 @@ impl TestHub {
         dir: &Path,
         database_url: Option<&str>,
         clock: Arc<dyn Clock>,
-        email: Option<&crate::email::EmailConfig>,
+        email: Option<&hub::email::EmailConfig>,
         listen: Listen,
     ) -> anyhow::Result<Served> {
         let mut config =
@@ -250,7 +252,7 @@ impl TestHub {
     }
 
     /// Drives the mail dispatcher until nothing is due (the email channel must be enabled).
-    pub async fn deliver_mail(&self) -> anyhow::Result<crate::email::dispatch::Round> {
+    pub async fn deliver_mail(&self) -> anyhow::Result<hub::email::dispatch::Round> {
         let d = self.dispatcher.as_ref().ok_or_else(|| anyhow::anyhow!("the email channel is not enabled"))?;
         d.run_until_idle().await.map_err(|e| anyhow::anyhow!("dispatching mail: {e}"))
     }
@@ -271,14 +273,14 @@ impl TestHub {
     }
 
     async fn add_account(&self, org: &str, username: &str, name: &str, pw: &str, admin: bool) -> anyhow::Result<()> {
-        let new = crate::service::staff::NewStaff {
+        let new = hub::service::staff::NewStaff {
             username: username.to_owned(),
             display_name: name.to_owned(),
             org: org.to_owned(),
             password: pw.to_owned(),
             admin,
         };
-        self.hub.add_staff(&crate::service::staff::AccountAdmin::Operator, new).await?;
+        self.hub.add_staff(&hub::service::staff::AccountAdmin::Operator, new).await?;
         Ok(())
     }
 
@@ -316,7 +318,7 @@ impl TestHub {
 
     async fn register_standard_network(&self) -> anyhow::Result<()> {
         let mut dir = pb::directory_service_client::DirectoryServiceClient::new(self.operator_channel().await?);
-        for spec in crate::network::standard_network() {
+        for spec in hub::network::standard_network() {
             dir.register_organisation(pb::RegisterOrganisationRequest {
                 idempotency_key: idem(),
                 organisation: Some(spec),
@@ -347,13 +349,13 @@ impl TestHub {
     }
 
     /// The hub's store, for tests that check stored rows directly (the hub's edges never do).
-    pub fn store(&self) -> &std::sync::Arc<dyn crate::store::Store> {
+    pub fn store(&self) -> &std::sync::Arc<dyn hub::store::Store> {
         self.hub.store()
     }
 
     async fn connect(&self, identity: Option<&PemPair>) -> anyhow::Result<Channel> {
         let url = format!("https://127.0.0.1:{}", self.addr.port());
-        crate::client::connect(&url, "localhost", &self.ca.cert, identity.map(|p| (p.cert.as_str(), p.key.as_str())))
+        hub::client::connect(&url, "localhost", &self.ca.cert, identity.map(|p| (p.cert.as_str(), p.key.as_str())))
             .await
     }
 
@@ -448,7 +450,7 @@ impl Drop for TestHub {
 pub fn with_staff<T>(msg: T, staff: &str) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
     if let Ok(v) = staff.parse() {
-        r.metadata_mut().insert(crate::grpc::identity::STAFF_HEADER, v);
+        r.metadata_mut().insert(hub::grpc::identity::STAFF_HEADER, v);
     }
     r
 }
