@@ -1,8 +1,9 @@
 //! Output: compact aligned tables for people, JSON for scripts.
 //!
-//! The generated types have no serde support, so JSON is built here field by field. Enums are
-//! written as their short names (`REQUESTED`), amounts as integer cents, timestamps as RFC 3339
-//! UTC strings, so scripts never need the proto numbering.
+//! The JSON is a contract with the partners' scripts (README, "hubctl"), not the proto3 JSON mapping
+//! that generated serde (pbjson) would emit: enums are written as their short names (`REQUESTED`),
+//! amounts as integer cents, timestamps as RFC 3339 UTC strings, so scripts never need the proto
+//! numbering. Each message's shape is therefore written here, once, with `serde_json`.
 //!
 //! Special categories of personal data (Art. 9 GDPR: HEALTH) are never listed among the other data
 //! categories: disclosures, case views and events show them in a block, column or JSON key of their
