@@ -56,8 +56,15 @@ pub struct CaseView {
     pub withheld: Vec<DataCategory>,
 }
 
+/// Whether [`view_for_recipient`] needs the case's other referrals for `referral`: only their
+/// results feed a view, and only when `referral` discloses OUTCOME. A case with thousands of
+/// referrals is then not read (and decrypted) for a view that cannot show them.
+pub fn needs_siblings(referral: &Referral) -> bool {
+    referral.disclosures.iter().any(|d| d.category == DataCategory::Outcome)
+}
+
 /// Builds the view of `case` for the recipient of `referral`. `siblings` are the case's other
-/// referrals (their results feed OUTCOME).
+/// referrals (their results feed OUTCOME; see [`needs_siblings`]).
 pub fn view_for_recipient(
     case: &Case,
     referral: &Referral,

@@ -199,30 +199,23 @@ impl pb::notice_service_server::NoticeService for Api {
     ) -> Result<Response<pb::StreamArrearsNoticesResponse>, Status> {
         let caller = self.caller(&req).await?;
         let mut stream = req.into_inner();
-        let mut records = Vec::new();
+        // Stored in batches while the stream arrives; only the answers are kept (as their proto form).
+        let mut intake = self.hub().bulk_intake(&caller)?;
+        let mut answer =
+            pb::StreamArrearsNoticesResponse { summary: Some(pb::NoticeSummary::default()), ..Default::default() };
+        let mut received = 0_usize;
         while let Some(msg) = stream.next().await {
             let msg = msg?;
-            if records.len() >= MAX_BULK_RECORDS {
+            if received >= MAX_BULK_RECORDS {
                 return Err(Status::resource_exhausted(format!("at most {MAX_BULK_RECORDS} records per stream")));
             }
-            let record_ref = if msg.record_ref.is_empty() { (records.len() + 1).to_string() } else { msg.record_ref };
-            records.push((record_ref, arrears(msg.notice)));
+            received += 1;
+            let record_ref = if msg.record_ref.is_empty() { received.to_string() } else { msg.record_ref };
+            let done = intake.push((record_ref, arrears(msg.notice))).await?;
+            tally(&mut answer, &done);
         }
-        let results: Vec<BulkResult> = self.hub().submit_arrears_bulk(&caller, records).await?;
-        let mut summary =
-            pb::NoticeSummary { received: i32::try_from(results.len()).unwrap_or(i32::MAX), ..Default::default() };
-        for r in &results {
-            match &r.outcome {
-                Ok((Submitted::Accepted, _)) => summary.accepted += 1,
-                Ok((Submitted::Updated, _)) => summary.updated += 1,
-                Ok((Submitted::Unchanged, _)) => summary.unchanged += 1,
-                Err(_) => summary.rejected += 1,
-            }
-        }
-        Ok(Response::new(pb::StreamArrearsNoticesResponse {
-            results: results.iter().map(|r| result_pb(r.record_ref.clone(), &r.outcome)).collect(),
-            summary: Some(summary),
-        }))
+        tally(&mut answer, &intake.finish().await?);
+        Ok(Response::new(answer))
     }
 
     async fn list_notice_statuses(
@@ -334,5 +327,20 @@ impl WithinNotice for FieldError {
     /// Single submissions name fields under `notice.`, as the request nests them.
     fn within_notice(self) -> Self {
         self.within("notice")
+    }
+}
+
+/// Adds the results of a stored batch to a stream's answer: each record's result and the summary.
+fn tally(answer: &mut pb::StreamArrearsNoticesResponse, done: &[BulkResult]) {
+    let summary = answer.summary.get_or_insert_with(Default::default);
+    for r in done {
+        summary.received += 1;
+        match &r.outcome {
+            Ok((Submitted::Accepted, _)) => summary.accepted += 1,
+            Ok((Submitted::Updated, _)) => summary.updated += 1,
+            Ok((Submitted::Unchanged, _)) => summary.unchanged += 1,
+            Err(_) => summary.rejected += 1,
+        }
+        answer.results.push(result_pb(r.record_ref.clone(), &r.outcome));
     }
 }

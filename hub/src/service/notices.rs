@@ -132,6 +132,38 @@ struct Origin<'a> {
 /// small enough to keep the write lock short.
 const BULK_BATCH: usize = 500;
 
+/// A bulk intake (a daily ERP export streamed in): records are stored in transactions of
+/// [`BULK_BATCH`] while the rest is still arriving, so a nationwide day of 550,000 notices is never
+/// held in memory as a whole. A stream that breaks off keeps the batches already stored; sending the
+/// export again is safe, since a notice is keyed by its tenancy and an identical re-send changes nothing.
+pub struct BulkIntake<'a> {
+    hub: &'a Hub,
+    caller: &'a Caller,
+    org: OrgId,
+    batch: Vec<BulkRecord>,
+}
+
+impl BulkIntake<'_> {
+    /// Adds a record. When that fills a batch, the batch is stored and its results are returned;
+    /// otherwise the answer is empty.
+    pub async fn push(&mut self, record: BulkRecord) -> HubResult<Vec<BulkResult>> {
+        self.batch.push(record);
+        if self.batch.len() < BULK_BATCH {
+            return Ok(Vec::new());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BULK_BATCH));
+        self.hub.store_bulk_batch(self.caller, &self.org, batch).await
+    }
+
+    /// Stores the records not yet stored and returns their results.
+    pub async fn finish(self) -> HubResult<Vec<BulkResult>> {
+        if self.batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.hub.store_bulk_batch(self.caller, &self.org, self.batch).await
+    }
+}
+
 impl Hub {
     fn housing_company<'a>(&self, caller: &'a Caller) -> HubResult<&'a crate::domain::org::Organisation> {
         let org = caller.org()?;
@@ -293,24 +325,40 @@ impl Hub {
     /// Submits many notices. Records rejected at the edge are reported as such; every valid record
     /// is stored, in transactions of [`BULK_BATCH`] records.
     pub async fn submit_arrears_bulk(&self, caller: &Caller, records: Vec<BulkRecord>) -> HubResult<Vec<BulkResult>> {
-        let org = self.housing_company(caller)?.id.clone();
-        let today = self.today();
-        let records: Vec<BulkRecord> = records.into_iter().map(|(r, d)| (r, d.and_then(|d| d.check(today)))).collect();
+        let mut intake = self.bulk_intake(caller)?;
         let mut results = Vec::with_capacity(records.len());
-        for chunk in records.chunks(BULK_BATCH) {
-            let mut tx = self.store.begin().await?;
-            let fachstellen = self.fachstellen(tx.as_mut()).await?;
-            let mut p = Pending::new();
-            let now = self.now();
-            let done = self.put_notices(tx.as_mut(), &mut p, &org, chunk, &fachstellen, now).await?;
-            self.finish(tx, caller, None, None, p).await?;
-            let rejected = done.iter().filter(|r| r.outcome.is_err()).count();
-            metrics::notices(done.len() - rejected, rejected);
-            results.extend(done);
+        for record in records {
+            results.extend(intake.push(record).await?);
         }
+        results.extend(intake.finish().await?);
         Ok(results)
     }
 
+    /// A bulk intake for `caller` (a housing company) that stores records while they arrive.
+    pub fn bulk_intake<'a>(&'a self, caller: &'a Caller) -> HubResult<BulkIntake<'a>> {
+        let org = self.housing_company(caller)?.id.clone();
+        Ok(BulkIntake { hub: self, caller, org, batch: Vec::with_capacity(BULK_BATCH) })
+    }
+
+    /// Stores one batch of bulk records in one transaction.
+    async fn store_bulk_batch(
+        &self,
+        caller: &Caller,
+        org: &OrgId,
+        batch: Vec<BulkRecord>,
+    ) -> HubResult<Vec<BulkResult>> {
+        let today = self.today();
+        let batch: Vec<BulkRecord> = batch.into_iter().map(|(r, d)| (r, d.and_then(|d| d.check(today)))).collect();
+        let mut tx = self.store.begin().await?;
+        let fachstellen = self.fachstellen(tx.as_mut()).await?;
+        let mut p = Pending::new();
+        let now = self.now();
+        let done = self.put_notices(tx.as_mut(), &mut p, org, &batch, &fachstellen, now).await?;
+        self.finish(tx, caller, None, None, p).await?;
+        let rejected = done.iter().filter(|r| r.outcome.is_err()).count();
+        metrics::notices(done.len() - rejected, rejected);
+        Ok(done)
+    }
     /// The housing company withdraws its early notice of `tenancy_reference`: the arrears were paid.
     /// It leaves the Fachstelle's triage; one already in a case stays there, marked withdrawn, for the
     /// Fachstelle to decide. Every Fachstelle learns of the change like of any change of a notice.

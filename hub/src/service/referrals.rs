@@ -6,12 +6,13 @@ use crate::domain::FieldError;
 use crate::domain::Refusal as Refusal2;
 use crate::domain::audit::{AuditAction, AuditDetail, NoCaseData};
 use crate::domain::basis::{Disclosure, Refusal, bases_for};
+use crate::domain::consent::Consent;
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, NoteId, OrgId, ReferralId};
 use crate::domain::mail::{LinkReceipt, MailJob, MailKind};
 use crate::domain::note::Note;
 use crate::domain::org::Capacity;
-use crate::domain::projection::{CaseView, view_for_recipient};
+use crate::domain::projection::{CaseView, needs_siblings, view_for_recipient};
 use crate::domain::referral::{
     Completion, Move, Reason, Referral, ReferralDraft, ReferralState, Side, check_move, check_request, note_text,
 };
@@ -123,22 +124,20 @@ impl Hub {
         Ok((r, side))
     }
 
-    /// Computes the disclosures, or the list of (recipient, category) pairs without a basis.
-    async fn disclosures(
-        &self,
-        tx: &mut dyn Tx,
+    /// Computes the disclosures under the case's `consents`, or the list of (recipient, category)
+    /// pairs without a basis.
+    fn disclosures(
         sender: OrgKind,
         recipient: &crate::domain::org::Organisation,
-        case_id: &CaseId,
+        consents: &[Consent],
         data: &[DataCategory],
         today: Day,
     ) -> HubResult<Vec<Disclosure>> {
-        let consents = tx.consents_of_case(case_id).await?;
         let mut out = Vec::new();
         let mut missing = Vec::new();
         let mut forbidden = Vec::new();
         for &category in data {
-            match bases_for(sender, recipient, category, &consents, today) {
+            match bases_for(sender, recipient, category, consents, today) {
                 Ok(bases) => out.push(Disclosure { category, bases }),
                 Err(Refusal::Missing) => missing.push(category),
                 Err(Refusal::Forbidden) => forbidden.push(category),
@@ -242,7 +241,8 @@ impl Hub {
             Some(d) => d,
             None => self.sla.reply_by(new.category, now.day(), &crate::domain::deadline::for_case(&case)),
         };
-        let disclosures = self.disclosures(tx.as_mut(), org.kind, &recipient, &case.id, &new.data, now.day()).await?;
+        let consents = tx.consents_of_case(&case.id).await?;
+        let disclosures = Self::disclosures(org.kind, &recipient, &consents, &new.data, now.day())?;
         let actor = caller.actor();
         let referral = Referral::request(
             ReferralDraft {
@@ -271,7 +271,10 @@ impl Hub {
         ));
         self.finish(tx, caller, Some(idem), Some(&Outcome::Referral(referral.id.clone())), p).await?;
         tracing::info!(referral = %referral.id, recipient = %referral.recipient, category = %referral.category, "referral created");
-        self.answer(caller, &referral.id).await
+        // The answer is the sender's view of what was just written, composed from what this use case
+        // already holds: no read-back (the referral as inserted, the consents its disclosures were
+        // checked against).
+        Ok(compose_view(referral, Side::Sender, &consents, None, now.day()))
     }
 
     /// Reads a referral as the caller may see it. Audited when it shows case data.
@@ -307,18 +310,14 @@ impl Hub {
         let now = self.now();
         let today = now.day();
         let consents = tx.consents_of_case(&referral.case_id).await?;
-        let in_force = referral
-            .disclosures
-            .iter()
-            .map(|d| d.bases.iter().map(|b| b.in_force(&consents, &referral.recipient, d.category, today)).collect())
-            .collect();
         let case_view = if side == Side::Recipient {
             let case = tx.case(&referral.case_id).await?.ok_or(HubError::NotFound("referral"))?;
             // Restricted processing (Art. 18 GDPR): the data stays stored, the recipient sees none.
             if case.restriction.is_some() {
                 None
             } else {
-                let siblings = tx.referrals_of_case(&referral.case_id).await?;
+                let siblings =
+                    if needs_siblings(&referral) { tx.referrals_of_case(&referral.case_id).await? } else { Vec::new() };
                 Some(view_for_recipient(&case, &referral, &consents, &siblings, &org.id, today))
             }
         } else {
@@ -347,14 +346,7 @@ impl Hub {
                 detail,
             ));
         }
-        let view = ReferralView {
-            allowed_moves: referral.state.allowed_moves(side),
-            overdue: referral.is_overdue(today),
-            case_view,
-            in_force,
-            referral,
-        };
-        Ok((view, p))
+        Ok((compose_view(referral, side, &consents, case_view, today), p))
     }
 
     /// Lists referrals.
@@ -461,8 +453,8 @@ impl Hub {
                 ));
             }
             let data: Vec<DataCategory> = referral.categories().collect();
-            referral.disclosures =
-                self.disclosures(tx, org.kind, &recipient, &referral.case_id, &data, now.day()).await?;
+            let consents = tx.consents_of_case(&referral.case_id).await?;
+            referral.disclosures = Self::disclosures(org.kind, &recipient, &consents, &data, now.day())?;
             if referral.reply_by < now.day() {
                 referral.reply_by = now.day();
             }
@@ -712,4 +704,27 @@ fn bases_text<'a>(ds: impl IntoIterator<Item = &'a Disclosure>) -> String {
 /// The refusal of any change to a closed case.
 pub(super) fn case_closed() -> Refusal2 {
     Refusal2::new("the case is closed", "Der Fall ist abgeschlossen; er kann nicht mehr geändert werden.")
+}
+
+/// A party's view of `referral` on `today`: its moves, whether it is overdue, and whether each basis
+/// of each disclosure is still in force under the case's `consents`.
+fn compose_view(
+    referral: Referral,
+    side: Side,
+    consents: &[Consent],
+    case_view: Option<CaseView>,
+    today: Day,
+) -> ReferralView {
+    let in_force = referral
+        .disclosures
+        .iter()
+        .map(|d| d.bases.iter().map(|b| b.in_force(consents, &referral.recipient, d.category, today)).collect())
+        .collect();
+    ReferralView {
+        allowed_moves: referral.state.allowed_moves(side),
+        overdue: referral.is_overdue(today),
+        case_view,
+        in_force,
+        referral,
+    }
 }

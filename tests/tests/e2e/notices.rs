@@ -186,6 +186,46 @@ async fn bulk_across_transactions_with_repeated_tenancies_matches_record_by_reco
     assert_eq!(r7.stage, ThreatStage::KuendigungFristlos as i32, "the stored R-7 is the changed one");
 }
 
+/// A nationwide day is never held in memory as a whole: the hub stores a stream's records in batches
+/// while the rest is still arriving. So a stream that breaks off keeps the batches already stored, and
+/// sending the export again completes it without a duplicate.
+#[tokio::test]
+async fn a_stream_that_breaks_off_keeps_its_stored_batches_and_the_resend_completes_it() {
+    let th = start().await;
+    let records: Vec<StreamArrearsNoticesRequest> = (0..600)
+        .map(|i| StreamArrearsNoticesRequest {
+            record_ref: format!("row {i}"),
+            notice: Some(pseudonymous_notice(&format!("B-{i}"))),
+        })
+        .collect();
+    let (sender, open_stream) = tokio::sync::mpsc::channel(records.len());
+    for r in records.clone() {
+        sender.send(r).await.expect("queued");
+    }
+    let mut client = notices(&th, orgs::WOHNBAU).await;
+    let call = tokio::spawn(async move {
+        client.stream_arrears_notices(tokio_stream::wrappers::ReceiverStream::new(open_stream)).await
+    });
+    // The stream stays open (the sender is alive): the first full batch is stored all the same.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while statuses(&th).await.len() < 500 {
+        assert!(std::time::Instant::now() < deadline, "no batch stored while the stream was open");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    call.abort();
+    assert!(call.await.is_err(), "the client broke the call off");
+    drop(sender);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(statuses(&th).await.len(), 500, "the stored batch stays; the records after it were not stored");
+
+    let mut client = notices(&th, orgs::WOHNBAU).await;
+    let resp = client.stream_arrears_notices(tokio_stream::iter(records)).await.expect("the resend").into_inner();
+    let s = resp.summary.expect("summary");
+    assert_eq!((s.received, s.accepted, s.unchanged, s.rejected), (600, 100, 500, 0));
+    assert_eq!(resp.results.len(), 600, "one result per record");
+    assert_eq!(statuses(&th).await.len(), 600, "one notice per tenancy");
+}
+
 #[tokio::test]
 async fn only_housing_companies_submit_and_only_the_fachstelle_triages() {
     let th = start().await;
