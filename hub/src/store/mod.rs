@@ -2,6 +2,7 @@
 //! sqlx types never leave the backend modules. A write runs in one [`Tx`]: the change, its events,
 //! its audit records and its idempotency record commit together or not at all.
 
+mod group;
 mod health;
 pub mod postgres;
 mod sealed;
@@ -32,7 +33,7 @@ use crate::domain::time::{Day, Instant};
 use crate::vault::Vault;
 
 /// Store-level errors. Backends map their driver errors onto these and log the details.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A row that must exist does not.
     #[error("not found")]

@@ -15,6 +15,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Row, Sqlite, Transaction};
 
+use super::group::{GroupCommit, Member};
 use super::health::{self, HealthCell};
 use super::sealed::{self, KeyTable, Sealing};
 use super::shared::{impl_key_table, impl_store, impl_tx, impl_tx_helpers};
@@ -46,6 +47,8 @@ use crate::vault::{Vault, WrappedKey};
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
+    /// Write transactions: queued use cases share one commit (see [`super::group`]).
+    group: GroupCommit,
     reader: SqlitePool,
     vault: Arc<Vault>,
     health: HealthCell,
@@ -203,11 +206,13 @@ impl SqliteStore {
             .connect_with(opts.read_only(true))
             .await
             .map_err(map_err)?;
-        Ok(Self { writer, reader, vault, health: HealthCell::new(), file })
+        let health = HealthCell::new();
+        let group = GroupCommit::new(writer.clone(), health.clone(), map_err);
+        Ok(Self { writer, group, reader, vault, health, file })
     }
 
-    fn tx(&self, tx: Transaction<'static, Sqlite>, health: Option<HealthCell>) -> Box<dyn Tx> {
-        Box::new(SqliteTx { tx, audit_prev: None, sealing: Sealing::new(self.vault.clone()), health })
+    fn tx(&self, tx: Conn) -> Box<dyn Tx> {
+        Box::new(SqliteTx { tx, audit_prev: None, sealing: Sealing::new(self.vault.clone()) })
     }
 
     /// Reads go to the read-only pool (WAL snapshots, no write lock).
@@ -258,21 +263,16 @@ impl_store!(SqliteStore {
     }
 
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
-        // IMMEDIATE takes the write lock up front, so a read-then-write never fails half-way.
         let waited = std::time::Instant::now();
-        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err);
+        let member = self.group.begin().await;
         crate::telemetry::metrics::write_lock_wait(waited.elapsed());
-        if tx.is_err() {
-            // Only failures: a begin succeeds even on a full disk, the commit tells.
-            self.health.record(&tx);
-        }
-        Ok(self.tx(tx?, Some(self.health.clone())))
+        Ok(self.tx(Conn::Write(member?)))
     }
 
     async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
         // A deferred transaction on a read-only connection: a WAL snapshot, no write lock.
         let tx = self.reader.begin().await.map_err(map_err)?;
-        Ok(self.tx(tx, None))
+        Ok(self.tx(Conn::Read(tx)))
     }
 
     async fn claim_mails(
@@ -303,13 +303,38 @@ impl_store!(SqliteStore {
 });
 
 struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: Conn,
     /// The hash the next audit record chains to, once read in this transaction (the single writer
-    /// connection serialises writers, so nobody else appends meanwhile).
+    /// connection serialises writers, so nobody else appends meanwhile; an earlier member of the same
+    /// group commit has appended before this one began).
     audit_prev: Option<String>,
     sealing: Sealing,
-    /// Where a write transaction records its commit's outcome (`None` for reads).
-    health: Option<HealthCell>,
+}
+
+/// A transaction's connection: a read snapshot, or a place in the writer's group commit.
+enum Conn {
+    Read(Transaction<'static, Sqlite>),
+    Write(Member),
+}
+
+impl std::ops::Deref for Conn {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        match self {
+            Conn::Read(tx) => tx,
+            Conn::Write(member) => member,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        match self {
+            Conn::Read(tx) => tx,
+            Conn::Write(member) => member,
+        }
+    }
 }
 
 impl SqliteTx {
@@ -380,12 +405,13 @@ impl_tx!(SqliteTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        let SqliteTx { tx, sealing, health, .. } = *self;
-        let committed = tx.commit().await.map_err(map_err);
-        if let Some(h) = &health {
-            h.record(&committed);
+        let SqliteTx { tx, sealing, .. } = *self;
+        match tx {
+            Conn::Read(tx) => tx.commit().await.map_err(map_err)?,
+            // Returns once the group's commit holds this member's writes (it records the outcome in
+            // the store's health).
+            Conn::Write(member) => member.commit().await?,
         }
-        committed?;
         sealing.committed();
         Ok(())
     }

@@ -1,0 +1,355 @@
+//! Group commit for SQLite's single writer: write use cases that queue for the writer while one is
+//! running join its transaction, each in a savepoint of its own, and share one `COMMIT` (one WAL
+//! append and `fsync`). A member is answered only after the shared commit, so an acknowledged write
+//! is as durable as before; a member that fails rolls back to its savepoint and the others go on.
+//!
+//! The first member of a group runs without a savepoint (it is alone in the transaction, so its
+//! failure rolls the whole transaction back), and a member that finds nobody queued behind it commits
+//! at once: a lone writer runs exactly the statements it ran without group commit.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
+
+use super::StoreError;
+use super::health::HealthCell;
+
+/// Most members in one group: bounds how long the first member waits for the shared commit.
+const MAX_MEMBERS: usize = 32;
+
+/// The writer's group-commit state, shared by the store's clones.
+#[derive(Clone)]
+pub(super) struct GroupCommit {
+    pool: SqlitePool,
+    group: Arc<Mutex<Group>>,
+    /// Writers waiting for the group lock: a member commits at once when there are none.
+    queued: Arc<AtomicUsize>,
+    health: HealthCell,
+    map_err: fn(sqlx::Error) -> StoreError,
+}
+
+#[derive(Default)]
+struct Group {
+    /// The open transaction while a group runs.
+    open: Option<Transaction<'static, Sqlite>>,
+    /// Members done with their work, waiting for the shared commit's outcome.
+    waiting: Vec<oneshot::Sender<Result<(), StoreError>>>,
+}
+
+/// One write use case's place in a group: the writer's connection, held until it commits or drops. A
+/// member that joined a running group works inside the savepoint `group_member` (one member at a time,
+/// so one name).
+pub(super) struct Member {
+    guard: Option<OwnedMutexGuard<Group>>,
+    joined: bool,
+    writer: GroupCommit,
+}
+
+/// Counts a writer as queued until it holds the group lock (or gives up waiting).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl GroupCommit {
+    /// Group commit over the single-connection writer `pool`; commit outcomes go to `health`.
+    pub(super) fn new(pool: SqlitePool, health: HealthCell, map_err: fn(sqlx::Error) -> StoreError) -> Self {
+        Self {
+            pool,
+            group: Arc::new(Mutex::new(Group::default())),
+            queued: Arc::new(AtomicUsize::new(0)),
+            health,
+            map_err,
+        }
+    }
+
+    /// Joins the running group (in a savepoint) or starts one (`BEGIN IMMEDIATE`, which takes the
+    /// write lock up front, so a read-then-write never fails half-way).
+    pub(super) async fn begin(&self) -> Result<Member, StoreError> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let queued = Queued(&self.queued);
+        let mut guard = self.group.clone().lock_owned().await;
+        drop(queued);
+        let joined = match guard.open.as_mut() {
+            Some(tx) => {
+                if let Err(e) = sqlx::query("SAVEPOINT group_member").execute(&mut **tx).await {
+                    let e = (self.map_err)(e);
+                    let _ = self.end_group(guard, Err(e.clone())).await;
+                    return Err(e);
+                }
+                true
+            }
+            None => {
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(self.map_err);
+                if tx.is_err() {
+                    // Only failures: a begin succeeds even on a full disk, the commit tells.
+                    self.health.record(&tx);
+                }
+                guard.open = Some(tx?);
+                false
+            }
+        };
+        Ok(Member { guard: Some(guard), joined, writer: self.clone() })
+    }
+
+    /// Ends the group with `outcome` (committing it when that is `Ok`) and tells every waiting member.
+    async fn end_group(
+        &self,
+        mut guard: OwnedMutexGuard<Group>,
+        outcome: Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let tx = guard.open.take();
+        let waiting = std::mem::take(&mut guard.waiting);
+        let outcome = match (outcome, tx) {
+            (Ok(()), Some(tx)) => {
+                let committed = tx.commit().await.map_err(self.map_err);
+                self.health.record(&committed);
+                committed
+            }
+            // Dropping the transaction rolls it back.
+            (outcome, _) => outcome,
+        };
+        drop(guard);
+        for member in waiting {
+            let _ = member.send(outcome.clone());
+        }
+        outcome
+    }
+
+    /// After a member finished (committed its part or rolled it back): lets the next queued writer
+    /// join, or commits the group when nobody is queued or it is full.
+    async fn hand_on(&self, mut guard: OwnedMutexGuard<Group>, wait: bool) -> Result<(), StoreError> {
+        let full = guard.waiting.len() + 1 >= MAX_MEMBERS;
+        if self.queued.load(Ordering::SeqCst) > 0 && !full {
+            if !wait {
+                return Ok(());
+            }
+            let (tell, told) = oneshot::channel();
+            guard.waiting.push(tell);
+            drop(guard);
+            // A lost sender means the group's transaction was dropped: nothing of it committed.
+            return told.await.unwrap_or(Err(StoreError::Other("the group commit was abandoned".into())));
+        }
+        if guard.waiting.is_empty() && !wait {
+            // A lone member rolled back: nothing to commit.
+            guard.open = None;
+            return Ok(());
+        }
+        self.end_group(guard, Ok(())).await
+    }
+}
+
+impl Member {
+    fn group(&mut self) -> &mut Group {
+        self.guard.as_mut().expect("a member holds the group until it commits or drops")
+    }
+
+    /// Keeps this member's writes and returns once the group's commit holds them.
+    pub(super) async fn commit(mut self) -> Result<(), StoreError> {
+        let guard = self.guard.take().expect("a member holds the group until it commits or drops");
+        let writer = self.writer.clone();
+        if self.joined {
+            let mut guard = guard;
+            let released = match guard.open.as_mut() {
+                Some(tx) => sqlx::query("RELEASE group_member").execute(&mut **tx).await.map(|_| ()),
+                None => Ok(()),
+            };
+            if let Err(e) = released {
+                return writer.end_group(guard, Err((writer.map_err)(e))).await;
+            }
+            return writer.hand_on(guard, true).await;
+        }
+        writer.hand_on(guard, true).await
+    }
+}
+
+/// Undoes this member's writes when it is dropped without a commit: a joined member rolls back to its
+/// savepoint and the group goes on; a first member rolls back the transaction, holding nobody else's work.
+impl Drop for Member {
+    fn drop(&mut self) {
+        let Some(mut guard) = self.guard.take() else { return };
+        let writer = self.writer.clone();
+        if !self.joined {
+            guard.open = None;
+            // Nobody waits on a first member's transaction: drop it (rolled back) and let the next begin.
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime to undo it on (the process is shutting down): the whole group rolls back, and its
+            // waiting members learn that nothing of it committed.
+            guard.open = None;
+            guard.waiting.clear();
+            return;
+        };
+        runtime.spawn(async move {
+            let undone = match guard.open.as_mut() {
+                Some(tx) => match sqlx::query("ROLLBACK TO group_member").execute(&mut **tx).await {
+                    Ok(_) => sqlx::query("RELEASE group_member").execute(&mut **tx).await.map(|_| ()),
+                    Err(e) => Err(e),
+                },
+                None => Ok(()),
+            };
+            match undone {
+                Ok(()) => {
+                    let _ = writer.hand_on(guard, false).await;
+                }
+                Err(e) => {
+                    let _ = writer.end_group(guard, Err((writer.map_err)(e))).await;
+                }
+            }
+        });
+    }
+}
+
+impl Deref for Member {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        self.guard.as_ref().and_then(|g| g.open.as_deref()).expect("a member's group has an open transaction")
+    }
+}
+
+impl DerefMut for Member {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.group().open.as_deref_mut().expect("a member's group has an open transaction")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+
+    use super::*;
+
+    fn map_err(e: sqlx::Error) -> StoreError {
+        StoreError::Other(e.to_string())
+    }
+
+    async fn pools(dir: &std::path::Path) -> (SqlitePool, SqlitePool) {
+        let opts = SqliteConnectOptions::new()
+            .filename(dir.join("group.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await.expect("writer");
+        sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY)").execute(&writer).await.expect("table");
+        let reader =
+            SqlitePoolOptions::new().max_connections(1).connect_with(opts.read_only(true)).await.expect("reader");
+        (writer, reader)
+    }
+
+    async fn insert(member: &mut Member, n: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO t (n) VALUES ($1)").bind(n).execute(&mut **member).await.map(|_| ())
+    }
+
+    async fn stored(reader: &SqlitePool) -> Vec<i64> {
+        sqlx::query_scalar("SELECT n FROM t ORDER BY n").fetch_all(reader).await.expect("read")
+    }
+
+    async fn until_queued(group: &GroupCommit, n: usize) {
+        for _ in 0..500 {
+            if group.queued.load(Ordering::SeqCst) == n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        panic!("{n} writers never queued");
+    }
+
+    /// Three writers queue behind each other: the first is answered only after the last one's commit,
+    /// the one in between fails and leaves nothing, and the other two share one commit.
+    #[tokio::test]
+    async fn queued_writers_share_one_commit_and_a_failing_one_fails_alone() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (writer, reader) = pools(dir.path()).await;
+        let group = GroupCommit::new(writer, HealthCell::new(), map_err);
+
+        let mut first = group.begin().await.expect("first begins");
+        assert!(!first.joined, "the first member needs no savepoint");
+        insert(&mut first, 1).await.expect("insert 1");
+        let (joined, has_joined) = oneshot::channel();
+        let (go, fail_now) = oneshot::channel::<()>();
+        let failing = tokio::spawn({
+            let group = group.clone();
+            async move {
+                let mut member = group.begin().await.expect("second begins");
+                assert!(member.joined, "the second joins the running group");
+                joined.send(()).expect("told");
+                fail_now.await.expect("go");
+                insert(&mut member, 2).await.expect("insert 2");
+                // A duplicate key: the use case fails and drops its transaction.
+                assert!(insert(&mut member, 1).await.is_err());
+            }
+        });
+        until_queued(&group, 1).await;
+        let first_done = tokio::spawn(first.commit());
+        has_joined.await.expect("the second writer holds the group");
+        let (inserted, has_inserted) = oneshot::channel();
+        let (commit, commit_now) = oneshot::channel::<()>();
+        let last = tokio::spawn({
+            let group = group.clone();
+            async move {
+                let mut member = group.begin().await.expect("third begins");
+                assert!(member.joined, "the group is still open for the next writer");
+                insert(&mut member, 3).await.expect("insert 3");
+                inserted.send(()).expect("told");
+                commit_now.await.expect("commit");
+                member.commit().await
+            }
+        });
+        until_queued(&group, 1).await;
+        go.send(()).expect("go");
+        failing.await.expect("the failing writer ran");
+        has_inserted.await.expect("the third writer holds the group");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!first_done.is_finished(), "a member is answered only after the group commits");
+        assert!(stored(&reader).await.is_empty(), "nothing is visible before the shared commit");
+        commit.send(()).expect("commit");
+        last.await.expect("joined").expect("the last member commits the group");
+        first_done.await.expect("joined").expect("the first member's writes are committed");
+        assert_eq!(stored(&reader).await, [1, 3], "the failed member's row is rolled back, the others kept");
+
+        // A lone writer commits at once.
+        let mut alone = group.begin().await.expect("a new group");
+        assert!(!alone.joined);
+        insert(&mut alone, 4).await.expect("insert 4");
+        alone.commit().await.expect("commits alone");
+        assert_eq!(stored(&reader).await, [1, 3, 4]);
+    }
+
+    /// A commit that fails fails every member of the group: none of them is acknowledged.
+    #[tokio::test]
+    async fn a_failed_group_commit_fails_every_member() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (writer, reader) = pools(dir.path()).await;
+        sqlx::query("CREATE TABLE child (n INTEGER REFERENCES t(n) DEFERRABLE INITIALLY DEFERRED)")
+            .execute(&writer)
+            .await
+            .expect("table");
+        sqlx::query("PRAGMA foreign_keys = ON").execute(&writer).await.expect("pragma");
+        let group = GroupCommit::new(writer, HealthCell::new(), map_err);
+
+        let mut first = group.begin().await.expect("first begins");
+        insert(&mut first, 1).await.expect("insert 1");
+        let queued = tokio::spawn({
+            let group = group.clone();
+            async move { group.begin().await.expect("second begins") }
+        });
+        until_queued(&group, 1).await;
+        let first_done = tokio::spawn(first.commit());
+        let mut second = queued.await.expect("second joined");
+        // A deferred foreign key that no row satisfies: the shared COMMIT fails.
+        sqlx::query("INSERT INTO child (n) VALUES (99)").execute(&mut *second).await.expect("deferred");
+        assert!(second.commit().await.is_err(), "the member whose commit failed learns it");
+        assert!(first_done.await.expect("joined").is_err(), "and so does the member that waited for it");
+        assert!(stored(&reader).await.is_empty(), "nothing of the group is stored");
+    }
+}
