@@ -49,12 +49,29 @@ pub(super) struct Member {
     writer: GroupCommit,
 }
 
-/// Counts a writer as queued until it holds the group lock (or gives up waiting).
-struct Queued<'a>(&'a AtomicUsize);
+/// Counts a writer as queued until it holds the group lock, or gives up waiting because its call was
+/// cancelled: then members that left the group open for it would wait for nobody, so their group is
+/// finished on its behalf.
+struct Queued {
+    writer: GroupCommit,
+    acquired: bool,
+}
 
-impl Drop for Queued<'_> {
+impl Drop for Queued {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.writer.queued.fetch_sub(1, Ordering::SeqCst);
+        if self.acquired {
+            return;
+        }
+        let writer = self.writer.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let guard = writer.group.clone().lock_owned().await;
+                if guard.open.is_some() && writer.queued.load(Ordering::SeqCst) == 0 {
+                    let _ = writer.hand_on(guard, false).await;
+                }
+            });
+        }
     }
 }
 
@@ -74,29 +91,29 @@ impl GroupCommit {
     /// write lock up front, so a read-then-write never fails half-way).
     pub(super) async fn begin(&self) -> Result<Member, StoreError> {
         self.queued.fetch_add(1, Ordering::SeqCst);
-        let queued = Queued(&self.queued);
+        let mut queued = Queued { writer: self.clone(), acquired: false };
         let mut guard = self.group.clone().lock_owned().await;
+        queued.acquired = true;
         drop(queued);
-        let joined = match guard.open.as_mut() {
-            Some(tx) => {
-                if let Err(e) = sqlx::query("SAVEPOINT group_member").execute(&mut **tx).await {
-                    let e = (self.map_err)(e);
-                    let _ = self.end_group(guard, Err(e.clone())).await;
-                    return Err(e);
-                }
-                true
+        if guard.open.is_some() {
+            // Built before the savepoint: if this call is cancelled meanwhile, the member's drop undoes
+            // it (or, without a savepoint to roll back to, ends the group unacknowledged).
+            let mut member = Member { guard: Some(guard), joined: true, writer: self.clone() };
+            if let Err(e) = sqlx::query("SAVEPOINT group_member").execute(&mut *member).await {
+                let e = (self.map_err)(e);
+                let guard = member.guard.take().expect("held until now");
+                let _ = self.end_group(guard, Err(e.clone())).await;
+                return Err(e);
             }
-            None => {
-                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(self.map_err);
-                if tx.is_err() {
-                    // Only failures: a begin succeeds even on a full disk, the commit tells.
-                    self.health.record(&tx);
-                }
-                guard.open = Some(tx?);
-                false
-            }
-        };
-        Ok(Member { guard: Some(guard), joined, writer: self.clone() })
+            return Ok(member);
+        }
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(self.map_err);
+        if tx.is_err() {
+            // Only failures: a begin succeeds even on a full disk, the commit tells.
+            self.health.record(&tx);
+        }
+        guard.open = Some(tx?);
+        Ok(Member { guard: Some(guard), joined: false, writer: self.clone() })
     }
 
     /// Ends the group with `outcome` (committing it when that is `Ok`) and tells every waiting member.
@@ -323,6 +340,28 @@ mod tests {
         insert(&mut alone, 4).await.expect("insert 4");
         alone.commit().await.expect("commits alone");
         assert_eq!(stored(&reader).await, [1, 3, 4]);
+    }
+
+    /// A writer that gives up waiting for its turn (its call was cancelled) does not leave the members
+    /// that kept the group open for it waiting forever: their group is committed on its behalf.
+    #[tokio::test]
+    async fn a_queued_writer_that_gives_up_does_not_strand_the_group() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (writer, reader) = pools(dir.path()).await;
+        let group = GroupCommit::new(writer, HealthCell::new(), map_err);
+
+        let mut first = group.begin().await.expect("first begins");
+        insert(&mut first, 1).await.expect("insert 1");
+        // A writer queued for the lock, as `begin` counts one, that will never take its turn.
+        group.queued.fetch_add(1, Ordering::SeqCst);
+        let gives_up = Queued { writer: group.clone(), acquired: false };
+        let first_done = tokio::spawn(first.commit());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!first_done.is_finished(), "the first member waits for the queued writer");
+        drop(gives_up);
+        let answered = tokio::time::timeout(Duration::from_secs(5), first_done).await;
+        answered.expect("answered once the queued writer gave up").expect("joined").expect("committed");
+        assert_eq!(stored(&reader).await, [1]);
     }
 
     /// A commit that fails fails every member of the group: none of them is acknowledged.
