@@ -159,7 +159,12 @@ impl GroupCommit {
             guard.open = None;
             return Ok(());
         }
-        self.end_group(guard, Ok(())).await
+        // The shared commit runs on a task of its own, so a caller whose call is cancelled meanwhile cannot
+        // cut it off for the members waiting on it.
+        let writer = self.clone();
+        tokio::spawn(async move { writer.end_group(guard, Ok(())).await })
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Other("the group commit did not finish".into())))
     }
 }
 
