@@ -1,18 +1,23 @@
-//! Group commit for SQLite's single writer: write use cases that queue for the writer while one is
-//! running join its transaction, each in a savepoint of its own, and share one `COMMIT` (one WAL
+//! Group commit for the store's single writer: write use cases that queue for the writer while one
+//! is running join its transaction, each in a savepoint of its own, and share one `COMMIT` (one WAL
 //! append and `fsync`). A member is answered only after the shared commit, so an acknowledged write
 //! is as durable as before; a member that fails rolls back to its savepoint and the others go on.
+//!
+//! Both backends have one writer at a time (SQLite by its single write connection, PostgreSQL by an
+//! advisory lock that serialises the writers of every replica), so a group is that writer's
+//! transaction, held for several use cases in a row instead of one.
 //!
 //! The first member of a group runs without a savepoint (it is alone in the transaction, so its
 //! failure rolls the whole transaction back), and a member that finds nobody queued behind it commits
 //! at once: a lone writer runs exactly the statements it ran without group commit.
 
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Database, Executor, Pool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use super::StoreError;
@@ -21,21 +26,40 @@ use super::health::HealthCell;
 /// Most members in one group: bounds how long the first member waits for the shared commit.
 const MAX_MEMBERS: usize = 32;
 
+/// Opens the writer's transaction on a pooled connection (and takes whatever lock makes it the only
+/// writer).
+pub(super) type Start<DB> = fn(Pool<DB>) -> Opening<DB>;
+
+/// The writer's transaction being opened.
+pub(super) type Opening<DB> = Pin<Box<dyn Future<Output = Result<Transaction<'static, DB>, sqlx::Error>> + Send>>;
+
 /// The writer's group-commit state, shared by the store's clones.
-#[derive(Clone)]
-pub(super) struct GroupCommit {
-    pool: SqlitePool,
-    group: Arc<Mutex<Group>>,
+pub(super) struct GroupCommit<DB: Database> {
+    pool: Pool<DB>,
+    start: Start<DB>,
+    group: Arc<Mutex<Group<DB>>>,
     /// Writers waiting for the group lock: a member commits at once when there are none.
     queued: Arc<AtomicUsize>,
     health: HealthCell,
     map_err: fn(sqlx::Error) -> StoreError,
 }
 
-#[derive(Default)]
-struct Group {
+impl<DB: Database> Clone for GroupCommit<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            start: self.start,
+            group: self.group.clone(),
+            queued: self.queued.clone(),
+            health: self.health.clone(),
+            map_err: self.map_err,
+        }
+    }
+}
+
+struct Group<DB: Database> {
     /// The open transaction while a group runs.
-    open: Option<Transaction<'static, Sqlite>>,
+    open: Option<Transaction<'static, DB>>,
     /// Members done with their work, waiting for the shared commit's outcome.
     waiting: Vec<oneshot::Sender<Result<(), StoreError>>>,
 }
@@ -43,21 +67,38 @@ struct Group {
 /// One write use case's place in a group: the writer's connection, held until it commits or drops. A
 /// member that joined a running group works inside the savepoint `group_member` (one member at a time,
 /// so one name).
-pub(super) struct Member {
-    guard: Option<OwnedMutexGuard<Group>>,
+pub(super) struct Member<DB: Database>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    guard: Option<OwnedMutexGuard<Group<DB>>>,
     joined: bool,
-    writer: GroupCommit,
+    writer: GroupCommit<DB>,
 }
 
 /// Counts a writer as queued until it holds the group lock, or gives up waiting because its call was
 /// cancelled: then members that left the group open for it would wait for nobody, so their group is
 /// finished on its behalf.
-struct Queued {
-    writer: GroupCommit,
+struct Queued<DB: Database>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    writer: GroupCommit<DB>,
     acquired: bool,
 }
 
-impl Drop for Queued {
+/// Runs one statement without arguments on the group's connection.
+async fn run<DB: Database>(conn: &mut DB::Connection, sql: &'static str) -> Result<(), sqlx::Error>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    conn.execute(sql).await.map(drop)
+}
+
+impl<DB: Database> Drop for Queued<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
     fn drop(&mut self) {
         self.writer.queued.fetch_sub(1, Ordering::SeqCst);
         if self.acquired {
@@ -75,21 +116,31 @@ impl Drop for Queued {
     }
 }
 
-impl GroupCommit {
-    /// Group commit over the single-connection writer `pool`; commit outcomes go to `health`.
-    pub(super) fn new(pool: SqlitePool, health: HealthCell, map_err: fn(sqlx::Error) -> StoreError) -> Self {
+impl<DB: Database> GroupCommit<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    /// Group commit over the writer `pool`, whose transactions `start` opens; commit outcomes go to
+    /// `health`.
+    pub(super) fn new(
+        pool: Pool<DB>,
+        start: Start<DB>,
+        health: HealthCell,
+        map_err: fn(sqlx::Error) -> StoreError,
+    ) -> Self {
         Self {
             pool,
-            group: Arc::new(Mutex::new(Group::default())),
+            start,
+            group: Arc::new(Mutex::new(Group { open: None, waiting: Vec::new() })),
             queued: Arc::new(AtomicUsize::new(0)),
             health,
             map_err,
         }
     }
 
-    /// Joins the running group (in a savepoint) or starts one (`BEGIN IMMEDIATE`, which takes the
-    /// write lock up front, so a read-then-write never fails half-way).
-    pub(super) async fn begin(&self) -> Result<Member, StoreError> {
+    /// Joins the running group (in a savepoint) or starts one with `start`, which takes the write lock
+    /// up front, so a read-then-write never fails half-way.
+    pub(super) async fn begin(&self) -> Result<Member<DB>, StoreError> {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let mut queued = Queued { writer: self.clone(), acquired: false };
         let mut guard = self.group.clone().lock_owned().await;
@@ -99,7 +150,7 @@ impl GroupCommit {
             // Built before the savepoint: if this call is cancelled meanwhile, the member's drop undoes
             // it (or, without a savepoint to roll back to, ends the group unacknowledged).
             let mut member = Member { guard: Some(guard), joined: true, writer: self.clone() };
-            if let Err(e) = sqlx::query("SAVEPOINT group_member").execute(&mut *member).await {
+            if let Err(e) = run::<DB>(&mut member, "SAVEPOINT group_member").await {
                 let e = (self.map_err)(e);
                 let guard = member.guard.take().expect("held until now");
                 let _ = self.end_group(guard, Err(e.clone())).await;
@@ -107,7 +158,7 @@ impl GroupCommit {
             }
             return Ok(member);
         }
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(self.map_err);
+        let tx = (self.start)(self.pool.clone()).await.map_err(self.map_err);
         if tx.is_err() {
             // Only failures: a begin succeeds even on a full disk, the commit tells.
             self.health.record(&tx);
@@ -115,11 +166,10 @@ impl GroupCommit {
         guard.open = Some(tx?);
         Ok(Member { guard: Some(guard), joined: false, writer: self.clone() })
     }
-
     /// Ends the group with `outcome` (committing it when that is `Ok`) and tells every waiting member.
     async fn end_group(
         &self,
-        mut guard: OwnedMutexGuard<Group>,
+        mut guard: OwnedMutexGuard<Group<DB>>,
         outcome: Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let tx = guard.open.take();
@@ -142,7 +192,7 @@ impl GroupCommit {
 
     /// After a member finished (committed its part or rolled it back): lets the next queued writer
     /// join, or commits the group when nobody is queued or it is full.
-    async fn hand_on(&self, mut guard: OwnedMutexGuard<Group>, wait: bool) -> Result<(), StoreError> {
+    async fn hand_on(&self, mut guard: OwnedMutexGuard<Group<DB>>, wait: bool) -> Result<(), StoreError> {
         let full = guard.waiting.len() + 1 >= MAX_MEMBERS;
         if self.queued.load(Ordering::SeqCst) > 0 && !full {
             if !wait {
@@ -168,8 +218,11 @@ impl GroupCommit {
     }
 }
 
-impl Member {
-    fn group(&mut self) -> &mut Group {
+impl<DB: Database> Member<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    fn group(&mut self) -> &mut Group<DB> {
         self.guard.as_mut().expect("a member holds the group until it commits or drops")
     }
 
@@ -180,7 +233,7 @@ impl Member {
         if self.joined {
             let mut guard = guard;
             let released = match guard.open.as_mut() {
-                Some(tx) => sqlx::query("RELEASE group_member").execute(&mut **tx).await.map(|_| ()),
+                Some(tx) => run::<DB>(tx, "RELEASE group_member").await,
                 None => Ok(()),
             };
             if let Err(e) = released {
@@ -194,7 +247,10 @@ impl Member {
 
 /// Undoes this member's writes when it is dropped without a commit: a joined member rolls back to its
 /// savepoint and the group goes on; a first member rolls back the transaction, holding nobody else's work.
-impl Drop for Member {
+impl<DB: Database> Drop for Member<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
     fn drop(&mut self) {
         let Some(mut guard) = self.guard.take() else { return };
         let writer = self.writer.clone();
@@ -212,8 +268,8 @@ impl Drop for Member {
         };
         runtime.spawn(async move {
             let undone = match guard.open.as_mut() {
-                Some(tx) => match sqlx::query("ROLLBACK TO group_member").execute(&mut **tx).await {
-                    Ok(_) => sqlx::query("RELEASE group_member").execute(&mut **tx).await.map(|_| ()),
+                Some(tx) => match run::<DB>(tx, "ROLLBACK TO group_member").await {
+                    Ok(()) => run::<DB>(tx, "RELEASE group_member").await,
                     Err(e) => Err(e),
                 },
                 None => Ok(()),
@@ -230,17 +286,72 @@ impl Drop for Member {
     }
 }
 
-impl Deref for Member {
-    type Target = SqliteConnection;
+impl<DB: Database> Deref for Member<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    type Target = DB::Connection;
 
-    fn deref(&self) -> &SqliteConnection {
+    fn deref(&self) -> &DB::Connection {
         self.guard.as_ref().and_then(|g| g.open.as_deref()).expect("a member's group has an open transaction")
     }
 }
 
-impl DerefMut for Member {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
+impl<DB: Database> DerefMut for Member<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    fn deref_mut(&mut self) -> &mut DB::Connection {
         self.group().open.as_deref_mut().expect("a member's group has an open transaction")
+    }
+}
+
+/// A transaction's connection: a read snapshot, or a place in the writer's group commit.
+pub(super) enum Conn<DB: Database>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    Read(Transaction<'static, DB>),
+    Write(Member<DB>),
+}
+
+impl<DB: Database> Conn<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    /// Ends a read snapshot, or returns once the group's commit holds this member's writes (the group
+    /// records the commit's outcome in the store's health).
+    pub(super) async fn commit(self, map_err: fn(sqlx::Error) -> StoreError) -> Result<(), StoreError> {
+        match self {
+            Conn::Read(tx) => tx.commit().await.map_err(map_err),
+            Conn::Write(member) => member.commit().await,
+        }
+    }
+}
+
+impl<DB: Database> Deref for Conn<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &DB::Connection {
+        match self {
+            Conn::Read(tx) => tx,
+            Conn::Write(member) => member,
+        }
+    }
+}
+
+impl<DB: Database> DerefMut for Conn<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        match self {
+            Conn::Read(tx) => tx,
+            Conn::Write(member) => member,
+        }
     }
 }
 
@@ -249,6 +360,7 @@ mod tests {
     use std::time::Duration;
 
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+    use sqlx::{Sqlite, SqlitePool};
 
     use super::*;
 
@@ -268,7 +380,16 @@ mod tests {
         (writer, reader)
     }
 
-    async fn insert(member: &mut Member, n: i64) -> Result<(), sqlx::Error> {
+    fn group(writer: SqlitePool) -> GroupCommit<Sqlite> {
+        GroupCommit::new(
+            writer,
+            |pool| Box::pin(async move { pool.begin_with("BEGIN IMMEDIATE").await }),
+            HealthCell::new(),
+            map_err,
+        )
+    }
+
+    async fn insert(member: &mut Member<Sqlite>, n: i64) -> Result<(), sqlx::Error> {
         sqlx::query("INSERT INTO t (n) VALUES ($1)").bind(n).execute(&mut **member).await.map(|_| ())
     }
 
@@ -276,7 +397,7 @@ mod tests {
         sqlx::query_scalar("SELECT n FROM t ORDER BY n").fetch_all(reader).await.expect("read")
     }
 
-    async fn until_queued(group: &GroupCommit, n: usize) {
+    async fn until_queued(group: &GroupCommit<Sqlite>, n: usize) {
         for _ in 0..500 {
             if group.queued.load(Ordering::SeqCst) == n {
                 return;
@@ -292,7 +413,7 @@ mod tests {
     async fn queued_writers_share_one_commit_and_a_failing_one_fails_alone() {
         let dir = tempfile::tempdir().expect("dir");
         let (writer, reader) = pools(dir.path()).await;
-        let group = GroupCommit::new(writer, HealthCell::new(), map_err);
+        let group = group(writer);
 
         let mut first = group.begin().await.expect("first begins");
         assert!(!first.joined, "the first member needs no savepoint");
@@ -353,7 +474,7 @@ mod tests {
     async fn a_queued_writer_that_gives_up_does_not_strand_the_group() {
         let dir = tempfile::tempdir().expect("dir");
         let (writer, reader) = pools(dir.path()).await;
-        let group = GroupCommit::new(writer, HealthCell::new(), map_err);
+        let group = group(writer);
 
         let mut first = group.begin().await.expect("first begins");
         insert(&mut first, 1).await.expect("insert 1");
@@ -379,7 +500,7 @@ mod tests {
             .await
             .expect("table");
         sqlx::query("PRAGMA foreign_keys = ON").execute(&writer).await.expect("pragma");
-        let group = GroupCommit::new(writer, HealthCell::new(), map_err);
+        let group = group(writer);
 
         let mut first = group.begin().await.expect("first begins");
         insert(&mut first, 1).await.expect("insert 1");

@@ -18,15 +18,17 @@
 //!    state, so each fires once however many replicas run the scheduled work.
 //! 3. **No lost updates** on the read-modify-write of referrals, cases and notices.
 //!
-//! Inside one replica a fair in-process gate admits one writer at a time before it takes a pooled
-//! connection (like SQLite's one-connection writer pool), so queued writers never hold all pooled
-//! connections while they wait for the lock, and reads keep flowing.
+//! Inside one replica, writers queue for the replica's group commit ([`super::group`]) before they
+//! take a pooled connection, so queued writers never hold pooled connections while they wait for the
+//! lock, and reads keep flowing. Writers that queue while one runs join its transaction, each in a
+//! savepoint, and share its commit: one fsync and one turn of the advisory lock for up to 32 use
+//! cases. Each is answered only after that commit.
 //!
 //! Reads outside a write transaction (`events_after`, `org_by_id`, `audit_of_case`, `ping`) use the
 //! pool directly, at `READ COMMITTED`.
 //!
-//! The cost is throughput: one commit at a time, bounded by the disk's fsync rate (about 1.4k
-//! commits/s on the reference machine), with no group commit between writers. Batching amortises it:
+//! The cost is throughput across replicas: one group commits at a time, bounded by the disk's fsync
+//! rate (about 1.4k commits/s on the reference machine). Batching amortises it within a use case:
 //! bulk notice submission writes 500 records per transaction.
 //!
 //! Text is sorted with `COLLATE "C"` (byte order), as SQLite's default BINARY collation sorts,
@@ -45,9 +47,9 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult};
-use sqlx::{Connection, Postgres, Row, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use sqlx::{Connection, Postgres, Row};
 
+use super::group::{Conn, GroupCommit, Opening};
 use super::health::HealthCell;
 use super::sealed::{self, KeyTable, Sealing};
 use super::shared::{impl_key_table, impl_store, impl_tx, impl_tx_helpers};
@@ -91,8 +93,9 @@ pub struct PgStore {
     pool: PgPool,
     health: HealthCell,
     timeouts: StoreTimeouts,
-    /// Admits one writer of this replica at a time (the advisory lock serialises replicas).
-    write_gate: Arc<Mutex<()>>,
+    /// Write transactions: this replica's queued use cases share one transaction and one commit (see
+    /// [`super::group`]); the advisory lock serialises replicas.
+    group: GroupCommit<Postgres>,
     vault: Arc<Vault>,
 }
 
@@ -243,7 +246,9 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(map_err)?;
-        Ok(Self { pool, health: HealthCell::new(), timeouts, write_gate: Arc::new(Mutex::new(())), vault })
+        let health = HealthCell::new();
+        let group = GroupCommit::new(pool.clone(), begin_locked, health.clone(), map_err);
+        Ok(Self { pool, health, timeouts, group, vault })
     }
 }
 
@@ -281,9 +286,8 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 impl PgStore {
-    fn tx(&self, tx: Transaction<'static, Postgres>, gate: Option<OwnedMutexGuard<()>>) -> Box<dyn Tx> {
-        let health = gate.is_some().then(|| self.health.clone());
-        Box::new(PgTx { tx, _gate: gate, audit_prev: None, sealing: Sealing::new(self.vault.clone()), health })
+    fn tx(&self, tx: Conn<Postgres>) -> Box<dyn Tx> {
+        Box::new(PgTx { tx, audit_prev: None, sealing: Sealing::new(self.vault.clone()) })
     }
 
     /// `f`, failing as unavailable (the known outage, else busy) when it takes longer than the connect
@@ -305,6 +309,15 @@ impl PgStore {
     }
 }
 
+/// Opens a write transaction that holds the advisory lock every writer of every replica takes.
+fn begin_locked(pool: PgPool) -> Opening<Postgres> {
+    Box::pin(async move {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
+        Ok(tx)
+    })
+}
+
 impl_store!(PgStore {
     fn pool_usage(&self) -> PoolUsage {
         let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
@@ -322,18 +335,7 @@ impl_store!(PgStore {
         // The whole wait (this replica's writer queue, a connection, the advisory lock) is bounded by
         // the connect timeout: during an outage queued writers fail together, not one after another.
         let waited = std::time::Instant::now();
-        let began = self
-            .bounded(async {
-                let gate = self.write_gate.clone().lock_owned().await;
-                let mut tx = self.pool.begin().await.map_err(map_err)?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(WRITE_LOCK)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                Ok(self.tx(tx, Some(gate)))
-            })
-            .await;
+        let began = self.bounded(async { Ok(self.tx(Conn::Write(self.group.begin().await?))) }).await;
         crate::telemetry::metrics::write_lock_wait(waited.elapsed());
         if began.is_err() {
             // Only failures: a begin succeeds even when the disk is full, the commit tells.
@@ -345,7 +347,7 @@ impl_store!(PgStore {
     async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
         // No gate and no advisory lock: a read-only snapshot never waits for writers.
         let tx = self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(map_err)?;
-        Ok(self.tx(tx, None))
+        Ok(self.tx(Conn::Read(tx)))
     }
 
     async fn claim_mails(
@@ -376,19 +378,16 @@ impl_store!(PgStore {
     }
 });
 
-/// A write transaction holding the advisory lock (and this replica's writer gate) until it ends.
-/// Dropped without `commit`, sqlx rolls it back when the connection returns to the pool, which also
-/// releases the lock.
+/// A read snapshot, or a write use case's place in this replica's group commit, whose transaction
+/// holds the advisory lock until the group ends. A member dropped without `commit` rolls back to its
+/// savepoint; a group's transaction dropped unfinished is rolled back when its connection returns to
+/// the pool, which also releases the lock.
 struct PgTx {
-    tx: Transaction<'static, Postgres>,
-    /// Held by write transactions only (the per-replica writer queue).
-    _gate: Option<OwnedMutexGuard<()>>,
+    tx: Conn<Postgres>,
     /// The hash the next audit record chains to, once read in this transaction (the advisory lock
     /// keeps every other writer out until commit).
     audit_prev: Option<String>,
     sealing: Sealing,
-    /// Where a write transaction records its commit's outcome (`None` for reads).
-    health: Option<HealthCell>,
 }
 
 impl PgTx {
@@ -594,12 +593,8 @@ impl_tx!(PgTx {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        let PgTx { tx, _gate, sealing, health, .. } = *self;
-        let committed = tx.commit().await.map_err(map_err);
-        if let Some(h) = &health {
-            h.record(&committed);
-        }
-        committed?;
+        let PgTx { tx, sealing, .. } = *self;
+        tx.commit(map_err).await?;
         sealing.committed();
         Ok(())
     }

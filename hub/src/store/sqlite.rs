@@ -13,9 +13,9 @@ use serde::de::DeserializeOwned;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Connection, Row, Sqlite, Transaction};
+use sqlx::{Connection, Row, Sqlite};
 
-use super::group::{GroupCommit, Member};
+use super::group::{Conn, GroupCommit, Opening};
 use super::health::{self, HealthCell};
 use super::sealed::{self, KeyTable, Sealing};
 use super::shared::{impl_key_table, impl_store, impl_tx, impl_tx_helpers};
@@ -48,7 +48,7 @@ use crate::vault::{Vault, WrappedKey};
 pub struct SqliteStore {
     writer: SqlitePool,
     /// Write transactions: queued use cases share one commit (see [`super::group`]).
-    group: GroupCommit,
+    group: GroupCommit<Sqlite>,
     reader: SqlitePool,
     vault: Arc<Vault>,
     health: HealthCell,
@@ -207,11 +207,11 @@ impl SqliteStore {
             .await
             .map_err(map_err)?;
         let health = HealthCell::new();
-        let group = GroupCommit::new(writer.clone(), health.clone(), map_err);
+        let group = GroupCommit::new(writer.clone(), begin_immediate, health.clone(), map_err);
         Ok(Self { writer, group, reader, vault, health, file })
     }
 
-    fn tx(&self, tx: Conn) -> Box<dyn Tx> {
+    fn tx(&self, tx: Conn<Sqlite>) -> Box<dyn Tx> {
         Box::new(SqliteTx { tx, audit_prev: None, sealing: Sealing::new(self.vault.clone()) })
     }
 
@@ -243,6 +243,12 @@ impl SqliteStore {
             }
         }
     }
+}
+
+/// Opens a write transaction with `BEGIN IMMEDIATE`, which takes SQLite's write lock up front, so a
+/// read-then-write never fails half-way.
+fn begin_immediate(pool: SqlitePool) -> Opening<Sqlite> {
+    Box::pin(async move { pool.begin_with("BEGIN IMMEDIATE").await })
 }
 
 impl_store!(SqliteStore {
@@ -303,38 +309,12 @@ impl_store!(SqliteStore {
 });
 
 struct SqliteTx {
-    tx: Conn,
+    tx: Conn<Sqlite>,
     /// The hash the next audit record chains to, once read in this transaction (the single writer
     /// connection serialises writers, so nobody else appends meanwhile; an earlier member of the same
     /// group commit has appended before this one began).
     audit_prev: Option<String>,
     sealing: Sealing,
-}
-
-/// A transaction's connection: a read snapshot, or a place in the writer's group commit.
-enum Conn {
-    Read(Transaction<'static, Sqlite>),
-    Write(Member),
-}
-
-impl std::ops::Deref for Conn {
-    type Target = SqliteConnection;
-
-    fn deref(&self) -> &SqliteConnection {
-        match self {
-            Conn::Read(tx) => tx,
-            Conn::Write(member) => member,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Conn {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        match self {
-            Conn::Read(tx) => tx,
-            Conn::Write(member) => member,
-        }
-    }
 }
 
 impl SqliteTx {
@@ -406,12 +386,7 @@ impl_tx!(SqliteTx {
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         let SqliteTx { tx, sealing, .. } = *self;
-        match tx {
-            Conn::Read(tx) => tx.commit().await.map_err(map_err)?,
-            // Returns once the group's commit holds this member's writes (it records the outcome in
-            // the store's health).
-            Conn::Write(member) => member.commit().await?,
-        }
+        tx.commit(map_err).await?;
         sealing.committed();
         Ok(())
     }
