@@ -258,6 +258,10 @@ struct Pending {
     mails: Vec<crate::domain::mail::MailJob>,
     /// Requests to recipients to erase, restrict or rectify data (Art. 19 GDPR), opened by `events`.
     requests: Vec<crate::domain::data_request::DataRequest>,
+    /// What the use case already holds that its mails need, so they are not read back: the
+    /// reply-by date of each referral its events are about, and whether each organisation it read
+    /// is reached by mail.
+    known: outbox::Known,
 }
 
 impl Hub {
@@ -453,10 +457,10 @@ impl Hub {
         caller: &Caller,
         idem: Option<&Idem>,
         outcome: Option<&Outcome>,
-        pending: Pending,
+        mut pending: Pending,
     ) -> HubResult<()> {
         let cursors = tx.append_events(&pending.events).await?;
-        let mails = self.enqueue_mails(tx.as_mut(), &pending).await?;
+        let mails = self.enqueue_mails(tx.as_mut(), &mut pending).await?;
         tx.append_audits(&pending.audit).await?;
         for r in &pending.requests {
             tx.insert_data_request(r).await?;
@@ -481,7 +485,13 @@ impl Hub {
 
 impl Pending {
     fn new() -> Self {
-        Self { events: Vec::new(), audit: Vec::new(), mails: Vec::new(), requests: Vec::new() }
+        Self {
+            events: Vec::new(),
+            audit: Vec::new(),
+            mails: Vec::new(),
+            requests: Vec::new(),
+            known: outbox::Known::default(),
+        }
     }
 
     /// Opens a request to `referral`'s recipient to act on `categories` (all it received when

@@ -9,8 +9,9 @@ use super::{Caller, Hub, HubError, HubResult, Idem, Outcome, Pending, audit};
 use crate::domain::event::Event;
 use crate::domain::ids::{CaseId, OrgId, ReferralId};
 use crate::domain::mail::{JobStatus, MailJob, MailKind};
-use crate::domain::org::{Delivery, EmailAddress};
-use crate::domain::time::Instant;
+use crate::domain::org::{Delivery, EmailAddress, Organisation};
+use crate::domain::referral::Referral;
+use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::{EventKind, OrgKind, ReferralCategory};
 use crate::store::{MailQuery, Tx};
 
@@ -50,18 +51,41 @@ pub struct MailFacts {
     pub referral: Option<ReferralId>,
 }
 
-/// Which organisations are reached by mail, read once per transaction.
+/// What a use case already holds that the mails of its events need: read once per transaction at
+/// most, and not at all when the use case read it itself.
 #[derive(Default)]
-struct EmailPartners(HashMap<OrgId, bool>);
+pub(super) struct Known {
+    /// Whether an organisation is reached by mail.
+    email_partners: HashMap<OrgId, bool>,
+    /// The reply-by date of a referral as the use case leaves it.
+    reply_by: HashMap<ReferralId, Day>,
+}
 
-impl EmailPartners {
-    async fn check(&mut self, tx: &mut dyn Tx, org: &OrgId) -> HubResult<bool> {
-        if let Some(v) = self.0.get(org) {
+impl Known {
+    /// Notes an organisation the use case read.
+    pub(super) fn org(&mut self, org: &Organisation) {
+        self.email_partners.insert(org.id.clone(), matches!(org.delivery, Delivery::Email(_)));
+    }
+
+    /// Notes a referral as the use case leaves it.
+    pub(super) fn referral(&mut self, r: &Referral) {
+        self.reply_by.insert(r.id.clone(), r.reply_by);
+    }
+
+    async fn email_partner(&mut self, tx: &mut dyn Tx, org: &OrgId) -> HubResult<bool> {
+        if let Some(v) = self.email_partners.get(org) {
             return Ok(*v);
         }
         let v = tx.org(org).await?.is_some_and(|o| matches!(o.delivery, Delivery::Email(_)));
-        self.0.insert(org.clone(), v);
+        self.email_partners.insert(org.clone(), v);
         Ok(v)
+    }
+
+    async fn reply_by(&mut self, tx: &mut dyn Tx, id: &ReferralId) -> HubResult<Option<Day>> {
+        if let Some(d) = self.reply_by.get(id) {
+            return Ok(Some(*d));
+        }
+        Ok(tx.referral(id).await?.map(|r| r.reply_by))
     }
 }
 
@@ -125,23 +149,23 @@ async fn case_owner(tx: &mut dyn Tx, case: &CaseId) -> HubResult<Option<OrgId>> 
 impl Hub {
     /// Turns the pending events addressed to email partners into mail jobs and writes every mail
     /// job of `p`, inside the change's transaction.
-    pub(super) async fn enqueue_mails(&self, tx: &mut dyn Tx, p: &Pending) -> HubResult<usize> {
-        let mut by_email = EmailPartners::default();
+    pub(super) async fn enqueue_mails(&self, tx: &mut dyn Tx, p: &mut Pending) -> HubResult<usize> {
+        let known = &mut p.known;
         let mut jobs: Vec<MailJob> = Vec::new();
         for e in &p.events {
             let Some(mut job) = mail_for_event(e) else { continue };
-            if !by_email.check(tx, &e.audience).await? {
+            if !known.email_partner(tx, &e.audience).await? {
                 continue;
             }
             if let Some(id) = &job.referral_id {
-                job.reply_by = tx.referral(id).await?.map(|r| r.reply_by);
+                job.reply_by = known.reply_by(tx, id).await?;
             }
             jobs.push(job);
         }
         // Every request to an email partner comes with a mail that links to it, so a partner without
         // an account confirms it too.
         for r in &p.requests {
-            if by_email.check(tx, &r.recipient).await? {
+            if known.email_partner(tx, &r.recipient).await? {
                 jobs.push(MailJob::about_data_request(r, r.requested_at));
             }
         }

@@ -259,6 +259,7 @@ impl Hub {
         );
         tx.insert_referral(&referral).await?;
         let mut p = Pending::new();
+        p.known.org(&recipient);
         push_referral_events(&mut p, &referral, EventKind::ReferralCreated, actor.id(), now);
         p.audit.push(audit(
             &actor,
@@ -692,6 +693,7 @@ fn push_referral_events(p: &mut Pending, r: &Referral, kind: EventKind, actor: &
     for aud in [&r.sender, &r.recipient] {
         p.events.push(Event::about_referral(aud, kind, r, actor, at).with_reason(reason));
     }
+    p.known.referral(r);
 }
 
 fn bases_text<'a>(ds: impl IntoIterator<Item = &'a Disclosure>) -> String {
