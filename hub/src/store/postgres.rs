@@ -3,9 +3,9 @@
 //!
 //! # Concurrency: one writer at a time, across all replicas
 //!
-//! Every write transaction ([`Store::begin`]) runs `BEGIN` and then
-//! `SELECT pg_advisory_xact_lock(WRITE_LOCK)` with one constant key, so writers on all replicas are
-//! serialised exactly like SQLite's single writer. The lock is released only when the transaction
+//! Every write transaction ([`Store::begin`]) runs `BEGIN` and then `SELECT pg_advisory_xact_lock(..)`
+//! with one constant key (in one simple query), so writers on all replicas are serialised exactly
+//! like SQLite's single writer. The lock is released only when the transaction
 //! commits or rolls back. This gives:
 //!
 //! 1. **Cursors become visible in commit order.** Event cursors (and every other identity column) are
@@ -77,8 +77,10 @@ use crate::domain::time::{Day, Instant};
 use crate::domain::vocab::ConsentStatus;
 use crate::vault::{Vault, WrappedKey};
 
-/// Key of the advisory lock every write transaction holds ("WHUB" in ASCII).
-const WRITE_LOCK: i64 = 0x5748_5542;
+/// Begins a write transaction and takes the advisory lock every write transaction holds, in one
+/// simple query (one round trip instead of two). The key, 1464358210 = 0x57485542, is "WHUB" in
+/// ASCII.
+const BEGIN_LOCKED: &str = "BEGIN; SELECT pg_advisory_xact_lock(1464358210)";
 
 /// How long a writer waits for the advisory lock (held by a writer of another replica) before the
 /// server gives up with 55P03; the whole begin is bounded by the shorter connect timeout anyway.
@@ -309,13 +311,10 @@ impl PgStore {
     }
 }
 
-/// Opens a write transaction that holds the advisory lock every writer of every replica takes.
+/// Opens a write transaction that holds the advisory lock every writer of every replica takes, in
+/// one round trip (`BEGIN_LOCKED`).
 fn begin_locked(pool: PgPool) -> Opening<Postgres> {
-    Box::pin(async move {
-        let mut tx = pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
-        Ok(tx)
-    })
+    Box::pin(async move { pool.begin_with(BEGIN_LOCKED).await })
 }
 
 impl_store!(PgStore {
@@ -640,6 +639,13 @@ impl_key_table!(PgTx {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_locking_begin_takes_the_hubs_write_lock() {
+        let key = BEGIN_LOCKED.strip_prefix("BEGIN; SELECT pg_advisory_xact_lock(").and_then(|k| k.strip_suffix(')'));
+        let key: i64 = key.and_then(|k| k.parse().ok()).expect("one integer key");
+        assert_eq!(key.to_be_bytes(), [0, 0, 0, 0, b'W', b'H', b'U', b'B']);
+    }
 
     #[test]
     fn database_name_replaced_in_urls() {
