@@ -86,6 +86,9 @@ const BEGIN_LOCKED: &str = "BEGIN; SELECT pg_advisory_xact_lock(1464358210)";
 /// server gives up with 55P03; the whole begin is bounded by the shorter connect timeout anyway.
 const LOCK_TIMEOUT: &str = "30s";
 
+/// How much longer than the connect timeout a bounded wait lasts (see [`PgStore::bounded`]).
+const BOUND_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Pooled connections per replica.
 const MAX_CONNECTIONS: u32 = 10;
 
@@ -293,9 +296,11 @@ impl PgStore {
     }
 
     /// `f`, failing as unavailable (the known outage, else busy) when it takes longer than the connect
-    /// timeout.
+    /// timeout (and a little more: the pool's wait for a connection ends at the connect timeout, and
+    /// when both would end together, the pool's own error says better why: the database is
+    /// unreachable).
     async fn bounded<T>(&self, f: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
-        tokio::time::timeout(self.timeouts.connect, f)
+        tokio::time::timeout(self.timeouts.connect + BOUND_GRACE, f)
             .await
             .unwrap_or_else(|_| Err(StoreError::Unavailable(self.health.timed_out())))
     }
