@@ -363,6 +363,79 @@ impl_tx!(SqliteTx {
         sealed::open_all(self, bodies).await
     }
 
+    async fn append_events(&mut self, events: &[Event]) -> Result<Vec<u64>, StoreError> {
+        if events.len() < 2 {
+            let mut out = Vec::new();
+            for e in events {
+                out.push(self.append_event(e).await?);
+            }
+            return Ok(out);
+        }
+        // One statement for the batch (each statement is a hand-off to sqlx's worker thread): the rows
+        // travel as one JSON array and are inserted in its order, so their cursors ascend with it.
+        let rows = events
+            .iter()
+            .map(|e| Ok((e.audience.as_str(), e.at.millis(), e.case_id.as_str(), to_json(e)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut cursors: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO events (audience_id, occurred_at, case_id, body)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($1) ORDER BY key
+             RETURNING cursor",
+        )
+        .bind(to_json(&rows)?)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        if cursors.len() != events.len() {
+            return Err(StoreError::Other(format!("{} events stored of {}", cursors.len(), events.len())));
+        }
+        // RETURNING names no order; the insert's order is the cursors' order.
+        cursors.sort_unstable();
+        Ok(cursors.into_iter().map(|c| u64::try_from(c).unwrap_or(0)).collect())
+    }
+
+    async fn append_audits(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        if entries.len() < 2 {
+            for a in entries {
+                self.append_audit(a).await?;
+            }
+            return Ok(());
+        }
+        // Chained here in order, then inserted in one statement in the same order, so `seq` (the
+        // chain's order) follows the chain.
+        let mut prev = self.audit_chain_prev().await?;
+        let mut rows = Vec::with_capacity(entries.len());
+        for a in entries {
+            let hash = crate::audit::record_hash(&prev, &crate::audit::Fields::from(a));
+            let prev_hash = std::mem::replace(&mut prev, hash.clone());
+            rows.push((
+                a.at.millis(),
+                a.actor.as_str(),
+                a.staff.as_deref(),
+                a.action.as_str(),
+                a.case_id.as_ref().map(CaseId::as_str),
+                a.referral_id.as_ref().map(ReferralId::as_str),
+                a.legal_basis.as_str(),
+                a.detail.stored(),
+                prev_hash,
+                hash,
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO audit_log (occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail,
+                                    prev_hash, hash)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+                    value ->> 7, value ->> 8, value ->> 9
+             FROM json_each($1) ORDER BY key",
+        )
+        .bind(to_json(&rows)?)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        self.audit_prev = Some(prev);
+        Ok(())
+    }
+
     async fn insert_notices(&mut self, notices: &[Notice]) -> Result<(), StoreError> {
         // Statements are cheap in-process; what a batch saves is the look-up of a data key that a
         // new notice's own scope cannot have yet.
