@@ -437,18 +437,42 @@ impl_tx!(SqliteTx {
     }
 
     async fn insert_notices(&mut self, notices: &[Notice]) -> Result<(), StoreError> {
-        // Statements are cheap in-process; what a batch saves is the look-up of a data key that a
-        // new notice's own scope cannot have yet.
+        // A new notice's own scope cannot have a data key yet: no look-up. The keys and the rows go in
+        // one statement each (rows as a JSON array through json_each).
+        let mut new_keys = Vec::new();
+        let mut rows = Vec::with_capacity(notices.len());
         for n in notices {
-            if n.case_id.is_some() {
-                self.insert_notice(n).await?;
-                continue;
-            }
             let scope = notice_scope(n);
-            let (body, key) = sealed::seal_fresh(self, &scope, n)?;
-            self.insert_key(&scope, &key).await?;
-            self.insert_notice_row(n, body).await?;
+            let body = if n.case_id.is_none() {
+                let (body, key) = sealed::seal_fresh(self, &scope, n)?;
+                new_keys.push((scope, key));
+                body
+            } else {
+                sealed::seal(self, &scope, n).await?
+            };
+            rows.push((
+                n.id.as_str(),
+                self.sealing.vault.index_hash(&n.key()),
+                n.reporter.as_ref().map(OrgId::as_str),
+                n.case_id.as_ref().map(CaseId::as_str),
+                n.received_at.millis(),
+                n.updated_at.millis(),
+                body,
+            ));
         }
+        self.insert_keys(&new_keys).await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO notices (id, notice_key, reporter_id, case_id, received_at, updated_at, body)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
+             FROM json_each($1) ORDER BY key",
+        )
+        .bind(to_json(&rows)?)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 
@@ -470,7 +494,25 @@ fn notice_scope(n: &Notice) -> String {
     n.case_id.as_ref().map_or_else(|| n.id.as_str().to_owned(), |c| c.as_str().to_owned())
 }
 
-impl_key_table!(SqliteTx {});
+impl_key_table!(SqliteTx {
+    async fn insert_keys(&mut self, keys: &[(String, WrappedKey)]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<(&str, &str, &str)> =
+            keys.iter().map(|(s, k)| (s.as_str(), k.master_id.as_str(), k.wrapped.as_str())).collect();
+        sqlx::query(
+            "INSERT INTO data_keys (scope, master_id, wrapped, created_at)
+             SELECT value ->> 0, value ->> 1, value ->> 2, $2 FROM json_each($1) ORDER BY key",
+        )
+        .bind(to_json(&rows)?)
+        .bind(sealed::now_millis())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+});
 
 #[cfg(test)]
 mod outage_tests {
