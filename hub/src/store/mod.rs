@@ -141,6 +141,18 @@ where
     })
 }
 
+/// The links that chain `entries` after the audit record whose hash is `prev`, in order: each
+/// entry's previous hash and its own. The last hash is the chain's new head.
+pub(crate) fn chain_links(mut prev: String, entries: &[AuditEntry]) -> Vec<(String, String)> {
+    entries
+        .iter()
+        .map(|a| {
+            let hash = crate::audit::record_hash(&prev, &crate::audit::Fields::from(a));
+            (std::mem::replace(&mut prev, hash.clone()), hash)
+        })
+        .collect()
+}
+
 /// Mail jobs claimed by `claim_mails`, from their rows (`seq`, `body`), in outbox order.
 pub(crate) fn claimed_mails<'r, R>(rows: &'r [R]) -> Result<Vec<MailJob>, StoreError>
 where

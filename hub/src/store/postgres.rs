@@ -56,7 +56,7 @@ use super::shared::{impl_key_table, impl_store, impl_tx, impl_tx_helpers};
 use super::{
     AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, Condition, DataRequestQuery, IdempotentResponse,
     MailQuery, MigrationMode, OUTBOX_COUNTS, Outage, OutboxCounts, PoolUsage, ReferralQuery, Store, StoreError,
-    StoreTimeouts, Tx, audit_record, audit_seal, certificate_of, claimed_mails,
+    StoreTimeouts, Tx, audit_record, audit_seal, certificate_of, chain_links, claimed_mails,
 };
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
@@ -549,16 +549,14 @@ impl_tx!(PgTx {
             }
             return Ok(());
         }
-        let mut prev = self.audit_chain_prev().await?;
+        let links = chain_links(self.audit_chain_prev().await?, entries);
         let seqs = self.next_ids("audit_log", "seq", entries.len()).await?;
         let n = entries.len();
         let (mut ats, mut actors, mut staff, mut actions) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
         let (mut cases, mut referrals, mut bases, mut details) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let (mut prevs, mut hashes) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for a in entries {
-            let hash = crate::audit::record_hash(&prev, &crate::audit::Fields::from(a));
             ats.push(a.at.millis());
             actors.push(a.actor.as_str());
             staff.push(a.staff.as_deref());
@@ -567,9 +565,8 @@ impl_tx!(PgTx {
             referrals.push(a.referral_id.as_ref().map(ReferralId::as_str));
             bases.push(a.legal_basis.as_str());
             details.push(a.detail.stored());
-            prevs.push(std::mem::replace(&mut prev, hash.clone()));
-            hashes.push(hash);
         }
+        let (prevs, mut hashes): (Vec<String>, Vec<String>) = links.into_iter().unzip();
         // Explicit positions drawn in order under the write lock: the chain's order is the order of
         // `seq`, whatever order the server inserts the rows in.
         sqlx::query(
@@ -592,7 +589,7 @@ impl_tx!(PgTx {
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
-        self.audit_prev = Some(prev);
+        self.audit_prev = hashes.pop();
         Ok(())
     }
 

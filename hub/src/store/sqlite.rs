@@ -22,7 +22,7 @@ use super::shared::{impl_key_table, impl_store, impl_tx, impl_tx_helpers};
 use super::{
     AuditEntry, AuditHead, AuditQuery, AuditRecord, AuditSeal, Condition, DataRequestQuery, IdempotentResponse,
     MailQuery, MigrationMode, OUTBOX_COUNTS, Outage, OutboxCounts, PoolUsage, ReferralQuery, Store, StoreError, Tx,
-    audit_record, audit_seal, certificate_of, claimed_mails,
+    audit_record, audit_seal, certificate_of, chain_links, claimed_mails,
 };
 use crate::domain::audit::{AuditAction, AuditDetail};
 use crate::domain::case::Case;
@@ -403,24 +403,25 @@ impl_tx!(SqliteTx {
         }
         // Chained here in order, then inserted in one statement in the same order, so `seq` (the
         // chain's order) follows the chain.
-        let mut prev = self.audit_chain_prev().await?;
-        let mut rows = Vec::with_capacity(entries.len());
-        for a in entries {
-            let hash = crate::audit::record_hash(&prev, &crate::audit::Fields::from(a));
-            let prev_hash = std::mem::replace(&mut prev, hash.clone());
-            rows.push((
-                a.at.millis(),
-                a.actor.as_str(),
-                a.staff.as_deref(),
-                a.action.as_str(),
-                a.case_id.as_ref().map(CaseId::as_str),
-                a.referral_id.as_ref().map(ReferralId::as_str),
-                a.legal_basis.as_str(),
-                a.detail.stored(),
-                prev_hash,
-                hash,
-            ));
-        }
+        let links = chain_links(self.audit_chain_prev().await?, entries);
+        let rows: Vec<_> = entries
+            .iter()
+            .zip(&links)
+            .map(|(a, (prev_hash, hash))| {
+                (
+                    a.at.millis(),
+                    a.actor.as_str(),
+                    a.staff.as_deref(),
+                    a.action.as_str(),
+                    a.case_id.as_ref().map(CaseId::as_str),
+                    a.referral_id.as_ref().map(ReferralId::as_str),
+                    a.legal_basis.as_str(),
+                    a.detail.stored(),
+                    prev_hash,
+                    hash,
+                )
+            })
+            .collect();
         sqlx::query(
             "INSERT INTO audit_log (occurred_at, actor_id, staff_member, action, case_id, referral_id, legal_basis, detail,
                                     prev_hash, hash)
@@ -432,7 +433,7 @@ impl_tx!(SqliteTx {
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
-        self.audit_prev = Some(prev);
+        self.audit_prev = links.into_iter().next_back().map(|(_, hash)| hash);
         Ok(())
     }
 
